@@ -1,0 +1,120 @@
+"""Every AWS failure becomes an error with a title and a hint that says what to do."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from botocore import exceptions as bce
+
+from tui.aws import errors as E
+from tui.aws.ratelimit import TokenBucket
+
+
+def client_error(
+    code: str, message: str = "msg", status: int = 400, date: str | None = None
+) -> bce.ClientError:
+    headers = {"date": date} if date else {}
+    return bce.ClientError(
+        {
+            "Error": {"Code": code, "Message": message},
+            "ResponseMetadata": {"HTTPStatusCode": status, "HTTPHeaders": headers},
+        },
+        "LookupEvents",
+    )
+
+
+@pytest.mark.parametrize(
+    ("exc", "kind", "needle"),
+    [
+        (client_error("ThrottlingException"), E.ThrottledError, "throttled"),
+        (client_error("RequestLimitExceeded"), E.ThrottledError, "throttled"),
+        (
+            client_error("AccessDeniedException", "User: x is not authorized"),
+            E.AccessDeniedError,
+            "cloudtrail:LookupEvents",
+        ),
+        (client_error("UnauthorizedOperation"), E.AccessDeniedError, "cloudtrail:LookupEvents"),
+        (
+            client_error(
+                "ExpiredTokenException", "The security token included in the request is expired"
+            ),
+            E.CredentialsError,
+            "refused",
+        ),
+        (client_error("InvalidClientTokenId"), E.CredentialsError, "refused"),
+        (client_error("OptInRequired"), E.RegionNotEnabledError, "not enabled"),
+        (client_error("InternalFailure", status=500), E.HamariError, "AWS side"),
+        (
+            client_error("ResourceNotFoundException", "no such group"),
+            E.NotFoundError,
+            "no such group",
+        ),
+        (bce.NoCredentialsError(), E.CredentialsError, "No AWS credentials"),
+        (bce.ProfileNotFound(profile="nope"), E.ConfigError, "does not exist"),
+        (bce.SSOTokenLoadError(error_msg="expired"), E.CredentialsError, "SSO"),
+        (
+            bce.EndpointConnectionError(endpoint_url="https://x"),
+            E.EndpointUnreachableError,
+            "Cannot reach",
+        ),
+        (bce.ReadTimeoutError(endpoint_url="https://x"), E.CallTimeoutError, "timed out"),
+        (asyncio.TimeoutError(), E.CallTimeoutError, "did not answer"),
+        (
+            ConnectionResetError(104, "Connection reset by peer"),
+            E.EndpointUnreachableError,
+            "Network error",
+        ),
+        (ValueError("odd"), E.HamariError, "ValueError"),
+    ],
+)
+def test_translate(exc: BaseException, kind: type[E.HamariError], needle: str) -> None:
+    err = E.translate(exc, service="cloudtrail", operation="LookupEvents", profile="prod")
+    assert type(err) is kind
+    assert needle.lower() in (err.message + err.hint).lower()
+    assert err.title
+
+
+def test_credentials_hint_names_the_profile_and_the_command() -> None:
+    err = E.translate(
+        client_error("ExpiredToken"), service="sts", operation="GetCallerIdentity", profile="prod"
+    )
+    assert "aws sso login --profile prod" in err.hint
+
+
+def test_clock_skew_names_the_offset() -> None:
+    exc = client_error(
+        "InvalidSignatureException",
+        "Signature expired: 20261128T100000Z is now earlier than 20261128T101500Z (skew)",
+        date="Sat, 28 Nov 2026 10:15:00 GMT",
+    )
+    err = E.translate(exc, service="logs", operation="FilterLogEvents")
+    assert isinstance(err, E.ClockSkewError)
+    assert err.offset_seconds is not None
+    assert "chronyc" in err.hint or "timedatectl" in err.hint
+
+
+async def test_token_bucket_spaces_requests_below_the_rate() -> None:
+    now = [0.0]
+    sleeps: list[float] = []
+
+    async def fake_sleep(delay: float) -> None:
+        sleeps.append(delay)
+        now[0] += delay
+
+    bucket = TokenBucket(rate=2.0, clock=lambda: now[0])
+    import tui.aws.ratelimit as rl
+
+    original = rl.asyncio.sleep
+    rl.asyncio.sleep = fake_sleep  # type: ignore[assignment]
+    try:
+        for _ in range(5):
+            await bucket.acquire()
+    finally:
+        rl.asyncio.sleep = original  # type: ignore[assignment]
+    # 5 requests at 2/s with a burst of 1 need 2 s of spacing in all.
+    assert now[0] == pytest.approx(2.0)
+    bucket.slow_down()
+    assert bucket.rate == 1.0
+    bucket.recover(ceiling=2.0, step=5)
+    assert bucket.rate == 2.0

@@ -1,0 +1,3 @@
+"""hamari: a terminal cockpit for troubleshooting AWS live from a bastion host."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,177 @@
+"""The thin App: wires settings and the AWS connection, global keys, CSS, and the main screen.
+
+Everything else lives in screens, panes, the AWS layer and the models. The App owns the life cycle
+of the one :class:`~tui.aws.session.Aws` (created on the app's own loop, closed on exit, on SIGHUP
+and on SIGTERM) and, with ``--demo``, of the embedded emulator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from textual import events, work
+from textual.app import App
+from textual.binding import Binding
+
+from tui.aws.errors import (
+    ConfigError,
+    CredentialsError,
+    HamariError,
+    RegionNotEnabledError,
+    translate,
+)
+from tui.aws.session import DEMO_CREDENTIALS, Aws, Connection
+from tui.models.timewindow import utc_now
+from tui.settings import Settings
+
+# Errors that make the app unusable: exit with one sentence instead of showing empty panes.
+FATAL = (CredentialsError, ConfigError, RegionNotEnabledError)
+
+
+class HamariApp(App[None]):
+    """hamari's application object."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "hamari"
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS = [
+        Binding("q", "quit", "Quit", id="quit", tooltip="Close AWS clients and quit"),
+        Binding("question_mark", "help", "Help", key_display="?", id="help"),
+        Binding("colon", "command_palette", "Cmd", key_display=":", id="command", show=False),
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
+    ]
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        demo_runtime: Any = None,
+        aws: Aws | None = None,
+    ) -> None:
+        super().__init__()
+        self.settings = settings
+        self.clock = clock
+        self.demo_runtime = demo_runtime
+        self.aws: Aws | None = aws
+        self.fatal: HamariError | None = None
+        self.demo_world: Any = None
+        self.last_input_at = time.monotonic()
+        if settings.keymap:
+            self.set_keymap(settings.keymap)
+
+    def on_mount(self) -> None:
+        from tui.screens.main import MainScreen
+
+        self._install_signal_handlers()
+        self.push_screen(MainScreen(self.settings.window(self.clock())))
+        self.connect()
+
+    # -- connection ----------------------------------------------------------------------------
+
+    @work(exclusive=True, group="connect", exit_on_error=False)
+    async def connect(self) -> None:
+        """Open the AWS connection (starting and seeding the emulator with --demo)."""
+        from tui.screens.main import MainScreen
+
+        screen = self.screen
+        try:
+            conn = await self._connection()
+            if self.aws is None:
+                self.aws = Aws(conn)
+            identity = await self.aws.open()
+        except HamariError as err:
+            self._fail(err)
+            return
+        except Exception as exc:  # anything botocore throws at start-up
+            self._fail(
+                translate(exc, profile=self.settings.profile, region=self.settings.region or "")
+            )
+            return
+        if isinstance(screen, MainScreen):
+            screen.connected(self.aws, identity)
+        if self.demo_runtime is not None and self.settings.demo:
+            try:
+                self.demo_world = await asyncio.to_thread(self.demo_runtime.seed, self.clock())
+            except Exception as exc:
+                self.notify(
+                    f"Demo seeding failed: {type(exc).__name__}", severity="error", markup=False
+                )
+                return
+        if isinstance(screen, MainScreen):
+            screen.start_panes()
+        if self.demo_runtime is not None and self.settings.demo:
+            await asyncio.to_thread(self.demo_runtime.start_live)
+
+    async def _connection(self) -> Connection:
+        settings = self.settings
+        if settings.demo:
+            if self.demo_runtime is None:
+                from tui.demo.runtime import DemoRuntime
+
+                self.demo_runtime = DemoRuntime()
+            url = await asyncio.to_thread(self.demo_runtime.start)
+            return Connection(
+                region=settings.region or "us-east-1",
+                endpoint_url=url,
+                demo=True,
+                static_credentials=DEMO_CREDENTIALS,
+                call_timeout=settings.call_timeout,
+            )
+        return Connection(
+            profile=settings.profile,
+            region=settings.region,
+            endpoint_url=settings.endpoint_url,
+            call_timeout=settings.call_timeout,
+        )
+
+    def _fail(self, err: HamariError) -> None:
+        """A start-up failure: fatal ones exit with the fix, others show in the status line."""
+        if isinstance(err, FATAL) or self.aws is None or self.aws.identity is None:
+            self.fatal = err
+            self.exit(return_code=2)
+            return
+        self.notify(err.message, title=err.title, severity="error", markup=False)
+
+    async def on_event(self, event: events.Event) -> None:
+        # Idle tracking only (pollers pause when nobody has touched a key for a long time).
+        if isinstance(event, events.Key | events.MouseDown):
+            self.last_input_at = time.monotonic()
+        await super().on_event(event)
+
+    # -- life cycle ----------------------------------------------------------------------------
+
+    def _install_signal_handlers(self) -> None:
+        """SIGHUP (SSH dropped) and SIGTERM exit cleanly: clients closed, queries stopped."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGHUP, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, self._on_signal)
+
+    def _on_signal(self) -> None:
+        self.exit(return_code=129)
+
+    async def action_quit(self) -> None:
+        self.exit()
+
+    async def on_unmount(self) -> None:
+        await self.cleanup()
+
+    async def cleanup(self) -> None:
+        """Close AWS clients (stopping Logs Insights queries) and the demo emulator."""
+        if self.aws is not None:
+            await self.aws.close()
+        if self.demo_runtime is not None:
+            await asyncio.to_thread(self.demo_runtime.stop)
+
+    def action_help(self) -> None:
+        from tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())

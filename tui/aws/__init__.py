@@ -1,0 +1,1 @@
+"""AWS access: one aiobotocore session, long-lived clients, rate limits and errors. No UI imports."""

@@ -1,0 +1,346 @@
+"""A small error hierarchy for AWS trouble, each with a title and a hint that says what to do.
+
+Every botocore/aiohttp exception is translated here, once, so that panes and the CLI never look at
+botocore internals. The hierarchy mirrors how the UI reacts: *transient* errors (throttled,
+unreachable, timed out) go to the status line and are retried; *per-pane* errors (AccessDenied on one
+API) become an inline panel in that pane; *credential* errors are shown once with the fix, without a
+retry storm.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+
+class HamariError(Exception):
+    """Base error: a short title, a longer hint, and where it happened."""
+
+    title: str = "AWS error"
+    transient: bool = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str = "",
+        service: str = "",
+        operation: str = "",
+        code: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.service = service
+        self.operation = operation
+        self.code = code
+
+    @property
+    def action(self) -> str:
+        """The IAM action that was attempted, e.g. ``cloudtrail:LookupEvents``."""
+        if not self.service or not self.operation:
+            return ""
+        return f"{iam_prefix(self.service)}:{self.operation}"
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ThrottledError(HamariError):
+    title = "Throttled"
+    transient = True
+
+
+class AccessDeniedError(HamariError):
+    title = "Access denied"
+
+
+class CredentialsError(HamariError):
+    """No credentials, expired credentials or an expired SSO token."""
+
+    title = "Credentials"
+
+
+class EndpointUnreachableError(HamariError):
+    title = "Endpoint unreachable"
+    transient = True
+
+
+class CallTimeoutError(HamariError):
+    title = "Timed out"
+    transient = True
+
+
+class ClockSkewError(HamariError):
+    title = "Clock skew"
+
+    def __init__(self, message: str, *, offset_seconds: float | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.offset_seconds = offset_seconds
+
+
+class RegionNotEnabledError(HamariError):
+    title = "Region not enabled"
+
+
+class NotFoundError(HamariError):
+    title = "Not found"
+
+
+class InvalidRequestError(HamariError):
+    title = "Invalid request"
+
+
+class ReadOnlyViolation(HamariError):
+    """Raised before sending when code tries to call an operation outside the read-only list."""
+
+    title = "Refused: not read-only"
+
+
+class ConfigError(HamariError):
+    """Bad profile, bad flag, insecure endpoint: found before any call is made."""
+
+    title = "Configuration"
+
+
+# IAM action prefixes differ from botocore service names for a few services.
+_IAM_PREFIX = {"monitoring": "cloudwatch", "cloudwatch": "cloudwatch"}
+
+
+def iam_prefix(service: str) -> str:
+    """IAM action prefix for a botocore service name (``logs`` -> ``logs``)."""
+    return _IAM_PREFIX.get(service, service)
+
+
+_THROTTLE_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "RequestThrottled",
+        "SlowDown",
+        "PriorRequestNotComplete",
+        "TransactionInProgressException",
+        "BandwidthLimitExceeded",
+        "LimitExceededException",
+    }
+)
+_DENIED_CODES = frozenset(
+    {
+        "AccessDenied",
+        "AccessDeniedException",
+        "UnauthorizedOperation",
+        "UnauthorizedAccess",
+        "Forbidden",
+        "AuthorizationError",
+        "AuthorizationErrorException",
+    }
+)
+_EXPIRED_CODES = frozenset(
+    {
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "RequestExpired",
+        "InvalidClientTokenId",
+        "UnrecognizedClientException",
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "IncompleteSignature",
+        "AuthFailure",
+    }
+)
+_SKEW_CODES = frozenset({"RequestTimeTooSkewed", "InvalidSignatureException"})
+_REGION_CODES = frozenset({"OptInRequired", "InvalidClientTokenId.RegionDisabled"})
+_NOT_FOUND_SUFFIXES = ("NotFound", "NotFoundException", "NoSuchBucket", "NoSuchKey")
+
+
+def credentials_hint(profile: str | None) -> str:
+    """The command that most likely fixes a credential problem for this profile."""
+    if profile:
+        return (
+            f"Run `aws sso login --profile {profile}` (SSO) or refresh the keys of profile "
+            f"'{profile}' in ~/.aws/credentials, then restart hamari."
+        )
+    return (
+        "Run `aws sso login` (SSO), `aws configure` (access keys), or choose a profile with "
+        "`hamari --profile NAME`; on EC2, check the instance profile."
+    )
+
+
+def _skew_from_headers(headers: dict[str, str], now: datetime | None = None) -> float | None:
+    date = headers.get("date") or headers.get("Date")
+    if not date:
+        return None
+    try:
+        server = parsedate_to_datetime(date)
+    except (TypeError, ValueError):
+        return None
+    local = now or datetime.now(UTC)
+    return (local - server).total_seconds()
+
+
+def translate(
+    exc: BaseException,
+    *,
+    service: str = "",
+    operation: str = "",
+    profile: str | None = None,
+    region: str = "",
+) -> HamariError:
+    """Turn any exception raised by an AWS call into a :class:`HamariError` with a hint."""
+    if isinstance(exc, HamariError):
+        return exc
+    where = dict(service=service, operation=operation)
+    action = f"{iam_prefix(service)}:{operation}" if service and operation else "this API"
+
+    # Imported lazily: botocore is heavy and the translation must also work in tests without it.
+    from botocore import exceptions as bce
+
+    if isinstance(exc, asyncio.TimeoutError | TimeoutError):
+        return CallTimeoutError(
+            f"{action} did not answer in time.",
+            hint="The network or the endpoint is slow; hamari retries. Check the bastion's "
+            "connectivity (proxy, VPC endpoint) if it persists.",
+            **where,
+        )
+    if isinstance(exc, bce.ClientError):
+        err = exc.response.get("Error", {}) or {}
+        code = str(err.get("Code", "") or "")
+        msg = str(err.get("Message", "") or code)
+        headers = exc.response.get("ResponseMetadata", {}).get("HTTPHeaders", {}) or {}
+        if code in _THROTTLE_CODES:
+            return ThrottledError(
+                f"{action} is throttled ({code}).",
+                hint="hamari slows down and retries. Other tools using the same account and "
+                "region share this limit.",
+                code=code,
+                **where,
+            )
+        if code in _DENIED_CODES or code.endswith("AccessDenied"):
+            return AccessDeniedError(
+                f"Not allowed to call {action}.",
+                hint=f"Grant `{action}` to your role (see iam-policy.json in the README). "
+                "The other panes keep working.",
+                code=code,
+                **where,
+            )
+        if code in _SKEW_CODES and ("skew" in msg.lower() or "time" in msg.lower()):
+            offset = _skew_from_headers(headers)
+            shown = f" by {offset:+.0f} s" if offset is not None else ""
+            return ClockSkewError(
+                f"The bastion's clock differs from AWS{shown}; requests are refused.",
+                hint="Sync the clock (`sudo chronyc makestep` or `sudo timedatectl set-ntp true`).",
+                offset_seconds=offset,
+                code=code,
+                **where,
+            )
+        if code in _REGION_CODES or ("region" in msg.lower() and "not enabled" in msg.lower()):
+            return RegionNotEnabledError(
+                f"Region {region or '?'} is not enabled for this account.",
+                hint="Choose an enabled region with `hamari --region REGION`, or enable it in "
+                "the account settings.",
+                code=code,
+                **where,
+            )
+        if code in _EXPIRED_CODES:
+            return CredentialsError(
+                f"The credentials were refused ({code}).",
+                hint=credentials_hint(profile),
+                code=code,
+                **where,
+            )
+        if code.endswith(_NOT_FOUND_SUFFIXES):
+            return NotFoundError(msg, hint="Check the ID and the region.", code=code, **where)
+        if code.startswith("Invalid") or code.endswith("ValidationException"):
+            return InvalidRequestError(msg, hint="", code=code, **where)
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        if isinstance(status, int) and status >= 500:
+            return HamariError(
+                f"{action} failed on the AWS side ({code or status}).",
+                hint="Usually transient; hamari retries.",
+                code=code,
+                **where,
+            )
+        return HamariError(f"{action}: {msg}", code=code, **where)
+    if isinstance(exc, bce.SSOTokenLoadError | bce.UnauthorizedSSOTokenError):
+        return CredentialsError(
+            "The SSO session has expired or was never started.",
+            hint=credentials_hint(profile),
+            **where,
+        )
+    if isinstance(exc, bce.TokenRetrievalError):
+        return CredentialsError(
+            "The SSO token could not be refreshed.", hint=credentials_hint(profile), **where
+        )
+    if isinstance(exc, bce.NoCredentialsError | bce.PartialCredentialsError):
+        return CredentialsError(
+            "No AWS credentials were found.", hint=credentials_hint(profile), **where
+        )
+    if isinstance(exc, bce.ProfileNotFound):
+        return ConfigError(
+            f"The profile '{profile}' does not exist.",
+            hint="List profiles with `aws configure list-profiles`, or create one with "
+            "`aws configure sso`.",
+            **where,
+        )
+    if isinstance(exc, bce.CredentialRetrievalError):
+        return CredentialsError(
+            f"Credentials could not be obtained: {exc}", hint=credentials_hint(profile), **where
+        )
+    if isinstance(exc, bce.ReadTimeoutError | bce.ConnectTimeoutError):
+        return CallTimeoutError(
+            f"{action} timed out.",
+            hint="The network or the endpoint is slow; hamari retries.",
+            **where,
+        )
+    if isinstance(
+        exc, bce.EndpointConnectionError | bce.ConnectionClosedError | bce.HTTPClientError
+    ):
+        url = getattr(exc, "kwargs", {}).get("endpoint_url", "")
+        return EndpointUnreachableError(
+            f"Cannot reach {url or 'the AWS endpoint'}.",
+            hint="Check the network, proxy (HTTPS_PROXY) or VPC endpoint; hamari keeps what "
+            "it loaded and retries.",
+            **where,
+        )
+    if isinstance(exc, bce.NoRegionError):
+        return ConfigError(
+            "No AWS region is configured.",
+            hint="Pass `--region us-east-1` or set AWS_REGION / the profile's region.",
+            **where,
+        )
+    if isinstance(exc, OSError):
+        return EndpointUnreachableError(
+            f"Network error: {exc.strerror or exc}",
+            hint="Check the network; hamari retries.",
+            **where,
+        )
+    name = type(exc).__name__
+    return HamariError(f"{action}: {name}: {_one_line(str(exc))}", **where)
+
+
+def _one_line(text: str, limit: int = 200) -> str:
+    text = re.sub(r"\s+", " ", text).strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@dataclass(frozen=True)
+class ErrorView:
+    """What the UI needs to show an error: plain strings, no exception object."""
+
+    title: str
+    message: str
+    hint: str
+    transient: bool
+
+    @classmethod
+    def of(cls, err: HamariError) -> ErrorView:
+        return cls(err.title, err.message, err.hint, err.transient)

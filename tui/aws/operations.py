@@ -1,0 +1,89 @@
+"""The complete list of AWS operations hamari may call: all of them read-only.
+
+Every call goes through :meth:`tui.aws.session.Aws.call`, which refuses any operation missing from
+:data:`ALLOWED`. A test walks the source to prove that every operation named in the code is listed
+here and that each one is read-only, and the shipped IAM policy (``tui/iam-policy.json``) is
+generated from this same list (``python -m tui.aws.operations > tui/iam-policy.json``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Final
+
+# (botocore service name, operation name as in the API reference)
+ALLOWED: Final[frozenset[tuple[str, str]]] = frozenset(
+    {
+        ("sts", "GetCallerIdentity"),
+        ("cloudtrail", "LookupEvents"),
+        ("cloudtrail", "DescribeTrails"),
+        ("cloudtrail", "GetTrailStatus"),
+        ("s3", "ListObjectsV2"),
+        ("s3", "GetObject"),
+        ("s3", "GetBucketLocation"),
+        ("monitoring", "GetMetricData"),
+        ("monitoring", "ListMetrics"),
+        ("ec2", "DescribeInstances"),
+        ("ec2", "DescribeInstanceTypes"),
+        ("ec2", "DescribeVolumes"),
+        ("ec2", "DescribeNetworkInterfaces"),
+        ("ec2", "DescribeSubnets"),
+        ("ec2", "DescribeVpcs"),
+        ("ec2", "DescribeNetworkAcls"),
+        ("ec2", "DescribeSecurityGroups"),
+        ("ec2", "DescribeFlowLogs"),
+        ("ec2", "DescribeTransitGatewayAttachments"),
+        ("ec2", "DescribeTransitGatewayVpcAttachments"),
+        ("ec2", "DescribeAvailabilityZones"),
+        ("ec2", "DescribeRegions"),
+        ("logs", "DescribeLogGroups"),
+        ("logs", "DescribeLogStreams"),
+        ("logs", "FilterLogEvents"),
+        ("logs", "StartQuery"),
+        ("logs", "GetQueryResults"),
+        ("logs", "StopQuery"),
+        ("kms", "DescribeKey"),
+        ("kms", "ListAliases"),
+    }
+)
+
+# Logs Insights queries are started and stopped, which changes no resource.
+READ_ONLY_PREFIXES: Final = ("Describe", "Get", "List", "Lookup", "Filter")
+QUERY_CONTROL: Final = frozenset({("logs", "StartQuery"), ("logs", "StopQuery")})
+
+
+def is_read_only(service: str, operation: str) -> bool:
+    """True for operations that cannot change anything in the account."""
+    return operation.startswith(READ_ONLY_PREFIXES) or (service, operation) in QUERY_CONTROL
+
+
+_IAM_PREFIX = {"monitoring": "cloudwatch"}
+# IAM names that differ from the API operation name.
+_IAM_ACTION = {("s3", "ListObjectsV2"): "ListBucket"}
+
+
+def iam_actions() -> list[str]:
+    """The IAM actions needed for :data:`ALLOWED`, sorted."""
+    actions = set()
+    for service, op in ALLOWED:
+        actions.add(f"{_IAM_PREFIX.get(service, service)}:{_IAM_ACTION.get((service, op), op)}")
+    return sorted(actions)
+
+
+def iam_policy() -> dict[str, object]:
+    """The least-privilege IAM policy document for hamari (add kms:Decrypt for SSE-KMS buckets)."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "HamariReadOnly",
+                "Effect": "Allow",
+                "Action": iam_actions(),
+                "Resource": "*",
+            }
+        ],
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(iam_policy(), indent=2))

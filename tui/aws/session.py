@@ -1,0 +1,393 @@
+"""One aiobotocore session per app, long-lived clients, and the single door every call goes through.
+
+Why one door: every request must be read-only (checked against :mod:`tui.aws.operations` before it
+is sent), spaced below AWS's per-account rate limits, bounded by an outer deadline (aiohttp's read
+timeout is per read, not per call), counted for the cost meter, and translated into
+:mod:`tui.aws.errors`. Clients are created lazily on the running loop (the app's own) and kept until
+:meth:`Aws.close`, which also stops Logs Insights queries still running, so an SSH drop leaves no
+query burning money.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from tui.aws.errors import (
+    CredentialsError,
+    HamariError,
+    ReadOnlyViolation,
+    RegionNotEnabledError,
+    ThrottledError,
+    translate,
+)
+from tui.aws.operations import ALLOWED, is_read_only
+from tui.aws.ratelimit import RateLimiters
+
+# Regions that an account must opt in to; a credential error there usually means "not enabled".
+OPT_IN_REGIONS = frozenset(
+    {
+        "af-south-1",
+        "ap-east-1",
+        "ap-east-2",
+        "ap-south-2",
+        "ap-southeast-3",
+        "ap-southeast-4",
+        "ap-southeast-5",
+        "ap-southeast-6",
+        "ap-southeast-7",
+        "ca-west-1",
+        "eu-central-2",
+        "eu-south-1",
+        "eu-south-2",
+        "il-central-1",
+        "me-central-1",
+        "me-south-1",
+        "mx-central-1",
+    }
+)
+
+DEMO_CREDENTIALS = ("AKIAHAMARIDEMO000000", "hamari-demo-secret-not-a-real-key")
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Where and as whom to connect. Built from settings; never read from globals."""
+
+    profile: str | None = None
+    region: str | None = None
+    endpoint_url: str | None = None
+    demo: bool = False
+    static_credentials: tuple[str, str] | None = None
+    call_timeout: float = 30.0
+    connect_timeout: float = 5.0
+    read_timeout: float = 20.0
+
+    @property
+    def label(self) -> str:
+        """Where requests go, for the header."""
+        if self.demo:
+            return f"DEMO {self.endpoint_url}"
+        return self.endpoint_url or "aws"
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who we are, from sts:GetCallerIdentity."""
+
+    account: str
+    arn: str
+    user_id: str
+
+    @property
+    def principal(self) -> str:
+        """A short readable principal: ``role/Session`` or ``user/alice``."""
+        resource = self.arn.split(":", 5)[-1]
+        if resource.startswith("assumed-role/"):
+            parts = resource.split("/")
+            return f"{parts[1]}/{parts[2]}" if len(parts) >= 3 else resource
+        return resource
+
+
+@dataclass(frozen=True)
+class AwsEvent:
+    """A notable thing that happened in the AWS layer, for the status line and the meter."""
+
+    kind: str  # "throttled" | "error" | "recovered"
+    service: str
+    operation: str
+    message: str = ""
+    retry_in: float = 0.0
+
+
+@dataclass
+class Meter:
+    """Requests per API and other billable quantities, for the status bar's cost meter."""
+
+    requests: Counter[str] = field(default_factory=Counter)
+    errors: Counter[str] = field(default_factory=Counter)
+    throttles: Counter[str] = field(default_factory=Counter)
+    quantities: Counter[str] = field(default_factory=Counter)
+
+    def add(self, name: str, amount: int = 1) -> None:
+        """Count a billable quantity, e.g. ``metrics_requested`` or ``s3_bytes``."""
+        self.quantities[name] += amount
+
+    @property
+    def total_requests(self) -> int:
+        return sum(self.requests.values())
+
+
+class Aws:
+    """The AWS access point of one app: session, clients, limits, deadline, errors, meter."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        *,
+        limiters: RateLimiters | None = None,
+        max_throttle_retries: int = 4,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 20.0,
+    ) -> None:
+        self.conn = conn
+        self.limiters = limiters or RateLimiters()
+        self.meter = Meter()
+        self.identity: Identity | None = None
+        self.clock_offset: float | None = None
+        self.max_throttle_retries = max_throttle_retries
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.listeners: list[Callable[[AwsEvent], None]] = []
+        self._session: Any = None
+        self._stack: AsyncExitStack | None = None
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._client_locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self._credentials_error: CredentialsError | None = None
+        self._queries: set[tuple[str, str]] = set()
+        self._closed = False
+
+    # -- life cycle -------------------------------------------------------------------------------
+
+    @property
+    def region(self) -> str:
+        if self.conn.region:
+            return self.conn.region
+        if self._session is not None:
+            region = self._session.get_config_variable("region")
+            if region:
+                return str(region)
+        return "us-east-1"
+
+    @property
+    def account(self) -> str:
+        return self.identity.account if self.identity else "?"
+
+    def _make_session(self) -> Any:
+        from aiobotocore.session import AioSession
+
+        session = AioSession(profile=self.conn.profile) if self.conn.profile else AioSession()
+        if self.conn.static_credentials:
+            key, secret = self.conn.static_credentials
+            session.set_credentials(key, secret)
+        return session
+
+    async def open(self) -> Identity:
+        """Create the session on the running loop and check who we are (GetCallerIdentity).
+
+        Raises:
+            HamariError: with a hint, for every start-up failure (no credentials, expired SSO,
+                unknown profile, region not enabled, unreachable endpoint).
+        """
+        if self._session is None:
+            try:
+                self._session = self._make_session()
+                self._stack = AsyncExitStack()
+                # Touch the region to surface ProfileNotFound here rather than on first call.
+                _ = self.region
+            except Exception as exc:  # botocore raises many types; translate them all
+                raise translate(
+                    exc, profile=self.conn.profile, region=self.conn.region or ""
+                ) from None
+        try:
+            resp = await self.call("sts", "GetCallerIdentity")
+        except CredentialsError:
+            if self.region in OPT_IN_REGIONS and not self.conn.endpoint_url:
+                raise RegionNotEnabledError(
+                    f"Region {self.region} refused the credentials: it is probably not enabled.",
+                    hint="Enable it in the account settings, or choose another region with "
+                    "`hamari --region REGION`.",
+                ) from None
+            raise
+        self.identity = Identity(
+            account=str(resp.get("Account", "?")),
+            arn=str(resp.get("Arn", "?")),
+            user_id=str(resp.get("UserId", "?")),
+        )
+        date = resp.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date")
+        if date:
+            with contextlib.suppress(TypeError, ValueError):
+                self.clock_offset = (
+                    datetime.now(UTC) - parsedate_to_datetime(date)
+                ).total_seconds()
+        return self.identity
+
+    async def close(self) -> None:
+        """Stop running Logs Insights queries, then close every client. Safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        for region, query_id in list(self._queries):
+            with contextlib.suppress(Exception):
+                client = await self._client("logs", region)
+                async with asyncio.timeout(1.5):
+                    await client.stop_query(queryId=query_id)
+        self._queries.clear()
+        if self._stack is not None:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(2.0):
+                    await self._stack.aclose()
+        self._clients.clear()
+
+    # -- clients ----------------------------------------------------------------------------------
+
+    async def _client(self, service: str, region: str | None = None) -> Any:
+        from aiobotocore.config import AioConfig
+
+        region = region or self.region
+        key = (service, region)
+        client = self._clients.get(key)
+        if client is not None:
+            return client
+        lock = self._client_locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            client = self._clients.get(key)
+            if client is not None:
+                return client
+            if self._session is None or self._stack is None:
+                self._session = self._make_session()
+                self._stack = AsyncExitStack()
+            config = AioConfig(
+                retries={"mode": "standard", "max_attempts": 2},
+                connect_timeout=self.conn.connect_timeout,
+                read_timeout=self.conn.read_timeout,
+                max_pool_connections=10,
+                user_agent_extra="hamari/0.1",
+                s3={"addressing_style": "path"} if self.conn.endpoint_url else None,
+            )
+            kwargs: dict[str, Any] = {"region_name": region, "config": config}
+            if self.conn.endpoint_url:
+                kwargs["endpoint_url"] = self.conn.endpoint_url
+            cm = self._session.create_client(service, **kwargs)
+            client = await self._stack.enter_async_context(cm)
+            self._clients[key] = client
+            return client
+
+    # -- calls ------------------------------------------------------------------------------------
+
+    def _emit(self, event: AwsEvent) -> None:
+        for listener in list(self.listeners):
+            with contextlib.suppress(Exception):
+                listener(event)
+
+    def _backoff(self, attempt: int) -> float:
+        """Full-jitter exponential backoff (AWS Architecture Blog)."""
+        return random.uniform(0, min(self.backoff_cap, self.backoff_base * (2**attempt)))
+
+    def reset_credentials(self) -> None:
+        """Forget a credential failure, e.g. after the user ran `aws sso login`."""
+        self._credentials_error = None
+
+    async def call(
+        self, service: str, operation: str, *, region: str | None = None, **params: Any
+    ) -> dict[str, Any]:
+        """Call one read-only AWS operation and return its response.
+
+        Args:
+            service: botocore service name (``cloudtrail``, ``logs``, ``monitoring``, ``ec2``...).
+            operation: the API operation name (``LookupEvents``).
+            region: override the app's region (CloudTrail fan-out to us-east-1).
+            **params: the request parameters.
+
+        Raises:
+            HamariError: translated; throttling is retried here with backoff first.
+        """
+        if (service, operation) not in ALLOWED or not is_read_only(service, operation):
+            raise ReadOnlyViolation(
+                f"hamari refuses to call {service}:{operation}: it is not on the read-only list.",
+                service=service,
+                operation=operation,
+            )
+        if self._credentials_error is not None:
+            raise self._credentials_error
+        if self._closed:
+            raise HamariError("The AWS connection is closed.", service=service, operation=operation)
+        from botocore import xform_name
+
+        region = region or self.region
+        method = xform_name(operation)
+        bucket = self.limiters.bucket(self.account, region, service, operation)
+        ceiling = self.limiters.ceiling(service, operation)
+        name = f"{service}:{operation}"
+        attempt = 0
+        while True:
+            await bucket.acquire()
+            self.meter.requests[name] += 1
+            try:
+                client = await self._client(service, region)
+                async with asyncio.timeout(self.conn.call_timeout):
+                    response: dict[str, Any] = await getattr(client, method)(**params)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                err = translate(
+                    exc,
+                    service=service,
+                    operation=operation,
+                    profile=self.conn.profile,
+                    region=region,
+                )
+                self.meter.errors[name] += 1
+                if isinstance(err, ThrottledError) and attempt < self.max_throttle_retries:
+                    self.meter.throttles[name] += 1
+                    bucket.slow_down()
+                    delay = self._backoff(attempt)
+                    attempt += 1
+                    self._emit(AwsEvent("throttled", service, operation, err.message, delay))
+                    await asyncio.sleep(delay)
+                    continue
+                if isinstance(err, CredentialsError):
+                    # Shown once: further calls fail fast instead of storming the endpoint.
+                    self._credentials_error = err
+                self._emit(AwsEvent("error", service, operation, err.message))
+                raise err from None
+            bucket.recover(ceiling)
+            if attempt:
+                self._emit(AwsEvent("recovered", service, operation))
+            return response
+
+    async def pages(
+        self,
+        service: str,
+        operation: str,
+        *,
+        token_in: str = "NextToken",
+        token_out: str = "NextToken",
+        max_pages: int | None = None,
+        region: str | None = None,
+        **params: Any,
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Yield each page of a paginated operation as it arrives (empty pages included).
+
+        Stops when the token is absent or repeats, or after ``max_pages``. A failure raises after
+        the pages already yielded, so the caller keeps what it loaded and may resume from
+        ``params[token_in]``.
+        """
+        seen: set[str] = set()
+        count = 0
+        while True:
+            page = await self.call(service, operation, region=region, **params)
+            count += 1
+            yield page
+            token = page.get(token_out)
+            if not token or token in seen or (max_pages is not None and count >= max_pages):
+                return
+            seen.add(token)
+            params[token_in] = token
+
+    # -- Logs Insights bookkeeping -------------------------------------------------------------------
+
+    def track_query(self, query_id: str, region: str | None = None) -> None:
+        """Remember a running Logs Insights query so :meth:`close` can stop it."""
+        self._queries.add((region or self.region, query_id))
+
+    def untrack_query(self, query_id: str, region: str | None = None) -> None:
+        self._queries.discard((region or self.region, query_id))

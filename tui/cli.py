@@ -1,0 +1,193 @@
+"""The ``hamari`` command: argument parsing, settings, and dispatch to the TUI or a headless verb.
+
+Headless verbs (``hamari trail|metrics|flows``) must start fast and work in pipes, so this module
+imports neither textual nor the app at module level; the TUI is imported only when it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from tui import __version__
+from tui.aws.errors import HamariError
+
+DESCRIPTION = """\
+hamari: a terminal cockpit for troubleshooting AWS live.
+
+Three panes share one time window and one focused resource:
+  CloudTrail   who called which API, when, from where, with what error
+  CloudWatch   EBS IOPS and MB/s against the instance-type and volume limits
+  Flow logs    ACCEPT/REJECT legs of each conversation, by AZ, ENI and NACL rule
+
+hamari is read-only: it never calls an API that changes anything."""
+
+EPILOG = """\
+examples:
+  hamari --demo                        explore the built-in demo (no AWS account needed)
+  hamari --profile prod --region ap-northeast-1 --since 2h
+  hamari --since 2026-11-28T09:00Z --until 2026-11-28T11:00Z
+  hamari trail --demo --filter 'error:AccessDenied*' --format ndjson
+
+credentials:
+  The default AWS credential chain is used: --profile or AWS_PROFILE, SSO (run
+  `aws sso login` first), environment variables, the EC2 instance profile (IMDSv2).
+  AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> are honoured (VPC endpoints);
+  plain-http endpoints are refused unless they are on loopback.
+
+environment:
+  HAMARI_PROFILE, HAMARI_REGION, HAMARI_REFRESH_SECONDS, HAMARI_WINDOW override the
+  config file ~/.config/hamari/config.toml; flags override both.
+
+exit status: 0 on success, 1 on an unexpected error, 2 on a usage, credential or
+connection problem (with the command that fixes it)."""
+
+
+def _common(parser: argparse.ArgumentParser, *, suppress: bool = False) -> None:
+    default = argparse.SUPPRESS if suppress else None
+    aws = parser.add_argument_group("AWS")
+    aws.add_argument(
+        "--profile", metavar="NAME", default=default, help="AWS profile (as in ~/.aws/config)"
+    )
+    aws.add_argument(
+        "--region", metavar="REGION", default=default, help="AWS region, e.g. us-east-1"
+    )
+    aws.add_argument(
+        "--endpoint-url",
+        metavar="URL",
+        default=default,
+        help="send every request to this endpoint (https, or http on loopback only)",
+    )
+    aws.add_argument(
+        "--demo",
+        action="store_true",
+        default=argparse.SUPPRESS if suppress else False,
+        help="run against the embedded AWS emulator seeded with three incidents",
+    )
+    when = parser.add_argument_group("time window")
+    when.add_argument(
+        "--since",
+        metavar="TIME",
+        default=default,
+        help="start: 15m, 2h, 1d, or ISO 8601 (default 3h)",
+    )
+    when.add_argument(
+        "--until", metavar="TIME", default=default, help="end: now (default) or ISO 8601"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hamari",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"hamari {__version__}")
+    _common(parser)
+    sources = parser.add_argument_group("sources")
+    sources.add_argument(
+        "--trail-source",
+        metavar="SRC",
+        default=None,
+        help="CloudTrail source: lookup (default), s3://bucket/prefix, or a local file/folder",
+    )
+    sources.add_argument(
+        "--flows-source",
+        metavar="SRC",
+        default=None,
+        help="flow-log source: cwl:LOG_GROUP, s3://bucket/prefix, or a local file/folder",
+    )
+    if not _VERBS:
+        return parser
+    verbs = parser.add_subparsers(dest="verb", metavar="VERB", title="headless verbs (no TUI)")
+    for name, register in _VERBS.items():
+        sub = verbs.add_parser(
+            name,
+            help=register.__doc__,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        _common(sub, suppress=True)
+        register(sub)
+    return parser
+
+
+# Headless verbs register themselves here: name -> function adding its arguments. The function's
+# docstring is its one-line help; the parser stores the runner as ``run``.
+_VERBS: dict[str, Callable[[argparse.ArgumentParser], None]] = {}
+
+
+def verb(
+    name: str,
+) -> Callable[
+    [Callable[[argparse.ArgumentParser], None]], Callable[[argparse.ArgumentParser], None]
+]:
+    """Decorator: register a headless verb's argument builder."""
+
+    def deco(
+        func: Callable[[argparse.ArgumentParser], None],
+    ) -> Callable[[argparse.ArgumentParser], None]:
+        _VERBS[name] = func
+        return func
+
+    return deco
+
+
+def _load_verbs() -> None:
+    # Each verb module registers itself on import; none of them imports textual.
+    import importlib
+
+    for module in ("tui.headless.trail", "tui.headless.metrics", "tui.headless.flows"):
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+
+
+def _flags(ns: argparse.Namespace) -> dict[str, Any]:
+    return {k: v for k, v in vars(ns).items() if k not in {"verb", "run"}}
+
+
+def fail(message: str, hint: str = "") -> int:
+    """Print one clear sentence (and the fix) on stderr; return exit status 2."""
+    print(f"hamari: {message}", file=sys.stderr)
+    if hint:
+        print(f"  fix: {hint}", file=sys.stderr)
+    return 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    _load_verbs()
+    parser = build_parser()
+    ns = parser.parse_args(argv)
+    from tui.settings import load_settings
+
+    try:
+        settings = load_settings(_flags(ns))
+        if getattr(ns, "verb", None):
+            runner: Callable[[Any, argparse.Namespace], int] = ns.run
+            return runner(settings, ns)
+        return run_tui(settings)
+    except HamariError as err:
+        return fail(err.message, err.hint)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # `hamari trail ... | head`: the reader left; that is not an error.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def run_tui(settings: Any) -> int:
+    """Start the Textual app; returns its exit status."""
+    from tui.app import HamariApp
+
+    app = HamariApp(settings)
+    app.run()
+    if app.fatal is not None:
+        return fail(app.fatal.message, app.fatal.hint)
+    return app.return_code or 0

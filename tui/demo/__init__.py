@@ -1,0 +1,1 @@
+"""The embedded AWS for ``hamari --demo``: moto in-process, extended, seeded and kept live."""

@@ -1,0 +1,1 @@
+"""Pure records, parsers, filters and time windows. No UI and no network."""

@@ -1,0 +1,126 @@
+"""The one time window that all panes share, and the parsing of ``--since/--until``.
+
+A window is either *live* (its end follows the clock: "the last 15 minutes") or *fixed* (an
+incident from yesterday). Parsing accepts what an engineer types in a hurry: ``15m``, ``2h``,
+``1d``, ``90s``, ``1w``, ``now``, or ISO 8601 with or without a zone (naive means UTC, as AWS logs
+are in UTC).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+_RELATIVE = re.compile(
+    r"^\s*(\d+(?:\.\d+)?)\s*"
+    r"(seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|days?|d|weeks?|wks?|w)"
+    r"\s*(?:ago)?\s*$",
+    re.I,
+)
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+class TimeParseError(ValueError):
+    """A time expression that is neither relative (``15m``) nor ISO 8601."""
+
+
+def parse_duration(text: str) -> timedelta | None:
+    """``15m`` -> 15 minutes; None when ``text`` is not a relative duration."""
+    m = _RELATIVE.match(text)
+    if not m:
+        return None
+    return timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2)[0].lower()])
+
+
+def parse_instant(text: str, now: datetime) -> datetime:
+    """Parse ``now``, a relative duration before ``now``, or ISO 8601 into an aware UTC datetime."""
+    raw = text.strip()
+    if not raw:
+        raise TimeParseError("empty time")
+    if raw.lower() == "now":
+        return now
+    delta = parse_duration(raw)
+    if delta is not None:
+        return now - delta
+    iso = raw[:-1] + "+00:00" if raw.endswith(("Z", "z")) else raw
+    try:
+        value = datetime.fromisoformat(iso)
+    except ValueError:
+        raise TimeParseError(
+            f"cannot read time {raw!r}: use 15m, 2h, 1d, or ISO 8601 like 2026-11-28T09:30Z"
+        ) from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class TimeWindow:
+    """A span of time; ``live`` windows keep their length and end at the current clock."""
+
+    start: datetime
+    end: datetime
+    live: bool = True
+
+    @property
+    def duration(self) -> timedelta:
+        return self.end - self.start
+
+    def at(self, now: datetime) -> TimeWindow:
+        """The window as of ``now``: a live window slides, a fixed one stays."""
+        if not self.live:
+            return self
+        return TimeWindow(now - self.duration, now, live=True)
+
+    def contains(self, when: datetime) -> bool:
+        return self.start <= when <= self.end
+
+    def label(self) -> str:
+        """Short text for the header: ``last 3h`` or ``11-28 09:00→11:30 UTC``."""
+        if self.live:
+            return f"last {format_duration(self.duration)}"
+        same_day = self.start.date() == self.end.date()
+        end_fmt = "%H:%M" if same_day else "%m-%d %H:%M"
+        return f"{self.start:%m-%d %H:%M}→{self.end.strftime(end_fmt)} UTC"
+
+    @classmethod
+    def parse(
+        cls,
+        since: str | None,
+        until: str | None,
+        *,
+        now: datetime,
+        default: timedelta = timedelta(hours=3),
+    ) -> TimeWindow:
+        """Build a window from ``--since/--until``; live unless ``--until`` names a past time."""
+        end = parse_instant(until, now) if until else now
+        start = parse_instant(since, now) if since else end - default
+        if start >= end:
+            raise TimeParseError("--since must be before --until")
+        live = until is None or until.strip().lower() == "now"
+        return cls(start, end, live=live)
+
+
+def format_duration(delta: timedelta) -> str:
+    """``timedelta(hours=3)`` -> ``3h``; ``90 min`` -> ``1h30m``."""
+    seconds = int(delta.total_seconds())
+    if seconds % 86400 == 0 and seconds >= 86400:
+        return f"{seconds // 86400}d"
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours and minutes:
+        return f"{hours}h{minutes}m"
+    if hours:
+        return f"{hours}h"
+    if minutes:
+        return f"{minutes}m"
+    return f"{secs}s"
+
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)

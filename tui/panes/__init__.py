@@ -1,0 +1,1 @@
+"""The three evidence panes: CloudTrail, CloudWatch metrics, VPC flow logs."""

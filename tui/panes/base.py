@@ -1,0 +1,183 @@
+"""What every evidence pane shares: the shared window and focus, a poll loop, status and errors.
+
+A pane owns one long-lived poller (a named, exclusive async worker) that never overlaps itself,
+backs off on transient trouble, pauses while the pane is hidden or the user is idle, and keeps what
+it already loaded when a refresh fails (marking it stale). Errors specific to this pane's APIs
+(AccessDenied on LookupEvents, say) are shown inline with what to do; the other panes carry on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.reactive import reactive
+from textual.widget import Widget
+from textual.widgets import Static
+
+from tui.aws.errors import AccessDeniedError, CredentialsError, HamariError
+from tui.models.text import display_safe
+from tui.models.timewindow import TimeWindow
+
+if TYPE_CHECKING:
+    from tui.aws.session import Aws
+
+
+class ErrorPanel(Static):
+    """An inline panel in a pane: what failed, and what to do about it (never markup)."""
+
+    DEFAULT_CSS = """
+    ErrorPanel {
+        display: none;
+        height: auto;
+        max-height: 6;
+        border: round $error;
+        padding: 0 1;
+        color: $text;
+    }
+    ErrorPanel.-shown { display: block; }
+    """
+
+    def show(self, err: HamariError) -> None:
+        text = Text()
+        text.append(f"{err.title}: ", style="bold")
+        text.append(display_safe(err.message))
+        if err.hint:
+            text.append("\n→ ")
+            text.append(display_safe(err.hint))
+        self.update(text)
+        self.add_class("-shown")
+
+    def clear(self) -> None:
+        self.remove_class("-shown")
+
+
+class Pane(Vertical):
+    """Base class of the three evidence panes."""
+
+    DEFAULT_CSS = """
+    Pane {
+        border: round $panel-lighten-2;
+        border-title-color: $text;
+        border-subtitle-color: $text-muted;
+        height: 1fr;
+        width: 1fr;
+    }
+    Pane:focus-within { border: round $accent; }
+    Pane.-stale { border: round $warning; }
+    Pane > .pane-status { height: 1; color: $text-muted; }
+    """
+
+    title: ClassVar[str] = "pane"
+    key: ClassVar[str] = "1"
+
+    window: reactive[TimeWindow | None] = reactive(None, init=False)
+    focused_resource: reactive[str | None] = reactive(None, init=False)
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.aws: Aws | None = None
+        self.refresh_seconds: float = 60.0
+        self.idle_pause_seconds: float = 1800.0
+        self._wake = asyncio.Event()
+        self._last_ok: float | None = None
+        self.border_title = f"{self.key} {self.title}"
+
+    def compose(self) -> ComposeResult:
+        yield Static("waiting for AWS…", classes="pane-status", markup=False)
+        yield ErrorPanel()
+        yield from self.compose_body()
+
+    def compose_body(self) -> ComposeResult:
+        """The pane's own widgets."""
+        yield from ()
+
+    # -- data down ---------------------------------------------------------------------------
+
+    def start(self, aws: Aws, *, refresh_seconds: float, idle_pause_seconds: float) -> None:
+        """Called by the screen once AWS is connected (and the demo seeded)."""
+        self.aws = aws
+        self.refresh_seconds = refresh_seconds
+        self.idle_pause_seconds = idle_pause_seconds
+        self.poll()
+
+    def watch_window(self, _old: TimeWindow | None, _new: TimeWindow | None) -> None:
+        self.wake()
+
+    def watch_focused_resource(self, _old: str | None, _new: str | None) -> None:
+        self.wake()
+
+    def wake(self) -> None:
+        """Refresh now instead of at the next tick."""
+        self._wake.set()
+
+    # -- the poller ----------------------------------------------------------------------------
+
+    @property
+    def paused(self) -> bool:
+        """Hidden panes and idle users cost nothing."""
+        if not self.display or not self.is_mounted:
+            return True
+        idle = time.monotonic() - getattr(self.app, "last_input_at", time.monotonic())
+        return idle > self.idle_pause_seconds
+
+    @work(exclusive=True, group="poll", exit_on_error=False)
+    async def poll(self) -> None:
+        """Refresh forever: never overlapping, backing off on trouble, pausing when hidden."""
+        failures = 0
+        while True:
+            self._wake.clear()
+            if not self.paused:
+                try:
+                    await self.refresh_data()
+                except HamariError as err:
+                    failures += 1
+                    self.on_failure(err)
+                    if isinstance(err, CredentialsError):
+                        return  # shown once; the app offers the fix
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # a bug must not kill the pane silently
+                    failures += 1
+                    self.on_failure(
+                        HamariError(
+                            f"{type(exc).__name__}: {exc}",
+                            hint="This is a bug in hamari; the pane keeps what it loaded.",
+                        )
+                    )
+                else:
+                    failures = 0
+                    self._last_ok = time.monotonic()
+                    self.remove_class("-stale")
+                    self.query_one(ErrorPanel).clear()
+            delay = (
+                self.refresh_seconds * (2 ** min(failures, 4)) if failures else self.refresh_seconds
+            )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+
+    async def refresh_data(self) -> None:
+        """Load or refresh the pane's data through ``self.aws``. Raise HamariError on trouble."""
+
+    def on_failure(self, err: HamariError) -> None:
+        """Keep what is loaded, mark it stale, and say what went wrong and what to do."""
+        self.add_class("-stale")
+        if isinstance(err, AccessDeniedError) or not err.transient:
+            self.query_one(ErrorPanel).show(err)
+        else:
+            self.set_status(Text(f"⚠ {display_safe(err.message)} — retrying", style="yellow"))
+
+    def set_status(self, text: Text | str) -> None:
+        """The one-line status under the title (counts, rates, watermark)."""
+        status = self.query_one(".pane-status", Static)
+        status.update(text if isinstance(text, Text) else Text(text))
+
+    @property
+    def body(self) -> Widget:
+        return self

@@ -1,0 +1,144 @@
+"""Typed settings, loaded once and passed in: defaults < config file < environment < flags.
+
+Nothing else in hamari reads the environment or a config file; widgets and panes receive the
+values they need from the app. Validation happens here, before any network call, so a bad flag
+fails fast with one sentence.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from tui.aws.errors import ConfigError
+from tui.models.timewindow import TimeParseError, TimeWindow
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the app and the headless verbs need to know before they start."""
+
+    profile: str | None = None
+    region: str | None = None
+    endpoint_url: str | None = None
+    since: str | None = None
+    until: str | None = None
+    demo: bool = False
+    trail_source: str = "lookup"
+    flows_source: str | None = None
+    refresh_seconds: float = 60.0
+    idle_pause_minutes: float = 30.0
+    call_timeout: float = 30.0
+    default_window: str = "3h"
+    keymap: dict[str, str] = field(default_factory=dict)
+
+    def window(self, now: datetime) -> TimeWindow:
+        """The initial shared time window."""
+        from tui.models.timewindow import parse_duration
+
+        default = parse_duration(self.default_window) or timedelta(hours=3)
+        try:
+            return TimeWindow.parse(self.since, self.until, now=now, default=default)
+        except TimeParseError as exc:
+            raise ConfigError(
+                str(exc), hint="Example: --since 2h, or --since 2026-11-28T09:00Z"
+            ) from None
+
+
+def config_path(env: Mapping[str, str]) -> Path:
+    base = env.get("XDG_CONFIG_HOME") or str(Path(env.get("HOME", "~")).expanduser() / ".config")
+    return Path(base) / "hamari" / "config.toml"
+
+
+_ENV_KEYS = {
+    "HAMARI_PROFILE": "profile",
+    "HAMARI_REGION": "region",
+    "HAMARI_ENDPOINT_URL": "endpoint_url",
+    "HAMARI_REFRESH_SECONDS": "refresh_seconds",
+    "HAMARI_IDLE_PAUSE_MINUTES": "idle_pause_minutes",
+    "HAMARI_CALL_TIMEOUT": "call_timeout",
+    "HAMARI_WINDOW": "default_window",
+}
+
+
+def _coerce(name: str, value: Any) -> Any:
+    kinds = {f.name: f.type for f in fields(Settings)}
+    kind = str(kinds.get(name, "str"))
+    if kind == "float":
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{name} must be a number, not {value!r}.") from None
+    if kind == "bool":
+        return str(value).lower() in {"1", "true", "yes", "on"}
+    return value
+
+
+def load_settings(
+    flags: Mapping[str, Any],
+    *,
+    env: Mapping[str, str] | None = None,
+    config_file: Path | None = None,
+) -> Settings:
+    """Merge the layers and validate the result."""
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    path = config_file or config_path(env)
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        data = {}
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"Cannot read {path}: {exc}", hint="Fix or remove the file.") from None
+    known = {f.name for f in fields(Settings)}
+    for key, value in data.items():
+        key = key.replace("-", "_")
+        if key in known:
+            values[key] = _coerce(key, value)
+    for var, key in _ENV_KEYS.items():
+        if env.get(var):
+            values[key] = _coerce(key, env[var])
+    for key, value in flags.items():
+        if value is not None and key in known:
+            values[key] = value
+    settings = replace(Settings(), **values)
+    validate_endpoint(settings.endpoint_url)
+    for var, value in env.items():
+        if var == "AWS_ENDPOINT_URL" or var.startswith("AWS_ENDPOINT_URL_"):
+            validate_endpoint(value, source=var)
+    return settings
+
+
+def validate_endpoint(url: str | None, *, source: str = "--endpoint-url") -> None:
+    """Refuse plain-HTTP endpoints that are not on loopback: credentials would travel in clear."""
+    if not url:
+        return
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ConfigError(
+            f"{source} {url!r} is not an http(s) URL.",
+            hint="Example: --endpoint-url https://vpce-0abc.logs.us-east-1.vpce.amazonaws.com",
+        )
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise ConfigError(
+            f"{source} {url} uses plain HTTP to a non-loopback host: your AWS credentials "
+            "would travel in clear.",
+            hint="Use https://, or an http:// endpoint on 127.0.0.1/localhost only.",
+        )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
