@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from botocore import exceptions as bce
 
@@ -59,7 +57,7 @@ def client_error(
             "Cannot reach",
         ),
         (bce.ReadTimeoutError(endpoint_url="https://x"), E.CallTimeoutError, "timed out"),
-        (asyncio.TimeoutError(), E.CallTimeoutError, "did not answer"),
+        (TimeoutError(), E.CallTimeoutError, "did not answer"),
         (
             ConnectionResetError(104, "Connection reset by peer"),
             E.EndpointUnreachableError,

@@ -63,6 +63,7 @@ class HamariApp(App[None]):
         self.fatal: HamariError | None = None
         self.demo_world: Any = None
         self.last_input_at = time.monotonic()
+        self.crash_report: str | None = None
         if settings.keymap:
             self.set_keymap(settings.keymap)
 
@@ -169,6 +170,27 @@ class HamariApp(App[None]):
             await self.aws.close()
         if self.demo_runtime is not None:
             await asyncio.to_thread(self.demo_runtime.stop)
+
+    def _fatal_error(self) -> None:
+        """An unexpected error: a short message, and the traceback (no locals) in a private file.
+
+        Textual's default prints a traceback with local variables, which can hold credentials.
+        """
+        from rich.text import Text
+
+        from tui.crash import write_crash_report
+
+        error = self._exception
+        path = write_crash_report(error) if error is not None else None
+        self.crash_report = path
+        self.bell()
+        message = Text(f"hamari stopped on an unexpected error: {type(error).__name__}\n")
+        if path:
+            message.append(
+                f"The details (without secrets) are in {path}; please attach it to a bug report.\n"
+            )
+        self._exit_renderables.append(message)
+        self._close_messages_no_wait()
 
     def action_help(self) -> None:
         from tui.screens.help import HelpScreen

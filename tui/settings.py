@@ -12,7 +12,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -110,6 +110,7 @@ def load_settings(
         if value is not None and key in known:
             values[key] = value
     settings = replace(Settings(), **values)
+    settings.window(datetime.now(UTC))  # raises ConfigError on a bad --since/--until
     validate_endpoint(settings.endpoint_url)
     for var, value in env.items():
         if var == "AWS_ENDPOINT_URL" or var.startswith("AWS_ENDPOINT_URL_"):

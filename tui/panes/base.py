@@ -80,8 +80,8 @@ class Pane(Vertical):
     window: reactive[TimeWindow | None] = reactive(None, init=False)
     focused_resource: reactive[str | None] = reactive(None, init=False)
 
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
         self.aws: Aws | None = None
         self.refresh_seconds: float = 60.0
         self.idle_pause_seconds: float = 1800.0

@@ -18,8 +18,8 @@ class FlowsPane(Pane):
     title = "Flow logs"
     key = "3"
 
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
         self.records: dict[str, str] = {}
         self.actions: Counter[str] = Counter()
 

@@ -16,8 +16,8 @@ class MetricsPane(Pane):
     title = "CloudWatch"
     key = "2"
 
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
         self.series: dict[str, list[float]] = {}
 
     def compose_body(self) -> ComposeResult:

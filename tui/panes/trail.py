@@ -19,8 +19,8 @@ class TrailPane(Pane):
     title = "CloudTrail"
     key = "1"
 
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
         self.events: dict[str, dict[str, object]] = {}
         self.pages = 0
 

@@ -56,7 +56,9 @@ class MainScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield HeaderBar(id="header").data_bind(MainScreen.window, MainScreen.focused_resource)
         with Container(id="panes"):
-            yield TrailPane(id="trail").data_bind(MainScreen.window, MainScreen.focused_resource)
+            yield TrailPane(id="trail", classes="-active").data_bind(
+                MainScreen.window, MainScreen.focused_resource
+            )
             yield MetricsPane(id="metrics").data_bind(
                 MainScreen.window, MainScreen.focused_resource
             )
@@ -66,7 +68,6 @@ class MainScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self._apply_layout(self.size.width, self.size.height)
-        self.query_one(f"#{self.active_pane}").add_class("-active")
 
     @property
     def panes(self) -> list[Pane]:

@@ -1,0 +1,101 @@
+"""Run a command in a pseudo-terminal and collect every byte it writes, as a terminal would see it."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import select
+import signal
+import struct
+import sys
+import termios
+import time
+from dataclasses import dataclass, field
+
+
+@dataclass
+class PtyProcess:
+    pid: int
+    fd: int
+    output: bytearray = field(default_factory=bytearray)
+    status: int | None = None
+
+    def read_until(self, predicate, timeout: float) -> bool:
+        """Read until ``predicate(bytes)`` is true or the process exits; True if the predicate held."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate(bytes(self.output)):
+                return True
+            ready, _, _ = select.select([self.fd], [], [], 0.05)
+            if ready:
+                try:
+                    chunk = os.read(self.fd, 65536)
+                except OSError:
+                    chunk = b""
+                if not chunk:
+                    self.wait(timeout=max(0.0, deadline - time.monotonic()))
+                    return predicate(bytes(self.output))
+                self.output += chunk
+            elif self.poll() is not None:
+                self._drain()
+                return predicate(bytes(self.output))
+        return predicate(bytes(self.output))
+
+    def _drain(self) -> None:
+        while True:
+            ready, _, _ = select.select([self.fd], [], [], 0.05)
+            if not ready:
+                return
+            try:
+                chunk = os.read(self.fd, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            self.output += chunk
+
+    def poll(self) -> int | None:
+        if self.status is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.status = os.waitstatus_to_exitcode(status)
+        return self.status
+
+    def wait(self, timeout: float) -> int | None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self._drain()
+            if self.poll() is not None:
+                self._drain()
+                return self.status
+            time.sleep(0.02)
+        return self.poll()
+
+    def send(self, data: bytes) -> None:
+        os.write(self.fd, data)
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.poll() is None:
+            os.kill(self.pid, sig)
+
+    def close(self) -> None:
+        self.kill()
+        self.wait(2)
+        os.close(self.fd)
+
+
+def spawn(argv: list[str], env: dict[str, str], size: tuple[int, int] = (80, 24)) -> PtyProcess:
+    pid, fd = pty.fork()
+    if pid == 0:  # child
+        try:
+            os.execvpe(argv[0], argv, env)
+        finally:
+            os._exit(127)
+    cols, rows = size
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+    return PtyProcess(pid, fd)
+
+
+def hamari_argv(*args: str) -> list[str]:
+    return [sys.executable, "-m", "tui", *args]

@@ -1,0 +1,114 @@
+"""Start-up failures print one clear sentence and the fix, exit 2, and show no traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.ptyrun import hamari_argv, spawn
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "HAMARI_"))}
+    env.update(
+        HOME=str(tmp_path),
+        AWS_CONFIG_FILE=str(tmp_path / "aws-config"),
+        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "aws-credentials"),
+        AWS_EC2_METADATA_DISABLED="true",
+        TERM="xterm-256color",
+        PYTHONPATH=str(ROOT),
+    )
+    env.update(extra)
+    return env
+
+
+def run_cli(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tui", *args],
+        cwd=ROOT,
+        env=clean_env(tmp_path, **env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_help_reads_like_an_aws_tool(tmp_path: Path) -> None:
+    out = run_cli(tmp_path, "--help")
+    assert out.returncode == 0
+    for flag in (
+        "--profile",
+        "--region",
+        "--endpoint-url",
+        "--since",
+        "--until",
+        "--demo",
+        "--version",
+    ):
+        assert flag in out.stdout
+    assert "aws sso login" in out.stdout
+
+
+def test_version(tmp_path: Path) -> None:
+    out = run_cli(tmp_path, "--version")
+    assert out.returncode == 0 and out.stdout.startswith("hamari ")
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "needle"),
+    [
+        (["--endpoint-url", "http://10.0.0.1:4566"], {}, "in clear"),
+        (["--since", "yesterday"], {}, "cannot read time"),
+        ([], {"AWS_ENDPOINT_URL": "http://example.com"}, "in clear"),
+    ],
+)
+def test_bad_flags_fail_before_any_call(
+    tmp_path: Path, args: list[str], env: dict[str, str], needle: str
+) -> None:
+    out = run_cli(tmp_path, *args, **env)
+    assert out.returncode == 2
+    assert needle in out.stderr
+    assert "Traceback" not in out.stderr + out.stdout
+
+
+def _run_tui_until_exit(tmp_path: Path, *args: str, **env: str) -> tuple[int | None, str]:
+    proc = spawn(hamari_argv(*args), clean_env(tmp_path, **env), size=(80, 24))
+    try:
+        status = proc.wait(timeout=45)
+        return status, proc.output.decode("utf-8", "replace")
+    finally:
+        proc.close()
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "needle", "fix"),
+    [
+        (["--region", "us-east-1"], {}, "No AWS credentials", "aws sso login"),
+        (
+            ["--profile", "nope", "--region", "us-east-1"],
+            {},
+            "profile 'nope' does not exist",
+            "aws configure",
+        ),
+        (
+            ["--region", "us-east-1", "--endpoint-url", "http://127.0.0.1:9"],
+            {"AWS_ACCESS_KEY_ID": "AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": "x"},
+            "Cannot reach",
+            "network",
+        ),
+    ],
+)
+def test_startup_failure_in_a_terminal(
+    tmp_path: Path, args: list[str], env: dict[str, str], needle: str, fix: str
+) -> None:
+    status, output = _run_tui_until_exit(tmp_path, *args, **env)
+    assert status == 2, output[-2000:]
+    assert needle in output
+    assert fix in output
+    assert "Traceback" not in output
