@@ -1,0 +1,148 @@
+"""What the headless verbs share: opening AWS (or the seeded demo) and writing records to stdout.
+
+The verbs run in pipes and scripts: no textual import, machine-readable output on stdout, one
+clear sentence on stderr when something fails (exit 2), and a clean exit when the reader of the
+pipe goes away.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import IO, Any
+
+from tui.aws.session import DEMO_CREDENTIALS, Aws, Connection
+from tui.models.text import display_safe
+from tui.settings import Settings
+
+
+@asynccontextmanager
+async def open_aws(settings: Settings, *, now: datetime | None = None) -> AsyncIterator[Aws]:
+    """An open :class:`Aws` for the settings; with ``--demo`` the emulator is started and seeded.
+
+    The demo world (IDs of the seeded resources) is available as ``aws.demo_world``.
+    """
+    runtime = None
+    try:
+        if settings.demo:
+            import asyncio
+
+            from tui.demo.runtime import DemoRuntime
+
+            runtime = DemoRuntime()
+            url = await asyncio.to_thread(runtime.start)
+            await asyncio.to_thread(runtime.seed, now or datetime.now(UTC))
+            conn = Connection(
+                region=settings.region or "us-east-1",
+                endpoint_url=url,
+                demo=True,
+                static_credentials=DEMO_CREDENTIALS,
+                call_timeout=settings.call_timeout,
+            )
+        else:
+            conn = Connection(
+                profile=settings.profile,
+                region=settings.region,
+                endpoint_url=settings.endpoint_url,
+                call_timeout=settings.call_timeout,
+            )
+        aws = Aws(conn)
+        aws.demo_world = runtime.world if runtime is not None else None  # type: ignore[attr-defined]
+        try:
+            await aws.open()
+            yield aws
+        finally:
+            await aws.close()
+    finally:
+        if runtime is not None:
+            runtime.stop()
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    return str(value)
+
+
+def write_ndjson(rows: Iterable[Mapping[str, Any]], out: IO[str] | None = None) -> int:
+    """One JSON object per line (raw values: JSON escapes control characters itself)."""
+    out = out or sys.stdout
+    count = 0
+    for row in rows:
+        out.write(json.dumps(row, default=_jsonable, ensure_ascii=False) + "\n")
+        count += 1
+    out.flush()
+    return count
+
+
+def write_csv(
+    rows: Iterable[Mapping[str, Any]], columns: Sequence[str], out: IO[str] | None = None
+) -> int:
+    """CSV with a header; cells that a spreadsheet would run as formulas are prefixed with '."""
+    out = out or sys.stdout
+    writer = csv.writer(out)
+    writer.writerow(columns)
+    count = 0
+    for row in rows:
+        writer.writerow([_csv_cell(row.get(col)) for col in columns])
+        count += 1
+    out.flush()
+    return count
+
+
+def _csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    text = _jsonable(value) if not isinstance(value, str) else value
+    if isinstance(text, list):
+        text = " ".join(map(str, text))
+    text = str(text)
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(text):
+        return "'" + text
+    return text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def write_table(
+    rows: Iterable[Mapping[str, Any]], columns: Sequence[str], out: IO[str] | None = None
+) -> int:
+    """Aligned columns for a human at a terminal; every cell made display-safe."""
+    out = out or sys.stdout
+    materialized = [[display_safe(_cell(row.get(c))) for c in columns] for row in rows]
+    widths = [len(c) for c in columns]
+    for cells in materialized:
+        widths = [min(60, max(w, len(v))) for w, v in zip(widths, cells, strict=True)]
+    out.write(
+        "  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip() + "\n"
+    )
+    for cells in materialized:
+        line = "  ".join(
+            (v if len(v) <= w else v[: w - 1] + "…").ljust(w)
+            for v, w in zip(cells, widths, strict=True)
+        )
+        out.write(line.rstrip() + "\n")
+    out.flush()
+    return len(materialized)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return ",".join(map(str, value))
+    return str(value)
