@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import time
 from collections.abc import Callable
@@ -64,6 +65,7 @@ class HamariApp(App[None]):
         self.demo_world: Any = None
         self.last_input_at = time.monotonic()
         self.crash_report: str | None = None
+        self._milestones: set[str] = set()
         if settings.keymap:
             self.set_keymap(settings.keymap)
 
@@ -72,6 +74,7 @@ class HamariApp(App[None]):
 
         self._install_signal_handlers()
         self.push_screen(MainScreen(self.settings.window(self.clock())))
+        self.call_after_refresh(self.milestone, "first_frame")
         self.connect()
 
     # -- connection ----------------------------------------------------------------------------
@@ -145,6 +148,15 @@ class HamariApp(App[None]):
         if isinstance(event, events.Key | events.MouseDown):
             self.last_input_at = time.monotonic()
         await super().on_event(event)
+
+    def milestone(self, name: str) -> None:
+        """Report a start-up milestone to the benchmark runner (only when it asked for them)."""
+        fd = self.settings.bench_fd
+        if fd is None or name in self._milestones:
+            return
+        self._milestones.add(name)
+        with contextlib.suppress(OSError):
+            os.write(fd, f"{name} {time.time():.6f}\n".encode())
 
     # -- life cycle ----------------------------------------------------------------------------
 

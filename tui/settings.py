@@ -38,6 +38,7 @@ class Settings:
     call_timeout: float = 30.0
     default_window: str = "3h"
     keymap: dict[str, str] = field(default_factory=dict)
+    bench_fd: int | None = None  # benchmark runner's pipe for start-up milestones
 
     def window(self, now: datetime) -> TimeWindow:
         """The initial shared time window."""
@@ -106,6 +107,8 @@ def load_settings(
     for var, key in _ENV_KEYS.items():
         if env.get(var):
             values[key] = _coerce(key, env[var])
+    if env.get("HAMARI_BENCH_FD", "").isdigit():
+        values["bench_fd"] = int(env["HAMARI_BENCH_FD"])
     for key, value in flags.items():
         if value is not None and key in known:
             values[key] = value

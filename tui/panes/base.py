@@ -152,6 +152,8 @@ class Pane(Vertical):
                         )
                     )
                 else:
+                    if self.has_data():
+                        self.app.milestone(f"data_{self.id}")  # type: ignore[attr-defined]
                     failures = 0
                     self._last_ok = time.monotonic()
                     self.remove_class("-stale")
@@ -161,6 +163,10 @@ class Pane(Vertical):
             )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=delay)
+
+    def has_data(self) -> bool:
+        """True once the pane shows records (for the start-up benchmark)."""
+        return False
 
     async def refresh_data(self) -> None:
         """Load or refresh the pane's data through ``self.aws``. Raise HamariError on trouble."""

@@ -26,6 +26,9 @@ class FlowsPane(Pane):
     def compose_body(self) -> ComposeResult:
         yield Static("", id="flows-summary", markup=False)
 
+    def has_data(self) -> bool:
+        return bool(self.records)
+
     async def refresh_data(self) -> None:
         assert self.aws is not None and self.window is not None
         groups: list[str] = []

@@ -27,6 +27,9 @@ class TrailPane(Pane):
     def compose_body(self) -> ComposeResult:
         yield Static("", id="trail-summary", markup=False)
 
+    def has_data(self) -> bool:
+        return bool(self.events)
+
     async def refresh_data(self) -> None:
         assert self.aws is not None and self.window is not None
         window = self.window
