@@ -1,0 +1,347 @@
+"""Filter language: parsing, errors, local predicate, and the CWL / Insights / SQL compilers."""
+
+from __future__ import annotations
+
+import re
+
+import duckdb
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tui.models.flowfilter import FilterError, complete, parse_filter
+from tui.models.flowlog import FIELDS, FlowLogParser, FlowRecord
+
+FMT = [
+    "version",
+    "account-id",
+    "interface-id",
+    "srcaddr",
+    "dstaddr",
+    "srcport",
+    "dstport",
+    "protocol",
+    "packets",
+    "bytes",
+    "start",
+    "end",
+    "action",
+    "log-status",
+    "vpc-id",
+    "subnet-id",
+    "instance-id",
+    "tcp-flags",
+    "az-id",
+    "flow-direction",
+]
+
+LINES = [
+    "5 1 eni-aaa 10.1.2.3 10.2.0.9 40000 443 6 10 5000 100 160 REJECT OK vpc-1 subnet-a i-1 2 use1-az1 egress",
+    "5 1 eni-aaa 10.2.0.9 10.1.2.3 443 40000 6 8 900 100 160 ACCEPT OK vpc-1 subnet-a i-1 18 use1-az1 ingress",
+    "5 1 eni-bbb 192.168.0.1 10.1.200.1 53 5353 17 1 80 100 160 ACCEPT OK vpc-1 subnet-b - 0 use1-az2 ingress",
+    "5 1 eni-bbb 172.16.0.1 10.1.0.1 0 0 1 4 336 100 160 REJECT OK vpc-1 subnet-b - 0 use1-az2 ingress",
+    "5 1 eni-ccc 2001:db8::5 2001:db8:1::9 22 50000 6 3 200 100 160 ACCEPT OK vpc-2 subnet-c i-2 19 use1-az3 egress",
+    "5 1 eni-ccc - - - - - - - 100 160 - NODATA vpc-2 subnet-c i-2 - use1-az3 -",
+    "5 1 eni-ddd 10.9.9.9 10.1.2.3 1024 8080 6 100 99999 100 160 ACCEPT OK vpc-2 subnet-d i-3 3 use1-az1 ingress",
+]
+
+
+def _records() -> list[FlowRecord]:
+    p = FlowLogParser(FMT)
+    recs = list(p.parse_lines(LINES))
+    assert len(recs) == len(LINES)
+    return recs
+
+
+RECORDS = _records()
+
+# (filter, indices of LINES that match)
+CASES = [
+    ("", [0, 1, 2, 3, 4, 5, 6]),
+    ("action=REJECT", [0, 3]),
+    ("action=reject", [0, 3]),
+    ("ACTION = Reject", [0, 3]),
+    ("action!=REJECT", [1, 2, 4, 6]),
+    ("not action=REJECT", [1, 2, 4, 5, 6]),
+    ("action=REJECT and srcaddr in 10.1.0.0/16 and dstport=443", [0]),
+    ("srcaddr in 10.1.0.0/16", [0]),
+    ("addr in 10.1.0.0/16", [0, 1, 2, 3, 6]),
+    ("10.1.2.3", [0, 1, 6]),
+    ("10.2.0.0/16 or 192.168.0.0/16", [0, 1, 2]),
+    ("2001:db8:1::/48", [4]),
+    ("srcaddr in 2001:db8::/32", [4]),
+    ("addr not in 10.0.0.0/8", [4]),
+    ("dstport=443", [0]),
+    ("dst_port=443|8080", [0, 6]),
+    ("dstport=1024..65535", [1, 2, 4, 6]),
+    ("dstport=1024-65535", [1, 2, 4, 6]),
+    ("dstport in 1024..65535", [1, 2, 4, 6]),
+    ("port=53", [2]),
+    ("dstport>=8080", [1, 4, 6]),
+    ("dstport<443", [3]),
+    ("bytes>1000", [0, 6]),
+    ("packets<=4 and packets>=3", [3, 4]),
+    ("protocol=tcp", [0, 1, 4, 6]),
+    ("proto=udp|icmp", [2, 3]),
+    ("protocol=17", [2]),
+    ("flags=syn", [0, 6]),
+    ("flags=syn-ack", [1, 4]),
+    ("flags=fin", [4, 6]),
+    ("tcp_flags=0", [2, 3]),
+    ("direction=ingress", [1, 2, 3, 6]),
+    ("flow-direction=EGRESS", [0, 4]),
+    ("az=use1-az1", [0, 1, 6]),
+    ("subnet=subnet-b", [2, 3]),
+    ("eni=eni-aaa", [0, 1]),
+    ("eni=ENI-AAA", [0, 1]),
+    ("eni=eni-a*", [0, 1]),
+    ("instance=i-1 or instance=i-3", [0, 1, 6]),
+    ("vpc=vpc-2 and not log-status=NODATA", [4, 6]),
+    ("status=nodata", [5]),
+    ("(action=ACCEPT or action=REJECT) and az=use1-az2", [2, 3]),
+    ("action=ACCEPT or action=REJECT and az=use1-az2", [1, 2, 3, 4, 6]),
+    ("not (az=use1-az1 or az=use1-az3)", [2, 3]),
+    ("az=use1-az1 action=accept", [1, 6]),
+    ("az=use1-az1 && action=accept || eni=eni-bbb", [1, 2, 3, 6]),
+    ('eni="eni-ccc"', [4, 5]),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), CASES)
+def test_predicate(text: str, expected: list[int]) -> None:
+    pred = parse_filter(text).to_predicate()
+    assert [i for i, r in enumerate(RECORDS) if pred(r)] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "column", "fragment"),
+    [
+        ("action=REJCT", 7, "one of ACCEPT, REJECT"),
+        ("dstport=abc", 8, "needs a number"),
+        ("(action=REJECT", 14, "')' expected"),
+        ("action=REJECT and (dstport=1", 28, "')' expected"),
+        ("foo=1", 0, "unknown field"),
+        ("dstprt=1", 0, "did you mean 'dstport'"),
+        ("dstport >", 9, "value expected"),
+        ("srcaddr in 10.0.0.300/8", 11, "not an IP"),
+        ("bytes<1..2", 6, "needs a number"),
+        ("action=REJECT )", 14, "unexpected ')'"),
+        ("dstport=10-5", 8, "empty range"),
+        ("dstport=443|x", 12, "needs a number"),
+        ("protocol=tcpp", 9, "protocol"),
+        ("flags=syns", 6, "flag"),
+        ("action<REJECT", 7, "needs one number"),
+        ("hello", 0, "neither a field comparison"),
+        ("action=REJECT and", 17, "expression expected"),
+        ('action="REJECT', 7, "unexpected character"),
+        ("dstport=443 or", 14, "expression expected"),
+    ],
+)
+def test_errors_point_at_the_column(text: str, column: int, fragment: str) -> None:
+    with pytest.raises(FilterError) as err:
+        parse_filter(text)
+    assert err.value.column == column
+    assert fragment in err.value.message
+
+
+_PIECES = [*'adnortsc =!<>()|.-*"10/:', " and ", " or ", "not ", " in ", "dstport", "srcaddr"]
+_PIECES += ["action", "REJECT", "10.0.0.0/8", "flags", "syn-ack", "2001:db8::/32", "1..9", "addr"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=14).map("".join))
+def test_parse_never_raises_other_errors(text: str) -> None:
+    try:
+        f = parse_filter(text)
+    except FilterError as e:
+        assert 0 <= e.column <= len(text)
+        return
+    pred = f.to_predicate()
+    for r in RECORDS:
+        assert pred(r) in (True, False)
+
+
+def test_extra_fields_can_be_filtered_when_declared() -> None:
+    r = FlowLogParser("version my-field").feed_line("2 blue")
+    assert r is not None
+    with pytest.raises(FilterError):
+        parse_filter("my-field=blue")
+    f = parse_filter("my_field=BLUE", extra_fields=["my-field"])
+    assert f.to_predicate()(r)
+    assert not parse_filter("my-field=red", extra_fields=["my-field"]).to_predicate()(r)
+
+
+@pytest.mark.parametrize(
+    ("text", "candidates"),
+    [
+        ("act", ["action"]),
+        ("action=", ["ACCEPT", "REJECT"]),
+        ("action=r", ["REJECT"]),
+        ("flags=s", ["syn", "syn-ack"]),
+        ("proto=ic", ["icmp", "icmpv6"]),
+        ("x and dst", ["dst", "dstaddr", "dstport"]),
+        ("direction=", ["ingress", "egress"]),
+        ("tgw-src-a", ["tgw-src-az-id"]),
+    ],
+)
+def test_complete(text: str, candidates: list[str]) -> None:
+    assert complete(text) == candidates
+
+
+# --- CloudWatch Logs filter pattern ----------------------------------------------------------
+
+
+def _cwl_matches(pattern: str, fmt: list[str], line: str) -> bool:
+    """A small evaluator of the subset of space-delimited patterns the compiler emits."""
+    slots = [s.strip() for s in pattern.strip("[]").split(",")]
+    tokens = line.split()
+    assert len(slots) == len(fmt) == len(tokens)
+    for slot, tok in zip(slots, tokens, strict=True):
+        if not re.search(r"[=<>]", slot):
+            continue
+        for alt in slot.split("||"):
+            if all(_cwl_term(t, tok) for t in alt.split("&&")):
+                break
+        else:
+            return False
+    return True
+
+
+def _cwl_term(term: str, tok: str) -> bool:
+    m = re.fullmatch(r"[a-z_0-9]+(!=|>=|<=|=|<|>)(.+)", term)
+    assert m, term
+    op, val = m.groups()
+    if val.startswith('"'):
+        val = val.strip('"')
+        return (tok == val) if op == "=" else (tok != val)
+    if val.endswith("*"):
+        assert op == "="
+        return tok.startswith(val[:-1])
+    if not tok.lstrip("-").isdigit():
+        return False
+    a, b = int(tok), int(val)
+    return {"=": a == b, "!=": a != b, ">=": a >= b, "<=": a <= b, "<": a < b, ">": a > b}[op]
+
+
+@pytest.mark.parametrize(
+    ("text", "pattern"),
+    [
+        (
+            "action=REJECT and srcaddr in 10.1.0.0/16 and dstport=443",
+            "[version, account_id, interface_id, srcaddr=10.1.*, dstaddr, srcport, dstport=443, "
+            'protocol, packets, bytes, start, end, action="REJECT", log_status]',
+        ),
+        ("10.0.0.0/8", None),
+        ("action=REJECT or dstport=22", None),
+        ("not action=REJECT", None),
+        ("flags=syn", None),
+        (
+            "dstport=1024..65535",
+            "[version, account_id, interface_id, srcaddr, dstaddr, srcport, dstport>=1024&&dstport<=65535, protocol, packets, bytes, start, end, action, log_status]",
+        ),
+    ],
+)
+def test_cwl_pattern_default_format(text: str, pattern: str | None) -> None:
+    assert parse_filter(text).to_cwl_filter_pattern(FMT[:14]) == pattern
+
+
+@pytest.mark.parametrize(
+    "text",
+    [c[0] for c in CASES] + ["srcaddr in 10.1.16.0/20", "dstaddr=10.1.2.3", "dstport!=443|22"],
+)
+def test_cwl_pattern_is_exact_or_broader(text: str) -> None:
+    f = parse_filter(text)
+    pattern = f.to_cwl_filter_pattern(FMT)
+    pred = f.to_predicate()
+    for line, rec in zip(LINES, RECORDS, strict=True):
+        if pred(rec):
+            assert pattern is None or _cwl_matches(pattern, FMT, line), (pattern, line)
+
+
+def test_cwl_pattern_skips_fields_missing_from_format() -> None:
+    assert parse_filter("az=use1-az1").to_cwl_filter_pattern("${version} ${srcaddr}") is None
+    got = parse_filter("az=use1-az1 and dstport<1024").to_cwl_filter_pattern(
+        "${version} ${dstport} ${az-id}"
+    )
+    assert got == '[version, dstport<1024, az_id="use1-az1"]'
+
+
+# --- Logs Insights ---------------------------------------------------------------------------------
+
+
+def test_insights_default_format_uses_discovered_fields() -> None:
+    q = parse_filter("action=reject and srcaddr in 10.1.0.0/16 and dstport=443").to_insights(
+        limit=100
+    )
+    assert "parse @message" not in q
+    assert 'action = "REJECT"' in q
+    assert 'isIpInSubnet(srcAddr, "10.1.0.0/16")' in q
+    assert "dstPort = 443" in q
+    assert q.endswith("| limit 100")
+
+
+def test_insights_custom_format_parses_message() -> None:
+    q = parse_filter("flags=syn-ack and az=use1-az1").to_insights(FMT)
+    stars = " ".join("*" for _ in FMT)
+    assert f'parse @message "{stars}" as version, account_id,' in q
+    assert "tcp_flags in [18, 19," in q
+    assert 'az_id = "use1-az1"' in q
+
+
+def test_insights_rejects_field_missing_from_format() -> None:
+    with pytest.raises(FilterError) as err:
+        parse_filter("dstport=1 and az=use1-az1").to_insights()
+    assert err.value.column == 14
+
+
+# --- SQL ---------------------------------------------------------------------------------------
+
+
+def test_athena_sql_shape() -> None:
+    sql = parse_filter("action=REJECT and srcaddr in 10.1.0.0/16 and end>5 and flags=syn").to_sql(
+        "vpc_flow_logs"
+    )
+    assert sql.startswith("SELECT * FROM vpc_flow_logs WHERE ")
+    assert "contains('10.1.0.0/16', TRY_CAST(srcaddr AS IPADDRESS))" in sql
+    assert "action = 'REJECT'" in sql
+    assert '"end" > 5' in sql
+    assert "bitwise_and(tcp_flags, 2) = 2" in sql
+
+
+def test_sql_rejects_odd_table_names_and_escapes_strings() -> None:
+    with pytest.raises(ValueError):
+        parse_filter("dstport=1").to_sql("t; DROP TABLE x")
+    sql = parse_filter('eni="it\'s"').to_sql("t")
+    assert "'it''s'" in sql
+
+
+def test_duckdb_rejects_ipv6_cidr_with_column() -> None:
+    with pytest.raises(FilterError) as err:
+        parse_filter("action=ACCEPT and 2001:db8::/32").to_sql("t", dialect="duckdb")
+    assert err.value.column == 18
+    assert "contains('2001:db8::/32'" in parse_filter("2001:db8::/32").to_sql("t")
+
+
+@pytest.fixture(scope="module")
+def duck() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    cols = []
+    for name in FMT:
+        spec = FIELDS[name]
+        sqltype = "BIGINT" if spec.kind == "int" else "VARCHAR"
+        col = f'"{spec.attr}"' if spec.attr == "end" else spec.attr
+        cols.append(f"{col} {sqltype}")
+    con.execute(f"CREATE TABLE flows (rowid_ INTEGER, {', '.join(cols)})")
+    for i, rec in enumerate(RECORDS):
+        values = [i, *(rec.get(n) for n in FMT)]
+        con.execute(f"INSERT INTO flows VALUES ({', '.join('?' for _ in values)})", values)
+    return con
+
+
+@pytest.mark.parametrize(("text", "expected"), [c for c in CASES if ":" not in c[0]])
+def test_duckdb_sql_runs_and_agrees_with_predicate(
+    duck: duckdb.DuckDBPyConnection, text: str, expected: list[int]
+) -> None:
+    sql = parse_filter(text).to_sql("flows", dialect="duckdb")
+    rows = duck.execute(sql.replace("SELECT *", "SELECT rowid_") + " ORDER BY rowid_").fetchall()
+    assert [r[0] for r in rows] == expected, sql
