@@ -14,7 +14,7 @@ from textual.containers import Container
 from textual.events import Resize
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Footer
+from textual.widgets import Footer, Static
 
 from tui.aws.session import Aws, AwsEvent, Identity
 from tui.models.timewindow import TimeWindow
@@ -27,6 +27,9 @@ from tui.screens.chrome import HeaderBar, StatusLine
 # Below this size the panes are shown one at a time.
 WIDE_MIN_COLUMNS = 110
 WIDE_MIN_ROWS = 30
+# Below this size nothing useful fits: say so instead of drawing a broken layout.
+MIN_COLUMNS = 60
+MIN_ROWS = 15
 PANE_IDS = ("trail", "metrics", "flows")
 
 
@@ -63,6 +66,12 @@ class MainScreen(Screen[None]):
                 MainScreen.window, MainScreen.focused_resource
             )
             yield FlowsPane(id="flows").data_bind(MainScreen.window, MainScreen.focused_resource)
+        yield Static(
+            f"Terminal too small: hamari needs at least {MIN_COLUMNS}x{MIN_ROWS}. Enlarge the window "
+            "or the tmux pane (prefix z zooms it).",
+            id="too-small",
+            markup=False,
+        )
         yield StatusLine(id="status")
         yield Footer()
 
@@ -113,6 +122,7 @@ class MainScreen(Screen[None]):
 
     def _apply_layout(self, width: int, height: int) -> None:
         self.set_class(width < WIDE_MIN_COLUMNS or height < WIDE_MIN_ROWS, "-narrow")
+        self.set_class(width < MIN_COLUMNS or height < MIN_ROWS, "-too-small")
 
     def watch_active_pane(self, old: str, new: str) -> None:
         for pane in self.panes:
