@@ -1,0 +1,989 @@
+"""CloudTrail events as immutable records, and the parsers that build them from any source.
+
+Every CloudTrail source hamari reads (LookupEvents pages, S3-delivered ``{"Records": [...]}`` files,
+NDJSON exports, CloudWatch Logs subscription payloads, a single event pasted into a file) ends up as
+the same :class:`TrailEvent`, so that the table, the filter language and the related-events view are
+written once. The parsers are deliberately forgiving: trail data comes from many writers over many
+years (eventVersion 1.0 to 1.11), from documentation snippets and from files that were cut, edited
+or corrupted on the way. One bad event must never spoil its page and one bad file must never stop
+the others; what cannot be read is counted with a reason (:class:`BadRecord`, :class:`ParseResult`).
+
+Values are kept raw (exactly as AWS wrote them) for search and export; display code must pass them
+through :func:`tui.models.text.display_safe` (see :func:`tui.models.related.summarize`).
+
+This module is pure: no UI, no AWS SDK.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+import os
+import re
+import zlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Final
+
+__all__ = [
+    "MAX_BAD_SAMPLES",
+    "SEARCH_TEXT_LIMIT",
+    "BadRecord",
+    "EventParseError",
+    "ParseResult",
+    "SourceKind",
+    "TrailEvent",
+    "iter_trail_path",
+    "loads_json",
+    "parse_event",
+    "parse_lookup_response",
+    "read_trail_bytes",
+]
+
+SEARCH_TEXT_LIMIT: Final = 4096
+"""Upper bound (characters) of :attr:`TrailEvent.search_text`."""
+
+MAX_BAD_SAMPLES: Final = 20
+"""How many bad-record reasons a :class:`ParseResult` keeps as samples (the count is exact)."""
+
+MAX_DECOMPRESSED_BYTES: Final = 1 << 30
+"""A gzip member that inflates beyond this is refused (gzip bomb)."""
+
+_MAX_RESOURCES: Final = 64
+_MAX_WALK_NODES: Final = 4000
+_MAX_WALK_DEPTH: Final = 32
+_MAX_ID_LEN: Final = 2048
+_WALK_TEXT_BUDGET: Final = 2048
+
+# EC2-style resource IDs (instances, volumes, ENIs, subnets, VPCs, TGW attachments, ...). The body
+# must contain a digit so that words such as "vpc-endpoints" are not taken for IDs; documentation
+# examples use IDs like ``i-EXAMPLE56126103cb``, so letters are allowed as well as hex.
+_ID_RE: Final = re.compile(
+    r"(?:i|vol|eni|subnet|vpc|vpce|tgw-attach|tgw-rtb|tgw|sg|snap|ami|igw|eigw|nat|rtb|acl|"
+    r"eipalloc|eipassoc|lt|pcx|fl|dopt|cgw|vgw|vpn|rtbassoc|aclassoc|subnet-cidr-assoc|"
+    r"vpc-cidr-assoc|r|sir|fleet|ipam|pl|db)"
+    r"-(?=[A-Za-z]*\d)[0-9A-Za-z]{8,32}"
+)
+_UUID_RE: Final = re.compile(r"(?:mrk-)?[0-9a-fA-F]{8}-?(?:[0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}")
+# Keys whose values name a KMS key (an ID, an alias or an ARN).
+_KEY_FIELDS: Final = frozenset(
+    {"keyId", "KeyId", "kmsKeyId", "KmsKeyId", "targetKeyId", "sourceKeyId", "destinationKeyId"}
+)
+_ISO_TRAILING_Z: Final = re.compile(r"[zZ]$")
+
+
+class EventParseError(ValueError):
+    """Raised when a value cannot be read as a CloudTrail event.
+
+    Attributes:
+        reason: a short, human-readable explanation (safe to show after ``display_safe``).
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class TrailEvent:
+    """One CloudTrail event, normalised for tables, filters and related-event search.
+
+    String fields hold the raw values (empty string when absent); display code must escape them.
+    ``raw`` is the original event (for the JSON view and export); ``search_text`` is a bounded,
+    lower-cased concatenation of the interesting values used by free-text filtering.
+    """
+
+    event_id: str
+    event_time: datetime
+    event_name: str
+    event_source: str
+    source: str
+    aws_region: str
+    principal: str
+    principal_arn: str
+    identity_type: str
+    invoked_by: str
+    source_ip: str
+    user_agent: str
+    error_code: str
+    error_message: str
+    read_only: bool | None
+    request_id: str
+    shared_event_id: str
+    resources: tuple[str, ...]
+    event_version: str
+    event_type: str
+    account_id: str = ""
+    access_key_id: str = ""
+    user_names: tuple[str, ...] = ()
+    """Lower-cased names of the principal (readable principal, user or session name, ARN)."""
+    ip_value: int = -1
+    """The source IP as an integer, or -1 when ``source_ip`` is not an address (e.g. a service)."""
+    ip_version: int = 0
+    partial_reason: str = ""
+    """Why the event was built from LookupEvents outer fields only ("" for a complete event)."""
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
+    search_text: str = field(default="", compare=False, hash=False, repr=False)
+
+    @property
+    def is_error(self) -> bool:
+        """True when the call failed (an error code or an error message is present)."""
+        return bool(self.error_code or self.error_message)
+
+    @property
+    def partial(self) -> bool:
+        """True when built from LookupEvents outer fields because ``CloudTrailEvent`` was unusable."""
+        return bool(self.partial_reason)
+
+    @property
+    def timestamp(self) -> float:
+        """POSIX timestamp of :attr:`event_time`."""
+        return self.event_time.timestamp()
+
+
+@dataclass(frozen=True, slots=True)
+class BadRecord:
+    """A record that could not be turned into an event.
+
+    Attributes:
+        index: position of the record in its container (or line number for NDJSON), if known.
+        reason: why it was rejected.
+    """
+
+    index: int | None
+    reason: str
+
+
+class SourceKind(StrEnum):
+    """What a local file turned out to be."""
+
+    RECORDS = "records"
+    NDJSON = "ndjson"
+    ARRAY = "array"
+    SINGLE = "single"
+    LOOKUP = "lookup"
+    CWL_SUBSCRIPTION = "cwl-subscription"
+    DIGEST = "digest"
+    LAKE = "lake-query-results"
+    EMPTY = "empty"
+    NOT_A_LOG = "not-a-log"
+    BAD = "bad"
+
+
+_SKIPPED_KINDS: Final = frozenset(
+    {SourceKind.DIGEST, SourceKind.LAKE, SourceKind.EMPTY, SourceKind.NOT_A_LOG}
+)
+
+
+@dataclass(slots=True)
+class ParseResult:
+    """What one file (or one LookupEvents page) produced.
+
+    Attributes:
+        name: the file name or path, as given.
+        kind: the layout detected.
+        events: the events read, in file order.
+        bad_count: exact number of records that could not be read.
+        bad_samples: up to :data:`MAX_BAD_SAMPLES` of those, with reasons.
+        reason: why the whole file was skipped or rejected, else ``""``.
+        notes: non-fatal remarks (e.g. invalid UTF-8 replaced).
+    """
+
+    name: str
+    kind: SourceKind
+    events: list[TrailEvent] = field(default_factory=list)
+    bad_count: int = 0
+    bad_samples: list[BadRecord] = field(default_factory=list)
+    reason: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def skipped(self) -> bool:
+        """True for files deliberately not read as events (digests, empty files, ...)."""
+        return self.kind in _SKIPPED_KINDS
+
+    @property
+    def bad_file(self) -> bool:
+        """True when the file could not be read at all."""
+        return self.kind is SourceKind.BAD
+
+    def add_bad(self, index: int | None, reason: str) -> None:
+        """Count one bad record, keeping its reason if there is room for a sample."""
+        self.bad_count += 1
+        if len(self.bad_samples) < MAX_BAD_SAMPLES:
+            self.bad_samples.append(BadRecord(index, reason))
+
+
+# --------------------------------------------------------------------------------------- JSON
+
+
+def _big_int(digits: str) -> int | str:
+    # Python refuses int() on more than 4300 digits (CVE-2020-10735); such a number in an event
+    # is kept as its digit string rather than failing the whole record.
+    try:
+        return int(digits)
+    except ValueError:
+        return digits
+
+
+_SAFE_DECODER: Final = json.JSONDecoder(parse_int=_big_int)
+_FAST_DECODER: Final = json.JSONDecoder()
+
+
+def _decode_bytes(data: bytes) -> tuple[str, bool]:
+    """Decode UTF-8 (BOM tolerated); invalid bytes become U+FFFD. Returns (text, replaced)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8"), False
+    except UnicodeDecodeError:
+        return data.decode("utf-8", errors="replace"), True
+
+
+def loads_json(text: str | bytes) -> Any:
+    """Parse JSON the way every hamari parser does.
+
+    Duplicate keys keep the last value, integers too long for Python's ``int`` are kept as digit
+    strings, invalid UTF-8 is replaced, and absurd nesting is reported instead of crashing.
+
+    Args:
+        text: a JSON document.
+
+    Returns:
+        The decoded value.
+
+    Raises:
+        EventParseError: when the text is not JSON (the reason carries line and column).
+    """
+    if isinstance(text, bytes | bytearray):
+        text, _ = _decode_bytes(bytes(text))
+    try:
+        try:
+            return _FAST_DECODER.decode(text)
+        except ValueError as exc:
+            if isinstance(exc, json.JSONDecodeError):
+                raise
+            # int() refused a huge number: retry with the tolerant decoder.
+            return _SAFE_DECODER.decode(text)
+    except json.JSONDecodeError as exc:
+        raise EventParseError(
+            f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from None
+    except RecursionError:
+        raise EventParseError("JSON nested too deeply") from None
+    except ValueError as exc:  # pragma: no cover - defensive (other decoder ValueErrors)
+        raise EventParseError(f"invalid JSON: {exc}") from None
+
+
+# ------------------------------------------------------------------------------------ helpers
+
+
+def _s(value: Any) -> str:
+    """Coerce a JSON scalar to ``str`` ("" for missing); containers become compact JSON."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    try:
+        return json.dumps(value, separators=(",", ":"), default=str)[:_MAX_ID_LEN]
+    except (ValueError, RecursionError):
+        return ""
+
+
+def _d(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _parse_time(value: Any) -> datetime:
+    """Parse an eventTime (ISO 8601 text, datetime, epoch seconds or ms) to an aware UTC time."""
+    if isinstance(value, datetime):
+        dt = value
+    elif isinstance(value, str):
+        text = value.strip()
+        if not text:
+            raise EventParseError("empty eventTime")
+        try:
+            dt = datetime.fromisoformat(_ISO_TRAILING_Z.sub("+00:00", text))
+        except ValueError:
+            raise EventParseError(f"unreadable eventTime {text[:40]!r}") from None
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = value / 1000 if abs(value) > 1e11 else value
+        try:
+            dt = datetime.fromtimestamp(seconds, UTC)
+        except (OverflowError, OSError, ValueError):
+            raise EventParseError(f"eventTime out of range: {value!r}") from None
+    elif value is None:
+        raise EventParseError("missing eventTime")
+    else:
+        raise EventParseError(f"eventTime is a {type(value).__name__}")
+    if dt.tzinfo is None:
+        return dt.replace(tzinfo=UTC)
+    try:
+        return dt.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise EventParseError(f"eventTime out of range: {value!r}") from None
+
+
+def _short_source(event_source: str) -> str:
+    if event_source.endswith(".amazonaws.com"):
+        return event_source[: -len(".amazonaws.com")]
+    return event_source
+
+
+def _arn_tail(arn: str) -> str:
+    """The resource part of an ARN after its type: ``user/a/b`` -> ``a/b``."""
+    parts = arn.split(":", 5)
+    resource = parts[5] if len(parts) == 6 else arn
+    _, sep, rest = resource.partition("/")
+    return rest if sep else resource
+
+
+def _principal(ui: Mapping[str, Any]) -> tuple[str, str, tuple[str, ...]]:
+    """Readable principal, its ARN, and the names it may be looked up by."""
+    id_type = _s(ui.get("type"))
+    arn = _s(ui.get("arn"))
+    user_name = _s(ui.get("userName"))
+    principal_id = _s(ui.get("principalId"))
+    invoked_by = _s(ui.get("invokedBy"))
+    session = _d(ui.get("sessionContext"))
+    issuer = _d(session.get("sessionIssuer"))
+    issuer_name = _s(issuer.get("userName"))
+    names: list[str] = []
+
+    if id_type == "AssumedRole":
+        tail = _arn_tail(arn) if arn else ""
+        session_name = tail.rpartition("/")[2] if "/" in tail else ""
+        if not session_name and ":" in principal_id:
+            session_name = principal_id.rpartition(":")[2]
+        role = tail.partition("/")[0] if "/" in tail else issuer_name
+        principal = f"{role}/{session_name}" if role and session_name else (tail or principal_id)
+        names = [session_name, role]
+    elif id_type == "Root":
+        principal = "root"
+        names = [user_name]
+    elif id_type == "AWSService":
+        principal = invoked_by or "AWS service"
+    elif id_type == "AWSAccount":
+        principal = f"account {ui.get('accountId')}" if ui.get("accountId") else principal_id
+        names = [principal_id]
+    elif id_type == "FederatedUser":
+        principal = _arn_tail(arn) if arn else (issuer_name or principal_id)
+        names = [issuer_name]
+    elif id_type == "IdentityCenterUser":
+        on_behalf = _d(ui.get("onBehalfOf"))
+        principal = (
+            user_name
+            or (_arn_tail(arn) if arn else "")
+            or _s(ui.get("userId"))
+            or _s(on_behalf.get("userId"))
+            or "IdentityCenterUser"
+        )
+        names = [_s(ui.get("userId")), _s(on_behalf.get("userId"))]
+    else:
+        # IAMUser, SAMLUser, WebIdentityUser and types not known yet: the best name available,
+        # else the type itself (shown as-is rather than hidden).
+        principal = (
+            user_name or (_arn_tail(arn) if arn else "") or principal_id or invoked_by or id_type
+        )
+    all_names = {n.lower() for n in (principal, user_name, arn, *names) if n}
+    return principal, arn, tuple(sorted(all_names))
+
+
+def _ip(text: str) -> tuple[int, int]:
+    if not text or not (text[0].isdigit() or ":" in text[:5]):
+        return -1, 0
+    parts = text.split(".")
+    if len(parts) == 4 and all(p.isascii() and p.isdigit() and len(p) <= 3 for p in parts):
+        # fast path for the common case (ipaddress is several times slower)
+        a, b, c, d = (int(p) for p in parts)
+        if max(a, b, c, d) <= 255:
+            return (a << 24) | (b << 16) | (c << 8) | d, 4
+        return -1, 0
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return -1, 0
+    return int(address), address.version
+
+
+def _read_only(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        low = value.strip().lower()
+        if low == "true":
+            return True
+        if low == "false":
+            return False
+    return None
+
+
+class _Collector:
+    """Gathers resource identifiers and bounded search text while walking an event."""
+
+    __slots__ = ("resources", "seen", "text", "text_len")
+
+    def __init__(self) -> None:
+        self.resources: list[str] = []
+        self.seen: set[str] = set()
+        self.text: list[str] = []
+        self.text_len = 0
+
+    def add(self, value: str) -> None:
+        if value and value not in self.seen and len(self.resources) < _MAX_RESOURCES:
+            self.seen.add(value)
+            self.resources.append(value)
+
+    def add_text(self, value: str) -> None:
+        if self.text_len < _WALK_TEXT_BUDGET:
+            piece = value[:256]
+            self.text.append(piece)
+            self.text_len += len(piece) + 1
+
+    def walk(self, root: Any) -> None:
+        """Visit ``root`` iteratively (bounded nodes and depth), collecting IDs, ARNs and keys."""
+        stack: list[tuple[Any, int, str]] = [(root, 0, "")]
+        visited = 0
+        while stack and visited < _MAX_WALK_NODES:
+            node, depth, key = stack.pop()
+            visited += 1
+            if isinstance(node, str):
+                if len(node) > _MAX_ID_LEN:
+                    self.add_text(node)
+                    continue
+                if (
+                    node.startswith("arn:")
+                    or key in _KEY_FIELDS
+                    or _ID_RE.fullmatch(node) is not None
+                ):
+                    self.add(node)
+                self.add_text(node)
+            elif depth >= _MAX_WALK_DEPTH:
+                continue
+            elif isinstance(node, dict):
+                for k, v in reversed(node.items()):
+                    if v is not None and not isinstance(v, bool | int | float):
+                        stack.append((v, depth + 1, k))
+            elif isinstance(node, list):
+                stack.extend((item, depth + 1, key) for item in reversed(node))
+
+
+def _event_id(obj: Mapping[str, Any]) -> str:
+    event_id = _s(obj.get("eventID"))
+    if event_id:
+        return event_id
+    # No eventID (documentation fragments, hand-made files): derive a stable one so that
+    # de-duplication and selection still work. The "~" marks it as synthetic.
+    try:
+        blob = json.dumps(obj, sort_keys=True, default=str, separators=(",", ":"))
+    except (ValueError, TypeError, RecursionError):
+        blob = repr(sorted(obj.keys()))
+    return "~" + hashlib.blake2b(blob.encode("utf-8", "replace"), digest_size=12).hexdigest()
+
+
+def _build(obj: dict[str, Any], extra_resources: tuple[str, ...] = ()) -> TrailEvent:
+    if "eventTime" not in obj:
+        raise EventParseError("missing eventTime (not a CloudTrail event)")
+    event_time = _parse_time(obj.get("eventTime"))
+    ui = _d(obj.get("userIdentity"))
+    principal, principal_arn, user_names = _principal(ui)
+    event_source = _s(obj.get("eventSource"))
+    source_ip = _s(obj.get("sourceIPAddress"))
+    ip_value, ip_version = _ip(source_ip)
+
+    collector = _Collector()
+    res_list = obj.get("resources")
+    if isinstance(res_list, list):
+        for item in res_list[:_MAX_RESOURCES]:
+            if isinstance(item, dict):
+                arn = _s(item.get("ARN") or item.get("arn") or item.get("ResourceName"))
+                if arn:
+                    collector.add(arn[:_MAX_ID_LEN])
+    for resource in extra_resources:
+        collector.add(resource)
+    collector.walk(obj.get("requestParameters"))
+    collector.walk(obj.get("responseElements"))
+    if not collector.resources:
+        collector.walk(obj.get("additionalEventData"))
+
+    event = TrailEvent(
+        event_id=_event_id(obj),
+        event_time=event_time,
+        event_name=_s(obj.get("eventName")),
+        event_source=event_source,
+        source=_short_source(event_source),
+        aws_region=_s(obj.get("awsRegion")),
+        principal=principal,
+        principal_arn=principal_arn,
+        identity_type=_s(ui.get("type")),
+        invoked_by=_s(ui.get("invokedBy")),
+        source_ip=source_ip,
+        user_agent=_s(obj.get("userAgent")),
+        error_code=_s(obj.get("errorCode")),
+        error_message=_s(obj.get("errorMessage")),
+        read_only=_read_only(obj.get("readOnly")),
+        request_id=_s(obj.get("requestID")),
+        shared_event_id=_s(obj.get("sharedEventID")),
+        resources=tuple(collector.resources),
+        event_version=_s(obj.get("eventVersion")),
+        event_type=_s(obj.get("eventType")),
+        account_id=_s(obj.get("recipientAccountId") or ui.get("accountId")),
+        access_key_id=_s(ui.get("accessKeyId")),
+        user_names=user_names,
+        ip_value=ip_value,
+        ip_version=ip_version,
+        raw=obj,
+    )
+    return _with_search_text(event, collector.text)
+
+
+def _with_search_text(event: TrailEvent, extra: list[str]) -> TrailEvent:
+    parts = [
+        event.event_name,
+        event.event_source,
+        event.principal,
+        event.principal_arn,
+        event.identity_type,
+        event.invoked_by,
+        event.source_ip,
+        event.user_agent,
+        event.error_code,
+        event.error_message,
+        event.aws_region,
+        event.event_id,
+        event.request_id,
+        event.account_id,
+        *event.resources,
+        *extra,
+    ]
+    text = "\n".join(p for p in parts if p).lower()[:SEARCH_TEXT_LIMIT]
+    object.__setattr__(event, "search_text", text)
+    return event
+
+
+def parse_event(obj: dict[str, Any] | str | bytes) -> TrailEvent:
+    """Build a :class:`TrailEvent` from one CloudTrail event.
+
+    Only ``eventTime`` is required; every other field may be missing or of the wrong type.
+
+    Args:
+        obj: the event as a decoded dict, or as JSON text / bytes (invalid UTF-8 is replaced).
+
+    Returns:
+        The normalised event; ``raw`` is the decoded dict.
+
+    Raises:
+        EventParseError: the input is not JSON, not an object, or has no usable ``eventTime``.
+    """
+    if isinstance(obj, str | bytes | bytearray):
+        obj = loads_json(obj)
+    if not isinstance(obj, dict):
+        raise EventParseError(f"event is a JSON {_json_type(obj)}, not an object")
+    try:
+        return _build(obj)
+    except EventParseError:
+        raise
+    except RecursionError:
+        raise EventParseError("event nested too deeply") from None
+    except Exception as exc:  # a parser of untrusted input must never crash its caller
+        raise EventParseError(f"unreadable event: {type(exc).__name__}: {exc}") from None
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if value is None:
+        return "null"
+    return type(value).__name__
+
+
+# ----------------------------------------------------------------------------- LookupEvents
+
+
+def _lookup_resources(item: Mapping[str, Any]) -> tuple[str, ...]:
+    out: list[str] = []
+    resources = item.get("Resources")
+    if isinstance(resources, list):
+        for entry in resources[:_MAX_RESOURCES]:
+            if isinstance(entry, dict):
+                name = _s(entry.get("ResourceName"))
+                if name:
+                    out.append(name[:_MAX_ID_LEN])
+    return tuple(out)
+
+
+def _from_lookup_outer(item: dict[str, Any], why: str) -> TrailEvent:
+    """Build a partial event from the LookupEvents outer fields."""
+    if item.get("EventTime") is None:
+        raise EventParseError(f"{why}; no EventTime to fall back on")
+    event_source = _s(item.get("EventSource"))
+    username = _s(item.get("Username"))
+    collector = _Collector()
+    for resource in _lookup_resources(item):
+        collector.add(resource)
+    event = TrailEvent(
+        event_id=_s(item.get("EventId")) or _event_id(item),
+        event_time=_parse_time(item.get("EventTime")),
+        event_name=_s(item.get("EventName")),
+        event_source=event_source,
+        source=_short_source(event_source),
+        aws_region="",
+        principal=username,
+        principal_arn="",
+        identity_type="",
+        invoked_by="",
+        source_ip="",
+        user_agent="",
+        error_code="",
+        error_message="",
+        read_only=_read_only(item.get("ReadOnly")),
+        request_id="",
+        shared_event_id="",
+        resources=tuple(collector.resources),
+        event_version="",
+        event_type="",
+        access_key_id=_s(item.get("AccessKeyId")),
+        user_names=(username.lower(),) if username else (),
+        partial_reason=why,
+        raw=item,
+    )
+    return _with_search_text(event, [])
+
+
+def _parse_lookup_item(item: Any) -> TrailEvent:
+    if not isinstance(item, dict):
+        raise EventParseError(f"LookupEvents entry is a JSON {_json_type(item)}")
+    cloudtrail_event = item.get("CloudTrailEvent")
+    if cloudtrail_event is None and "eventTime" in item:
+        # Some tools print LookupEvents with the events inlined rather than as strings.
+        return parse_event(item)
+    if isinstance(cloudtrail_event, dict):
+        cloudtrail_event = dict(cloudtrail_event)
+    if isinstance(cloudtrail_event, str | dict):
+        try:
+            event = parse_event(cloudtrail_event)
+        except EventParseError as exc:
+            return _from_lookup_outer(item, f"CloudTrailEvent unreadable: {exc.reason}")
+        outer = _lookup_resources(item)
+        if outer and not set(outer) <= set(event.resources):
+            merged = (*event.resources, *(r for r in outer if r not in event.resources))
+            event = replace(event, resources=merged[:_MAX_RESOURCES])
+            event = _with_search_text(event, [event.search_text])
+        return event
+    why = "CloudTrailEvent missing" if cloudtrail_event is None else "CloudTrailEvent not a string"
+    return _from_lookup_outer(item, why)
+
+
+def parse_lookup_response(resp: Mapping[str, Any]) -> tuple[list[TrailEvent], list[BadRecord]]:
+    """Parse one LookupEvents response page, each event on its own.
+
+    ``CloudTrailEvent`` (a JSON string) is parsed when usable; otherwise the event is built from
+    the outer fields (EventId, EventName, EventTime, Username, Resources, ...) and marked
+    ``partial``. Entries with nothing usable are returned as bad records.
+
+    Args:
+        resp: the response dict (``{"Events": [...], "NextToken": ...}``).
+
+    Returns:
+        The events in page order, and the bad records with their index in ``Events``.
+    """
+    events: list[TrailEvent] = []
+    bad: list[BadRecord] = []
+    items = resp.get("Events") if isinstance(resp, Mapping) else None
+    if not isinstance(items, list):
+        return events, [BadRecord(None, "response has no Events list")]
+    for index, item in enumerate(items):
+        try:
+            events.append(_parse_lookup_item(item))
+        except EventParseError as exc:
+            bad.append(BadRecord(index, exc.reason))
+        except Exception as exc:  # never let one entry spoil the page
+            bad.append(BadRecord(index, f"unreadable entry: {type(exc).__name__}"))
+    return events, bad
+
+
+# ---------------------------------------------------------------------------------- files
+
+
+def _gunzip(data: bytes) -> bytes:
+    """Inflate every gzip member of ``data`` with a size cap."""
+    out: list[bytes] = []
+    total = 0
+    while data:
+        inflater = zlib.decompressobj(wbits=47)
+        while True:
+            chunk = inflater.decompress(data, 1 << 20)
+            total += len(chunk)
+            if total > MAX_DECOMPRESSED_BYTES:
+                raise EventParseError("gzip data inflates beyond the size limit")
+            out.append(chunk)
+            data = inflater.unconsumed_tail
+            if inflater.eof or not data:
+                break
+        if not inflater.eof:
+            raise EventParseError("truncated gzip data")
+        data = inflater.unused_data.lstrip(b"\x00")
+        if data and not data.startswith(b"\x1f\x8b"):
+            break
+    return b"".join(out)
+
+
+def _is_digest(obj: Any) -> bool:
+    return isinstance(obj, dict) and "digestStartTime" in obj and "logFiles" in obj
+
+
+def _looks_like_event(obj: Mapping[str, Any]) -> bool:
+    return any(k in obj for k in ("eventTime", "eventName", "eventVersion", "eventID"))
+
+
+def _add_events(result: ParseResult, items: list[Any], offset: int = 0) -> None:
+    for index, item in enumerate(items):
+        try:
+            result.events.append(parse_event(item) if isinstance(item, dict) else _not_obj(item))
+        except EventParseError as exc:
+            result.add_bad(offset + index, exc.reason)
+
+
+def _not_obj(item: Any) -> TrailEvent:
+    raise EventParseError(f"record is a JSON {_json_type(item)}, not an object")
+
+
+def _add_cwl(result: ParseResult, payload: Mapping[str, Any]) -> None:
+    log_events = payload.get("logEvents")
+    if not isinstance(log_events, list):
+        result.add_bad(None, "logEvents is not a list")
+        return
+    for index, entry in enumerate(log_events):
+        message = entry.get("message") if isinstance(entry, dict) else None
+        if not isinstance(message, str):
+            result.add_bad(index, "log event has no message string")
+            continue
+        try:
+            result.events.append(parse_event(message))
+        except EventParseError as exc:
+            result.add_bad(index, exc.reason)
+
+
+def _classify(result: ParseResult, doc: Any, index: int = 0) -> SourceKind | None:
+    """Read one decoded document into ``result``; return its kind, or None if unrecognised."""
+    if isinstance(doc, list):
+        _add_events(result, doc, index)
+        return SourceKind.ARRAY
+    if not isinstance(doc, dict):
+        return None
+    if "Records" in doc:
+        records = doc["Records"]
+        if not isinstance(records, list):
+            result.add_bad(index, "Records is not a list")
+        else:
+            _add_events(result, records)
+        return SourceKind.RECORDS
+    if "Events" in doc and isinstance(doc["Events"], list):
+        events, bad = parse_lookup_response(doc)
+        result.events.extend(events)
+        for record in bad:
+            result.add_bad(record.index, record.reason)
+        return SourceKind.LOOKUP
+    if "logEvents" in doc:
+        _add_cwl(result, doc)
+        return SourceKind.CWL_SUBSCRIPTION
+    if _looks_like_event(doc):
+        try:
+            result.events.append(parse_event(doc))
+        except EventParseError as exc:
+            result.add_bad(index, exc.reason)
+        return SourceKind.SINGLE
+    return None
+
+
+def _skip(result: ParseResult, kind: SourceKind, reason: str) -> ParseResult:
+    result.kind = kind
+    result.reason = reason
+    result.events.clear()
+    return result
+
+
+_LAYOUT_HINT: Final = "expected Records, Events, logEvents, an event, or NDJSON"
+
+
+def _stream(text: str, result: ParseResult) -> None:
+    """Read concatenated or newline-delimited JSON documents, resynchronising on bad lines.
+
+    A document starts at the first non-blank character of a line, or right after the previous
+    document. After a broken document, reading resumes on the next line, so the intact events of a
+    damaged pretty-printed file are recovered; fragments that are not events are counted as bad.
+    """
+    pos = 0
+    length = len(text)
+    line_no = 0
+    at_line_start = True
+    while pos < length:
+        char = text[pos]
+        if char in " \t\r":
+            pos += 1
+            continue
+        if char == "\n":
+            pos += 1
+            line_no += 1
+            at_line_start = True
+            continue
+        if at_line_start and char in "{[":
+            try:
+                try:
+                    doc, end = _FAST_DECODER.raw_decode(text, pos)
+                except json.JSONDecodeError:
+                    raise
+                except ValueError:
+                    doc, end = _SAFE_DECODER.raw_decode(text, pos)
+            except (ValueError, RecursionError) as exc:
+                result.add_bad(line_no + 1, f"line {line_no + 1}: invalid JSON ({exc})"[:200])
+            else:
+                kind = _classify(result, doc, line_no + 1)
+                if kind is None:
+                    result.add_bad(
+                        line_no + 1, f"line {line_no + 1}: not an event ({_LAYOUT_HINT})"
+                    )
+                line_no += text.count("\n", pos, end)
+                pos = end
+                continue
+        elif at_line_start:
+            result.add_bad(line_no + 1, f"line {line_no + 1}: not JSON")
+        # skip to the next line
+        nl = text.find("\n", pos)
+        if nl < 0:
+            break
+        pos = nl
+        at_line_start = False
+
+
+def read_trail_bytes(data: bytes, name: str) -> ParseResult:
+    """Read one local or downloaded trail file.
+
+    Recognises S3-delivered ``{"Records": [...]}`` files (plain or gzip), NDJSON or concatenated
+    events, a bare JSON array, a single event, LookupEvents responses (``{"Events": [...]}``) and
+    CloudWatch Logs subscription payloads (``logEvents[].message``). CloudTrail digest files,
+    CloudTrail Lake query results and empty files are skipped with a reason. Never raises for bad
+    content: a file that cannot be read at all comes back with ``kind`` BAD and a ``reason``.
+
+    Args:
+        data: the file's bytes.
+        name: its name or path (used for the result and to spot digest files).
+
+    Returns:
+        What the file produced.
+    """
+    result = ParseResult(name=name, kind=SourceKind.BAD)
+    try:
+        return _read(data, name, result)
+    except EventParseError as exc:
+        return _skip(result, SourceKind.BAD, exc.reason)
+    except (MemoryError, RecursionError) as exc:
+        return _skip(result, SourceKind.BAD, f"cannot read: {type(exc).__name__}")
+
+
+def _read(data: bytes, name: str, result: ParseResult) -> ParseResult:
+    if "CloudTrail-Digest" in name:
+        return _skip(
+            result, SourceKind.DIGEST, "CloudTrail digest file (integrity data, no events)"
+        )
+    if data[:2] == b"\x1f\x8b":
+        try:
+            data = _gunzip(data)
+        except zlib.error as exc:
+            return _skip(result, SourceKind.BAD, f"corrupt gzip data: {exc}")
+    elif name.endswith(".gz"):
+        result.notes.append("named .gz but not gzip-compressed; read as plain text")
+    text, replaced = _decode_bytes(data)
+    if replaced:
+        result.notes.append("invalid UTF-8 bytes replaced with U+FFFD")
+    if not text.strip():
+        return _skip(result, SourceKind.EMPTY, "empty file")
+    try:
+        doc = loads_json(text)
+    except EventParseError as exc:
+        whole_error = exc.reason
+    else:
+        if _is_digest(doc):
+            return _skip(
+                result, SourceKind.DIGEST, "CloudTrail digest file (integrity data, no events)"
+            )
+        if isinstance(doc, dict) and "QueryResultRows" in doc:
+            return _skip(
+                result,
+                SourceKind.LAKE,
+                "CloudTrail Lake query results (projected columns, not events)",
+            )
+        kind = _classify(result, doc)
+        if kind is None:
+            keys = ", ".join(sorted(doc)[:6]) if isinstance(doc, dict) else _json_type(doc)
+            return _skip(
+                result, SourceKind.BAD, f"not a CloudTrail layout ({keys}); {_LAYOUT_HINT}"
+            )
+        result.kind = kind
+        if kind is SourceKind.RECORDS and not result.events and not result.bad_count:
+            return _skip(result, SourceKind.EMPTY, "Records list is empty")
+        return result
+    _stream(text, result)
+    if not result.events:
+        result.bad_count = 0
+        result.bad_samples.clear()
+        return _skip(result, SourceKind.BAD, whole_error)
+    result.kind = SourceKind.NDJSON
+    return result
+
+
+_NOT_LOG_NAMES: Final = ("license", "readme", "notice", "copying", "manifest")
+_NOT_LOG_SUFFIXES: Final = (".md", ".rst", ".py", ".sh", ".yaml", ".yml", ".toml", ".html")
+
+
+def _not_a_log(path: Path) -> bool:
+    lower = path.name.lower()
+    return lower.startswith(_NOT_LOG_NAMES) or lower.endswith(_NOT_LOG_SUFFIXES)
+
+
+def iter_trail_path(path: str | os.PathLike[str]) -> Iterator[ParseResult]:
+    """Read a trail file, or every file under a folder (sorted, symlinked folders not followed).
+
+    Every file yields exactly one :class:`ParseResult`, so callers can account for all of them:
+    hidden files, licences and documentation are reported as NOT_A_LOG, unreadable files as BAD.
+
+    Args:
+        path: a file or a folder.
+
+    Yields:
+        One result per file, in path order.
+    """
+    root = Path(path)
+    if root.is_dir():
+        files: list[Path] = []
+        for folder, dirs, names in os.walk(root, followlinks=False):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            files.extend(Path(folder) / n for n in names)
+        files.sort()
+    else:
+        files = [root]
+    for file in files:
+        name = str(file)
+        if file.name.startswith(".") or _not_a_log(file):
+            yield ParseResult(name, SourceKind.NOT_A_LOG, reason="not a log file (by name)")
+            continue
+        try:
+            data = file.read_bytes()
+        except OSError as exc:
+            yield ParseResult(name, SourceKind.BAD, reason=f"cannot read: {exc.strerror or exc}")
+            continue
+        yield read_trail_bytes(data, name)
