@@ -108,7 +108,7 @@ class ConfigError(HamariError):
 
 
 # IAM action prefixes differ from botocore service names for a few services.
-_IAM_PREFIX = {"monitoring": "cloudwatch", "cloudwatch": "cloudwatch"}
+_IAM_PREFIX: dict[str, str] = {}
 
 
 def iam_prefix(service: str) -> str:

@@ -21,8 +21,8 @@ ALLOWED: Final[frozenset[tuple[str, str]]] = frozenset(
         ("s3", "ListObjectsV2"),
         ("s3", "GetObject"),
         ("s3", "GetBucketLocation"),
-        ("monitoring", "GetMetricData"),
-        ("monitoring", "ListMetrics"),
+        ("cloudwatch", "GetMetricData"),
+        ("cloudwatch", "ListMetrics"),
         ("ec2", "DescribeInstances"),
         ("ec2", "DescribeInstanceTypes"),
         ("ec2", "DescribeVolumes"),
@@ -57,7 +57,7 @@ def is_read_only(service: str, operation: str) -> bool:
     return operation.startswith(READ_ONLY_PREFIXES) or (service, operation) in QUERY_CONTROL
 
 
-_IAM_PREFIX = {"monitoring": "cloudwatch"}
+_IAM_PREFIX: dict[str, str] = {}
 # IAM names that differ from the API operation name.
 _IAM_ACTION = {("s3", "ListObjectsV2"): "ListBucket"}
 

@@ -22,8 +22,8 @@ RATES: dict[tuple[str, str], float] = {
     ("logs", "StartQuery"): 5.0,
     ("logs", "GetQueryResults"): 5.0,
     ("logs", "StopQuery"): 5.0,
-    ("monitoring", "GetMetricData"): 50.0,
-    ("monitoring", "ListMetrics"): 25.0,
+    ("cloudwatch", "GetMetricData"): 50.0,
+    ("cloudwatch", "ListMetrics"): 25.0,
     ("cloudtrail", "DescribeTrails"): 1.0,
     ("cloudtrail", "GetTrailStatus"): 1.0,
 }

@@ -292,7 +292,7 @@ class Aws:
         """Call one read-only AWS operation and return its response.
 
         Args:
-            service: botocore service name (``cloudtrail``, ``logs``, ``monitoring``, ``ec2``...).
+            service: botocore service name (``cloudtrail``, ``logs``, ``cloudwatch``, ``ec2``...).
             operation: the API operation name (``LookupEvents``).
             region: override the app's region (CloudTrail fan-out to us-east-1).
             **params: the request parameters.

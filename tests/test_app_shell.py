@@ -1,0 +1,81 @@
+"""The shell as a user meets it: start, the three panes, switching, zoom, help, quit."""
+
+from __future__ import annotations
+
+from tests.apptools import demo_app, wait_for
+from tui.panes.base import Pane
+from tui.screens.chrome import HeaderBar
+
+
+def visible_panes(app) -> list[str]:
+    return [p.id for p in app.screen.query(Pane) if p.display and p.region.area > 0]
+
+
+async def test_wide_terminal_shows_three_panes_with_data(emulator, demo_world) -> None:
+    app = demo_app(emulator, demo_world)
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        assert await wait_for(pilot, lambda: all(p.has_data() for p in app.screen.query(Pane)), 30)
+        assert sorted(visible_panes(app)) == ["flows", "metrics", "trail"]
+        header = str(app.screen.query_one(HeaderBar).render())
+        assert "DEMO" in header and demo_world.account_id in header and "us-east-1" in header
+
+
+async def test_narrow_terminal_shows_one_pane_and_keys_switch(emulator, demo_world) -> None:
+    app = demo_app(emulator, demo_world)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await pilot.pause(0.3)
+        assert visible_panes(app) == ["trail"]
+        await pilot.press("2")
+        await pilot.pause(0.1)
+        assert visible_panes(app) == ["metrics"]
+        await pilot.press("3")
+        await pilot.pause(0.1)
+        assert visible_panes(app) == ["flows"]
+        await pilot.press("tab")
+        await pilot.pause(0.1)
+        assert visible_panes(app) == ["trail"]
+
+
+async def test_zoom_shows_only_the_active_pane_and_toggles_back(emulator, demo_world) -> None:
+    app = demo_app(emulator, demo_world)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause(0.3)
+        await pilot.press("2", "z")
+        await pilot.pause(0.1)
+        assert visible_panes(app) == ["metrics"]
+        await pilot.press("z")
+        await pilot.pause(0.1)
+        assert len(visible_panes(app)) == 3
+
+
+async def test_too_small_terminal_says_so(emulator, demo_world) -> None:
+    app = demo_app(emulator, demo_world)
+    async with app.run_test(size=(50, 12)) as pilot:
+        await pilot.pause(0.2)
+        notice = app.screen.query_one("#too-small")
+        assert notice.display and "too small" in str(notice.render()).lower()
+        await pilot.resize_terminal(120, 36)
+        await pilot.pause(0.2)
+        assert not notice.display
+
+
+async def test_help_lists_the_keys_and_closes(emulator, demo_world) -> None:
+    app = demo_app(emulator, demo_world)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause(0.2)
+        text = str(app.screen.query_one("Static").render())
+        assert "zoom" in text.lower() and "Quit" in text or "quit" in text.lower()
+        await pilot.press("escape")
+        await pilot.pause(0.1)
+        assert type(app.screen).__name__ == "MainScreen"
+
+
+async def test_quit_closes_aws_clients(emulator, demo_world) -> None:
+    app = demo_app(emulator, demo_world)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert await wait_for(pilot, lambda: app.aws is not None and app.aws.identity is not None)
+        aws = app.aws
+        await pilot.press("q")
+        await pilot.pause(0.2)
+    assert aws._closed and not aws._clients
