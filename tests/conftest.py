@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-from tests.demo_fixtures import DEMO_NOW, demo_world, emulator  # noqa: F401
+from tests.demo_fixtures import DEMO_NOW, demo_now, demo_world, emulator  # noqa: F401

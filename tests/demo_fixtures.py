@@ -1,0 +1,48 @@
+"""Pytest fixtures for the embedded AWS: one emulator per session, a fresh seeded world per test.
+
+Use from a test module with ``pytest_plugins = ["tests.demo_fixtures"]`` or import the fixtures
+into ``tests/conftest.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from tui.demo.seed import DemoWorld, seed
+from tui.demo.server import EmbeddedAws
+
+# The demo's "now" in tests, screenshots and benchmarks: fixed for the session (the start of the
+# current UTC hour), so every reseed gives the same world. It cannot be a constant date: like AWS,
+# CloudWatch Logs drops events older than 14 days and LookupEvents looks back 90 days by default.
+DEMO_NOW = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+
+__all__ = ["DEMO_NOW", "demo_now", "demo_world", "emulator"]
+
+
+@pytest.fixture(scope="session")
+def demo_now() -> datetime:
+    """The demo's fixed "now" for this session."""
+    return DEMO_NOW
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[EmbeddedAws]:
+    """The embedded AWS, started once for the whole session."""
+    aws = EmbeddedAws()
+    aws.start()
+    try:
+        yield aws
+    finally:
+        aws.stop()
+
+
+@pytest.fixture
+def demo_world(emulator: EmbeddedAws) -> DemoWorld:
+    """Reset the emulator (backends, event store, fault rules, request log) and seed it anew."""
+    emulator.reset()
+    world = seed(emulator.url, now=DEMO_NOW)
+    emulator.faults.clear_seen()  # the seeding's own requests are not the product's
+    return world

@@ -1,0 +1,92 @@
+"""Render the seeded demo to SVG at fixed sizes: ``python -m tui.demo.screenshots [OUTDIR]``.
+
+The emulator is seeded at a fixed instant and the app's clock is pinned to it, so the pictures are
+reproducible; no live feeder runs. Each scene presses the keys a user would and waits until the
+panes show data before saving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+# The start of the current hour: moto, like AWS, drops log events older than 14 days, so a fixed
+# date would empty the flow-log pane. Within one run the clock is pinned, so scenes agree.
+NOW = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+@dataclass(frozen=True)
+class Scene:
+    name: str
+    size: tuple[int, int]
+    keys: Sequence[str] = ()
+
+
+SCENES = (
+    Scene("demo-120x36", (120, 36)),
+    Scene("demo-80x24-trail", (80, 24)),
+    Scene("demo-80x24-metrics", (80, 24), ("2",)),
+    Scene("demo-80x24-flows", (80, 24), ("3",)),
+)
+
+
+class _Attached:
+    """A demo runtime for an emulator this script started and seeded itself."""
+
+    def __init__(self, url: str, world: Any) -> None:
+        self.url, self.world = url, world
+
+    def start(self) -> str:
+        return self.url
+
+    def seed(self, now: datetime) -> Any:
+        return self.world
+
+    def start_live(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+
+async def _shoot(scene: Scene, url: str, world: Any, outdir: Path) -> Path:
+    from tui.app import HamariApp
+    from tui.panes.base import Pane
+    from tui.settings import Settings
+
+    app = HamariApp(Settings(demo=True), clock=lambda: NOW, demo_runtime=_Attached(url, world))
+    async with app.run_test(size=scene.size) as pilot:
+        for _ in range(300):
+            await pilot.pause(0.1)
+            if all(p.has_data() for p in app.screen.query(Pane)):
+                break
+        for key in scene.keys:
+            await pilot.press(key)
+            await pilot.pause(0.3)
+        await pilot.pause(1.0)
+        path = outdir / f"{scene.name}.svg"
+        app.save_screenshot(filename=path.name, path=str(outdir))
+    return path
+
+
+def main(argv: Sequence[str]) -> int:
+    from tui.demo.seed import seed
+    from tui.demo.server import EmbeddedAws
+
+    outdir = Path(argv[0]) if argv else Path(__file__).resolve().parents[2] / "screenshots"
+    outdir.mkdir(parents=True, exist_ok=True)
+    with EmbeddedAws() as emulator:
+        world = seed(emulator.url, now=NOW)
+        for scene in SCENES:
+            path = asyncio.run(_shoot(scene, emulator.url, world, outdir))
+            print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
