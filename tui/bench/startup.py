@@ -59,6 +59,7 @@ def run_in_pty(
     import termios
 
     read_fd, write_fd = os.pipe()
+    os.set_inheritable(write_fd, True)
     env = dict(os.environ, HAMARI_BENCH_FD=str(write_fd), TERM="xterm-256color")
     start = time.time()
     pid, master = pty.fork()

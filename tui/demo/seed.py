@@ -1622,13 +1622,26 @@ def seed(url: str, *, now: datetime, region: str = "us-east-1", seed: int = 7) -
     )
 
     # -- data: flow logs, trail files, metrics -----------------------------------------------
+    # Generate everything first (one rng, fixed order, so the world is reproducible), then write
+    # the three independent stores in parallel: the emulator is threaded, and seeding time is
+    # what stands between `hamari --demo` and data in the panes.
     by_eni = flow_records(world, rng, history_start, now)
-    n_flows = put_flow_records_cwl(logs, world, by_eni)
-    for key_name, body in _s3_flow_objects(world, rng, by_eni):
-        s3.put_object(Bucket=FLOWLOG_BUCKET, Key=key_name, Body=body)
-    for key_name, body in _trail_objects(world, rng, events):
-        s3.put_object(Bucket=TRAIL_BUCKET, Key=key_name, Body=body)
-    n_points = put_metrics(cw, metric_data(world, rng, history_start, now))
+    s3_objects = [(FLOWLOG_BUCKET, k, b) for k, b in _s3_flow_objects(world, rng, by_eni)]
+    s3_objects += [(TRAIL_BUCKET, k, b) for k, b in _trail_objects(world, rng, events)]
+    datapoints = metric_data(world, rng, history_start, now)
+
+    def put_s3() -> None:
+        for bucket, key_name, body in s3_objects:
+            s3.put_object(Bucket=bucket, Key=key_name, Body=body)
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="hamari-seed") as pool:
+        flows_done = pool.submit(put_flow_records_cwl, logs, world, by_eni)
+        points_done = pool.submit(put_metrics, cw, datapoints)
+        s3_done = pool.submit(put_s3)
+        n_flows, n_points = flows_done.result(), points_done.result()
+        s3_done.result()
 
     counts = {
         "cloudtrail_events": len(events),

@@ -183,6 +183,9 @@ class Pane(Vertical):
         """The one-line status under the title (counts, rates, watermark)."""
         status = self.query_one(".pane-status", Static)
         status.update(text if isinstance(text, Text) else Text(text))
+        # Status changes as data arrives: the first time there is data, tell the benchmark.
+        if self.has_data():
+            self.app.milestone(f"data_{self.id}")  # type: ignore[attr-defined]
 
     @property
     def body(self) -> Widget:
