@@ -42,7 +42,7 @@ def client_error(
         ),
         (client_error("InvalidClientTokenId"), E.CredentialsError, "refused"),
         (client_error("OptInRequired"), E.RegionNotEnabledError, "not enabled"),
-        (client_error("InternalFailure", status=500), E.HamariError, "AWS side"),
+        (client_error("InternalFailure", status=500), E.ServerError, "AWS side"),
         (
             client_error("ResourceNotFoundException", "no such group"),
             E.NotFoundError,

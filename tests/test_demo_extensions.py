@@ -13,7 +13,6 @@ from tui.demo import extensions
 from tui.demo.extensions import compile_filter_pattern
 from tui.demo.server import EmbeddedAws
 
-
 T0 = (datetime.now(UTC) - timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
 
 

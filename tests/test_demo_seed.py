@@ -17,7 +17,6 @@ from tui.demo.seed import V2_FIELDS, DemoWorld, clients, seed
 from tui.demo.server import EmbeddedAws
 
 
-
 @pytest.fixture(scope="module")
 def world(emulator: EmbeddedAws, demo_now: datetime) -> DemoWorld:
     """One seeding for this module's read-only checks (each test only reads)."""

@@ -21,7 +21,6 @@ from botocore.exceptions import (
 from tui.demo.server import EmbeddedAws, FaultRule
 
 
-
 def client(aws: EmbeddedAws, service: str, **config: Any) -> Any:
     return boto3.client(
         service,

@@ -40,7 +40,11 @@ def test_multiline_keeps_newlines_only(value: str) -> None:
     assert shown.count("\n") == value.count("\n")
 
 
-@given(st.text(alphabet=st.characters(blacklist_categories=("Cc", "Cf", "Cs", "Zl", "Zp")), max_size=100))
+@given(
+    st.text(
+        alphabet=st.characters(blacklist_categories=("Cc", "Cf", "Cs", "Zl", "Zp")), max_size=100
+    )
+)
 def test_ordinary_text_is_unchanged(value: str) -> None:
     assert display_safe(value) == value
 

@@ -75,6 +75,13 @@ class CallTimeoutError(HamariError):
     transient = True
 
 
+class ServerError(HamariError):
+    """A 5xx from AWS: usually transient."""
+
+    title = "AWS error"
+    transient = True
+
+
 class ClockSkewError(HamariError):
     title = "Clock skew"
 
@@ -263,7 +270,7 @@ def translate(
             return InvalidRequestError(msg, hint="", code=code, **where)
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
         if isinstance(status, int) and status >= 500:
-            return HamariError(
+            return ServerError(
                 f"{action} failed on the AWS side ({code or status}).",
                 hint="Usually transient; hamari retries.",
                 code=code,

@@ -24,6 +24,8 @@ RATES: dict[tuple[str, str], float] = {
     ("logs", "StopQuery"): 5.0,
     ("cloudwatch", "GetMetricData"): 50.0,
     ("cloudwatch", "ListMetrics"): 25.0,
+    ("s3", "GetObject"): 50.0,
+    ("s3", "ListObjectsV2"): 20.0,
     ("cloudtrail", "DescribeTrails"): 1.0,
     ("cloudtrail", "GetTrailStatus"): 1.0,
 }

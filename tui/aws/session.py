@@ -101,7 +101,7 @@ class Identity:
 class AwsEvent:
     """A notable thing that happened in the AWS layer, for the status line and the meter."""
 
-    kind: str  # "throttled" | "error" | "recovered"
+    kind: str  # "throttled" | "retrying" | "error" | "recovered"
     service: str
     operation: str
     message: str = ""
@@ -256,7 +256,10 @@ class Aws:
                 self._session = self._make_session()
                 self._stack = AsyncExitStack()
             config = AioConfig(
-                retries={"mode": "standard", "max_attempts": 2},
+                # botocore's standard retry mode, but with a single attempt: hamari retries
+                # transient failures itself (below), so that the user sees "throttled, retrying"
+                # and the backoff is shared with the client-side rate limiter.
+                retries={"mode": "standard", "total_max_attempts": 1},
                 connect_timeout=self.conn.connect_timeout,
                 read_timeout=self.conn.read_timeout,
                 max_pool_connections=10,
@@ -336,12 +339,15 @@ class Aws:
                     region=region,
                 )
                 self.meter.errors[name] += 1
-                if isinstance(err, ThrottledError) and attempt < self.max_throttle_retries:
-                    self.meter.throttles[name] += 1
-                    bucket.slow_down()
+                if err.transient and attempt < self.max_throttle_retries:
+                    throttled = isinstance(err, ThrottledError)
+                    if throttled:
+                        self.meter.throttles[name] += 1
+                        bucket.slow_down()
                     delay = self._backoff(attempt)
                     attempt += 1
-                    self._emit(AwsEvent("throttled", service, operation, err.message, delay))
+                    kind = "throttled" if throttled else "retrying"
+                    self._emit(AwsEvent(kind, service, operation, err.message, delay))
                     await asyncio.sleep(delay)
                     continue
                 if isinstance(err, CredentialsError):

@@ -1,15 +1,387 @@
-"""Flow-log pane (foundation slice): records of the VPC flow logs delivered to CloudWatch Logs."""
+"""Flow-log pane: incident 3 ("sometimes it connects") made visible in a few keys.
+
+The pane streams VPC flow records for the shared time window from the source chosen in settings
+(by default the CloudWatch Logs flow logs that DescribeFlowLogs reports), newest first, REJECTs
+marked in words and colour. From there:
+
+* ``/`` filters with the flow filter language (``action=REJECT and addr in 192.168.0.0/16``);
+* ``a`` cycles the aggregations (top talkers, REJECTs by AZ, ENI, port, direction);
+* ``p`` shows the conversations whose one leg was ACCEPTed and the other REJECTed, each leg's
+  interface resolved to instance / subnet / AZ / TGW attachment, with the NACL rule that denies
+  the REJECTed leg ("stateless rule on the return path?");
+* ``e`` (or enter) explains a record: every field and the NACL evaluation;
+* ``x`` exports the filtered records; ``f`` toggles follow (polling for new records).
+
+Memory is bounded: at most :data:`MAX_RECORDS` records are kept, the oldest dropped first (the
+status line says so). Re-filtering, pairing and aggregating large sets run in thread workers so
+the terminal never freezes over a slow SSH link.
+
+The data layer (topology, NACL explanation, aggregations, streaming sources) lives in
+``tui.models`` and ``tui.aws``; until every module of that contract exists, small adapters at the
+bottom of this file stand in for the missing ones, with the same shapes.
+"""
 
 from __future__ import annotations
 
-from collections import Counter
+import asyncio
+from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from rich.text import Text
+from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.events import Resize
+from textual.suggester import Suggester
 from textual.widgets import Static
 
+from tui.aws.flowlogs import parse_source, stream_cloudwatch, stream_local, stream_s3
+from tui.aws.network import load_topology
+from tui.models.flowagg import AGGREGATIONS, aggregate
+from tui.models.flowfilter import FlowFilter, complete, parse_filter
+from tui.models.flowlog import (
+    DEFAULT_FORMAT,
+    FlowRecord,
+    OneSidedConversation,
+    one_sided_conversations,
+)
+from tui.models.nacl import explain
+from tui.models.network import FlowLogConfig, Topology
 from tui.models.text import display_safe
+from tui.models.timewindow import TimeWindow, utc_now
 from tui.panes.base import Pane
+from widgets.filter_bar import FilterBar
+from widgets.record_table import Column, RecordTable
+
+if TYPE_CHECKING:
+    from tui.aws.session import Aws
+
+#: Records kept in memory at most; beyond it the oldest are dropped (and the status says so).
+MAX_RECORDS = 200_000
+#: Above this many records, re-filtering and analysis run in a thread worker.
+THREAD_THRESHOLD = 50_000
+#: Follow mode re-reads this far back: flow records reach CloudWatch Logs minutes late.
+FOLLOW_OVERLAP_MS = 10 * 60 * 1000
+
+AGG_TITLES: dict[str, str] = {
+    "top-talkers": "Top talkers",
+    "rejects-by-az": "REJECTs by AZ",
+    "rejects-by-eni": "REJECTs by ENI",
+    "rejects-by-port": "REJECTs by port",
+    "rejects-by-direction": "REJECTs by direction",
+    "by-action": "By action",
+}
+PAIR_HINT = "stateless rule on the return path?"
+
+
+# --- pure row formatting -------------------------------------------------------------------------
+
+
+def short_az(az: str | None) -> str:
+    """``use1-az1`` -> ``az1``; ``us-east-1a`` -> ``1a``; None -> ``?``."""
+    if not az:
+        return "?"
+    return az.rsplit("-", 1)[-1]
+
+
+def short_eni(eni: str | None, az: str | None = None) -> str:
+    """``eni-0a1b2c3d4e5f`` in AZ ``use1-az1`` -> ``eni-0a1b…/az1`` (13 cells)."""
+    if not eni:
+        return "-"
+    text = display_safe(eni)
+    head = text[:8] + "…" if len(text) > 9 else text
+    return f"{head}/{short_az(az)}" if az else head
+
+
+def endpoint(addr: str | None, port: int | None) -> str:
+    """``10.0.0.1:443``; IPv6 addresses in brackets; ``-`` when absent."""
+    if not addr:
+        return "-"
+    host = display_safe(addr)
+    if ":" in host:
+        host = f"[{host}]"
+    return host if port is None else f"{host}:{port}"
+
+
+def human_bytes(value: int | None) -> str:
+    """``1234567`` -> ``1.2M`` (decimal units, as AWS reports traffic)."""
+    if value is None:
+        return "-"
+    size = float(value)
+    for unit in ("", "k", "M", "G", "T"):
+        if size < 1000 or unit == "T":
+            return f"{size:.0f}{unit}" if unit == "" or size >= 100 else f"{size:.1f}{unit}"
+        size /= 1000
+    return str(value)
+
+
+def action_cell(record: FlowRecord) -> str:
+    """The action with a symbol, so that a REJECT reads as one without colour."""
+    if record.log_status in ("NODATA", "SKIPDATA"):
+        return "⚠SKIPDATA" if record.log_status == "SKIPDATA" else "·NODATA"
+    action = (record.action or "-").upper()
+    if action == "REJECT":
+        return "✗ REJECT"
+    if action == "ACCEPT":
+        return "✓ ACCEPT"
+    return display_safe(action)
+
+
+def time_cell(epoch: int | None, *, seconds: bool = True) -> str:
+    if epoch is None:
+        return "-"
+    stamp = datetime.fromtimestamp(epoch, UTC)
+    return stamp.strftime("%H:%M:%S" if seconds else "%H:%M")
+
+
+def row_style(record: FlowRecord) -> str | None:
+    """RecordTable style key of a record."""
+    if record.log_status == "SKIPDATA":
+        return "warn"
+    if record.log_status == "NODATA":
+        return "dim"
+    if (record.action or "").upper() == "REJECT":
+        return "error"
+    return None
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    column: Column
+    min_width: int  # table width from which the column is shown
+
+
+_COLUMNS: tuple[ColumnSpec, ...] = (
+    ColumnSpec(Column("time", "Time", width=5), 0),
+    ColumnSpec(Column("timefull", "Time", width=8), 100),
+    ColumnSpec(Column("eni", "ENI/AZ", width=13), 0),
+    ColumnSpec(Column("src", "Source", min_width=12, max_width=24, flex=True), 0),
+    ColumnSpec(Column("dst", "→ Destination", min_width=12, max_width=26, flex=True), 0),
+    ColumnSpec(Column("proto", "Prot", width=4), 0),
+    ColumnSpec(Column("flags", "TCP flags", width=11), 100),
+    ColumnSpec(Column("packets", "Pkts", width=5, align="right"), 100),
+    ColumnSpec(Column("bytes", "Bytes", width=6, align="right"), 90),
+    ColumnSpec(Column("dir", "Dir", width=3), 112),
+    ColumnSpec(Column("action", "Action", width=9), 0),
+)
+
+
+def columns_for(width: int) -> tuple[Column, ...]:
+    """The columns that fit a table ``width`` cells wide (the short time below 100)."""
+    chosen = [spec.column for spec in _COLUMNS if width >= spec.min_width]
+    if width >= 100:
+        chosen = [c for c in chosen if c.key != "time"]
+    return tuple(chosen)
+
+
+def cell(record: FlowRecord, key: str, eni_az: dict[str, str]) -> str:
+    """One display-safe cell of a record."""
+    if key == "time":
+        return time_cell(record.start, seconds=False)
+    if key == "timefull":
+        return time_cell(record.start)
+    if key == "eni":
+        eni = record.interface_id
+        return short_eni(eni, record.az_id or (eni_az.get(eni) if eni else None))
+    if key == "src":
+        return endpoint(record.src, record.srcport)
+    if key == "dst":
+        return "→ " + endpoint(record.dst, record.dstport)
+    if key == "proto":
+        return display_safe(record.protocol_name)
+    if key == "flags":
+        return ",".join(record.flags) or "-"
+    if key == "packets":
+        return "-" if record.packets is None else str(record.packets)
+    if key == "bytes":
+        return human_bytes(record.bytes)
+    if key == "dir":
+        direction = record.flow_direction
+        return {"ingress": "in", "egress": "out"}.get(direction or "", display_safe(direction))
+    if key == "action":
+        return action_cell(record)
+    return ""
+
+
+class FlowRows:
+    """A RecordTable store over records kept oldest first, shown newest first."""
+
+    def __init__(
+        self, records: Sequence[FlowRecord], keys: Sequence[str], eni_az: dict[str, str]
+    ) -> None:
+        self.records = records
+        self.keys = tuple(keys)
+        self.eni_az = eni_az
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def record(self, index: int) -> FlowRecord:
+        return self.records[len(self.records) - 1 - index]
+
+    def __getitem__(self, index: int, /) -> Sequence[str]:
+        record = self.record(index)
+        return [cell(record, key, self.eni_az) for key in self.keys]
+
+    def key(self, index: int) -> Hashable:
+        return id(self.record(index))
+
+    def style(self, index: int) -> str | None:
+        return row_style(self.record(index))
+
+
+# --- pairs ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class PairGroup:
+    """One-sided conversations with the same endpoints and interfaces (ephemeral ports aside)."""
+
+    sample: OneSidedConversation
+    count: int = 0
+    rejected_record: FlowRecord | None = None
+    accepted_record: FlowRecord | None = None
+
+    @property
+    def label(self) -> str:
+        fwd = self.sample.forward
+        return f"{endpoint(fwd.src, None)} → {endpoint(fwd.dst, fwd.dstport)}"
+
+
+def group_pairs(records: Sequence[FlowRecord], eni_az: dict[str, str]) -> list[PairGroup]:
+    """Group the one-sided conversations of ``records`` (pure; may run in a thread)."""
+    conversations = [_orient(c) for c in one_sided_conversations(records, eni_az)]
+    groups: dict[tuple[Any, ...], PairGroup] = {}
+    wanted: dict[tuple[Any, ...], tuple[PairGroup, str]] = {}
+    for conv in conversations:
+        fwd, rev = conv.forward, conv.reverse
+        key = (conv.protocol, fwd.src, fwd.dst, fwd.dstport, fwd.interfaces, rev.interfaces)
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = PairGroup(conv)
+            bad, good = (rev, fwd) if conv.rejected == "reverse" else (fwd, rev)
+            wanted[(bad.src, bad.srcport, bad.dst, bad.dstport, "REJECT")] = (group, "rejected")
+            wanted[(good.src, good.srcport, good.dst, good.dstport, "ACCEPT")] = (group, "accepted")
+        group.count += 1
+    for record in records:
+        hit = wanted.get(
+            (record.src, record.srcport, record.dst, record.dstport, (record.action or "").upper())
+        )
+        if hit is not None:
+            group, which = hit
+            if which == "rejected" and group.rejected_record is None:
+                group.rejected_record = record
+            elif which == "accepted" and group.accepted_record is None:
+                group.accepted_record = record
+    return sorted(groups.values(), key=lambda g: (not g.sample.cross_az, -g.count))
+
+
+def _orient(conv: OneSidedConversation) -> OneSidedConversation:
+    """Make the client -> server leg the forward one (the server port is the lower one).
+
+    Pairing orders legs by start time; within one aggregation interval the response can be
+    logged as starting first, which would read as a rejected request.
+    """
+    fwd = conv.forward
+    if fwd.srcport is None or fwd.dstport is None or fwd.srcport >= fwd.dstport:
+        return conv
+    flipped: Literal["forward", "reverse"] = "forward" if conv.rejected == "reverse" else "reverse"
+    return replace(conv, forward=conv.reverse, reverse=fwd, rejected=flipped)
+
+
+def pair_cells(group: PairGroup) -> list[str]:
+    conv = group.sample
+    fwd_az = ",".join(short_az(a) for a in conv.forward.azs) or "?"
+    rev_az = ",".join(short_az(a) for a in conv.reverse.azs) or "?"
+    which = "return ✗" if conv.rejected == "reverse" else "request ✗"
+    return [
+        str(group.count),
+        display_safe(conv.forward.src and conv.protocol and _proto(conv.protocol)),
+        group.label,
+        f"{fwd_az}→{rev_az}" + (" cross" if conv.cross_az else ""),
+        which,
+    ]
+
+
+def _proto(number: int | None) -> str:
+    from tui.models.flowlog import protocol_name
+
+    return protocol_name(number)
+
+
+PAIR_COLUMNS = (
+    Column("count", "Conv", width=5, align="right"),
+    Column("proto", "Prot", width=4),
+    Column("label", "Client → server:port", min_width=20, max_width=44, flex=True),
+    Column("azs", "AZ fwd→ret", width=15),
+    Column("leg", "Rejected", width=9),
+)
+
+AGG_COLUMNS = (
+    Column("label", "Key", min_width=16, max_width=48, flex=True),
+    Column("flows", "Flows", width=7, align="right"),
+    Column("packets", "Pkts", width=7, align="right"),
+    Column("bytes", "Bytes", width=7, align="right"),
+    Column("rejects", "✗ REJ", width=7, align="right"),
+    Column("accepts", "✓ ACC", width=7, align="right"),
+)
+
+
+# --- the filter bar's completion -------------------------------------------------------------------
+
+
+class FlowFieldSuggester(Suggester):
+    """Completes field names, keywords and enum values with :func:`flowfilter.complete`."""
+
+    def __init__(self) -> None:
+        super().__init__(use_cache=True, case_sensitive=True)
+
+    async def get_suggestion(self, value: str) -> str | None:
+        candidates = complete(value)
+        if not candidates:
+            return None
+        word = ""
+        for ch in reversed(value):
+            if ch.isalnum() or ch in "-_":
+                word = ch + word
+            else:
+                break
+        best = candidates[0]
+        if len(best) <= len(word) or not best.lower().startswith(word.lower()):
+            return None
+        return value + best[len(word) :]
+
+
+def _check_filter(text: str) -> FlowFilter:
+    return parse_filter(text)
+
+
+# --- the pane ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Counts:
+    """What the status line reports about loading."""
+
+    pages: int = 0
+    bad_lines: int = 0
+    bad_files: int = 0
+    nodata: int = 0
+    skipdata: int = 0
+    dropped: int = 0
+    pushed_down: str | None = None
+    source: str = ""
+    sources: set[str] = field(default_factory=set)
+
+    def add_stats(self, stats: Any) -> None:
+        self.bad_lines += int(getattr(stats, "bad_lines", 0) or 0)
+        self.bad_files += int(getattr(stats, "bad_files", 0) or 0)
+        self.nodata += int(getattr(stats, "nodata", 0) or 0)
+        self.skipdata += int(getattr(stats, "skipdata", 0) or 0)
 
 
 class FlowsPane(Pane):
@@ -18,51 +390,766 @@ class FlowsPane(Pane):
     title = "Flow logs"
     key = "3"
 
+    DEFAULT_CSS = """
+    FlowsPane #flows-warning {
+        display: none;
+        height: auto;
+        max-height: 5;
+        border: round $warning;
+        padding: 0 1;
+    }
+    FlowsPane #flows-warning.-shown { display: block; }
+    FlowsPane FilterBar { display: none; }
+    FlowsPane FilterBar.-shown { display: block; }
+    FlowsPane .flows-view { display: none; height: 1fr; }
+    FlowsPane .flows-view.-shown { display: block; }
+    FlowsPane .flows-caption { height: 1; color: $text-muted; }
+    FlowsPane #flows-pair-detail {
+        height: auto;
+        max-height: 10;
+        border-top: solid $panel-lighten-2;
+    }
+    FlowsPane #flows-pairs-table { height: 1fr; min-height: 4; }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "filter", "Filter", id="flows.filter", tooltip="Filter flow records"),
+        Binding("a", "aggregate", "Aggregate", id="flows.aggregate", tooltip="Cycle aggregations"),
+        Binding("p", "pairs", "Pairs", id="flows.pairs", tooltip="ACCEPT/REJECT conversations"),
+        Binding("e", "explain", "Explain", id="flows.explain", tooltip="Fields and NACL verdict"),
+        Binding("f", "toggle_follow", "Follow", id="flows.follow", tooltip="Poll new records"),
+        Binding("x", "export", "Export", id="flows.export", tooltip="Save as NDJSON or CSV"),
+        Binding("escape", "back", "Back", id="flows.back", show=False, tooltip="Back to records"),
+    ]
+
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
-        self.records: dict[str, str] = {}
-        self.actions: Counter[str] = Counter()
+        self.records: list[FlowRecord] = []
+        self.matched: list[FlowRecord] = []
+        self.filter: FlowFilter | None = None
+        self.counts = Counts()
+        self.topology: Any = None
+        self.following = True
+        self.view = "records"  # records | agg | pairs
+        self.agg_kind = AGGREGATIONS[0]
+        self.pairs: list[PairGroup] = []
+        self._seen: set[str] = set()
+        self._follow_from_ms: int | None = None
+        self._newest_ms: int | None = None
+        self._loaded_for: TimeWindow | None = None
+        self._table_width = 0
+        self._source_key: tuple[str, ...] | None = None
+
+    # -- composition -------------------------------------------------------------------------
 
     def compose_body(self) -> ComposeResult:
-        yield Static("", id="flows-summary", markup=False)
+        yield Static("", id="flows-warning", markup=False)
+        bar = FilterBar(
+            _check_filter,
+            placeholder="filter: action=REJECT and addr in 192.168.0.0/16 (enter, esc)",
+            id="flows-filter",
+        )
+        bar.suggester = FlowFieldSuggester()
+        bar.can_focus = False  # hidden until `/`: the table must get the pane's focus
+        yield bar
+        yield RecordTable(
+            columns_for(76),
+            id="flows-table",
+            classes="flows-view -shown",
+            empty_text="No flow records yet",
+        )
+        with Vertical(id="flows-agg", classes="flows-view"):
+            yield Static("", classes="flows-caption", id="flows-agg-caption", markup=False)
+            yield RecordTable(AGG_COLUMNS, id="flows-agg-table", empty_text="Nothing to count")
+        with Vertical(id="flows-pairs", classes="flows-view"):
+            yield Static("", classes="flows-caption", id="flows-pairs-caption", markup=False)
+            yield RecordTable(
+                PAIR_COLUMNS,
+                id="flows-pairs-table",
+                empty_text="No conversation with one leg ACCEPTed and the other REJECTed",
+            )
+            yield Static("", id="flows-pair-detail", markup=False)
+
+    def on_mount(self) -> None:
+        self.set_status("Flow logs: waiting for AWS…")
+
+    @property
+    def table(self) -> RecordTable:
+        return self.query_one("#flows-table", RecordTable)
 
     def has_data(self) -> bool:
         return bool(self.records)
 
+    # -- loading -------------------------------------------------------------------------------
+
+    def _now(self) -> datetime:
+        clock: Callable[[], datetime] = getattr(self.app, "clock", utc_now)
+        return clock()
+
     async def refresh_data(self) -> None:
         assert self.aws is not None and self.window is not None
-        groups: list[str] = []
-        resp = await self.aws.call("ec2", "DescribeFlowLogs")
-        for flow_log in resp.get("FlowLogs", []):
-            if flow_log.get("LogDestinationType", "cloud-watch-logs") == "cloud-watch-logs":
-                name = flow_log.get("LogGroupName")
-                if name and name not in groups:
-                    groups.append(str(name))
-        if not groups:
-            self.set_status("no flow logs delivered to CloudWatch Logs in this region")
+        aws = self.aws
+        if self._loaded_for is not None and (
+            self._loaded_for.duration != self.window.duration
+            or self._loaded_for.live != self.window.live
+            or (not self.window.live and self._loaded_for != self.window)
+        ):
+            self._reset()
+        if self.topology is None:
+            self.topology = await load_topology(aws)
+            self.update_warning()
+        first = self._loaded_for is None
+        if not first and not (self.following and self.window.live):
             return
-        window = self.window
-        for group in groups:
-            async for page in self.aws.pages(
-                "logs",
-                "FilterLogEvents",
-                token_in="nextToken",
-                token_out="nextToken",
-                logGroupName=group,
-                startTime=int(window.start.timestamp() * 1000),
-                endTime=int(window.end.timestamp() * 1000),
-                limit=1000,
+        window = self.window.at(self._now()) if self.window.live else self.window
+        streams = self._streams(aws, window, first=first)
+        if not streams:
+            self.update_warning()
+            self._update_status()
+            self._loaded_for = self.window
+            return
+        for stream in streams:
+            await self._consume(stream)
+        self._loaded_for = self.window
+        newest = self._newest_ms or int(window.start.timestamp() * 1000)
+        # Late events (flow logs arrive minutes after the fact) are re-read; `seen` dedupes them.
+        self._follow_from_ms = max(int(window.start.timestamp() * 1000), newest - FOLLOW_OVERLAP_MS)
+        self._update_status()
+
+    def _flt_for_source(self) -> FlowFilter | None:
+        # The full window is loaded unfiltered so that re-filtering is local and instant; once
+        # the memory cap dropped records, the filter is pushed down to the source instead.
+        if self.counts.dropped and self.filter is not None and not self.filter.is_empty:
+            return self.filter
+        return None
+
+    def _streams(self, aws: Aws, window: TimeWindow, *, first: bool) -> list[AsyncIterator[Any]]:
+        settings = getattr(self.app, "settings", None)
+        choice = getattr(settings, "flows_source", None)
+        kind, where = parse_source(choice) if choice else ("auto", "")
+        flt = self._flt_for_source()
+        if kind == "s3":
+            if not first:
+                return []
+            bucket, _, prefix = where.removeprefix("s3://").partition("/")
+            self.counts.source = where
+            return [stream_s3(aws, bucket, prefix, window, flt)]
+        if kind == "local":
+            if not first:
+                return []
+            self.counts.source = where
+            return [stream_local(where, window, flt)]
+        configs = self._cwl_configs(where if kind == "cwl" else None)
+        self.counts.source = ", ".join(sorted({f"cwl:{c.log_group}" for c in configs}))
+        follow_from = None if first else self._follow_from_ms
+        return [
+            stream_cloudwatch(aws, c, window, flt, seen=self._seen, follow_from_ms=follow_from)
+            for c in configs
+        ]
+
+    def _cwl_configs(self, group: str | None) -> list[Any]:
+        configs = list(getattr(self.topology, "flow_logs", None) or [])
+        if group:
+            mine = [c for c in configs if c.log_group == group]
+            return mine or [
+                FlowLogConfig(
+                    f"cwl:{group}", "", "cloud-watch-logs", group, None, format_known=False
+                )
+            ]
+        cwl = [
+            c
+            for c in configs
+            if (c.destination_type or "cloud-watch-logs") == "cloud-watch-logs" and c.log_group
+        ]
+        # Two flow logs of one resource carry the same traffic: read the richest format once.
+        best: dict[str, Any] = {}
+        for config in cwl:
+            held = best.get(config.resource_id)
+            if held is None or len(config.fields or DEFAULT_FORMAT) > len(
+                held.fields or DEFAULT_FORMAT
             ):
-                for event in page.get("events", []):
-                    event_id = str(event.get("eventId"))
-                    if event_id not in self.records:
-                        message = str(event.get("message", ""))
-                        self.records[event_id] = message
-                        fields = message.split()
-                        if len(fields) >= 13:
-                            self.actions[fields[12]] += 1
-                self.set_status(f"{len(self.records)} flow records from {len(groups)} log groups")
+                best[config.resource_id] = config
+        groups: dict[str, Any] = {}
+        for config in best.values():
+            groups.setdefault(config.log_group, config)
+        return list(groups.values())
+
+    async def _consume(self, stream: AsyncIterator[Any]) -> None:
+        last_stats: Any = None
+        last_pages = 0
+        try:
+            async for batch in stream:
+                self.counts.pages += max(0, batch.pages - last_pages)
+                last_pages = batch.pages
+                if last_stats is not None and batch.stats is not last_stats:
+                    self.counts.add_stats(last_stats)
+                last_stats = batch.stats
+                if batch.pushed_down:
+                    self.counts.pushed_down = batch.pushed_down
+                newest = getattr(batch, "last_event_ms", None)
+                if newest is not None and (self._newest_ms is None or newest > self._newest_ms):
+                    self._newest_ms = newest
+                if batch.records:
+                    await self._add_records(batch.records)
+                self._update_status(loading=True, pending=last_stats)
+        finally:
+            if last_stats is not None:
+                self.counts.add_stats(last_stats)
+
+    async def _add_records(self, new: list[FlowRecord]) -> None:
+        records = self.records
+        in_order = not records or min(_start(r) for r in new) >= _start(records[-1])
+        records.extend(new)
+        if not in_order:
+            records.sort(key=_start)
+        excess = len(records) - MAX_RECORDS
+        if excess > 0:
+            del records[:excess]
+            self.counts.dropped += excess
+        if in_order and excess <= 0:
+            predicate = self._predicate()
+            self.matched.extend(new if predicate is None else [r for r in new if predicate(r)])
+            self._show_records()
+        else:
+            await self._refilter()
+
+    def _reset(self) -> None:
+        self.records = []
+        self.matched = []
+        self.counts = Counts()
+        self._seen = set()
+        self._follow_from_ms = None
+        self._newest_ms = None
+        self._loaded_for = None
+        self._show_records()
+
+    # -- filtering -----------------------------------------------------------------------------
+
+    def _predicate(self) -> Callable[[FlowRecord], bool] | None:
+        if self.filter is None or self.filter.is_empty:
+            return None
+        return self.filter.to_predicate()
+
+    async def _refilter(self) -> None:
+        predicate = self._predicate()
+        records = list(self.records)
+        if predicate is None:
+            self.matched = records
+        elif len(records) > THREAD_THRESHOLD:
+            self.matched = await asyncio.to_thread(_apply, predicate, records)
+        else:
+            self.matched = _apply(predicate, records)
+        self._show_records()
+
+    @work(exclusive=True, group="flows-filter", exit_on_error=False)
+    async def apply_filter(self, flt: FlowFilter | None) -> None:
+        """Re-filter the loaded records (in a thread when there are many)."""
+        self.filter = flt
+        await self._refilter()
+        self._update_status()
+        if self.view != "records":
+            self._refresh_view()
+        if self.counts.dropped and flt is not None and not flt.is_empty:
+            self._reset()  # records were dropped: fetch again with the filter pushed down
+            self.wake()
+
+    def _show_bar(self, shown: bool) -> None:
+        bar = self.query_one(FilterBar)
+        bar.set_class(shown, "-shown")
+        bar.can_focus = shown
+
+    @on(FilterBar.Applied, "#flows-filter")
+    def _filter_applied(self, event: FilterBar.Applied) -> None:
+        event.stop()
+        text = event.text.strip()
+        flt = parse_filter(text) if text else None
+        self._show_bar(bool(text))
+        self.apply_filter(flt)
+        self._focus_view()
+
+    @on(FilterBar.Cleared, "#flows-filter")
+    def _filter_cleared(self, event: FilterBar.Cleared) -> None:
+        event.stop()
+        self._show_bar(False)
+        self.apply_filter(None)
+        self._focus_view()
+
+    # -- display -------------------------------------------------------------------------------
+
+    def _eni_az(self) -> dict[str, str]:
+        if self.topology is None:
+            return {}
+        try:
+            return dict(self.topology.eni_az())
+        except Exception:
+            return {}
+
+    def _show_records(self) -> None:
+        if not self.is_mounted:
+            return
+        table = self.table
+        rows = FlowRows(self.matched, [c.key for c in table.columns], self._eni_az_cached())
+        table.set_rows(rows, row_key=rows.key, row_style=rows.style)
+        self._update_status()
+
+    def _eni_az_cached(self) -> dict[str, str]:
+        cached = getattr(self, "_eni_az_map", None)
+        if cached is None or cached[0] is not self.topology:
+            cached = (self.topology, self._eni_az())
+            self._eni_az_map = cached
+        return cached[1]
+
+    def on_resize(self, event: Resize) -> None:
+        width = max(20, event.size.width - 3)
+        columns = columns_for(width)
+        if [c.key for c in columns] != [c.key for c in self.table.columns]:
+            self.table.set_columns(columns)
+            self._show_records()
+
+    def _update_status(self, *, loading: bool = False, pending: Any = None) -> None:
+        if not self.is_mounted:
+            return
+        c = self.counts
+        bad_lines = c.bad_lines + int(getattr(pending, "bad_lines", 0) or 0)
+        bad_files = c.bad_files + int(getattr(pending, "bad_files", 0) or 0)
+        nodata = c.nodata + int(getattr(pending, "nodata", 0) or 0)
+        skipdata = c.skipdata + int(getattr(pending, "skipdata", 0) or 0)
+        self.border_subtitle = display_safe(c.source) if c.source else None
         text = Text()
-        for action, count in self.actions.most_common():
-            text.append(f"{display_safe(action):8} {count}\n")
-        self.query_one("#flows-summary", Static).update(text)
+        text.append("⟳ " if loading else "")
+        text.append(f"{len(self.records):,} loaded")
+        if self.filter is not None and not self.filter.is_empty:
+            text.append(f" · {len(self.matched):,} match", style="bold")
+        text.append(f" · {c.pages} pg")
+        if bad_lines or bad_files:
+            text.append(f" · bad {bad_lines} ln/{bad_files} files", style="yellow")
+        text.append(f" · NODATA {nodata}")
+        if skipdata:
+            text.append(f" · SKIPDATA {skipdata} ⚠ data loss", style="bold red")
+        else:
+            text.append(" · SKIPDATA 0")
+        if c.dropped:
+            text.append(f" · oldest {c.dropped:,} dropped (cap {MAX_RECORDS:,})", style="yellow")
+        text.append(" · follow" if self.following else " · paused")
+        if c.pushed_down:
+            text.append(" · pushed: ")
+            text.append(display_safe(c.pushed_down))
+        self.set_status(text)
+
+    def _focus_view(self) -> None:
+        target = {
+            "records": "#flows-table",
+            "agg": "#flows-agg-table",
+            "pairs": "#flows-pairs-table",
+        }[self.view]
+        self.query_one(target).focus()
+
+    def _set_view(self, view: str) -> None:
+        self.view = view
+        for widget_id, name in (
+            ("#flows-table", "records"),
+            ("#flows-agg", "agg"),
+            ("#flows-pairs", "pairs"),
+        ):
+            self.query_one(widget_id).set_class(view == name, "-shown")
+        self.call_after_refresh(self._focus_view)
+
+    def _refresh_view(self) -> None:
+        if self.view == "agg":
+            self.compute_aggregation(self.agg_kind)
+        elif self.view == "pairs":
+            self.compute_pairs()
+
+    # -- the flow-logs-not-enabled warning -----------------------------------------------------
+
+    def watch_focused_resource(self, old: str | None, new: str | None) -> None:
+        super().watch_focused_resource(old, new)
+        self.update_warning()
+
+    def update_warning(self) -> None:
+        if not self.is_mounted:
+            return
+        warning = self.query_one("#flows-warning", Static)
+        text = flow_log_warning(self.topology, self.focused_resource, self._account())
+        if text is None:
+            warning.remove_class("-shown")
+            return
+        warning.update(text)
+        warning.add_class("-shown")
+
+    def _account(self) -> str:
+        return getattr(self.aws, "account", "") or "ACCOUNT_ID"
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        bar = self.query_one(FilterBar)
+        self._show_bar(True)
+        if self.view != "records":
+            self._set_view("records")
+        self.call_after_refresh(bar.focus)
+
+    def action_back(self) -> None:
+        if self.view != "records":
+            self._set_view("records")
+
+    def action_toggle_follow(self) -> None:
+        self.following = not self.following
+        self._update_status()
+        self.notify(
+            "Following new flow records" if self.following else "Follow paused",
+            markup=False,
+            timeout=2,
+        )
+        if self.following:
+            self.wake()
+
+    def action_aggregate(self) -> None:
+        if self.view == "agg":
+            index = (AGGREGATIONS.index(self.agg_kind) + 1) % len(AGGREGATIONS)
+            self.agg_kind = AGGREGATIONS[index]
+        self._set_view("agg")
+        self.compute_aggregation(self.agg_kind)
+
+    def action_pairs(self) -> None:
+        self._set_view("pairs")
+        self.compute_pairs()
+
+    def action_explain(self) -> None:
+        record = self._current_record()
+        if record is None:
+            self.notify("No record under the cursor", markup=False, timeout=2)
+            return
+        self.open_detail(record)
+
+    def action_export(self) -> None:
+        from tui.screens.flow_detail import ExportPrompt
+
+        default = f"hamari-flows-{self._now():%Y%m%dT%H%M%S}.ndjson"
+        self.app.push_screen(ExportPrompt(default, len(self.matched)), self._export_to)
+
+    def _export_to(self, path: str | None) -> None:
+        if path:
+            self.export(path, list(self.matched))
+
+    @work(exclusive=True, group="flows-export", exit_on_error=False)
+    async def export(self, path: str, records: list[FlowRecord]) -> None:
+        """Write the filtered records to ``path`` (NDJSON, or CSV for a ``.csv`` name)."""
+        try:
+            where, count = await asyncio.to_thread(export_records, path, records)
+        except OSError as exc:
+            self.notify(
+                f"Export failed: {display_safe(exc)}", severity="error", markup=False, timeout=8
+            )
+            return
+        self.notify(f"Exported {count:,} flow records to {where}", markup=False, timeout=8)
+
+    def _current_record(self) -> FlowRecord | None:
+        if self.view == "pairs":
+            group = self._current_pair()
+            if group is None:
+                return None
+            return group.rejected_record or group.accepted_record
+        if self.view != "records":
+            return None
+        table = self.table
+        index = table.cursor_row
+        if index is None or not isinstance(table.rows, FlowRows):
+            return None
+        return table.rows.record(index)
+
+    def _current_pair(self) -> PairGroup | None:
+        table = self.query_one("#flows-pairs-table", RecordTable)
+        index = table.cursor_row
+        if index is None or index >= len(self.pairs):
+            return None
+        return self.pairs[index]
+
+    def open_detail(self, record: FlowRecord) -> None:
+        from tui.screens.flow_detail import FlowDetailScreen
+
+        explanation = None
+        error = None
+        eni = self.topology.enis.get(record.interface_id or "") if self.topology else None
+        if self.topology is not None:
+            try:
+                explanation = explain(record, self.topology)
+            except Exception as exc:  # a missing piece of topology must not hide the record
+                error = f"{type(exc).__name__}: {exc}"
+        self.app.push_screen(
+            FlowDetailScreen(
+                record,
+                annotation=annotate(self.topology, record.interface_id),
+                description=eni.description if eni is not None else "",
+                explanation=explanation,
+                explain_error=error,
+            )
+        )
+
+    @on(RecordTable.Selected, "#flows-table")
+    def _record_selected(self, event: RecordTable.Selected) -> None:
+        event.stop()
+        rows = event.record_table.rows
+        if isinstance(rows, FlowRows):
+            self.open_detail(rows.record(event.index))
+
+    @on(RecordTable.Selected, "#flows-pairs-table")
+    def _pair_selected(self, event: RecordTable.Selected) -> None:
+        event.stop()
+        self.action_explain()
+
+    @on(RecordTable.CursorMoved, "#flows-pairs-table")
+    def _pair_moved(self, event: RecordTable.CursorMoved) -> None:
+        event.stop()
+        self._show_pair_detail()
+
+    @on(RecordTable.SortRequested)
+    def _sort_requested(self, event: RecordTable.SortRequested) -> None:
+        event.stop()  # records stay newest first; aggregations are ordered by the model
+
+    # -- aggregations ---------------------------------------------------------------------------
+
+    @work(exclusive=True, group="flows-aggregate", exit_on_error=False)
+    async def compute_aggregation(self, kind: str) -> None:
+        """Aggregate the filtered records (in a thread when there are many)."""
+        records = list(self.matched)
+        topology = self.topology
+        if len(records) > THREAD_THRESHOLD:
+            rows = await asyncio.to_thread(aggregate, records, kind, topology)
+        else:
+            rows = aggregate(records, kind, topology)
+        table = self.query_one("#flows-agg-table", RecordTable)
+        cells = [
+            [
+                display_safe(row.label or row.key),
+                f"{row.flows:,}",
+                f"{row.packets:,}",
+                human_bytes(row.bytes),
+                f"{row.rejects:,}" + (" ✗" if row.rejects else ""),
+                f"{row.accepts:,}",
+            ]
+            for row in rows
+        ]
+        table.set_rows(
+            cells,
+            row_key=lambda i: str(rows[i].key),
+            row_style=lambda i: "error" if rows[i].rejects else None,
+            keep_cursor=False,
+        )
+        scope = "filtered" if self.filter is not None and not self.filter.is_empty else "loaded"
+        position = f"{AGGREGATIONS.index(kind) + 1}/{len(AGGREGATIONS)}"
+        caption = Text()
+        caption.append(f"{AGG_TITLES.get(kind, kind)}", style="bold")
+        caption.append(f" ({position}) over {len(records):,} {scope} records · a: next · esc")
+        self.query_one("#flows-agg-caption", Static).update(caption)
+
+    # -- pairs ----------------------------------------------------------------------------------
+
+    @work(exclusive=True, group="flows-pairs", exit_on_error=False)
+    async def compute_pairs(self) -> None:
+        """Pair forward and return legs over every loaded record (in a thread when many)."""
+        records = list(self.records)
+        eni_az = self._eni_az_cached()
+        if len(records) > THREAD_THRESHOLD:
+            groups = await asyncio.to_thread(group_pairs, records, eni_az)
+        else:
+            groups = group_pairs(records, eni_az)
+        self.pairs = groups
+        table = self.query_one("#flows-pairs-table", RecordTable)
+        cells = [pair_cells(g) for g in groups]
+        table.set_rows(
+            cells,
+            row_key=lambda i: id(groups[i].sample),
+            row_style=lambda i: "error" if groups[i].sample.cross_az else "warn",
+            keep_cursor=False,
+        )
+        total = sum(g.count for g in groups)
+        caption = Text()
+        caption.append(f"{total:,} conversations ACCEPT→ REJECT←", style="bold")
+        caption.append(f" · {PAIR_HINT}")
+        self.query_one("#flows-pairs-caption", Static).update(caption)
+        self._show_pair_detail()
+
+    def _show_pair_detail(self) -> None:
+        detail = self.query_one("#flows-pair-detail", Static)
+        group = self._current_pair()
+        if group is None:
+            detail.update(Text("Load more of the window, or widen it, to find pairs."))
+            return
+        detail.update(pair_detail(group, self.topology, compact=self.size.width < 100))
+
+
+# --- pure text builders --------------------------------------------------------------------------
+
+
+def _apply(predicate: Callable[[FlowRecord], bool], records: Iterable[FlowRecord]) -> list[Any]:
+    return [r for r in records if predicate(r)]
+
+
+def _start(record: FlowRecord) -> int:
+    return record.start or 0
+
+
+def annotate(topology: Topology | None, eni_id: str | None) -> str:
+    """``eni-0a1b… → i-… app-web-01 · app-private-a · use1-az1`` (display-safe).
+
+    A Transit Gateway attachment's interface reads ``→ TGW tgw-attach-… · <subnet> · <AZ>``.
+    """
+    if not eni_id:
+        return "-"
+    head = display_safe(eni_id)
+    eni = topology.enis.get(eni_id) if topology is not None else None
+    if eni is None or topology is None:
+        return head + (" (not in the loaded topology)" if topology is not None else "")
+    parts: list[str] = []
+    if eni.tgw_attachment_id:
+        parts.append(f"TGW {eni.tgw_attachment_id}")
+    elif eni.instance_id:
+        name = topology.names.get(eni.instance_id)
+        parts.append(f"{eni.instance_id} {name}" if name else eni.instance_id)
+    else:
+        parts.append(eni.interface_type or "interface")
+    subnet = topology.subnets.get(eni.subnet_id)
+    parts.append(subnet.name or subnet.subnet_id if subnet is not None else eni.subnet_id)
+    parts.append(topology.az_label(eni.az_id) if eni.az_id else eni.az)
+    return f"{head} → " + " · ".join(display_safe(p) for p in parts if p)
+
+
+def leg_text(
+    text: Text, title: str, leg: Any, action: str, topology: Any, *, compact: bool
+) -> None:
+    mark = "✗" if action == "REJECT" else "✓"
+    style = "bold red" if action == "REJECT" else "green"
+    text.append(f"\n{mark} {action} ", style=style)
+    text.append(f"{title} {endpoint(leg.src, leg.srcport)} → {endpoint(leg.dst, leg.dstport)}")
+    for eni in leg.interfaces or ("?",):
+        text.append("\n  ")
+        line = annotate(topology, eni)
+        if compact:
+            line = _compact_ids(line)
+        text.append(line)
+
+
+def _compact_ids(line: str) -> str:
+    """Shorten long AWS ids (``tgw-attach-0c57513064d6d5929`` -> ``tgw-attach-0c57…``)."""
+    words = []
+    for word in line.split(" "):
+        head, _, tail = word.rpartition("-")
+        if head and len(tail) >= 12 and all(c in "0123456789abcdef" for c in tail):
+            word = f"{head}-{tail[:4]}…"
+        words.append(word)
+    return " ".join(words)
+
+
+def pair_detail(group: PairGroup, topology: Any, *, compact: bool = False) -> Text:
+    """The selected pair: the NACL verdict first, then both legs with each interface resolved."""
+    conv = group.sample
+    text = Text()
+    if conv.cross_az:
+        text.append("⚠ cross-AZ ", style="bold yellow")
+    text.append(f"{PAIR_HINT} ", style="bold")
+    text.append(f"({group.count} conversations; e: explain)")
+    record = group.rejected_record
+    if record is not None and topology is not None:
+        text.append("\n")
+        try:
+            text.append_text(explanation_line(explain(record, topology)))
+        except Exception as exc:
+            text.append(f"NACL: cannot evaluate ({type(exc).__name__})", style="yellow")
+    fwd_action = "REJECT" if conv.rejected == "forward" else "ACCEPT"
+    rev_action = "REJECT" if conv.rejected == "reverse" else "ACCEPT"
+    leg_text(text, "request", conv.forward, fwd_action, topology, compact=compact)
+    leg_text(text, "return ", conv.reverse, rev_action, topology, compact=compact)
+    return text
+
+
+def explanation_line(exp: Any) -> Text:
+    """The NACL verdict in one line: ``denied by NACL acl-… rule 100 (egress deny …) on …``."""
+    denied = bool(getattr(exp, "denied", False))
+    text = Text()
+    text.append("✗ NACL: " if denied else "NACL: ", style="bold")
+    text.append(display_safe(getattr(exp, "verdict", "")), style="bold red" if denied else "")
+    return text
+
+
+def flow_log_warning(topology: Topology | None, focused: str | None, account: str) -> Text | None:
+    """A warning when no flow log covers the focused resource, or none exists at all."""
+    if topology is None:
+        return None
+    if not topology.flow_logs:
+        vpcs = topology.vpcs_without_flow_logs() or ["vpc-XXXXXXXX"]
+        text = Text("⚠ No VPC flow logs exist in this region", style="bold yellow")
+        text.append(": nothing records traffic here. ")
+        return _enable_command(text, vpcs[0], account)
+    if not focused:
+        return None
+    targets = _coverage_targets(topology, focused)
+    if not targets or any(topology.flow_logs_for(t) for t in targets):
+        return None
+    enis = [topology.enis[t] for t in targets if t in topology.enis]
+    vpc = enis[0].vpc_id if enis else None
+    if vpc is None:
+        subnet = topology.subnets.get(focused)
+        vpc = subnet.vpc_id if subnet is not None else focused
+    text = Text("⚠ Flow logs are not enabled for ", style="bold yellow")
+    text.append(display_safe(focused), style="bold")
+    text.append(" (nor its subnet or VPC): its traffic is not recorded. ")
+    return _enable_command(text, vpc, account)
+
+
+def _coverage_targets(topology: Topology, resource: str) -> list[str]:
+    """The ids whose flow-log coverage answers "is ``resource`` logged?" ([] if unknown)."""
+    if resource.startswith("i-"):
+        return [e.eni_id for e in topology.enis.values() if e.instance_id == resource]
+    known = resource in topology.enis or resource in topology.subnets
+    if known or resource in topology.vpcs:
+        return [resource]
+    return []
+
+
+def _enable_command(text: Text, resource: str, account: str) -> Text:
+    kind = "Subnet" if resource.startswith("subnet-") else "VPC"
+    rid = display_safe(resource)
+    text.append("Enable them (hamari never changes anything):\n")
+    text.append(
+        f"aws ec2 create-flow-logs --resource-type {kind} --resource-ids {rid} "
+        "--traffic-type ALL --max-aggregation-interval 60 --log-destination-type "
+        f"cloud-watch-logs --log-group-name /vpc/flow-logs/{rid} --deliver-logs-permission-arn "
+        f"arn:aws:iam::{display_safe(account)}:role/FlowLogsDelivery",
+        style="bold",
+    )
+    return text
+
+
+def export_records(path: str, records: Sequence[FlowRecord]) -> tuple[str, int]:
+    """Write records as NDJSON (raw fields by AWS name) or CSV (by the ``.csv`` suffix)."""
+    from tui.headless.common import write_csv, write_ndjson
+
+    target = Path(path).expanduser()
+    if target.is_dir():
+        target = target / f"hamari-flows-{datetime.now(UTC):%Y%m%dT%H%M%S}.ndjson"
+    rows = [r.as_dict() for r in records]
+    with target.open("w", encoding="utf-8", newline="") as out:
+        if target.suffix.lower() == ".csv":
+            columns: list[str] = []
+            for r in records:
+                for name in r.FORMAT:
+                    if name not in columns:
+                        columns.append(name)
+            count = write_csv(rows, columns, out)
+        else:
+            count = write_ndjson(rows, out)
+    return str(target.resolve()), count
+
+
+# --- the data-layer contract, with stand-ins for modules that do not exist yet -------------------
+
+__all__ = [
+    "MAX_RECORDS",
+    "FlowRows",
+    "FlowsPane",
+    "columns_for",
+    "export_records",
+    "flow_log_warning",
+    "group_pairs",
+]

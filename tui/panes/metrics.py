@@ -1,13 +1,330 @@
-"""CloudWatch pane (foundation slice): CPU of the instances in the window, with GetMetricData."""
+"""CloudWatch pane: a target's EBS and instance series drawn against the limits that bind.
+
+Incident 2 ("it was faster on-prem") is solved by looking at IOPS and MB/s *next to the limit that
+caps them*, on the volume and on the instance type. The pane therefore shows, for one target:
+
+* the one-line verdict of :func:`tui.models.metrics.evaluate` at the top (which limit binds);
+* one row per series: a short label, a :class:`~widgets.sparkline.LeanSparkline` scaled to the
+  limit, the latest value in an honest unit, and its percentage of the limit; a row at the limit
+  gets the ``-saturated`` class *and* a ``▲`` (a burst balance at zero gets ``!``), so the meaning
+  does not rest on colour;
+* read and write are summed into a total, which is what the limits apply to; the parts are shown
+  with ``d``.
+
+Keys: ``t`` target list, ``a`` or ``:`` type an ID or Name tag, ``m`` add any metric found with
+ListMetrics, ``d`` details, enter on a row opens the chart. All AWS work runs in the base pane's
+poll loop (one GetMetricData per refresh) or in named exclusive workers; the widgets only receive
+values (data down) and post messages (messages up).
+"""
 
 from __future__ import annotations
 
-from rich.text import Text
-from textual.app import ComposeResult
-from textual.widgets import Static
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar
 
-from tui.models.text import display_safe
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import ContentSwitcher, Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from tui.aws.errors import HamariError, InvalidRequestError, NotFoundError
+from tui.aws.metrics import MetricsResult, MetricsSource, Target, TargetSummary, classify
+from tui.models.metrics import (
+    EXHAUSTED_BALANCE_PCT,
+    MetricSpec,
+    SeriesAssessment,
+    fmt_number,
+)
+from tui.models.text import clip, display_safe
+from tui.models.timewindow import utc_now
 from tui.panes.base import Pane
+from widgets.sparkline import LeanSparkline
+
+# Re-discover the target (attachments, types) this often, so a volume detached mid-session shows.
+REDISCOVER_SECONDS = 300.0
+DEMO_SLOW_INSTANCE = "app-db-01"
+
+_SHORT: dict[str, str] = {
+    "CPUUtilization": "CPU",
+    "NetworkIn": "net in",
+    "NetworkOut": "net out",
+    "EBSReadOps": "EBS rd ops",
+    "EBSWriteOps": "EBS wr ops",
+    "EBSReadBytes": "EBS rd MB/s",
+    "EBSWriteBytes": "EBS wr MB/s",
+    "EBSIOBalance%": "EBS IO bal",
+    "EBSByteBalance%": "EBS B bal",
+    "StatusCheckFailed": "status chk",
+    "VolumeReadOps": "read IOPS",
+    "VolumeWriteOps": "write IOPS",
+    "VolumeReadBytes": "read MB/s",
+    "VolumeWriteBytes": "write MB/s",
+    "VolumeQueueLength": "queue",
+    "BurstBalance": "burst bal",
+    "VolumeThroughputPercentage": "tput %",
+    "VolumeIOPSExceededCheck": "IOPS exceed",
+    "VolumeThroughputExceededCheck": "tput exceed",
+    "BytesIn": "bytes in",
+    "BytesOut": "bytes out",
+    "PacketsIn": "pkts in",
+    "PacketsOut": "pkts out",
+    "PacketDropCountBlackhole": "drop blackh",
+    "PacketDropCountNoRoute": "drop noroute",
+}
+_BALANCE_KINDS = frozenset({"burst_balance", "instance_io_balance", "instance_byte_balance"})
+LABEL_WIDTH = 11
+
+
+def series_key(spec: MetricSpec) -> str:
+    """A stable key for a series across refreshes (used for widget reuse and the chart)."""
+    dims = ",".join(f"{n}={v}" for n, v in spec.dimensions)
+    return f"{spec.namespace}|{spec.metric_name}|{dims}|{spec.stat}"
+
+
+def short_label(spec: MetricSpec) -> str:
+    """A label that fits in :data:`LABEL_WIDTH` cells (raw; made display-safe by the caller)."""
+    if spec.parts:
+        return f"EBS {spec.unit}" if spec.namespace == "AWS/EC2" else spec.unit
+    return _SHORT.get(spec.metric_name, spec.metric_name)
+
+
+def format_value(value: float | None, unit: str) -> str:
+    """The latest value with an honest unit: ``3,012 IOPS``, ``81.2 MB/s``, ``42%``, ``3.9 MB/s``."""
+    if value is None or not math.isfinite(value):
+        return "no data"
+    if unit == "%":
+        return f"{fmt_number(value)}%"
+    if unit == "B/s":
+        for factor, name in ((1e9, "GB/s"), (1e6, "MB/s"), (1e3, "kB/s")):
+            if abs(value) >= factor:
+                return f"{value / factor:.1f} {name}"
+        return f"{value:.0f} B/s"
+    if unit == "MB/s":
+        return f"{value:.1f} MB/s" if abs(value) < 100 else f"{fmt_number(value)} MB/s"
+    number = fmt_number(value)
+    return f"{number} {unit}".strip() if unit and unit != "count" else number
+
+
+@dataclass(frozen=True, slots=True)
+class RowView:
+    """What one series row shows: pure values, computed from an assessment row."""
+
+    key: str
+    resource_id: str
+    label: str
+    data: tuple[float | None, ...]
+    limit: float | None
+    value: str
+    percent: str
+    symbol: str
+    saturated: bool
+    stale: bool
+    error: str
+
+
+def row_view(row: SeriesAssessment, *, stale: bool = False) -> RowView:
+    """Turn an assessment row into display values (pure, for tests and reuse)."""
+    s = row.series
+    spec = s.spec
+    limit = row.limit.value if row.limit is not None else None
+    value = format_value(row.latest, s.unit)
+    percent = ""
+    symbol = ""
+    saturated = row.saturated
+    if row.percent is not None and math.isfinite(row.percent):
+        percent = f"{row.percent:.0f}%"
+        if row.saturated:
+            symbol = "▲"
+    elif (
+        spec.limit in _BALANCE_KINDS
+        and row.latest is not None
+        and row.latest <= EXHAUSTED_BALANCE_PCT
+    ):
+        symbol = "!"
+        saturated = True
+    error = ""
+    if not s.ok:
+        error = f"{s.status}: {s.message}" if s.message else s.status
+    elif s.status == "PartialData":
+        error = "partial data"
+    if s.messages and not error:
+        error = "; ".join(v for _, v in s.messages if v)
+    return RowView(
+        series_key(spec),
+        spec.resource_id,
+        short_label(spec),
+        s.values,
+        limit,
+        value,
+        percent,
+        symbol,
+        saturated,
+        stale or s.stale,
+        error,
+    )
+
+
+class SeriesRow(Widget, can_focus=True):
+    """One series: label, sparkline against its limit, latest value and percent of the limit."""
+
+    DEFAULT_CSS = """
+    SeriesRow { layout: horizontal; height: 1; width: 1fr; }
+    SeriesRow:focus { background: $boost; }
+    SeriesRow:focus > .series-label { text-style: bold reverse; }
+    SeriesRow > .series-label { width: 12; }
+    SeriesRow > LeanSparkline { width: 1fr; min-width: 6; }
+    SeriesRow > .series-value { width: 20; padding-left: 1; }
+    SeriesRow.-saturated > .series-value { color: $error; text-style: bold; }
+    SeriesRow.-error > .series-value { color: $warning; }
+    """
+
+    BINDINGS = [
+        Binding("enter", "open_chart", "Chart", id="metrics.chart", tooltip="Chart this series"),
+        Binding("j,down", "app.focus_next", "Down", show=False),
+        Binding("k,up", "app.focus_previous", "Up", show=False),
+    ]
+
+    class ChartRequested(Message):
+        """The user asked for the full chart of this row's series."""
+
+        def __init__(self, row: SeriesRow) -> None:
+            super().__init__()
+            self.row = row
+
+        @property
+        def control(self) -> SeriesRow:
+            return self.row
+
+    def __init__(self, view: RowView) -> None:
+        classes = " ".join(
+            name for name, on in (("-saturated", view.saturated), ("-error", view.error)) if on
+        )
+        super().__init__(classes=classes)
+        self.view = view
+
+    def compose(self) -> ComposeResult:
+        yield Static(self._label(), classes="series-label", markup=False)
+        yield LeanSparkline(
+            self.view.data,
+            limit=self.view.limit,
+            gap=" ",
+            classes="-stale" if self.view.stale else None,
+        )
+        yield Static(self._value(), classes="series-value", markup=False)
+
+    def on_mount(self) -> None:
+        self._apply_classes()
+
+    def _label(self) -> Text:
+        return Text(clip(display_safe(self.view.label), LABEL_WIDTH), no_wrap=True)
+
+    def _value(self) -> Text:
+        v = self.view
+        text = Text(no_wrap=True, overflow="ellipsis")
+        if v.error and v.value == "no data":
+            text.append(display_safe(v.error))
+            return text
+        text.append(v.value)
+        if v.percent:
+            text.append(f" {v.percent}")
+        if v.symbol:
+            text.append(f" {v.symbol}", style="bold")
+        if v.error:
+            text.append(f" ⚠ {display_safe(v.error)}")
+        return text
+
+    def _apply_classes(self) -> None:
+        self.set_class(self.view.saturated, "-saturated")
+        self.set_class(bool(self.view.error), "-error")
+        self.query_one(LeanSparkline).set_class(self.view.stale, "-stale")
+
+    def update_view(self, view: RowView) -> None:
+        """New values for the same series; widgets are updated only where something changed."""
+        old, self.view = self.view, view
+        spark = self.query_one(LeanSparkline)
+        spark.update(view.data, limit=view.limit)
+        if (old.label, old.value, old.percent, old.symbol, old.error) != (
+            view.label,
+            view.value,
+            view.percent,
+            view.symbol,
+            view.error,
+        ):
+            self.query_one(".series-label", Static).update(self._label())
+            self.query_one(".series-value", Static).update(self._value())
+        self._apply_classes()
+
+    def action_open_chart(self) -> None:
+        self.post_message(self.ChartRequested(self))
+
+
+class ResourceHeader(Static):
+    """The resource the following rows belong to, with the limits that apply to it."""
+
+    DEFAULT_CSS = """
+    ResourceHeader { height: 1; color: $text-muted; text-style: bold; }
+    """
+
+    def show(self, text: Text) -> None:
+        """Update only when the text changed (nothing is written to the terminal otherwise)."""
+        if text != self.content:
+            self.update(text)
+
+
+def _resource_header(target: Target, resource_id: str, result: MetricsResult) -> Text:
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append(display_safe(resource_id))
+    if target.instance is not None and resource_id == target.resource_id:
+        if target.name:
+            text.append(f" {display_safe(target.name)}")
+        text.append(f" {display_safe(target.instance_type)}")
+        lim = result.assessment.instance_limits
+        if lim is not None:
+            text.append(
+                f" EBS {fmt_number(lim.baseline_iops)}/{fmt_number(lim.maximum_iops)} IOPS"
+                f" {fmt_number(lim.baseline_mbps)}/{fmt_number(lim.maximum_mbps)} MB/s",
+                style="not bold",
+            )
+        elif target.instance_type_info is None:
+            text.append(" (type limits unknown)", style="not bold")
+        return text
+    vol = target.volume(resource_id)
+    vlim = result.assessment.volume_limits.get(resource_id)
+    if vol is not None:
+        name = target.name if target.kind == "volume" else ""
+        if name:
+            text.append(f" {display_safe(name)}")
+        text.append(f" {display_safe(vol.get('VolumeType'))} {display_safe(vol.get('Size'))} GiB")
+    if vlim is not None:
+        parts = []
+        if vlim.baseline_iops is not None:
+            burst = f"→{fmt_number(vlim.burst_iops)}" if vlim.burst_iops else ""
+            parts.append(f"{fmt_number(vlim.baseline_iops)}{burst} IOPS")
+        if vlim.baseline_mibps is not None:
+            parts.append(f"{fmt_number(vlim.baseline_mibps)} MiB/s")
+        if parts:
+            text.append(" " + " ".join(parts), style="not bold")
+    return text
+
+
+def _target_option(t: TargetSummary) -> Option:
+    text = Text(no_wrap=True, overflow="ellipsis")
+    mark = "●" if t.state in ("running", "in-use") else "○"
+    text.append(f"{mark} ")
+    text.append(display_safe(t.resource_id), style="bold")
+    if t.name:
+        text.append(f" {clip(display_safe(t.name), 24)}")
+    text.append(f"  {display_safe(t.detail)} {display_safe(t.state)}", style="dim")
+    return Option(text, id=t.resource_id)
 
 
 class MetricsPane(Pane):
@@ -16,56 +333,479 @@ class MetricsPane(Pane):
     title = "CloudWatch"
     key = "2"
 
+    DEFAULT_CSS = """
+    MetricsPane > #metrics-verdict { height: auto; max-height: 2; }
+    MetricsPane > #metrics-verdict.-bound { color: $error; text-style: bold; }
+    MetricsPane > #metrics-message { height: auto; max-height: 3; color: $warning; display: none; }
+    MetricsPane > #metrics-message.-shown { display: block; }
+    MetricsPane > ContentSwitcher { height: 1fr; }
+    MetricsPane #metrics-rows { height: 1fr; scrollbar-size-vertical: 1; }
+    MetricsPane #metrics-picker, MetricsPane #metrics-adder { height: 1fr; border: none; }
+    MetricsPane > #metrics-input { display: none; height: 3; }
+    MetricsPane > #metrics-input.-shown { display: block; }
+    MetricsPane .metrics-more { height: 1; color: $text-muted; }
+    """
+
+    BINDINGS: ClassVar = [
+        Binding("t", "targets", "Targets", id="metrics.targets", tooltip="Pick an instance/volume"),
+        Binding("a", "type_id", "ID", id="metrics.type_id", tooltip="Type an ID or Name tag"),
+        Binding("colon", "type_id", "ID", show=False),
+        Binding("m", "add_metric", "+Metric", id="metrics.add", tooltip="Add any metric"),
+        Binding("d", "details", "Details", id="metrics.details", tooltip="Read/write parts"),
+        Binding("escape", "back", "Back", show=False),
+    ]
+
+    class TargetChosen(Message):
+        """The user chose a target (the screen may make it the focused resource)."""
+
+        def __init__(self, pane: MetricsPane, resource_id: str) -> None:
+            super().__init__()
+            self.pane = pane
+            self.resource_id = resource_id
+
+        @property
+        def control(self) -> MetricsPane:
+            return self.pane
+
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
-        self.series: dict[str, list[float]] = {}
+        self.source: MetricsSource | None = None
+        self.targets: list[TargetSummary] | None = None
+        self.requested_id: str | None = None
+        self.target: Target | None = None
+        self.result: MetricsResult | None = None
+        self.extra: list[MetricSpec] = []
+        self.show_details = False
+        self._discovered_at = 0.0
+        self._reload_targets = False
+        self._row_keys: tuple[str, ...] = ()
+        self._chart_key: str | None = None
+        self._available: dict[str, MetricSpec] = {}
+        self._last_status: Text | None = None
+
+    # -- layout --------------------------------------------------------------------------------
 
     def compose_body(self) -> ComposeResult:
-        yield Static("", id="metrics-summary", markup=False)
+        yield Static("", id="metrics-verdict", markup=False)
+        yield Static("", id="metrics-message", markup=False)
+        with ContentSwitcher(initial="metrics-rows"):
+            yield VerticalScroll(id="metrics-rows", can_focus=False)
+            yield OptionList(id="metrics-picker")
+            yield OptionList(id="metrics-adder")
+        yield Input(placeholder="i-…, vol-…, eni-…, tgw-attach-… or Name tag", id="metrics-input")
+
+    def has_data(self) -> bool:
+        return self.result is not None and any(s.points() for s in self.result.series)
+
+    # -- the poll loop's work ------------------------------------------------------------------
 
     async def refresh_data(self) -> None:
+        """Targets once, discovery when needed, then one GetMetricData for the whole target."""
         assert self.aws is not None and self.window is not None
-        ids: list[str] = []
-        async for page in self.aws.pages("ec2", "DescribeInstances", MaxResults=100):
-            for res in page.get("Reservations", []):
-                ids.extend(str(i["InstanceId"]) for i in res.get("Instances", []))
-        ids = ids[:50]
-        if not ids:
-            self.set_status("no instances in this region")
-            return
-        queries = [
-            {
-                "Id": f"m{n}",
-                "MetricStat": {
-                    "Metric": {
-                        "Namespace": "AWS/EC2",
-                        "MetricName": "CPUUtilization",
-                        "Dimensions": [{"Name": "InstanceId", "Value": iid}],
-                    },
-                    "Period": 60,
-                    "Stat": "Average",
-                },
-                "Label": iid,
-                "ReturnData": True,
-            }
-            for n, iid in enumerate(ids)
-        ]
-        window = self.window
-        resp = await self.aws.call(
-            "monitoring",
-            "GetMetricData",
-            MetricDataQueries=queries,
-            StartTime=window.start,
-            EndTime=window.end,
-            ScanBy="TimestampAscending",
+        if self.source is None:
+            self.source = MetricsSource(self.aws)
+        if self.targets is None or self._reload_targets:
+            self._reload_targets = False
+            self.targets = await self.source.list_targets()
+            self._fill_picker(self.targets)
+        if self.requested_id is None:
+            self.requested_id = self._default_target(self.targets)
+            if self.requested_id is None:
+                self.set_status("no instances or volumes in this region")
+                self._switch("metrics-picker")
+                return
+        wanted = self.requested_id
+        fresh = time.monotonic() - self._discovered_at < REDISCOVER_SECONDS
+        if self.target is None or wanted not in self._target_names(self.target) or not fresh:
+            try:
+                target = await self.source.discover(wanted)
+            except (NotFoundError, InvalidRequestError) as err:
+                self._discovery_failed(err)
+                return
+            if self.target is None or target.resource_id != self.target.resource_id:
+                self.result = None
+                self.extra = [s for s in self.extra if s.resource_id in _ids(target)]
+            if target.resource_id != (self.target.resource_id if self.target else None):
+                self._show_message(None)
+            self.target = target
+            self._discovered_at = time.monotonic()
+            self.requested_id = target.resource_id
+            self.post_message(self.TargetChosen(self, target.resource_id))
+        now = self._now()
+        window = self.window.at(now) if self.window.live else self.window
+        result = await self.source.fetch(
+            self.target, window.start, window.end, now=now, extra=self.extra
         )
-        self.aws.meter.add("metrics_requested", len(queries))
-        for result in resp.get("MetricDataResults", []):
-            self.series[str(result.get("Label"))] = [float(v) for v in result.get("Values", [])]
-        points = sum(len(v) for v in self.series.values())
-        self.set_status(f"{len(self.series)} series, {points} datapoints")
+        self.result = result
+        self._render_result(result, stale=False)
+
+    def on_failure(self, err: HamariError) -> None:
+        """Keep the last values, drawn stale; the base shows the panel or the status."""
+        super().on_failure(err)
+        if self.result is not None:
+            self._render_result(self.result, stale=True)
+
+    def set_status(self, text: Text | str) -> None:
+        """As the base, but nothing is redrawn when the line did not change."""
+        line = text if isinstance(text, Text) else Text(text)
+        if line == self._last_status:
+            return
+        self._last_status = line
+        super().set_status(line)
+
+    def _now(self) -> datetime:
+        clock = getattr(self.app, "clock", utc_now)
+        return clock()
+
+    def _default_target(self, targets: Sequence[TargetSummary]) -> str | None:
+        """The demo's slow instance when present, else the first running instance, else anything."""
+        world = getattr(self.app, "demo_world", None)
+        slow = getattr(world, "slow_instance_id", None)
+        ids = {t.resource_id for t in targets}
+        if slow and slow in ids:
+            return str(slow)
+        if self.aws is not None and self.aws.conn.demo:
+            named = next((t for t in targets if t.name == DEMO_SLOW_INSTANCE), None)
+            if named is not None:
+                return named.resource_id
+        running = next((t for t in targets if t.kind == "instance" and t.state == "running"), None)
+        if running is not None:
+            return running.resource_id
+        return targets[0].resource_id if targets else None
+
+    @staticmethod
+    def _target_names(target: Target) -> set[str]:
+        names = {target.resource_id}
+        if target.name:
+            names.add(target.name)
+        return names
+
+    def _discovery_failed(self, err: HamariError) -> None:
+        """A typed ID that does not exist: say so, keep showing the previous target."""
+        self._show_message(err)
+        if self.target is not None:
+            self.requested_id = self.target.resource_id
+        else:
+            self.requested_id = None
+            self._switch("metrics-picker")
+
+    # -- rendering -----------------------------------------------------------------------------
+
+    def _visible_rows(self, result: MetricsResult) -> tuple[list[SeriesAssessment], int]:
+        """Rows to show in order, and how many were hidden (parts and empty series)."""
+        rows = list(result.assessment.rows)
+        totals = {
+            (r.series.spec.resource_id, r.series.spec.namespace, p)
+            for r in rows
+            for p in r.series.spec.parts
+        }
+        order = [result.target.resource_id] + [
+            str(v.get("VolumeId")) for v in result.target.volumes
+        ]
+
+        def rank(r: SeriesAssessment) -> tuple[int, int, int]:
+            spec = r.series.spec
+            res = order.index(spec.resource_id) if spec.resource_id in order else len(order)
+            if spec.parts:
+                kind = 0
+            elif spec.limit in _BALANCE_KINDS:
+                kind = 1
+            elif spec.namespace not in ("AWS/EC2", "AWS/EBS", "AWS/TransitGateway"):
+                kind = 3
+            else:
+                kind = 2
+            return res, kind, rows.index(r)
+
+        shown: list[SeriesAssessment] = []
+        hidden = 0
+        for r in sorted(rows, key=rank):
+            spec = r.series.spec
+            is_part = (spec.resource_id, spec.namespace, spec.metric_name) in totals
+            empty = not r.series.values and r.series.ok
+            if not self.show_details and (is_part or empty):
+                hidden += 1
+                continue
+            shown.append(r)
+        return shown, hidden
+
+    def _render_result(self, result: MetricsResult, *, stale: bool) -> None:
+        assessment = result.assessment
+        verdict = self.query_one("#metrics-verdict", Static)
         text = Text()
-        for label, values in self.series.items():
-            last = f"{values[-1]:5.1f}%" if values else "  n/a"
-            text.append(f"{display_safe(label):22} CPU {last}\n")
-        self.query_one("#metrics-summary", Static).update(text)
+        if assessment.binding is not None:
+            text.append("▲ ", style="bold")
+        text.append(display_safe(assessment.verdict))
+        more = len(assessment.findings) - 1
+        if more > 0:
+            text.append(f"  (+{more} more ▲/! below)", style="dim")
+        if text != verdict.content:
+            verdict.update(text)
+        verdict.set_class(assessment.binding is not None, "-bound")
+
+        target = result.target
+        status = Text(no_wrap=True, overflow="ellipsis")
+        status.append("◎ ")
+        if target.name:
+            status.append(display_safe(target.name) + " ", style="bold")
+        status.append(display_safe(target.resource_id))
+        if target.instance_type:
+            status.append(f" {display_safe(target.instance_type)}")
+        if target.state:
+            status.append(f" {display_safe(target.state)}")
+        status.append(
+            f" · {len(result.series)} series · {result.period}s · "
+            f"{result.requests} req" + (" · STALE" if stale else "")
+        )
+        if target.note:
+            status.append(f" · {display_safe(target.note)}")
+        self.set_status(status)
+
+        shown, hidden = self._visible_rows(result)
+        views = [row_view(r, stale=stale) for r in shown]
+        self._update_rows(target, result, views, hidden)
+        self._feed_chart(result, stale)
+
+    def _update_rows(
+        self, target: Target, result: MetricsResult, views: list[RowView], hidden: int
+    ) -> None:
+        """Reuse row widgets when the same series are shown (no remount, no flicker)."""
+        container = self.query_one("#metrics-rows", VerticalScroll)
+        keys = (*(v.key for v in views), f"hidden={hidden}")
+        if keys == self._row_keys:
+            for row, view in zip(container.query(SeriesRow), views, strict=False):
+                row.update_view(view)
+            for header in container.query(ResourceHeader):
+                header.show(_resource_header(target, str(header.name), result))
+            return
+        focused_key = self.app.focused.view.key if isinstance(self.app.focused, SeriesRow) else None
+        self._row_keys = keys
+        widgets: list[Widget] = []
+        current: str | None = None
+        for view in views:
+            if view.resource_id != current:
+                current = view.resource_id
+                widgets.append(
+                    ResourceHeader(
+                        _resource_header(target, current, result), name=current, markup=False
+                    )
+                )
+            widgets.append(SeriesRow(view))
+        if hidden:
+            widgets.append(
+                Static(
+                    Text(f"{hidden} more series (read/write parts, no data): d shows them"),
+                    classes="metrics-more",
+                    markup=False,
+                )
+            )
+        with self.app.batch_update():
+            container.remove_children()
+            container.mount_all(widgets)
+        if focused_key is not None or self._should_take_focus():
+            self.call_after_refresh(self._refocus, focused_key)
+
+    def _should_take_focus(self) -> bool:
+        """Focus the first row when this pane is active and nothing useful has the focus."""
+        if not self.has_class("-active"):
+            return False
+        if self.query_one(ContentSwitcher).current != "metrics-rows":
+            return False
+        focused = self.app.focused
+        if focused is None or not focused.display:
+            return True
+        return self in focused.ancestors and not isinstance(focused, SeriesRow | Input)
+
+    def _refocus(self, key: str | None) -> None:
+        rows = list(self.query(SeriesRow))
+        if not rows:
+            return
+        match = next((r for r in rows if r.view.key == key), rows[0])
+        match.focus(scroll_visible=True)
+
+    def _show_message(self, err: HamariError | None) -> None:
+        message = self.query_one("#metrics-message", Static)
+        if err is None:
+            message.remove_class("-shown")
+            return
+        text = Text()
+        text.append(f"{err.title}: ", style="bold")
+        text.append(display_safe(err.message))
+        if err.hint:
+            text.append(f"\n→ {display_safe(err.hint)}")
+        message.update(text)
+        message.add_class("-shown")
+
+    def _switch(self, which: str) -> None:
+        self.query_one(ContentSwitcher).current = which
+        if which != "metrics-rows":
+            self.query_one(f"#{which}", OptionList).focus()
+
+    def _fill_picker(self, targets: Sequence[TargetSummary]) -> None:
+        picker = self.query_one("#metrics-picker", OptionList)
+        index = picker.highlighted
+        keep = picker.get_option_at_index(index).id if index is not None else self.requested_id
+        picker.clear_options()
+        picker.add_options([_target_option(t) for t in targets])
+        ids = [t.resource_id for t in targets]
+        if keep in ids:
+            picker.highlighted = ids.index(keep)
+
+    # -- the chart -----------------------------------------------------------------------------
+
+    @on(SeriesRow.ChartRequested)
+    def _open_chart(self, event: SeriesRow.ChartRequested) -> None:
+        from tui.screens.chart import ChartScreen
+
+        event.stop()
+        if self.result is None:
+            return
+        found = self._assessment_row(event.row.view.key)
+        if found is None:
+            return
+        row = found
+        self._chart_key = event.row.view.key
+        title = f"{display_safe(row.series.spec.resource_id)} {display_safe(row.series.spec.metric_name)}"
+        self.app.push_screen(
+            ChartScreen(
+                self._chart_key,
+                title,
+                row.series,
+                limit=row.limit.value if row.limit else None,
+                limit_label=row.limit.label if row.limit else "",
+                window=(self.result.start, self.result.end),
+            ),
+            callback=lambda _: self._chart_closed(),
+        )
+
+    def _chart_closed(self) -> None:
+        self._chart_key = None
+
+    def _assessment_row(self, key: str) -> SeriesAssessment | None:
+        if self.result is None:
+            return None
+        return next(
+            (r for r in self.result.assessment.rows if series_key(r.series.spec) == key), None
+        )
+
+    def _feed_chart(self, result: MetricsResult, stale: bool) -> None:
+        from tui.screens.chart import ChartScreen
+
+        screen = self.app.screen
+        if self._chart_key is None or not isinstance(screen, ChartScreen):
+            return
+        row = self._assessment_row(self._chart_key)
+        if row is None or screen.key != self._chart_key:
+            return
+        series = row.series.mark_stale() if stale else row.series
+        screen.update_series(
+            series,
+            limit=row.limit.value if row.limit else None,
+            limit_label=row.limit.label if row.limit else "",
+            window=(result.start, result.end),
+        )
+
+    # -- keys ----------------------------------------------------------------------------------
+
+    def action_targets(self) -> None:
+        """Show the target list (reloaded at the next refresh)."""
+        self._reload_targets = True
+        self._switch("metrics-picker")
+        self.wake()
+
+    def action_type_id(self) -> None:
+        box = self.query_one("#metrics-input", Input)
+        box.add_class("-shown")
+        box.value = ""
+        box.focus()
+
+    def action_details(self) -> None:
+        self.show_details = not self.show_details
+        if self.result is not None:
+            self._render_result(self.result, stale=self.has_class("-stale"))
+
+    def action_add_metric(self) -> None:
+        if self.target is None:
+            return
+        adder = self.query_one("#metrics-adder", OptionList)
+        adder.clear_options()
+        adder.add_option(Option(Text("asking ListMetrics…"), disabled=True))
+        self._switch("metrics-adder")
+        self._load_available(self.target)
+
+    def action_back(self) -> None:
+        box = self.query_one("#metrics-input", Input)
+        if box.has_class("-shown"):
+            box.remove_class("-shown")
+        self._switch("metrics-rows")
+        self._refocus(None)
+
+    @work(exclusive=True, group="metrics-listmetrics", exit_on_error=False)
+    async def _load_available(self, target: Target) -> None:
+        """ListMetrics for the target's resources, into the adder list."""
+        assert self.source is not None
+        adder = self.query_one("#metrics-adder", OptionList)
+        try:
+            specs = await self.source.available_metrics(target)
+        except HamariError as err:
+            adder.clear_options()
+            adder.add_option(
+                Option(Text(f"{err.title}: {display_safe(err.message)}"), disabled=True)
+            )
+            return
+        self._available = {series_key(s): s for s in specs}
+        adder.clear_options()
+        if not specs:
+            adder.add_option(Option(Text("no other metric for this target"), disabled=True))
+            return
+        for spec in specs:
+            text = Text(no_wrap=True, overflow="ellipsis")
+            text.append(display_safe(spec.namespace) + " ", style="dim")
+            text.append(display_safe(spec.metric_name), style="bold")
+            dims = " ".join(f"{n}={v}" for n, v in spec.dimensions)
+            text.append(f" {display_safe(dims)}", style="dim")
+            adder.add_option(Option(text, id=series_key(spec)))
+
+    @on(OptionList.OptionSelected, "#metrics-picker")
+    def _picked(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if event.option.id:
+            self.choose(event.option.id)
+
+    @on(OptionList.OptionSelected, "#metrics-adder")
+    def _added(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        spec = self._available.get(event.option.id or "")
+        if spec is not None and spec not in self.extra:
+            self.extra.append(spec)
+        self._switch("metrics-rows")
+        self.wake()
+
+    @on(Input.Submitted, "#metrics-input")
+    def _typed(self, event: Input.Submitted) -> None:
+        event.stop()
+        box = event.input
+        box.remove_class("-shown")
+        value = event.value.strip()
+        if value:
+            self.choose(value)
+        else:
+            self._switch("metrics-rows")
+        self._refocus(None)
+
+    def choose(self, target_id: str) -> None:
+        """Show ``target_id`` (an ID or Name tag) from the next refresh, which starts now."""
+        self.requested_id = target_id
+        self._show_message(None)
+        self._switch("metrics-rows")
+        self.wake()
+
+    def watch_focused_resource(self, old: str | None, new: str | None) -> None:
+        """Follow the shared focus when it names something this pane can chart."""
+        known = self.target is not None and new in self._target_names(self.target)
+        if new and new != old and classify(new) != "name" and not known:
+            self.requested_id = new
+        super().watch_focused_resource(old, new)
+
+
+def _ids(target: Target) -> set[str]:
+    return {target.resource_id} | {str(v.get("VolumeId")) for v in target.volumes}

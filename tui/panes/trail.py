@@ -1,16 +1,228 @@
-"""CloudTrail pane (foundation slice): events in the shared window, read with LookupEvents."""
+"""The CloudTrail pane: who called which API, when, from where, with what error.
+
+Incident 1 is why it exists: ``StartInstances`` returns no error, and the KMS calls EC2 then makes
+on the caller's behalf are denied seconds later. The pane streams events into a virtual table as
+pages arrive (newest first), filters them locally on every enter (the filter's best exact term is
+also pushed to LookupEvents when the unfiltered load had to stop early), marks failed calls with a
+symbol as well as a colour, keeps polling the newest part of a live window (follow mode, the cursor
+stays on the event the user is reading), and opens any event in the detail screen where the
+related events (the KMS denials) are one key away.
+
+All AWS work runs in the base pane's poll worker or in named exclusive workers; re-filtering above
+50k events runs in a thread worker. Every AWS string is made display-safe before it is drawn.
+"""
 
 from __future__ import annotations
 
-from collections import Counter
+import csv
+import io
+import json
+import time
+from collections.abc import Callable, Hashable, Sequence
 from datetime import datetime
+from pathlib import Path
+from typing import ClassVar
 
 from rich.text import Text
+from textual import on, work
 from textual.app import ComposeResult
-from textual.widgets import Static
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Input, Static
 
+from tui.aws.cloudtrail import (
+    TrailBatch,
+    TrailFollower,
+    TrailSource,
+    parse_source,
+    stream_source,
+    watermark,
+)
+from tui.aws.errors import HamariError
+from tui.models.cloudtrail import TrailEvent
 from tui.models.text import display_safe
+from tui.models.timewindow import TimeWindow
+from tui.models.trailfilter import FIELD_NAMES, TrailFilter, compile_filter
 from tui.panes.base import Pane
+from widgets.filter_bar import FilterBar
+from widgets.record_table import CallableRows, Column, RecordTable
+
+ERROR_MARK = "✖"
+"""Shown in the first column of a failed call, so that errors do not rely on colour."""
+
+COPY_LIMIT = 100 * 1024
+"""OSC 52 payloads beyond this are cut (many terminals and tmux drop larger ones)."""
+
+THREAD_FILTER_ABOVE = 50_000
+"""Re-filter in a thread worker above this many events, so keys stay responsive."""
+
+MAX_LOOKUP_PAGES = 400
+"""An unfiltered LookupEvents load stops after this many pages per region (20,000 events, about
+3 minutes at 2 requests/s); a filter with an exact term then fetches the rest server-side."""
+
+
+# ----------------------------------------------------------------------------- pure row formatting
+
+
+def columns_for(width: int, *, with_date: bool = False) -> list[Column]:
+    """The columns that fit ``width`` cells (80x24 single pane ~78; 120x36 three-pane ~70)."""
+    time_col = Column(
+        "time", "  time (UTC)" if with_date else "  time", width=13 if with_date else 10
+    )
+    name = Column("name", "event", min_width=12, max_width=28, flex=True)
+    source = Column("source", "source", width=7)
+    principal = Column("principal", "principal", min_width=10, max_width=18)
+    ip = Column("ip", "source ip", min_width=9, max_width=17)
+    error = Column("error", "error", min_width=8, max_width=18)
+    resources = Column("resources", "resources", min_width=6, max_width=60, flex=True)
+    if width >= 110:
+        return [time_col, name, source, principal, ip, error, resources]
+    if width >= 64:
+        name = Column("name", "event", min_width=12, width=17)
+        principal = Column("principal", "principal", width=13)
+        error = Column("error", "error", width=14)
+        return [time_col, name, source, principal, error, resources]
+    name = Column("name", "event", min_width=10, flex=True)
+    return [time_col, name, Column("principal", "principal", width=12), error]
+
+
+def short_resource(resource: str) -> str:
+    """``arn:aws:kms:…:key/1234…`` -> ``key/1234…``: the part a human recognises."""
+    if resource.startswith("arn:"):
+        tail = resource.split(":", 5)[-1]
+        return tail
+    return resource
+
+
+def event_cells(
+    event: TrailEvent, keys: Sequence[str], *, with_date: bool = False, short: bool = True
+) -> tuple[str, ...]:
+    """One table row: display-safe plain strings, error rows marked with a symbol.
+
+    ``short`` shows the session or user name only (``alice``, not ``OpsAdmin/alice``) for narrow
+    layouts; calls a service made for the principal read ``alice@ec2``.
+    """
+    mark = ERROR_MARK if event.is_error else " "
+    when = event.event_time.strftime("%m-%d %H:%M" if with_date else "%H:%M:%S")
+    principal = event.principal
+    if short:
+        principal = principal.rpartition("/")[2] or principal
+    if event.invoked_by and event.invoked_by != event.principal:
+        principal = f"{principal}@{event.invoked_by.removesuffix('.amazonaws.com')}"
+    values = {
+        "time": f"{mark} {when}",
+        "name": event.event_name,
+        "source": event.source,
+        "principal": principal,
+        "ip": event.source_ip,
+        "error": event.error_code or ("error" if event.is_error else ""),
+        "resources": " ".join(short_resource(r) for r in event.resources[:4]),
+    }
+    return tuple(display_safe(values[key]) for key in keys)
+
+
+def sort_key(event: TrailEvent) -> tuple[datetime, str]:
+    return (event.event_time, event.event_id)
+
+
+def export_text(events: Sequence[TrailEvent], fmt: str) -> str:
+    """The events as ``json`` (an array), ``ndjson`` (raw events) or ``csv`` (the columns)."""
+    if fmt == "json":
+        return json.dumps([e.raw for e in events], indent=2, ensure_ascii=False, default=str)
+    if fmt == "ndjson":
+        return "".join(json.dumps(e.raw, ensure_ascii=False, default=str) + "\n" for e in events)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    header = ["time", "event_name", "source", "principal", "source_ip", "error_code", "resources"]
+    writer.writerow(header)
+    for e in events:
+        row = [
+            e.event_time.isoformat(),
+            e.event_name,
+            e.source,
+            e.principal,
+            e.source_ip,
+            e.error_code,
+            " ".join(e.resources),
+        ]
+        # A cell starting with = + - @ would run as a formula in a spreadsheet.
+        writer.writerow(["'" + c if c[:1] in ("=", "+", "-", "@") else c for c in row])
+    return out.getvalue()
+
+
+def copy_payload(event: TrailEvent, limit: int = COPY_LIMIT) -> tuple[str, int, bool]:
+    """The JSON to copy (ASCII-escaped, so no control or bidi character reaches a paste),
+    its full size, and whether it was cut to ``limit`` bytes."""
+    text = json.dumps(event.raw, indent=2, ensure_ascii=True, default=str)
+    size = len(text)
+    if size > limit:
+        return text[:limit], size, True
+    return text, size, False
+
+
+def copy_event(app: object, event: TrailEvent) -> None:
+    """Copy one event's JSON with OSC 52 and say what happened (the terminal may ignore it)."""
+    text, size, capped = copy_payload(event)
+    app.copy_to_clipboard(text)  # type: ignore[attr-defined]
+    what = (
+        f"first {COPY_LIMIT // 1024} KB of {size // 1024} KB (capped)"
+        if capped
+        else (f"{max(1, size // 1024)} KB" if size >= 1024 else f"{size} bytes")
+    )
+    app.notify(  # type: ignore[attr-defined]
+        f"Copied the event JSON ({what}) with OSC 52. If your clipboard stays empty, the terminal "
+        "does not support it; in tmux: set -g set-clipboard on.",
+        title="Copy",
+        markup=False,
+    )
+
+
+# ------------------------------------------------------------------------------------ export dialog
+
+
+class ExportScreen(ModalScreen[str | None]):
+    """Ask where to write the filtered events; the extension picks JSON, NDJSON or CSV."""
+
+    DEFAULT_CSS = """
+    ExportScreen { align: center middle; }
+    ExportScreen > Vertical {
+        width: 76; max-width: 100%; height: auto;
+        border: round $accent; background: $surface; padding: 0 1;
+    }
+    ExportScreen Static { height: auto; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "dismiss(None)", "Cancel", id="trail.export.cancel"),
+    ]
+
+    def __init__(self, default: str, count: int) -> None:
+        super().__init__()
+        self.default = default
+        self.count = count
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(
+                Text(
+                    f"Export {self.count} filtered events. The extension picks the format: "
+                    ".json (array), .ndjson (one raw event per line), .csv (columns). "
+                    "enter writes, esc cancels."
+                ),
+                markup=False,
+            )
+            yield Input(self.default, id="export-path")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value.strip() or None)
+
+
+# ------------------------------------------------------------------------------------------ pane
 
 
 class TrailPane(Pane):
@@ -19,53 +231,431 @@ class TrailPane(Pane):
     title = "CloudTrail"
     key = "1"
 
+    DEFAULT_CSS = """
+    TrailPane > FilterBar { display: none; }
+    TrailPane > FilterBar.-shown { display: block; }
+    TrailPane > RecordTable { height: 1fr; }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "focus_filter", "Filter", id="trail.filter", tooltip="Filter events"),
+        Binding("e", "toggle_errors", "Errors", id="trail.errors", tooltip="Errors only on/off"),
+        Binding("f", "toggle_follow", "Follow", id="trail.follow", tooltip="Follow new events"),
+        Binding("x", "export", "Export", id="trail.export", tooltip="Export filtered events"),
+        Binding("c", "copy", "Copy", id="trail.copy", tooltip="Copy the event JSON (OSC 52)"),
+    ]
+
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
-        self.events: dict[str, dict[str, object]] = {}
+        self.events: dict[str, TrailEvent] = {}
+        self._ordered: list[TrailEvent] = []  # every loaded event, newest first
+        self._view: list[TrailEvent] = []  # what the table shows
+        self._view_index: dict[str, int] | None = None
+        self.filter: TrailFilter = compile_filter("")
+        self.errors_only = False
+        self.follow = True
+        self.source: TrailSource | None = None
+        self.scanned = 0
         self.pages = 0
+        self.bad = 0
+        self.bad_files = 0
+        self._loaded_key: object = None
+        self._complete = False
+        self._capped = False
+        self._loading = False
+        self._follower: TrailFollower | None = None
+        self._rate_samples: list[tuple[float, int]] = []
+        self._columns_layout: tuple[int, bool] | None = None
+        self._keys: tuple[str, ...] = ()
+        self._with_date = False
+
+    # -- composition -----------------------------------------------------------------------------
 
     def compose_body(self) -> ComposeResult:
-        yield Static("", id="trail-summary", markup=False)
+        columns = columns_for(78)
+        self._keys = tuple(c.key for c in columns)
+        yield RecordTable(columns, empty_text="no events yet", id="trail-table")
+        yield FilterBar(
+            compile_filter,
+            FIELD_NAMES,
+            placeholder="/ filter: error:AccessDenied* user:alice name:Start* source:kms ip:10.0.0.0/8",
+            id="trail-filter",
+        )
+
+    @property
+    def table(self) -> RecordTable:
+        return self.query_one("#trail-table", RecordTable)
+
+    @property
+    def filter_bar(self) -> FilterBar:
+        return self.query_one("#trail-filter", FilterBar)
+
+    def on_resize(self) -> None:
+        self._fit_columns()
+
+    def _fit_columns(self) -> None:
+        width = self.size.width - 3  # borders and the scrollbar
+        if width <= 0:
+            return
+        layout = (width, self._with_date)
+        if layout == self._columns_layout:
+            return
+        self._columns_layout = layout
+        columns = columns_for(width, with_date=self._with_date)
+        self._keys = tuple(c.key for c in columns)
+        self.table.set_columns(columns)
+        self._set_rows()
 
     def has_data(self) -> bool:
         return bool(self.events)
 
+    @property
+    def view(self) -> list[TrailEvent]:
+        """The events the table shows, newest first (filtered, errors only if toggled)."""
+        return self._view
+
+    @property
+    def selected(self) -> TrailEvent | None:
+        row = self.table.cursor_row
+        if row is None or row >= len(self._view):
+            return None
+        return self._view[row]
+
+    # -- loading ---------------------------------------------------------------------------------
+
+    def _now(self) -> datetime:
+        clock: Callable[[], datetime] = getattr(self.app, "clock", None) or datetime.now
+        return clock()
+
+    def _current_window(self, now: datetime) -> TimeWindow:
+        assert self.window is not None
+        return self.window.at(now) if self.window.live else self.window
+
+    def _source(self) -> TrailSource:
+        if self.source is None:
+            settings = getattr(self.app, "settings", None)
+            self.source = parse_source(getattr(settings, "trail_source", "lookup"))
+        return self.source
+
+    def _window_for(self, source: TrailSource, window: TimeWindow) -> TimeWindow | None:
+        if source.kind != "local":
+            return window
+        settings = getattr(self.app, "settings", None)
+        # Downloaded files are usually not from the last hours: show them all unless asked.
+        if settings is not None and (settings.since or settings.until):
+            return window
+        return None
+
+    def _regions(self) -> list[str]:
+        settings = getattr(self.app, "settings", None)
+        region = getattr(settings, "region", None)
+        return [region] if region else []
+
     async def refresh_data(self) -> None:
-        assert self.aws is not None and self.window is not None
-        window = self.window
-        async for page in self.aws.pages(
-            "cloudtrail",
-            "LookupEvents",
-            StartTime=window.start,
-            EndTime=window.end,
-            MaxResults=50,
-        ):
-            self.pages += 1
-            for item in page.get("Events", []):
-                self.events[str(item.get("EventId"))] = item
-            self._render_summary()
+        assert self.window is not None
+        now = self._now()
+        window = self._current_window(now)
+        source = self._source()
+        with_date = window.duration.total_seconds() > 86400
+        if with_date != self._with_date:
+            self._with_date = with_date
+            self._fit_columns()
+        key = (source, ("live", window.duration) if self.window.live else window)
+        if key != self._loaded_key:
+            self._reset(key)
+        if not self._complete:
+            await self._full_load(source, window, now)
+        elif self.follow and source.live and self.window.live:
+            await self._follow_poll(window, now)
+        self._render_status()
 
-    def _render_summary(self) -> None:
-        errors: Counter[str] = Counter()
-        for item in self.events.values():
-            raw = str(item.get("CloudTrailEvent", ""))
-            if '"errorCode"' in raw:
-                errors[str(item.get("EventName", "?"))] += 1
-        self.set_status(f"{len(self.events)} events in {self.pages} pages")
-        text = Text()
-        newest = sorted(self.events.values(), key=lambda e: _ts(e.get("EventTime")), reverse=True)
-        for item in newest[:20]:
-            text.append(f"{_ts(item.get('EventTime')):%H:%M:%S} ")
-            text.append(display_safe(item.get("EventName", "?")), style="bold")
-            text.append(f"  {display_safe(item.get('Username', ''))}\n")
-        if errors:
-            text.append(
-                "errors: " + ", ".join(f"{display_safe(k)}×{v}" for k, v in errors.most_common(5))
+    def _reset(self, key: object) -> None:
+        self._loaded_key = key
+        self._complete = False
+        self._capped = False
+        self.events.clear()
+        self._ordered = []
+        self.scanned = self.pages = self.bad = self.bad_files = 0
+        self._follower = None
+        self._refilter()
+
+    async def _full_load(self, source: TrailSource, window: TimeWindow, now: datetime) -> None:
+        self._loading = True
+        pages = 0
+        try:
+            stream = stream_source(
+                self.aws,
+                source,
+                self._window_for(source, window),
+                None,
+                regions=self._regions(),
+                max_pages=MAX_LOOKUP_PAGES,
+                seen=set(self.events),
             )
-        self.query_one("#trail-summary", Static).update(text)
+            async for batch in stream:
+                pages += batch.pages
+                self._add_batch(batch)
+        finally:
+            self._loading = False
+        self._capped = source.kind == "lookup" and pages >= MAX_LOOKUP_PAGES
+        self._complete = True
+        self._follower = TrailFollower(source, self._regions(), seen=set(self.events))
+        self._follower.last_end = now
 
+    async def _follow_poll(self, window: TimeWindow, now: datetime) -> None:
+        assert self._follower is not None
+        self._follower.seen.update(self.events)
+        async for batch in self._follower.poll(self.aws, window, now):
+            self._add_batch(batch, follow=True)
 
-def _ts(value: object) -> datetime:
-    if isinstance(value, datetime):
-        return value
-    return datetime.min
+    @work(exclusive=True, group="trail-pushdown", exit_on_error=False)
+    async def _pushdown(self, flt: TrailFilter) -> None:
+        """The unfiltered load stopped early: fetch what the filter's exact term selects."""
+        if self.aws is None or self.window is None:
+            return
+        window = self._current_window(self._now())
+        try:
+            async for batch in stream_source(
+                self.aws,
+                self._source(),
+                window,
+                flt,
+                regions=self._regions(),
+                seen=set(self.events),
+            ):
+                self._add_batch(batch)
+        except HamariError as err:
+            self.on_failure(err)
+
+    def _add_batch(self, batch: TrailBatch, *, follow: bool = False) -> None:
+        # Follow polls re-read the newest minutes: count only what they add.
+        self.scanned += len(batch.events) if follow else batch.scanned
+        self.pages += batch.pages
+        self.bad += batch.bad
+        self.bad_files += batch.bad_files
+        meter = self.aws.meter.requests["cloudtrail:LookupEvents"] if self.aws else 0
+        self._rate_samples.append((time.monotonic(), meter))
+        fresh = [e for e in batch.events if e.event_id not in self.events]
+        if fresh:
+            for event in fresh:
+                self.events[event.event_id] = event
+            self._ordered.extend(fresh)
+            self._ordered.sort(key=sort_key, reverse=True)
+            shown = self._select(fresh)
+            if shown:
+                self._view.extend(shown)
+                self._view.sort(key=sort_key, reverse=True)
+                self._set_rows()
+        self._render_status()
+
+    # -- filtering -------------------------------------------------------------------------------
+
+    def _select(self, events: list[TrailEvent]) -> list[TrailEvent]:
+        selected = self.filter.apply(events) if not self.filter.is_empty else list(events)
+        if self.errors_only:
+            selected = [e for e in selected if e.is_error]
+        return selected
+
+    def _refilter(self) -> None:
+        if len(self._ordered) > THREAD_FILTER_ABOVE:
+            self._refilter_in_thread(self.filter, self.errors_only)
+            return
+        self._set_view(self._select(self._ordered), self.filter, self.errors_only)
+
+    @work(exclusive=True, group="trail-filter", thread=True, exit_on_error=False)
+    def _refilter_in_thread(self, flt: TrailFilter, errors_only: bool) -> None:
+        events = list(self._ordered)
+        view = flt.apply(events) if not flt.is_empty else events
+        if errors_only:
+            view = [e for e in view if e.is_error]
+        self.app.call_from_thread(self._set_view, view, flt, errors_only)
+
+    def _set_view(self, view: list[TrailEvent], flt: TrailFilter, errors_only: bool) -> None:
+        if flt is not self.filter or errors_only != self.errors_only:
+            return  # a newer filter is on its way
+        before = self.selected
+        self._view = view
+        self._set_rows()
+        if self.is_mounted and (before is None or self._index_of_event(before) is None):
+            self.table.move_cursor(0)
+        self._render_status()
+
+    def _index_of_event(self, event: TrailEvent) -> int | None:
+        if self._view_index is None:
+            self._view_index = {e.event_id: i for i, e in enumerate(self._view)}
+        return self._view_index.get(event.event_id)
+
+    def _set_rows(self) -> None:
+        view = self._view
+        keys = self._keys
+        with_date = self._with_date
+        short = "ip" not in keys
+        self._view_index = None
+
+        def cells(index: int) -> tuple[str, ...]:
+            return event_cells(view[index], keys, with_date=with_date, short=short)
+
+        def row_key(index: int) -> Hashable:
+            return view[index].event_id
+
+        def row_style(index: int) -> str | None:
+            event = view[index]
+            if event.is_error:
+                return "error"
+            return "dim" if event.partial else None
+
+        def index_of(key: Hashable) -> int | None:
+            if self._view is not view:
+                return None
+            if self._view_index is None:
+                self._view_index = {e.event_id: i for i, e in enumerate(view)}
+            return self._view_index.get(str(key))
+
+        self.table.set_rows(
+            CallableRows(len(view), cells),
+            row_key=row_key,
+            row_style=row_style,
+            index_of=index_of,
+        )
+        self._render_subtitle()
+
+    # -- status ----------------------------------------------------------------------------------
+
+    def _rate(self) -> float:
+        now = time.monotonic()
+        samples = [s for s in self._rate_samples if now - s[0] <= 10.0]
+        self._rate_samples = samples[-50:]
+        if len(samples) < 2 or not self._loading:
+            return 0.0
+        (t0, n0), (t1, n1) = samples[0], samples[-1]
+        return (n1 - n0) / (t1 - t0) if t1 > t0 else 0.0
+
+    def _render_status(self) -> None:
+        if not self.is_mounted:
+            return
+        source = self._source()
+        unit = "pages" if source.kind == "lookup" else "files"
+        text = Text()
+        text.append(f"scanned {self.scanned:,} events in {self.pages:,} {unit}")
+        if source.kind == "lookup":
+            text.append(f" · {self._rate():.1f} req/s")
+        if self._loading:
+            text.append(" · loading…", style="italic")
+        elif self.window is not None:
+            mark = watermark(source, self._now(), self._current_window(self._now()))
+            if mark is not None:
+                text.append(f" · complete up to {mark:%H:%M}")
+        if self.bad or self.bad_files:
+            text.append(f" · {self.bad + self.bad_files} bad skipped", style="yellow")
+        if self._capped:
+            text.append(" · stopped early: filter by user:/name:/resource:", style="yellow")
+        self.set_status(text)
+        self._render_subtitle()
+
+    def _render_subtitle(self) -> None:
+        parts = [f"{len(self._view):,} of {len(self._ordered):,}"]
+        if self.errors_only:
+            parts.append(f"{ERROR_MARK} errors only")
+        if not self.filter.is_empty:
+            parts.append("filtered")
+        source = self._source() if self.is_mounted else None
+        if source is not None and source.live and self.window is not None and self.window.live:
+            parts.append("● follow" if self.follow else "follow off")
+        if source is not None and source.kind != "lookup":
+            parts.append(display_safe(source.label)[:30])
+        self.border_subtitle = Content(" · ".join(parts))  # never markup: holds a path
+
+    # -- messages and actions --------------------------------------------------------------------
+
+    @on(FilterBar.Applied)
+    def _filter_applied(self, message: FilterBar.Applied) -> None:
+        message.stop()
+        self.filter = compile_filter(message.text)
+        self._refilter()
+        if not message.text.strip():
+            self.filter_bar.remove_class("-shown")
+        self.table.focus()
+        if (
+            self._capped
+            and self._source().kind == "lookup"
+            and self.filter.lookup_attribute() is not None
+        ):
+            self._pushdown(self.filter)
+
+    @on(FilterBar.Cleared)
+    def _filter_cleared(self, message: FilterBar.Cleared) -> None:
+        message.stop()
+        self.filter = compile_filter("")
+        self._refilter()
+        self.filter_bar.remove_class("-shown")
+        self.table.focus()
+
+    @on(RecordTable.Selected, "#trail-table")
+    def _selected(self, message: RecordTable.Selected) -> None:
+        message.stop()
+        if 0 <= message.index < len(self._view):
+            self.open_detail(self._view[message.index])
+
+    def open_detail(self, event: TrailEvent) -> None:
+        from tui.screens.trail_detail import TrailDetailScreen
+
+        self.app.push_screen(TrailDetailScreen(event, lambda: self._ordered))
+
+    def action_focus_filter(self) -> None:
+        bar = self.filter_bar
+        bar.add_class("-shown")
+        bar.focus()
+
+    def action_toggle_errors(self) -> None:
+        self.errors_only = not self.errors_only
+        self._refilter()
+
+    def action_toggle_follow(self) -> None:
+        self.follow = not self.follow
+        self._render_subtitle()
+        if self.follow:
+            self.wake()
+
+    def action_copy(self) -> None:
+        event = self.selected
+        if event is None:
+            self.app.notify("No event selected.", markup=False)
+            return
+        copy_event(self.app, event)
+
+    def action_export(self) -> None:
+        events = list(self._view)
+        if not events:
+            self.app.notify("Nothing to export: the table is empty.", markup=False)
+            return
+        stamp = self._now().strftime("%Y%m%dT%H%M%S")
+        default = str(Path.cwd() / f"hamari-trail-{stamp}.ndjson")
+
+        def chosen(path: str | None) -> None:
+            if path:
+                self._export(events, path)
+
+        self.app.push_screen(ExportScreen(default, len(events)), chosen)
+
+    @work(group="trail-export", thread=True, exit_on_error=False)
+    def _export(self, events: list[TrailEvent], path: str) -> None:
+        target = Path(path).expanduser()
+        suffix = target.suffix.lower().lstrip(".")
+        fmt = suffix if suffix in ("json", "ndjson", "csv") else "ndjson"
+        try:
+            text = export_text(events, fmt)
+            target.write_text(text, encoding="utf-8")
+        except (OSError, ValueError) as exc:
+            self.app.call_from_thread(
+                self.app.notify,
+                f"Export failed: {display_safe(str(exc))}",
+                severity="error",
+                markup=False,
+            )
+            return
+        self.app.call_from_thread(
+            self.app.notify,
+            f"Wrote {len(events)} events ({fmt}) to {display_safe(str(target.resolve()))}",
+            title="Export",
+            markup=False,
+        )

@@ -80,6 +80,10 @@ class StatusLine(Static):
             self.flash(
                 f"⚠ {event.service}:{event.operation} throttled, retrying in {event.retry_in:.1f}s"
             )
+        elif event.kind == "retrying":
+            self.flash(
+                f"⚠ {event.service}:{event.operation}: {event.message} retrying in {event.retry_in:.1f}s"
+            )
         elif event.kind == "recovered":
             self.flash(f"✓ {event.service}:{event.operation} recovered", level="info", seconds=3)
 

@@ -1,0 +1,71 @@
+"""``hamari flows`` as a user runs it: a subprocess, the demo, pipes, and a bad filter."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(*args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tui", "flows", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+    )
+
+
+def test_demo_rejects_by_az_shows_the_other_az() -> None:
+    proc = _run(
+        "--demo", "--filter", "action=REJECT", "--aggregate", "rejects-by-az", "--format", "table"
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].split()[:3] == ["LABEL", "FLOWS", "REJECTS"]
+    # The return legs REJECTed on the AZ-c Transit Gateway attachment outnumber the rest.
+    assert "(us-east-1c)" in lines[1]
+    assert int(lines[1].split()[3]) > int(lines[2].split()[3]) > 0
+    assert "no flow log is enabled for" in proc.stderr and "(legacy)" in proc.stderr
+    assert 'action="REJECT"' in proc.stderr  # the pattern pushed down is reported
+
+
+def test_local_file_ndjson_without_textual_or_rich(tmp_path: Path) -> None:
+    path = tmp_path / "flows.log.gz"
+    lines = [
+        "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status",
+        "2 123 eni-1 10.0.0.1 10.0.0.2 40000 443 6 3 180 100 160 ACCEPT OK",
+        "2 123 eni-1 10.0.0.2 10.0.0.1 443 40000 6 3 180 100 160 REJECT OK",
+    ]
+    path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    code = (
+        "import sys\n"
+        "from tui.cli import main\n"
+        f"rc = main(['flows', '--source', {str(path)!r}, '--filter', 'action=REJECT', '--format', 'ndjson'])\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich', 'moto'))\n"
+        "print('MODULES', bad, file=sys.stderr)\n"
+        "sys.exit(rc)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "MODULES []" in proc.stderr
+    rows = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [(r["action"], r["srcport"]) for r in rows] == [("REJECT", 443)]
+    assert "1 record(s) shown of 2 read" in proc.stderr
+
+
+def test_bad_filter_exits_2_with_a_caret_under_the_column() -> None:
+    proc = _run("--filter", "action=REJECT and dstprot=443", timeout=30)
+    assert proc.returncode == 2
+    err = proc.stderr.splitlines()
+    assert err[0].startswith("hamari: bad --filter: unknown field 'dstprot'")
+    assert err[1] == "  action=REJECT and dstprot=443"
+    assert err[2] == "  " + " " * len("action=REJECT and ") + "^"
+    assert proc.stdout == ""

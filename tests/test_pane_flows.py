@@ -1,0 +1,261 @@
+"""Pilot tests of the flow-log pane against the seeded emulator: what a user sees on incident 3."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from tests.hostile import HOSTILE
+from tui.app import HamariApp
+from tui.demo.seed import V5_FIELDS, clients
+from tui.demo.server import FaultRule
+from tui.panes.flows import FlowRows, FlowsPane, columns_for, pair_detail
+from tui.screens.flow_detail import FlowDetailScreen
+from tui.settings import Settings
+from widgets.filter_bar import FilterBar
+from widgets.record_table import RecordTable
+
+ESCAPE_BYTES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+@dataclass
+class _Runtime:
+    """Points the app at the session's emulator, already seeded by the fixture."""
+
+    url: str
+    world: Any
+
+    def start(self) -> str:
+        return self.url
+
+    def seed(self, now: Any) -> Any:
+        return self.world
+
+    def start_live(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+
+def _app(emulator: Any, world: Any) -> HamariApp:
+    return HamariApp(
+        Settings(demo=True), clock=lambda: world.now, demo_runtime=_Runtime(emulator.url, world)
+    )
+
+
+async def _wait(pilot: Any, predicate: Any, timeout: float = 15.0) -> bool:
+    waited = 0.0
+    while waited < timeout:
+        if predicate():
+            return True
+        await pilot.pause(0.1)
+        waited += 0.1
+    return bool(predicate())
+
+
+async def _open_flows(pilot: Any) -> FlowsPane:
+    await pilot.press("3")
+    pane = pilot.app.screen.query_one(FlowsPane)
+    assert await _wait(pilot, lambda: pane.records and pane._loaded_for is not None)
+    await pilot.pause()
+    return pane
+
+
+def _visible_cells(table: RecordTable) -> list[list[str]]:
+    rows = table.rows
+    return [list(rows[i]) for i in range(min(len(rows), 400))]
+
+
+def _status(pane: FlowsPane) -> str:
+    return str(pane.query_one(".pane-status").render())
+
+
+def _text(widget: Any) -> str:
+    return str(widget.render())
+
+
+async def test_records_newest_first_with_marked_rejects(emulator: Any, demo_world: Any) -> None:
+    app = _app(emulator, demo_world)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        pane = await _open_flows(pilot)
+        table = pane.table
+        rows = table.rows
+        assert isinstance(rows, FlowRows)
+        starts = [rows.record(i).start or 0 for i in range(len(rows))]
+        assert starts == sorted(starts, reverse=True)
+        cells = _visible_cells(table)
+        rejects = [i for i, row in enumerate(cells) if "✗ REJECT" in row]
+        assert rejects, "REJECT rows are marked in words, not only colour"
+        assert rows.style(rejects[0]) == "error"
+        assert [c.key for c in table.columns] == [c.key for c in columns_for(76)]
+        status = _status(pane)
+        assert "loaded" in status and "NODATA" in status and "SKIPDATA" in status
+
+
+async def test_filter_applies_and_malformed_filter_points_at_column(
+    emulator: Any, demo_world: Any
+) -> None:
+    app = _app(emulator, demo_world)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        pane = await _open_flows(pilot)
+        total = len(pane.matched)
+        await pilot.press("slash")
+        bar = pane.query_one(FilterBar)
+        assert bar.has_focus
+        await pilot.press(*"action=REJECT", "enter")
+        assert await _wait(pilot, lambda: len(pane.matched) < total)
+        assert pane.matched and all(r.action == "REJECT" for r in pane.matched)
+        assert "match" in _status(pane)
+        matched = len(pane.table.rows)
+
+        await pilot.press("slash")
+        bar.value = ""
+        await pilot.press(*"action=REJECT and (dstport=", "enter")
+        await pilot.pause()
+        assert bar.error is not None and bar.error.startswith("col ")
+        assert len(pane.table.rows) == matched, "a malformed filter never changes the table"
+
+        await pilot.press("escape")
+        assert await _wait(pilot, lambda: len(pane.matched) == total)
+
+
+async def test_pairs_view_shows_cross_az_reject_and_nacl_rule(
+    emulator: Any, demo_world: Any
+) -> None:
+    world = demo_world
+    app = _app(emulator, world)
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        pane = await _open_flows(pilot)
+        await pilot.press("p")
+        assert await _wait(pilot, lambda: bool(pane.pairs))
+        top = pane.pairs[0]
+        assert top.sample.cross_az and top.sample.rejected == "reverse"
+        table = pane.query_one("#flows-pairs-table", RecordTable)
+        assert table.has_focus
+        first = list(table.rows[0])
+        assert "return ✗" in first and "cross" in first[3]
+        detail = _text(pane.query_one("#flows-pair-detail"))
+        assert "stateless rule on the return path?" in detail
+        assert world.nacl_id in detail and f"rule {world.nacl_deny_rule}" in detail
+        assert world.tgw_attachment_id in detail
+
+        await pilot.press("e")
+        assert await _wait(pilot, lambda: isinstance(app.screen, FlowDetailScreen))
+        nacl = _text(app.screen.query_one("#flow-detail-nacl"))
+        assert world.nacl_id in nacl and f"rule {world.nacl_deny_rule}" in nacl
+        assert "← decides" in nacl
+        fields = _text(app.screen.query_one("#flow-detail-fields"))
+        assert "flow-direction" in fields and "REJECT" in fields
+        await pilot.press("escape")
+        assert not isinstance(app.screen, FlowDetailScreen)
+
+        await pilot.press("a")
+        assert await _wait(
+            pilot, lambda: len(pane.query_one("#flows-agg-table", RecordTable).rows) > 0
+        )
+        await pilot.press("a")  # REJECTs by AZ
+        await pilot.pause(0.3)
+        caption = _text(pane.query_one("#flows-agg-caption"))
+        assert "REJECTs by AZ" in caption
+        await pilot.press("escape")
+        assert pane.view == "records"
+
+
+async def test_hostile_strings_render_literally(emulator: Any, demo_world: Any) -> None:
+    world = demo_world
+    sendable = [h for h in HOSTILE if not re.search("[\ud800-\udfff]", h)]  # HTTP can't carry them
+    # EC2 answers in XML 1.0, which cannot carry C0 controls: AWS itself never returns them there.
+    in_xml = [h for h in sendable if not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f]", h)]
+    boto = clients(world.url, world.region)
+    ec2, logs = boto["ec2"], boto["logs"]
+    hostile_eni = ec2.create_network_interface(
+        SubnetId=world.subnet_ids[world.az_names[0]], Description=" ".join(in_xml)[:255]
+    )["NetworkInterface"]["NetworkInterfaceId"]
+    stamp = int(world.now.timestamp()) - 120
+    values = dict.fromkeys(V5_FIELDS, "-")
+    values.update(
+        {
+            "version": "5",
+            "account-id": world.account_id,
+            "interface-id": hostile_eni,
+            "srcaddr": "10.20.1.99",
+            "dstaddr": "10.20.1.10",
+            "srcport": "4444",
+            "dstport": "22",
+            "protocol": "6",
+            "packets": "1",
+            "bytes": "40",
+            "start": str(stamp),
+            "end": str(stamp + 60),
+            "action": "REJECT",
+            "log-status": "OK",
+        }
+    )
+    lines = []
+    for i, evil in enumerate(sendable):
+        token = re.sub(r"\s", "_", evil) or "x"
+        row = dict(values, **{"subnet-id": token, "sublocation-id": f"{token}{i}"})
+        lines.append(" ".join(row[f] for f in V5_FIELDS))
+    lines.append("[/] [bold]not a flow record")
+    logs.create_log_stream(logGroupName=world.log_group_v5, logStreamName="hostile")
+    logs.put_log_events(
+        logGroupName=world.log_group_v5,
+        logStreamName="hostile",
+        logEvents=[{"timestamp": stamp * 1000, "message": line} for line in lines],
+    )
+    app = _app(emulator, world)
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        pane = await _open_flows(pilot)
+        assert await _wait(pilot, lambda: any(r.interface_id == hostile_eni for r in pane.records))
+        assert pane.counts.bad_lines >= 1
+        rows = pane.table.rows
+        assert isinstance(rows, FlowRows)
+        index = next(i for i in range(len(rows)) if "\x1b]52" in (rows.record(i).subnet_id or ""))
+        pane.table.move_cursor(index)
+        await pilot.pause()
+        for y in range(pane.table.size.height):
+            text = pane.table.render_line(y).text
+            assert not ESCAPE_BYTES.search(text)
+        await pilot.press("e")
+        assert await _wait(pilot, lambda: isinstance(app.screen, FlowDetailScreen))
+        await pilot.pause()
+        shown = "".join(_text(w) for w in app.screen.query("Static"))
+        assert not ESCAPE_BYTES.search(shown)
+        assert "\\x1b" in shown and "[/]" in shown and "[link=https://evil.example]" in shown
+        await pilot.press("escape")
+    assert app.return_code in (None, 0)
+
+
+async def test_access_denied_on_filter_log_events_is_inline(emulator: Any, demo_world: Any) -> None:
+    emulator.faults.add(FaultRule("logs", "FilterLogEvents", "access_denied"))
+    app = _app(emulator, demo_world)
+    try:
+        async with app.run_test(size=(120, 36), notifications=True) as pilot:
+            await pilot.press("3")
+            pane = app.screen.query_one(FlowsPane)
+            panel = pane.query_one("ErrorPanel")
+            assert await _wait(pilot, lambda: panel.has_class("-shown"))
+            assert "logs:FilterLogEvents" in _text(panel)
+            assert pane.has_class("-stale")
+            metrics = app.screen.query_one("#metrics")
+            assert not metrics.query_one("ErrorPanel").has_class("-shown")
+    finally:
+        emulator.faults.clear()
+
+
+def test_pair_detail_without_topology_is_plain_text() -> None:
+    from tui.models.flowlog import FlowLogParser
+    from tui.panes.flows import group_pairs
+
+    parser = FlowLogParser()
+    lines = [
+        "2 1 eni-a 10.0.1.5 192.168.1.1 40000 5432 6 3 180 100 160 ACCEPT OK",
+        "2 1 eni-b 192.168.1.1 10.0.1.5 5432 40000 6 3 180 101 160 REJECT OK",
+    ]
+    records = [r for r in map(parser.feed_line, lines) if r is not None]
+    groups = group_pairs(records, {"eni-a": "use1-az1", "eni-b": "use1-az2"})
+    assert len(groups) == 1 and groups[0].sample.cross_az
+    text = pair_detail(groups[0], None).plain
+    assert "stateless rule on the return path?" in text and "eni-b" in text

@@ -1,0 +1,681 @@
+"""CloudTrail sources that stream events as they arrive: LookupEvents, the trail's S3 files, local files.
+
+Incident 1 ("start returned no error") is solved by reading CloudTrail around the failed start, and
+on a bastion over a slow link the user must see the first rows after the first page, not after the
+last. Every source here is an async generator of :class:`TrailBatch` (one per LookupEvents page,
+S3 object or local file), and every source applies the same :class:`~tui.models.trailfilter.TrailFilter`
+and time window locally, so the pane, the headless verb and the tests see the same events.
+
+Rules this module keeps:
+
+* **LookupEvents**: at most 2 requests/s (enforced by :class:`~tui.aws.session.Aws`), MaxResults 50
+  with NextToken, one lookup attribute per request (an API rule: the filter's best pushable term)
+  plus StartTime/EndTime; everything else is filtered here. Global services (IAM, STS, sign-in)
+  are recorded in us-east-1, so the selected regions are fanned out with us-east-1 added, and
+  events are de-duplicated by EventId.
+* **S3 trail files**: the bucket comes from DescribeTrails or from ``s3://bucket/prefix``; both the
+  default (``AWSLogs/{account}/CloudTrail/{region}/YYYY/MM/DD/``) and the organization
+  (``AWSLogs/{org-id}/{account}/CloudTrail/...``) layouts are listed, only for the days and regions
+  that overlap the window; digest files are skipped; each object is decompressed on its own in a
+  thread (aiobotocore never decompresses); a corrupt object is counted, never fatal.
+* **Follow mode**: CloudTrail delivers events 5 to 15 minutes late and not in order, so a follower
+  re-reads the newest part of the window on each poll, keeps only EventIds it has not seen, and
+  reports a *complete up to* watermark (now - 15 minutes).
+
+No textual or rich here: the headless verb uses this module too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections import deque
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+from tui.aws.errors import InvalidRequestError, NotFoundError
+from tui.models.cloudtrail import (
+    ParseResult,
+    SourceKind,
+    TrailEvent,
+    iter_trail_path,
+    parse_lookup_response,
+    read_trail_bytes,
+)
+from tui.models.trailfilter import TrailFilter
+
+if TYPE_CHECKING:
+    from tui.aws.session import Aws
+    from tui.models.timewindow import TimeWindow
+
+__all__ = [
+    "DELIVERY_LAG",
+    "GLOBAL_REGION",
+    "LOOKUP_PAGE_SIZE",
+    "TrailBatch",
+    "TrailFollower",
+    "TrailSource",
+    "fanout_regions",
+    "parse_source",
+    "stream_local",
+    "stream_lookup",
+    "stream_s3",
+    "stream_source",
+    "watermark",
+]
+
+LOOKUP_PAGE_SIZE: Final = 50
+"""LookupEvents MaxResults (the API's maximum)."""
+
+GLOBAL_REGION: Final = "us-east-1"
+"""Where CloudTrail records events of global services (IAM, STS global endpoint, sign-in)."""
+
+DELIVERY_LAG: Final = timedelta(minutes=15)
+"""CloudTrail delivers events within about 15 minutes; newer parts of the window may still fill."""
+
+MAX_OBJECT_BYTES: Final = 256 << 20
+"""A compressed trail object larger than this is counted as bad instead of downloaded."""
+
+_S3_PREFETCH: Final = 4
+_MAX_NOTES: Final = 20
+# CloudTrail log file names carry their delivery time: ..._CloudTrail_us-east-1_20260314T0915Z_x.json.gz
+_FILE_TIME_RE: Final = re.compile(r"_(\d{8}T\d{4})Z_")
+_ACCOUNT_RE: Final = re.compile(r"^\d{12}$")
+_ORG_RE: Final = re.compile(r"^o-[a-z0-9]{10,32}$")
+
+
+@dataclass(frozen=True, slots=True)
+class TrailBatch:
+    """What one page, object or file produced, after the window and filter were applied.
+
+    Attributes:
+        events: the matching events, new to this stream (de-duplicated by EventId).
+        bad: records that could not be read (counted, with samples in ``notes``).
+        source: where they came from (``lookup us-east-1``, ``s3://bucket/key``, a path).
+        pages: pages, objects or files this batch accounts for (sum them for a total).
+        done: True on the last batch of a stream.
+        scanned: events read before filtering (for "scanned N events").
+        bad_files: objects or files that could not be read at all.
+        notes: a few reasons for bad records or files, for the status line or stderr.
+    """
+
+    events: list[TrailEvent]
+    bad: int
+    source: str
+    pages: int
+    done: bool
+    scanned: int = 0
+    bad_files: int = 0
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TrailSource:
+    """A parsed ``--source``/``--trail-source`` value.
+
+    Attributes:
+        kind: ``lookup``, ``s3`` or ``local``.
+        location: ``s3://bucket/prefix``, a trail name or ARN (or "" for "the first trail"), or
+            the local path.
+    """
+
+    kind: Literal["lookup", "s3", "local"]
+    location: str = ""
+
+    @property
+    def label(self) -> str:
+        """Short text for the status line."""
+        if self.kind == "lookup":
+            return "LookupEvents"
+        if self.kind == "s3":
+            return self.location or "trail S3 files"
+        return Path(self.location).name or self.location
+
+    @property
+    def live(self) -> bool:
+        """True when new events can appear (follow mode makes sense)."""
+        return self.kind != "local"
+
+
+def parse_source(text: str | None) -> TrailSource:
+    """Read a source choice: ``lookup`` (default), ``s3://bucket/prefix``, ``s3`` or
+    ``trail:NAME`` (the trail's bucket, from DescribeTrails), or a local file or folder.
+
+    Raises:
+        InvalidRequestError: an ``s3://`` URI without a bucket.
+    """
+    value = (text or "").strip()
+    if not value or value.lower() == "lookup":
+        return TrailSource("lookup")
+    if value.lower().startswith("s3://"):
+        bucket, _, _prefix = value[5:].partition("/")
+        if not bucket:
+            raise InvalidRequestError(
+                f"{value!r} names no bucket.", hint="Example: --source s3://my-trail-bucket/prefix"
+            )
+        return TrailSource("s3", "s3://" + value[5:])
+    if value.lower() == "s3":
+        return TrailSource("s3", "")
+    if value.lower().startswith("trail:"):
+        return TrailSource("s3", value)
+    return TrailSource("local", str(Path(value).expanduser()))
+
+
+def fanout_regions(regions: Iterable[str]) -> list[str]:
+    """The selected regions, in order, plus us-east-1 (global events), without repeats."""
+    out = list(dict.fromkeys(r for r in regions if r))
+    if GLOBAL_REGION not in out:
+        out.append(GLOBAL_REGION)
+    return out
+
+
+def watermark(source: TrailSource, now: datetime, window: TimeWindow | None) -> datetime | None:
+    """Time up to which the window is complete (events arrive up to 15 minutes late).
+
+    Returns None for local files (they do not grow).
+    """
+    if source.kind == "local":
+        return None
+    mark = now - DELIVERY_LAG
+    if window is not None and window.end < mark:
+        return window.end
+    return mark
+
+
+# ------------------------------------------------------------------------------------- helpers
+
+
+def _in_window(event: TrailEvent, start: datetime | None, end: datetime | None) -> bool:
+    when = event.event_time
+    return (start is None or when >= start) and (end is None or when <= end)
+
+
+class _Selector:
+    """Window + filter + de-duplication by EventId, shared by one stream."""
+
+    def __init__(
+        self,
+        window: TimeWindow | None,
+        flt: TrailFilter | None,
+        seen: set[str] | None = None,
+    ) -> None:
+        self.start = window.start if window is not None else None
+        self.end = window.end if window is not None else None
+        self.flt = flt if flt is not None and not flt.is_empty else None
+        self.seen: set[str] = seen if seen is not None else set()
+
+    def take(self, events: Sequence[TrailEvent]) -> list[TrailEvent]:
+        fresh: list[TrailEvent] = []
+        seen = self.seen
+        for event in events:
+            if event.event_id in seen or not _in_window(event, self.start, self.end):
+                continue
+            seen.add(event.event_id)
+            fresh.append(event)
+        return self.flt.apply(fresh) if self.flt is not None else fresh
+
+
+def _notes(reasons: Iterable[str]) -> tuple[str, ...]:
+    return tuple(list(reasons)[:_MAX_NOTES])
+
+
+# ------------------------------------------------------------------------------------ LookupEvents
+
+
+def lookup_params(start: datetime, end: datetime, flt: TrailFilter | None) -> dict[str, Any]:
+    """The LookupEvents request: time range, MaxResults 50, and at most one lookup attribute."""
+    params: dict[str, Any] = {"StartTime": start, "EndTime": end, "MaxResults": LOOKUP_PAGE_SIZE}
+    attribute = flt.lookup_attribute() if flt is not None else None
+    if attribute is not None:
+        key, value = attribute
+        params["LookupAttributes"] = [{"AttributeKey": key, "AttributeValue": value}]
+    return params
+
+
+async def _lookup_region(
+    aws: Aws,
+    region: str,
+    start: datetime,
+    end: datetime,
+    flt: TrailFilter | None,
+    max_pages: int | None,
+) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    params = lookup_params(start, end, flt)
+    async for page in aws.pages(
+        "cloudtrail", "LookupEvents", region=region, max_pages=max_pages, **params
+    ):
+        yield region, page
+
+
+async def _merge(
+    iterators: list[AsyncIterator[tuple[str, dict[str, Any]]]],
+) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    """Interleave several page iterators as pages arrive; the first error stops them all."""
+    if len(iterators) == 1:
+        async for item in iterators[0]:
+            yield item
+        return
+    queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue(maxsize=8)
+
+    async def pump(it: AsyncIterator[tuple[str, dict[str, Any]]]) -> None:
+        try:
+            async for item in it:
+                await queue.put(("item", item))
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # handed to the consumer, raised there
+            await queue.put(("error", exc))
+            return
+        await queue.put(("end", None))
+
+    tasks = [asyncio.create_task(pump(it)) for it in iterators]
+    running = len(tasks)
+    try:
+        while running:
+            kind, payload = await queue.get()
+            if kind == "item":
+                yield payload
+            elif kind == "end":
+                running -= 1
+            else:
+                raise payload
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def stream_lookup(
+    aws: Aws,
+    window: TimeWindow,
+    flt: TrailFilter | None = None,
+    *,
+    regions: Sequence[str] = (),
+    max_pages: int | None = None,
+    seen: set[str] | None = None,
+) -> AsyncIterator[TrailBatch]:
+    """Stream LookupEvents pages over ``window`` in the selected regions plus us-east-1.
+
+    Args:
+        aws: the open AWS access point (it spaces LookupEvents at 2 requests/s per region).
+        window: the time range (sent as StartTime/EndTime).
+        flt: the filter; its best exact term is pushed as the one lookup attribute, and the whole
+            filter is applied to what comes back.
+        regions: the selected regions (default: the session's region).
+        max_pages: stop each region after this many pages (None: read to the end).
+        seen: EventIds already known (follow mode); updated in place.
+
+    Yields:
+        One batch per page, then a final ``done`` batch.
+
+    Raises:
+        HamariError: e.g. AccessDeniedError naming cloudtrail:LookupEvents, after the batches
+            already yielded.
+    """
+    selected = fanout_regions(regions or [aws.region])
+    selector = _Selector(window, flt, seen)
+    iterators = [
+        _lookup_region(aws, region, window.start, window.end, flt, max_pages) for region in selected
+    ]
+    async for region, page in _merge(iterators):
+        events, bad = parse_lookup_response(page)
+        yield TrailBatch(
+            events=selector.take(events),
+            bad=len(bad),
+            source=f"lookup {region}",
+            pages=1,
+            done=False,
+            scanned=len(events),
+            notes=_notes(f"{region}: entry {b.index}: {b.reason}" for b in bad),
+        )
+    yield TrailBatch([], 0, "lookup", 0, True)
+
+
+# ------------------------------------------------------------------------------------------- S3
+
+
+@dataclass(frozen=True, slots=True)
+class _S3Location:
+    bucket: str
+    prefix: str  # "" or ending with "/"
+
+
+def _split_s3(uri: str) -> _S3Location:
+    bucket, _, prefix = uri[5:].partition("/")
+    if prefix and not prefix.endswith("/"):
+        prefix += "/"
+    return _S3Location(bucket, prefix)
+
+
+async def _trail_location(aws: Aws, name: str) -> _S3Location:
+    """The bucket and prefix of a trail (by name or ARN, or the first trail when ``name`` is "")."""
+    resp = await aws.call("cloudtrail", "DescribeTrails", includeShadowTrails=True)
+    trails = [t for t in resp.get("trailList", []) if isinstance(t, dict)]
+    wanted = name.removeprefix("trail:")
+    for trail in trails:
+        if wanted and wanted not in (trail.get("Name"), trail.get("TrailARN")):
+            continue
+        bucket = trail.get("S3BucketName")
+        if bucket:
+            prefix = str(trail.get("S3KeyPrefix") or "")
+            if prefix and not prefix.endswith("/"):
+                prefix += "/"
+            return _S3Location(str(bucket), prefix)
+    raise NotFoundError(
+        f"No CloudTrail trail {'named ' + repr(wanted) + ' ' if wanted else ''}delivers to S3 "
+        "in this account and region.",
+        hint="Give the bucket with --source s3://BUCKET/PREFIX, or use --source lookup.",
+        service="cloudtrail",
+        operation="DescribeTrails",
+    )
+
+
+async def _common_prefixes(aws: Aws, bucket: str, prefix: str) -> list[str]:
+    out: list[str] = []
+    async for page in aws.pages(
+        "s3",
+        "ListObjectsV2",
+        token_in="ContinuationToken",
+        token_out="NextContinuationToken",
+        Bucket=bucket,
+        Prefix=prefix,
+        Delimiter="/",
+    ):
+        for item in page.get("CommonPrefixes") or []:
+            value = item.get("Prefix")
+            if isinstance(value, str):
+                out.append(value)
+    return out
+
+
+def _days(start: datetime, end: datetime) -> list[datetime]:
+    """UTC days from ``start`` to ``end`` plus the delivery lag (files are dated on delivery)."""
+    day = start.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    last = (end + DELIVERY_LAG).astimezone(UTC)
+    out = []
+    while day <= last:
+        out.append(day)
+        day += timedelta(days=1)
+    return out
+
+
+async def _account_roots(aws: Aws, loc: _S3Location) -> list[str]:
+    """``.../AWSLogs/{account}/`` roots to read, in the default or the organization layout."""
+    base = loc.prefix
+    if "CloudTrail/" in base:
+        return [base.split("CloudTrail/", 1)[0]]
+    if "AWSLogs/" not in base:
+        base += "AWSLogs/"
+    tail = [part for part in base.split("AWSLogs/", 1)[1].split("/") if part]
+    if tail and _ACCOUNT_RE.match(tail[-1]):
+        return [base]
+    if tail and _ORG_RE.match(tail[-1]):
+        return _pick_accounts(aws, await _common_prefixes(aws, loc.bucket, base))
+    roots: list[str] = []
+    for child in await _common_prefixes(aws, loc.bucket, base):
+        last = child.rstrip("/").rsplit("/", 1)[-1]
+        if _ACCOUNT_RE.match(last):
+            roots.append(child)
+        elif _ORG_RE.match(last):
+            roots += await _common_prefixes(aws, loc.bucket, child)
+    return _pick_accounts(aws, roots)
+
+
+def _pick_accounts(aws: Aws, children: list[str]) -> list[str]:
+    accounts = [c for c in children if _ACCOUNT_RE.match(c.rstrip("/").rsplit("/", 1)[-1])]
+    mine = [c for c in accounts if c.rstrip("/").endswith(aws.account)]
+    return mine or accounts
+
+
+def _file_time(key: str) -> datetime | None:
+    match = _FILE_TIME_RE.search(key)
+    if not match:
+        return None
+    try:
+        return datetime.strptime(match.group(1), "%Y%m%dT%H%M").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def object_overlaps(key: str, start: datetime, end: datetime) -> bool:
+    """True when a log file delivered at the time in its name can hold events of the window."""
+    if "CloudTrail-Digest" in key:
+        return False
+    delivered = _file_time(key)
+    if delivered is None:
+        return True
+    return start <= delivered <= end + DELIVERY_LAG + timedelta(minutes=5)
+
+
+async def _list_keys(
+    aws: Aws, loc: _S3Location, window: TimeWindow, regions: Sequence[str]
+) -> list[tuple[str, int]]:
+    keys: list[tuple[str, int]] = []
+    roots = await _account_roots(aws, loc)
+    for root in roots:
+        for region in regions:
+            for day in _days(window.start, window.end):
+                prefix = f"{root}CloudTrail/{region}/{day:%Y/%m/%d}/"
+                async for page in aws.pages(
+                    "s3",
+                    "ListObjectsV2",
+                    token_in="ContinuationToken",
+                    token_out="NextContinuationToken",
+                    Bucket=loc.bucket,
+                    Prefix=prefix,
+                ):
+                    for item in page.get("Contents") or []:
+                        key = item.get("Key")
+                        if isinstance(key, str) and object_overlaps(key, window.start, window.end):
+                            keys.append((key, int(item.get("Size") or 0)))
+    return keys
+
+
+async def _fetch_object(aws: Aws, bucket: str, key: str, size: int) -> ParseResult:
+    name = f"s3://{bucket}/{key}"
+    if size > MAX_OBJECT_BYTES:
+        return ParseResult(name, SourceKind.BAD, reason=f"object too large ({size} bytes)")
+    try:
+        resp = await aws.call("s3", "GetObject", Bucket=bucket, Key=key)
+    except NotFoundError as err:
+        return ParseResult(name, SourceKind.BAD, reason=err.message)
+    body = resp["Body"]
+    chunks: list[bytes] = []
+    total = 0
+    try:
+        async with asyncio.timeout(aws.conn.call_timeout):
+            while True:
+                chunk = await body.read(1 << 20)
+                if not chunk:
+                    break
+                total += len(chunk)
+                if total > MAX_OBJECT_BYTES:
+                    return ParseResult(name, SourceKind.BAD, reason="object too large")
+                chunks.append(chunk)
+    except TimeoutError:
+        return ParseResult(name, SourceKind.BAD, reason="download timed out")
+    finally:
+        close = getattr(body, "close", None)
+        if close is not None:
+            close()
+    aws.meter.add("s3_bytes", total)
+    # Decompression and JSON parsing are CPU work: off the event loop.
+    return await asyncio.to_thread(read_trail_bytes, b"".join(chunks), name)
+
+
+def _batch_from_result(
+    result: ParseResult, selector: _Selector, source: str | None = None
+) -> TrailBatch:
+    notes: list[str] = []
+    if result.bad_file:
+        notes.append(f"{result.name}: {result.reason}")
+    notes += [f"{result.name}: record {b.index}: {b.reason}" for b in result.bad_samples[:3]]
+    return TrailBatch(
+        events=selector.take(result.events),
+        bad=result.bad_count,
+        source=source or result.name,
+        pages=0 if result.skipped else 1,
+        done=False,
+        scanned=len(result.events),
+        bad_files=1 if result.bad_file else 0,
+        notes=_notes(notes),
+    )
+
+
+async def stream_s3(
+    aws: Aws,
+    uri_or_trail: str,
+    window: TimeWindow,
+    flt: TrailFilter | None = None,
+    *,
+    regions: Sequence[str] = (),
+    seen: set[str] | None = None,
+) -> AsyncIterator[TrailBatch]:
+    """Stream the trail's S3 log files that overlap ``window``, one batch per object.
+
+    Args:
+        aws: the open AWS access point.
+        uri_or_trail: ``s3://bucket/prefix``, or a trail name/ARN (``trail:NAME``), or "" for the
+            first trail that DescribeTrails lists.
+        window: only objects whose day, region and delivery time overlap it are downloaded, and
+            only events inside it are kept.
+        flt: applied to every event.
+        regions: regions whose files are read (default: the session's region plus us-east-1).
+        seen: EventIds already known; updated in place.
+
+    Yields:
+        One batch per object (digests are never listed), then a final ``done`` batch.
+    """
+    if uri_or_trail.lower().startswith("s3://"):
+        loc = _split_s3(uri_or_trail)
+    else:
+        loc = await _trail_location(aws, uri_or_trail)
+    selector = _Selector(window, flt, seen)
+    keys = await _list_keys(aws, loc, window, fanout_regions(regions or [aws.region]))
+    pending: deque[asyncio.Task[ParseResult]] = deque()
+    position = 0
+    try:
+        while position < len(keys) or pending:
+            while position < len(keys) and len(pending) < _S3_PREFETCH:
+                key, size = keys[position]
+                pending.append(asyncio.create_task(_fetch_object(aws, loc.bucket, key, size)))
+                position += 1
+            result = await pending.popleft()
+            yield _batch_from_result(result, selector)
+    finally:
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+    yield TrailBatch([], 0, f"s3://{loc.bucket}/{loc.prefix}", 0, True)
+
+
+# ---------------------------------------------------------------------------------------- local
+
+
+async def stream_local(
+    path: str,
+    window: TimeWindow | None = None,
+    flt: TrailFilter | None = None,
+    *,
+    seen: set[str] | None = None,
+) -> AsyncIterator[TrailBatch]:
+    """Stream a local trail file or folder, one batch per file (read in a thread).
+
+    Args:
+        path: a file or folder: ``{"Records": [...]}`` (plain or .gz), NDJSON, LookupEvents output.
+        window: keep only events inside it (None: every event).
+        flt: applied to every event.
+        seen: EventIds already known; updated in place.
+
+    Raises:
+        NotFoundError: the path does not exist.
+    """
+    if not Path(path).exists():
+        raise NotFoundError(
+            f"No such file or folder: {path}",
+            hint="Give a CloudTrail file (.json or .json.gz) or a folder of them.",
+        )
+    selector = _Selector(window, flt, seen)
+    files = iter_trail_path(path)
+    end = object()
+    while True:
+        result = await asyncio.to_thread(next, files, end)
+        if result is end:
+            break
+        assert isinstance(result, ParseResult)
+        yield _batch_from_result(result, selector)
+    yield TrailBatch([], 0, path, 0, True)
+
+
+def stream_source(
+    aws: Aws | None,
+    source: TrailSource,
+    window: TimeWindow | None,
+    flt: TrailFilter | None = None,
+    *,
+    regions: Sequence[str] = (),
+    max_pages: int | None = None,
+    seen: set[str] | None = None,
+) -> AsyncIterator[TrailBatch]:
+    """The stream for a parsed source (``aws`` may be None for local files)."""
+    if source.kind == "local":
+        return stream_local(source.location, window, flt, seen=seen)
+    assert aws is not None and window is not None
+    if source.kind == "s3":
+        return stream_s3(aws, source.location, window, flt, regions=regions, seen=seen)
+    return stream_lookup(aws, window, flt, regions=regions, max_pages=max_pages, seen=seen)
+
+
+# ----------------------------------------------------------------------------------- follow mode
+
+
+@dataclass
+class TrailFollower:
+    """Polls the newest part of a live window, returning only events not seen before.
+
+    Each poll re-reads from ``last poll - DELIVERY_LAG`` (late deliveries land there) to now; the
+    ``seen`` set drops what was already shown.
+
+    Attributes:
+        source: where to read.
+        regions: selected regions (us-east-1 is added).
+        seen: EventIds already shown (share the pane's set).
+        last_end: end of the previous poll (None before the first).
+    """
+
+    source: TrailSource
+    regions: Sequence[str] = ()
+    seen: set[str] = field(default_factory=set)
+    last_end: datetime | None = None
+    lag: timedelta = DELIVERY_LAG
+
+    def span(self, window: TimeWindow, now: datetime) -> tuple[datetime, datetime]:
+        """The part of the window the next poll reads."""
+        start = (
+            window.start
+            if self.last_end is None
+            else max(window.start, self.last_end - self.lag - timedelta(minutes=1))
+        )
+        return start, max(start, min(now, window.end) if not window.live else now)
+
+    async def poll(
+        self, aws: Aws | None, window: TimeWindow, now: datetime, flt: TrailFilter | None = None
+    ) -> AsyncIterator[TrailBatch]:
+        """Yield the new events (de-duplicated by EventId) of the newest part of the window."""
+        from tui.models.timewindow import TimeWindow as _Window
+
+        start, end = self.span(window, now)
+        part = _Window(start, end, live=False)
+        async for batch in stream_source(
+            aws, self.source, part, flt, regions=self.regions, seen=self.seen
+        ):
+            yield batch
+        self.last_end = end
+
+    def complete_up_to(self, window: TimeWindow, now: datetime) -> datetime | None:
+        """The watermark for the status line."""
+        return watermark(self.source, now, window)

@@ -1,0 +1,185 @@
+"""``hamari trail``: CloudTrail events on stdout, for pipes, scripts and tickets.
+
+The same sources, filter language and window as the CloudTrail pane (``tui.aws.cloudtrail``),
+streamed as they arrive: ``ndjson`` prints each event's raw JSON object on one line (what ``jq``
+wants), ``csv`` and ``table`` print the pane's columns. Counts (events scanned, pages or files,
+bad records and files) go to stderr so stdout stays machine-readable. A malformed filter is shown
+with a caret under the offending column and exits 2 before any request is made. No textual or
+rich is imported on this path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import IO, Any
+
+from tui.aws.cloudtrail import TrailBatch, TrailSource, parse_source, stream_source
+from tui.cli import verb
+from tui.headless.common import open_aws, write_csv, write_ndjson, write_table
+from tui.models.cloudtrail import TrailEvent
+from tui.models.text import display_safe
+from tui.models.timewindow import TimeWindow
+from tui.models.trailfilter import FilterError, TrailFilter, compile_filter
+from tui.settings import Settings
+
+COLUMNS = (
+    "time",
+    "event_name",
+    "source",
+    "principal",
+    "source_ip",
+    "error_code",
+    "resources",
+    "region",
+    "event_id",
+)
+
+
+def event_row(event: TrailEvent) -> dict[str, Any]:
+    """The pane's columns of one event, raw values (csv/table writers escape as they need)."""
+    return {
+        "time": event.event_time,
+        "event_name": event.event_name,
+        "source": event.source,
+        "principal": event.principal,
+        "source_ip": event.source_ip,
+        "error_code": event.error_code,
+        "resources": " ".join(event.resources),
+        "region": event.aws_region,
+        "event_id": event.event_id,
+    }
+
+
+def filter_error_text(text: str, err: FilterError) -> str:
+    """The filter, a caret under the offending column, and the message (display-safe)."""
+    shown = display_safe(text)
+    # Escaped characters widen the text; move the caret by what precedes the column.
+    caret_at = len(display_safe(text[: err.column]))
+    return f"hamari: bad filter: {display_safe(err.message)}\n  {shown}\n  {' ' * caret_at}^"
+
+
+class _Totals:
+    def __init__(self) -> None:
+        self.events = 0
+        self.scanned = 0
+        self.pages = 0
+        self.bad = 0
+        self.bad_files = 0
+        self.notes: list[str] = []
+
+    def add(self, batch: TrailBatch) -> None:
+        self.events += len(batch.events)
+        self.scanned += batch.scanned
+        self.pages += batch.pages
+        self.bad += batch.bad
+        self.bad_files += batch.bad_files
+        if len(self.notes) < 10:
+            self.notes += list(batch.notes)[: 10 - len(self.notes)]
+
+    def summary(self, source: TrailSource) -> str:
+        unit = "pages" if source.kind == "lookup" else "files"
+        text = f"{self.events} events matched; scanned {self.scanned} events in {self.pages} {unit}"
+        if self.bad:
+            text += f"; {self.bad} bad records skipped"
+        if self.bad_files:
+            text += f"; {self.bad_files} bad files"
+        return text
+
+
+async def _events(
+    settings: Settings,
+    source: TrailSource,
+    window: TimeWindow | None,
+    flt: TrailFilter,
+    totals: _Totals,
+) -> AsyncIterator[TrailEvent]:
+    regions = [settings.region] if settings.region else []
+    if source.kind == "local":
+        async for batch in stream_source(None, source, window, flt):
+            totals.add(batch)
+            for event in batch.events:
+                yield event
+        return
+    async with open_aws(settings) as aws:
+        now = datetime.now(UTC)
+        live_window = window or settings.window(now)
+        async for batch in stream_source(aws, source, live_window, flt, regions=regions):
+            totals.add(batch)
+            for event in batch.events:
+                yield event
+
+
+def _drain(agen: AsyncIterator[TrailEvent], fmt: str, out: IO[str]) -> None:
+    """Run the async stream, writing each event as it arrives (ndjson/csv) or at the end."""
+    loop = asyncio.new_event_loop()
+    try:
+
+        def iterate() -> Any:
+            while True:
+                try:
+                    yield loop.run_until_complete(agen.__anext__())
+                except StopAsyncIteration:
+                    return
+
+        events = iterate()
+        if fmt == "ndjson":
+            for event in events:
+                write_ndjson([event.raw], out)
+        elif fmt == "csv":
+            write_csv((event_row(e) for e in events), COLUMNS, out)
+        else:
+            write_table([event_row(e) for e in events], COLUMNS, out)
+    finally:
+        try:
+            loop.run_until_complete(agen.aclose())  # type: ignore[attr-defined]
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+
+def run(settings: Settings, ns: argparse.Namespace) -> int:
+    """Stream the events in the chosen format; counts on stderr."""
+    text = ns.filter or ""
+    try:
+        flt = compile_filter(text)
+    except FilterError as err:
+        print(filter_error_text(text, err), file=sys.stderr)
+        return 2
+    source = parse_source(ns.source or settings.trail_source)
+    window: TimeWindow | None = None
+    if source.kind != "local" or settings.since or settings.until:
+        window = settings.window(datetime.now(UTC))
+    totals = _Totals()
+    _drain(_events(settings, source, window, flt, totals), ns.format, sys.stdout)
+    for note in totals.notes:
+        print(f"hamari: skipped: {display_safe(note)}", file=sys.stderr)
+    print(f"hamari: {totals.summary(source)}", file=sys.stderr, flush=True)
+    return 0
+
+
+@verb("trail")
+def register(parser: argparse.ArgumentParser) -> None:
+    """CloudTrail events (LookupEvents, trail S3 files or local files), filtered, to stdout."""
+    parser.add_argument(
+        "--source",
+        metavar="SRC",
+        default=None,
+        help="lookup (default), s3://bucket/prefix, s3 (the trail's bucket), or a file/folder",
+    )
+    parser.add_argument(
+        "--filter",
+        metavar="EXPR",
+        default=None,
+        help="e.g. 'error:AccessDenied* user:alice name:Start* source:kms ip:10.0.0.0/8'",
+    )
+    parser.add_argument(
+        "--format",
+        choices=("ndjson", "csv", "table"),
+        default="ndjson",
+        help="ndjson: raw event JSON, one per line (default); csv/table: the pane's columns",
+    )
+    parser.set_defaults(run=run)
