@@ -38,20 +38,37 @@ class HelpScreen(ModalScreen[None]):
 
     def _text(self) -> Text:
         text = Text(INTRO)
-        text.append("\nKeys\n", style="bold")
-        seen: set[str] = set()
-        stack = list(self.app.screen_stack)
-        below = stack[-1] if stack and stack[-1] is not self else None
-        sources = [below, self.app] if below is not None else [self.app]
-        for node in sources:
-            for binding in getattr(node, "BINDINGS", []):
-                if not isinstance(binding, Binding) or binding.key in seen:
-                    continue
-                seen.add(binding.key)
+        below = next((s for s in reversed(self.app.screen_stack) if s is not self), None)
+        sections: list[tuple[str, list[Binding]]] = [("Everywhere", _bindings(self.app))]
+        if below is not None:
+            sections.append(("Panes and layout", _bindings(below)))
+            from tui.panes.base import Pane
+
+            for pane in below.query(Pane):
+                sections.append((f"{pane.key} {pane.title} pane", _bindings(pane)))
+        seen: set[tuple[str, str]] = set()
+        for title, bindings in sections:
+            lines = []
+            for binding in bindings:
                 keys = binding.key_display or binding.key
-                desc = binding.tooltip or binding.description
-                text.append(f"  {keys:<12} {desc}\n")
+                desc = binding.description
+                if binding.tooltip and binding.tooltip != desc:
+                    desc = f"{desc}: {binding.tooltip}" if desc else binding.tooltip
+                if not desc or (keys, desc) in seen:
+                    continue
+                seen.add((keys, desc))
+                lines.append(f"  {keys:<14} {desc}\n")
+            if lines:
+                text.append(f"\n{title}\n", style="bold")
+                for line in lines:
+                    text.append(line)
         text.append(
-            "\nWhen something fails, the pane says what and what to do; see README, 'Troubleshooting'.\n"
+            "\nWhen something fails, the pane says what and what to do; see the README, "
+            "'When something fails'.\n"
         )
         return text
+
+
+def _bindings(node: object) -> list[Binding]:
+    """The declared bindings of a node, in order (never markup: plain strings)."""
+    return [b for b in getattr(node, "BINDINGS", []) if isinstance(b, Binding)]
