@@ -349,7 +349,6 @@ class MetricsPane(Pane):
     BINDINGS: ClassVar = [
         Binding("t", "targets", "Targets", id="metrics.targets", tooltip="Pick an instance/volume"),
         Binding("a", "type_id", "ID", id="metrics.type_id", tooltip="Type an ID or Name tag"),
-        Binding("colon", "type_id", "ID", show=False),
         Binding("m", "add_metric", "+Metric", id="metrics.add", tooltip="Add any metric"),
         Binding("d", "details", "Details", id="metrics.details", tooltip="Read/write parts"),
         Binding("escape", "back", "Back", show=False),
