@@ -184,9 +184,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run_tui(settings: Any) -> int:
     """Start the Textual app; returns its exit status."""
+    runtime = None
+    if settings.demo:
+        # Start the emulator and its seeding now, so they overlap the app's own start-up.
+        from tui.demo.runtime import DemoRuntime
+        from tui.models.timewindow import utc_now
+
+        runtime = DemoRuntime()
+        runtime.begin(utc_now())
     from tui.app import HamariApp
 
-    app = HamariApp(settings)
+    app = HamariApp(settings, demo_runtime=runtime)
     app.run()
     if app.fatal is not None:
         return fail(app.fatal.message, app.fatal.hint)

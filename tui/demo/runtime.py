@@ -1,10 +1,14 @@
 """Start, seed, keep live and stop the embedded AWS, for ``hamari --demo`` and the screenshots.
 
-Each step is blocking and meant to run in a thread, so the UI paints first.
+Each step is blocking and meant to run in a thread, so the UI paints first. :meth:`begin` starts
+the emulator and the seeding in a background thread right away (the CLI calls it before the app
+is even imported), so that seeding overlaps the app's own start-up; :meth:`start` and :meth:`seed`
+then just wait for what :meth:`begin` started.
 """
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 from typing import Any
 
@@ -17,18 +21,63 @@ class DemoRuntime:
         self.server: Any = None
         self.world: Any = None
         self.feeder: Any = None
+        self._ready = threading.Event()
+        self._seeded = threading.Event()
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
 
-    def start(self) -> str:
+    def begin(self, now: datetime) -> None:
+        """Start the emulator and seed it at ``now``, in a background thread."""
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(
+            target=self._run, args=(now,), name="hamari-demo-seed", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, now: datetime) -> None:
+        try:
+            self._start_server()
+            self._ready.set()
+            from tui.demo.seed import seed
+
+            self.world = seed(self.server.url, now=now)
+        except BaseException as exc:  # reported to the waiting caller
+            self._error = exc
+        finally:
+            self._ready.set()
+            self._seeded.set()
+
+    def _start_server(self) -> str:
         from tui.demo.server import EmbeddedAws
 
-        self.server = EmbeddedAws()
-        return str(self.server.start())
+        if self.server is None:
+            self.server = EmbeddedAws()
+            self.server.start()
+        return str(self.server.url)
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def start(self) -> str:
+        """The emulator's URL (started now, unless :meth:`begin` already did)."""
+        if self._thread is None:
+            return self._start_server()
+        self._ready.wait()
+        self._raise()
+        return str(self.server.url)
 
     def seed(self, now: datetime) -> Any:
-        from tui.demo.seed import seed
+        """The seeded world (seeded now, unless :meth:`begin` already did)."""
+        if self._thread is None:
+            from tui.demo.seed import seed
 
-        assert self.server is not None
-        self.world = seed(self.server.url, now=now)
+            assert self.server is not None
+            self.world = seed(self.server.url, now=now)
+            return self.world
+        self._seeded.wait()
+        self._raise()
         return self.world
 
     def start_live(self) -> None:
@@ -43,6 +92,8 @@ class DemoRuntime:
         if self.feeder is not None:
             self.feeder.stop()
             self.feeder = None
+        if self._thread is not None:
+            self._seeded.wait(timeout=10)
         if self.server is not None:
             self.server.stop()
             self.server = None
