@@ -90,6 +90,7 @@ class HamariApp(App[None]):
             if self.aws is None:
                 self.aws = Aws(conn)
             identity = await self.aws.open()
+            self.milestone("connected")
         except HamariError as err:
             self._fail(err)
             return
@@ -103,6 +104,7 @@ class HamariApp(App[None]):
         if self.demo_runtime is not None and self.settings.demo:
             try:
                 self.demo_world = await asyncio.to_thread(self.demo_runtime.seed, self.clock())
+                self.milestone("seeded")
             except Exception as exc:
                 self.notify(
                     f"Demo seeding failed: {type(exc).__name__}", severity="error", markup=False
@@ -182,6 +184,7 @@ class HamariApp(App[None]):
             await self.aws.close()
         if self.demo_runtime is not None:
             await asyncio.to_thread(self.demo_runtime.stop)
+        self.milestone("closed")
 
     def _fatal_error(self) -> None:
         """An unexpected error: a short message, and the traceback (no locals) in a private file.

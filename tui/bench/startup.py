@@ -144,6 +144,8 @@ def main(report: Callable[[str, float, float | None, str], None]) -> None:
         ),
         default=float("nan"),
     )
+    for step in ("connected", "seeded"):
+        report(f"demo: {step} (s)", demo.milestones.get(step, float("nan")), base_frame, "s")
     for pane in ("trail", "metrics", "flows"):
         report(
             f"demo: data in {pane} pane (s)",

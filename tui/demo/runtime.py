@@ -23,6 +23,7 @@ class DemoRuntime:
         self.feeder: Any = None
         self._ready = threading.Event()
         self._seeded = threading.Event()
+        self._finished = threading.Event()
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
 
@@ -41,12 +42,17 @@ class DemoRuntime:
             self._ready.set()
             from tui.demo.seed import seed
 
-            self.world = seed(self.server.url, now=now)
+            later: list[Any] = []
+            self.world = seed(self.server.url, now=now, defer=later.append)
+            self._seeded.set()
+            for write in later:  # S3 files: no pane reads them by default
+                write()
         except BaseException as exc:  # reported to the waiting caller
             self._error = exc
         finally:
             self._ready.set()
             self._seeded.set()
+            self._finished.set()
 
     def _start_server(self) -> str:
         from tui.demo.server import EmbeddedAws
@@ -93,7 +99,7 @@ class DemoRuntime:
             self.feeder.stop()
             self.feeder = None
         if self._thread is not None:
-            self._seeded.wait(timeout=10)
+            self._finished.wait(timeout=10)
         if self.server is not None:
             self.server.stop()
             self.server = None

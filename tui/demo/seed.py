@@ -32,7 +32,7 @@ import random
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -1175,7 +1175,14 @@ def _moto_seed(url: str, value: int) -> None:
         r.read()
 
 
-def seed(url: str, *, now: datetime, region: str = "us-east-1", seed: int = 7) -> DemoWorld:
+def seed(
+    url: str,
+    *,
+    now: datetime,
+    region: str = "us-east-1",
+    seed: int = 7,
+    defer: Callable[[Callable[[], None]], None] | None = None,
+) -> DemoWorld:
     """Seed the three incidents into the (empty) emulator at ``url``, relative to ``now``.
 
     Args:
@@ -1184,6 +1191,9 @@ def seed(url: str, *, now: datetime, region: str = "us-east-1", seed: int = 7) -
         region: the region to seed.
         seed: seeds both this generator and moto's ID generator, so a given (now, seed) gives
             the same world (IDs, records, values) every time on a freshly reset emulator.
+        defer: when given, the S3 objects (trail and flow-log files, which no pane reads by
+            default) are handed to it as one callable to write later, so ``hamari --demo`` can
+            start its panes sooner; by default they are written before returning.
 
     Returns:
         The identifiers of everything seeded.
@@ -1639,9 +1649,12 @@ def seed(url: str, *, now: datetime, region: str = "us-east-1", seed: int = 7) -
     with ThreadPoolExecutor(max_workers=3, thread_name_prefix="hamari-seed") as pool:
         flows_done = pool.submit(put_flow_records_cwl, logs, world, by_eni)
         points_done = pool.submit(put_metrics, cw, datapoints)
-        s3_done = pool.submit(put_s3)
+        s3_done = pool.submit(put_s3) if defer is None else None
         n_flows, n_points = flows_done.result(), points_done.result()
-        s3_done.result()
+        if s3_done is not None:
+            s3_done.result()
+    if defer is not None:
+        defer(put_s3)
 
     counts = {
         "cloudtrail_events": len(events),
