@@ -28,6 +28,7 @@ from tui.aws.errors import (
     translate,
 )
 from tui.aws.session import DEMO_CREDENTIALS, Aws, Connection
+from tui.commands import HamariCommands, NameCache
 from tui.models.timewindow import utc_now
 from tui.settings import Settings
 
@@ -41,6 +42,7 @@ class HamariApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "hamari"
     ENABLE_COMMAND_PALETTE = True
+    COMMANDS = App.COMMANDS | {HamariCommands}
     BINDINGS = [
         Binding("q", "quit", "Quit", id="quit", tooltip="Close AWS clients and quit"),
         Binding("question_mark", "help", "Help", key_display="?", id="help"),
@@ -66,6 +68,8 @@ class HamariApp(App[None]):
         self.last_input_at = time.monotonic()
         self.crash_report: str | None = None
         self._milestones: set[str] = set()
+        self.names = NameCache()  # instance names for `:` completion
+        self.health_report: Any = None  # the last "are logs written?" report
         if settings.keymap:
             self.set_keymap(settings.keymap)
 
@@ -112,6 +116,7 @@ class HamariApp(App[None]):
                 return
         if isinstance(screen, MainScreen):
             screen.start_panes()
+        self.start_health_monitor()
         if self.demo_runtime is not None and self.settings.demo:
             await asyncio.to_thread(self.demo_runtime.start_live)
 
@@ -206,6 +211,25 @@ class HamariApp(App[None]):
             )
         self._exit_renderables.append(message)
         self._close_messages_no_wait()
+
+    # -- `:` commands ----------------------------------------------------------------------------
+
+    def start_health_monitor(self) -> None:
+        """Check "are logs written?" now and every five minutes (the header's logs badge)."""
+        from tui.screens.health import monitor
+
+        self.run_worker(monitor(self), group="health", exclusive=True, exit_on_error=False)
+
+    def show_compare(self, left: str, right: str) -> None:
+        from tui.screens.compare import CompareScreen
+
+        self.push_screen(CompareScreen(left, right))
+
+    def show_health(self) -> None:
+        from tui.screens.health import HealthScreen
+
+        if not isinstance(self.screen, HealthScreen):
+            self.push_screen(HealthScreen())
 
     def action_help(self) -> None:
         from tui.screens.help import HelpScreen

@@ -25,6 +25,8 @@ class HeaderBar(Static):
     window: reactive[TimeWindow | None] = reactive(None)
     aws_region: reactive[str] = reactive("")
     focused_resource: reactive[str | None] = reactive(None)
+    logs: reactive[tuple[str, int] | None] = reactive(None)
+    """The "are logs written?" badge: (status, count not ok), set by the health monitor."""
 
     def render(self) -> Text:
         text = Text(no_wrap=True, overflow="ellipsis")
@@ -41,6 +43,9 @@ class HeaderBar(Static):
             text.append(f"  {display_safe(ident.principal)}", style="bold")
         if self.aws_region:
             text.append(f"  {display_safe(self.aws_region)}")
+        if self.logs is not None:
+            text.append("  ")
+            text.append_text(self.logs_badge(*self.logs))
         if self.window is not None:
             text.append(f"  ⏱ {self.window.label()}")
         if self.focused_resource:
@@ -48,6 +53,17 @@ class HeaderBar(Static):
         if conn is not None and conn.endpoint_url:
             text.append(f"  {display_safe(conn.endpoint_url)}", style="dim")
         return text
+
+    @staticmethod
+    def logs_badge(status: str, count: int) -> Text:
+        """``logs ✓`` / ``logs ▲ 2`` / ``logs ✗`` / ``logs ?``."""
+        if status == "ok":
+            return Text("logs ✓", style="green")
+        if status == "warn":
+            return Text(f"logs ▲ {count}", style="bold yellow")
+        if status == "missing":
+            return Text("logs ✗", style="bold red")
+        return Text("logs ?", style="dim")
 
 
 class StatusLine(Static):

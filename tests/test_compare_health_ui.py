@@ -1,0 +1,142 @@
+"""`:compare` and `:health` as a user meets them in the demo, and the header's logs badge."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+import pytest
+from rich.text import Text
+from textual.command import CommandList, CommandPalette
+
+from tests.apptools import demo_app, wait_for
+from tests.demo_fixtures import DEMO_NOW
+from tui.demo.seed import seed
+from tui.models.text import display_safe
+from tui.screens.chrome import HeaderBar
+from tui.screens.compare import CompareScreen
+from tui.screens.health import HealthScreen
+
+HOSTILE_NAME = "[/]admin\u202egnp[link=https://evil.example]x[/link][bold red]"
+
+
+HOSTILE_IDS: dict[str, str] = {}
+
+
+@pytest.fixture(scope="module")
+def world(emulator: Any) -> Any:
+    emulator.reset()
+    w = seed(emulator.url, now=DEMO_NOW)
+    ec2 = boto3.client(
+        "ec2",
+        region_name=w.region,
+        endpoint_url=emulator.url,
+        aws_access_key_id="AKIAHAMARIDEMO000000",
+        aws_secret_access_key="x",
+    )
+    hostile = ec2.run_instances(
+        ImageId="ami-0c7217cdde317cfec",
+        MinCount=1,
+        MaxCount=1,
+        InstanceType="t3.small",
+        SubnetId=w.legacy_subnet_id,
+        TagSpecifications=[
+            {"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": HOSTILE_NAME}]}
+        ],
+    )["Instances"][0]["InstanceId"]
+    HOSTILE_IDS["instance"] = hostile
+    return w
+
+
+def plain(widget: Any) -> str:
+    content = widget.content if hasattr(widget, "content") else widget.renderable
+    return content.plain if isinstance(content, Text) else str(content)
+
+
+async def run_command(pilot: Any, app: Any, text: str) -> None:
+    await pilot.press("colon")
+    assert await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
+    await pilot.press(*text)
+    palette = app.screen
+    assert await wait_for(
+        pilot,
+        lambda: (
+            palette.query_one(CommandList).option_count > 0
+            and str(palette.query_one(CommandList).get_option_at_index(0).hit.text) == text
+        ),
+    )
+    await pilot.press("enter")
+
+
+async def test_typed_compare_shows_the_kms_key_first_and_health_flags_the_legacy_vpc(
+    emulator: Any, world: Any
+) -> None:
+    app = demo_app(emulator, world)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        assert await wait_for(pilot, lambda: app.demo_world is not None)
+        # The header badge: a warning (the legacy VPC has no flow logs).
+        header = app.screen.query_one(HeaderBar)
+        assert await wait_for(pilot, lambda: header.logs is not None)
+        assert header.logs[0] == "warn"
+        assert "logs ▲" in header.render().plain
+
+        await run_command(pilot, app, "compare app-batch-01 app-batch-02")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen))
+        screen = app.screen
+        assert await wait_for(pilot, lambda: bool(screen.rows))
+        first = screen.rows[0]
+        assert first.attribute == "/dev/xvda KMS key" and first.meaningful
+        assert "alias/app-ebs" in first.left and "customer-managed" in first.left
+        assert "alias/aws/ebs" in first.right
+        table = screen.query_one("DataTable")
+        cells = [c.plain for c in table.get_row_at(1)]
+        assert cells[0] == "≠" and cells[1] == "/dev/xvda KMS key"
+        assert "only configuration difference" in plain(screen.query_one("#cmp-verdict"))
+        assert "kms:CreateGrant" in plain(screen.query_one("#cmp-note"))
+        await pilot.press("escape")
+        assert await wait_for(pilot, lambda: not isinstance(app.screen, CompareScreen))
+
+        await run_command(pilot, app, "health")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, HealthScreen))
+        health = app.screen
+
+        def legacy_text() -> str:
+            return "\n".join(plain(s) for s in health.query(".check"))
+
+        assert await wait_for(pilot, lambda: world.legacy_vpc_id in legacy_text())
+        text = legacy_text()
+        block = next(b for b in text.split("\n✗") if world.legacy_vpc_id in b)
+        assert "(legacy)" in block and "aws ec2 create-flow-logs" in block
+        assert "✓ CloudTrail us-east-1" in text
+        await pilot.press("escape")
+
+
+async def test_focus_window_pane_and_hostile_names(emulator: Any, world: Any) -> None:
+    app = demo_app(emulator, world)
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        assert await wait_for(pilot, lambda: app.demo_world is not None)
+        main = app.screen
+        await run_command(pilot, app, "focus app-batch-01")
+        assert await wait_for(pilot, lambda: main.focused_resource == world.failing_instance_id)
+        await run_command(pilot, app, "pane flows")
+        assert await wait_for(pilot, lambda: main.active_pane == "flows")
+        await run_command(pilot, app, "window 2h")
+        assert await wait_for(pilot, lambda: main.window.end - main.window.start == DEMO_2H)
+        await run_command(pilot, app, "unfocus")
+        assert await wait_for(pilot, lambda: main.focused_resource is None)
+
+        await run_command(pilot, app, f"compare {HOSTILE_IDS['instance']} app-batch-02")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen))
+        screen = app.screen
+        assert await wait_for(pilot, lambda: bool(screen.rows))
+        table = screen.query_one("DataTable")
+        rendered = [c.plain for r in range(table.row_count) for c in table.get_row_at(r)]
+        safe = display_safe(HOSTILE_NAME)
+        assert any(safe in cell for cell in rendered) or safe in plain(
+            screen.query_one("#cmp-title")
+        )
+        assert "\u202e" not in "".join(rendered)
+        assert "[link=https://evil.example]" in plain(screen.query_one("#cmp-title"))
+
+
+DEMO_2H = __import__("datetime").timedelta(hours=2)

@@ -1,0 +1,144 @@
+"""``:health``: are logs written? And the monitor that keeps the header's ``logs`` badge current.
+
+Each check is a block: the status symbol (✓ ok, ▲ warn, ✗ missing, ? unknown) and name, what was
+found, what you cannot see without it, and the AWS CLI command that enables it. hamari never runs
+that command: it changes the account, and hamari is read-only. The monitor re-checks every five
+minutes in a worker (never blocking the UI) and sets :attr:`HeaderBar.logs`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+from rich.text import Text
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from tui.aws.errors import HamariError
+from tui.models.health import HealthCheck, HealthReport
+from tui.models.text import display_safe
+from tui.screens.chrome import HeaderBar
+
+REFRESH_SECONDS = 300.0
+STATUS_STYLE = {"ok": "green", "warn": "bold yellow", "missing": "bold red", "unknown": "dim"}
+
+
+def check_text(check: HealthCheck) -> Text:
+    """One check as display-safe text (never markup)."""
+    text = Text()
+    text.append(f"{check.symbol} ", style=STATUS_STYLE[check.status])
+    text.append(display_safe(check.name), style="bold")
+    text.append(f"\n  {display_safe(check.detail)}")
+    if check.status != "ok" and check.cost_of_missing:
+        text.append("\n  without it: ", style="dim")
+        text.append(display_safe(check.cost_of_missing), style="dim")
+    if check.fix_command and check.status != "ok":
+        text.append("\n  fix: ", style="bold")
+        text.append(display_safe(check.fix_command))
+    return text
+
+
+def main_screen(app: App[Any]) -> Any:
+    """The MainScreen in the stack, or None."""
+    from tui.screens.main import MainScreen
+
+    return next((s for s in app.screen_stack if isinstance(s, MainScreen)), None)
+
+
+async def run_check(app: App[Any]) -> HealthReport | None:
+    """Check now with the main screen's focus; publish the report and the header badge."""
+    from tui.aws.health import check_health
+
+    aws = getattr(app, "aws", None)
+    if aws is None:
+        return None
+    main = main_screen(app)
+    focus = getattr(main, "focused_resource", None)
+    clock = getattr(app, "clock")  # noqa: B009
+    report = await check_health(aws, focus=focus, now=clock())
+    app.health_report = report  # type: ignore[attr-defined]
+    if main is not None:
+        for header in main.query(HeaderBar):
+            header.logs = report.badge()
+    return report
+
+
+async def monitor(app: App[Any], interval: float = REFRESH_SECONDS) -> None:
+    """Re-check every ``interval`` seconds; never overlaps (the next run waits for this one)."""
+    while True:
+        # AWS trouble is shown by the status line; the badge keeps its last value.
+        with contextlib.suppress(HamariError):
+            await run_check(app)
+        await asyncio.sleep(interval)
+
+
+class HealthScreen(Screen[None]):
+    """Are logs written? Trails, flow logs and metrics, worst first."""
+
+    DEFAULT_CSS = """
+    HealthScreen { layout: vertical; }
+    HealthScreen #health-title { height: 1; background: $panel; padding: 0 1; }
+    HealthScreen VerticalScroll { height: 1fr; padding: 0 1; }
+    HealthScreen .check { margin-bottom: 1; }
+    """
+    BINDINGS = [
+        Binding("escape,q", "back", "Back", id="health.back", tooltip="Back to the panes"),
+        Binding("r", "reload", "Re-check", id="health.reload", tooltip="Run the checks again"),
+        Binding("j", "scroll(1)", "Down", show=False),
+        Binding("k", "scroll(-1)", "Up", show=False),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text("Are logs written?", style="bold"), id="health-title", markup=False)
+        with VerticalScroll(id="health-list"):
+            yield Static(Text("checking trails, flow logs and metrics…"), markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        cached = getattr(self.app, "health_report", None)
+        if cached is not None:
+            self.show(cached)
+        self.load()
+
+    @work(exclusive=True, group="health-screen", exit_on_error=False)
+    async def load(self) -> None:
+        try:
+            report = await run_check(self.app)
+        except HamariError as err:
+            title = self.query_one("#health-title", Static)
+            title.update(Text(f"Are logs written?  ✗ {display_safe(err.message)}"))
+            return
+        if report is not None:
+            self.show(report)
+
+    def show(self, report: HealthReport) -> None:
+        """Replace the list with ``report``'s checks."""
+        status, count = report.badge()
+        title = Text("Are logs written?  ", style="bold")
+        title.append_text(HeaderBar.logs_badge(status, count))
+        if report.checked_at is not None:
+            title.append(f"  checked {report.checked_at:%H:%M:%S}Z", style="dim")
+        self.query_one("#health-title", Static).update(title)
+        box = self.query_one("#health-list", VerticalScroll)
+        box.remove_children()
+        widgets = [Static(check_text(c), classes="check", markup=False) for c in report.checks]
+        if report.warnings:
+            notes = "; ".join(display_safe(w) for w in report.warnings)
+            widgets.append(Static(Text(f"▲ {notes}", style="dim"), markup=False))
+        box.mount_all(widgets)
+
+    def action_scroll(self, step: int) -> None:
+        box = self.query_one("#health-list", VerticalScroll)
+        box.scroll_relative(y=step * 2, animate=False)
+
+    def action_reload(self) -> None:
+        self.load()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
