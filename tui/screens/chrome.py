@@ -50,7 +50,9 @@ class HeaderBar(Static):
             text.append(f"  ⏱ {self.window.label()}")
         if self.focused_resource:
             text.append(f"  ◎ {display_safe(self.focused_resource)}", style="bold")
-        if conn is not None and conn.endpoint_url:
+        if conn is not None and conn.endpoint_url and not conn.demo:
+            # A custom endpoint (VPC endpoint, LocalStack) is worth seeing; the demo's loopback
+            # port is not (the DEMO badge already says where requests go).
             text.append(f"  {display_safe(conn.endpoint_url)}", style="dim")
         return text
 
