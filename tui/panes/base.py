@@ -121,8 +121,16 @@ class Pane(Vertical):
 
     @property
     def paused(self) -> bool:
-        """Hidden panes and idle users cost nothing."""
-        if not self.display or not self.is_mounted:
+        """Hidden panes and idle users cost nothing, once each pane has loaded.
+
+        The first load happens even while hidden (one pane at a time at 80x24), so that findings
+        across all three panes appear without the user visiting each pane first.
+        """
+        if not self.is_mounted:
+            return True
+        if self._last_ok is None:
+            return False
+        if not self.display:
             return True
         idle = time.monotonic() - getattr(self.app, "last_input_at", time.monotonic())
         return idle > self.idle_pause_seconds

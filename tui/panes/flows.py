@@ -36,17 +36,20 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.events import Resize
+from textual.message import Message
 from textual.suggester import Suggester
 from textual.widgets import Static
 
 from tui.aws.flowlogs import parse_source, stream_cloudwatch, stream_local, stream_s3
 from tui.aws.network import load_topology
+from tui.models.findings import Evidence, conversation_id
 from tui.models.flowagg import AGGREGATIONS, aggregate
-from tui.models.flowfilter import FlowFilter, complete, parse_filter
+from tui.models.flowfilter import FilterError, FlowFilter, complete, parse_filter
 from tui.models.flowlog import (
     DEFAULT_FORMAT,
     FlowRecord,
     OneSidedConversation,
+    conversation_key,
     one_sided_conversations,
 )
 from tui.models.nacl import explain
@@ -422,6 +425,20 @@ class FlowsPane(Pane):
         Binding("escape", "back", "Back", id="flows.back", show=False, tooltip="Back to records"),
     ]
 
+    class DataChanged(Message):
+        """Records or the topology changed (findings are recomputed from them)."""
+
+        def __init__(self, pane: FlowsPane) -> None:
+            super().__init__()
+            self.pane = pane
+
+        @property
+        def control(self) -> FlowsPane:
+            return self.pane
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, FlowsPane.DataChanged)
+
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.records: list[FlowRecord] = []
@@ -498,6 +515,7 @@ class FlowsPane(Pane):
         if self.topology is None:
             self.topology = await load_topology(aws)
             self.update_warning()
+            self.post_message(self.DataChanged(self))
         first = self._loaded_for is None
         if not first and not (self.following and self.window.live):
             return
@@ -606,6 +624,7 @@ class FlowsPane(Pane):
         if excess > 0:
             del records[:excess]
             self.counts.dropped += excess
+        self.post_message(self.DataChanged(self))
         if in_order and excess <= 0:
             predicate = self._predicate()
             self.matched.extend(new if predicate is None else [r for r in new if predicate(r)])
@@ -622,6 +641,7 @@ class FlowsPane(Pane):
         self._newest_ms = None
         self._loaded_for = None
         self._show_records()
+        self.post_message(self.DataChanged(self))
 
     # -- filtering -----------------------------------------------------------------------------
 
@@ -652,6 +672,46 @@ class FlowsPane(Pane):
         if self.counts.dropped and flt is not None and not flt.is_empty:
             self._reset()  # records were dropped: fetch again with the filter pushed down
             self.wake()
+
+    @property
+    def loaded_records(self) -> list[FlowRecord]:
+        """Every loaded record, oldest first (a copy: safe to hand to a thread)."""
+        return list(self.records)
+
+    def show_evidence(self, evidence: Evidence) -> None:
+        """Apply the evidence's filter to the records and put the cursor on its REJECT."""
+        flt: FlowFilter | None = None
+        if evidence.query:
+            try:
+                flt = parse_filter(evidence.query)
+            except FilterError as err:
+                self.notify(f"Cannot show the evidence: {err.message}", markup=False)
+                return
+            bar = self.query_one(FilterBar)
+            bar.value = evidence.query
+            self._show_bar(True)
+        self._show_evidence(flt, evidence.record_key)
+
+    @work(exclusive=True, group="flows-filter", exit_on_error=False)
+    async def _show_evidence(self, flt: FlowFilter | None, key: str | None) -> None:
+        self.filter = flt
+        await self._refilter()
+        self._set_view("records")
+        matched = self.matched
+        index = 0
+        if key:
+            hit = next(
+                (
+                    i
+                    for i in range(len(matched) - 1, -1, -1)
+                    if (matched[i].action or "").upper() == "REJECT"
+                    and conversation_id(conversation_key(matched[i])) == key
+                ),
+                None,
+            )
+            if hit is not None:
+                index = len(matched) - 1 - hit  # the table shows newest first
+        self.table.move_cursor(index)
 
     def _show_bar(self, shown: bool) -> None:
         bar = self.query_one(FilterBar)

@@ -38,8 +38,10 @@ from textual.widgets.option_list import Option
 
 from tui.aws.errors import HamariError, InvalidRequestError, NotFoundError
 from tui.aws.metrics import MetricsResult, MetricsSource, Target, TargetSummary, classify
+from tui.models.findings import Evidence
 from tui.models.metrics import (
     EXHAUSTED_BALANCE_PCT,
+    Assessment,
     MetricSpec,
     SeriesAssessment,
     fmt_number,
@@ -366,6 +368,20 @@ class MetricsPane(Pane):
         def control(self) -> MetricsPane:
             return self.pane
 
+    class DataChanged(Message):
+        """A new result (series and assessment) arrived (findings are recomputed from it)."""
+
+        def __init__(self, pane: MetricsPane) -> None:
+            super().__init__()
+            self.pane = pane
+
+        @property
+        def control(self) -> MetricsPane:
+            return self.pane
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, MetricsPane.DataChanged)
+
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.source: MetricsSource | None = None
@@ -381,6 +397,7 @@ class MetricsPane(Pane):
         self._chart_key: str | None = None
         self._available: dict[str, MetricSpec] = {}
         self._last_status: Text | None = None
+        self._evidence_key: str | None = None
 
     # -- layout --------------------------------------------------------------------------------
 
@@ -437,6 +454,37 @@ class MetricsPane(Pane):
         )
         self.result = result
         self._render_result(result, stale=False)
+        self.post_message(self.DataChanged(self))
+        if self._evidence_key is not None:
+            self.call_after_refresh(self._refocus, self._evidence_key)
+            self._evidence_key = None
+
+    @property
+    def assessment(self) -> Assessment | None:
+        """The latest assessment of the target, or None before the first result."""
+        return self.result.assessment if self.result is not None else None
+
+    @property
+    def target_id(self) -> str:
+        """The resource the loaded result is for ("" before the first result)."""
+        return self.result.target.resource_id if self.result is not None else ""
+
+    def show_evidence(self, evidence: Evidence) -> None:
+        """Show the evidence's target (its ``query``) and focus its series row."""
+        wanted = evidence.query
+        current = self.target is not None and (
+            wanted is None
+            or wanted in self._target_names(self.target)
+            or wanted in _ids(self.target)
+        )
+        self._switch("metrics-rows")
+        if current:
+            if evidence.record_key:
+                self.call_after_refresh(self._refocus, evidence.record_key)
+            return
+        assert wanted is not None
+        self._evidence_key = evidence.record_key
+        self.choose(wanted)
 
     def on_failure(self, err: HamariError) -> None:
         """Keep the last values, drawn stale; the base shows the panel or the status."""

@@ -29,6 +29,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
@@ -42,9 +43,10 @@ from tui.aws.cloudtrail import (
 )
 from tui.aws.errors import HamariError
 from tui.models.cloudtrail import TrailEvent
+from tui.models.findings import Evidence
 from tui.models.text import display_safe
 from tui.models.timewindow import TimeWindow
-from tui.models.trailfilter import FIELD_NAMES, TrailFilter, compile_filter
+from tui.models.trailfilter import FIELD_NAMES, FilterError, TrailFilter, compile_filter
 from tui.panes.base import Pane
 from widgets.filter_bar import FilterBar
 from widgets.record_table import CallableRows, Column, RecordTable
@@ -245,6 +247,20 @@ class TrailPane(Pane):
         Binding("c", "copy", "Copy", id="trail.copy", tooltip="Copy the event JSON (OSC 52)"),
     ]
 
+    class DataChanged(Message):
+        """Events were added or cleared (findings are recomputed from them)."""
+
+        def __init__(self, pane: TrailPane) -> None:
+            super().__init__()
+            self.pane = pane
+
+        @property
+        def control(self) -> TrailPane:
+            return self.pane
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, TrailPane.DataChanged)
+
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.events: dict[str, TrailEvent] = {}
@@ -378,6 +394,7 @@ class TrailPane(Pane):
         self.scanned = self.pages = self.bad = self.bad_files = 0
         self._follower = None
         self._refilter()
+        self.post_message(self.DataChanged(self))
 
     async def _full_load(self, source: TrailSource, window: TimeWindow, now: datetime) -> None:
         self._loading = True
@@ -446,6 +463,7 @@ class TrailPane(Pane):
                 self._view.extend(shown)
                 self._view.sort(key=sort_key, reverse=True)
                 self._set_rows()
+            self.post_message(self.DataChanged(self))
         self._render_status()
 
     # -- filtering -------------------------------------------------------------------------------
@@ -595,6 +613,33 @@ class TrailPane(Pane):
         message.stop()
         if 0 <= message.index < len(self._view):
             self.open_detail(self._view[message.index])
+
+    @property
+    def loaded_events(self) -> list[TrailEvent]:
+        """Every loaded event, newest first (a copy: safe to hand to a thread)."""
+        return list(self._ordered)
+
+    def show_evidence(self, evidence: Evidence) -> None:
+        """Apply the evidence's filter and put the cursor on its event."""
+        bar = self.filter_bar
+        if evidence.query is not None:
+            try:
+                compile_filter(evidence.query)
+            except FilterError as err:
+                self.app.notify(f"Cannot show the evidence: {err.message}", markup=False)
+                return
+            bar.value = evidence.query
+            bar.add_class("-shown")
+            self._filter_applied(FilterBar.Applied(bar, evidence.query))
+        if evidence.record_key:
+            self.call_after_refresh(self._move_to_event, evidence.record_key)
+
+    def _move_to_event(self, event_id: str) -> None:
+        event = self.events.get(event_id)
+        index = self._index_of_event(event) if event is not None else None
+        if index is not None:
+            self.table.move_cursor(index)
+        self.table.focus()
 
     def open_detail(self, event: TrailEvent) -> None:
         from tui.screens.trail_detail import TrailDetailScreen
