@@ -183,7 +183,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run_tui(settings: Any) -> int:
-    """Start the Textual app; returns its exit status."""
+    """Start the Textual app; returns its exit status.
+
+    A terminal that is not UTF-8 would show box drawing, symbols and escaped data as mojibake or
+    fail on the first non-ASCII string, so it is refused with the fix. Headless verbs work in any
+    locale: they never come here.
+    """
+    encoding = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "")
+    if encoding not in ("utf8", "utf8sig"):
+        return fail(
+            f"the terminal's encoding is {encoding or 'unknown'}, not UTF-8: hamari cannot "
+            "draw its screen.",
+            "export LANG=C.UTF-8 (or another UTF-8 locale), then run hamari again.",
+        )
     runtime = None
     if settings.demo:
         # Start the emulator and its seeding now, so they overlap the app's own start-up.

@@ -34,6 +34,7 @@ class Settings:
     trail_source: str = "lookup"
     flows_source: str | None = None
     refresh_seconds: float = 60.0
+    demo_refresh_seconds: float = 5.0  # the demo's data is live every few seconds
     idle_pause_minutes: float = 30.0
     call_timeout: float = 30.0
     default_window: str = "3h"

@@ -31,7 +31,7 @@ from tui.aws.network import load_topology
 from tui.aws.session import Aws
 from tui.cli import fail, verb
 from tui.headless.common import _csv_cell, _jsonable, open_aws, write_table
-from tui.models.flowagg import AGGREGATIONS, aggregate
+from tui.models.flowagg import AGGREGATIONS, AggRow, aggregate
 from tui.models.flowfilter import FilterError, FlowFilter, parse_filter
 from tui.models.flowlog import FlowRecord, ParseStats
 from tui.models.nacl import explain
@@ -266,6 +266,17 @@ async def collect_and_write(settings: Settings, ns: argparse.Namespace, flt: Flo
     explicit_window = bool(settings.since or settings.until)
     out = sys.stdout
     need_aws = kind != "local" or settings.demo or ns.explain
+    engine = getattr(ns, "engine", "auto")
+    if engine == "duckdb" and (need_aws or explicit_window):
+        print(
+            "hamari: note: --engine duckdb reads local files without --demo, --explain or "
+            "--since/--until; using the Python path",
+            file=sys.stderr,
+        )
+    if not need_aws and engine != "python" and not explicit_window:
+        status = await asyncio.to_thread(_run_engine, value, flt, ns, out)
+        if status is not None:
+            return status
     if not need_aws:
         return await _stream(None, None, kind, value, window, flt, ns, explicit_window, out)
     async with open_aws(settings) as aws:
@@ -321,32 +332,79 @@ async def _stream(
             kept.extend(batch.records)
     shown = writer.count if writer is not None else len(kept)
     if ns.aggregate:
-        rows = [
-            {
-                "key": list(row.key),
-                "label": row.label,
-                "flows": row.flows,
-                "rejects": row.rejects,
-                "accepts": row.accepts,
-                "packets": row.packets,
-                "bytes": row.bytes,
-            }
-            for row in aggregate(kept, ns.aggregate, topology, limit=ns.limit)
-        ]
-        if ns.format == "ndjson":
-            for row in rows:
-                out.write(json.dumps(row, ensure_ascii=False) + "\n")
-            out.flush()
-        elif ns.format == "csv":
-            w = csv.writer(out)
-            w.writerow(AGG_COLUMNS)
-            for row in rows:
-                w.writerow([_csv_cell(row[c]) for c in AGG_COLUMNS])
-            out.flush()
-        else:
-            write_table(rows, AGG_COLUMNS, out)
+        _write_aggregate(aggregate(kept, ns.aggregate, topology, limit=ns.limit), ns, out)
     print(_summary(stats, shown, pushed), file=sys.stderr, flush=True)
     return 0
+
+
+def _run_engine(path: str, flt: FlowFilter, ns: argparse.Namespace, out: IO[str]) -> int | None:
+    """Local files through :mod:`tui.models.flowengine`; None when the filter needs Python.
+
+    Records stream through :func:`~tui.models.flowengine.scan_files` (a byte pre-filter on the
+    filter's literals, else DuckDB with the filter in SQL); ``--aggregate`` loads the files into
+    DuckDB (memory-limited) and groups in SQL.
+    """
+    from tui.models.flowengine import FlowEngine, scan_files
+
+    try:
+        flt.to_sql_where("duckdb")
+    except FilterError as err:
+        print(
+            f"hamari: note: {display_safe(err.message)}; filtering in Python, not DuckDB",
+            file=sys.stderr,
+        )
+        return None
+    stats = ParseStats()
+    if ns.aggregate:
+        with FlowEngine() as engine:
+            stats = engine.load_files(path)
+            shown = engine.count(flt)
+            _write_aggregate(engine.aggregate(ns.aggregate, flt, limit=ns.limit), ns, out)
+    else:
+        writer = _Writer(ns.format, None, with_explain=False, out=out)
+        batch: list[FlowRecord] = []
+        current = ""
+        for source, rec in scan_files(path, flt, stats=stats):
+            if source != current and batch:
+                writer.write(batch, current)
+                batch = []
+            current = source
+            batch.append(rec)
+            if len(batch) >= 4096:
+                writer.write(batch, current)
+                batch = []
+        if batch:
+            writer.write(batch, current)
+        shown = writer.count
+    print(_summary({"local": stats}, shown, set()), file=sys.stderr, flush=True)
+    return 0
+
+
+def _write_aggregate(groups: Sequence[AggRow], ns: argparse.Namespace, out: IO[str]) -> None:
+    rows = [
+        {
+            "key": list(row.key),
+            "label": row.label,
+            "flows": row.flows,
+            "rejects": row.rejects,
+            "accepts": row.accepts,
+            "packets": row.packets,
+            "bytes": row.bytes,
+        }
+        for row in groups
+    ]
+    if ns.format == "ndjson":
+        for row in rows:
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        out.flush()
+    elif ns.format == "csv":
+        w = csv.writer(out)
+        w.writerow(AGG_COLUMNS)
+        for row in rows:
+            w.writerow([_csv_cell(row[c]) for c in AGG_COLUMNS])
+        out.flush()
+    else:
+        write_table(rows, AGG_COLUMNS, out)
 
 
 def filter_error_text(text: str, err: FilterError) -> str:
@@ -366,6 +424,11 @@ def run(settings: Settings, ns: argparse.Namespace) -> int:
     except FilterError as err:
         print(filter_error_text(ns.filter or "", err), file=sys.stderr)
         return 2
+    if getattr(ns, "path", None):
+        if ns.source:
+            print("hamari: give either PATH or --source, not both", file=sys.stderr)
+            return 2
+        ns.source = ns.path
     if ns.format is None:
         ns.format = "table" if sys.stdout.isatty() else "ndjson"
     return asyncio.run(collect_and_write(settings, ns, flt))
@@ -374,6 +437,13 @@ def run(settings: Settings, ns: argparse.Namespace) -> int:
 @verb("flows")
 def register(parser: argparse.ArgumentParser) -> None:
     """VPC flow records: filter, aggregate, explain REJECTs with the NACL rule."""
+    parser.add_argument(
+        "path",
+        nargs="?",
+        default=None,
+        metavar="PATH",
+        help="local flow-log file or folder (same as --source PATH)",
+    )
     parser.add_argument(
         "--source",
         metavar="SRC",
@@ -398,6 +468,13 @@ def register(parser: argparse.ArgumentParser) -> None:
         "--explain",
         action="store_true",
         help="for each REJECT, name the NACL rule that denies it",
+    )
+    parser.add_argument(
+        "--engine",
+        choices=("auto", "duckdb", "python"),
+        default="auto",
+        help="local files: auto/duckdb filter and aggregate with DuckDB and a byte pre-filter "
+        "(memory-limited); python uses the pure reader (default: auto)",
     )
     parser.add_argument(
         "--format",

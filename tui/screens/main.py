@@ -149,7 +149,7 @@ class MainScreen(Screen[None]):
         if self.aws is None:
             return
         settings = self.app.settings  # type: ignore[attr-defined]
-        refresh = 5.0 if settings.demo else settings.refresh_seconds
+        refresh = settings.demo_refresh_seconds if settings.demo else settings.refresh_seconds
         for pane in self.panes:
             pane.start(
                 self.aws,

@@ -1,0 +1,267 @@
+"""Flow logs: ``hamari flows`` on gzip against ``zcat | awk``, DuckDB re-filter, memory, gunzip.
+
+Generates v5 records (header line, 29 fields, plain and gzip) in a temp directory: 1M by
+default, 5M more with ``HAMARI_BENCH_BIG=1`` or ``--big``. Baselines run in the same process
+and interleaved with the figures: ``zcat FILE | awk '$13=="REJECT" && $7==443'`` (the awk on
+this machine is named in the output: mawk here, gawk is not installed) and ``zcat`` alone.
+Targets: ``hamari flows`` faster than zcat|awk; re-filter and re-aggregate of 1M loaded records
+< 100 ms median; resident memory with 1M records loaded <= 300 MB, bounded with a memory limit.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+Report = Callable[[str, float, float | None, str], None]
+FILTER = "action=REJECT and dstport=443"
+AWK = '$13=="REJECT" && $7==443'
+
+# Realistic-looking v5 records: a few hundred hosts in two AZs, service ports on one side and
+# ephemeral ports on the other, ~20 % REJECT, 2 % IPv6, some NODATA rows and "-" values.
+_GEN = """
+COPY (
+SELECT 5 AS "version", '123456789012' AS "account-id",
+ 'eni-0' || lpad(to_hex(h % 64), 16, 'a') AS "interface-id",
+ CASE WHEN st THEN NULL ELSE src END AS "srcaddr",
+ CASE WHEN st THEN NULL ELSE dst END AS "dstaddr",
+ CASE WHEN st OR h % 97 = 0 THEN NULL WHEN h % 2 = 0 THEN 32768 + (h >> 5) % 28000
+      ELSE [443, 80, 22, 5432, 3306][1 + (h >> 7) % 5] END AS "srcport",
+ CASE WHEN st OR h % 97 = 0 THEN NULL WHEN h % 2 = 1 THEN 32768 + (h >> 9) % 28000
+      ELSE [443, 80, 22, 5432, 3306, 53][1 + (h >> 11) % 6] END AS "dstport",
+ CASE WHEN st THEN NULL WHEN h % 97 = 0 THEN 1 WHEN h % 13 = 0 THEN 17 ELSE 6 END AS "protocol",
+ CASE WHEN st THEN NULL ELSE 1 + (h >> 13) % 200 END AS "packets",
+ CASE WHEN st THEN NULL ELSE 40 + (h >> 17) % 150000 END AS "bytes",
+ 1700000000 + i // 100 AS "start", 1700000060 + i // 100 AS "end",
+ CASE WHEN st THEN NULL WHEN (h >> 21) % 10 < 2 THEN 'REJECT' ELSE 'ACCEPT' END AS "action",
+ CASE WHEN st THEN 'NODATA' ELSE 'OK' END AS "log-status",
+ 'vpc-0abc1234def567890' AS "vpc-id", 'subnet-0' || lpad(to_hex(h % 4), 16, 'b') AS "subnet-id",
+ CASE WHEN h % 5 = 0 THEN NULL ELSE 'i-0' || lpad(to_hex(h % 32), 16, 'c') END AS "instance-id",
+ CASE WHEN st THEN NULL ELSE [2, 18, 16, 1, 3, 19, 4][1 + (h >> 23) % 7] END AS "tcp-flags",
+ CASE WHEN h % 50 = 0 THEN 'IPv6' ELSE 'IPv4' END AS "type",
+ CASE WHEN st THEN NULL ELSE src END AS "pkt-srcaddr",
+ CASE WHEN st THEN NULL ELSE dst END AS "pkt-dstaddr",
+ 'us-east-1' AS "region", 'use1-az' || (1 + h % 2 * 5) AS "az-id",
+ NULL AS "sublocation-type", NULL AS "sublocation-id",
+ CASE WHEN h % 11 = 0 THEN 'S3' END AS "pkt-src-aws-service", NULL AS "pkt-dst-aws-service",
+ CASE WHEN h % 2 = 0 THEN 'ingress' ELSE 'egress' END AS "flow-direction",
+ CASE WHEN h % 2 = 1 THEN 1 END AS "traffic-path"
+FROM (
+ SELECT i, h, h % 500 = 7 AS st,
+  CASE WHEN h % 50 = 0 THEN '2600:1f18:4a2::' || to_hex((h >> 4) % 300)
+       ELSE '10.' || (h >> 8) % 2 || '.' || (h >> 16) % 4 || '.' || (h >> 24) % 100 END AS src,
+  CASE WHEN h % 50 = 0 THEN '2600:1f18:4a2::' || to_hex((h >> 30) % 300)
+       ELSE '10.' || (h >> 32) % 2 || '.' || (h >> 40) % 4 || '.' || (h >> 48) % 100 END AS dst
+ FROM (SELECT i, (hash(i) >> 1)::BIGINT AS h FROM range({n}) t(i))
+)) TO '{out}' (FORMAT csv, DELIMITER ' ', HEADER, NULLSTR '-', QUOTE '', COMPRESSION {comp})
+"""
+
+
+def generate(n: int, out: Path, *, gzip: bool) -> Path:
+    """Write ``n`` v5 records with a header line (gzip or plain) and return the path."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    try:
+        con.execute(_GEN.format(n=int(n), out=str(out), comp="gzip" if gzip else "none"))
+    finally:
+        con.close()
+    return out
+
+
+def _awk_name() -> str:
+    path = shutil.which("awk") or "awk"
+    real = os.path.realpath(path)
+    for name in ("gawk", "mawk", "busybox", "nawk"):
+        if name in os.path.basename(real):
+            return name
+    return os.path.basename(real)
+
+
+def _wall(cmd: str) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(
+        cmd, shell=True, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    return time.perf_counter() - t0
+
+
+def _median_ms(fn: Callable[[], object], runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times) * 1000
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+_LOADED_RSS = """
+import json, sys
+from tui.models.flowengine import FlowEngine
+def rss():
+    for line in open('/proc/self/status'):
+        if line.startswith('VmRSS:'):
+            return int(line.split()[1]) / 1024
+base = rss()
+engine = FlowEngine(memory_limit=sys.argv[2], on_disk=sys.argv[3] == '1')
+stats = engine.load_files(sys.argv[1])
+print(json.dumps({'base': base, 'loaded': rss(), 'records': stats.records}))
+engine.close()
+"""
+
+
+def _loaded_rss(path: Path, memory_limit: str, on_disk: bool) -> tuple[float, float]:
+    import json
+
+    out = subprocess.run(
+        [sys.executable, "-c", _LOADED_RSS, str(path), memory_limit, "1" if on_disk else "0"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    got = json.loads(out)
+    return got["loaded"], got["base"]
+
+
+def _gunzip_rate(path: Path, module: object) -> float:
+    data = path.read_bytes()
+    t0 = time.perf_counter()
+    d = module.decompressobj(wbits=31)  # type: ignore[attr-defined]
+    size = 0
+    for i in range(0, len(data), 1 << 20):
+        size += len(d.decompress(data[i : i + (1 << 20)]))
+    return size / (time.perf_counter() - t0) / 1e6
+
+
+def run(report: Report, *, n: int, big: bool, quick: bool = False) -> None:
+    """Generate the data and print every figure; ``quick`` shrinks runs for the smoke test."""
+    from tui.models.flowengine import FlowEngine
+    from tui.models.flowfilter import parse_filter
+    from tui.models.flowlog import FlowLogParser
+
+    runs = 1 if quick else 3
+    tmp = Path(tempfile.mkdtemp(prefix="hamari-bench-flows-"))
+    try:
+        sizes = [n] + ([5_000_000] if big else [])
+        for size in sizes:
+            label = f"{size // 1_000_000}M" if size >= 1_000_000 else f"{size // 1000}k"
+            gz = generate(size, tmp / f"v5-{label}.log.gz", gzip=True)
+            plain = generate(size, tmp / f"v5-{label}.log", gzip=False)
+            awk = _awk_name()
+            hamari = (
+                f"{sys.executable} -m tui flows {gz} --filter '{FILTER}' --format ndjson"
+                " > /dev/null"
+            )
+            awk_cmd = f"zcat {gz} | awk '{AWK}' > /dev/null"
+            zcat_cmd = f"zcat {gz} > /dev/null"
+            t_h, t_a, t_z = [], [], []
+            for _ in range(runs):  # interleaved so that load from other work hits all alike
+                t_a.append(_wall(awk_cmd))
+                t_h.append(_wall(hamari))
+                t_z.append(_wall(zcat_cmd))
+            med_a = statistics.median(t_a)
+            report(f"flows {label} gz: zcat | {awk} filter (s)", med_a, statistics.median(t_z), "s")
+            report(
+                f"flows {label} gz: hamari flows --filter, whole process (s) [target < awk]",
+                statistics.median(t_h),
+                med_a,
+                "s",
+            )
+            plain_cmd = (
+                f"{sys.executable} -m tui flows {plain} --filter '{FILTER}' --format ndjson"
+                " > /dev/null"
+            )
+            t_p = [_wall(plain_cmd) for _ in range(runs)]
+            report(
+                f"flows {label} plain: hamari flows --filter (s)",
+                statistics.median(t_p),
+                med_a,
+                "s",
+            )
+            if size == sizes[0]:
+                # The pure parser, on a slice, for comparison (records/s).
+                parser = FlowLogParser()
+                lines = []
+                with plain.open(encoding="utf-8") as fh:
+                    for i, line in enumerate(fh):
+                        lines.append(line)
+                        if i >= min(size, 200_000):
+                            break
+                t0 = time.perf_counter()
+                count = sum(1 for _ in parser.parse_lines(lines))
+                rate = count / (time.perf_counter() - t0)
+                report("flows: pure-Python FlowLogParser (records/s)", rate, None, "r/s")
+                with FlowEngine(memory_limit="256MB") as engine:
+                    t0 = time.perf_counter()
+                    engine.load_files(gz)
+                    report(
+                        f"flows {label}: DuckDB load of gz (s)",
+                        time.perf_counter() - t0,
+                        med_a,
+                        "s",
+                    )
+                    filters = [
+                        FILTER,
+                        "srcaddr in 10.1.0.0/16 and dstport=443",
+                        "not action=ACCEPT and flags=syn",
+                        "bytes > 100000 or port=22",
+                    ]
+                    base_ms = _median_ms(lambda: engine.count(), 5)
+                    for text in filters:
+                        flt = parse_filter(text)
+                        ms = _median_ms(
+                            lambda f=flt: list(engine.records(f, 1000)), 3 if quick else 7
+                        )
+                        report(
+                            f"flows {label} re-filter: {text[:32]} (ms) [<100]", ms, base_ms, "ms"
+                        )
+                    for kind in ("rejects-by-az", "rejects-by-port", "top-talkers", "by-action"):
+                        flt = parse_filter("action=REJECT" if kind != "by-action" else "")
+                        ms = _median_ms(
+                            lambda k=kind, f=flt: engine.aggregate(k, f), 3 if quick else 7
+                        )
+                        report(f"flows {label} re-aggregate: {kind} (ms) [<100]", ms, base_ms, "ms")
+                loaded, base = _loaded_rss(gz, "256MB", True)
+                report(
+                    f"flows {label} loaded, on-disk store, limit 256MB: RSS (MB) [<=300]",
+                    loaded,
+                    base,
+                    "MB",
+                )
+                loaded, base = _loaded_rss(gz, "4GB", False)
+                report(
+                    f"flows {label} loaded, in-memory store, no limit: RSS (MB)", loaded, base, "MB"
+                )
+                import isal.isal_zlib as isal_zlib
+
+                report(
+                    "gunzip: isal (MB/s)",
+                    _gunzip_rate(gz, isal_zlib),
+                    _gunzip_rate(gz, zlib),
+                    "MB/s",
+                )
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main(report: Report) -> None:
+    """Section entry point."""
+    big = os.environ.get("HAMARI_BENCH_BIG") == "1"
+    run(report, n=1_000_000, big=big)

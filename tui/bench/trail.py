@@ -1,0 +1,238 @@
+"""CloudTrail: re-filtering 100k events on a keystroke, opening the table at the end, memory.
+
+100k realistic events are generated as CloudTrail dicts and parsed with
+:func:`tui.models.cloudtrail.parse_event`. Figures, each beside a same-run baseline:
+
+* re-filter (``compile_filter(text).apply(events)``) for several filters, median of runs, against
+  a plain list comprehension on one field; target < 100 ms;
+* a :class:`widgets.record_table.RecordTable` with 100k rows mounted and jumped to the end in a
+  headless ``App.run_test()``, against an empty app frame; target < 100 ms;
+* memory per 100k events (tracemalloc of the parsed events), against the raw dicts alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import random
+import statistics
+import time
+import tracemalloc
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+Report = Callable[[str, float, float | None, str], None]
+
+_CALLS = [
+    ("ec2.amazonaws.com", "DescribeInstances", True),
+    ("ec2.amazonaws.com", "StartInstances", False),
+    ("ec2.amazonaws.com", "StopInstances", False),
+    ("kms.amazonaws.com", "Decrypt", True),
+    ("kms.amazonaws.com", "CreateGrant", False),
+    ("kms.amazonaws.com", "GenerateDataKeyWithoutPlaintext", True),
+    ("s3.amazonaws.com", "GetObject", True),
+    ("s3.amazonaws.com", "PutObject", False),
+    ("iam.amazonaws.com", "ListRoles", True),
+    ("sts.amazonaws.com", "AssumeRole", True),
+    ("logs.amazonaws.com", "FilterLogEvents", True),
+    ("monitoring.amazonaws.com", "GetMetricData", True),
+]
+_USERS = ["alice", "bob", "carol", "deploy-bot", "ops-oncall", "ci-runner"]
+FILTERS = [
+    "error:AccessDenied*",
+    "user:alice",
+    "name:Start*",
+    "source:kms readonly:false",
+    "ip:10.0.0.0/8",
+    "resource:i-0abc",
+    "decrypt",
+]
+
+
+def make_event(i: int, rng: random.Random, start: datetime) -> dict[str, Any]:
+    """One realistic CloudTrail event dict (IAM user, assumed role or AWS service caller)."""
+    source, name, read_only = _CALLS[rng.randrange(len(_CALLS))]
+    user = _USERS[rng.randrange(len(_USERS))]
+    account = "123456789012"
+    kind = rng.random()
+    if kind < 0.5:
+        identity: dict[str, Any] = {
+            "type": "IAMUser",
+            "principalId": f"AIDA{i % 997:016d}",
+            "arn": f"arn:aws:iam::{account}:user/{user}",
+            "accountId": account,
+            "accessKeyId": f"AKIA{i % 503:016d}",
+            "userName": user,
+        }
+    elif kind < 0.9:
+        identity = {
+            "type": "AssumedRole",
+            "principalId": f"AROA{i % 211:016d}:{user}",
+            "arn": f"arn:aws:sts::{account}:assumed-role/Admin/{user}",
+            "accountId": account,
+            "accessKeyId": f"ASIA{i % 401:016d}",
+            "sessionContext": {
+                "sessionIssuer": {
+                    "type": "Role",
+                    "arn": f"arn:aws:iam::{account}:role/Admin",
+                    "userName": "Admin",
+                },
+                "attributes": {"creationDate": "2024-05-01T10:00:00Z", "mfaAuthenticated": "true"},
+            },
+        }
+    else:
+        identity = {"type": "AWSService", "invokedBy": "ec2.amazonaws.com"}
+    instance = f"i-0abc{rng.randrange(16**12):012x}"
+    error = rng.random() < 0.08
+    event: dict[str, Any] = {
+        "eventVersion": "1.09",
+        "userIdentity": identity,
+        "eventTime": (start + timedelta(seconds=i * 0.5)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "eventSource": source,
+        "eventName": name,
+        "awsRegion": "us-east-1",
+        "sourceIPAddress": (
+            f"10.{rng.randrange(4)}.{rng.randrange(256)}.{rng.randrange(256)}"
+            if kind < 0.9
+            else "ec2.amazonaws.com"
+        ),
+        "userAgent": "aws-cli/2.15.0 Python/3.11.6 Linux/6.1 botocore/2.4.5",
+        "requestParameters": {"instancesSet": {"items": [{"instanceId": instance}]}},
+        "responseElements": None,
+        "requestID": f"{rng.getrandbits(128):032x}",
+        "eventID": f"{rng.getrandbits(128):032x}",
+        "readOnly": read_only,
+        "eventType": "AwsApiCall",
+        "managementEvent": True,
+        "recipientAccountId": account,
+        "eventCategory": "Management",
+    }
+    if error:
+        event["errorCode"] = (
+            "AccessDenied" if rng.random() < 0.7 else "Client.UnauthorizedOperation"
+        )
+        event["errorMessage"] = f"User: {identity.get('arn', 'service')} is not authorized"
+    return event
+
+
+def make_events(n: int, seed: int = 7) -> list[dict[str, Any]]:
+    """``n`` event dicts, deterministic for a seed."""
+    rng = random.Random(seed)
+    start = datetime(2024, 5, 1, tzinfo=UTC)
+    return [make_event(i, rng, start) for i in range(n)]
+
+
+def _median_ms(fn: Callable[[], object], runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times) * 1000
+
+
+def _row(ev: Any) -> tuple[str, ...]:
+    return (
+        ev.event_time.strftime("%H:%M:%S"),
+        ev.event_name,
+        ev.source,
+        ev.principal,
+        ev.source_ip,
+        ev.error_code,
+        " ".join(ev.resources),
+    )
+
+
+async def _table_times(events: list[Any], runs: int) -> tuple[float, float]:
+    """(median ms to mount a 100k-row RecordTable and jump to the end, empty-frame ms)."""
+    from textual.app import App, ComposeResult
+    from textual.widgets import Static
+
+    from widgets.record_table import CallableRows, Column, RecordTable
+
+    columns = [
+        Column("time", "time", width=8),
+        Column("name", "event", min_width=12, max_width=28, flex=True),
+        Column("source", "source", width=7),
+        Column("principal", "principal", min_width=10, max_width=18),
+        Column("ip", "source ip", min_width=9, max_width=17),
+        Column("error", "error", min_width=8, max_width=18),
+        Column("resources", "resources", min_width=6, max_width=60, flex=True),
+    ]
+
+    class Empty(App[None]):
+        def compose(self) -> ComposeResult:
+            yield Static("")
+
+    class Table(App[None]):
+        def compose(self) -> ComposeResult:
+            yield Static("")
+
+    async def empty_frame() -> float:
+        app = Empty()
+        async with app.run_test(size=(120, 40)) as pilot:
+            t0 = time.perf_counter()
+            await app.mount(Static("frame"))
+            await pilot.pause()
+            return time.perf_counter() - t0
+
+    async def table_open() -> float:
+        app = Table()
+        async with app.run_test(size=(120, 40)) as pilot:
+            t0 = time.perf_counter()
+            rows = CallableRows(len(events), lambda i: _row(events[i]))
+            table = RecordTable(columns, rows, row_key=lambda i: events[i].event_id)
+            await app.mount(table)
+            table.focus()
+            table.action_last()
+            await pilot.pause()
+            elapsed = time.perf_counter() - t0
+            assert table.cursor_row == len(events) - 1
+            return elapsed
+
+    empty = [await empty_frame() for _ in range(runs)]
+    opened = [await table_open() for _ in range(runs)]
+    return statistics.median(opened) * 1000, statistics.median(empty) * 1000
+
+
+def run(report: Report, *, n: int = 100_000, quick: bool = False) -> None:
+    """Generate ``n`` events and print the figures; ``quick`` uses fewer runs."""
+    from tui.models.cloudtrail import parse_event
+    from tui.models.trailfilter import compile_filter
+
+    runs = 3 if quick else 9
+    dicts = make_events(n)
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    events = [parse_event(d) for d in dicts]
+    parsed = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    # Baseline for memory: the raw dicts themselves (json.loads output), measured the same way.
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    again = make_events(n)
+    raw = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    del again
+    scale = 100_000 / n
+    report(
+        "trail: memory per 100k events, parsed + raw dicts (MB)",
+        (parsed + raw) * scale / 2**20,
+        raw * scale / 2**20,
+        "MB",
+    )
+    label = f"{n // 1000}k"
+    base = _median_ms(lambda: [e for e in events if e.event_name == "StartInstances"], runs)
+    for text in FILTERS:
+        flt = compile_filter(text)
+        ms = _median_ms(lambda f=flt: f.apply(events), runs)
+        report(f"trail {label} re-filter '{text}' (ms) [<100]", ms, base, "ms")
+    opened, empty = asyncio.run(_table_times(events, 3 if quick else 5))
+    report(f"trail {label}: RecordTable open + jump to end (ms) [<100]", opened, empty, "ms")
+
+
+def main(report: Report) -> None:
+    """Section entry point."""
+    run(report)

@@ -1,0 +1,903 @@
+"""A DuckDB-backed store for loaded flow records, and the fast path for flow-log files.
+
+A bastion has one gigabyte of memory and two cores; a day of flow logs is millions of records.
+Holding those as Python tuples costs about a kilobyte each, and re-running a Python predicate
+over a million of them takes seconds, so loaded records live in an embedded columnar engine
+instead: DuckDB parses S3-style text (gzip or plain, header line first) and Parquet itself, keeps
+the columns compressed, spills to a temp directory above ``memory_limit``, and answers a
+re-filter or a re-aggregation of a million records in tens of milliseconds. The filter language
+is not duplicated here: :meth:`FlowFilter.to_sql` compiles the same AST to DuckDB SQL, and when
+a filter cannot be compiled (an IPv6 CIDR) the engine says so and falls back to the pure
+predicate, the authority on what a filter means.
+
+Counts match the pure reader (:func:`tui.models.flowlog.read_flow_logs`): lines DuckDB rejects
+are re-read by :class:`FlowLogParser` (so a trailing ``# comment`` still parses and a bad line is
+counted once), and a file DuckDB cannot read whole (a truncated gzip, CloudWatch JSON) is read by
+the pure reader, which keeps what precedes the break and counts the file as bad.
+
+:meth:`FlowEngine.scan_files` is the streaming path of ``hamari flows FILE --filter ...``: it
+never stores the records. When the filter pins a field to one literal (``action=REJECT``,
+``dstport=443``), the text is decompressed with python-isal and only the lines that contain every
+such literal are parsed (an exactly-or-broader pre-filter, like the CloudWatch filter pattern);
+counts of the lines skipped come from byte counts. Otherwise DuckDB reads the file with the SQL
+filter pushed into the scan.
+
+No UI here; DuckDB and pyarrow are imported when an engine is created.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Final
+
+from tui.models.flowagg import AGGREGATIONS, AggRow
+from tui.models.flowagg import aggregate as pure_aggregate
+from tui.models.flowfilter import ENUMS, Compare, FilterError, FlowFilter, _conjuncts
+from tui.models.flowlog import (
+    _AUTO_LAYOUTS,
+    _CHUNK,
+    FIELDS,
+    FIELDS_BY_ATTR,
+    PROTOCOL_NAMES,
+    FlowLogParser,
+    FlowRecord,
+    ParseStats,
+    _decompressobj,
+    _gunzip,
+    _looks_like_header,
+    _read_one,
+    _sidecar_format,
+    iter_files,
+    layout_for,
+)
+
+__all__ = ["SQL_TYPES", "FlowEngine", "scan_files"]
+
+#: DuckDB column type per field kind.
+SQL_TYPES: Final[dict[str, str]] = {"int": "BIGINT", "str": "VARCHAR", "ip": "VARCHAR"}
+
+_TABLE: Final = "flow_store"
+_VIEW: Final = "flows"
+_FILE_COL: Final = "_file"
+
+
+def _attr(name: str) -> str:
+    """Column name of a field: the Athena/attribute spelling (``az_id``); unknown ones too."""
+    spec = FIELDS.get(name) or FIELDS_BY_ATTR.get(name)
+    return spec.attr if spec is not None else name.replace("-", "_")
+
+
+def _aws(column: str) -> str:
+    """AWS name (``az-id``) of a column; unknown columns keep their (underscored) name."""
+    spec = FIELDS_BY_ATTR.get(column)
+    return spec.name if spec is not None else column
+
+
+def _type(name: str) -> str:
+    spec = FIELDS.get(name) or FIELDS_BY_ATTR.get(name)
+    return SQL_TYPES[spec.kind] if spec is not None else "VARCHAR"
+
+
+def _quote(ident: str) -> str:
+    return '"' + ident.replace('"', '""') + '"'
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _first_line(path: Path) -> tuple[str, bytes, bool]:
+    """(kind, first line, gzip?) where kind is ``parquet``, ``json``, ``text`` or ``empty``."""
+    with path.open("rb") as fh:
+        head = fh.read(_CHUNK)
+    if head[:4] == b"PAR1":
+        return "parquet", b"", False
+    gz = head[:2] == b"\x1f\x8b"
+    if gz:
+        try:
+            head = _decompressobj().decompress(head)
+        except Exception:
+            return "text", b"", True  # let the reader fail and count it
+    stripped = head.lstrip()
+    if not stripped:
+        return "empty", b"", gz
+    if stripped[:1] == b"{":
+        return "json", b"", gz
+    return "text", head.split(b"\n", 1)[0], gz
+
+
+def _file_format(
+    path: Path, first: bytes, fields: Sequence[str] | None
+) -> tuple[tuple[str, ...] | None, bool]:
+    """(field names, has header) of a text file; names None when no layout is known."""
+    parts = first.decode("utf-8", "replace").split("#", 1)[0].split()
+    if parts and (parts[0] in FIELDS or parts[0] in FIELDS_BY_ATTR) and _looks_like_header(parts):
+        return layout_for(tuple(parts)).fields, True
+    if fields is not None:
+        return layout_for(tuple(fields)).fields, False
+    side = _sidecar_format(path)
+    if side is not None:
+        return layout_for(side).fields, False
+    auto = _AUTO_LAYOUTS.get(len(parts))
+    return (auto if auto is not None else None), False
+
+
+def _csv_columns(names: Sequence[str]) -> list[tuple[str, str]]:
+    """(column, type) for read_csv; a repeated name keeps its first position, like the parser."""
+    out: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for i, name in enumerate(names):
+        col = _attr(name)
+        if col in seen:
+            col = f"_dup{i}_{col}"
+        seen.add(col)
+        out.append((col, _type(name)))
+    return out
+
+
+def _read_csv_sql(path: Path, columns: Sequence[tuple[str, str]], header: bool, gz: bool) -> str:
+    spec = ", ".join(f"{_lit(c)}: {_lit(t)}" for c, t in columns)
+    return (
+        f"read_csv({_lit(str(path))}, delim=' ', header={str(header).lower()}, nullstr='-', "
+        f"quote='', escape='', comment='#', columns={{{spec}}}, auto_detect=false, "
+        f"compression={_lit('gzip' if gz else 'none')}, ignore_errors=true, store_rejects=true, "
+        "rejects_table='hamari_rejects', rejects_scan='hamari_reject_scans')"
+    )
+
+
+def _record_class_for(columns: Sequence[str]) -> Any:
+    return layout_for(tuple(_aws(c) for c in columns)).record_class
+
+
+def _raw(values: Sequence[Any]) -> str:
+    return " ".join("-" if v is None else str(v) for v in values)
+
+
+class FlowEngine:
+    """Loaded flow records in DuckDB, with a memory limit.
+
+    Example:
+        >>> engine = FlowEngine(memory_limit="256MB")  # doctest: +SKIP
+        >>> stats = engine.load_files(["flows/"])  # doctest: +SKIP
+        >>> rows = engine.aggregate("rejects-by-az", parse_filter("action=REJECT"))  # doctest: +SKIP
+
+    Attributes:
+        stats: Counters over every load (records, bad lines and files, NODATA, SKIPDATA).
+        fallback: Why the last query or aggregation ran in Python instead of SQL, or None.
+    """
+
+    def __init__(
+        self,
+        memory_limit: str = "256MB",
+        temp_directory: str | os.PathLike[str] | None = None,
+        *,
+        threads: int | None = None,
+        on_disk: bool = True,
+    ) -> None:
+        """Create an empty store.
+
+        Args:
+            memory_limit: DuckDB ``memory_limit``; above it DuckDB spills to the temp directory.
+            temp_directory: Where the store and spill files go (a private directory is created
+                in it and removed by :meth:`close`); the system temp directory if None.
+            threads: DuckDB worker threads (default: DuckDB's choice, the core count).
+            on_disk: Keep the table in a database file in the temp directory (compressed and
+                evictable, so resident memory stays bounded); False keeps it in memory.
+        """
+        import duckdb
+
+        self._dir = tempfile.mkdtemp(prefix="hamari-flows-", dir=temp_directory)
+        database = os.path.join(self._dir, "flows.duckdb") if on_disk else ":memory:"
+        config: dict[str, Any] = {
+            "memory_limit": memory_limit,
+            "temp_directory": os.path.join(self._dir, "spill"),
+            "preserve_insertion_order": True,
+        }
+        if threads:
+            config["threads"] = threads
+        self.con = duckdb.connect(database, config=config)
+        self.con.execute("SET enable_progress_bar = false")
+        self.stats = ParseStats()
+        self.fallback: str | None = None
+        self._columns: list[str] = [_FILE_COL]
+        self._files = itertools.count(1)
+        self.con.execute(f"CREATE TABLE {_TABLE} ({_FILE_COL} INTEGER)")
+        self._refresh_view()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close DuckDB and remove the store and spill files."""
+        try:
+            self.con.close()
+        finally:
+            shutil.rmtree(self._dir, ignore_errors=True)
+
+    def __enter__(self) -> FlowEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- schema ------------------------------------------------------------------------------
+
+    @property
+    def columns(self) -> list[str]:
+        """Stored field columns (attribute spelling), in first-seen order."""
+        return [c for c in self._columns if c != _FILE_COL]
+
+    def _ensure_columns(self, columns: Iterable[tuple[str, str]]) -> None:
+        added = False
+        for col, typ in columns:
+            if col not in self._columns and not col.startswith("_dup"):
+                self.con.execute(f"ALTER TABLE {_TABLE} ADD COLUMN {_quote(col)} {typ}")
+                self._columns.append(col)
+                added = True
+        if added:
+            self._refresh_view()
+
+    def _refresh_view(self) -> None:
+        # Every known field is queryable; fields no loaded file has read as NULL.
+        missing = [
+            f"CAST(NULL AS {SQL_TYPES[s.kind]}) AS {_quote(s.attr)}"
+            for s in FIELDS.values()
+            if s.attr not in self._columns
+        ]
+        extra = (", " + ", ".join(missing)) if missing else ""
+        self.con.execute(f"CREATE OR REPLACE VIEW {_VIEW} AS SELECT *{extra} FROM {_TABLE}")
+
+    # -- loading -----------------------------------------------------------------------------
+
+    def load_files(
+        self, paths: str | Path | Iterable[str | Path], fields: Sequence[str] | None = None
+    ) -> ParseStats:
+        """Load flow-log files and folders (text or gzip with or without header, Parquet, JSON).
+
+        Args:
+            paths: A file, a folder (read recursively) or several.
+            fields: The format of files without a header line (``LogFormat`` names); if None,
+                a ``name.format`` sidecar or the AWS default (14 or 36 fields) is used.
+
+        Returns:
+            The engine's running :attr:`stats`.
+        """
+        for path in iter_files(paths):
+            file_id = next(self._files)
+            try:
+                kind, first, gz = _first_line(path)
+            except OSError as exc:
+                self.stats.bad_files += 1
+                self.stats.note(str(path), 0, f"{type(exc).__name__}: {exc}")
+                continue
+            if kind == "empty":  # or a gzip too short to inflate: the pure reader judges it
+                self._load_pure(path, file_id, fields)
+                continue
+            if kind == "parquet":
+                if not self._load_parquet(path, file_id):
+                    self._load_pure(path, file_id, fields)
+                continue
+            names, header = _file_format(path, first, fields) if kind == "text" else (None, False)
+            if names is None or not self._load_text(path, file_id, names, header, gz):
+                self._load_pure(path, file_id, fields)
+        return self.stats
+
+    def _load_text(
+        self, path: Path, file_id: int, names: tuple[str, ...], header: bool, gz: bool
+    ) -> bool:
+        columns = _csv_columns(names)
+        self._ensure_columns(columns)
+        keep = [c for c, _ in columns if not c.startswith("_dup")]
+        select = ", ".join(_quote(c) for c in keep)
+        con = self.con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(
+                f"INSERT INTO {_TABLE} ({_FILE_COL}, {select}) "
+                f"SELECT {file_id}, {select} FROM {_read_csv_sql(path, columns, header, gz)}"
+            )
+            rejected = con.execute(
+                "SELECT line, any_value(csv_line) FROM hamari_rejects GROUP BY line ORDER BY line"
+            ).fetchall()
+        except Exception:
+            con.execute("ROLLBACK")
+            return False
+        con.execute("COMMIT")
+        con.execute("DROP TABLE IF EXISTS hamari_rejects")
+        con.execute("DROP TABLE IF EXISTS hamari_reject_scans")
+        self.stats.headers += int(header)
+        self._recover(rejected, names, path, file_id)
+        self._count_statuses(file_id)
+        return True
+
+    def _recover(
+        self, rejected: Sequence[tuple[Any, Any]], names: Sequence[str], path: Path, file_id: int
+    ) -> list[FlowRecord]:
+        """Give lines DuckDB rejected a second chance with the pure parser (a trailing
+        ``# comment``, runs of spaces); what it cannot read either is a bad line, counted once.
+        The recovered records are stored; status counts are the caller's (from the table)."""
+        scratch = ParseStats()
+        parser = FlowLogParser(names, stats=scratch, source=str(path))
+        recovered: list[FlowRecord] = []
+        for lineno, text in rejected:
+            parser._lineno = int(lineno) - 1
+            rec = parser.feed_line(str(text))
+            if rec is not None:
+                recovered.append(rec)
+        self.stats.bad_lines += scratch.bad_lines
+        for bad in scratch.samples:
+            self.stats.note(bad.source, bad.lineno, bad.reason, bad.text)
+        if recovered:
+            self._insert_records(recovered, file_id)
+        return recovered
+
+    def _count_statuses(self, file_id: int) -> None:
+        rows = self.con.execute(
+            f"SELECT log_status, count(*) FROM {_VIEW} WHERE {_FILE_COL} = ? GROUP BY 1",
+            [file_id],
+        ).fetchall()
+        _add_statuses(self.stats, rows)
+
+    def _load_parquet(self, path: Path, file_id: int) -> bool:
+        con = self.con
+        try:
+            names = [
+                str(r[0])
+                for r in con.execute(
+                    f"DESCRIBE SELECT * FROM read_parquet({_lit(str(path))})"
+                ).fetchall()
+            ]
+            types = {
+                str(r[0]): str(r[1])
+                for r in con.execute(
+                    f"DESCRIBE SELECT * FROM read_parquet({_lit(str(path))})"
+                ).fetchall()
+            }
+        except Exception:
+            return False
+        fields = [n.replace("_", "-") if n.replace("_", "-") in FIELDS else n for n in names]
+        columns = _csv_columns(fields)
+        self._ensure_columns(columns)
+        nulls = "('', '-', 'None', 'null', 'NULL', 'nan', 'NaN')"
+        exprs = []
+        for src, (col, typ) in zip(names, columns, strict=True):
+            if col.startswith("_dup"):
+                continue
+            s = _quote(src)
+            text = f"CAST({s} AS VARCHAR)"
+            numeric = any(k in types[src] for k in ("INT", "DOUBLE", "FLOAT", "DECIMAL"))
+            if typ == "BIGINT":
+                exprs.append(
+                    f"CASE WHEN {s} IS NULL OR {text} IN {nulls} THEN NULL "
+                    f"ELSE CAST(CAST({s} AS DOUBLE) AS BIGINT) END AS {_quote(col)}"
+                    if numeric
+                    else f"CASE WHEN {s} IS NULL OR {text} IN {nulls} THEN NULL "
+                    f"ELSE CAST({s} AS BIGINT) END AS {_quote(col)}"
+                )
+            else:
+                if numeric and col.endswith("account_id"):
+                    text = f"lpad(CAST(CAST({s} AS BIGINT) AS VARCHAR), 12, '0')"
+                elif numeric and "INT" not in types[src]:
+                    text = (
+                        f"CASE WHEN {s} = floor({s}) THEN CAST(CAST({s} AS BIGINT) AS VARCHAR) "
+                        f"ELSE CAST({s} AS VARCHAR) END"
+                    )
+                exprs.append(
+                    f"CASE WHEN {s} IS NULL OR CAST({s} AS VARCHAR) IN {nulls} THEN NULL "
+                    f"ELSE replace({text}, ' ', '_') END AS {_quote(col)}"
+                )
+        keep = [c for c, _ in columns if not c.startswith("_dup")]
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(
+                f"INSERT INTO {_TABLE} ({_FILE_COL}, {', '.join(_quote(c) for c in keep)}) "
+                f"SELECT {file_id}, {', '.join(exprs)} FROM read_parquet({_lit(str(path))})"
+            )
+        except Exception:  # a non-numeric value in a number column: the pure reader counts it
+            con.execute("ROLLBACK")
+            return False
+        con.execute("COMMIT")
+        self._count_statuses(file_id)
+        return True
+
+    def _load_pure(self, path: Path, file_id: int, fields: Sequence[str] | None) -> None:
+        """Read one file with the pure reader (JSON, unknown layout, truncated or odd files)."""
+        file_fmt = fields if fields is not None else _sidecar_format(path)
+        parser = FlowLogParser(file_fmt, stats=self.stats, source=str(path))
+        batch: list[FlowRecord] = []
+        try:
+            for rec in _read_one(path, parser):
+                batch.append(rec)
+                if len(batch) >= 65536:
+                    self._insert_records(batch, file_id)
+                    batch = []
+        except Exception as exc:  # one bad file must never stop the others
+            self.stats.bad_files += 1
+            self.stats.note(str(path), parser._lineno, f"{type(exc).__name__}: {exc}")
+        if batch:
+            self._insert_records(batch, file_id)
+
+    def _insert_records(self, records: Sequence[FlowRecord], file_id: int) -> None:
+        """Insert parsed records (grouped by format) through Arrow."""
+        import pyarrow as pa
+
+        by_format: dict[tuple[str, ...], list[FlowRecord]] = {}
+        for rec in records:
+            by_format.setdefault(rec.FORMAT, []).append(rec)
+        for fmt, recs in by_format.items():
+            columns = _csv_columns(fmt)
+            self._ensure_columns(columns)
+            arrays: dict[str, Any] = {_FILE_COL: pa.array([file_id] * len(recs), pa.int32())}
+            for i, (col, typ) in enumerate(columns):
+                if col.startswith("_dup"):
+                    continue
+                values = [r[i] for r in recs]
+                arrays[col] = pa.array(values, pa.int64() if typ == "BIGINT" else pa.string())
+            self.con.register("hamari_batch", pa.table(arrays))
+            names = ", ".join(_quote(c) for c in arrays)
+            try:
+                self.con.execute(f"INSERT INTO {_TABLE} ({names}) SELECT {names} FROM hamari_batch")
+            finally:
+                self.con.unregister("hamari_batch")
+
+    # -- queries -----------------------------------------------------------------------------
+
+    def count(self, flt: FlowFilter | None = None) -> int:
+        """Number of stored rows (status rows included) matching ``flt`` (all if None)."""
+        where = self._where(flt)
+        if where is None:
+            pred = flt.to_predicate() if flt is not None else None
+            return sum(1 for r in self._all_records() if pred is None or pred(r))
+        row = self.con.execute(f"SELECT count(*) FROM {_VIEW} WHERE {where}").fetchone()
+        return int(row[0]) if row else 0
+
+    def _where(self, flt: FlowFilter | None) -> str | None:
+        """The SQL condition, or None (after noting why) when it cannot be compiled."""
+        self.fallback = None
+        if flt is None or flt.is_empty:
+            return "TRUE"
+        for name in flt.fields():
+            col = _attr(name)
+            if col not in self._columns and name not in FIELDS:
+                self._ensure_columns([(col, "VARCHAR")])
+        try:
+            return flt.to_sql_where("duckdb")
+        except FilterError as err:
+            self.fallback = f"filter runs in Python, not DuckDB: {err.message}"
+            return None
+
+    def query(self, flt: FlowFilter | None = None, limit: int | None = None) -> Iterator[dict]:
+        """Matching records as dicts keyed by AWS field name (stored columns), in load order.
+
+        Args:
+            flt: The filter; None or empty for everything.
+            limit: At most this many rows.
+
+        Yields:
+            ``{"version": 5, "account-id": "...", ...}`` (``-`` is None).
+        """
+        for rec in self.records(flt, limit):
+            yield rec.as_dict()
+
+    def records(
+        self, flt: FlowFilter | None = None, limit: int | None = None
+    ) -> Iterator[FlowRecord]:
+        """Matching records as :class:`FlowRecord` (the format is every stored column)."""
+        where = self._where(flt)
+        if where is None:
+            assert flt is not None
+            pred = flt.to_predicate()
+            matched = (r for r in self._all_records() if pred(r))
+            yield from itertools.islice(matched, limit)
+            return
+        lim = f" LIMIT {int(limit)}" if limit is not None else ""
+        yield from self._fetch(f"WHERE {where}{lim}")
+
+    def _all_records(self) -> Iterator[FlowRecord]:
+        return self._fetch("")
+
+    def _fetch(self, tail: str) -> Iterator[FlowRecord]:
+        cols = self.columns
+        if not cols:
+            return
+        cls = _record_class_for(cols)
+        new = tuple.__new__
+        cur = self.con.cursor()
+        cur.execute(f"SELECT {', '.join(_quote(c) for c in cols)} FROM {_VIEW} {tail}")
+        while batch := cur.fetchmany(10000):
+            for row in batch:
+                yield new(cls, (*row, _raw(row)))
+
+    def aggregate(
+        self, kind: str, flt: FlowFilter | None = None, *, limit: int = 50
+    ) -> list[AggRow]:
+        """The aggregations of :mod:`tui.models.flowagg`, in SQL (same rows, same order).
+
+        Args:
+            kind: One of :data:`~tui.models.flowagg.AGGREGATIONS`.
+            flt: Applied first; a filter SQL cannot express runs in Python (see :attr:`fallback`).
+            limit: Maximum rows.
+
+        Raises:
+            ValueError: For an unknown kind.
+        """
+        if kind not in AGGREGATIONS:
+            raise ValueError(
+                f"unknown aggregation {kind!r}; choose one of {', '.join(AGGREGATIONS)}"
+            )
+        where = self._where(flt)
+        if where is None:
+            return pure_aggregate(self.records(flt), kind, limit=limit)
+        return self._aggregate_sql(kind, f"SELECT * FROM {_VIEW} WHERE {where}", limit)
+
+    def _aggregate_sql(self, kind: str, source: str, limit: int) -> list[AggRow]:
+        keys, having, order = _AGG_SQL[kind]
+        key_cols = ", ".join(f"{k} AS k{i}" for i, k in enumerate(keys))
+        groups = ", ".join(f"k{i}" for i in range(len(keys)))
+        sql = (
+            f"SELECT {groups}, count(*) AS flows, sum(coalesce(packets, 0)) AS packets, "
+            "sum(coalesce(bytes, 0)) AS bytes, count(*) FILTER (action = 'REJECT') AS rejects, "
+            "count(*) FILTER (action = 'ACCEPT') AS accepts "
+            f"FROM (SELECT {key_cols}, packets, bytes, action FROM ({source}) s) g "
+            f"WHERE k0 IS NOT NULL GROUP BY {groups} {having} "
+            f"ORDER BY {order}, {groups} LIMIT {int(limit)}"
+        )
+        out = []
+        n = len(keys)
+        for row in self.con.execute(sql).fetchall():
+            key = tuple(str(v) for v in row[:n])
+            flows, packets, nbytes, rejects, accepts = (int(v) for v in row[n:])
+            out.append(AggRow(key, _label(kind, key), flows, packets, nbytes, rejects, accepts))
+        return out
+
+
+_PROTO_SQL: Final = (
+    "CASE WHEN protocol IS NULL THEN '-' "
+    + " ".join(f"WHEN protocol = {n} THEN '{name}'" for n, name in PROTOCOL_NAMES.items())
+    + " ELSE CAST(protocol AS VARCHAR) END"
+)
+_SERVICE_PORT_SQL: Final = (
+    "CASE WHEN srcport IS NULL OR dstport IS NULL THEN "
+    "coalesce(CAST(coalesce(dstport, srcport) AS VARCHAR), '-') "
+    "WHEN srcport > 0 AND srcport < dstport THEN CAST(srcport AS VARCHAR) "
+    "ELSE CAST(dstport AS VARCHAR) END"
+)
+_REJECTS: Final = "HAVING count(*) FILTER (action = 'REJECT') > 0"
+_BY_REJECTS: Final = "rejects DESC, flows DESC"
+
+# kind -> (key expressions, HAVING, ORDER BY); a NULL first key drops the record.
+_AGG_SQL: Final[dict[str, tuple[tuple[str, ...], str, str]]] = {
+    "top-talkers": (
+        (
+            "CASE WHEN action IS NOT NULL THEN coalesce(pkt_srcaddr, srcaddr, '-') END",
+            "coalesce(pkt_dstaddr, dstaddr, '-')",
+        ),
+        "",
+        "bytes DESC, packets DESC",
+    ),
+    "rejects-by-az": (("coalesce(az_id, '?')",), _REJECTS, _BY_REJECTS),
+    "rejects-by-eni": (("coalesce(interface_id, '?')",), _REJECTS, _BY_REJECTS),
+    "rejects-by-port": ((_PROTO_SQL, _SERVICE_PORT_SQL), _REJECTS, _BY_REJECTS),
+    "rejects-by-direction": (("coalesce(flow_direction, '?')",), _REJECTS, _BY_REJECTS),
+    "by-action": (("coalesce(action, log_status, '?')",), "", "flows DESC"),
+}
+
+
+def _label(kind: str, key: tuple[str, ...]) -> str:
+    """As :mod:`tui.models.flowagg` labels rows without a topology."""
+    if kind == "top-talkers":
+        return f"{key[0]} → {key[1]}"
+    if kind == "rejects-by-port":
+        return f"{key[0]}/{key[1]}"
+    return key[0]
+
+
+def _add_statuses(stats: ParseStats, rows: Iterable[tuple[Any, Any]]) -> None:
+    for status, n in rows:
+        if status == "NODATA":
+            stats.nodata += int(n)
+        elif status == "SKIPDATA":
+            stats.skipdata += int(n)
+        else:
+            stats.records += int(n)
+
+
+# --- the streaming scan of ``hamari flows FILE`` ------------------------------------------------
+
+
+def _literals(flt: FlowFilter, names: Sequence[str]) -> list[list[bytes]]:
+    """Tokens a matching line must contain, one list of alternatives per top-level conjunct.
+
+    Only conjuncts that pin a field which is neither first nor last in the line (so it has a
+    space on both sides) to numbers or enum values are used. Exactly-or-broader, like a
+    CloudWatch filter pattern: the exact predicate still runs on every candidate.
+    """
+    inner = set(names[1:-1])
+    out: list[list[bytes]] = []
+    for node in _conjuncts(flt.ast):
+        if not isinstance(node, Compare) or node.op != "=" or len(node.field.fields) != 1:
+            continue
+        name = node.field.fields[0]
+        if name not in inner or list(names).count(name) != 1:
+            continue
+        tokens: list[bytes] = []
+        for v in node.values:
+            if isinstance(v, tuple) and v[0] == v[1] and node.field.kind in ("int", "protocol"):
+                tokens.append(f" {v[0]} ".encode())
+            elif isinstance(v, str) and name in ENUMS and "*" not in v:
+                canon = next(e for e in ENUMS[name] if e.lower() == v)
+                tokens.append(f" {canon} ".encode())  # AWS writes enum values one way
+            else:
+                tokens = []
+                break
+        if tokens:
+            out.append(tokens)
+    out.sort(key=lambda alts: (len(alts), -len(alts[0])))  # one long literal anchors best
+    return out
+
+
+def _chunks(path: Path, gz: bool) -> Iterator[bytes]:
+    """The file's bytes, decompressed ahead in a thread (isal and file reads release the GIL)."""
+    import queue
+    import threading
+
+    q: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=8)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            with path.open("rb") as fh:
+                it = _gunzip(fh) if gz else iter(lambda: fh.read(_CHUNK), b"")
+                for chunk in it:
+                    if stop.is_set():
+                        return
+                    q.put(chunk)
+        except BaseException as exc:  # handed to the consumer, raised there
+            q.put(exc)
+            return
+        q.put(None)
+
+    worker = threading.Thread(target=produce, name="hamari-gunzip", daemon=True)
+    worker.start()
+    try:
+        while (item := q.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                worker.join(0.01)
+
+
+def _line_batches(chunks: Iterable[bytes]) -> Iterator[tuple[bytes, list[bytes]]]:
+    """(text, its lines) per chunk, cut at the last newline so that every line is whole."""
+    tail = b""
+    for chunk in chunks:
+        data = tail + chunk if tail else chunk
+        cut = data.rfind(b"\n") + 1
+        if not cut:
+            tail = data
+            continue
+        tail = data[cut:]
+        body = data[:cut]
+        lines = body.split(b"\n")
+        lines.pop()
+        yield body, lines
+    if tail:
+        yield tail, [tail]
+
+
+def _scan_prefiltered(
+    path: Path,
+    gz: bool,
+    parser: FlowLogParser,
+    spaces: int,
+    tokens: list[list[bytes]],
+    pred: Callable[[FlowRecord], bool],
+) -> Iterator[FlowRecord]:
+    """Parse only the lines holding every literal; count the others from bytes.
+
+    A chunk of well-formed lines holds exactly ``spaces`` spaces per line and no ``#``, tab or
+    carriage return; any other chunk is parsed line by line, so a short, long or blank line is
+    counted exactly as the pure reader counts it. A well-formed line with a non-number in a
+    number column is only noticed (and counted as bad) when it is a candidate.
+    """
+    stats = parser.stats
+    feed = parser.feed_line
+    first = True
+    for body, lines in _line_batches(_chunks(path, gz)):
+        if first:  # the header line sets the layout
+            first = False
+            feed(lines[0].decode("utf-8", "replace"))
+            body = body[len(lines[0]) + 1 :]
+            lines = lines[1:]
+        n = len(lines)
+        if body.count(b" ") != n * spaces or b"#" in body or b"\t" in body or b"\r" in body:
+            for line in lines:
+                rec = feed(line.decode("utf-8", "replace"))
+                if rec is not None and pred(rec):
+                    yield rec
+            continue
+        nodata = skipdata = 0
+        if b"DATA" in body:
+            nodata = body.count(b" NODATA")
+            skipdata = body.count(b" SKIPDATA")
+        stats.nodata += nodata
+        stats.skipdata += skipdata
+        stats.records += n - nodata - skipdata
+        base = parser._lineno
+        candidates = lines
+        for alts in tokens:
+            if len(alts) == 1:
+                (t,) = alts
+                candidates = [line for line in candidates if t in line]
+            else:
+                candidates = [line for line in candidates if any(t in line for t in alts)]
+        for line in candidates:
+            rec = _parse_counted(parser, line, functools.partial(_line_no, base, lines, line))
+            if rec is not None and pred(rec):
+                yield rec
+        parser._lineno = base + n
+
+
+def _line_no(base: int, lines: list[bytes], line: bytes) -> int:
+    return base + lines.index(line) + 1
+
+
+def _parse_counted(
+    parser: FlowLogParser, line: bytes, lineno: Callable[[], int]
+) -> FlowRecord | None:
+    """Parse a candidate that was already counted from bytes; a bad one moves to bad lines."""
+    stats = parser.stats
+    saved = (stats.records, stats.nodata, stats.skipdata, stats.bad_lines, len(stats.samples))
+    rec = parser.feed_line(line.decode("utf-8", "replace"))
+    stats.records, stats.nodata, stats.skipdata = saved[:3]
+    if stats.bad_lines != saved[3]:
+        stats.records -= 1  # it was counted as a record (NODATA/SKIPDATA lines are never bad)
+        if len(stats.samples) > saved[4]:
+            stats.samples[-1] = replace(stats.samples[-1], lineno=lineno())
+    return rec
+
+
+def scan_files(
+    paths: str | Path | Iterable[str | Path],
+    flt: FlowFilter,
+    *,
+    fields: Sequence[str] | None = None,
+    stats: ParseStats | None = None,
+    memory_limit: str = "256MB",
+) -> Iterator[tuple[str, FlowRecord]]:
+    """Stream the records of files that match ``flt``, without storing them.
+
+    Text files with a header whose filter pins fields to literals are pre-filtered on bytes
+    (see the module docstring); other text files are read by DuckDB with the filter pushed into
+    the scan; JSON, Parquet and anything DuckDB cannot read (a truncated gzip), or a filter SQL
+    cannot express, go through the pure reader. Counts match the pure reader's, except that the
+    pre-filter counts a well-formed line with a non-number in a number column as a record unless
+    it is a candidate.
+
+    Args:
+        paths: Files and folders.
+        flt: The filter.
+        fields: Format of header-less files.
+        stats: Counters to update (records, bad lines and files, NODATA, SKIPDATA).
+        memory_limit: For the DuckDB scans.
+
+    Yields:
+        (source path, record), in file order.
+    """
+    stats = stats if stats is not None else ParseStats()
+    pred = flt.to_predicate()
+    try:
+        flt.to_sql_where("duckdb")
+        sql_ok = True
+    except FilterError:
+        sql_ok = False
+    con: Any = None
+    try:
+        for path in iter_files(paths):
+            source = str(path)
+            try:
+                kind, first, gz = _first_line(path)
+            except OSError as exc:
+                stats.bad_files += 1
+                stats.note(source, 0, f"{type(exc).__name__}: {exc}")
+                continue
+            names, header = _file_format(path, first, fields) if kind == "text" else (None, False)
+            tokens = _literals(flt, names) if names is not None and header else []
+            file_fmt = fields if fields is not None else _sidecar_format(path)
+            parser = FlowLogParser(file_fmt, stats=stats, source=source)
+            try:
+                if tokens and names is not None:
+                    spaces = len(names) - 1
+                    for rec in _scan_prefiltered(path, gz, parser, spaces, tokens, pred):
+                        yield source, rec
+                    continue
+                if kind == "text" and names is not None and sql_ok and not flt.is_empty:
+                    if con is None:
+                        import duckdb
+
+                        con = duckdb.connect(config={"memory_limit": memory_limit})
+                        con.execute("SET enable_progress_bar = false")
+                    got = _scan_sql(con, path, flt, pred, names, header, gz, stats)
+                    if got is not None:
+                        for rec in got:
+                            yield source, rec
+                        continue
+                for rec in _read_one(path, parser):
+                    if pred(rec):
+                        yield source, rec
+            except Exception as exc:  # one bad file must never stop the others
+                stats.bad_files += 1
+                stats.note(source, parser._lineno, f"{type(exc).__name__}: {exc}")
+    finally:
+        if con is not None:
+            con.close()
+
+
+def _scan_sql(
+    con: Any,
+    path: Path,
+    flt: FlowFilter,
+    pred: Callable[[FlowRecord], bool],
+    names: tuple[str, ...],
+    header: bool,
+    gz: bool,
+    stats: ParseStats,
+) -> Iterator[FlowRecord] | None:
+    """The matching rows of one text file read by DuckDB, then its counts (a second pass).
+
+    Returns None when DuckDB cannot read the file's first rows (the pure reader takes it); a
+    failure later raises, and the caller counts the file as bad.
+    """
+    columns = _csv_columns(names)
+    keep = [c for c, _ in columns if not c.startswith("_dup")]
+    src = _read_csv_sql(path, columns, header, gz)
+    missing = [
+        f"CAST(NULL AS {SQL_TYPES[s.kind]}) AS {_quote(s.attr)}"
+        for s in FIELDS.values()
+        if s.attr not in keep
+    ]
+    view = f"(SELECT *{', ' if missing else ''}{', '.join(missing)} FROM {src})"
+    cols = ", ".join(_quote(c) for c in keep)
+    cls = _record_class_for(keep)
+    new = tuple.__new__
+    cur = con.cursor()
+    try:
+        cur.execute(f"SELECT {cols} FROM {view} WHERE {flt.to_sql_where('duckdb')}")
+        batch = cur.fetchmany(10000)
+    except Exception:
+        return None
+
+    def rows() -> Iterator[FlowRecord]:
+        nonlocal batch
+        while batch:
+            for row in batch:
+                yield new(cls, (*row, _raw(row)))
+            batch = cur.fetchmany(10000)
+        counts = con.execute(f"SELECT log_status, count(*) FROM {src} GROUP BY 1").fetchall()
+        rejected = con.execute(
+            "SELECT line, any_value(csv_line) FROM hamari_rejects GROUP BY line ORDER BY line"
+        ).fetchall()
+        con.execute("DROP TABLE IF EXISTS hamari_rejects")
+        con.execute("DROP TABLE IF EXISTS hamari_reject_scans")
+        _add_statuses(stats, counts)
+        stats.headers += int(header)
+        parser = FlowLogParser(names, stats=stats, source=str(path))
+        for lineno, text in rejected:
+            parser._lineno = int(lineno) - 1
+            rec = parser.feed_line(str(text))
+            if rec is not None and pred(rec):
+                yield rec
+
+    return rows()
