@@ -1,0 +1,131 @@
+"""AWS faults against the emulator with fault injection in front: what hamari does with each.
+
+The Aws door is driven directly (fast, and what every pane goes through); backoff is patched to 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from tui.aws.errors import (
+    AccessDeniedError,
+    CallTimeoutError,
+    CredentialsError,
+    EndpointUnreachableError,
+)
+from tui.aws.session import DEMO_CREDENTIALS, Aws, AwsEvent, Connection
+from tui.demo import extensions
+from tui.demo.server import FaultRule
+
+
+@pytest.fixture
+async def aws(emulator: Any) -> AsyncIterator[Aws]:
+    emulator.faults.clear()
+    emulator.faults.clear_seen()
+    door = Aws(
+        Connection(
+            region="us-east-1",
+            endpoint_url=emulator.url,
+            demo=True,
+            static_credentials=DEMO_CREDENTIALS,
+            call_timeout=0.5,
+        ),
+        backoff_base=0,
+    )
+    yield door
+    await door.close()
+    emulator.faults.clear()
+
+
+def _events(aws: Aws) -> list[AwsEvent]:
+    seen: list[AwsEvent] = []
+    aws.listeners.append(seen.append)
+    return seen
+
+
+async def test_throttling_is_absorbed_and_announced(emulator: Any, aws: Aws) -> None:
+    events = _events(aws)
+    emulator.faults.add(FaultRule("sts", "GetCallerIdentity", "throttle", times=2))
+    resp = await aws.call("sts", "GetCallerIdentity")
+    assert resp["Account"]
+    assert [e.kind for e in events] == ["throttled", "throttled", "recovered"]
+    assert aws.meter.throttles["sts:GetCallerIdentity"] == 2
+    assert len(emulator.calls("sts", "GetCallerIdentity")) == 3
+
+
+async def test_expired_token_is_raised_once_with_the_fix_and_no_storm(
+    emulator: Any, aws: Aws
+) -> None:
+    emulator.faults.add(FaultRule("cloudtrail", None, "expired_token"))
+    with pytest.raises(CredentialsError) as first:
+        await aws.call("cloudtrail", "LookupEvents", MaxResults=5)
+    assert "aws sso login" in first.value.hint
+    for _ in range(20):  # every pane polling again
+        with pytest.raises(CredentialsError):
+            await aws.call("cloudwatch", "ListMetrics")
+    assert len(emulator.requests_seen) == 1  # one request reached AWS, not 21
+
+
+async def test_partial_pagination_keeps_pages_and_resumes(emulator: Any, aws: Aws) -> None:
+    now = datetime.now(UTC) - timedelta(minutes=5)
+    extensions.record_events(
+        [
+            {
+                "eventVersion": "1.10",
+                "eventTime": f"{now - timedelta(seconds=i):%Y-%m-%dT%H:%M:%SZ}",
+                "eventSource": "ec2.amazonaws.com",
+                "eventName": "PageTest",
+                "eventID": f"page-{i:04d}",
+                "awsRegion": "us-east-1",
+                "userIdentity": {"type": "IAMUser", "userName": "p"},
+            }
+            for i in range(150)
+        ],
+        region="us-east-1",
+    )
+    attrs = [{"AttributeKey": "EventName", "AttributeValue": "PageTest"}]
+    params: dict[str, Any] = {"LookupAttributes": attrs, "MaxResults": 50}
+    # Page 3 fails (a non-transient error); pages 1-2 were yielded and stay with the caller.
+    got: list[dict[str, Any]] = []
+    rule = FaultRule("cloudtrail", "LookupEvents", "access_denied")
+    pages = aws.pages("cloudtrail", "LookupEvents", **params)
+    got.append(await pages.__anext__())
+    got.append(await pages.__anext__())
+    emulator.faults.add(rule)
+    with pytest.raises(AccessDeniedError):
+        await pages.__anext__()
+    assert sum(len(p["Events"]) for p in got) == 100
+    emulator.faults.remove(rule)
+    params["NextToken"] = got[-1]["NextToken"]  # the next refresh resumes after page 2
+    resumed = [p async for p in aws.pages("cloudtrail", "LookupEvents", **params)]
+    assert sum(len(p["Events"]) for p in resumed) == 50
+
+
+async def test_slow_response_times_out_and_is_retried(emulator: Any, aws: Aws) -> None:
+    events = _events(aws)
+    emulator.faults.add(FaultRule("sts", "GetCallerIdentity", "slow", times=1, delay=1.0))
+    resp = await aws.call("sts", "GetCallerIdentity")
+    assert resp["Account"]
+    assert events[0].kind == "retrying" and "did not answer in time" in events[0].message
+
+
+async def test_timeouts_exhausting_retries_are_reported_as_timed_out(
+    emulator: Any, aws: Aws
+) -> None:
+    aws.max_throttle_retries = 1
+    emulator.faults.add(FaultRule("sts", "GetCallerIdentity", "slow", delay=0.8))
+    with pytest.raises(CallTimeoutError):
+        await aws.call("sts", "GetCallerIdentity")
+
+
+async def test_connection_reset_is_retried_then_named(emulator: Any, aws: Aws) -> None:
+    emulator.faults.add(FaultRule("sts", "GetCallerIdentity", "reset", times=1))
+    assert (await aws.call("sts", "GetCallerIdentity"))["Account"]
+    aws.max_throttle_retries = 0
+    emulator.faults.add(FaultRule("sts", "GetCallerIdentity", "reset"))
+    with pytest.raises(EndpointUnreachableError):
+        await aws.call("sts", "GetCallerIdentity")
