@@ -182,27 +182,26 @@ def test_app_survives_the_tour_and_quits_cleanly(
     assert run.text.rfind("\x1b[?1049l") > run.text.rfind("Wrote")  # alt screen left last
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="tui/panes/trail.py ExportScreen puts str(Path.cwd()) into an Input unsanitized: a "
-    "working folder named with escape sequences (on a shared bastion, /tmp/<anything>) reaches "
-    "the terminal raw",
-)
-async def test_export_dialog_default_path_is_display_safe(tmp_path: Path) -> None:
-    from textual.app import App
+async def test_export_dialog_never_shows_a_hostile_working_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, emulator, demo_world
+) -> None:
+    """On a shared bastion the current folder may be named with escape sequences: the export
+    dialog offers a relative file name and never puts that folder's name on the screen."""
     from textual.widgets import Input
 
-    from tui.panes.trail import ExportScreen
+    from tests.apptools import demo_app, wait_for
+    from tui.panes.trail import TrailPane
 
-    hostile = "\x1b]0;pwned\x07\x1b[2J\x9b2J"
-
-    class Host(App[None]):
-        def on_mount(self) -> None:
-            self.push_screen(ExportScreen(f"{tmp_path}/{hostile}/x.ndjson", 1))
-
-    app = Host()
+    hostile = tmp_path / "\x1b]0;pwned\x07\x1b[2J\x9b2J"
+    hostile.mkdir()
+    monkeypatch.chdir(hostile)
+    app = demo_app(emulator, demo_world)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
+        pane = app.screen.query_one(TrailPane)
+        assert await wait_for(pilot, pane.has_data, 30)
+        pane.action_export()
+        await pilot.pause(0.3)
         field = app.screen.query_one(Input)
         rendered = "".join(field.render_line(y).text for y in range(field.size.height))
+        assert field.value.startswith("hamari-trail-")
         assert not re.search("[\x1b\x07\x9b]", rendered), repr(rendered)

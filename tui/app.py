@@ -29,6 +29,7 @@ from tui.aws.errors import (
 )
 from tui.aws.session import DEMO_CREDENTIALS, Aws, Connection
 from tui.commands import HamariCommands, NameCache
+from tui.models.text import display_safe
 from tui.models.timewindow import utc_now
 from tui.settings import Settings
 
@@ -155,6 +156,28 @@ class HamariApp(App[None]):
         if isinstance(event, events.Key | events.MouseDown):
             self.last_input_at = time.monotonic()
         await super().on_event(event)
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: Any = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Every notification is plain, display-safe text, whoever sends it.
+
+        Messages often carry AWS strings or paths (an export in a folder whose name holds escape
+        sequences); sanitizing here, at the one door, covers every pane and screen.
+        """
+        super().notify(
+            display_safe(message, multiline=True),
+            title=display_safe(title),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
 
     def milestone(self, name: str) -> None:
         """Report a start-up milestone to the benchmark runner (only when it asked for them)."""

@@ -208,7 +208,8 @@ class ExportScreen(ModalScreen[str | None]):
         with Vertical():
             yield Static(
                 Text(
-                    f"Export {self.count} filtered events. The extension picks the format: "
+                    f"Export {self.count} filtered events (path relative to the current "
+                    "folder). The extension picks the format: "
                     ".json (array), .ndjson (one raw event per line), .csv (columns). "
                     "enter writes, esc cancels."
                 ),
@@ -674,7 +675,9 @@ class TrailPane(Pane):
             self.app.notify("Nothing to export: the table is empty.", markup=False)
             return
         stamp = self._now().strftime("%Y%m%dT%H%M%S")
-        default = str(Path.cwd() / f"hamari-trail-{stamp}.ndjson")
+        # Relative to the current folder: its absolute name is not ours to show (it may hold
+        # anything, e.g. escape sequences under /tmp on a shared bastion).
+        default = f"hamari-trail-{stamp}.ndjson"
 
         def chosen(path: str | None) -> None:
             if path:
