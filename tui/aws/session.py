@@ -374,8 +374,8 @@ class Aws:
         """Yield each page of a paginated operation as it arrives (empty pages included).
 
         Stops when the token is absent or repeats, or after ``max_pages``. A failure raises after
-        the pages already yielded, so the caller keeps what it loaded and may resume from
-        ``params[token_in]``.
+        the pages already yielded, so the caller keeps what it loaded and may resume by calling
+        again with ``token_in`` set to the last yielded page's ``token_out``.
         """
         seen: set[str] = set()
         count = 0

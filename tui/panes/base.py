@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -79,6 +80,10 @@ class Pane(Vertical):
 
     window: reactive[TimeWindow | None] = reactive(None, init=False)
     focused_resource: reactive[str | None] = reactive(None, init=False)
+    # The shared time cursor (an instant another pane selected) and the clock display: bound from
+    # the screen so that evidence lines up; each pane marks the cursor its own way.
+    time_cursor: reactive[datetime | None] = reactive(None, init=False)
+    utc: reactive[bool] = reactive(True, init=False)
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)

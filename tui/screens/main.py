@@ -82,6 +82,8 @@ class MainScreen(Screen[None]):
 
     window: reactive[TimeWindow] = reactive(None, init=False)  # type: ignore[arg-type]
     focused_resource: reactive[str | None] = reactive(None, init=False)
+    time_cursor: reactive[datetime | None] = reactive(None, init=False)
+    utc: reactive[bool] = reactive(True, init=False)
     active_pane: reactive[str] = reactive("trail", init=False)
     zoomed: reactive[bool] = reactive(False, init=False)
 
@@ -100,13 +102,15 @@ class MainScreen(Screen[None]):
         yield HeaderBar(id="header").data_bind(MainScreen.window, MainScreen.focused_resource)
         yield FindingsStrip(id="findings-strip")
         with Container(id="panes"):
-            yield TrailPane(id="trail", classes="-active").data_bind(
-                MainScreen.window, MainScreen.focused_resource
+            shared = (
+                MainScreen.window,
+                MainScreen.focused_resource,
+                MainScreen.time_cursor,
+                MainScreen.utc,
             )
-            yield MetricsPane(id="metrics").data_bind(
-                MainScreen.window, MainScreen.focused_resource
-            )
-            yield FlowsPane(id="flows").data_bind(MainScreen.window, MainScreen.focused_resource)
+            yield TrailPane(id="trail", classes="-active").data_bind(*shared)
+            yield MetricsPane(id="metrics").data_bind(*shared)
+            yield FlowsPane(id="flows").data_bind(*shared)
         yield Static(
             f"Terminal too small: hamari needs at least {MIN_COLUMNS}x{MIN_ROWS}. Enlarge the window "
             "or the tmux pane (prefix z zooms it).",
