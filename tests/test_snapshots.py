@@ -47,7 +47,7 @@ async def settled(pilot) -> None:
         panes = list(app.screen.query(Pane))
         if (
             panes
-            and all(p.has_data() and not p.loading for p in panes)
+            and all(p.has_data() and not p.refreshing for p in panes)
             and app.health_report is not None
             and not any(w.is_running for w in app.workers if w.group in {"findings", "connect"})
         ):

@@ -92,7 +92,9 @@ class Pane(Vertical):
         self.idle_pause_seconds: float = 1800.0
         self._wake = asyncio.Event()
         self._last_ok: float | None = None
-        self.loading = False  # a refresh is running (tests and snapshots wait for quiet)
+        # A refresh is running (tests and snapshots wait for quiet). Not named `loading`:
+        # that is Textual's reactive which swaps the pane for a spinner.
+        self.refreshing = False
         self.border_title = f"{self.key} {self.title}"
 
     def compose(self) -> ComposeResult:
@@ -148,14 +150,14 @@ class Pane(Vertical):
         while True:
             self._wake.clear()
             if not self.paused:
-                self.loading = True
+                self.refreshing = True
                 try:
                     await self.refresh_data()
                 except HamariError as err:
                     failures += 1
                     self.on_failure(err)
                     if isinstance(err, CredentialsError):
-                        self.loading = False
+                        self.refreshing = False
                         return  # shown once; the app offers the fix
                 except asyncio.CancelledError:
                     raise
@@ -174,7 +176,7 @@ class Pane(Vertical):
                     self._last_ok = time.monotonic()
                     self.remove_class("-stale")
                     self.query_one(ErrorPanel).clear()
-            self.loading = False
+            self.refreshing = False
             delay = (
                 self.refresh_seconds * (2 ** min(failures, 4)) if failures else self.refresh_seconds
             )
