@@ -27,11 +27,30 @@ class Scene:
     keys: Sequence[str] = ()
 
 
+def _type(text: str) -> tuple[str, ...]:
+    """Key names for typing ``text`` (Textual's pilot presses one key at a time)."""
+    names = {
+        " ": "space",
+        ":": "colon",
+        "*": "asterisk",
+        "/": "slash",
+        "-": "minus",
+        "!": "exclamation_mark",
+    }
+    return tuple(names.get(ch, ch) for ch in text)
+
+
 SCENES = (
     Scene("demo-120x36", (120, 36)),
-    Scene("demo-80x24-trail", (80, 24)),
+    Scene("demo-80x24-trail-denials", (80, 24), ("slash", *_type("error:AccessDenied*"), "enter")),
     Scene("demo-80x24-metrics", (80, 24), ("2",)),
-    Scene("demo-80x24-flows", (80, 24), ("3",)),
+    Scene("demo-80x24-flows-pairs", (80, 24), ("3", "p")),
+    Scene("demo-80x24-findings", (80, 24), ("exclamation_mark",)),
+    Scene(
+        "demo-120x36-compare",
+        (120, 36),
+        ("colon", *_type("compare app-batch-01 app-batch-02"), "_", "enter"),
+    ),
 )
 
 
@@ -61,14 +80,19 @@ async def _shoot(scene: Scene, url: str, world: Any, outdir: Path) -> Path:
 
     app = HamariApp(Settings(demo=True), clock=lambda: NOW, demo_runtime=_Attached(url, world))
     async with app.run_test(size=scene.size) as pilot:
-        for _ in range(300):
+        for _ in range(400):
             await pilot.pause(0.1)
-            if all(p.has_data() for p in app.screen.query(Pane)):
+            panes = list(app.screen.query(Pane))
+            if panes and all(p.has_data() and not p.refreshing for p in panes):
                 break
+        await pilot.pause(2.0)  # findings and the health badge
         for key in scene.keys:
+            if key == "_":
+                await pilot.pause(0.5)
+                continue
             await pilot.press(key)
-            await pilot.pause(0.3)
-        await pilot.pause(1.0)
+            await pilot.pause(0.05)
+        await pilot.pause(1.5)
         path = outdir / f"{scene.name}.svg"
         app.save_screenshot(filename=path.name, path=str(outdir))
     return path
