@@ -65,9 +65,11 @@ def scope_for(
         enis.update(inst.eni_ids)
 
     for inst in instances:
-        if inst.instance_id == resource_id or any(v.volume_id == resource_id for v in inst.volumes):
-            add_instance(inst)
-        elif resource_id in inst.eni_ids:
+        if (
+            inst.instance_id == resource_id
+            or any(v.volume_id == resource_id for v in inst.volumes)
+            or resource_id in inst.eni_ids
+        ):
             add_instance(inst)
     if topology is not None:
         for eni in topology.enis.values():
