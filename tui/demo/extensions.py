@@ -785,6 +785,23 @@ def set_instance_state(
 # --------------------------------------------------------------------------------------------
 
 
+def _stop_query(self: Any) -> str:
+    """Logs Insights ``StopQuery``: moto lacks it; hamari calls it on cancel and on exit.
+
+    A query that is still known is marked ``Cancelled`` (moto runs queries synchronously, so
+    this only matters for queries started but not yet read); an unknown id is the AWS error.
+    """
+    query_id = self._get_param("queryId")
+    backend = self.logs_backend
+    query = backend.queries.get(query_id)
+    if query is None:
+        from moto.logs.exceptions import ResourceNotFoundException
+
+        raise ResourceNotFoundException(f"Query {query_id} does not exist")
+    query.status = "Cancelled"
+    return json.dumps({"success": True})
+
+
 def install() -> None:
     """Install every extension into moto (idempotent, thread-safe)."""
     global _installed
@@ -797,8 +814,10 @@ def install() -> None:
         from moto.ec2.models.transit_gateway_attachments import TransitGatewayAttachmentBackend
         from moto.ec2.responses.flow_logs import FlowLogs
         from moto.logs import models as logs_models
+        from moto.logs.responses import LogsResponse
 
         CloudTrailResponse.lookup_events = _lookup_events  # type: ignore[attr-defined]
+        LogsResponse.stop_query = _stop_query  # type: ignore[attr-defined]
         logs_models.EventMessageFilter = _EventMessageFilter  # type: ignore[misc,assignment]
         logs_models.LogGroup.filter_log_events = _wrap_filter_log_events(  # type: ignore[method-assign]
             logs_models.LogGroup.filter_log_events

@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import IO, Any
 
+from tui.aws import insights
 from tui.aws.flowlogs import (
     FlowBatch,
     parse_source,
@@ -198,6 +199,7 @@ async def _batches(
     window: TimeWindow,
     flt: FlowFilter,
     explicit_window: bool,
+    remote: argparse.Namespace | None = None,
 ) -> AsyncIterator[FlowBatch]:
     if kind == "local":
         async for batch in stream_local(value, window if explicit_window else None, flt):
@@ -223,6 +225,18 @@ async def _batches(
         configs = _pick_default(flow_logs)
         if not configs:
             raise _NoFlowLogs()
+    if remote is not None and remote.remote:
+        cwl = [c for c in configs if c.destination_type == "cloud-watch-logs" and c.log_group]
+        if not cwl:
+            raise _NoFlowLogs()
+        cost = await insights.estimate(aws, [str(c.log_group) for c in cwl], window)
+        print(f"hamari: {cost.describe()}", file=sys.stderr, flush=True)
+        if cost.estimated_bytes > remote.max_gb * insights.GB and not remote.yes:
+            raise _OverBudget(cost.describe())
+        for config in cwl:
+            async for batch in insights.stream_flow_insights(aws, config, window, flt):
+                yield batch
+        return
     for config in configs:
         if config.destination_type == "cloud-watch-logs":
             async for batch in stream_cloudwatch(aws, config, window, flt):
@@ -236,6 +250,10 @@ async def _batches(
 
 class _NoFlowLogs(Exception):
     pass
+
+
+class _OverBudget(Exception):
+    """The Logs Insights estimate is above --max-gb and --yes was not given."""
 
 
 def _summary(stats: dict[str, ParseStats], shown: int, pushed: set[str]) -> str:
@@ -265,7 +283,7 @@ async def collect_and_write(settings: Settings, ns: argparse.Namespace, flt: Flo
     window = settings.window(now)
     explicit_window = bool(settings.since or settings.until)
     out = sys.stdout
-    need_aws = kind != "local" or settings.demo or ns.explain
+    need_aws = kind != "local" or settings.demo or ns.explain or getattr(ns, "remote", False)
     engine = getattr(ns, "engine", "auto")
     if engine == "duckdb" and (need_aws or explicit_window):
         print(
@@ -297,6 +315,11 @@ async def collect_and_write(settings: Settings, ns: argparse.Namespace, flt: Flo
                 )
         try:
             return await _stream(aws, topology, kind, value, window, flt, ns, explicit_window, out)
+        except _OverBudget as over:
+            return fail(
+                f"{over} is above --max-gb {ns.max_gb:g}.",
+                "Narrow --since/--until or --filter, raise --max-gb, or pass --yes.",
+            )
         except _NoFlowLogs:
             return fail(
                 f"no flow logs found in {aws.region} (DescribeFlowLogs returned none "
@@ -322,7 +345,7 @@ async def _stream(
         None if ns.aggregate else _Writer(ns.format, topology, with_explain=ns.explain, out=out)
     )
     kept: list[FlowRecord] = []
-    async for batch in _batches(aws, topology, kind, value, window, flt, explicit_window):
+    async for batch in _batches(aws, topology, kind, value, window, flt, explicit_window, ns):
         stats[str(id(batch.stats))] = batch.stats
         if batch.pushed_down:
             pushed.add(batch.pushed_down)
@@ -476,6 +499,20 @@ def register(parser: argparse.ArgumentParser) -> None:
         help="local files: auto/duckdb filter and aggregate with DuckDB and a byte pre-filter "
         "(memory-limited); python uses the pure reader (default: auto)",
     )
+    parser.add_argument(
+        "--remote",
+        action="store_true",
+        help="run the filter as a CloudWatch Logs Insights query on AWS's side (billed per GB "
+        "scanned: the estimate is printed first); running queries are stopped on exit",
+    )
+    parser.add_argument(
+        "--max-gb",
+        type=float,
+        default=10.0,
+        metavar="GB",
+        help="with --remote, refuse when the estimated scan is larger (default 10)",
+    )
+    parser.add_argument("--yes", action="store_true", help="with --remote, run above --max-gb")
     parser.add_argument(
         "--format",
         choices=("ndjson", "csv", "table"),
