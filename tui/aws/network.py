@@ -18,7 +18,7 @@ from typing import Any, Literal, cast
 from tui.aws.errors import AccessDeniedError, HamariError
 from tui.aws.session import Aws
 from tui.models.flowlog import DEFAULT_FORMAT, parse_log_format
-from tui.models.network import EniInfo, FlowLogConfig, NaclEntry, SubnetInfo, Topology
+from tui.models.network import EniInfo, FlowLogConfig, NaclEntry, SgRule, SubnetInfo, Topology
 
 
 def _name(tags: Any) -> str | None:
@@ -82,6 +82,46 @@ def nacl_entry_from_api(item: dict[str, Any]) -> NaclEntry:
         icmp_type=icmp.get("Type"),
         icmp_code=icmp.get("Code"),
     )
+
+
+def sg_rules_from_api(group: dict[str, Any]) -> tuple[SgRule, ...]:
+    """Build the :class:`SgRule` list of one DescribeSecurityGroups item."""
+    gid = str(group.get("GroupId"))
+    rules: list[SgRule] = []
+    for egress, key in ((False, "IpPermissions"), (True, "IpPermissionsEgress")):
+        for perm in group.get(key, []) or []:
+            rules.append(
+                SgRule(
+                    group_id=gid,
+                    egress=egress,
+                    protocol=str(perm.get("IpProtocol", "-1")),
+                    port_from=perm.get("FromPort"),
+                    port_to=perm.get("ToPort"),
+                    cidrs=tuple(
+                        [
+                            str(r.get("CidrIp"))
+                            for r in perm.get("IpRanges", []) or []
+                            if r.get("CidrIp")
+                        ]
+                        + [
+                            str(r.get("CidrIpv6"))
+                            for r in perm.get("Ipv6Ranges", []) or []
+                            if r.get("CidrIpv6")
+                        ]
+                    ),
+                    groups=tuple(
+                        str(g.get("GroupId"))
+                        for g in perm.get("UserIdGroupPairs", []) or []
+                        if g.get("GroupId")
+                    ),
+                    prefix_lists=tuple(
+                        str(p.get("PrefixListId"))
+                        for p in perm.get("PrefixListIds", []) or []
+                        if p.get("PrefixListId")
+                    ),
+                )
+            )
+    return tuple(rules)
 
 
 def flow_log_from_api(item: dict[str, Any]) -> FlowLogConfig:
@@ -151,7 +191,16 @@ async def load_topology(aws: Aws, *, vpc_ids: Sequence[str] | None = None) -> To
     """
     flt = _filters(vpc_ids)
     warnings: list[str] = []
-    enis_raw, subnets_raw, nacls_raw, flows_raw, tgw_raw, inst_raw, vpcs_raw = await asyncio.gather(
+    (
+        enis_raw,
+        subnets_raw,
+        nacls_raw,
+        flows_raw,
+        tgw_raw,
+        inst_raw,
+        vpcs_raw,
+        sgs_raw,
+    ) = await asyncio.gather(
         _collect(aws, "DescribeNetworkInterfaces", "NetworkInterfaces", **flt),
         _optional(_collect(aws, "DescribeSubnets", "Subnets", **flt), "subnets", warnings),
         _optional(
@@ -167,6 +216,11 @@ async def load_topology(aws: Aws, *, vpc_ids: Sequence[str] | None = None) -> To
         _optional(
             _collect(aws, "DescribeVpcs", "Vpcs", **({"VpcIds": list(vpc_ids)} if vpc_ids else {})),
             "VPCs",
+            warnings,
+        ),
+        _optional(
+            _collect(aws, "DescribeSecurityGroups", "SecurityGroups", **flt),
+            "security groups",
             warnings,
         ),
     )
@@ -247,6 +301,7 @@ async def load_topology(aws: Aws, *, vpc_ids: Sequence[str] | None = None) -> To
         attachment_tgw=attachment_tgw,
         az_names=az_names,
         warnings=tuple(warnings),
+        security_groups={str(g.get("GroupId")): sg_rules_from_api(g) for g in sgs_raw},
     )
 
 

@@ -11,12 +11,12 @@ works out which NACL and which direction apply to a record. It is pure.
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Literal
 
 from tui.models.flowlog import PROTOCOL_NUMBERS, FlowRecord
-from tui.models.network import EniInfo, NaclEntry, SubnetInfo, Topology
+from tui.models.network import EniInfo, NaclEntry, SgRule, SubnetInfo, Topology
 
 Direction = Literal["ingress", "egress"]
 _Net = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -167,11 +167,13 @@ class Explanation:
     rule: NaclEntry | None
     direction: Direction
     evaluated: tuple[tuple[NaclEntry, bool], ...]
+    security_groups: tuple[str, ...] = ()
+    sg_denied: bool = False
 
     @property
     def denied(self) -> bool:
-        """True when a NACL rule denies the packet."""
-        return self.rule is not None and self.rule.action == "deny"
+        """True when a NACL rule, or the interface's security groups, deny the packet."""
+        return (self.rule is not None and self.rule.action == "deny") or self.sg_denied
 
 
 def _rule_label(entry: NaclEntry) -> str:
@@ -267,6 +269,114 @@ def _hops(
     return hops
 
 
+def sg_rule_matches(
+    rule: SgRule,
+    *,
+    protocol: int | None,
+    remote_ip: str,
+    port: int | None,
+    topology: Topology | None = None,
+) -> bool | None:
+    """Does this allow rule cover the packet? None when it cannot be told (a prefix list)."""
+    rule_proto = _protocol_number(rule.protocol)
+    if (
+        rule.protocol != "-1"
+        and rule_proto is not None
+        and protocol is not None
+        and rule_proto != protocol
+    ):
+        return False
+    ranged = rule.protocol != "-1" and rule_proto in (6, 17) and rule.port_from not in (None, -1)
+    if ranged:
+        low = int(rule.port_from or 0)
+        high = int(rule.port_to) if rule.port_to is not None else low
+        if port is None or not low <= port <= high:
+            return False
+    try:
+        addr = ipaddress.ip_address(remote_ip)
+    except ValueError:
+        return False
+    for cidr in rule.cidrs:
+        net = _net(cidr)
+        if net is not None and addr.version == net.version and addr in net:
+            return True
+    if rule.groups and topology is not None:
+        for eni in topology.enis.values():
+            if remote_ip in eni.private_ips and set(eni.security_group_ids) & set(rule.groups):
+                return True
+    return None if rule.prefix_lists else False
+
+
+def evaluate_security_groups(
+    group_ids: tuple[str, ...],
+    topology: Topology,
+    *,
+    egress: bool,
+    protocol: int | None,
+    remote_ip: str,
+    port: int | None,
+) -> tuple[bool | None, SgRule | None]:
+    """Would these security groups allow a *new* connection? (allowed?, the rule that allows).
+
+    Security groups only allow, and are stateful: replies to an allowed connection pass whatever
+    the rules say, so this answers for the packet as the first of its conversation. None when
+    the groups are not loaded or a rule cannot be evaluated.
+    """
+    if not group_ids or any(g not in topology.security_groups for g in group_ids):
+        return None, None
+    unknown = False
+    for gid in group_ids:
+        for rule in topology.security_groups[gid]:
+            if rule.egress != egress:
+                continue
+            hit = sg_rule_matches(
+                rule, protocol=protocol, remote_ip=remote_ip, port=port, topology=topology
+            )
+            if hit:
+                return True, rule
+            unknown = unknown or hit is None
+    return (None if unknown else False), None
+
+
+def _with_security_groups(exp: Explanation, record: FlowRecord, topology: Topology) -> Explanation:
+    """After a NACL allowed a REJECTed packet, ask the interface's security groups."""
+    eni = topology.enis.get(record.interface_id or "")
+    if eni is None or exp.denied or not eni.security_group_ids:
+        return exp
+    src, dst = record.srcaddr or "", record.dstaddr or ""
+    if dst in eni.private_ips:
+        egress, remote, port = False, src, record.dstport
+    elif src in eni.private_ips:
+        egress, remote, port = True, dst, record.dstport
+    else:
+        return exp
+    allowed, rule = evaluate_security_groups(
+        eni.security_group_ids,
+        topology,
+        egress=egress,
+        protocol=record.protocol,
+        remote_ip=remote,
+        port=port,
+    )
+    groups = ", ".join(eni.security_group_ids)
+    if allowed is False:
+        proto = {6: "tcp", 17: "udp", 1: "icmp"}.get(record.protocol or -1, str(record.protocol))
+        way = "outbound" if egress else "inbound"
+        peer = f"to {remote}" if egress else f"from {remote}"
+        verdict = (
+            f"{exp.verdict.replace('; check security groups', '')}; denied by security groups "
+            f"{groups}: no {way} rule allows {proto}/{port} {peer}"
+        )
+        return replace(exp, verdict=verdict, security_groups=eni.security_group_ids, sg_denied=True)
+    if allowed and rule is not None:
+        verdict = exp.verdict.replace(
+            "; check security groups",
+            f"; security groups allow it ({rule.group_id} {rule.describe()})",
+        )
+        return replace(exp, verdict=verdict, security_groups=eni.security_group_ids)
+    return exp
+
+
 def explain(record: FlowRecord, topology: Topology) -> Explanation:
     """Name the NACL rule that decides a record's packet, on the interface that logged it.
 
@@ -301,4 +411,4 @@ def explain(record: FlowRecord, topology: Topology) -> Explanation:
         if first is None:
             first = exp
     assert first is not None
-    return first
+    return _with_security_groups(first, record, topology)

@@ -221,6 +221,46 @@ class FlowLogConfig:
 
 
 @dataclass(frozen=True)
+class SgRule:
+    """One security-group permission (allow-only; security groups are stateful).
+
+    Attributes:
+        group_id: The security group it belongs to.
+        egress: True for an outbound rule.
+        protocol: ``-1`` (all), ``6``/``tcp``, ``17``/``udp``, ``1``/``icmp``...
+        port_from: First port (or ICMP type), None for all.
+        port_to: Last port (or ICMP code), None for all.
+        cidrs: IPv4/IPv6 ranges it allows.
+        groups: Security groups it allows (members' addresses).
+        prefix_lists: Managed prefix lists it allows (not resolved: a rule naming one makes the
+            evaluation inconclusive rather than wrong).
+    """
+
+    group_id: str
+    egress: bool
+    protocol: str
+    port_from: int | None
+    port_to: int | None
+    cidrs: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    prefix_lists: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        """``inbound tcp/443 from 0.0.0.0/0``."""
+        proto = {"-1": "all", "6": "tcp", "17": "udp", "1": "icmp"}.get(
+            self.protocol, self.protocol
+        )
+        if self.port_from is None or self.protocol == "-1":
+            ports = ""
+        elif self.port_from == self.port_to:
+            ports = f"/{self.port_from}"
+        else:
+            ports = f"/{self.port_from}-{self.port_to}"
+        peers = ", ".join([*self.cidrs, *self.groups, *self.prefix_lists]) or "nowhere"
+        return f"{'outbound' if self.egress else 'inbound'} {proto}{ports} {'to' if self.egress else 'from'} {peers}"
+
+
+@dataclass(frozen=True)
 class Topology:
     """The network context of flow records: interfaces, subnets, NACLs, names and flow logs.
 
@@ -234,6 +274,7 @@ class Topology:
         attachment_tgw: TGW attachment id -> transit gateway id.
         az_names: AZ id -> AZ name (``use1-az6`` -> ``us-east-1c``).
         warnings: Parts that could not be loaded (e.g. AccessDenied on DescribeNetworkAcls).
+        security_groups: Security group id -> its rules (inbound and outbound).
     """
 
     enis: Mapping[str, EniInfo] = field(default_factory=dict)
@@ -245,6 +286,7 @@ class Topology:
     attachment_tgw: Mapping[str, str] = field(default_factory=dict)
     az_names: Mapping[str, str] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    security_groups: Mapping[str, tuple[SgRule, ...]] = field(default_factory=dict)
 
     def eni_az(self) -> dict[str, str]:
         """ENI id -> AZ id (the AZ name when the id is unknown), for pairing legs by AZ."""
