@@ -224,7 +224,8 @@ def test_live_feeder_adds_data_and_stops_quickly(world: DemoWorld, aws: dict[str
         time.sleep(0.05)
     started = time.monotonic()
     feeder.stop()
-    assert time.monotonic() - started < 1.0 and not feeder.running
+    # The quit path (SIGHUP included) has 2 s in all; a tick in flight may finish first.
+    assert time.monotonic() - started < 2.0 and not feeder.running
     assert feeder.ticks >= 2 and feeder.errors == 0
     fresh = aws["logs"].filter_log_events(
         logGroupName=world.log_group_v2,

@@ -78,7 +78,7 @@ class Run:
             self.proc.send(key.encode())
             self.proc.read_until(lambda _b: False, settle)
 
-    def until(self, needle: str, timeout: float = 6.0) -> bool:
+    def until(self, needle: str, timeout: float = 15.0) -> bool:
         """Read until ``needle`` shows in the new output (colour and cursor codes ignored)."""
         start = len(self.proc.output)
 
@@ -104,7 +104,7 @@ def _tour(run: Run) -> None:
             run.until("eventName")
             run.keys("\x1b")
         run.keys("2", "m")  # metrics: the adder lists the hostile metric (ListMetrics)
-        run.until("Evil=", timeout=3)
+        run.until("Evil=", timeout=10)
         run.keys("\x1b", "3", "/")
         run.keys(*"srcport=4444", settle=0.0)
         run.keys("\r")

@@ -36,7 +36,9 @@ def frozen_world(emulator) -> Iterator[object]:
 
 def frozen_app(emulator, world) -> HamariApp:
     settings = Settings(demo=True, demo_refresh_seconds=3600.0, refresh_seconds=3600.0)
-    return HamariApp(settings, clock=lambda: FROZEN, demo_runtime=AttachedRuntime(emulator.url, world))
+    return HamariApp(
+        settings, clock=lambda: FROZEN, demo_runtime=AttachedRuntime(emulator.url, world)
+    )
 
 
 async def settled(pilot) -> None:

@@ -29,6 +29,8 @@ from tui.aws.errors import (
 )
 from tui.aws.session import DEMO_CREDENTIALS, Aws, Connection
 from tui.commands import HamariCommands, NameCache
+from tui.logsafety import install as install_log_safety
+from tui.models.budget import Budget
 from tui.models.text import display_safe
 from tui.models.timewindow import utc_now
 from tui.settings import Settings
@@ -48,6 +50,22 @@ class HamariApp(App[None]):
         Binding("q", "quit", "Quit", id="quit", tooltip="Close AWS clients and quit"),
         Binding("question_mark", "help", "Help", key_display="?", id="help"),
         Binding("colon", "command_palette", "Cmd", key_display=":", id="command", show=False),
+        Binding(
+            "dollar_sign",
+            "meter",
+            "Cost",
+            key_display="$",
+            id="meter",
+            tooltip="Requests per API, data read, estimated cost and the hourly budget",
+        ),
+        Binding(
+            "R",
+            "resume_polling",
+            "Resume",
+            id="budget.resume",
+            show=False,
+            tooltip="Resume polling paused by the hourly budget, for another hour",
+        ),
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
     ]
 
@@ -58,9 +76,20 @@ class HamariApp(App[None]):
         clock: Callable[[], datetime] = utc_now,
         demo_runtime: Any = None,
         aws: Aws | None = None,
+        replay: Any = None,
+        replay_path: str = "",
     ) -> None:
         super().__init__()
+        # Replay mode (`hamari --replay FILE`): a loaded tui.models.bundle.Bundle; no AWS at all.
+        self.replay = replay
+        self.replay_path = replay_path
+        install_log_safety()  # botocore never at DEBUG; every log record redacted
         self.settings = settings
+        # The demo's emulator bills nothing: its fast refresh must not trip the default budget
+        # (one set explicitly still applies, so it can be tried out in the demo).
+        limits = (settings.budget_requests_per_hour, settings.budget_metrics_per_hour)
+        defaults = (Settings.budget_requests_per_hour, Settings.budget_metrics_per_hour)
+        self.budget = Budget(0, 0) if settings.demo and limits == defaults else Budget(*limits)
         self.clock = clock
         self.demo_runtime = demo_runtime
         self.aws: Aws | None = aws
@@ -78,6 +107,12 @@ class HamariApp(App[None]):
         from tui.screens.main import MainScreen
 
         self._install_signal_handlers()
+        if self.replay is not None:
+            # Replay: the panes are fed from the bundle; AWS is never opened, nothing polls.
+            screen = MainScreen(self.replay.window)
+            self.push_screen(screen)
+            self.call_after_refresh(screen.replay, self.replay, self.replay_path)
+            return
         self.push_screen(MainScreen(self.settings.window(self.clock())))
         self.call_after_refresh(self.milestone, "first_frame")
         self.connect()
@@ -253,6 +288,18 @@ class HamariApp(App[None]):
 
         if not isinstance(self.screen, HealthScreen):
             self.push_screen(HealthScreen())
+
+    def action_meter(self) -> None:
+        from tui.screens.meter import MeterScreen
+
+        if not isinstance(self.screen, MeterScreen):
+            self.push_screen(MeterScreen())
+
+    def action_resume_polling(self) -> None:
+        if self.budget.resume(time.monotonic()):
+            self.notify("Polling resumed for an hour despite the budget.", timeout=4)
+        else:
+            self.notify("Polling is not paused by the budget.", timeout=3)
 
     def action_help(self) -> None:
         from tui.screens.help import HelpScreen

@@ -31,6 +31,7 @@ examples:
   hamari --profile prod --region ap-northeast-1 --since 2h
   hamari --since 2026-11-28T09:00Z --until 2026-11-28T11:00Z
   hamari trail --demo --filter 'error:AccessDenied*' --format ndjson
+  hamari --replay incident.json.gz     open a saved incident bundle, offline
 
 credentials:
   The default AWS credential chain is used: --profile or AWS_PROFILE, SSO (run
@@ -101,6 +102,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="flow-log source: cwl:LOG_GROUP, s3://bucket/prefix, or a local file/folder",
     )
+    parser.add_argument(
+        "--replay",
+        metavar="FILE",
+        default=None,
+        help="open an incident bundle saved with ctrl+s, offline: no AWS call is made",
+    )
     if not _VERBS:
         return parser
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", title="headless verbs (no TUI)")
@@ -149,7 +156,7 @@ def _load_verbs() -> None:
 
 
 def _flags(ns: argparse.Namespace) -> dict[str, Any]:
-    return {k: v for k, v in vars(ns).items() if k not in {"verb", "run"}}
+    return {k: v for k, v in vars(ns).items() if k not in {"verb", "run", "replay"}}
 
 
 def fail(message: str, hint: str = "") -> int:
@@ -171,6 +178,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(ns, "verb", None):
             runner: Callable[[Any, argparse.Namespace], int] = ns.run
             return runner(settings, ns)
+        replay = getattr(ns, "replay", None)
+        if replay:
+            return run_replay(settings, replay)
         return run_tui(settings)
     except HamariError as err:
         return fail(err.message, err.hint)
@@ -182,7 +192,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
-def run_tui(settings: Any) -> int:
+def run_replay(settings: Any, path: str) -> int:
+    """``--replay FILE``: check the bundle before drawing anything, then open it offline."""
+    from tui.models.bundle import BundleError, load
+
+    try:
+        bundle = load(path)
+    except BundleError as err:
+        return fail(f"{err}.")
+    return run_tui(settings, replay=bundle, replay_path=path)
+
+
+def run_tui(settings: Any, *, replay: Any = None, replay_path: str = "") -> int:
     """Start the Textual app; returns its exit status.
 
     A terminal that is not UTF-8 would show box drawing, symbols and escaped data as mojibake or
@@ -197,7 +218,7 @@ def run_tui(settings: Any) -> int:
             "export LANG=C.UTF-8 (or another UTF-8 locale), then run hamari again.",
         )
     runtime = None
-    if settings.demo:
+    if settings.demo and replay is None:
         # Start the emulator and its seeding now, so they overlap the app's own start-up.
         from tui.demo.runtime import DemoRuntime
         from tui.models.timewindow import utc_now
@@ -206,7 +227,7 @@ def run_tui(settings: Any) -> int:
         runtime.begin(utc_now())
     from tui.app import HamariApp
 
-    app = HamariApp(settings, demo_runtime=runtime)
+    app = HamariApp(settings, demo_runtime=runtime, replay=replay, replay_path=replay_path)
     app.run()
     if app.fatal is not None:
         return fail(app.fatal.message, app.fatal.hint)

@@ -36,6 +36,9 @@ class Settings:
     refresh_seconds: float = 60.0
     demo_refresh_seconds: float = 5.0  # the demo's data is live every few seconds
     idle_pause_minutes: float = 30.0
+    # Polling pauses when the app sent more than this in the last hour (0 disables); R resumes.
+    budget_requests_per_hour: float = 3600
+    budget_metrics_per_hour: float = 20000  # GetMetricData metrics: $0.20 at list price
     call_timeout: float = 30.0
     default_window: str = "3h"
     keymap: dict[str, str] = field(default_factory=dict)
@@ -65,6 +68,8 @@ _ENV_KEYS = {
     "HAMARI_ENDPOINT_URL": "endpoint_url",
     "HAMARI_REFRESH_SECONDS": "refresh_seconds",
     "HAMARI_IDLE_PAUSE_MINUTES": "idle_pause_minutes",
+    "HAMARI_BUDGET_REQUESTS_PER_HOUR": "budget_requests_per_hour",
+    "HAMARI_BUDGET_METRICS_PER_HOUR": "budget_metrics_per_hour",
     "HAMARI_CALL_TIMEOUT": "call_timeout",
     "HAMARI_WINDOW": "default_window",
 }

@@ -8,6 +8,9 @@ new data equals what is on screen.
 
 An optional `limit` is drawn as a threshold: the scale always includes it, and cells at or above
 `saturation * limit` use the `lean-sparkline--saturated` style.
+
+An optional `marker` (an index into the data) draws the cell holding that point in the
+`lean-sparkline--marker` style: the shared time cursor, shown on every series.
 """
 
 from __future__ import annotations
@@ -81,6 +84,7 @@ class LeanSparkline(Widget):
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "lean-sparkline--saturated",
         "lean-sparkline--gap",
+        "lean-sparkline--marker",
     }
 
     DEFAULT_CSS = """
@@ -90,6 +94,7 @@ class LeanSparkline(Widget):
         color: $primary;
         & > .lean-sparkline--saturated { color: $error; }
         & > .lean-sparkline--gap { color: $text-muted; }
+        & > .lean-sparkline--marker { color: $warning; text-style: reverse; }
         &.-stale { color: $text-disabled; }
         &.-stale > .lean-sparkline--saturated { color: $text-disabled; }
     }
@@ -102,6 +107,7 @@ class LeanSparkline(Widget):
         limit: float | None = None,
         saturation: float = 0.9,
         gap: str = "·",
+        marker: int | None = None,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -114,6 +120,7 @@ class LeanSparkline(Widget):
             limit: A threshold included in the scale, or None.
             saturation: Fraction of `limit` from which cells are drawn saturated.
             gap: Character for a missing point (" " to leave it blank).
+            marker: Index of a data point to mark (negative counts from the end), or None.
             name: Widget name.
             id: Widget id.
             classes: Space-separated CSS classes.
@@ -124,6 +131,7 @@ class LeanSparkline(Widget):
         self._limit = _clean(limit)
         self.saturation = saturation
         self.gap = gap[:1] or " "
+        self._marker = marker
         self._strips: dict[tuple[object, ...], list[Strip]] = {}
 
     @property
@@ -135,6 +143,39 @@ class LeanSparkline(Widget):
     def limit(self) -> float | None:
         """The threshold, or None."""
         return self._limit
+
+    @property
+    def marker(self) -> int | None:
+        """Index of the marked data point, or None."""
+        return self._marker
+
+    def set_marker(self, marker: int | None) -> bool:
+        """Mark the data point at index ``marker`` (None removes the mark).
+
+        Returns:
+            True if the sparkline will be redrawn.
+        """
+        if marker == self._marker:
+            return False
+        self._marker = marker
+        self._strips.clear()
+        self.refresh()
+        return True
+
+    def marker_cell(self, width: int) -> int | None:
+        """The cell (0-based) where the marked point is drawn at ``width`` cells, or None."""
+        count = len(self._data)
+        marker = self._marker
+        if marker is None or width <= 0 or count == 0:
+            return None
+        if marker < 0:
+            marker += count
+        if not 0 <= marker < count:
+            return None
+        if count <= width:
+            # Each value spans the cells whose bucket maps back to it: take the last of them.
+            return min(width - 1, ((marker + 1) * width - 1) // count)
+        return min(width - 1, marker * width // count)
 
     def update(self, data: Iterable[float | None], *, limit: object = _UNSET) -> bool:
         """Replace the series (and optionally the limit); refresh only if something changed.
@@ -186,6 +227,8 @@ class LeanSparkline(Widget):
         saturated = base + self.get_component_rich_style("lean-sparkline--saturated")
         gap_style = base + self.get_component_rich_style("lean-sparkline--gap")
         cells = bucket(self._data, width)
+        marked = self.marker_cell(width)
+        marker_style = base + self.get_component_rich_style("lean-sparkline--marker")
         present = [value for value in cells if value is not None]
         low = min(0.0, *present) if present else 0.0
         high = max(present) if present else 0.0
@@ -197,15 +240,18 @@ class LeanSparkline(Widget):
         threshold = self.threshold()
         levels = height * len(BLOCKS)
         rows: list[list[tuple[str, Style]]] = [[] for _ in range(height)]
-        for value in cells:
+        for cell, value in enumerate(cells):
             if value is None:
+                style = marker_style if cell == marked else gap_style
                 for row in range(height):
                     char = self.gap if row == height - 1 else " "
-                    rows[row].append((char, gap_style))
+                    rows[row].append(("│" if cell == marked else char, style))
                 continue
             level = 1 if span <= 0 else math.ceil((value / 2 - low / 2) / span * levels)
             level = max(1, min(levels, level))
             style = saturated if threshold is not None and value >= threshold else base
+            if cell == marked:
+                style = marker_style
             for row in range(height):
                 floor = (height - 1 - row) * len(BLOCKS)
                 filled = level - floor

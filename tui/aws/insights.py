@@ -137,7 +137,7 @@ async def run_query(
                 yield progress
                 if progress.done:
                     finished = True
-                    aws.meter.add("insights_bytes", int(progress.bytes_scanned))
+                    aws.meter.add("insights_bytes_scanned", int(progress.bytes_scanned))
                     if progress.status != "Complete":
                         raise HamariError(
                             f"The Logs Insights query ended as {progress.status}.",

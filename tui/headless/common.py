@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import IO, Any
 
 from tui.aws.session import DEMO_CREDENTIALS, Aws, Connection
+from tui.logsafety import install as install_log_safety
 from tui.models.text import display_safe
 from tui.settings import Settings
 
@@ -26,6 +27,7 @@ async def open_aws(settings: Settings, *, now: datetime | None = None) -> AsyncI
 
     The demo world (IDs of the seeded resources) is available as ``aws.demo_world``.
     """
+    install_log_safety()  # botocore never at DEBUG; every log record redacted
     runtime = None
     try:
         if settings.demo:

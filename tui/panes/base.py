@@ -23,11 +23,17 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from tui.aws.errors import AccessDeniedError, CredentialsError, HamariError
+from tui.crash import redact
+from tui.models.budget import METRICS_REQUESTED
 from tui.models.text import display_safe
 from tui.models.timewindow import TimeWindow
 
 if TYPE_CHECKING:
     from tui.aws.session import Aws
+
+# While paused (budget, idle, hidden), how often the poller looks again: cheap, no request, and a
+# key press or R resumes within a second instead of at the next refresh tick.
+PAUSED_RECHECK_SECONDS = 1.0
 
 
 class ErrorPanel(Static):
@@ -48,10 +54,10 @@ class ErrorPanel(Static):
     def show(self, err: HamariError) -> None:
         text = Text()
         text.append(f"{err.title}: ", style="bold")
-        text.append(display_safe(err.message))
+        text.append(display_safe(redact(err.message)))
         if err.hint:
             text.append("\n→ ")
-            text.append(display_safe(err.hint))
+            text.append(display_safe(redact(err.hint)))
         self.update(text)
         self.add_class("-shown")
 
@@ -129,12 +135,15 @@ class Pane(Vertical):
 
     @property
     def paused(self) -> bool:
-        """Hidden panes and idle users cost nothing, once each pane has loaded.
+        """Hidden panes and idle users cost nothing, once each pane has loaded; over budget, none.
 
         The first load happens even while hidden (one pane at a time at 80x24), so that findings
-        across all three panes appear without the user visiting each pane first.
+        across all three panes appear without the user visiting each pane first. The app-wide
+        budget (requests and metrics in the last hour) applies to first loads too.
         """
         if not self.is_mounted:
+            return True
+        if self.over_budget:
             return True
         if self._last_ok is None:
             return False
@@ -143,13 +152,26 @@ class Pane(Vertical):
         idle = time.monotonic() - getattr(self.app, "last_input_at", time.monotonic())
         return idle > self.idle_pause_seconds
 
+    @property
+    def over_budget(self) -> bool:
+        """The app's hourly budget is exceeded and the user has not resumed (R)."""
+        budget = getattr(self.app, "budget", None)
+        if budget is None or self.aws is None:
+            return False
+        meter = self.aws.meter
+        status = budget.check(
+            time.monotonic(), meter.total_requests, meter.quantities.get(METRICS_REQUESTED, 0)
+        )
+        return bool(status.paused)
+
     @work(exclusive=True, group="poll", exit_on_error=False)
     async def poll(self) -> None:
         """Refresh forever: never overlapping, backing off on trouble, pausing when hidden."""
         failures = 0
         while True:
             self._wake.clear()
-            if not self.paused:
+            paused = self.paused
+            if not paused:
                 self.refreshing = True
                 try:
                     await self.refresh_data()
@@ -165,7 +187,7 @@ class Pane(Vertical):
                     failures += 1
                     self.on_failure(
                         HamariError(
-                            f"{type(exc).__name__}: {exc}",
+                            redact(f"{type(exc).__name__}: {exc}"),
                             hint="This is a bug in hamari; the pane keeps what it loaded.",
                         )
                     )
@@ -180,6 +202,8 @@ class Pane(Vertical):
             delay = (
                 self.refresh_seconds * (2 ** min(failures, 4)) if failures else self.refresh_seconds
             )
+            if paused:
+                delay = min(delay, PAUSED_RECHECK_SECONDS)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=delay)
 
@@ -196,7 +220,9 @@ class Pane(Vertical):
         if isinstance(err, AccessDeniedError) or not err.transient:
             self.query_one(ErrorPanel).show(err)
         else:
-            self.set_status(Text(f"⚠ {display_safe(err.message)} — retrying", style="yellow"))
+            self.set_status(
+                Text(f"⚠ {display_safe(redact(err.message))} — retrying", style="yellow")
+            )
 
     def set_status(self, text: Text | str) -> None:
         """The one-line status under the title (counts, rates, watermark)."""

@@ -24,6 +24,7 @@ bottom of this file stand in for the missing ones, with the same shapes.
 from __future__ import annotations
 
 import asyncio
+import bisect
 from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -32,6 +33,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from rich.text import Text
 from textual import on, work
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -134,11 +136,24 @@ def action_cell(record: FlowRecord) -> str:
     return display_safe(action)
 
 
-def time_cell(epoch: int | None, *, seconds: bool = True) -> str:
+def time_cell(epoch: int | None, *, seconds: bool = True, utc: bool = True) -> str:
+    """A record's start as ``HH:MM:SS`` in UTC, or in the local zone (``TZ``)."""
     if epoch is None:
         return "-"
     stamp = datetime.fromtimestamp(epoch, UTC)
+    if not utc:
+        stamp = stamp.astimezone()
     return stamp.strftime("%H:%M:%S" if seconds else "%H:%M")
+
+
+def nearest_record(records: Sequence[FlowRecord], when: datetime) -> int | None:
+    """Index in ``records`` (oldest first, by start) of the record starting closest to ``when``."""
+    if not records:
+        return None
+    target = when.timestamp()
+    i = bisect.bisect_left(records, target, key=_start)
+    candidates = [j for j in (i - 1, i) if 0 <= j < len(records)]
+    return min(candidates, key=lambda j: abs(_start(records[j]) - target))
 
 
 def row_style(record: FlowRecord) -> str | None:
@@ -181,12 +196,12 @@ def columns_for(width: int) -> tuple[Column, ...]:
     return tuple(chosen)
 
 
-def cell(record: FlowRecord, key: str, eni_az: dict[str, str]) -> str:
+def cell(record: FlowRecord, key: str, eni_az: dict[str, str], *, utc: bool = True) -> str:
     """One display-safe cell of a record."""
     if key == "time":
-        return time_cell(record.start, seconds=False)
+        return time_cell(record.start, seconds=False, utc=utc)
     if key == "timefull":
-        return time_cell(record.start)
+        return time_cell(record.start, utc=utc)
     if key == "eni":
         eni = record.interface_id
         return short_eni(eni, record.az_id or (eni_az.get(eni) if eni else None))
@@ -214,11 +229,20 @@ class FlowRows:
     """A RecordTable store over records kept oldest first, shown newest first."""
 
     def __init__(
-        self, records: Sequence[FlowRecord], keys: Sequence[str], eni_az: dict[str, str]
+        self,
+        records: Sequence[FlowRecord],
+        keys: Sequence[str],
+        eni_az: dict[str, str],
+        *,
+        utc: bool = True,
+        marked: int | None = None,
     ) -> None:
         self.records = records
         self.keys = tuple(keys)
         self.eni_az = eni_az
+        self.utc = utc
+        self.marked = marked
+        """``id()`` of the record marked for the shared time cursor, or None."""
 
     def __len__(self) -> int:
         return len(self.records)
@@ -228,13 +252,16 @@ class FlowRows:
 
     def __getitem__(self, index: int, /) -> Sequence[str]:
         record = self.record(index)
-        return [cell(record, key, self.eni_az) for key in self.keys]
+        return [cell(record, key, self.eni_az, utc=self.utc) for key in self.keys]
 
     def key(self, index: int) -> Hashable:
         return id(self.record(index))
 
     def style(self, index: int) -> str | None:
-        return row_style(self.record(index))
+        record = self.record(index)
+        if self.marked is not None and id(record) == self.marked:
+            return "mark"
+        return row_style(record)
 
 
 # --- pairs ---------------------------------------------------------------------------------------
@@ -425,6 +452,21 @@ class FlowsPane(Pane):
         Binding("escape", "back", "Back", id="flows.back", show=False, tooltip="Back to records"),
     ]
 
+    class TimeCursorMoved(Message):
+        """The user selected a flow record: its start becomes the shared time cursor."""
+
+        def __init__(self, pane: FlowsPane, when: datetime) -> None:
+            super().__init__()
+            self.pane = pane
+            self.when = when
+
+        @property
+        def control(self) -> FlowsPane:
+            return self.pane
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, FlowsPane.TimeCursorMoved)
+
     class DataChanged(Message):
         """Records or the topology changed (findings are recomputed from them)."""
 
@@ -456,6 +498,10 @@ class FlowsPane(Pane):
         self._loaded_for: TimeWindow | None = None
         self._table_width = 0
         self._source_key: tuple[str, ...] | None = None
+        # The shared time cursor (see TrailPane): the marked record, the last self-made position.
+        self._marked: int | None = None
+        self._cursor_key: int | None = None
+        self.replaying = False
 
     # -- composition -------------------------------------------------------------------------
 
@@ -712,6 +758,7 @@ class FlowsPane(Pane):
             if hit is not None:
                 index = len(matched) - 1 - hit  # the table shows newest first
         self.table.move_cursor(index)
+        self._note_cursor()
 
     def _show_bar(self, shown: bool) -> None:
         bar = self.query_one(FilterBar)
@@ -748,8 +795,15 @@ class FlowsPane(Pane):
         if not self.is_mounted:
             return
         table = self.table
-        rows = FlowRows(self.matched, [c.key for c in table.columns], self._eni_az_cached())
+        rows = FlowRows(
+            self.matched,
+            [c.key for c in table.columns],
+            self._eni_az_cached(),
+            utc=self.utc,
+            marked=self._marked,
+        )
         table.set_rows(rows, row_key=rows.key, row_style=rows.style)
+        self._note_cursor()
         self._update_status()
 
     def _eni_az_cached(self) -> dict[str, str]:
@@ -850,8 +904,9 @@ class FlowsPane(Pane):
         self.call_after_refresh(bar.focus)
 
     def action_back(self) -> None:
-        if self.view != "records":
-            self._set_view("records")
+        if self.view == "records":
+            raise SkipAction()  # nothing to go back from: esc reaches the screen
+        self._set_view("records")
 
     def action_toggle_follow(self) -> None:
         self.following = not self.following
@@ -952,6 +1007,93 @@ class FlowsPane(Pane):
         rows = event.record_table.rows
         if isinstance(rows, FlowRows):
             self.open_detail(rows.record(event.index))
+
+    # -- the shared time cursor and clock ---------------------------------------------------------
+
+    def _note_cursor(self) -> None:
+        """Remember the record under the cursor: a later move to another one is the user's."""
+        record = self._current_table_record()
+        self._cursor_key = id(record) if record is not None else None
+
+    def _current_table_record(self) -> FlowRecord | None:
+        if not self.is_mounted:
+            return None
+        table = self.table
+        index = table.cursor_row
+        if index is None or not isinstance(table.rows, FlowRows) or index >= len(table.rows):
+            return None
+        return table.rows.record(index)
+
+    @on(RecordTable.CursorMoved, "#flows-table")
+    def _record_moved(self, event: RecordTable.CursorMoved) -> None:
+        event.stop()
+        record = self._current_table_record()
+        if record is None or id(record) == self._cursor_key:
+            return
+        self._cursor_key = id(record)
+        if self.table.has_focus and record.start is not None:
+            when = datetime.fromtimestamp(record.start, UTC)
+            self.post_message(self.TimeCursorMoved(self, when))
+
+    def watch_time_cursor(self, _old: datetime | None, new: datetime | None) -> None:
+        """Mark the record starting nearest the shared cursor, and jump to it.
+
+        The table the user is working in (it has the focus) keeps its cursor; it only marks.
+        """
+        if not self.is_mounted:
+            return
+        matched = self.matched
+        hit = nearest_record(matched, new) if new is not None else None
+        marked = id(matched[hit]) if hit is not None else None
+        rows = self.table.rows
+        if marked != self._marked:
+            self._marked = marked
+            if isinstance(rows, FlowRows):
+                rows.marked = marked
+                self.table.refresh_rows()
+        if hit is not None and not self.table.has_focus:
+            self.table.move_cursor(len(matched) - 1 - hit)  # the table shows newest first
+            self._note_cursor()
+
+    def watch_utc(self, _old: bool, _new: bool) -> None:
+        """Times in UTC or in the local zone: redraw the rows."""
+        self._show_records()
+
+    def load_snapshot(
+        self, records: Sequence[FlowRecord], topology: Any, queries: dict[str, Any]
+    ) -> None:
+        """Replay: show saved records and topology instead of polling (no AWS is ever opened)."""
+        self.replaying = True
+        self.following = False
+        self.records = sorted(records, key=_start)
+        self.topology = topology
+        self.counts = Counts(source=f"replay · {queries.get('source') or 'saved records'}")
+        text = str(queries.get("filter") or "")
+        flt: FlowFilter | None = None
+        if text:
+            try:
+                flt = parse_filter(text)
+                self.query_one(FilterBar).value = text
+                self._show_bar(True)
+            except FilterError:
+                flt = None
+        self.filter = flt
+        self._loaded_for = self.window
+        self.update_warning()
+        self.apply_filter(flt)
+        self.post_message(self.DataChanged(self))
+
+    def snapshot_queries(self) -> dict[str, Any]:
+        """The exact source and filter this pane loaded (for the incident bundle)."""
+        configs = self._cwl_configs(None) if self.topology is not None else []
+        return {
+            "source": self.counts.source,
+            "filter": self.filter.text if self.filter is not None else "",
+            "log_groups": sorted({c.log_group for c in configs if c.log_group}),
+            "pages": self.counts.pages,
+            "pushed_down": self.counts.pushed_down,
+            "dropped": self.counts.dropped,
+        }
 
     @on(RecordTable.Selected, "#flows-pairs-table")
     def _pair_selected(self, event: RecordTable.Selected) -> None:

@@ -12,22 +12,25 @@ caps them*, on the volume and on the instance type. The pane therefore shows, fo
   with ``d``.
 
 Keys: ``t`` target list, ``a`` or ``:`` type an ID or Name tag, ``m`` add any metric found with
-ListMetrics, ``d`` details, enter on a row opens the chart. All AWS work runs in the base pane's
+ListMetrics, ``d`` details, enter on a row opens the chart, ``←/→`` on a row move the shared time
+cursor along its datapoints (every row marks the instant in its sparkline). All AWS work runs in the base pane's
 poll loop (one GetMetricData per refresh) or in named exclusive workers; the widgets only receive
 values (data down) and post messages (messages up).
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -38,16 +41,19 @@ from textual.widgets.option_list import Option
 
 from tui.aws.errors import HamariError, InvalidRequestError, NotFoundError
 from tui.aws.metrics import MetricsResult, MetricsSource, Target, TargetSummary, classify
+from tui.models.bundle import MetricsSnapshot
 from tui.models.findings import Evidence
 from tui.models.metrics import (
     EXHAUSTED_BALANCE_PCT,
     Assessment,
     MetricSpec,
     SeriesAssessment,
+    build_queries,
+    evaluate,
     fmt_number,
 )
 from tui.models.text import clip, display_safe
-from tui.models.timewindow import utc_now
+from tui.models.timewindow import TimeWindow, utc_now
 from tui.panes.base import Pane
 from widgets.sparkline import LeanSparkline
 
@@ -131,6 +137,26 @@ class RowView:
     saturated: bool
     stale: bool
     error: str
+    timestamps: tuple[datetime, ...] = ()
+
+
+def nearest_point(
+    timestamps: Sequence[datetime], when: datetime | None, period: float | None = 0.0
+) -> int | None:
+    """Index of the datapoint nearest ``when``.
+
+    None when ``when`` is None, or more than ``period`` seconds outside the series (``period``
+    None: never outside).
+    """
+    if when is None or not timestamps:
+        return None
+    if period is not None:
+        slack = timedelta(seconds=period)
+        if when < timestamps[0] - slack or when > timestamps[-1] + slack:
+            return None
+    i = bisect.bisect_left(timestamps, when)
+    candidates = [j for j in (i - 1, i) if 0 <= j < len(timestamps)]
+    return min(candidates, key=lambda j: abs((timestamps[j] - when).total_seconds()))
 
 
 def row_view(row: SeriesAssessment, *, stale: bool = False) -> RowView:
@@ -172,6 +198,7 @@ def row_view(row: SeriesAssessment, *, stale: bool = False) -> RowView:
         saturated,
         stale or s.stale,
         error,
+        s.timestamps,
     )
 
 
@@ -193,7 +220,35 @@ class SeriesRow(Widget, can_focus=True):
         Binding("enter", "open_chart", "Chart", id="metrics.chart", tooltip="Chart this series"),
         Binding("j,down", "app.focus_next", "Down", show=False),
         Binding("k,up", "app.focus_previous", "Up", show=False),
+        Binding(
+            "left,h",
+            "step(-1)",
+            "◀",
+            show=False,
+            id="metrics.cursor_left",
+            tooltip="Time cursor: earlier datapoint",
+        ),
+        Binding(
+            "right,l",
+            "step(1)",
+            "▶",
+            show=False,
+            id="metrics.cursor_right",
+            tooltip="Time cursor: later datapoint",
+        ),
     ]
+
+    class CursorStepped(Message):
+        """The user moved along this row's datapoints (the pane turns it into a time cursor)."""
+
+        def __init__(self, row: SeriesRow, step: int) -> None:
+            super().__init__()
+            self.row = row
+            self.step = step
+
+        @property
+        def control(self) -> SeriesRow:
+            return self.row
 
     class ChartRequested(Message):
         """The user asked for the full chart of this row's series."""
@@ -212,6 +267,7 @@ class SeriesRow(Widget, can_focus=True):
         )
         super().__init__(classes=classes)
         self.view = view
+        self.marker_at: datetime | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(self._label(), classes="series-label", markup=False)
@@ -219,9 +275,26 @@ class SeriesRow(Widget, can_focus=True):
             self.view.data,
             limit=self.view.limit,
             gap=" ",
+            marker=self._marker_index(),
             classes="-stale" if self.view.stale else None,
         )
         yield Static(self._value(), classes="series-value", markup=False)
+
+    def _marker_index(self) -> int | None:
+        period = 0.0
+        ts = self.view.timestamps
+        if len(ts) >= 2:
+            period = (ts[1] - ts[0]).total_seconds()
+        return nearest_point(ts, self.marker_at, period)
+
+    def set_time_cursor(self, when: datetime | None) -> None:
+        """Mark the datapoint nearest ``when`` in the sparkline (None removes the mark)."""
+        self.marker_at = when
+        if self.is_mounted:
+            self.query_one(LeanSparkline).set_marker(self._marker_index())
+
+    def action_step(self, step: int) -> None:
+        self.post_message(self.CursorStepped(self, step))
 
     def on_mount(self) -> None:
         self._apply_classes()
@@ -254,6 +327,7 @@ class SeriesRow(Widget, can_focus=True):
         old, self.view = self.view, view
         spark = self.query_one(LeanSparkline)
         spark.update(view.data, limit=view.limit)
+        spark.set_marker(self._marker_index())
         if (old.label, old.value, old.percent, old.symbol, old.error) != (
             view.label,
             view.value,
@@ -368,6 +442,33 @@ class MetricsPane(Pane):
         def control(self) -> MetricsPane:
             return self.pane
 
+    class TimeCursorMoved(Message):
+        """The user moved along a series' datapoints: that instant is the shared time cursor."""
+
+        def __init__(self, pane: MetricsPane, when: datetime) -> None:
+            super().__init__()
+            self.pane = pane
+            self.when = when
+
+        @property
+        def control(self) -> MetricsPane:
+            return self.pane
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, MetricsPane.TimeCursorMoved)
+
+    class WindowSelected(Message):
+        """The user selected a span on a chart: it becomes the shared window (fixed)."""
+
+        def __init__(self, pane: MetricsPane, window: TimeWindow) -> None:
+            super().__init__()
+            self.pane = pane
+            self.window = window
+
+        @property
+        def control(self) -> MetricsPane:
+            return self.pane
+
     class DataChanged(Message):
         """A new result (series and assessment) arrived (findings are recomputed from it)."""
 
@@ -398,6 +499,8 @@ class MetricsPane(Pane):
         self._available: dict[str, MetricSpec] = {}
         self._last_status: Text | None = None
         self._evidence_key: str | None = None
+        self._posted_cursor: datetime | None = None
+        self.replaying = False
 
     # -- layout --------------------------------------------------------------------------------
 
@@ -636,7 +739,9 @@ class MetricsPane(Pane):
                         _resource_header(target, current, result), name=current, markup=False
                     )
                 )
-            widgets.append(SeriesRow(view))
+            row = SeriesRow(view)
+            row.marker_at = self.time_cursor
+            widgets.append(row)
         if hidden:
             widgets.append(
                 Static(
@@ -720,12 +825,22 @@ class MetricsPane(Pane):
                 limit=row.limit.value if row.limit else None,
                 limit_label=row.limit.label if row.limit else "",
                 window=(self.result.start, self.result.end),
+                cursor=self.time_cursor,
+                utc=self.utc,
+                on_cursor=self._chart_cursor,
             ),
-            callback=lambda _: self._chart_closed(),
+            callback=self._chart_closed,
         )
 
-    def _chart_closed(self) -> None:
+    def _chart_cursor(self, when: datetime) -> None:
+        self._set_markers(when)
+        self._posted_cursor = when
+        self.post_message(self.TimeCursorMoved(self, when))
+
+    def _chart_closed(self, span: TimeWindow | None = None) -> None:
         self._chart_key = None
+        if span is not None:
+            self.post_message(self.WindowSelected(self, span))
 
     def _assessment_row(self, key: str) -> SeriesAssessment | None:
         if self.result is None:
@@ -753,13 +868,26 @@ class MetricsPane(Pane):
 
     # -- keys ----------------------------------------------------------------------------------
 
+    def _replay_refuses(self) -> bool:
+        if self.replaying:
+            self.app.notify(
+                "A replay shows what was saved: other targets and metrics need AWS.",
+                markup=False,
+                timeout=4,
+            )
+        return self.replaying
+
     def action_targets(self) -> None:
         """Show the target list (reloaded at the next refresh)."""
+        if self._replay_refuses():
+            return
         self._reload_targets = True
         self._switch("metrics-picker")
         self.wake()
 
     def action_type_id(self) -> None:
+        if self._replay_refuses():
+            return
         box = self.query_one("#metrics-input", Input)
         box.add_class("-shown")
         box.value = ""
@@ -771,7 +899,7 @@ class MetricsPane(Pane):
             self._render_result(self.result, stale=self.has_class("-stale"))
 
     def action_add_metric(self) -> None:
-        if self.target is None:
+        if self._replay_refuses() or self.target is None:
             return
         adder = self.query_one("#metrics-adder", OptionList)
         adder.clear_options()
@@ -781,6 +909,11 @@ class MetricsPane(Pane):
 
     def action_back(self) -> None:
         box = self.query_one("#metrics-input", Input)
+        if (
+            not box.has_class("-shown")
+            and self.query_one(ContentSwitcher).current == "metrics-rows"
+        ):
+            raise SkipAction()  # nothing to go back from: esc reaches the screen
         if box.has_class("-shown"):
             box.remove_class("-shown")
         self._switch("metrics-rows")
@@ -845,6 +978,136 @@ class MetricsPane(Pane):
         self._show_message(None)
         self._switch("metrics-rows")
         self.wake()
+
+    # -- the shared time cursor ----------------------------------------------------------------
+
+    @on(SeriesRow.CursorStepped)
+    def _row_stepped(self, event: SeriesRow.CursorStepped) -> None:
+        """Move the shared cursor to the row's previous/next datapoint (from the latest)."""
+        event.stop()
+        stamps = event.row.view.timestamps
+        if not stamps:
+            return
+        reference = self._posted_cursor or self.time_cursor
+        current = nearest_point(stamps, reference, None)
+        if current is None:
+            index = len(stamps) - 1
+        else:
+            index = max(0, min(len(stamps) - 1, current + event.step))
+        when = stamps[index]
+        self._set_markers(when)
+        self._posted_cursor = when
+        self.post_message(self.TimeCursorMoved(self, when))
+
+    def _set_markers(self, when: datetime | None) -> None:
+        for row in self.query(SeriesRow):
+            row.set_time_cursor(when)
+
+    def watch_time_cursor(self, _old: datetime | None, new: datetime | None) -> None:
+        """Every sparkline marks the shared instant; an open chart draws it as a line."""
+        if new is None or new != self._posted_cursor:
+            self._posted_cursor = None
+        if not self.is_mounted:
+            return
+        self._set_markers(new)
+        from tui.screens.chart import ChartScreen
+
+        screen = self.app.screen
+        if self._chart_key is not None and isinstance(screen, ChartScreen):
+            screen.set_cursor(new)
+
+    def load_snapshot(self, snap: MetricsSnapshot | None) -> None:
+        """Replay: draw the saved series, judged again against their limits (no AWS opened)."""
+        self.replaying = True
+        if snap is None:
+            self.set_status("replay: no metrics were saved")
+            return
+        target = Target(
+            kind=snap.kind,  # type: ignore[arg-type]
+            resource_id=snap.resource_id,
+            name=snap.name,
+            instance=snap.instance,
+            instance_type_info=snap.instance_type_info,
+            volumes=snap.volumes,
+            specs=snap.specs,
+            note=snap.note,
+        )
+        base = tuple(s for s in snap.series if not s.spec.parts)
+        assessment = evaluate(target.instance_type_info, target.volumes, base)
+        start = snap.start or (base[0].timestamps[0] if base and base[0].timestamps else None)
+        end = snap.end or start
+        assert start is not None and end is not None
+        result = MetricsResult(
+            target,
+            base,
+            assessment,
+            snap.period,
+            start,
+            end,
+            snap.requests,
+            snap.metrics_requested,
+            snap.messages,
+        )
+        self.target = target
+        self.requested_id = target.resource_id
+        self.result = result
+        self._render_result(result, stale=False)
+        self.post_message(self.DataChanged(self))
+
+    def snapshot(self) -> MetricsSnapshot | None:
+        """The last result as a bundle section (None before the first result)."""
+        result = self.result
+        if result is None:
+            return None
+        target = result.target
+        limits = tuple(
+            {
+                "series": r.series.spec.label,
+                "resource": r.series.spec.resource_id,
+                "metric": r.series.spec.metric_name,
+                "unit": r.series.unit,
+                "limit": r.limit.value if r.limit is not None else None,
+                "limit_label": r.limit.label if r.limit is not None else "",
+                "latest": r.latest,
+                "percent": r.percent,
+                "saturated": r.saturated,
+            }
+            for r in result.assessment.rows
+        )
+        return MetricsSnapshot(
+            kind=target.kind,
+            resource_id=target.resource_id,
+            name=target.name,
+            instance=target.instance,
+            instance_type_info=target.instance_type_info,
+            volumes=target.volumes,
+            note=target.note,
+            specs=target.specs,
+            series=result.series,
+            period=result.period,
+            start=result.start,
+            end=result.end,
+            requests=result.requests,
+            metrics_requested=result.metrics_requested,
+            messages=result.messages,
+            verdict=result.assessment.verdict,
+            limits=limits,
+        )
+
+    def snapshot_queries(self) -> dict[str, object]:
+        """The exact GetMetricData request of the last result (for the incident bundle)."""
+        result = self.result
+        if result is None:
+            return {}
+        specs = [s.spec for s in result.series if not s.spec.parts]
+        return {
+            "api": "cloudwatch:GetMetricData",
+            "target": result.target.resource_id,
+            "StartTime": result.start.isoformat(),
+            "EndTime": result.end.isoformat(),
+            "ScanBy": "TimestampAscending",
+            "MetricDataQueries": build_queries(specs, period=result.period),
+        }
 
     def watch_focused_resource(self, old: str | None, new: str | None) -> None:
         """Follow the shared focus when it names something this pane can chart."""

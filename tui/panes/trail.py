@@ -14,6 +14,7 @@ All AWS work runs in the base pane's poll worker or in named exclusive workers; 
 
 from __future__ import annotations
 
+import bisect
 import csv
 import io
 import json
@@ -99,15 +100,22 @@ def short_resource(resource: str) -> str:
 
 
 def event_cells(
-    event: TrailEvent, keys: Sequence[str], *, with_date: bool = False, short: bool = True
+    event: TrailEvent,
+    keys: Sequence[str],
+    *,
+    with_date: bool = False,
+    short: bool = True,
+    utc: bool = True,
 ) -> tuple[str, ...]:
     """One table row: display-safe plain strings, error rows marked with a symbol.
 
     ``short`` shows the session or user name only (``alice``, not ``OpsAdmin/alice``) for narrow
-    layouts; calls a service made for the principal read ``alice@ec2``.
+    layouts; calls a service made for the principal read ``alice@ec2``. Times are in UTC, or in
+    the local zone (``TZ``) when ``utc`` is false.
     """
     mark = ERROR_MARK if event.is_error else " "
-    when = event.event_time.strftime("%m-%d %H:%M" if with_date else "%H:%M:%S")
+    stamp = event.event_time if utc else event.event_time.astimezone()
+    when = stamp.strftime("%m-%d %H:%M" if with_date else "%H:%M:%S")
     principal = event.principal
     if short:
         principal = principal.rpartition("/")[2] or principal
@@ -127,6 +135,16 @@ def event_cells(
 
 def sort_key(event: TrailEvent) -> tuple[datetime, str]:
     return (event.event_time, event.event_id)
+
+
+def nearest_event(view: Sequence[TrailEvent], when: datetime) -> int | None:
+    """Index in ``view`` (newest first) of the event closest in time to ``when``."""
+    if not view:
+        return None
+    target = -when.timestamp()
+    i = bisect.bisect_left(view, target, key=lambda e: -e.timestamp)
+    candidates = [j for j in (i - 1, i) if 0 <= j < len(view)]
+    return min(candidates, key=lambda j: abs(view[j].timestamp + target))
 
 
 def export_text(events: Sequence[TrailEvent], fmt: str) -> str:
@@ -248,6 +266,21 @@ class TrailPane(Pane):
         Binding("c", "copy", "Copy", id="trail.copy", tooltip="Copy the event JSON (OSC 52)"),
     ]
 
+    class TimeCursorMoved(Message):
+        """The user selected an event: its time becomes the shared time cursor."""
+
+        def __init__(self, pane: TrailPane, when: datetime) -> None:
+            super().__init__()
+            self.pane = pane
+            self.when = when
+
+        @property
+        def control(self) -> TrailPane:
+            return self.pane
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, TrailPane.TimeCursorMoved)
+
     class DataChanged(Message):
         """Events were added or cleared (findings are recomputed from them)."""
 
@@ -285,6 +318,11 @@ class TrailPane(Pane):
         self._columns_layout: tuple[int, bool] | None = None
         self._keys: tuple[str, ...] = ()
         self._with_date = False
+        # The shared time cursor: the event marked for it, and the event the table cursor was on
+        # when this pane last moved it itself (a move to another event is the user's).
+        self._marked_id: str | None = None
+        self._cursor_key: str | None = None
+        self.replaying = False
 
     # -- composition -----------------------------------------------------------------------------
 
@@ -497,6 +535,7 @@ class TrailPane(Pane):
         self._set_rows()
         if self.is_mounted and (before is None or self._index_of_event(before) is None):
             self.table.move_cursor(0)
+            self._note_cursor()
         self._render_status()
 
     def _index_of_event(self, event: TrailEvent) -> int | None:
@@ -509,16 +548,19 @@ class TrailPane(Pane):
         keys = self._keys
         with_date = self._with_date
         short = "ip" not in keys
+        utc = self.utc
         self._view_index = None
 
         def cells(index: int) -> tuple[str, ...]:
-            return event_cells(view[index], keys, with_date=with_date, short=short)
+            return event_cells(view[index], keys, with_date=with_date, short=short, utc=utc)
 
         def row_key(index: int) -> Hashable:
             return view[index].event_id
 
         def row_style(index: int) -> str | None:
             event = view[index]
+            if event.event_id == self._marked_id:
+                return "mark"
             if event.is_error:
                 return "error"
             return "dim" if event.partial else None
@@ -536,6 +578,7 @@ class TrailPane(Pane):
             row_style=row_style,
             index_of=index_of,
         )
+        self._note_cursor()
         self._render_subtitle()
 
     # -- status ----------------------------------------------------------------------------------
@@ -550,7 +593,7 @@ class TrailPane(Pane):
         return (n1 - n0) / (t1 - t0) if t1 > t0 else 0.0
 
     def _render_status(self) -> None:
-        if not self.is_mounted:
+        if not self.is_mounted or self.replaying:
             return
         source = self._source()
         unit = "pages" if source.kind == "lookup" else "files"
@@ -614,6 +657,83 @@ class TrailPane(Pane):
         message.stop()
         if 0 <= message.index < len(self._view):
             self.open_detail(self._view[message.index])
+
+    # -- the shared time cursor and clock --------------------------------------------------------
+
+    def _note_cursor(self) -> None:
+        """Remember the event under the cursor: a later move to another one is the user's."""
+        event = self.selected if self.is_mounted else None
+        self._cursor_key = event.event_id if event is not None else None
+
+    @on(RecordTable.CursorMoved, "#trail-table")
+    def _cursor_moved(self, message: RecordTable.CursorMoved) -> None:
+        message.stop()
+        index = message.index
+        if index is None or not 0 <= index < len(self._view):
+            return
+        event = self._view[index]
+        if event.event_id == self._cursor_key:
+            return  # rows arrived, or the pane followed the shared cursor
+        self._cursor_key = event.event_id
+        if self.table.has_focus:
+            self.post_message(self.TimeCursorMoved(self, event.event_time))
+
+    def watch_time_cursor(self, _old: datetime | None, new: datetime | None) -> None:
+        """Mark the event nearest the shared cursor, and jump to it.
+
+        The table the user is working in (it has the focus: it set the cursor, or the user is
+        reading it) keeps its cursor; it only marks the row.
+        """
+        if not self.is_mounted:
+            return
+        index = nearest_event(self._view, new) if new is not None else None
+        marked = self._view[index].event_id if index is not None else None
+        if marked != self._marked_id:
+            self._marked_id = marked
+            self.table.refresh_rows()
+        if index is not None and not self.table.has_focus:
+            self.table.move_cursor(index)
+            self._note_cursor()
+
+    def watch_utc(self, _old: bool, _new: bool) -> None:
+        """Times in UTC or in the local zone: redraw the rows."""
+        if self.is_mounted:
+            self._set_rows()
+
+    def load_snapshot(self, events: Sequence[TrailEvent], queries: dict[str, object]) -> None:
+        """Replay: show saved events instead of polling CloudTrail (no AWS is ever opened)."""
+        self.replaying = True
+        self.follow = False
+        flt = str(queries.get("filter") or "")
+        self.events = {e.event_id: e for e in events}
+        self._ordered = sorted(events, key=sort_key, reverse=True)
+        self.scanned = len(self._ordered)
+        self._complete = True
+        try:
+            self.filter = compile_filter(flt)
+        except FilterError:
+            self.filter = compile_filter("")
+        if flt:
+            self.filter_bar.value = flt
+            self.filter_bar.add_class("-shown")
+        self.errors_only = bool(queries.get("errors_only"))
+        self._refilter()
+        self.set_status(Text(f"replay: {len(self._ordered):,} saved events"))
+        self.post_message(self.DataChanged(self))
+
+    def snapshot_queries(self) -> dict[str, object]:
+        """The exact source, filter and window this pane loaded (for the incident bundle)."""
+        source = self._source()
+        return {
+            "api": "cloudtrail:LookupEvents" if source.kind == "lookup" else source.kind,
+            "source": source.label,
+            "regions": self._regions(),
+            "filter": self.filter.text,
+            "errors_only": self.errors_only,
+            "scanned": self.scanned,
+            "pages": self.pages,
+            "capped": self._capped,
+        }
 
     @property
     def loaded_events(self) -> list[TrailEvent]:

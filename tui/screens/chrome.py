@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
 from tui.aws.session import AwsEvent, Connection, Identity, Meter
+from tui.models.budget import METRICS_REQUESTED
 from tui.models.text import display_safe
 from tui.models.timewindow import TimeWindow
 
 
 class HeaderBar(Static):
-    """Account, principal, region, time window and endpoint; the demo clearly marked."""
+    """Account, principal, region, time window, time cursor and endpoint; demo and replay marked.
+
+    When everything does not fit (80 columns), the least useful parts go first: the endpoint,
+    the account, the principal, the region; the window, the time cursor and the focus stay.
+    """
 
     DEFAULT_CSS = """
     HeaderBar { height: 1; background: $panel; color: $text; padding: 0 1; }
@@ -27,34 +33,85 @@ class HeaderBar(Static):
     focused_resource: reactive[str | None] = reactive(None)
     logs: reactive[tuple[str, int] | None] = reactive(None)
     """The "are logs written?" badge: (status, count not ok), set by the health monitor."""
+    time_cursor: reactive[datetime | None] = reactive(None)
+    """The shared time cursor, shown as ``⌖ 10:34:21``."""
+    utc: reactive[bool] = reactive(True)
+    """Times in UTC, or in the local zone (``TZ``)."""
+    replay: reactive[str | None] = reactive(None)
+    """``<file> (saved <time>)`` in replay mode: no AWS is open."""
 
     def render(self) -> Text:
-        text = Text(no_wrap=True, overflow="ellipsis")
-        text.append("hamari", style="bold")
+        # (keep priority: higher stays longer, the gap before it, text)
+        parts: list[tuple[int, str, Text]] = []
+
+        def add(priority: int, text: str | Text, style: str = "", gap: str = "  ") -> None:
+            parts.append(
+                (priority, gap, text if isinstance(text, Text) else Text(text, style=style))
+            )
+
+        add(9, Text("hamari", style="bold"))
         conn = self.connection
-        if conn is not None and conn.demo:
-            text.append(" ")
-            text.append(" DEMO ", style="bold reverse")
+        if self.replay is not None:
+            add(9, Text(" REPLAY ", style="bold reverse"), gap=" ")
+            add(8, display_safe(self.replay))
+        elif conn is not None and conn.demo:
+            add(9, Text(" DEMO ", style="bold reverse"), gap=" ")
         ident = self.identity
-        if ident is None:
-            text.append("  connecting…")
+        if self.replay is not None:
+            pass
+        elif ident is None:
+            add(5, "connecting…")
         else:
-            text.append(f"  {display_safe(ident.account)}")
-            text.append(f"  {display_safe(ident.principal)}", style="bold")
+            add(2, display_safe(ident.account))
+            add(3, display_safe(ident.principal), "bold")
         if self.aws_region:
-            text.append(f"  {display_safe(self.aws_region)}")
+            add(4, display_safe(self.aws_region))
         if self.logs is not None:
-            text.append("  ")
-            text.append_text(self.logs_badge(*self.logs))
+            add(5, self.logs_badge(*self.logs))
         if self.window is not None:
-            text.append(f"  ⏱ {self.window.label()}")
+            add(8, f"⏱ {self.window_label(self.window, utc=self.utc)}")
+        if self.time_cursor is not None:
+            add(9, Text(f"⌖ {self.clock(self.time_cursor, utc=self.utc)}", style="bold"))
+        if not self.utc:
+            add(7, Text(self.zone(), style="bold"))
         if self.focused_resource:
-            text.append(f"  ◎ {display_safe(self.focused_resource)}", style="bold")
-        if conn is not None and conn.endpoint_url and not conn.demo:
+            add(8, Text(f"◎ {display_safe(self.focused_resource)}", style="bold"))
+        if conn is not None and conn.endpoint_url and not conn.demo and self.replay is None:
             # A custom endpoint (VPC endpoint, LocalStack) is worth seeing; the demo's loopback
             # port is not (the DEMO badge already says where requests go).
-            text.append(f"  {display_safe(conn.endpoint_url)}", style="dim")
+            add(1, display_safe(conn.endpoint_url), "dim")
+        room = self.content_region.width if self.is_mounted else 0
+        if room > 0:
+            while len(parts) > 1 and _joined_len(parts) > room:
+                lowest = min(range(len(parts)), key=lambda i: (parts[i][0], -i))
+                if parts[lowest][0] >= 8:
+                    break
+                del parts[lowest]
+        text = Text(no_wrap=True, overflow="ellipsis")
+        for i, (_, gap, part) in enumerate(parts):
+            if i:
+                text.append(gap)
+            text.append_text(part)
         return text
+
+    @staticmethod
+    def zone() -> str:
+        """The local zone's abbreviation (``JST``), from ``TZ``."""
+        return datetime.now().astimezone().tzname() or "local"
+
+    @staticmethod
+    def clock(when: datetime, *, utc: bool) -> str:
+        """``10:34:21`` in UTC or in the local zone."""
+        return (when.astimezone(UTC) if utc else when.astimezone()).strftime("%H:%M:%S")
+
+    @classmethod
+    def window_label(cls, window: TimeWindow, *, utc: bool) -> str:
+        """``last 3h``, or a fixed window's ends in UTC or in the local zone."""
+        if window.live or utc:
+            return window.label()
+        start, end = window.start.astimezone(), window.end.astimezone()
+        end_fmt = "%H:%M" if start.date() == end.date() else "%m-%d %H:%M"
+        return f"{start:%m-%d %H:%M}→{end.strftime(end_fmt)} {cls.zone()}"
 
     @staticmethod
     def logs_badge(status: str, count: int) -> Text:
@@ -69,12 +126,18 @@ class HeaderBar(Static):
 
 
 class StatusLine(Static):
-    """k9s-style flash: transient trouble (throttled, offline) and the request meter."""
+    """k9s-style flash: transient trouble (throttled, offline), why polling is paused (over
+    budget, idle) and the request meter.
+
+    The app provides ``budget`` (:class:`~tui.models.budget.Budget`), ``settings`` and
+    ``last_input_at``; without them (a bare test app) the line shows the flash and meter only.
+    """
 
     DEFAULT_CSS = """
     StatusLine { height: 1; color: $text-muted; padding: 0 1; }
     StatusLine.-warning { color: $warning; }
     StatusLine.-error { color: $error; }
+    StatusLine.-paused { color: $warning; }
     """
 
     def __init__(self, meter: Meter | None = None, **kwargs: object) -> None:
@@ -105,8 +168,39 @@ class StatusLine(Static):
         elif event.kind == "recovered":
             self.flash(f"✓ {event.service}:{event.operation} recovered", level="info", seconds=3)
 
+    def paused_text(self) -> str:
+        """Why polling is paused (over budget, idle), or ``""`` while it runs."""
+        if self.meter is None:
+            return ""  # not connected: nothing polls yet
+        app = self.app
+        budget = getattr(app, "budget", None)
+        if budget is not None:
+            status = budget.check(
+                time.monotonic(),
+                self.meter.total_requests,
+                self.meter.quantities.get(METRICS_REQUESTED, 0),
+            )
+            if status.paused:
+                message = status.message()
+                if 0 < self.content_size.width < len(message):
+                    message = status.message(compact=True)
+                return message
+        settings = getattr(app, "settings", None)
+        last_input = getattr(app, "last_input_at", None)
+        if settings is not None and last_input is not None:
+            limit = settings.idle_pause_minutes * 60
+            if time.monotonic() - last_input > limit:
+                span = f"{limit / 60:g} min" if limit >= 60 else f"{limit:.0f} s"
+                return f"⏸ idle for {span}: polling paused, any key resumes"
+        return ""
+
     def render(self) -> Text:
         text = Text(no_wrap=True, overflow="ellipsis")
+        paused = self.paused_text()
+        self.set_class(bool(paused), "-paused")
+        if paused:
+            text.append(paused, style="bold")
+            text.append("  ")
         if self._flash and time.monotonic() < self._flash_until:
             text.append(self._flash)
             text.append("  ")
@@ -122,3 +216,7 @@ class StatusLine(Static):
             if throttles:
                 text.append(f" · throttled {throttles}", style="dim")
         return text
+
+
+def _joined_len(parts: list[tuple[int, str, Text]]) -> int:
+    return sum(len(gap) + text.cell_len for _, gap, text in parts) - len(parts[0][1])

@@ -1,7 +1,13 @@
 """The main screen: header, the three evidence panes, status line and footer.
 
-It holds the shared view state (time window, focused resource) as reactives and binds them into
-the panes, so that evidence lines up. At 120x36 and larger the three panes are visible together;
+It holds the shared view state (time window, focused resource, time cursor, UTC or local clock)
+as reactives and binds them into the panes, so that evidence lines up: selecting an event, a flow
+record or a datapoint posts a ``TimeCursorMoved`` that sets the cursor (debounced, so scrolling is
+cheap); the other panes mark it and jump to the nearest record; ``esc`` clears it. ``T`` toggles
+UTC and local time, ``w`` asks for the window, ``ctrl+s`` saves the incident bundle.
+
+With ``hamari --replay FILE`` the screen is fed from a bundle instead: no AWS is opened, the poll
+loops never start, and each pane's ``load_snapshot`` shows what was saved. At 120x36 and larger the three panes are visible together;
 on a smaller terminal (80x24) one pane is shown at a time, switched with 1/2/3 or tab. Any pane can
 be zoomed with z.
 """
@@ -12,21 +18,26 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+from rich.text import Text
 from textual import on, work
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Container
+from textual.containers import Container, Vertical
 from textual.events import Resize
 from textual.message import Message
 from textual.reactive import reactive
-from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.screen import ModalScreen, Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Input, Static
 from textual.worker import get_current_worker
 
 from tui.aws.errors import HamariError
 from tui.aws.session import Aws, AwsEvent, Identity
+from tui.models.bundle import Bundle
 from tui.models.findings import Evidence, Finding, compute_findings, explain_rejections
 from tui.models.flowlog import one_sided_conversations
 from tui.models.timewindow import TimeWindow
@@ -48,6 +59,54 @@ PANE_IDS = ("trail", "metrics", "flows")
 # Findings are recomputed at most this often (seconds), and instances re-described this often.
 FINDINGS_DEBOUNCE = 2.0
 INSTANCES_EVERY = 180.0
+# The shared time cursor follows a moving selection after it rests this long (seconds).
+CURSOR_DEBOUNCE = 0.15
+
+
+class TextPrompt(ModalScreen[str | None]):
+    """One line of input with a sentence above it: enter answers, esc cancels.
+
+    ``check`` returns an error sentence for an answer it refuses (shown, the prompt stays).
+    """
+
+    DEFAULT_CSS = """
+    TextPrompt { align: center middle; }
+    TextPrompt > Vertical {
+        width: 70; max-width: 100%; height: auto;
+        border: round $accent; background: $surface; padding: 0 1;
+    }
+    TextPrompt Static { height: auto; }
+    TextPrompt .prompt-error { color: $error; }
+    """
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="prompt.cancel")]
+
+    def __init__(self, question: str, value: str = "", check: Any = None) -> None:
+        super().__init__()
+        self.question = question
+        self.value = value
+        self.check = check
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Text(self.question), markup=False)
+            yield Input(self.value, id="prompt-input")
+            yield Static("", classes="prompt-error", markup=False)
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        value = event.value.strip()
+        if not value:
+            self.dismiss(None)
+            return
+        error = self.check(value) if self.check is not None else None
+        if error:
+            self.query_one(".prompt-error", Static).update(Text(error))
+            return
+        self.dismiss(value)
 
 
 @dataclass
@@ -78,6 +137,23 @@ class MainScreen(Screen[None]):
             id="findings.open",
             tooltip="What the evidence says, and where",
         ),
+        Binding("w", "ask_window", "Window", id="time.window", tooltip="15m, 2h or ISO..ISO"),
+        Binding("T", "toggle_utc", "UTC/local", id="time.utc", tooltip="Times in UTC or local"),
+        Binding(
+            "escape",
+            "clear_cursor",
+            "Clear ⌖",
+            show=False,
+            id="time.cursor_clear",
+            tooltip="Clear the time cursor",
+        ),
+        Binding(
+            "ctrl+s",
+            "save_bundle",
+            "Save",
+            id="bundle.save",
+            tooltip="Save an incident bundle (hamari --replay FILE)",
+        ),
     ]
 
     window: reactive[TimeWindow] = reactive(None, init=False)  # type: ignore[arg-type]
@@ -97,9 +173,17 @@ class MainScreen(Screen[None]):
         self._findings_dirty = False
         self._findings_next = 0.0
         self._flow_analysis = _FlowAnalysis()
+        self._pending_cursor: datetime | None = None
+        self._cursor_timer: Timer | None = None
+        self.replay_bundle: Bundle | None = None
 
     def compose(self) -> ComposeResult:
-        yield HeaderBar(id="header").data_bind(MainScreen.window, MainScreen.focused_resource)
+        yield HeaderBar(id="header").data_bind(
+            MainScreen.window,
+            MainScreen.focused_resource,
+            MainScreen.time_cursor,
+            MainScreen.utc,
+        )
         yield FindingsStrip(id="findings-strip")
         with Container(id="panes"):
             shared = (
@@ -161,6 +245,213 @@ class MainScreen(Screen[None]):
                 idle_pause_seconds=settings.idle_pause_minutes * 60,
             )
         self._poll_instances()
+
+    # -- replay ----------------------------------------------------------------------------------
+
+    def replay(self, bundle: Bundle, path: str) -> None:
+        """Show a saved bundle: no AWS, no poll loop; each pane loads its part of the bundle."""
+        self.replay_bundle = bundle
+        header = self.query_one(HeaderBar)
+        header.replay = f"{Path(path).name} (saved {bundle.saved_at:%Y-%m-%d %H:%M} UTC)"
+        region = str(bundle.source.get("region") or "")
+        header.aws_region = region
+        self.query_one(StatusLine).flash(
+            "replay: what was saved, offline; nothing is fetched", seconds=10, level="info"
+        )
+        self.utc = bundle.utc
+        self.window = bundle.window
+        self.focused_resource = bundle.focus
+        self.instances = list(bundle.instances)
+        self._feed_replay()
+        if bundle.findings:
+            self._show_findings(tuple(bundle.findings), self._flow_analysis)
+        self.call_after_refresh(self._set_replay_cursor, bundle.time_cursor)
+
+    def _set_replay_cursor(self, when: datetime | None) -> None:
+        self.time_cursor = when
+
+    def _feed_replay(self) -> None:
+        """Give each pane the bundle's records that fall in the current window."""
+        bundle = self.replay_bundle
+        if bundle is None:
+            return
+        window = self.window
+        events = [e for e in bundle.trail_events if window.contains(e.event_time)]
+        lo, hi = window.start.timestamp(), window.end.timestamp()
+        records = [r for r in bundle.flow_records if r.start is None or lo <= r.start <= hi]
+        queries = bundle.queries
+        self.query_one(TrailPane).load_snapshot(events, dict(queries.get("trail") or {}))
+        self.query_one(FlowsPane).load_snapshot(
+            records, bundle.topology, dict(queries.get("flows") or {})
+        )
+        self.query_one(MetricsPane).load_snapshot(bundle.metrics)
+        self._findings_dirty = True
+
+    def watch_window(self, old: TimeWindow | None, new: TimeWindow) -> None:
+        if self.replay_bundle is not None and old is not None and old != new:
+            self._feed_replay()
+
+    # -- the shared time cursor, clock and window ----------------------------------------------
+
+    @on(TrailPane.TimeCursorMoved)
+    @on(MetricsPane.TimeCursorMoved)
+    @on(FlowsPane.TimeCursorMoved)
+    def _time_cursor_moved(self, message: Message) -> None:
+        """A pane selected an instant: it becomes the shared cursor once the selection rests."""
+        message.stop()
+        self._pending_cursor = message.when  # type: ignore[attr-defined]
+        if self._cursor_timer is not None:
+            self._cursor_timer.stop()
+        self._cursor_timer = self.set_timer(CURSOR_DEBOUNCE, self._apply_cursor)
+
+    def _apply_cursor(self) -> None:
+        self._cursor_timer = None
+        self.time_cursor = self._pending_cursor
+
+    def action_clear_cursor(self) -> None:
+        """esc: clear the time cursor (nothing else to do with esc here)."""
+        if self.time_cursor is None and self._cursor_timer is None:
+            raise SkipAction()
+        if self._cursor_timer is not None:
+            self._cursor_timer.stop()
+            self._cursor_timer = None
+        self.time_cursor = None
+
+    def action_toggle_utc(self) -> None:
+        self.utc = not self.utc
+        zone = "UTC" if self.utc else HeaderBar.zone()
+        self.query_one(StatusLine).flash(f"times in {zone}", seconds=3, level="info")
+
+    @on(MetricsPane.WindowSelected)
+    def _span_selected(self, message: MetricsPane.WindowSelected) -> None:
+        message.stop()
+        self.window = message.window
+
+    def action_ask_window(self) -> None:
+        """w: ask for the window (``15m``, ``2h``, ``ISO..ISO``)."""
+        from tui.commands import parse_window
+        from tui.models.timewindow import TimeParseError
+
+        def clock() -> datetime:
+            return self.app.clock()  # type: ignore[attr-defined,no-any-return]
+
+        def check(text: str) -> str | None:
+            try:
+                parse_window(text, clock())
+            except TimeParseError as err:
+                return str(err)
+            return None
+
+        def chosen(text: str | None) -> None:
+            if text:
+                self.window = parse_window(text, clock())
+
+        current = self.window.label() if self.window is not None else ""
+        self.app.push_screen(
+            TextPrompt(
+                f"Time window for every pane (now {current}): 15m, 2h, 1d (live), or "
+                "2026-11-28T09:00Z..2026-11-28T11:00Z (fixed). enter sets it, esc cancels.",
+                check=check,
+            ),
+            chosen,
+        )
+
+    # -- the incident bundle -----------------------------------------------------------------------
+
+    def build_bundle(self) -> Bundle:
+        """What the panes hold now, as a bundle (references only: cheap on the event loop)."""
+        from tui import __version__
+
+        trail = self.query_one(TrailPane)
+        metrics = self.query_one(MetricsPane)
+        flows = self.query_one(FlowsPane)
+        clock = getattr(self.app, "clock", None)
+        now = clock() if clock is not None else datetime.now().astimezone()
+        window = self.window.at(now) if self.window.live else self.window
+        if self.replay_bundle is not None:
+            source = dict(self.replay_bundle.source)
+        else:
+            aws = self.aws
+            ident = aws.identity if aws is not None else None
+            source = {
+                "account": ident.account if ident is not None else "",
+                "principal": ident.arn if ident is not None else "",
+                "region": aws.region if aws is not None else "",
+                "demo": bool(aws is not None and aws.conn.demo),
+                "endpoint_url": (aws.conn.endpoint_url or "") if aws is not None else "",
+            }
+        topology = flows.topology
+        from tui.models.network import Topology
+
+        return Bundle(
+            saved_at=now,
+            window=window,
+            focus=self.focused_resource,
+            time_cursor=self.time_cursor,
+            utc=self.utc,
+            source=source,
+            queries={
+                "window": {"start": window.start.isoformat(), "end": window.end.isoformat()},
+                "trail": trail.snapshot_queries(),
+                "flows": flows.snapshot_queries(),
+                "metrics": metrics.snapshot_queries(),
+            },
+            trail_events=tuple(trail.loaded_events),
+            flow_records=tuple(flows.loaded_records),
+            topology=topology if isinstance(topology, Topology) else None,
+            metrics=metrics.snapshot(),
+            instances=tuple(self.instances),
+            findings=tuple(self.findings or ()),
+            hamari_version=__version__,
+        )
+
+    def action_save_bundle(self) -> None:
+        """ctrl+s: ask where, then write the incident bundle (the only file hamari writes)."""
+        clock = getattr(self.app, "clock", None)
+        now = clock() if clock is not None else datetime.now().astimezone()
+        default = f"hamari-bundle-{now:%Y%m%dT%H%M%S}.json.gz"
+
+        def chosen(path: str | None) -> None:
+            if path:
+                self.save_bundle(path)
+
+        self.app.push_screen(
+            TextPrompt(
+                "Save an incident bundle: every loaded event, flow record and series, the "
+                "findings, the window and the queries (gzip JSON, readable by you only). "
+                "Path relative to the current folder; replay with hamari --replay FILE.",
+                default,
+            ),
+            chosen,
+        )
+
+    def save_bundle(self, path: str) -> None:
+        """Write the bundle to ``path`` (in a thread); notify where, or why not."""
+        self._write_bundle(self.build_bundle(), path)
+
+    @work(exclusive=True, group="bundle-save", thread=True, exit_on_error=False)
+    def _write_bundle(self, bundle: Bundle, path: str) -> None:
+        from tui.models.bundle import save
+
+        try:
+            target = save(path, bundle)
+        except (OSError, ValueError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            self.app.call_from_thread(
+                self.app.notify, f"Saving the bundle failed: {reason}", severity="error"
+            )
+            return
+        counts = (
+            f"{len(bundle.trail_events):,} events, {len(bundle.flow_records):,} flow records, "
+            f"{len(bundle.metrics.series) if bundle.metrics else 0} series, "
+            f"{len(bundle.findings)} findings"
+        )
+        self.app.call_from_thread(
+            self.app.notify,
+            f"Saved {counts} to {target.resolve()}. Replay it with: hamari --replay {target}",
+            title="Incident bundle",
+            timeout=10,
+        )
 
     # -- layout --------------------------------------------------------------------------------
 
