@@ -54,6 +54,7 @@ from tui.models.flowlog import (
     conversation_key,
     one_sided_conversations,
 )
+from tui.models.focus import FocusScope, flow_in_scope
 from tui.models.nacl import explain
 from tui.models.network import FlowLogConfig, Topology
 from tui.models.text import display_safe
@@ -486,6 +487,7 @@ class FlowsPane(Pane):
         self.records: list[FlowRecord] = []
         self.matched: list[FlowRecord] = []
         self.filter: FlowFilter | None = None
+        self.focus_scope: FocusScope | None = None
         self.counts = Counts()
         self.topology: Any = None
         self.following = True
@@ -692,9 +694,21 @@ class FlowsPane(Pane):
     # -- filtering -----------------------------------------------------------------------------
 
     def _predicate(self) -> Callable[[FlowRecord], bool] | None:
-        if self.filter is None or self.filter.is_empty:
-            return None
-        return self.filter.to_predicate()
+        """The filter, and the focused resource's interfaces when a resource is in focus."""
+        scope = self.focus_scope
+        keep = None if self.filter is None or self.filter.is_empty else self.filter.to_predicate()
+        if scope is None:
+            return keep
+        if keep is None:
+            return lambda r: flow_in_scope(r, scope)
+        return lambda r: keep(r) and flow_in_scope(r, scope)
+
+    def set_focus_scope(self, scope: FocusScope | None) -> None:
+        """Data down from the screen: show only the flows of the focused resource's interfaces."""
+        if scope == self.focus_scope:
+            return
+        self.focus_scope = scope
+        self.apply_filter(self.filter)
 
     async def _refilter(self) -> None:
         predicate = self._predicate()

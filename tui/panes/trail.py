@@ -45,6 +45,7 @@ from tui.aws.cloudtrail import (
 from tui.aws.errors import HamariError
 from tui.models.cloudtrail import TrailEvent
 from tui.models.findings import Evidence
+from tui.models.focus import FocusScope, event_in_scope
 from tui.models.text import display_safe
 from tui.models.timewindow import TimeWindow
 from tui.models.trailfilter import FIELD_NAMES, FilterError, TrailFilter, compile_filter
@@ -302,6 +303,7 @@ class TrailPane(Pane):
         self._view: list[TrailEvent] = []  # what the table shows
         self._view_index: dict[str, int] | None = None
         self.filter: TrailFilter = compile_filter("")
+        self.focus_scope: FocusScope | None = None
         self.errors_only = False
         self.follow = True
         self.source: TrailSource | None = None
@@ -508,10 +510,14 @@ class TrailPane(Pane):
     # -- filtering -------------------------------------------------------------------------------
 
     def _select(self, events: list[TrailEvent]) -> list[TrailEvent]:
-        selected = self.filter.apply(events) if not self.filter.is_empty else list(events)
-        if self.errors_only:
-            selected = [e for e in selected if e.is_error]
-        return selected
+        return _narrow(events, self.filter, self.errors_only, self.focus_scope)
+
+    def set_focus_scope(self, scope: FocusScope | None) -> None:
+        """Data down from the screen: show only the events of the focused resource and its parts."""
+        if scope == self.focus_scope:
+            return
+        self.focus_scope = scope
+        self._refilter()
 
     def _refilter(self) -> None:
         if len(self._ordered) > THREAD_FILTER_ABOVE:
@@ -521,10 +527,7 @@ class TrailPane(Pane):
 
     @work(exclusive=True, group="trail-filter", thread=True, exit_on_error=False)
     def _refilter_in_thread(self, flt: TrailFilter, errors_only: bool) -> None:
-        events = list(self._ordered)
-        view = flt.apply(events) if not flt.is_empty else events
-        if errors_only:
-            view = [e for e in view if e.is_error]
+        view = _narrow(list(self._ordered), flt, errors_only, self.focus_scope)
         self.app.call_from_thread(self._set_view, view, flt, errors_only)
 
     def _set_view(self, view: list[TrailEvent], flt: TrailFilter, errors_only: bool) -> None:
@@ -616,6 +619,8 @@ class TrailPane(Pane):
 
     def _render_subtitle(self) -> None:
         parts = [f"{len(self._view):,} of {len(self._ordered):,}"]
+        if self.focus_scope is not None:
+            parts.append(f"◎ {display_safe(self.focus_scope.resource_id)}")
         if self.errors_only:
             parts.append(f"{ERROR_MARK} errors only")
         if not self.filter.is_empty:
@@ -827,3 +832,18 @@ class TrailPane(Pane):
             title="Export",
             markup=False,
         )
+
+
+def _narrow(
+    events: list[TrailEvent],
+    flt: TrailFilter,
+    errors_only: bool,
+    scope: FocusScope | None,
+) -> list[TrailEvent]:
+    """The events the table shows: the filter, errors only, and the focused resource."""
+    selected = flt.apply(events) if not flt.is_empty else list(events)
+    if errors_only:
+        selected = [e for e in selected if e.is_error]
+    if scope is not None:
+        selected = [e for e in selected if event_in_scope(e, scope)]
+    return selected

@@ -501,6 +501,27 @@ class MainScreen(Screen[None]):
     def _pane_data_changed(self, message: Message) -> None:
         message.stop()
         self._findings_dirty = True
+        if self.focused_resource and isinstance(message, FlowsPane.DataChanged):
+            self._apply_focus()  # the topology may now know the focused resource's interfaces
+
+    # -- resource focus ------------------------------------------------------------------------
+
+    def watch_focused_resource(self, _old: str | None, _new: str | None) -> None:
+        self._apply_focus()
+
+    def _apply_focus(self) -> None:
+        """Scope the trail and flow panes to the focused resource and what belongs to it."""
+        if not self.is_mounted:
+            return
+        from tui.models.focus import scope_for
+        from tui.models.network import Topology
+
+        resource = self.focused_resource
+        flows = self.query_one(FlowsPane)
+        topology = flows.topology if isinstance(flows.topology, Topology) else None
+        scope = scope_for(resource, self.instances, topology) if resource else None
+        self.query_one(TrailPane).set_focus_scope(scope)
+        flows.set_focus_scope(scope)
 
     def _maybe_recompute_findings(self) -> None:
         """Debounce: recompute when a pane reported new data, at most every 2 s."""
@@ -570,6 +591,8 @@ class MainScreen(Screen[None]):
             try:
                 self.instances = await describe_instances(self.aws)
                 self._findings_dirty = True
+                if self.focused_resource:
+                    self._apply_focus()
             except HamariError as err:
                 self.query_one(StatusLine).flash(
                     f"⚠ findings: instance states unavailable ({err.title})", seconds=10

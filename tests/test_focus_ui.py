@@ -1,0 +1,53 @@
+"""`:focus` scopes the panes to a resource and what belongs to it (incident 1 and 3 views)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.apptools import demo_app, wait_for
+from tui.demo.seed import seed
+from tui.panes.flows import FlowsPane
+from tui.panes.trail import TrailPane
+from tui.screens.main import MainScreen
+
+
+@pytest.fixture(scope="module")
+def world(emulator: Any) -> Any:
+    from tests.demo_fixtures import DEMO_NOW
+
+    emulator.reset()
+    return seed(emulator.url, now=DEMO_NOW)
+
+
+async def test_focus_scopes_trail_and_flows_then_clears(emulator: Any, world: Any) -> None:
+    app = demo_app(emulator, world)
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        screen = app.screen
+        assert isinstance(screen, MainScreen)
+        trail, flows = screen.query_one(TrailPane), screen.query_one(FlowsPane)
+        assert await wait_for(
+            pilot,
+            lambda: trail.has_data() and flows.has_data() and not trail.refreshing,
+            40,
+        )
+        assert await wait_for(pilot, lambda: bool(screen.instances), 20)
+        everything = len(trail.loaded_events)
+
+        screen.focused_resource = world.failing_instance_id
+        assert await wait_for(pilot, lambda: 0 < len(trail._view) < everything)
+        names = {e.event_name for e in trail._view}
+        # The KMS denials name the key and the volume, not the instance: they are in scope.
+        assert {"StartInstances", "CreateGrant", "Decrypt"} <= names
+        assert "◎" in str(trail.border_subtitle)
+
+        screen.focused_resource = world.web_instance_id
+        web_eni = world.eni_ids["app-web-01"]
+        assert await wait_for(
+            pilot,
+            lambda: bool(flows.matched) and {r.interface_id for r in flows.matched} == {web_eni},
+        ), sorted({r.interface_id for r in flows.matched})
+
+        screen.focused_resource = None
+        assert await wait_for(pilot, lambda: len(trail._view) == len(trail.loaded_events))
