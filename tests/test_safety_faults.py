@@ -129,3 +129,71 @@ async def test_connection_reset_is_retried_then_named(emulator: Any, aws: Aws) -
     emulator.faults.add(FaultRule("sts", "GetCallerIdentity", "reset"))
     with pytest.raises(EndpointUnreachableError):
         await aws.call("sts", "GetCallerIdentity")
+
+
+async def test_clock_skew_is_named_with_its_offset_end_to_end(emulator) -> None:
+    """A bastion clock 20 minutes off: the refusal names the offset and the fix, once."""
+    from tui.aws.errors import ClockSkewError
+    from tui.aws.session import DEMO_CREDENTIALS, Aws, Connection
+    from tui.demo.server import FaultRule
+
+    before = len(emulator.calls("sts", "GetCallerIdentity"))
+    emulator.faults.add(FaultRule("sts", "GetCallerIdentity", "clock_skew", delay=1200.0))
+    aws = Aws(
+        Connection(
+            region="us-east-1",
+            endpoint_url=emulator.url,
+            demo=True,
+            static_credentials=DEMO_CREDENTIALS,
+        )
+    )
+    aws.backoff_base = 0
+    try:
+        with pytest.raises(ClockSkewError) as info:
+            await aws.open()
+    finally:
+        await aws.close()
+        emulator.faults.clear()
+    err = info.value
+    assert err.offset_seconds is not None and -1260 < err.offset_seconds < -1140
+    assert "by -1200 s" in err.message or "by -1199 s" in err.message or "by -1201 s" in err.message
+    assert "chronyc" in err.hint
+    # Not retried: retrying cannot help until the clock is fixed.
+    assert len(emulator.calls("sts", "GetCallerIdentity")) - before == 1
+
+
+async def test_logs_insights_concurrency_limit_is_queued_not_hammered(emulator, demo_world) -> None:
+    """LimitExceededException on StartQuery (too many concurrent queries) backs off and retries."""
+    from datetime import timedelta
+
+    from tui.aws import insights
+    from tui.aws.session import DEMO_CREDENTIALS, Aws, Connection
+    from tui.demo.server import FaultRule
+    from tui.models.timewindow import TimeWindow
+
+    before = len(emulator.calls("logs", "StartQuery"))
+    emulator.faults.add(FaultRule("logs", "StartQuery", "throttle", times=2))
+    aws = Aws(
+        Connection(
+            region="us-east-1",
+            endpoint_url=emulator.url,
+            demo=True,
+            static_credentials=DEMO_CREDENTIALS,
+        )
+    )
+    aws.backoff_base = 0
+    await aws.open()
+    window = TimeWindow(demo_world.now - timedelta(hours=1), demo_world.now, live=False)
+    try:
+        progress = [
+            p
+            async for p in insights.run_query(
+                aws, [demo_world.log_group_v2], "fields @message", window
+            )
+        ]
+    finally:
+        await aws.close()
+        emulator.faults.clear()
+    assert progress[-1].status == "Complete"
+    assert len(emulator.calls("logs", "StartQuery")) - before == 3  # two refusals, then success
+    assert aws.meter.throttles["logs:StartQuery"] == 2

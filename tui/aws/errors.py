@@ -239,7 +239,9 @@ def translate(
                 code=code,
                 **where,
             )
-        if code in _SKEW_CODES and ("skew" in msg.lower() or "time" in msg.lower()):
+        lowered = msg.lower()
+        skewed = code == "RequestTimeTooSkewed" or "signature expired" in lowered
+        if skewed or (code in _SKEW_CODES and ("skew" in lowered or "time" in lowered)):
             offset = _skew_from_headers(headers)
             shown = f" by {offset:+.0f} s" if offset is not None else ""
             return ClockSkewError(

@@ -34,7 +34,14 @@ os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
 __all__ = ["EmbeddedAws", "FaultInjector", "FaultKind", "FaultRule", "SeenRequest"]
 
 FaultKind = Literal[
-    "throttle", "access_denied", "expired_token", "timeout", "reset", "server_error", "slow"
+    "throttle",
+    "access_denied",
+    "expired_token",
+    "timeout",
+    "reset",
+    "server_error",
+    "slow",
+    "clock_skew",
 ]
 
 _QUIET_LOGGERS = ("werkzeug", "flask", "flask.app", "flask_cors", "moto")
@@ -88,6 +95,10 @@ class _Protocol(NamedTuple):
 
 
 # (json, query, ec2, cbor/rest-json, s3) codes and HTTP status per fault kind.
+_SKEW_MESSAGE = (
+    "Signature expired: 20261128T100000Z is now earlier than 20261128T101500Z "
+    "(20261128T103000Z - 15 min.)"
+)
 _ERROR_CODES: dict[str, dict[str, tuple[str, int, str]]] = {
     "throttle": {
         "json": ("ThrottlingException", 400, "Rate exceeded"),
@@ -104,6 +115,16 @@ _ERROR_CODES: dict[str, dict[str, tuple[str, int, str]]] = {
         "cbor": ("AccessDenied", 403, "User is not authorized to perform: {action}"),
         "rest-json": ("AccessDeniedException", 403, "User is not authorized to perform: {action}"),
         "rest-xml": ("AccessDenied", 403, "Access Denied"),
+    },
+    # The signature of a request from a bastion whose clock is off by more than 15 minutes.
+    # The emulator's Date header is moved by the rule's ``delay`` seconds to match.
+    "clock_skew": {
+        "json": ("InvalidSignatureException", 400, _SKEW_MESSAGE),
+        "query": ("SignatureDoesNotMatch", 403, _SKEW_MESSAGE),
+        "ec2": ("RequestExpired", 400, _SKEW_MESSAGE),
+        "cbor": ("InvalidSignatureException", 400, _SKEW_MESSAGE),
+        "rest-xml": ("RequestTimeTooSkewed", 403, _SKEW_MESSAGE),
+        "rest-json": ("InvalidSignatureException", 400, _SKEW_MESSAGE),
     },
     "expired_token": {
         "json": (
@@ -212,7 +233,9 @@ def identify(environ: dict[str, Any]) -> _Protocol:
     return _Protocol("rest-json", service, f"{environ.get('REQUEST_METHOD', '')} {path}")
 
 
-def error_response(proto: _Protocol, kind: str) -> tuple[str, list[tuple[str, str]], bytes]:
+def error_response(
+    proto: _Protocol, kind: str, *, skew: float = 0.0
+) -> tuple[str, list[tuple[str, str]], bytes]:
     """Build the status line, headers and body AWS sends for ``kind`` in ``proto``'s shape."""
     query_compatible = proto.service in _QUERY_COMPATIBLE and proto.name in ("json", "cbor")
     table = "cbor" if query_compatible else proto.name
@@ -259,6 +282,10 @@ def error_response(proto: _Protocol, kind: str) -> tuple[str, list[tuple[str, st
             f"<RequestId>{request_id}</RequestId></ErrorResponse>"
         ).encode()
         headers.append(("Content-Type", "text/xml"))
+    if kind == "clock_skew":
+        from email.utils import formatdate
+
+        headers.append(("Date", formatdate(time.time() + skew, usegmt=True)))
     headers.append(("Content-Length", str(len(body))))
     return f"{status} {reason}", headers, body
 
@@ -325,7 +352,7 @@ class FaultInjector:
                 return self.app(environ, start_response)
         if rule.kind in ("reset", "timeout"):
             _drop_connection(environ)
-        status, headers, body = error_response(proto, rule.kind)
+        status, headers, body = error_response(proto, rule.kind, skew=rule.delay)
         start_response(status, headers)
         return [body]
 
