@@ -111,8 +111,11 @@ def _tour(run: Run) -> None:
         run.until("REJECT")
         run.keys("e")  # explain the hostile flow record
         run.until("subnet-id")
-        run.keys("\x1b", "1", "x")  # export: a notification that carries a hostile path
-        run.until("Export")
+        run.keys("\x1b", "1")
+        for _ in range(3):  # export: a notification that carries a hostile path
+            run.keys("x")  # (under load a key can arrive before the pane is active: retry)
+            if run.until("Export", timeout=10):
+                break
         run.keys("\x15")  # ctrl+u empties the default path
         run.keys(*f"{run.export_dir}/{MARKUP_NAME}", settle=0.0)
         run.keys("\r")

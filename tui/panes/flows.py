@@ -952,10 +952,14 @@ class FlowsPane(Pane):
         self.open_detail(record)
 
     def action_export(self) -> None:
-        from tui.screens.flow_detail import ExportPrompt
+        from tui.screens.export import ExportPrompt
 
         default = f"hamari-flows-{self._now():%Y%m%dT%H%M%S}.ndjson"
-        self.app.push_screen(ExportPrompt(default, len(self.matched)), self._export_to)
+        message = (
+            f"Export {len(self.matched):,} filtered flow records. File (.ndjson or .csv; "
+            "relative to the current directory). Enter saves, esc cancels."
+        )
+        self.app.push_screen(ExportPrompt(message, default), self._export_to)
 
     def _export_to(self, path: str | None) -> None:
         if path:

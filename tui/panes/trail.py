@@ -28,11 +28,8 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.screen import ModalScreen
-from textual.widgets import Input, Static
 
 from tui.aws.cloudtrail import (
     TrailBatch,
@@ -50,6 +47,7 @@ from tui.models.text import display_safe
 from tui.models.timewindow import TimeWindow
 from tui.models.trailfilter import FIELD_NAMES, FilterError, TrailFilter, compile_filter
 from tui.panes.base import Pane
+from tui.screens.export import ExportPrompt
 from widgets.filter_bar import FilterBar
 from widgets.record_table import CallableRows, Column, RecordTable
 
@@ -201,47 +199,6 @@ def copy_event(app: object, event: TrailEvent) -> None:
 
 
 # ------------------------------------------------------------------------------------ export dialog
-
-
-class ExportScreen(ModalScreen[str | None]):
-    """Ask where to write the filtered events; the extension picks JSON, NDJSON or CSV."""
-
-    DEFAULT_CSS = """
-    ExportScreen { align: center middle; }
-    ExportScreen > Vertical {
-        width: 76; max-width: 100%; height: auto;
-        border: round $accent; background: $surface; padding: 0 1;
-    }
-    ExportScreen Static { height: auto; }
-    """
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "dismiss(None)", "Cancel", id="trail.export.cancel"),
-    ]
-
-    def __init__(self, default: str, count: int) -> None:
-        super().__init__()
-        self.default = default
-        self.count = count
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(
-                Text(
-                    f"Export {self.count} filtered events (path relative to the current "
-                    "folder). The extension picks the format: "
-                    ".json (array), .ndjson (one raw event per line), .csv (columns). "
-                    "enter writes, esc cancels."
-                ),
-                markup=False,
-            )
-            yield Input(self.default, id="export-path")
-
-    def on_mount(self) -> None:
-        self.query_one(Input).focus()
-
-    @on(Input.Submitted)
-    def _submitted(self, event: Input.Submitted) -> None:
-        self.dismiss(event.value.strip() or None)
 
 
 # ------------------------------------------------------------------------------------------ pane
@@ -808,7 +765,12 @@ class TrailPane(Pane):
             if path:
                 self._export(events, path)
 
-        self.app.push_screen(ExportScreen(default, len(events)), chosen)
+        message = (
+            f"Export {len(events)} filtered events (path relative to the current folder). "
+            "The extension picks the format: .json (array), .ndjson (one raw event per line), "
+            ".csv (columns). enter writes, esc cancels."
+        )
+        self.app.push_screen(ExportPrompt(message, default), chosen)
 
     @work(group="trail-export", thread=True, exit_on_error=False)
     def _export(self, events: list[TrailEvent], path: str) -> None:

@@ -19,7 +19,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Input, Static
+from textual.widgets import Static
 
 from tui.models.flowlog import FIELDS, TRAFFIC_PATHS, FlowRecord
 from tui.models.text import display_safe
@@ -190,47 +190,3 @@ class FlowDetailScreen(ModalScreen[None]):
             body.scroll_down(animate=False)
         else:
             body.scroll_up(animate=False)
-
-
-class ExportPrompt(ModalScreen[str | None]):
-    """Ask where to export: a file name in the current directory, or any path."""
-
-    DEFAULT_CSS = """
-    ExportPrompt { align: center middle; }
-    ExportPrompt > Vertical {
-        width: 90%;
-        max-width: 90;
-        height: auto;
-        border: round $accent;
-        background: $surface;
-        padding: 0 1;
-    }
-    ExportPrompt Static { height: auto; }
-    """
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="flow_export.cancel", tooltip="Do not export"),
-    ]
-
-    def __init__(self, default: str, count: int) -> None:
-        super().__init__()
-        self.default = default
-        self.count = count
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(
-                Text(
-                    f"Export {self.count:,} filtered flow records. File (.ndjson or .csv; "
-                    "relative to the current directory). Enter saves, esc cancels."
-                ),
-                markup=False,
-            )
-            yield Input(self.default, id="flow-export-path", select_on_focus=False)
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.dismiss(event.value.strip() or None)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
