@@ -44,7 +44,7 @@ class HamariError(Exception):
         """The IAM action that was attempted, e.g. ``cloudtrail:LookupEvents``."""
         if not self.service or not self.operation:
             return ""
-        return f"{iam_prefix(self.service)}:{self.operation}"
+        return f"{self.service}:{self.operation}"
 
     def __str__(self) -> str:
         return self.message
@@ -112,15 +112,6 @@ class ConfigError(HamariError):
     """Bad profile, bad flag, insecure endpoint: found before any call is made."""
 
     title = "Configuration"
-
-
-# IAM action prefixes differ from botocore service names for a few services.
-_IAM_PREFIX: dict[str, str] = {}
-
-
-def iam_prefix(service: str) -> str:
-    """IAM action prefix for a botocore service name (``logs`` -> ``logs``)."""
-    return _IAM_PREFIX.get(service, service)
 
 
 _THROTTLE_CODES = frozenset(
@@ -206,7 +197,7 @@ def translate(
     if isinstance(exc, HamariError):
         return exc
     where = dict(service=service, operation=operation)
-    action = f"{iam_prefix(service)}:{operation}" if service and operation else "this API"
+    action = f"{service}:{operation}" if service and operation else "this API"
 
     # Imported lazily: botocore is heavy and the translation must also work in tests without it.
     from botocore import exceptions as bce

@@ -57,7 +57,6 @@ def is_read_only(service: str, operation: str) -> bool:
     return operation.startswith(READ_ONLY_PREFIXES) or (service, operation) in QUERY_CONTROL
 
 
-_IAM_PREFIX: dict[str, str] = {}
 # IAM names that differ from the API operation name.
 _IAM_ACTION = {("s3", "ListObjectsV2"): "ListBucket"}
 
@@ -66,7 +65,7 @@ def iam_actions() -> list[str]:
     """The IAM actions needed for :data:`ALLOWED`, sorted."""
     actions = set()
     for service, op in ALLOWED:
-        actions.add(f"{_IAM_PREFIX.get(service, service)}:{_IAM_ACTION.get((service, op), op)}")
+        actions.add(f"{service}:{_IAM_ACTION.get((service, op), op)}")
     return sorted(actions)
 
 

@@ -38,6 +38,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.request import Request, urlopen
 
+from tui.models.flowlog import DEFAULT_FORMAT
+
 from . import extensions
 
 __all__ = ["ACCOUNT", "V5_FIELDS", "DemoWorld", "FlowRecord", "clients", "seed"]
@@ -56,22 +58,8 @@ LOG_GROUP_V5 = "/vpc/flow-logs/app-v5"
 PARQUET_PREFIX = "parquet"
 HISTORY = timedelta(hours=3)
 
-V2_FIELDS = [
-    "version",
-    "account-id",
-    "interface-id",
-    "srcaddr",
-    "dstaddr",
-    "srcport",
-    "dstport",
-    "protocol",
-    "packets",
-    "bytes",
-    "start",
-    "end",
-    "action",
-    "log-status",
-]
+# The AWS default (v2) format, as the product's parser defines it.
+V2_FIELDS = list(DEFAULT_FORMAT)
 V5_FIELDS = [
     *V2_FIELDS,
     "vpc-id",

@@ -192,8 +192,6 @@ class Pane(Vertical):
                         )
                     )
                 else:
-                    if self.has_data():
-                        self.app.milestone(f"data_{self.id}")  # type: ignore[attr-defined]
                     failures = 0
                     self._last_ok = time.monotonic()
                     self.remove_class("-stale")
