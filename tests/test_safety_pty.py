@@ -112,6 +112,12 @@ def _tour(run: Run) -> None:
         run.keys("e")  # explain the hostile flow record
         run.until("subnet-id")
         run.keys("\x1b", "1")
+        for _ in range(3):  # exactly one event to export, whatever keys load may have eaten
+            run.keys("/", "\x15")
+            run.keys(*"name:Hostile7*", settle=0.0)
+            run.keys("\r")
+            if run.until("1 of", timeout=10):
+                break
         for _ in range(3):  # export: a notification that carries a hostile path
             run.keys("x")  # (under load a key can arrive before the pane is active: retry)
             if run.until("Export", timeout=10):
