@@ -79,7 +79,12 @@ async def test_cancelled_query_is_stopped(aws: Aws, live: DemoWorld, emulator: E
             pass
 
     task = asyncio.create_task(consume())
-    await asyncio.sleep(0.5)
+    # Cancel once the query is really running (StartQuery answered), however loaded the machine is.
+    for _ in range(200):
+        if aws._queries:
+            break
+        await asyncio.sleep(0.05)
+    assert aws._queries, "StartQuery never answered"
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
