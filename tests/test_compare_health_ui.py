@@ -7,7 +7,7 @@ from typing import Any
 import boto3
 import pytest
 from rich.text import Text
-from textual.command import CommandList, CommandPalette
+from textual.command import CommandInput, CommandList, CommandPalette
 
 from tests.apptools import demo_app, wait_for
 from tests.demo_fixtures import DEMO_NOW
@@ -56,8 +56,15 @@ def plain(widget: Any) -> str:
 async def run_command(pilot: Any, app: Any, text: str) -> None:
     await pilot.press("colon")
     assert await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
-    await pilot.press(*text)
     palette = app.screen
+    prompt = palette.query_one(CommandInput)
+    # Type only once the prompt has focus: a key pressed while the palette is still mounting
+    # goes nowhere (seen on a loaded 2-core CI), and the command would then never match.
+    assert await wait_for(pilot, lambda: prompt.has_focus)
+    await pilot.press(*text)
+    if prompt.value != text:  # a key lost anyway: retype rather than fail on the harness
+        prompt.value = ""
+        await pilot.press(*text)
     assert await wait_for(
         pilot,
         lambda: (
