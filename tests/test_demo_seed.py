@@ -247,3 +247,63 @@ def test_demo_world_fixture_reseeds_deterministically(
     again = seed(emulator.url, now=demo_now)
     assert again.instance_ids == demo_world.instance_ids
     assert again.vpc_id == demo_world.vpc_id and again.kms_key_arn != ""
+
+
+def test_direct_backend_writes_read_back_like_http_writes(world: DemoWorld) -> None:
+    """The in-process fast path (tui/demo/direct.py) stores what the HTTP path stores.
+
+    The same batch goes over HTTP into one region and straight into moto's backend of another;
+    both are then read back over HTTP, the way the product reads them.
+    """
+    import random
+
+    from tui.demo.direct import DirectLogs, DirectMetrics
+    from tui.demo.seed import flow_records, metric_data, put_flow_records_cwl, put_metrics
+
+    end = world.now
+    start = end - timedelta(minutes=20)
+    points = metric_data(world, random.Random(3), start, end)
+    flows = flow_records(world, random.Random(3), start, end)
+    regions = {"http": "eu-west-1", "direct": "eu-west-2"}
+    for how, region in regions.items():
+        c = clients(world.url, region)
+        for group in (world.log_group_v2, world.log_group_v5):
+            c["logs"].create_log_group(logGroupName=group)
+        if how == "http":
+            put_metrics(c["cloudwatch"], points)
+            put_flow_records_cwl(c["logs"], world, flows)
+        else:
+            put_metrics(DirectMetrics(world.account_id, region), points)
+            put_flow_records_cwl(DirectLogs(world.account_id, region), world, flows)
+
+    def read(region: str) -> tuple[Any, ...]:
+        c = clients(world.url, region)
+        query = {
+            "Id": "m",
+            "MetricStat": {
+                "Metric": {
+                    "Namespace": "AWS/EC2",
+                    "MetricName": "EBSReadBytes",
+                    "Dimensions": [{"Name": "InstanceId", "Value": world.slow_instance_id}],
+                },
+                "Period": 60,
+                "Stat": "Sum",
+            },
+        }
+        got = c["cloudwatch"].get_metric_data(
+            MetricDataQueries=[query], StartTime=start, EndTime=end
+        )["MetricDataResults"][0]
+        events = c["logs"].filter_log_events(
+            logGroupName=world.log_group_v5, filterPattern="REJECT", limit=10000
+        )["events"]
+        streams = c["logs"].describe_log_streams(logGroupName=world.log_group_v2)["logStreams"]
+        return (
+            got["Timestamps"],
+            got["Values"],
+            sorted((e["logStreamName"], e["timestamp"], e["message"]) for e in events),
+            sorted(s["logStreamName"] for s in streams),
+        )
+
+    http, direct = read(regions["http"]), read(regions["direct"])
+    assert http[1] and http[2]  # something was written and found
+    assert direct == http
