@@ -37,6 +37,8 @@ from tui.settings import Settings
 
 # Errors that make the app unusable: exit with one sentence instead of showing empty panes.
 FATAL = (CredentialsError, ConfigError, RegionNotEnabledError)
+# The services the three panes call first (their API models are parsed ahead, off the loop).
+PANE_SERVICES = ("ec2", "cloudtrail", "cloudwatch", "logs")
 
 
 class HamariApp(App[None]):
@@ -141,6 +143,8 @@ class HamariApp(App[None]):
             return
         if isinstance(screen, MainScreen):
             screen.connected(self.aws, identity)
+        # The panes' first calls need these models; parse them off the loop, meanwhile.
+        preload = asyncio.create_task(self.aws.preload(PANE_SERVICES))
         if self.demo_runtime is not None and self.settings.demo:
             try:
                 self.demo_world = await asyncio.to_thread(self.demo_runtime.seed, self.clock())
@@ -150,6 +154,7 @@ class HamariApp(App[None]):
                     f"Demo seeding failed: {type(exc).__name__}", severity="error", markup=False
                 )
                 return
+        await preload
         if isinstance(screen, MainScreen):
             screen.start_panes()
         self.start_health_monitor()

@@ -82,6 +82,10 @@ class LiveFeeder:
         return self._thread is not None and self._thread.is_alive()
 
     def _run(self) -> None:
+        # The seed already covers up to now: the first tick can wait one interval, which also
+        # keeps it off the CPU while the panes make their first calls.
+        if self._stop.wait(self.interval):
+            return
         c = clients(self.url, self.world.region)
         while not self._stop.is_set():
             try:

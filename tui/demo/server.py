@@ -53,6 +53,35 @@ _QUERY_COMPATIBLE = frozenset({"cloudwatch", "sqs"})
 _SIGNING_ALIASES = {"monitoring": "cloudwatch"}
 
 
+def share_botocore_loader() -> None:
+    """Give every botocore session of this process one data loader (demo and tests only).
+
+    Each botocore session parses the JSON it needs (endpoints, API models) into a cache of its
+    own. moto's import alone makes four sessions, each parsing endpoints.json (~0.15 s apiece),
+    and the seed, the live feeder and the app then parse the same API models again: about
+    0.7 s of CPU on the demo's start-up path, shared under one GIL with the UI. The loader
+    only reads files and caches the parsed dicts (never mutated), so one per data path is
+    safe. Real-AWS runs never start the emulator and never call this.
+    """
+    import botocore.loaders
+    import botocore.session
+
+    if getattr(botocore.session.create_loader, "_hamari_shared", False):
+        return
+    original = botocore.loaders.create_loader
+    loaders: dict[Any, Any] = {}
+    lock = threading.Lock()
+
+    def create_loader(search_path_string: Any = None) -> Any:
+        with lock:
+            if search_path_string not in loaders:
+                loaders[search_path_string] = original(search_path_string)
+            return loaders[search_path_string]
+
+    create_loader._hamari_shared = True  # type: ignore[attr-defined]
+    botocore.session.create_loader = create_loader
+
+
 class SeenRequest(NamedTuple):
     """One request that reached the emulator."""
 
@@ -388,6 +417,9 @@ class EmbeddedAws:
         ...     boto3.client("ec2", endpoint_url=aws.url, region_name="us-east-1")
     """
 
+    # URLs served by an EmbeddedAws of this process: the seed may write to their backends directly.
+    _serving: set[str] = set()
+
     def __init__(self, host: str = "127.0.0.1", port: int = 0):
         self._host = host
         self._requested_port = port
@@ -402,6 +434,7 @@ class EmbeddedAws:
             return self.url
         os.environ["MOTO_EC2_LOAD_DEFAULT_AMIS"] = "false"
         _silence_loggers()
+        share_botocore_loader()
         from moto.moto_server.werkzeug_app import (
             DomainDispatcherApplication,
             MotoRequestHandler,
@@ -444,12 +477,14 @@ class EmbeddedAws:
             daemon=True,
         )
         self._thread.start()
+        EmbeddedAws._serving.add(self.url)
         return self.url
 
     def stop(self) -> None:
         """Stop serving and join the thread."""
         if self._server is None:
             return
+        EmbeddedAws._serving.discard(self.url)
         self._server.shutdown()
         self._server.server_close()
         if self._thread is not None:
@@ -465,6 +500,11 @@ class EmbeddedAws:
         self.stop()
 
     # -- state ---------------------------------------------------------------------------------
+    @classmethod
+    def serves(cls, url: str) -> bool:
+        """Whether ``url`` is an emulator running in this process (its backends are ours)."""
+        return url in cls._serving
+
     @property
     def port(self) -> int:
         if self._server is None:
