@@ -16,6 +16,13 @@ class AttachedRuntime:
     url: str
     world: Any
 
+    @property
+    def credentials(self) -> tuple[str, ...]:
+        """Signed in as the scenario's operator, like the real demo runtime."""
+        from tui.demo.seed import operator_credentials
+
+        return operator_credentials(self.url)
+
     def start(self) -> str:
         return self.url
 

@@ -112,3 +112,20 @@ def test_startup_failure_in_a_terminal(
     assert needle in output
     assert fix in output
     assert "Traceback" not in output
+
+
+def test_demo_signs_in_as_the_operator_and_fills_the_panes(tmp_path: Path) -> None:
+    """`hamari --demo` as a user starts it: the real runtime, its emulator, a real terminal."""
+    proc = spawn(hamari_argv("--demo"), clean_env(tmp_path), size=(120, 36))
+    try:
+        text = lambda: proc.output.decode("utf-8", "replace")  # noqa: E731
+        # The operator of the scenario, not moto's default user, and every pane with data.
+        assert proc.read_until(lambda out: b"OpsAdmin/alice" in out, timeout=40), text()[-3000:]
+        assert proc.read_until(
+            lambda out: b"scanned" in out and b"ACCEPT" in out and b"IOPS" in out, timeout=40
+        ), text()[-3000:]
+        assert b"user/moto" not in proc.output
+        proc.send(b"q")
+        assert proc.wait(timeout=20) == 0
+    finally:
+        proc.close()

@@ -173,7 +173,8 @@ class HamariApp(App[None]):
                 region=settings.region or "us-east-1",
                 endpoint_url=url,
                 demo=True,
-                static_credentials=DEMO_CREDENTIALS,
+                static_credentials=getattr(self.demo_runtime, "credentials", None)
+                or DEMO_CREDENTIALS,
                 call_timeout=settings.call_timeout,
             )
         return Connection(

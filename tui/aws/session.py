@@ -66,7 +66,7 @@ class Connection:
     region: str | None = None
     endpoint_url: str | None = None
     demo: bool = False
-    static_credentials: tuple[str, str] | None = None
+    static_credentials: tuple[str, ...] | None = None  # key, secret[, session token]
     call_timeout: float = 30.0
     connect_timeout: float = 5.0
     read_timeout: float = 20.0
@@ -176,8 +176,7 @@ class Aws:
 
         session = AioSession(profile=self.conn.profile) if self.conn.profile else AioSession()
         if self.conn.static_credentials:
-            key, secret = self.conn.static_credentials
-            session.set_credentials(key, secret)
+            session.set_credentials(*self.conn.static_credentials)
         return session
 
     async def open(self) -> Identity:

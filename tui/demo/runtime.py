@@ -23,6 +23,7 @@ class DemoRuntime:
         self.live_interval = live_interval
         self.server: Any = None
         self.world: Any = None
+        self.credentials: tuple[str, ...] | None = None  # the operator's, once started
         self.feeder: Any = None
         self._ready = threading.Event()
         self._seeded = threading.Event()
@@ -72,8 +73,11 @@ class DemoRuntime:
         from tui.demo.server import EmbeddedAws
 
         if self.server is None:
+            from tui.demo.seed import operator_credentials
+
             self.server = EmbeddedAws()
             self.server.start()
+            self.credentials = operator_credentials(self.server.url)
         return str(self.server.url)
 
     def _raise(self) -> None:

@@ -1175,6 +1175,31 @@ def put_metrics(cw: Any, data: dict[str, list[dict[str, Any]]]) -> int:
 # ---------------------------------------------------------------------------------------------
 
 
+def operator_credentials(url: str, region: str = "us-east-1") -> tuple[str, str, str]:
+    """Temporary credentials of the scenario's operator (alice, in role OpsAdmin).
+
+    The demo signs in as her, like an engineer on the bastion would after ``aws sso login``,
+    so the header and every "who am I" answer (GetCallerIdentity) name the assumed role.
+    """
+    sts = _sts_client(url, region)
+    creds = sts.assume_role(
+        RoleArn=f"arn:aws:iam::{ACCOUNT}:role/{OPS_ROLE}",
+        RoleSessionName="alice",
+        DurationSeconds=43200,
+    )["Credentials"]
+    return creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"]
+
+
+def _sts_client(url: str, region: str) -> Any:
+    import boto3
+
+    return boto3.session.Session(
+        aws_access_key_id="AKIAIOSFODNN7EXAMPLE",
+        aws_secret_access_key="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        region_name=region,
+    ).client("sts", endpoint_url=url)
+
+
 def _moto_seed(url: str, value: int) -> None:
     with urlopen(Request(f"{url}/moto-api/seed?a={value}", method="POST"), timeout=10) as r:
         r.read()
