@@ -281,3 +281,32 @@ def test_scan_prefilter_counts_exactly_on_clean_files(tmp_path: Path) -> None:
     got = [r for _, r in scan_files(path, flt, stats=got_stats)]
     assert [r.as_dict() for r in got] == [r.as_dict() for r in records if flt.to_predicate()(r)]
     assert _counts(got_stats) == _counts(stats)
+
+
+@pytest.mark.parametrize("read_size", [7, 64, 1000, 1 << 18])
+@pytest.mark.parametrize("status_at", ["first", "middle", "last"])
+def test_scan_counts_and_matches_across_any_chunking(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, read_size: int, status_at: str
+) -> None:
+    """Lines split across decompressed chunks, statuses in any column: same as the pure reader."""
+    import tui.models.flowengine as fe
+
+    monkeypatch.setattr(fe, "_SCAN_READ", read_size)
+    fields = [f for f in V5 if f != "log-status"]
+    where = {"first": 0, "middle": len(fields) // 2, "last": len(fields)}[status_at]
+    fields.insert(where, "log-status")
+    rng = random.Random(11)
+    lines = []
+    for i in range(1500):
+        status = "NODATA" if i % 97 == 0 else "SKIPDATA" if i % 131 == 0 else "OK"
+        lines.append(" ".join(_value(rng, f, i, status) for f in fields))
+    path = tmp_path / "chunked.log.gz"
+    path.write_bytes(gzip.compress(("\n".join([" ".join(fields), *lines]) + "\n").encode()))
+    records, stats = _pure([path])
+    assert stats.nodata and stats.skipdata
+    for text in ("action=REJECT and dstport=443", "protocol=6 and action=ACCEPT"):
+        flt = parse_filter(text)
+        got_stats = ParseStats()
+        got = [r.as_dict() for _, r in scan_files(path, flt, stats=got_stats)]
+        assert got == [r.as_dict() for r in records if flt.to_predicate()(r)]
+        assert _counts(got_stats) == _counts(stats)

@@ -100,6 +100,9 @@ def _explain(record: FlowRecord, topology: Topology | None) -> str | None:
     return explain(record, topology).verdict
 
 
+_NDJSON = json.JSONEncoder(default=_jsonable, ensure_ascii=False)
+
+
 class _Writer:
     """Writes records in one format as batches arrive; the header once."""
 
@@ -130,16 +133,26 @@ class _Writer:
 
     def write(self, records: Iterable[FlowRecord], source: str) -> None:
         topo, out = self.topology, self.out
-        for r in records:
-            why = _explain(r, topo) if self.with_explain else None
-            if self.fmt == "ndjson":
+        if self.fmt == "ndjson":
+            # One encoder and one write per batch: json.dumps with options builds an encoder
+            # per call, and per-record writes dominate once the scan itself is fast.
+            encode = _NDJSON.encode
+            lines = []
+            for r in records:
                 row: dict[str, Any] = r.as_dict()
                 row["where"] = _where(r, topo)
                 if self.with_explain:
-                    row["explain"] = why
+                    row["explain"] = _explain(r, topo)
                 row["source"] = source
-                out.write(json.dumps(row, default=_jsonable, ensure_ascii=False) + "\n")
-            elif self.fmt == "csv":
+                lines.append(encode(row))
+            lines.append("")
+            out.write("\n".join(lines))
+            self.count += len(lines) - 1
+            out.flush()
+            return
+        for r in records:
+            why = _explain(r, topo) if self.with_explain else None
+            if self.fmt == "csv":
                 values = {
                     **{c: r.get(c) for c in CSV_COLUMNS},
                     "where": _where(r, topo),

@@ -611,15 +611,17 @@ def _add_statuses(stats: ParseStats, rows: Iterable[tuple[Any, Any]]) -> None:
 # --- the streaming scan of ``hamari flows FILE`` ------------------------------------------------
 
 
-def _literals(flt: FlowFilter, names: Sequence[str]) -> list[list[bytes]]:
+def _literals(flt: FlowFilter, names: Sequence[str]) -> list[tuple[int, list[bytes]]]:
     """Tokens a matching line must contain, one list of alternatives per top-level conjunct.
+
+    Each comes with the index of its field, for the exact check of a candidate's column.
 
     Only conjuncts that pin a field which is neither first nor last in the line (so it has a
     space on both sides) to numbers or enum values are used. Exactly-or-broader, like a
     CloudWatch filter pattern: the exact predicate still runs on every candidate.
     """
     inner = set(names[1:-1])
-    out: list[list[bytes]] = []
+    out: list[tuple[int, list[bytes]]] = []
     for node in _conjuncts(flt.ast):
         if not isinstance(node, Compare) or node.op != "=" or len(node.field.fields) != 1:
             continue
@@ -637,8 +639,8 @@ def _literals(flt: FlowFilter, names: Sequence[str]) -> list[list[bytes]]:
                 tokens = []
                 break
         if tokens:
-            out.append(tokens)
-    out.sort(key=lambda alts: (len(alts), -len(alts[0])))  # one long literal anchors best
+            out.append((list(names).index(name), tokens))
+    out.sort(key=lambda pin: (len(pin[1]), -len(pin[1][0])))  # one long literal anchors best
     return out
 
 
@@ -653,7 +655,10 @@ def _chunks(path: Path, gz: bool) -> Iterator[bytes]:
     def produce() -> None:
         try:
             with path.open("rb") as fh:
-                it = _gunzip(fh) if gz else iter(lambda: fh.read(_CHUNK), b"")
+                if gz:
+                    it = _gunzip(fh, _SCAN_READ)
+                else:
+                    it = iter(lambda: fh.read(_SCAN_READ * 4), b"")
                 for chunk in it:
                     if stop.is_set():
                         return
@@ -680,41 +685,100 @@ def _chunks(path: Path, gz: bool) -> Iterator[bytes]:
 
 
 _UNSET = object()
+# Compressed bytes per read in the scan: ~1 MB of text per chunk, so that the several passes
+# over a chunk find it in the CPU cache, and the buffers stay below malloc's mmap threshold
+# (an 8 MB chunk is a fresh mapping each time: page faults cost more than the decompression).
+_SCAN_READ: Final = 256 << 10
 
 
-def _bodies(chunks: Iterable[bytes]) -> Iterator[bytes]:
-    """Chunks of whole lines (each ends with a newline, except a final unterminated tail)."""
+def _regions(chunks: Iterable[bytes]) -> Iterator[tuple[bytes, int, int]]:
+    """``(data, start, end)``: ``data[start:end]`` is whole lines, each ending with a newline.
+
+    Nothing is copied but the line that straddles two chunks: every byte method used on the
+    region (count, find) takes the bounds, so slicing a multi-megabyte chunk (twice, as
+    ``tail + chunk`` then ``[:cut]``) would only burn memory bandwidth under the GIL.
+    """
     tail = b""
     for chunk in chunks:
-        data = tail + chunk if tail else chunk
-        cut = data.rfind(b"\n") + 1
-        if not cut:
-            tail = data
+        first = chunk.find(b"\n")
+        if first < 0:
+            tail += chunk
             continue
-        tail = data[cut:]
-        yield data[:cut]
+        if tail:
+            joined = tail + chunk[: first + 1]
+            yield joined, 0, len(joined)
+            begin = first + 1
+        else:
+            begin = 0
+        last = chunk.rfind(b"\n") + 1
+        if last > begin:
+            yield chunk, begin, last
+        tail = chunk[last:]
     if tail:
-        yield tail + b"\n"
+        tail += b"\n"
+        yield tail, 0, len(tail)
 
 
-def _lines_holding(body: bytes, token: bytes) -> Iterator[tuple[int, bytes]]:
-    """(offset, line) of every line of ``body`` that contains ``token``, found at C speed.
+def _anchor(token: bytes, sample: bytes) -> tuple[bytes, int]:
+    """The byte of ``token`` rarest in ``sample``, and its index in ``token``.
 
-    Walking the hits with ``bytes.find`` skips the lines without the token entirely, instead of
-    splitting the whole chunk into a million small objects first.
+    A one-byte ``find`` is a ``memchr`` (several GB/s); a multi-byte one is five times slower.
+    Walking the rarest byte and checking the whole token at each hit finds ``" REJECT "`` by
+    its ``J``, which almost nothing else in a flow log contains.
     """
-    find, rfind = body.find, body.rfind
-    pos = 0
+    best = min(
+        (i for i in range(len(token)) if token[i] != 0x20),
+        key=lambda i: sample.count(token[i : i + 1]),
+        default=0,
+    )
+    return token[best : best + 1], best
+
+
+def _token_lines(
+    data: bytes, start: int, end: int, token: bytes, anchor: tuple[bytes, int]
+) -> Iterator[tuple[int, int]]:
+    """``(line start, line end)`` of each line in ``data[start:end]`` that contains ``token``."""
+    byte, k = anchor
+    find, rfind, startswith = data.find, data.rfind, data.startswith
+    pos = start + k
     while True:
-        hit = find(token, pos)
+        hit = find(byte, pos, end)
         if hit < 0:
             return
-        start = rfind(b"\n", 0, hit) + 1
-        end = find(b"\n", hit)
-        if end < 0:
-            end = len(body)
-        yield start, body[start:end]
-        pos = end + 1
+        at = hit - k
+        if at >= start and startswith(token, at):
+            line_start = rfind(b"\n", start, at) + 1 or start
+            line_end = find(b"\n", at, end)
+            yield line_start, line_end
+            pos = line_end + 1 + k
+        else:
+            pos = hit + 1
+
+
+def _status_counts(data: bytes, start: int, end: int) -> tuple[int, int]:
+    """NODATA and SKIPDATA rows in the region, found by memchr on ``D`` (rare in flow logs).
+
+    Only a whole field counts: the word starts the line or follows a space, and ends the line
+    or precedes one.
+    """
+    nodata = skipdata = 0
+    find = data.find
+    pos = start
+    while True:
+        hit = find(b"D", pos, end)
+        if hit < 0:
+            return nodata, skipdata
+        pos = hit + 1
+        if not data.startswith(b"DATA", hit) or data[hit + 4 : hit + 5] not in (b" ", b"\n"):
+            continue
+        if data.startswith(b"NO", hit - 2) and _field_starts(data, start, hit - 2):
+            nodata += 1
+        elif data.startswith(b"SKIP", hit - 4) and _field_starts(data, start, hit - 4):
+            skipdata += 1
+
+
+def _field_starts(data: bytes, start: int, at: int) -> bool:
+    return at == start or (at > start and data[at - 1 : at] in (b" ", b"\n"))
 
 
 def _scan_prefiltered(
@@ -722,73 +786,124 @@ def _scan_prefiltered(
     gz: bool,
     parser: FlowLogParser,
     spaces: int,
-    tokens: list[list[bytes]],
+    pins: list[tuple[int, list[bytes]]],
     pred: Callable[[FlowRecord], bool],
 ) -> Iterator[FlowRecord]:
-    """Parse only the lines holding every literal; count the others from bytes.
+    """Parse only the lines holding every literal in its column; count the others from bytes.
 
-    A chunk of well-formed lines holds exactly ``spaces`` spaces per line and no ``#``, tab or
-    carriage return; any other chunk is parsed line by line, so a short, long or blank line is
+    A region of well-formed lines holds exactly ``spaces`` spaces per line and no ``#``, tab or
+    carriage return; any other region is parsed line by line, so a short, long or blank line is
     counted exactly as the pure reader counts it. A well-formed line with a non-number in a
     number column is only noticed (and counted as bad) when it is a candidate.
+
+    The hot loop is written out by hand: it runs once per line holding the rarest literal
+    (a fifth of all lines for ``action=REJECT``), and every call or generator step there costs
+    more than the byte search itself.
     """
     stats = parser.stats
     feed = parser.feed_line
+    width = spaces + 1
+    columns = [(i, frozenset(t.strip(b" ") for t in alts)) for i, alts in pins]
     first = True
-    walk: Any = _UNSET
-    for body in _bodies(_chunks(path, gz)):
+    walk: tuple[bytes, tuple[bytes, int]] | None | object = _UNSET
+    for data, start, end in _regions(_chunks(path, gz)):
         if first:  # the header line sets the layout
             first = False
-            cut = body.find(b"\n")
-            feed(body[:cut].decode("utf-8", "replace"))
-            body = body[cut + 1 :]
-        n = body.count(b"\n")
-        if body.count(b" ") != n * spaces or b"#" in body or b"\t" in body or b"\r" in body:
-            for line in body.split(b"\n")[:n]:
+            cut = data.find(b"\n", start, end)
+            feed(data[start:cut].decode("utf-8", "replace"))
+            start = cut + 1
+            if start >= end:
+                continue
+        n = data.count(b"\n", start, end)
+        find = data.find
+        if (
+            data.count(b" ", start, end) != n * spaces
+            or find(b"#", start, end) >= 0
+            or find(b"\t", start, end) >= 0
+            or find(b"\r", start, end) >= 0
+        ):
+            for line in data[start:end].split(b"\n")[:n]:
                 rec = feed(line.decode("utf-8", "replace"))
                 if rec is not None and pred(rec):
                     yield rec
             continue
-        nodata = skipdata = 0
-        if b"DATA" in body:
-            nodata = body.count(b" NODATA")
-            skipdata = body.count(b" SKIPDATA")
+        nodata, skipdata = _status_counts(data, start, end)
         stats.nodata += nodata
         stats.skipdata += skipdata
         stats.records += n - nodata - skipdata
         base = parser._lineno
-        # Walk the rarest single literal (REJECT is rare, a port like 443 is everywhere),
-        # chosen once, on the first chunk.
+        # Walk the single literal whose rarest byte is rarest, chosen once, on the first
+        # region: every hit of that byte costs a Python step (REJECT's J, not 443's 4,
+        # which is in every timestamp).
         if walk is _UNSET:
-            singles = [alts[0] for alts in tokens if len(alts) == 1]
-            walk = min(singles, key=body.count) if singles else None
-        if walk is not None:
-            candidates: Iterable[tuple[int, bytes]] = _lines_holding(body, walk)
+            sample = data[start : min(end, start + (1 << 20))]
+            singles = [alts[0] for _, alts in pins if len(alts) == 1]
+            anchored = [(t, _anchor(t, sample)) for t in singles]
+            walk = min(anchored, key=lambda ta: sample.count(ta[1][0])) if anchored else None
+        if isinstance(walk, tuple):
+            token, (byte, k) = walk
+            others = [alts[0] for _, alts in pins if len(alts) == 1 and alts[0] != token]
+            rfind, startswith = data.rfind, data.startswith
+            pos = start + k
+            while True:
+                hit = find(byte, pos, end)
+                if hit < 0:
+                    break
+                at = hit - k
+                if at < start or not startswith(token, at):
+                    pos = hit + 1
+                    continue
+                line_start = rfind(b"\n", start, at) + 1 or start
+                line_end = find(b"\n", at, end)
+                pos = line_end + 1 + k
+                for t in others:
+                    if find(t, line_start, line_end) < 0:
+                        break
+                else:
+                    rec = _candidate(
+                        parser, data, start, base, line_start, line_end, width, columns
+                    )
+                    if rec is not None and pred(rec):
+                        yield rec
         else:
-            candidates = _offsets(body)
-        for alts in tokens:
-            if len(alts) == 1:
-                (t,) = alts
-                candidates = [(o, line) for o, line in candidates if t in line]
-            else:
-                candidates = [(o, line) for o, line in candidates if any(t in line for t in alts)]
-        for offset, line in candidates:
-            lineno = functools.partial(_line_no, base, body, offset)
-            rec = _parse_counted(parser, line, lineno)
-            if rec is not None and pred(rec):
-                yield rec
+            for line_start, line_end in _line_spans(data, start, end):
+                rec = _candidate(parser, data, start, base, line_start, line_end, width, columns)
+                if rec is not None and pred(rec):
+                    yield rec
         parser._lineno = base + n
 
 
-def _offsets(body: bytes) -> Iterator[tuple[int, bytes]]:
-    offset = 0
-    for line in body.split(b"\n")[:-1]:
-        yield offset, line
-        offset += len(line) + 1
+def _candidate(
+    parser: FlowLogParser,
+    data: bytes,
+    start: int,
+    base: int,
+    line_start: int,
+    line_end: int,
+    width: int,
+    columns: list[tuple[int, frozenset[bytes]]],
+) -> FlowRecord | None:
+    """Parse a line holding the literals, unless a pinned column shows it cannot match."""
+    line = data[line_start:line_end]
+    parts = line.split(b" ")
+    if len(parts) == width:
+        for i, values in columns:
+            if parts[i] not in values:
+                return None  # 443 as the source port, not the destination: not a match
+    lineno = functools.partial(_line_no, base, data, start, line_start)
+    return _parse_counted(parser, line, lineno)
 
 
-def _line_no(base: int, body: bytes, offset: int) -> int:
-    return base + body.count(b"\n", 0, offset) + 1
+def _line_spans(data: bytes, start: int, end: int) -> Iterator[tuple[int, int]]:
+    find = data.find
+    while start < end:
+        stop = find(b"\n", start, end)
+        yield start, stop
+        start = stop + 1
+
+
+def _line_no(base: int, data: bytes, start: int, offset: int) -> int:
+    return base + data.count(b"\n", start, offset) + 1
 
 
 def _parse_counted(

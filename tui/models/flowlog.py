@@ -687,12 +687,12 @@ def _decompressobj() -> Any:
     return zlib.decompressobj(wbits=31)
 
 
-def _gunzip(fh: io.BufferedIOBase) -> Iterator[bytes]:
+def _gunzip(fh: io.BufferedIOBase, read_size: int = _CHUNK) -> Iterator[bytes]:
     """Yield decompressed data of every gzip member; raise once the data before a break is out."""
     d = _decompressobj()
     fed = False
     while True:
-        buf = fh.read(_CHUNK)
+        buf = fh.read(read_size)
         if not buf:
             break
         while buf:
