@@ -655,10 +655,7 @@ def _chunks(path: Path, gz: bool) -> Iterator[bytes]:
     def produce() -> None:
         try:
             with path.open("rb") as fh:
-                if gz:
-                    it = _gunzip(fh, _SCAN_READ)
-                else:
-                    it = iter(lambda: fh.read(_SCAN_READ * 4), b"")
+                it = _gunzip(fh, _SCAN_READ) if gz else iter(lambda: fh.read(_SCAN_READ * 4), b"")
                 for chunk in it:
                     if stop.is_set():
                         return
@@ -805,7 +802,7 @@ def _scan_prefiltered(
     width = spaces + 1
     columns = [(i, frozenset(t.strip(b" ") for t in alts)) for i, alts in pins]
     first = True
-    walk: tuple[bytes, tuple[bytes, int]] | None | object = _UNSET
+    walk: tuple[bytes, tuple[bytes, int]] | object | None = _UNSET
     for data, start, end in _regions(_chunks(path, gz)):
         if first:  # the header line sets the layout
             first = False
