@@ -731,27 +731,6 @@ def _anchor(token: bytes, sample: bytes) -> tuple[bytes, int]:
     return token[best : best + 1], best
 
 
-def _token_lines(
-    data: bytes, start: int, end: int, token: bytes, anchor: tuple[bytes, int]
-) -> Iterator[tuple[int, int]]:
-    """``(line start, line end)`` of each line in ``data[start:end]`` that contains ``token``."""
-    byte, k = anchor
-    find, rfind, startswith = data.find, data.rfind, data.startswith
-    pos = start + k
-    while True:
-        hit = find(byte, pos, end)
-        if hit < 0:
-            return
-        at = hit - k
-        if at >= start and startswith(token, at):
-            line_start = rfind(b"\n", start, at) + 1 or start
-            line_end = find(b"\n", at, end)
-            yield line_start, line_end
-            pos = line_end + 1 + k
-        else:
-            pos = hit + 1
-
-
 def _status_counts(data: bytes, start: int, end: int) -> tuple[int, int]:
     """NODATA and SKIPDATA rows in the region, found by memchr on ``D`` (rare in flow logs).
 
