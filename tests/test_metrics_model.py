@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tui.models.metrics import (
@@ -742,6 +742,9 @@ stamps_st = st.lists(
 )
 
 
+_Y2K = datetime(2000, 1, 1, tzinfo=UTC)
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     stamps=st.lists(stamps_st, min_size=1, max_size=4),
@@ -750,6 +753,13 @@ stamps_st = st.lists(
     statuses=st.lists(
         st.sampled_from(["Complete", "PartialData", "InternalError", "", None]), min_size=1
     ),
+)
+# Found by hypothesis: huge values overflowed to infinity when summed or made a percentage.
+@example(
+    stamps=[[None, _Y2K]], values=[[None, 8.98846567431158e307]], period=1, statuses=["Complete"]
+)
+@example(
+    stamps=[[None, _Y2K]], values=[[None, 8.98846567431158e305]], period=1, statuses=["Complete"]
 )
 def test_parse_and_evaluate_never_crash(
     stamps: list[list[Any]], values: list[list[Any]], period: int, statuses: list[Any]

@@ -499,11 +499,19 @@ class Series:
         return cls(spec, status=code, message=message, unit=spec.unit, period=period)
 
 
+# CloudWatch rejects values outside about ±1.17e108 (PutMetricData); anything larger in an
+# answer is corrupt, and would overflow to infinity once scaled or summed.
+_MAX_DATUM = 1.2e108
+
+
 def _finite(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    f = float(value)
-    return f if math.isfinite(f) else None
+    try:
+        f = float(value)
+    except OverflowError:  # an int beyond any float
+        return None
+    return f if math.isfinite(f) and abs(f) <= _MAX_DATUM else None
 
 
 def _timestamp(value: object) -> datetime | None:
