@@ -116,15 +116,22 @@ def test_startup_failure_in_a_terminal(
 
 def test_demo_signs_in_as_the_operator_and_fills_the_panes(tmp_path: Path) -> None:
     """`hamari --demo` as a user starts it: the real runtime, its emulator, a real terminal."""
+    import re
+
+    csi = re.compile(rb"\x1b\[[0-9;?]*[ -/]*[@-~]")
+
+    def screen_text(out: bytes) -> bytes:
+        return csi.sub(b"", out)  # the words as painted, without the cursor moves and colours
+
+    # The operator of the scenario, not moto's default user, and every pane with data.
+    wanted = (b"OpsAdmin/alice", b"scanned", b"ACCEPT", b"IOPS")
     proc = spawn(hamari_argv("--demo"), clean_env(tmp_path), size=(120, 36))
     try:
-        text = lambda: proc.output.decode("utf-8", "replace")  # noqa: E731
-        # The operator of the scenario, not moto's default user, and every pane with data.
-        assert proc.read_until(lambda out: b"OpsAdmin/alice" in out, timeout=40), text()[-3000:]
-        assert proc.read_until(
-            lambda out: b"scanned" in out and b"ACCEPT" in out and b"IOPS" in out, timeout=40
-        ), text()[-3000:]
-        assert b"user/moto" not in proc.output
+        proc.read_until(lambda out: all(w in screen_text(out) for w in wanted), timeout=90)
+        painted = screen_text(bytes(proc.output))
+        missing = [w for w in wanted if w not in painted]
+        assert not missing, (missing, painted[-3000:])
+        assert b"user/moto" not in painted
         proc.send(b"q")
         assert proc.wait(timeout=20) == 0
     finally:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -48,9 +48,11 @@ class InsightsEstimate:
 
     def describe(self) -> str:
         gb = self.estimated_bytes / GB
+        usd = self.estimated_usd
+        cost = f"~${usd:.4f}" if usd >= 0.0001 else "< $0.0001"
         return (
             f"Logs Insights will scan at most ~{gb:.3f} GB in {len(self.log_groups)} log group(s) "
-            f"(~${self.estimated_usd:.4f} at ${PRICE_PER_GB_USD}/GB, us-east-1 list price; "
+            f"({cost} at ${PRICE_PER_GB_USD}/GB, us-east-1 list price; "
             "an estimate from the groups' stored bytes)"
         )
 
@@ -170,6 +172,7 @@ async def stream_flow_insights(
     *,
     limit: int = 10_000,
     poll_seconds: float = 1.0,
+    on_progress: Callable[[InsightsProgress], None] | None = None,
 ) -> AsyncIterator[FlowBatch]:
     """The flow records matching ``flt`` in one CloudWatch Logs group, found by Logs Insights.
 
@@ -189,6 +192,8 @@ async def stream_flow_insights(
     async for progress in run_query(
         aws, [group], query, window, limit=limit, poll_seconds=poll_seconds
     ):
+        if on_progress is not None:
+            on_progress(progress)
         if not progress.done:
             continue
         records = []

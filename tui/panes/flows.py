@@ -68,6 +68,8 @@ if TYPE_CHECKING:
 
 #: Records kept in memory at most; beyond it the oldest are dropped (and the status says so).
 MAX_RECORDS = 200_000
+# Logs Insights returns at most 10,000 rows per query.
+INSIGHTS_LIMIT = 10_000
 #: Above this many records, re-filtering and analysis run in a thread worker.
 THREAD_THRESHOLD = 50_000
 #: Follow mode re-reads this far back: flow records reach CloudWatch Logs minutes late.
@@ -415,6 +417,30 @@ class Counts:
         self.skipdata += int(getattr(stats, "skipdata", 0) or 0)
 
 
+@dataclass
+class RemoteRun:
+    """A Logs Insights run of the pane's filter: its progress, then its records.
+
+    Shown in place of the loaded records until ``esc``; the loaded records, and their polling,
+    are left as they are.
+    """
+
+    query: str
+    groups: tuple[str, ...]
+    estimate: str
+    status: str = "Starting"
+    records: list[FlowRecord] = field(default_factory=list)
+    bytes_scanned: float = 0.0
+    records_scanned: float = 0.0
+    rows: int = 0
+    limit: int = INSIGHTS_LIMIT
+    error: str | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.error is None and self.status not in ("Complete", "Stopped")
+
+
 class FlowsPane(Pane):
     """ACCEPT/REJECT legs by interface and AZ."""
 
@@ -450,6 +476,13 @@ class FlowsPane(Pane):
         Binding("e", "explain", "Explain", id="flows.explain", tooltip="Fields and NACL verdict"),
         Binding("f", "toggle_follow", "Follow", id="flows.follow", tooltip="Poll new records"),
         Binding("x", "export", "Export", id="flows.export", tooltip="Save as NDJSON or CSV"),
+        Binding(
+            "i",
+            "insights",
+            "Insights",
+            id="flows.insights",
+            tooltip="Run the filter remotely in CloudWatch Logs Insights (cost shown first)",
+        ),
         Binding("escape", "back", "Back", id="flows.back", show=False, tooltip="Back to records"),
     ]
 
@@ -504,6 +537,8 @@ class FlowsPane(Pane):
         self._marked: int | None = None
         self._cursor_key: int | None = None
         self.replaying = False
+        self.remote: RemoteRun | None = None
+        self.showing_remote = False
 
     # -- composition -------------------------------------------------------------------------
 
@@ -544,6 +579,13 @@ class FlowsPane(Pane):
 
     def has_data(self) -> bool:
         return bool(self.records)
+
+    @property
+    def shown(self) -> list[FlowRecord]:
+        """What the record table shows: the Insights results, or the filtered loaded records."""
+        if self.showing_remote and self.remote is not None:
+            return self.remote.records
+        return self.matched
 
     # -- loading -------------------------------------------------------------------------------
 
@@ -754,6 +796,7 @@ class FlowsPane(Pane):
 
     @work(exclusive=True, group="flows-filter", exit_on_error=False)
     async def _show_evidence(self, flt: FlowFilter | None, key: str | None) -> None:
+        self.showing_remote = False  # evidence is about the loaded records
         self.filter = flt
         await self._refilter()
         self._set_view("records")
@@ -810,7 +853,7 @@ class FlowsPane(Pane):
             return
         table = self.table
         rows = FlowRows(
-            self.matched,
+            self.shown,
             [c.key for c in table.columns],
             self._eni_az_cached(),
             utc=self.utc,
@@ -843,6 +886,9 @@ class FlowsPane(Pane):
         nodata = c.nodata + int(getattr(pending, "nodata", 0) or 0)
         skipdata = c.skipdata + int(getattr(pending, "skipdata", 0) or 0)
         self.border_subtitle = display_safe(c.source) if c.source else None
+        if self.showing_remote and self.remote is not None:
+            self.set_status(self._remote_status(self.remote))
+            return
         text = Text()
         text.append("⟳ " if loading else "")
         text.append(f"{len(self.records):,} loaded")
@@ -888,6 +934,171 @@ class FlowsPane(Pane):
         elif self.view == "pairs":
             self.compute_pairs()
 
+    # -- Logs Insights: the filter run remotely --------------------------------------------------
+
+    def action_insights(self) -> None:
+        """Estimate, ask, then run the filter in Logs Insights over the pane's window."""
+        if self.aws is None or self.window is None:
+            self.notify("Not connected to AWS yet", markup=False, timeout=3)
+            return
+        if self.remote is not None and self.remote.running:
+            self.notify("A Logs Insights query is running; esc stops it", markup=False, timeout=4)
+            return
+        settings = getattr(self.app, "settings", None)
+        choice = getattr(settings, "flows_source", None)
+        kind, where = parse_source(choice) if choice else ("auto", "")
+        flt = self.filter if self.filter is not None else parse_filter("")
+        if kind in ("s3", "local"):
+            self._explain_athena(flt, kind)
+            return
+        configs = self._cwl_configs(where if kind == "cwl" else None)
+        if not configs:
+            self.notify(
+                "No flow log delivers to CloudWatch Logs here, so Logs Insights has nothing to "
+                "query. For flow logs in S3, run the Athena SQL (hamari flows --help).",
+                severity="warning",
+                markup=False,
+                timeout=8,
+            )
+            return
+        window = self.window.at(self._now()) if self.window.live else self.window
+        self._ask_insights(configs, flt, window)
+
+    def _explain_athena(self, flt: FlowFilter, kind: str) -> None:
+        """S3 and local files are not in Logs Insights: offer the Athena SQL to copy."""
+        try:
+            sql = flt.to_sql("vpc_flow_logs", dialect="athena")
+        except (FilterError, ValueError) as err:
+            self.notify(f"No Athena SQL for this filter: {err}", markup=False, timeout=6)
+            return
+        self.app.copy_to_clipboard(sql)
+        self.notify(
+            f"Logs Insights reads CloudWatch Logs, and this pane reads {kind} files. "
+            f"Athena SQL copied to the clipboard (table vpc_flow_logs): {sql}",
+            markup=False,
+            timeout=12,
+        )
+
+    @work(exclusive=True, group="flows-remote", exit_on_error=False)
+    async def _ask_insights(
+        self, configs: list[FlowLogConfig], flt: FlowFilter, window: TimeWindow
+    ) -> None:
+        from tui.aws import insights
+        from tui.aws.errors import HamariError
+        from tui.screens.confirm import ConfirmScreen
+
+        assert self.aws is not None
+        groups = tuple(sorted({str(c.log_group) for c in configs}))
+        self.set_status(Text("Logs Insights: estimating the cost…"))
+        try:
+            estimate = await insights.estimate(self.aws, groups, window)
+        except HamariError as err:
+            self._update_status()
+            self.notify(
+                f"{err.message} {err.hint}", title=err.title, severity="error", markup=False
+            )
+            return
+        self._update_status()
+        queries = [
+            flt.to_insights(c.fields if c.format_known else None, limit=INSIGHTS_LIMIT)
+            for c in configs
+        ]
+        span = f"{window.start:%Y-%m-%d %H:%M}–{window.end:%H:%M} UTC"
+        body = (
+            f"Filter: {flt.text or '(none: every record)'}\n"
+            f"Log groups: {', '.join(groups)}\nWindow: {span}\n\n"
+            f"{estimate.describe()}.\n\nQuery:\n" + "\n".join(queries) + "\n\n"
+            f"At most {INSIGHTS_LIMIT:,} records per group come back; the query is stopped "
+            "if you press esc or quit."
+        )
+        answer = await self.app.push_screen_wait(
+            ConfirmScreen("Run this filter in CloudWatch Logs Insights?", body)
+        )
+        if not answer:
+            self.notify("Logs Insights query not run", markup=False, timeout=3)
+            return
+        self.remote = RemoteRun(query=queries[0], groups=groups, estimate=estimate.describe())
+        self.showing_remote = True
+        self._set_view("records")
+        self._show_records()
+        self.run_insights(configs, flt, window)
+
+    @work(exclusive=True, group="flows-insights", exit_on_error=False)
+    async def run_insights(
+        self, configs: list[FlowLogConfig], flt: FlowFilter, window: TimeWindow
+    ) -> None:
+        """Run the query per log group; progress in the status line, results in the table."""
+        import asyncio as _asyncio
+
+        from tui.aws import insights
+        from tui.aws.errors import HamariError
+
+        run = self.remote
+        assert self.aws is not None and run is not None
+
+        def progress(p: Any) -> None:
+            run.status = p.status
+            run.bytes_scanned = p.bytes_scanned
+            run.records_scanned = p.records_scanned
+            run.rows = len(p.rows)
+            self._update_status()
+
+        try:
+            for config in configs:
+                async for batch in insights.stream_flow_insights(
+                    self.aws, config, window, flt, limit=INSIGHTS_LIMIT, on_progress=progress
+                ):
+                    run.records.extend(batch.records)
+            run.records.sort(key=_start)
+            run.status = "Complete"
+        except _asyncio.CancelledError:
+            run.status = "Stopped"
+            self._update_status()
+            raise
+        except HamariError as err:
+            run.error = f"{err.message} {err.hint}".strip()
+            self.notify(run.error, title=err.title, severity="error", markup=False, timeout=10)
+        self._show_records()
+        if run.error is None:
+            self.notify(
+                f"Logs Insights: {len(run.records):,} matching records; "
+                "esc returns to the loaded ones",
+                markup=False,
+                timeout=6,
+            )
+
+    def leave_remote(self) -> None:
+        """Back to the loaded records; a query still running is stopped (StopQuery)."""
+        run = self.remote
+        if run is not None and run.running:
+            self.workers.cancel_group(self, "flows-insights")
+            run.status = "Stopped"
+            self.notify("Logs Insights query stopped", markup=False, timeout=3)
+        self.showing_remote = False
+        self._show_records()
+        self._refresh_view()
+
+    @staticmethod
+    def _remote_status(run: RemoteRun) -> Text:
+        text = Text()
+        if run.running:
+            text.append("⟳ ")
+        text.append("Logs Insights", style="bold")
+        text.append(f" · {run.status if run.error is None else 'failed'}")
+        text.append(
+            f" · {len(run.records):,} records" if not run.running else f" · {run.rows:,} rows"
+        )
+        if run.bytes_scanned:  # AWS reports it as the query runs (the emulator does not)
+            text.append(f" · {run.bytes_scanned / 1024**2:,.1f} MB scanned")
+        if run.records_scanned:
+            text.append(f" of {run.records_scanned:,.0f} events")
+        if not run.running and run.rows >= run.limit:
+            text.append(f" · first {run.limit:,} only: narrow the window", style="yellow")
+        if run.error:
+            text.append(f" · {display_safe(run.error)}", style="red")
+        text.append(" · esc: stop" if run.running else " · esc: loaded records")
+        return text
+
     # -- the flow-logs-not-enabled warning -----------------------------------------------------
 
     def watch_focused_resource(self, old: str | None, new: str | None) -> None:
@@ -918,6 +1129,9 @@ class FlowsPane(Pane):
         self.call_after_refresh(bar.focus)
 
     def action_back(self) -> None:
+        if self.view == "records" and self.showing_remote:
+            self.leave_remote()
+            return
         if self.view == "records":
             raise SkipAction()  # nothing to go back from: esc reaches the screen
         self._set_view("records")
@@ -955,15 +1169,16 @@ class FlowsPane(Pane):
         from tui.screens.export import ExportPrompt
 
         default = f"hamari-flows-{self._now():%Y%m%dT%H%M%S}.ndjson"
+        what = "Logs Insights" if self.showing_remote else "filtered"
         message = (
-            f"Export {len(self.matched):,} filtered flow records. File (.ndjson or .csv; "
+            f"Export {len(self.shown):,} {what} flow records. File (.ndjson or .csv; "
             "relative to the current directory). Enter saves, esc cancels."
         )
         self.app.push_screen(ExportPrompt(message, default), self._export_to)
 
     def _export_to(self, path: str | None) -> None:
         if path:
-            self.export(path, list(self.matched))
+            self.export(path, list(self.shown))
 
     @work(exclusive=True, group="flows-export", exit_on_error=False)
     async def export(self, path: str, records: list[FlowRecord]) -> None:
@@ -1060,7 +1275,7 @@ class FlowsPane(Pane):
         """
         if not self.is_mounted:
             return
-        matched = self.matched
+        matched = self.shown
         hit = nearest_record(matched, new) if new is not None else None
         marked = id(matched[hit]) if hit is not None else None
         rows = self.table.rows
@@ -1132,7 +1347,7 @@ class FlowsPane(Pane):
     @work(exclusive=True, group="flows-aggregate", exit_on_error=False)
     async def compute_aggregation(self, kind: str) -> None:
         """Aggregate the filtered records (in a thread when there are many)."""
-        records = list(self.matched)
+        records = list(self.shown)
         topology = self.topology
         if len(records) > THREAD_THRESHOLD:
             rows = await asyncio.to_thread(aggregate, records, kind, topology)
@@ -1157,6 +1372,8 @@ class FlowsPane(Pane):
             keep_cursor=False,
         )
         scope = "filtered" if self.filter is not None and not self.filter.is_empty else "loaded"
+        if self.showing_remote:
+            scope = "Logs Insights"
         position = f"{AGGREGATIONS.index(kind) + 1}/{len(AGGREGATIONS)}"
         caption = Text()
         caption.append(f"{AGG_TITLES.get(kind, kind)}", style="bold")
@@ -1168,7 +1385,8 @@ class FlowsPane(Pane):
     @work(exclusive=True, group="flows-pairs", exit_on_error=False)
     async def compute_pairs(self) -> None:
         """Pair forward and return legs over every loaded record (in a thread when many)."""
-        records = list(self.records)
+        remote = self.remote if self.showing_remote else None
+        records = list(remote.records if remote is not None else self.records)
         eni_az = self._eni_az_cached()
         if len(records) > THREAD_THRESHOLD:
             groups = await asyncio.to_thread(group_pairs, records, eni_az)
