@@ -86,14 +86,21 @@ class PtyProcess:
 
 
 def spawn(argv: list[str], env: dict[str, str], size: tuple[int, int] = (80, 24)) -> PtyProcess:
+    cols, rows = size
+    winsize = struct.pack("HHHH", rows, cols, 0, 0)
+    # COLUMNS/LINES override the terminal's size (shutil.get_terminal_size reads them first);
+    # something in a long test session exports them, and the app then lays out for 80x24.
+    env = {k: v for k, v in env.items() if k not in ("COLUMNS", "LINES")}
     pid, fd = pty.fork()
     if pid == 0:  # child
         try:
+            # The size is set on the terminal before the program starts: set from the parent
+            # after the fork, it raced the app's first look at its size on a loaded machine.
+            fcntl.ioctl(0, termios.TIOCSWINSZ, winsize)
             os.execvpe(argv[0], argv, env)
         finally:
             os._exit(127)
-    cols, rows = size
-    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, winsize)
     return PtyProcess(pid, fd)
 
 
