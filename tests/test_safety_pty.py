@@ -16,7 +16,7 @@ import os
 import re
 import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -61,6 +61,7 @@ class Run:
     alive_before_quit: bool = False
     status: int | None = None
     error: str = ""
+    missed: list[str] = field(default_factory=list)  # what the tour waited for in vain
 
     @property
     def text(self) -> str:
@@ -85,7 +86,10 @@ class Run:
         def seen(data: bytes) -> bool:
             return needle in CSI.sub("", data[start:].decode("utf-8", "replace"))
 
-        return self.proc.read_until(seen, timeout)
+        found = self.proc.read_until(seen, timeout)
+        if not found:
+            self.missed.append(needle)
+        return found
 
 
 def _tour(run: Run) -> None:
@@ -181,12 +185,12 @@ def test_app_survives_the_tour_and_quits_cleanly(
 ) -> None:
     run = runs[size]
     assert not run.error, run.error
-    assert run.alive_before_quit, run.text[-1500:]
-    assert run.status == 0, run.text[-1500:]
+    assert run.alive_before_quit, (run.missed, run.text[-1500:])
+    assert run.status == 0, (run.missed, run.text[-1500:])
     assert "Traceback" not in run.text
     # The export went to the path typed (markup and all) and the notification said so.
     written = list((run.export_dir / MARKUP_DIR).iterdir())
-    assert [p.name for p in written] == [MARKUP_NAME.split("/", 1)[1]]
+    assert [p.name for p in written] == [MARKUP_NAME.split("/", 1)[1]], run.missed
     # Compare as a terminal shows it: Textual may move the cursor inside a line it repaints.
     shown = CSI.sub("", run.text)
     assert re.search(r"Wrote\s*1\s*events", shown), shown[-800:]
