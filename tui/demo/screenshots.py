@@ -58,7 +58,10 @@ class _Attached:
     """A demo runtime for an emulator this script started and seeded itself."""
 
     def __init__(self, url: str, world: Any) -> None:
+        from tui.demo.seed import operator_credentials
+
         self.url, self.world = url, world
+        self.credentials = operator_credentials(url)  # signed in as the scenario's operator
 
     def start(self) -> str:
         return self.url
