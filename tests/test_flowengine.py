@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import gzip
+import os
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -310,3 +312,48 @@ def test_scan_counts_and_matches_across_any_chunking(
         got = [r.as_dict() for _, r in scan_files(path, flt, stats=got_stats)]
         assert got == [r.as_dict() for r in records if flt.to_predicate()(r)]
         assert _counts(got_stats) == _counts(stats)
+
+
+@pytest.mark.parametrize("helper_fails", [False, True], ids=["helper", "helper-dies"])
+def test_scan_with_a_helper_process_equals_the_single_process_scan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, helper_fails: bool
+) -> None:
+    """Big files are sifted by two processes; the records and counts must not change, even
+    when the helper dies half-way (the parent sifts what it had sent)."""
+    import tui.models.flowengine as fe
+
+    monkeypatch.setattr(fe, "_HELPER_MIN_BYTES", 0)
+    monkeypatch.setattr(fe, "_SCAN_READ", 32768)  # ~10 regions of ~250 KB: both sift some
+    if helper_fails:
+        real_loop = fe._helper_loop
+
+        def dying_loop(inbox: int, outbox: int, plan: Any) -> None:
+            header = fe._read_exactly(inbox, 8)
+            fe._read_exactly(inbox, int.from_bytes(header, "little"))
+            os._exit(3)  # dies on its first region, before answering
+
+        monkeypatch.setattr(fe, "_helper_loop", dying_loop)
+        assert real_loop is not dying_loop
+    sent: list[int] = []
+    real_send = fe._Helper.send
+    monkeypatch.setattr(
+        fe._Helper,
+        "send",
+        lambda self, payload: (sent.append(len(payload)), real_send(self, payload)),
+    )
+    lines = [" ".join(V5), *_lines(V5, 6000, 13, bad=True)]
+    path = tmp_path / "big.log.gz"
+    path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode(), mtime=0))
+    for text in ("action=REJECT and dstport=443", "protocol=6"):
+        flt = parse_filter(text)
+        monkeypatch.setenv("HAMARI_SCAN_HELPER", "0")
+        alone_stats = ParseStats()
+        alone = [r.as_dict() for _, r in scan_files(path, flt, stats=alone_stats)]
+        monkeypatch.setenv("HAMARI_SCAN_HELPER", "1")
+        shared_stats = ParseStats()
+        shared = [r.as_dict() for _, r in scan_files(path, flt, stats=shared_stats)]
+        assert sent  # the helper was given regions
+        sent.clear()
+        assert alone and shared == alone
+        assert _counts(shared_stats) == _counts(alone_stats)
+        assert alone_stats.bad_lines  # the file has bad lines, so the slow path ran too

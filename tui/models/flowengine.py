@@ -27,13 +27,14 @@ No UI here; DuckDB and pyarrow are imported when an engine is created.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final
 
@@ -757,6 +758,100 @@ def _field_starts(data: bytes, start: int, at: int) -> bool:
     return at == start or (at > start and data[at - 1 : at] in (b" ", b"\n"))
 
 
+@dataclass
+class _Plan:
+    """What every region of a file is checked for: its line width and the pinned literals."""
+
+    spaces: int
+    pins: list[tuple[int, list[bytes]]]
+    walk: Any = None  # (token, (byte, index)) or None, chosen on the first region sifted
+    chosen: bool = False
+
+    @property
+    def width(self) -> int:
+        return self.spaces + 1
+
+    def choose(self, data: bytes, start: int, end: int) -> None:
+        """Walk the literal whose rarest byte is rarest (REJECT's J, not 443's 4)."""
+        self.chosen = True
+        sample = data[start : min(end, start + (1 << 20))]
+        singles = [alts[0] for _, alts in self.pins if len(alts) == 1]
+        anchored = [(t, _anchor(t, sample)) for t in singles]
+        self.walk = min(anchored, key=lambda ta: sample.count(ta[1][0])) if anchored else None
+
+
+# (lines, NODATA, SKIPDATA, spans of the candidate lines); None for a region to parse line by line
+_Sifted = tuple[int, int, int, list[tuple[int, int]]] | None
+
+
+def _sift(data: bytes, start: int, end: int, plan: _Plan) -> _Sifted:
+    """The byte-level work on one region of whole lines: counts, and the lines worth parsing.
+
+    A region of well-formed lines holds exactly ``spaces`` spaces per line and no ``#``, tab or
+    carriage return; any other region is returned as None, to be parsed line by line so that a
+    short, long or blank line is counted exactly as the pure reader counts it. A candidate holds
+    every literal, each in its own column (or has the wrong number of fields: it is parsed, and
+    counted as bad).
+
+    The loop is written out by hand: it runs once per line holding the walked literal (a fifth
+    of all lines for ``action=REJECT``), and every call or generator step there costs more than
+    the byte search itself.
+    """
+    n = data.count(b"\n", start, end)
+    find = data.find
+    if (
+        data.count(b" ", start, end) != n * plan.spaces
+        or find(b"#", start, end) >= 0
+        or find(b"\t", start, end) >= 0
+        or find(b"\r", start, end) >= 0
+    ):
+        return None
+    nodata, skipdata = _status_counts(data, start, end)
+    if not plan.chosen:
+        plan.choose(data, start, end)
+    width = plan.width
+    columns = [(i, frozenset(t.strip(b" ") for t in alts)) for i, alts in plan.pins]
+    spans: list[tuple[int, int]] = []
+    keep = spans.append
+    if plan.walk is not None:
+        token, (byte, k) = plan.walk
+        others = [alts[0] for _, alts in plan.pins if len(alts) == 1 and alts[0] != token]
+        rfind, startswith = data.rfind, data.startswith
+        pos = start + k
+        while True:
+            hit = find(byte, pos, end)
+            if hit < 0:
+                break
+            at = hit - k
+            if at < start or not startswith(token, at):
+                pos = hit + 1
+                continue
+            line_start = rfind(b"\n", start, at) + 1 or start
+            line_end = find(b"\n", at, end)
+            pos = line_end + 1 + k
+            for t in others:
+                if find(t, line_start, line_end) < 0:
+                    break
+            else:
+                if _in_columns(data, line_start, line_end, width, columns):
+                    keep((line_start, line_end))
+    else:
+        for line_start, line_end in _line_spans(data, start, end):
+            if _in_columns(data, line_start, line_end, width, columns):
+                keep((line_start, line_end))
+    return n, nodata, skipdata, spans
+
+
+def _in_columns(
+    data: bytes, line_start: int, line_end: int, width: int, columns: list[tuple[int, Any]]
+) -> bool:
+    """False when a pinned column shows the line cannot match (443 as the source port)."""
+    parts = data[line_start:line_end].split(b" ")
+    if len(parts) != width:
+        return True  # the parser will count it as bad
+    return all(parts[i] in values for i, values in columns)
+
+
 def _scan_prefiltered(
     path: Path,
     gz: bool,
@@ -764,110 +859,212 @@ def _scan_prefiltered(
     spaces: int,
     pins: list[tuple[int, list[bytes]]],
     pred: Callable[[FlowRecord], bool],
+    *,
+    helper: bool = False,
 ) -> Iterator[FlowRecord]:
     """Parse only the lines holding every literal in its column; count the others from bytes.
 
-    A region of well-formed lines holds exactly ``spaces`` spaces per line and no ``#``, tab or
-    carriage return; any other region is parsed line by line, so a short, long or blank line is
-    counted exactly as the pure reader counts it. A well-formed line with a non-number in a
-    number column is only noticed (and counted as bad) when it is a candidate.
-
-    The hot loop is written out by hand: it runs once per line holding the rarest literal
-    (a fifth of all lines for ``action=REJECT``), and every call or generator step there costs
-    more than the byte search itself.
+    With ``helper``, a forked process sifts every other region (see :class:`_Helper`): the byte
+    scans hold the GIL, so a second core only helps from a second process.
     """
     stats = parser.stats
     feed = parser.feed_line
-    width = spaces + 1
-    columns = [(i, frozenset(t.strip(b" ") for t in alts)) for i, alts in pins]
-    first = True
-    walk: tuple[bytes, tuple[bytes, int]] | object | None = _UNSET
-    for data, start, end in _regions(_chunks(path, gz)):
-        if first:  # the header line sets the layout
-            first = False
-            cut = data.find(b"\n", start, end)
-            feed(data[start:cut].decode("utf-8", "replace"))
-            start = cut + 1
-            if start >= end:
-                continue
-        n = data.count(b"\n", start, end)
-        find = data.find
-        if (
-            data.count(b" ", start, end) != n * spaces
-            or find(b"#", start, end) >= 0
-            or find(b"\t", start, end) >= 0
-            or find(b"\r", start, end) >= 0
-        ):
-            for line in data[start:end].split(b"\n")[:n]:
+    plan = _Plan(spaces, pins)
+    regions = _regions(_chunks(path, gz))
+    first = next(regions, None)
+    if first is None:
+        return
+    data, start, end = first  # the header line sets the layout
+    cut = data.find(b"\n", start, end)
+    feed(data[start:cut].decode("utf-8", "replace"))
+    head = [(data, cut + 1, end)] if cut + 1 < end else []
+    sifted = _sift_all(itertools.chain(head, regions), plan, helper)
+    for data, start, end, result in sifted:
+        if result is None:
+            for line in data[start:end].split(b"\n")[: data.count(b"\n", start, end)]:
                 rec = feed(line.decode("utf-8", "replace"))
                 if rec is not None and pred(rec):
                     yield rec
             continue
-        nodata, skipdata = _status_counts(data, start, end)
+        n, nodata, skipdata, spans = result
         stats.nodata += nodata
         stats.skipdata += skipdata
         stats.records += n - nodata - skipdata
         base = parser._lineno
-        # Walk the single literal whose rarest byte is rarest, chosen once, on the first
-        # region: every hit of that byte costs a Python step (REJECT's J, not 443's 4,
-        # which is in every timestamp).
-        if walk is _UNSET:
-            sample = data[start : min(end, start + (1 << 20))]
-            singles = [alts[0] for _, alts in pins if len(alts) == 1]
-            anchored = [(t, _anchor(t, sample)) for t in singles]
-            walk = min(anchored, key=lambda ta: sample.count(ta[1][0])) if anchored else None
-        if isinstance(walk, tuple):
-            token, (byte, k) = walk
-            others = [alts[0] for _, alts in pins if len(alts) == 1 and alts[0] != token]
-            rfind, startswith = data.rfind, data.startswith
-            pos = start + k
-            while True:
-                hit = find(byte, pos, end)
-                if hit < 0:
-                    break
-                at = hit - k
-                if at < start or not startswith(token, at):
-                    pos = hit + 1
-                    continue
-                line_start = rfind(b"\n", start, at) + 1 or start
-                line_end = find(b"\n", at, end)
-                pos = line_end + 1 + k
-                for t in others:
-                    if find(t, line_start, line_end) < 0:
-                        break
-                else:
-                    rec = _candidate(
-                        parser, data, start, base, line_start, line_end, width, columns
-                    )
-                    if rec is not None and pred(rec):
-                        yield rec
-        else:
-            for line_start, line_end in _line_spans(data, start, end):
-                rec = _candidate(parser, data, start, base, line_start, line_end, width, columns)
-                if rec is not None and pred(rec):
-                    yield rec
+        for line_start, line_end in spans:
+            lineno = functools.partial(_line_no, base, data, start, line_start)
+            rec = _parse_counted(parser, data[line_start:line_end], lineno)
+            if rec is not None and pred(rec):
+                yield rec
         parser._lineno = base + n
 
 
-def _candidate(
-    parser: FlowLogParser,
-    data: bytes,
-    start: int,
-    base: int,
-    line_start: int,
-    line_end: int,
-    width: int,
-    columns: list[tuple[int, frozenset[bytes]]],
-) -> FlowRecord | None:
-    """Parse a line holding the literals, unless a pinned column shows it cannot match."""
-    line = data[line_start:line_end]
-    parts = line.split(b" ")
-    if len(parts) == width:
-        for i, values in columns:
-            if parts[i] not in values:
-                return None  # 443 as the source port, not the destination: not a match
-    lineno = functools.partial(_line_no, base, data, start, line_start)
-    return _parse_counted(parser, line, lineno)
+def _sift_all(
+    regions: Iterable[tuple[bytes, int, int]], plan: _Plan, helper: bool
+) -> Iterator[tuple[bytes, int, int, _Sifted]]:
+    """Each region with its sifting, in file order; every other one by the helper process."""
+    if not helper:
+        for data, start, end in regions:
+            yield data, start, end, _sift(data, start, end, plan)
+        return
+    import collections
+
+    child = _Helper(plan)
+    try:
+        pending: collections.deque[Any] = collections.deque()
+        shares = [0, 0]  # bytes sifted here, bytes sent to the helper
+        for data, start, end in regions:
+            # Balance by bytes, not by count (every chunk boundary makes a one-line region),
+            # and give the helper three parts in four: this process also parses the matches,
+            # writes them, and shares its GIL with the decompressing thread (measured best).
+            size = end - start
+            remote = child.alive and size >= 1 << 16 and shares[1] <= shares[0] * 3
+            shares[remote] += size
+            if remote:
+                child.send(data[start:end])
+                pending.append((data, start, end, _REMOTE))
+            else:
+                pending.append((data, start, end, _sift(data, start, end, plan)))
+            # Hand out what is settled; wait for the helper only when it falls behind. (No
+            # polling: every syscall hands the GIL to the decompressing thread and back.)
+            while pending and (pending[0][3] is not _REMOTE or len(pending) > 4):
+                yield _settle(pending.popleft(), child, plan)
+        while pending:
+            yield _settle(pending.popleft(), child, plan)
+    finally:
+        child.close()
+
+
+_REMOTE: Final = object()
+
+
+def _settle(item: Any, child: _Helper, plan: _Plan) -> tuple[bytes, int, int, _Sifted]:
+    data, start, end, result = item
+    if result is not _REMOTE:
+        return data, start, end, result
+    got = child.receive()
+    if got is _HELPER_GONE:  # sift it here: the records must not depend on the helper
+        return data, start, end, _sift(data, start, end, plan)
+    if got is not None:
+        n, nodata, skipdata, spans = got
+        got = (n, nodata, skipdata, [(start + a, start + b) for a, b in spans])
+    return data, start, end, got
+
+
+_HELPER_GONE: Final = object()
+_HELPER_MIN_BYTES: Final = 8 << 20  # below ~80k records a fork costs more than it saves
+
+
+def _helper_worth_it(path: Path) -> bool:
+    """A second process for big files on a machine with a second core (HAMARI_SCAN_HELPER=0: never)."""
+    if os.environ.get("HAMARI_SCAN_HELPER", "") == "0" or not hasattr(os, "fork"):
+        return False
+    if (os.cpu_count() or 1) < 2:
+        return False
+    try:
+        return path.stat().st_size >= _HELPER_MIN_BYTES
+    except OSError:
+        return False
+
+
+class _Helper:
+    """A forked process that sifts the regions sent to it, for ``hamari flows`` on a big gzip.
+
+    The byte scans that make up most of the work (counting lines and spaces, walking a literal)
+    hold the GIL, so threads cannot share them; a forked process can, and costs a few
+    milliseconds. Regions go to it through a pipe from a writer thread (writes release the GIL)
+    and the counts and candidate spans come back marshalled, in order. If it dies, the parent
+    sifts the rest itself: it still holds every region it sent.
+    """
+
+    def __init__(self, plan: _Plan) -> None:
+        import queue
+        import threading
+
+        to_child_r, self._to_child = os.pipe()
+        self._from_child, from_child_w = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:  # the helper: no threads of the parent exist here, only this one
+            code = 0
+            try:
+                os.close(self._to_child)
+                os.close(self._from_child)
+                _helper_loop(to_child_r, from_child_w, plan)
+            except BaseException:
+                code = 1
+            finally:
+                os._exit(code)
+        os.close(to_child_r)
+        os.close(from_child_w)
+        self.alive = True
+        # Unbounded on purpose: the caller never blocks on sending (the helper may be waiting
+        # for it to read a reply); it bounds what is in flight by waiting for replies instead.
+        self._outbox: queue.Queue[bytes | None] = queue.Queue()
+        self._writer = threading.Thread(target=self._write_all, name="hamari-sift", daemon=True)
+        self._writer.start()
+
+    def _write_all(self) -> None:
+        try:
+            while (payload := self._outbox.get()) is not None:
+                _write_exactly(self._to_child, len(payload).to_bytes(8, "little") + payload)
+        except OSError:  # the helper died: the parent notices when it reads
+            pass
+
+    def send(self, payload: bytes) -> None:
+        self._outbox.put(payload)
+
+    def receive(self) -> Any:
+        import marshal
+
+        if not self.alive:
+            return _HELPER_GONE
+        try:
+            size = int.from_bytes(_read_exactly(self._from_child, 8), "little")
+            return marshal.loads(_read_exactly(self._from_child, size))
+        except (OSError, EOFError, ValueError):
+            self.alive = False
+            return _HELPER_GONE
+
+    def close(self) -> None:
+        import signal
+
+        self.alive = False
+        with contextlib.suppress(Exception):
+            self._outbox.put_nowait(None)
+        for fd in (self._to_child, self._from_child):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        with contextlib.suppress(OSError):
+            os.kill(self.pid, signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            os.waitpid(self.pid, 0)
+
+
+def _helper_loop(inbox: int, outbox: int, plan: _Plan) -> None:
+    import marshal
+
+    while True:
+        header = _read_exactly(inbox, 8)
+        data = _read_exactly(inbox, int.from_bytes(header, "little"))
+        reply = marshal.dumps(_sift(data, 0, len(data), plan))
+        _write_exactly(outbox, len(reply).to_bytes(8, "little") + reply)
+
+
+def _read_exactly(fd: int, size: int) -> bytes:
+    parts = []
+    while size:
+        chunk = os.read(fd, min(size, 1 << 20))
+        if not chunk:
+            raise EOFError
+        parts.append(chunk)
+        size -= len(chunk)
+    return b"".join(parts)
+
+
+def _write_exactly(fd: int, payload: bytes) -> None:
+    view = memoryview(payload)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def _line_spans(data: bytes, start: int, end: int) -> Iterator[tuple[int, int]]:
@@ -948,7 +1145,10 @@ def scan_files(
             try:
                 if tokens and names is not None:
                     spaces = len(names) - 1
-                    for rec in _scan_prefiltered(path, gz, parser, spaces, tokens, pred):
+                    helper = gz and _helper_worth_it(path)
+                    for rec in _scan_prefiltered(
+                        path, gz, parser, spaces, tokens, pred, helper=helper
+                    ):
                         yield source, rec
                     continue
                 if kind == "text" and names is not None and sql_ok and not flt.is_empty:
