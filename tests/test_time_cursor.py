@@ -17,6 +17,7 @@ from tui.panes.trail import TrailPane
 from tui.screens.chart import ChartScreen
 from tui.screens.chrome import HeaderBar
 from tui.screens.main import MainScreen, TextPrompt
+from tui.screens.trail_detail import TrailDetailScreen
 from widgets.sparkline import LeanSparkline
 
 
@@ -103,6 +104,15 @@ async def test_utc_toggle_and_the_metrics_cursor(
             assert not main.utc and "JST" in header(main)
             local = (first.event_time + timedelta(hours=9)).strftime("%H:%M:%S")
             assert local in trail.table.rows[0][0]
+            # The detail view speaks the same zone (and keeps UTC beside it).
+            trail.table.focus()
+            trail.table.move_cursor(0)
+            await pilot.press("enter")
+            assert await wait_for(pilot, lambda: isinstance(app.screen, TrailDetailScreen), 5)
+            summary = str(app.screen.query_one("#detail-summary").render())
+            assert f"{local} JST" in summary and f"({first.event_time:%H:%M:%S} UTC)" in summary
+            await pilot.press("escape")
+            assert await wait_for(pilot, lambda: app.screen is main, 5)
             await pilot.press("T")
             await pilot.pause()
             assert main.utc and "JST" not in header(main)
@@ -155,3 +165,33 @@ def test_sparkline_marker_cell(count: int, width: int, marker: int | None, cell:
     spark = LeanSparkline([float(i) for i in range(count)], marker=marker)
     assert spark.marker_cell(width) == cell
     assert LeanSparkline([1.0, 2.0]).marker is None  # backward compatible: no mark by default
+
+
+def test_detail_views_follow_the_utc_toggle(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Local/UTC applies everywhere, detail views included: local time with UTC beside it."""
+    import time as _time
+    from datetime import UTC, datetime
+
+    from tui.models.flowlog import FlowLogParser
+    from tui.models.timewindow import format_instant
+    from tui.screens.flow_detail import record_fields
+
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    _time.tzset()
+    try:
+        when = datetime(2026, 11, 28, 14, 18, 20, tzinfo=UTC)
+        assert format_instant(when, utc=True) == "2026-11-28 14:18:20 UTC"
+        assert format_instant(when, utc=False) == "2026-11-28 23:18:20 JST (14:18:20 UTC)"
+        start = int(when.timestamp())
+        line = (
+            f"2 123456789012 eni-1 10.0.0.1 10.0.0.2 443 5555 6 1 40 {start} {start + 60} REJECT OK"
+        )
+        record = FlowLogParser().feed_line(line)
+        assert record is not None
+        notes = {name: note for name, _, note in record_fields(record, utc=False)}
+        assert notes["start"] == "2026-11-28 23:18:20 JST (14:18:20 UTC)"
+        notes = {name: note for name, _, note in record_fields(record, utc=True)}
+        assert notes["start"] == "2026-11-28 14:18:20 UTC"
+    finally:
+        monkeypatch.delenv("TZ")
+        _time.tzset()

@@ -21,6 +21,7 @@ from typing import Final
 
 from tui.models.cloudtrail import TrailEvent
 from tui.models.text import display_safe
+from tui.models.timewindow import format_instant
 
 __all__ = [
     "DEFAULT_WINDOW",
@@ -204,7 +205,7 @@ def format_offset(offset: timedelta) -> str:
     return f"{sign}{seconds}s"
 
 
-def summarize(event: TrailEvent) -> list[tuple[str, str]]:
+def summarize(event: TrailEvent, *, utc: bool = True) -> list[tuple[str, str]]:
     """Who / what / where from / result lines for the detail view.
 
     Every value is display-safe (control, bidi and zero-width characters escaped); wrap it in
@@ -212,6 +213,7 @@ def summarize(event: TrailEvent) -> list[tuple[str, str]]:
 
     Args:
         event: the event to describe.
+        utc: the time in UTC, else in the local zone (with UTC beside it).
 
     Returns:
         ``(label, value)`` pairs in display order.
@@ -237,7 +239,7 @@ def summarize(event: TrailEvent) -> list[tuple[str, str]]:
     else:
         result = "OK"
     lines = [
-        ("When", event.event_time.strftime("%Y-%m-%d %H:%M:%S UTC")),
+        ("When", format_instant(event.event_time, utc=utc)),
         ("Who", who),
         ("What", what),
         ("From", where),

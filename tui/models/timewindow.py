@@ -122,5 +122,17 @@ def format_duration(delta: timedelta) -> str:
 Clock = Callable[[], datetime]
 
 
+def format_instant(when: datetime, *, utc: bool = True) -> str:
+    """A full timestamp for detail views: ``2026-11-28 14:18:20 UTC``, or in local time with
+    the UTC time beside it (``2026-11-28 23:18:20 JST (14:18:20 UTC)``), since AWS consoles,
+    tickets and colleagues in other zones all speak UTC."""
+    as_utc = when.astimezone(UTC)
+    if utc:
+        return as_utc.strftime("%Y-%m-%d %H:%M:%S UTC")
+    local = when.astimezone()
+    zone = local.tzname() or local.strftime("%z")
+    return f"{local:%Y-%m-%d %H:%M:%S} {zone} ({as_utc:%H:%M:%S} UTC)"
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)

@@ -1231,6 +1231,7 @@ class FlowsPane(Pane):
                 description=eni.description if eni is not None else "",
                 explanation=explanation,
                 explain_error=error,
+                utc=self.utc,
             )
         )
 

@@ -727,7 +727,7 @@ class TrailPane(Pane):
     def open_detail(self, event: TrailEvent) -> None:
         from tui.screens.trail_detail import TrailDetailScreen
 
-        self.app.push_screen(TrailDetailScreen(event, lambda: self._ordered))
+        self.app.push_screen(TrailDetailScreen(event, lambda: self._ordered, utc=self.utc))
 
     def action_focus_filter(self) -> None:
         bar = self.filter_bar

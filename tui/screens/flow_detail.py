@@ -23,11 +23,12 @@ from textual.widgets import Static
 
 from tui.models.flowlog import FIELDS, TRAFFIC_PATHS, FlowRecord
 from tui.models.text import display_safe
+from tui.models.timewindow import format_instant
 
 _TIME_FIELDS = ("start", "end")
 
 
-def record_fields(record: FlowRecord) -> list[tuple[str, str, str]]:
+def record_fields(record: FlowRecord, *, utc: bool = True) -> list[tuple[str, str, str]]:
     """``(name, value, note)`` for every field of the record's format, unknown ones included."""
     rows: list[tuple[str, str, str]] = []
     for name, value in record.as_dict().items():
@@ -37,7 +38,7 @@ def record_fields(record: FlowRecord) -> list[tuple[str, str, str]]:
         elif value is None:
             note = "not applicable"
         elif name in _TIME_FIELDS and isinstance(value, int):
-            note = datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+            note = format_instant(datetime.fromtimestamp(value, UTC), utc=utc)
         elif name == "protocol":
             note = record.protocol_name
         elif name == "tcp-flags":
@@ -124,8 +125,10 @@ class FlowDetailScreen(ModalScreen[None]):
         description: str = "",
         explanation: Any = None,
         explain_error: str | None = None,
+        utc: bool = True,
     ) -> None:
         super().__init__()
+        self.utc = utc
         self.record = record
         self.annotation = annotation
         self.description = description
@@ -174,7 +177,7 @@ class FlowDetailScreen(ModalScreen[None]):
     def _fields(self) -> Text:
         text = Text()
         text.append("Fields\n", style="bold")
-        rows = record_fields(self.record)
+        rows = record_fields(self.record, utc=self.utc)
         width = max((len(name) for name, _, _ in rows), default=10)
         for name, value, note in rows:
             text.append(f"{name:<{width}} ", style="dim" if value == "-" else "")

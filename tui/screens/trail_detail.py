@@ -71,12 +71,12 @@ RELATED_COLUMNS = [
 ]
 
 
-def summary_text(event: TrailEvent) -> tuple[Text, str]:
+def summary_text(event: TrailEvent, *, utc: bool = True) -> tuple[Text, str]:
     """The who/what/where/result block (one line each, labels bold, values display-safe), and
     the error message ("" when none) to show wrapped below it."""
     text = Text(no_wrap=True, overflow="ellipsis")
     message = ""
-    lines = summarize(event)
+    lines = summarize(event, utc=utc)
     if event.invoked_by:
         lines.insert(2, ("Invoked", f"by {display_safe(event.invoked_by)} for the caller"))
     for index, (label, value) in enumerate(lines):
@@ -138,15 +138,19 @@ class TrailDetailScreen(Screen[None]):
         Binding("c", "copy", "Copy JSON", id="trail_detail.copy", tooltip="Copy via OSC 52"),
     ]
 
-    def __init__(self, event: TrailEvent, events: Callable[[], Sequence[TrailEvent]]) -> None:
-        """Show ``event``; ``events`` returns everything loaded (searched for related events)."""
+    def __init__(
+        self, event: TrailEvent, events: Callable[[], Sequence[TrailEvent]], *, utc: bool = True
+    ) -> None:
+        """Show ``event``; ``events`` returns everything loaded (searched for related events);
+        its time in UTC or local time, as the panes show times."""
         super().__init__()
+        self.utc = utc
         self.event = event
         self._events = events
         self.related: RelatedEvents | None = None
 
     def compose(self) -> ComposeResult:
-        summary, message = summary_text(self.event)
+        summary, message = summary_text(self.event, utc=self.utc)
         yield Static(summary, id="detail-summary", markup=False)
         message_widget = Static(Text(message), id="detail-message", markup=False)
         message_widget.display = bool(message)
@@ -224,7 +228,7 @@ class TrailDetailScreen(Screen[None]):
         if self.related is None or not 0 <= message.index < len(self.related.items):
             return
         event = self.related.items[message.index].event
-        self.app.push_screen(TrailDetailScreen(event, self._events))
+        self.app.push_screen(TrailDetailScreen(event, self._events, utc=self.utc))
 
     def action_back(self) -> None:
         self.dismiss(None)
