@@ -143,11 +143,22 @@ def verb(
     return deco
 
 
-def _load_verbs() -> None:
-    # Each verb module registers itself on import; none of them imports textual.
+_VERB_MODULES = {name: f"tui.headless.{name}" for name in ("trail", "metrics", "flows")}
+
+
+def _load_verbs(argv: Sequence[str] | None = None) -> None:
+    """Import the verb modules; each registers itself on import (none imports textual).
+
+    ``hamari flows …`` loads only its own verb: in a pipeline every 50 ms of start-up shows,
+    and the others' modules (AWS sources, models) are not needed to parse its arguments.
+    """
     import importlib
 
-    for module in ("tui.headless.trail", "tui.headless.metrics", "tui.headless.flows"):
+    args = list(sys.argv[1:] if argv is None else argv)
+    wanted = (
+        [_VERB_MODULES[args[0]]] if args and args[0] in _VERB_MODULES else _VERB_MODULES.values()
+    )
+    for module in wanted:
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:
@@ -168,7 +179,7 @@ def fail(message: str, hint: str = "") -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    _load_verbs()
+    _load_verbs(argv)
     parser = build_parser()
     ns = parser.parse_args(argv)
     from tui.settings import load_settings
