@@ -147,3 +147,20 @@ async def test_focus_window_pane_and_hostile_names(emulator: Any, world: Any) ->
 
 
 DEMO_2H = __import__("datetime").timedelta(hours=2)
+
+
+async def test_time_commands_from_the_palette(emulator: Any, world: Any) -> None:
+    """:local / :utc / :cursor clear do what T and esc do, for users who type commands."""
+    app = demo_app(emulator, world)
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        assert await wait_for(pilot, lambda: app.demo_world is not None)
+        main = app.screen
+        await run_command(pilot, app, "local")
+        assert await wait_for(pilot, lambda: main.utc is False)
+        await run_command(pilot, app, "local")  # already local: stays local
+        assert await wait_for(pilot, lambda: app.screen is main) and main.utc is False
+        main.time_cursor = world.now
+        await run_command(pilot, app, "cursor clear")
+        assert await wait_for(pilot, lambda: main.time_cursor is None)
+        await run_command(pilot, app, "utc")
+        assert await wait_for(pilot, lambda: main.utc is True)

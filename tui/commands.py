@@ -25,6 +25,7 @@ from tui.models.text import display_safe
 from tui.models.timewindow import TimeParseError, TimeWindow
 
 PANES = ("trail", "metrics", "flows")
+EXACT_SCORE = 1e9  # above any fuzzy score
 WINDOWS = ("15m", "1h", "2h", "6h", "1d")
 RESOURCE_PREFIXES = ("i-", "vol-", "eni-", "vpc-", "subnet-")
 VERBS = {
@@ -34,6 +35,10 @@ VERBS = {
     "unfocus": "back to the whole account",
     "window": "time window: 15m, 2h, 1d or ISO..ISO",
     "pane": "show a pane: trail, metrics, flows",
+    "utc": "show times in UTC",
+    "local": "show times in the local zone (UTC beside it in details)",
+    "cursor": "cursor clear: drop the shared time cursor",
+    "save": "save an incident bundle (reopen with hamari --replay FILE)",
 }
 
 
@@ -65,7 +70,7 @@ def parse(text: str, instances: list[InstanceInfo] | None = None) -> Command:
     verb, args = words[0].lower(), tuple(words[1:])
     if verb not in VERBS:
         raise CommandError(f"unknown command {verb!r}")
-    if verb in ("health", "unfocus"):
+    if verb in ("health", "unfocus", "utc", "local", "save"):
         if args:
             raise CommandError(f"{verb} takes no argument")
         return Command(verb)
@@ -76,6 +81,10 @@ def parse(text: str, instances: list[InstanceInfo] | None = None) -> Command:
             for ref in args:
                 if len(resolve_instance(ref, instances)) != 1 and not ref.startswith("i-"):
                     raise CommandError(f"{ref!r} is not one instance")
+        return Command(verb, args)
+    if verb == "cursor":
+        if args != ("clear",):
+            raise CommandError("cursor clear")
         return Command(verb, args)
     if len(args) != 1:
         raise CommandError(f"{verb} needs one argument")
@@ -152,6 +161,13 @@ def run(app: Any, command: Command) -> None:
         main.focused_resource = None
     elif command.verb == "pane":
         main.active_pane = command.args[0]
+    elif command.verb in ("utc", "local"):
+        if main.utc != (command.verb == "utc"):
+            main.action_toggle_utc()
+    elif command.verb == "cursor":
+        main.time_cursor = None
+    elif command.verb == "save":
+        main.action_save_bundle()
     elif command.verb == "window":
         try:
             main.window = parse_window(command.args[0], app.clock())
@@ -187,6 +203,8 @@ class HamariCommands(Provider):
         out.append(("unfocus", VERBS["unfocus"]))
         out += [(f"window {w}", VERBS["window"]) for w in WINDOWS]
         out += [(f"pane {p}", VERBS["pane"]) for p in PANES]
+        out += [(v, VERBS[v]) for v in ("utc", "local", "save")]
+        out.append(("cursor clear", VERBS["cursor"]))
         return out
 
     def _completions(self, query: str) -> list[tuple[str, str]]:
@@ -217,16 +235,19 @@ class HamariCommands(Provider):
         with contextlib.suppress(CommandError):
             exact = parse(query, self.instances)
         if exact is not None:
+            # Textual's fuzzy scores are not bounded by 1 ("utc" scores high against
+            # "focus app-batch-01"): what was typed exactly must come first, or enter runs
+            # something else.
             yield Hit(
-                1.0,
-                Text(display_safe(exact.text), style="bold"),
+                EXACT_SCORE,
+                Text(display_safe(query), style="bold"),  # as typed (a name, not its i-…)
                 self._runner(exact),
-                exact.text,
+                query,
                 VERBS[exact.verb],
             )
         matcher = self.matcher(query)
         for text, help_text in self._completions(query):
-            if exact is not None and text == exact.text:
+            if exact is not None and text in (exact.text, query):
                 continue
             score = matcher.match(text)
             if score <= 0:
