@@ -1028,8 +1028,6 @@ class FlowsPane(Pane):
         self, configs: list[FlowLogConfig], flt: FlowFilter, window: TimeWindow
     ) -> None:
         """Run the query per log group; progress in the status line, results in the table."""
-        import asyncio as _asyncio
-
         from tui.aws import insights
         from tui.aws.errors import HamariError
 
@@ -1051,7 +1049,7 @@ class FlowsPane(Pane):
                     run.records.extend(batch.records)
             run.records.sort(key=_start)
             run.status = "Complete"
-        except _asyncio.CancelledError:
+        except asyncio.CancelledError:
             run.status = "Stopped"
             self._update_status()
             raise
