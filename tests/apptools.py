@@ -2,38 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from tui.app import HamariApp
+from tui.demo.runtime import AttachedRuntime
 from tui.settings import Settings
 
-
-@dataclass
-class AttachedRuntime:
-    """A demo runtime that points at an emulator the test already started and seeded."""
-
-    url: str
-    world: Any
-
-    @property
-    def credentials(self) -> tuple[str, ...]:
-        """Signed in as the scenario's operator, like the real demo runtime."""
-        from tui.demo.seed import operator_credentials
-
-        return operator_credentials(self.url)
-
-    def start(self) -> str:
-        return self.url
-
-    def seed(self, now: Any) -> Any:
-        return self.world
-
-    def start_live(self) -> None:
-        """The tests' world stays still, so what they assert is reproducible."""
-
-    def stop(self) -> None:
-        """The emulator belongs to the test session."""
+__all__ = ["AttachedRuntime", "demo_app", "wait_for"]
 
 
 def demo_app(emulator: Any, world: Any, **settings: Any) -> HamariApp:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from tests.hostile import HOSTILE
 from tui.app import HamariApp
+from tui.demo.runtime import AttachedRuntime
 from tui.demo.seed import V5_FIELDS, clients
 from tui.demo.server import FaultRule
 from tui.panes.flows import FlowRows, FlowsPane, columns_for, pair_detail
@@ -19,29 +19,11 @@ from widgets.record_table import RecordTable
 ESCAPE_BYTES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
-@dataclass
-class _Runtime:
-    """Points the app at the session's emulator, already seeded by the fixture."""
-
-    url: str
-    world: Any
-
-    def start(self) -> str:
-        return self.url
-
-    def seed(self, now: Any) -> Any:
-        return self.world
-
-    def start_live(self) -> None:
-        pass
-
-    def stop(self) -> None:
-        pass
-
-
 def _app(emulator: Any, world: Any) -> HamariApp:
     return HamariApp(
-        Settings(demo=True), clock=lambda: world.now, demo_runtime=_Runtime(emulator.url, world)
+        Settings(demo=True),
+        clock=lambda: world.now,
+        demo_runtime=AttachedRuntime(emulator.url, world),
     )
 
 

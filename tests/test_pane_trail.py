@@ -13,6 +13,7 @@ from tests.demo_fixtures import DEMO_NOW
 from tests.hostile import HOSTILE
 from tui.app import HamariApp
 from tui.demo import extensions
+from tui.demo.runtime import AttachedRuntime
 from tui.demo.seed import seed
 from tui.demo.server import FaultRule
 from tui.panes.base import ErrorPanel
@@ -23,25 +24,6 @@ from widgets.filter_bar import FilterBar
 from widgets.record_table import RecordTable
 
 pytest_plugins = ["tests.demo_fixtures"]
-
-
-class Runtime:
-    """The demo runtime, minus starting and seeding: the test's emulator is already seeded."""
-
-    def __init__(self, url: str, world: Any) -> None:
-        self.url, self.world = url, world
-
-    def start(self) -> str:
-        return self.url
-
-    def seed(self, now: Any) -> Any:
-        return self.world
-
-    def start_live(self) -> None:
-        pass
-
-    def stop(self) -> None:
-        pass
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +37,9 @@ def world(emulator: Any) -> Any:
 def make_app(emulator: Any, world: Any) -> HamariApp:
     # 70 minutes hold both failed starts and keep the load to a few pages (2 requests/s).
     settings = Settings(demo=True, since="70m")
-    return HamariApp(settings, clock=lambda: world.now, demo_runtime=Runtime(emulator.url, world))
+    return HamariApp(
+        settings, clock=lambda: world.now, demo_runtime=AttachedRuntime(emulator.url, world)
+    )
 
 
 async def wait_for(pilot: Any, cond: Callable[[], bool], seconds: float = 15.0) -> None:

@@ -8,6 +8,7 @@ then just wait for what :meth:`begin` started.
 
 from __future__ import annotations
 
+import functools
 import gc
 import threading
 from datetime import datetime
@@ -124,3 +125,32 @@ class DemoRuntime:
         if self.server is not None:
             self.server.stop()
             self.server = None
+
+
+class AttachedRuntime:
+    """A runtime for an emulator already started and seeded elsewhere (tests, screenshots).
+
+    The app signs in as the scenario's operator, like with :class:`DemoRuntime`; the world stays
+    still (nothing live) and the emulator belongs to whoever started it (nothing is stopped).
+    """
+
+    def __init__(self, url: str, world: Any) -> None:
+        self.url, self.world = url, world
+
+    @functools.cached_property
+    def credentials(self) -> tuple[str, ...]:
+        from tui.demo.seed import operator_credentials
+
+        return operator_credentials(self.url)
+
+    def start(self) -> str:
+        return self.url
+
+    def seed(self, now: datetime) -> Any:
+        return self.world
+
+    def start_live(self) -> None:
+        """The world stays still, so that what is shown or asserted is reproducible."""
+
+    def stop(self) -> None:
+        """The emulator belongs to whoever started it."""

@@ -54,34 +54,15 @@ SCENES = (
 )
 
 
-class _Attached:
-    """A demo runtime for an emulator this script started and seeded itself."""
-
-    def __init__(self, url: str, world: Any) -> None:
-        from tui.demo.seed import operator_credentials
-
-        self.url, self.world = url, world
-        self.credentials = operator_credentials(url)  # signed in as the scenario's operator
-
-    def start(self) -> str:
-        return self.url
-
-    def seed(self, now: datetime) -> Any:
-        return self.world
-
-    def start_live(self) -> None:
-        pass
-
-    def stop(self) -> None:
-        pass
-
-
 async def _shoot(scene: Scene, url: str, world: Any, outdir: Path) -> Path:
     from tui.app import HamariApp
+    from tui.demo.runtime import AttachedRuntime
     from tui.panes.base import Pane
     from tui.settings import Settings
 
-    app = HamariApp(Settings(demo=True), clock=lambda: NOW, demo_runtime=_Attached(url, world))
+    app = HamariApp(
+        Settings(demo=True), clock=lambda: NOW, demo_runtime=AttachedRuntime(url, world)
+    )
     async with app.run_test(size=scene.size) as pilot:
         for _ in range(400):
             await pilot.pause(0.1)

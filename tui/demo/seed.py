@@ -178,7 +178,7 @@ def _make_clients(url: str, region: str) -> dict[str, Any]:
     config = Config(
         retries={"total_max_attempts": 2, "mode": "standard"}, parameter_validation=False
     )
-    names = ("ec2", "kms", "logs", "s3", "cloudwatch", "cloudtrail")
+    names = ("ec2", "kms", "logs", "s3", "cloudwatch", "cloudtrail", "sts")
     return {n: session.client(n, endpoint_url=url, config=config) for n in names}
 
 
@@ -1181,23 +1181,12 @@ def operator_credentials(url: str, region: str = "us-east-1") -> tuple[str, str,
     The demo signs in as her, like an engineer on the bastion would after ``aws sso login``,
     so the header and every "who am I" answer (GetCallerIdentity) name the assumed role.
     """
-    sts = _sts_client(url, region)
-    creds = sts.assume_role(
+    creds = clients(url, region)["sts"].assume_role(
         RoleArn=f"arn:aws:iam::{ACCOUNT}:role/{OPS_ROLE}",
         RoleSessionName="alice",
         DurationSeconds=43200,
     )["Credentials"]
     return creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"]
-
-
-def _sts_client(url: str, region: str) -> Any:
-    import boto3
-
-    return boto3.session.Session(
-        aws_access_key_id="AKIAIOSFODNN7EXAMPLE",
-        aws_secret_access_key="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-        region_name=region,
-    ).client("sts", endpoint_url=url)
 
 
 def _moto_seed(url: str, value: int) -> None:
