@@ -291,9 +291,9 @@ def test_scan_counts_and_matches_across_any_chunking(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, read_size: int, status_at: str
 ) -> None:
     """Lines split across decompressed chunks, statuses in any column: same as the pure reader."""
-    import tui.models.flowengine as fe
+    import tui.models.flowscan as fs
 
-    monkeypatch.setattr(fe, "_SCAN_READ", read_size)
+    monkeypatch.setattr(fs, "_SCAN_READ", read_size)
     fields = [f for f in V5 if f != "log-status"]
     where = {"first": 0, "middle": len(fields) // 2, "last": len(fields)}[status_at]
     fields.insert(where, "log-status")
@@ -314,33 +314,48 @@ def test_scan_counts_and_matches_across_any_chunking(
         assert _counts(got_stats) == _counts(stats)
 
 
-@pytest.mark.parametrize("helper_fails", [False, True], ids=["helper", "helper-dies"])
+@pytest.mark.parametrize(
+    ("helper_fails", "slots", "slot_bytes"),
+    [(False, 6, 4 << 20), (False, 1, 60_000), (True, 6, 4 << 20)],
+    ids=["helper", "one-small-slot", "helper-dies"],
+)
 def test_scan_with_a_helper_process_equals_the_single_process_scan(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, helper_fails: bool
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, helper_fails: bool, slots: int, slot_bytes: int
 ) -> None:
-    """Big files are sifted by two processes; the records and counts must not change, even
-    when the helper dies half-way (the parent sifts what it had sent)."""
-    import tui.models.flowengine as fe
+    """Big files are sifted by two processes; the records and counts must not change when the
+    helper is busy (the parent sifts the rest), when regions are cut to fit its slots, or when
+    it dies half-way (the parent sifts what it had sent)."""
+    import tui.models.flowscan as fs
 
-    monkeypatch.setattr(fe, "_HELPER_MIN_BYTES", 0)
-    monkeypatch.setattr(fe, "_SCAN_READ", 32768)  # ~10 regions of ~250 KB: both sift some
+    monkeypatch.setattr(fs, "_HELPER_MIN_BYTES", 0)
+    monkeypatch.setattr(fs, "_SCAN_READ", 32768)  # ~10 regions of ~250 KB
+    monkeypatch.setattr(fs, "_SLOTS", slots)
+    monkeypatch.setattr(fs, "_SLOT_BYTES", slot_bytes)
+    monkeypatch.setattr(fs, "_MIN_REMOTE", 1024)
     if helper_fails:
-        real_loop = fe._helper_loop
+        real_loop = fs._helper_loop
 
-        def dying_loop(inbox: int, outbox: int, plan: Any) -> None:
-            header = fe._read_exactly(inbox, 8)
-            fe._read_exactly(inbox, int.from_bytes(header, "little"))
+        def dying_loop(inbox: int, outbox: int, plan: Any, shm: Any) -> None:
+            fs._read_exactly(inbox, 8)
             os._exit(3)  # dies on its first region, before answering
 
-        monkeypatch.setattr(fe, "_helper_loop", dying_loop)
+        monkeypatch.setattr(fs, "_helper_loop", dying_loop)
         assert real_loop is not dying_loop
     sent: list[int] = []
-    real_send = fe._Helper.send
-    monkeypatch.setattr(
-        fe._Helper,
-        "send",
-        lambda self, payload: (sent.append(len(payload)), real_send(self, payload)),
-    )
+    local: list[int] = []
+    real_send, real_sift = fs._Helper.send, fs._sift
+
+    def send(self: Any, data: bytes, start: int, end: int) -> bool:
+        ok = real_send(self, data, start, end)
+        if ok:
+            sent.append(end - start)
+        return ok
+
+    def sift(data: bytes, start: int, end: int, plan: Any) -> Any:
+        local.append(end - start)
+        return real_sift(data, start, end, plan)
+
+    monkeypatch.setattr(fs._Helper, "send", send)
     lines = [" ".join(V5), *_lines(V5, 6000, 13, bad=True)]
     path = tmp_path / "big.log.gz"
     path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode(), mtime=0))
@@ -350,10 +365,16 @@ def test_scan_with_a_helper_process_equals_the_single_process_scan(
         alone_stats = ParseStats()
         alone = [r.as_dict() for _, r in scan_files(path, flt, stats=alone_stats)]
         monkeypatch.setenv("HAMARI_SCAN_HELPER", "1")
+        monkeypatch.setattr(fs, "_sift", sift)
         shared_stats = ParseStats()
         shared = [r.as_dict() for _, r in scan_files(path, flt, stats=shared_stats)]
+        monkeypatch.setattr(fs, "_sift", real_sift)
         assert sent  # the helper was given regions
+        assert max(sent) <= slot_bytes
+        if slots == 1 or helper_fails:
+            assert sum(local) >= sum(sent) // 4  # and this process sifted a share too
         sent.clear()
+        local.clear()
         assert alone and shared == alone
         assert _counts(shared_stats) == _counts(alone_stats)
         assert alone_stats.bad_lines  # the file has bad lines, so the slow path ran too

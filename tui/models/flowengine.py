@@ -15,32 +15,27 @@ are re-read by :class:`FlowLogParser` (so a trailing ``# comment`` still parses 
 counted once), and a file DuckDB cannot read whole (a truncated gzip, CloudWatch JSON) is read by
 the pure reader, which keeps what precedes the break and counts the file as bad.
 
-:meth:`FlowEngine.scan_files` is the streaming path of ``hamari flows FILE --filter ...``: it
-never stores the records. When the filter pins a field to one literal (``action=REJECT``,
-``dstport=443``), the text is decompressed with python-isal and only the lines that contain every
-such literal are parsed (an exactly-or-broader pre-filter, like the CloudWatch filter pattern);
-counts of the lines skipped come from byte counts. Otherwise DuckDB reads the file with the SQL
-filter pushed into the scan.
+:func:`scan_files` is the streaming path of ``hamari flows FILE --filter ...``: it never
+stores the records. When the filter pins a field to one literal (``action=REJECT``,
+``dstport=443``), :mod:`tui.models.flowscan` parses only the lines that can match; otherwise
+DuckDB reads the file with the SQL filter pushed into the scan.
 
 No UI here; DuckDB and pyarrow are imported when an engine is created.
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import itertools
 import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final
 
 from tui.models.flowagg import AGGREGATIONS, AggRow
 from tui.models.flowagg import aggregate as pure_aggregate
-from tui.models.flowfilter import ENUMS, Compare, FilterError, FlowFilter, _conjuncts
+from tui.models.flowfilter import FilterError, FlowFilter
 from tui.models.flowlog import (
     _AUTO_LAYOUTS,
     _CHUNK,
@@ -51,13 +46,13 @@ from tui.models.flowlog import (
     FlowRecord,
     ParseStats,
     _decompressobj,
-    _gunzip,
     _looks_like_header,
     _read_one,
     _sidecar_format,
     iter_files,
     layout_for,
 )
+from tui.models.flowscan import helper_worth_it, literals, scan_prefiltered
 
 __all__ = ["SQL_TYPES", "FlowEngine", "scan_files"]
 
@@ -612,488 +607,6 @@ def _add_statuses(stats: ParseStats, rows: Iterable[tuple[Any, Any]]) -> None:
 # --- the streaming scan of ``hamari flows FILE`` ------------------------------------------------
 
 
-def _literals(flt: FlowFilter, names: Sequence[str]) -> list[tuple[int, list[bytes]]]:
-    """Tokens a matching line must contain, one list of alternatives per top-level conjunct.
-
-    Each comes with the index of its field, for the exact check of a candidate's column.
-
-    Only conjuncts that pin a field which is neither first nor last in the line (so it has a
-    space on both sides) to numbers or enum values are used. Exactly-or-broader, like a
-    CloudWatch filter pattern: the exact predicate still runs on every candidate.
-    """
-    inner = set(names[1:-1])
-    out: list[tuple[int, list[bytes]]] = []
-    for node in _conjuncts(flt.ast):
-        if not isinstance(node, Compare) or node.op != "=" or len(node.field.fields) != 1:
-            continue
-        name = node.field.fields[0]
-        if name not in inner or list(names).count(name) != 1:
-            continue
-        tokens: list[bytes] = []
-        for v in node.values:
-            if isinstance(v, tuple) and v[0] == v[1] and node.field.kind in ("int", "protocol"):
-                tokens.append(f" {v[0]} ".encode())
-            elif isinstance(v, str) and name in ENUMS and "*" not in v:
-                canon = next(e for e in ENUMS[name] if e.lower() == v)
-                tokens.append(f" {canon} ".encode())  # AWS writes enum values one way
-            else:
-                tokens = []
-                break
-        if tokens:
-            out.append((list(names).index(name), tokens))
-    out.sort(key=lambda pin: (len(pin[1]), -len(pin[1][0])))  # one long literal anchors best
-    return out
-
-
-def _chunks(path: Path, gz: bool) -> Iterator[bytes]:
-    """The file's bytes, decompressed ahead in a thread (isal and file reads release the GIL)."""
-    import queue
-    import threading
-
-    q: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=8)
-    stop = threading.Event()
-
-    def produce() -> None:
-        try:
-            with path.open("rb") as fh:
-                it = _gunzip(fh, _SCAN_READ) if gz else iter(lambda: fh.read(_SCAN_READ * 4), b"")
-                for chunk in it:
-                    if stop.is_set():
-                        return
-                    q.put(chunk)
-        except BaseException as exc:  # handed to the consumer, raised there
-            q.put(exc)
-            return
-        q.put(None)
-
-    worker = threading.Thread(target=produce, name="hamari-gunzip", daemon=True)
-    worker.start()
-    try:
-        while (item := q.get()) is not None:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        while worker.is_alive():  # unblock a producer waiting on a full queue
-            try:
-                q.get_nowait()
-            except queue.Empty:
-                worker.join(0.01)
-
-
-_UNSET = object()
-# Compressed bytes per read in the scan: ~1 MB of text per chunk, so that the several passes
-# over a chunk find it in the CPU cache, and the buffers stay below malloc's mmap threshold
-# (an 8 MB chunk is a fresh mapping each time: page faults cost more than the decompression).
-_SCAN_READ: Final = 256 << 10
-
-
-def _regions(chunks: Iterable[bytes]) -> Iterator[tuple[bytes, int, int]]:
-    """``(data, start, end)``: ``data[start:end]`` is whole lines, each ending with a newline.
-
-    Nothing is copied but the line that straddles two chunks: every byte method used on the
-    region (count, find) takes the bounds, so slicing a multi-megabyte chunk (twice, as
-    ``tail + chunk`` then ``[:cut]``) would only burn memory bandwidth under the GIL.
-    """
-    tail = b""
-    for chunk in chunks:
-        first = chunk.find(b"\n")
-        if first < 0:
-            tail += chunk
-            continue
-        if tail:
-            joined = tail + chunk[: first + 1]
-            yield joined, 0, len(joined)
-            begin = first + 1
-        else:
-            begin = 0
-        last = chunk.rfind(b"\n") + 1
-        if last > begin:
-            yield chunk, begin, last
-        tail = chunk[last:]
-    if tail:
-        tail += b"\n"
-        yield tail, 0, len(tail)
-
-
-def _anchor(token: bytes, sample: bytes) -> tuple[bytes, int]:
-    """The byte of ``token`` rarest in ``sample``, and its index in ``token``.
-
-    A one-byte ``find`` is a ``memchr`` (several GB/s); a multi-byte one is five times slower.
-    Walking the rarest byte and checking the whole token at each hit finds ``" REJECT "`` by
-    its ``J``, which almost nothing else in a flow log contains.
-    """
-    best = min(
-        (i for i in range(len(token)) if token[i] != 0x20),
-        key=lambda i: sample.count(token[i : i + 1]),
-        default=0,
-    )
-    return token[best : best + 1], best
-
-
-def _status_counts(data: bytes, start: int, end: int) -> tuple[int, int]:
-    """NODATA and SKIPDATA rows in the region, found by memchr on ``D`` (rare in flow logs).
-
-    Only a whole field counts: the word starts the line or follows a space, and ends the line
-    or precedes one.
-    """
-    nodata = skipdata = 0
-    find = data.find
-    pos = start
-    while True:
-        hit = find(b"D", pos, end)
-        if hit < 0:
-            return nodata, skipdata
-        pos = hit + 1
-        if not data.startswith(b"DATA", hit) or data[hit + 4 : hit + 5] not in (b" ", b"\n"):
-            continue
-        if data.startswith(b"NO", hit - 2) and _field_starts(data, start, hit - 2):
-            nodata += 1
-        elif data.startswith(b"SKIP", hit - 4) and _field_starts(data, start, hit - 4):
-            skipdata += 1
-
-
-def _field_starts(data: bytes, start: int, at: int) -> bool:
-    return at == start or (at > start and data[at - 1 : at] in (b" ", b"\n"))
-
-
-@dataclass
-class _Plan:
-    """What every region of a file is checked for: its line width and the pinned literals."""
-
-    spaces: int
-    pins: list[tuple[int, list[bytes]]]
-    walk: Any = None  # (token, (byte, index)) or None, chosen on the first region sifted
-    chosen: bool = False
-
-    @property
-    def width(self) -> int:
-        return self.spaces + 1
-
-    def choose(self, data: bytes, start: int, end: int) -> None:
-        """Walk the literal whose rarest byte is rarest (REJECT's J, not 443's 4)."""
-        self.chosen = True
-        sample = data[start : min(end, start + (1 << 20))]
-        singles = [alts[0] for _, alts in self.pins if len(alts) == 1]
-        anchored = [(t, _anchor(t, sample)) for t in singles]
-        self.walk = min(anchored, key=lambda ta: sample.count(ta[1][0])) if anchored else None
-
-
-# (lines, NODATA, SKIPDATA, spans of the candidate lines); None for a region to parse line by line
-_Sifted = tuple[int, int, int, list[tuple[int, int]]] | None
-
-
-def _sift(data: bytes, start: int, end: int, plan: _Plan) -> _Sifted:
-    """The byte-level work on one region of whole lines: counts, and the lines worth parsing.
-
-    A region of well-formed lines holds exactly ``spaces`` spaces per line and no ``#``, tab or
-    carriage return; any other region is returned as None, to be parsed line by line so that a
-    short, long or blank line is counted exactly as the pure reader counts it. A candidate holds
-    every literal, each in its own column (or has the wrong number of fields: it is parsed, and
-    counted as bad).
-
-    The loop is written out by hand: it runs once per line holding the walked literal (a fifth
-    of all lines for ``action=REJECT``), and every call or generator step there costs more than
-    the byte search itself.
-    """
-    n = data.count(b"\n", start, end)
-    find = data.find
-    if (
-        data.count(b" ", start, end) != n * plan.spaces
-        or find(b"#", start, end) >= 0
-        or find(b"\t", start, end) >= 0
-        or find(b"\r", start, end) >= 0
-    ):
-        return None
-    nodata, skipdata = _status_counts(data, start, end)
-    if not plan.chosen:
-        plan.choose(data, start, end)
-    width = plan.width
-    columns = [(i, frozenset(t.strip(b" ") for t in alts)) for i, alts in plan.pins]
-    spans: list[tuple[int, int]] = []
-    keep = spans.append
-    if plan.walk is not None:
-        token, (byte, k) = plan.walk
-        others = [alts[0] for _, alts in plan.pins if len(alts) == 1 and alts[0] != token]
-        rfind, startswith = data.rfind, data.startswith
-        pos = start + k
-        while True:
-            hit = find(byte, pos, end)
-            if hit < 0:
-                break
-            at = hit - k
-            if at < start or not startswith(token, at):
-                pos = hit + 1
-                continue
-            line_start = rfind(b"\n", start, at) + 1 or start
-            line_end = find(b"\n", at, end)
-            pos = line_end + 1 + k
-            for t in others:
-                if find(t, line_start, line_end) < 0:
-                    break
-            else:
-                if _in_columns(data, line_start, line_end, width, columns):
-                    keep((line_start, line_end))
-    else:
-        for line_start, line_end in _line_spans(data, start, end):
-            if _in_columns(data, line_start, line_end, width, columns):
-                keep((line_start, line_end))
-    return n, nodata, skipdata, spans
-
-
-def _in_columns(
-    data: bytes, line_start: int, line_end: int, width: int, columns: list[tuple[int, Any]]
-) -> bool:
-    """False when a pinned column shows the line cannot match (443 as the source port)."""
-    parts = data[line_start:line_end].split(b" ")
-    if len(parts) != width:
-        return True  # the parser will count it as bad
-    return all(parts[i] in values for i, values in columns)
-
-
-def _scan_prefiltered(
-    path: Path,
-    gz: bool,
-    parser: FlowLogParser,
-    spaces: int,
-    pins: list[tuple[int, list[bytes]]],
-    pred: Callable[[FlowRecord], bool],
-    *,
-    helper: bool = False,
-) -> Iterator[FlowRecord]:
-    """Parse only the lines holding every literal in its column; count the others from bytes.
-
-    With ``helper``, a forked process sifts every other region (see :class:`_Helper`): the byte
-    scans hold the GIL, so a second core only helps from a second process.
-    """
-    stats = parser.stats
-    feed = parser.feed_line
-    plan = _Plan(spaces, pins)
-    regions = _regions(_chunks(path, gz))
-    first = next(regions, None)
-    if first is None:
-        return
-    data, start, end = first  # the header line sets the layout
-    cut = data.find(b"\n", start, end)
-    feed(data[start:cut].decode("utf-8", "replace"))
-    head = [(data, cut + 1, end)] if cut + 1 < end else []
-    sifted = _sift_all(itertools.chain(head, regions), plan, helper)
-    for data, start, end, result in sifted:
-        if result is None:
-            for line in data[start:end].split(b"\n")[: data.count(b"\n", start, end)]:
-                rec = feed(line.decode("utf-8", "replace"))
-                if rec is not None and pred(rec):
-                    yield rec
-            continue
-        n, nodata, skipdata, spans = result
-        stats.nodata += nodata
-        stats.skipdata += skipdata
-        stats.records += n - nodata - skipdata
-        base = parser._lineno
-        for line_start, line_end in spans:
-            lineno = functools.partial(_line_no, base, data, start, line_start)
-            rec = _parse_counted(parser, data[line_start:line_end], lineno)
-            if rec is not None and pred(rec):
-                yield rec
-        parser._lineno = base + n
-
-
-def _sift_all(
-    regions: Iterable[tuple[bytes, int, int]], plan: _Plan, helper: bool
-) -> Iterator[tuple[bytes, int, int, _Sifted]]:
-    """Each region with its sifting, in file order; every other one by the helper process."""
-    if not helper:
-        for data, start, end in regions:
-            yield data, start, end, _sift(data, start, end, plan)
-        return
-    import collections
-
-    child = _Helper(plan)
-    try:
-        pending: collections.deque[Any] = collections.deque()
-        shares = [0, 0]  # bytes sifted here, bytes sent to the helper
-        for data, start, end in regions:
-            # Balance by bytes, not by count (every chunk boundary makes a one-line region),
-            # and give the helper three parts in four: this process also parses the matches,
-            # writes them, and shares its GIL with the decompressing thread (measured best).
-            size = end - start
-            remote = child.alive and size >= 1 << 16 and shares[1] <= shares[0] * 3
-            shares[remote] += size
-            if remote:
-                child.send(data[start:end])
-                pending.append((data, start, end, _REMOTE))
-            else:
-                pending.append((data, start, end, _sift(data, start, end, plan)))
-            # Hand out what is settled; wait for the helper only when it falls behind. (No
-            # polling: every syscall hands the GIL to the decompressing thread and back.)
-            while pending and (pending[0][3] is not _REMOTE or len(pending) > 4):
-                yield _settle(pending.popleft(), child, plan)
-        while pending:
-            yield _settle(pending.popleft(), child, plan)
-    finally:
-        child.close()
-
-
-_REMOTE: Final = object()
-
-
-def _settle(item: Any, child: _Helper, plan: _Plan) -> tuple[bytes, int, int, _Sifted]:
-    data, start, end, result = item
-    if result is not _REMOTE:
-        return data, start, end, result
-    got = child.receive()
-    if got is _HELPER_GONE:  # sift it here: the records must not depend on the helper
-        return data, start, end, _sift(data, start, end, plan)
-    if got is not None:
-        n, nodata, skipdata, spans = got
-        got = (n, nodata, skipdata, [(start + a, start + b) for a, b in spans])
-    return data, start, end, got
-
-
-_HELPER_GONE: Final = object()
-_HELPER_MIN_BYTES: Final = 8 << 20  # below ~80k records a fork costs more than it saves
-
-
-def _helper_worth_it(path: Path) -> bool:
-    """A second process for big files on a machine with a second core (HAMARI_SCAN_HELPER=0: never)."""
-    if os.environ.get("HAMARI_SCAN_HELPER", "") == "0" or not hasattr(os, "fork"):
-        return False
-    if (os.cpu_count() or 1) < 2:
-        return False
-    try:
-        return path.stat().st_size >= _HELPER_MIN_BYTES
-    except OSError:
-        return False
-
-
-class _Helper:
-    """A forked process that sifts the regions sent to it, for ``hamari flows`` on a big gzip.
-
-    The byte scans that make up most of the work (counting lines and spaces, walking a literal)
-    hold the GIL, so threads cannot share them; a forked process can, and costs a few
-    milliseconds. Regions go to it through a pipe from a writer thread (writes release the GIL)
-    and the counts and candidate spans come back marshalled, in order. If it dies, the parent
-    sifts the rest itself: it still holds every region it sent.
-    """
-
-    def __init__(self, plan: _Plan) -> None:
-        import queue
-        import threading
-
-        to_child_r, self._to_child = os.pipe()
-        self._from_child, from_child_w = os.pipe()
-        self.pid = os.fork()
-        if self.pid == 0:  # the helper: no threads of the parent exist here, only this one
-            code = 0
-            try:
-                os.close(self._to_child)
-                os.close(self._from_child)
-                _helper_loop(to_child_r, from_child_w, plan)
-            except BaseException:
-                code = 1
-            finally:
-                os._exit(code)
-        os.close(to_child_r)
-        os.close(from_child_w)
-        self.alive = True
-        # Unbounded on purpose: the caller never blocks on sending (the helper may be waiting
-        # for it to read a reply); it bounds what is in flight by waiting for replies instead.
-        self._outbox: queue.Queue[bytes | None] = queue.Queue()
-        self._writer = threading.Thread(target=self._write_all, name="hamari-sift", daemon=True)
-        self._writer.start()
-
-    def _write_all(self) -> None:
-        try:
-            while (payload := self._outbox.get()) is not None:
-                _write_exactly(self._to_child, len(payload).to_bytes(8, "little") + payload)
-        except OSError:  # the helper died: the parent notices when it reads
-            pass
-
-    def send(self, payload: bytes) -> None:
-        self._outbox.put(payload)
-
-    def receive(self) -> Any:
-        import marshal
-
-        if not self.alive:
-            return _HELPER_GONE
-        try:
-            size = int.from_bytes(_read_exactly(self._from_child, 8), "little")
-            return marshal.loads(_read_exactly(self._from_child, size))
-        except (OSError, EOFError, ValueError):
-            self.alive = False
-            return _HELPER_GONE
-
-    def close(self) -> None:
-        import signal
-
-        self.alive = False
-        with contextlib.suppress(Exception):
-            self._outbox.put_nowait(None)
-        for fd in (self._to_child, self._from_child):
-            with contextlib.suppress(OSError):
-                os.close(fd)
-        with contextlib.suppress(OSError):
-            os.kill(self.pid, signal.SIGKILL)
-        with contextlib.suppress(OSError):
-            os.waitpid(self.pid, 0)
-
-
-def _helper_loop(inbox: int, outbox: int, plan: _Plan) -> None:
-    import marshal
-
-    while True:
-        header = _read_exactly(inbox, 8)
-        data = _read_exactly(inbox, int.from_bytes(header, "little"))
-        reply = marshal.dumps(_sift(data, 0, len(data), plan))
-        _write_exactly(outbox, len(reply).to_bytes(8, "little") + reply)
-
-
-def _read_exactly(fd: int, size: int) -> bytes:
-    parts = []
-    while size:
-        chunk = os.read(fd, min(size, 1 << 20))
-        if not chunk:
-            raise EOFError
-        parts.append(chunk)
-        size -= len(chunk)
-    return b"".join(parts)
-
-
-def _write_exactly(fd: int, payload: bytes) -> None:
-    view = memoryview(payload)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
-def _line_spans(data: bytes, start: int, end: int) -> Iterator[tuple[int, int]]:
-    find = data.find
-    while start < end:
-        stop = find(b"\n", start, end)
-        yield start, stop
-        start = stop + 1
-
-
-def _line_no(base: int, data: bytes, start: int, offset: int) -> int:
-    return base + data.count(b"\n", start, offset) + 1
-
-
-def _parse_counted(
-    parser: FlowLogParser, line: bytes, lineno: Callable[[], int]
-) -> FlowRecord | None:
-    """Parse a candidate that was already counted from bytes; a bad one moves to bad lines."""
-    stats = parser.stats
-    saved = (stats.records, stats.nodata, stats.skipdata, stats.bad_lines, len(stats.samples))
-    rec = parser.feed_line(line.decode("utf-8", "replace"))
-    stats.records, stats.nodata, stats.skipdata = saved[:3]
-    if stats.bad_lines != saved[3]:
-        stats.records -= 1  # it was counted as a record (NODATA/SKIPDATA lines are never bad)
-        if len(stats.samples) > saved[4]:
-            stats.samples[-1] = replace(stats.samples[-1], lineno=lineno())
-    return rec
-
-
 def scan_files(
     paths: str | Path | Iterable[str | Path],
     flt: FlowFilter,
@@ -1139,14 +652,14 @@ def scan_files(
                 stats.note(source, 0, f"{type(exc).__name__}: {exc}")
                 continue
             names, header = _file_format(path, first, fields) if kind == "text" else (None, False)
-            tokens = _literals(flt, names) if names is not None and header else []
+            tokens = literals(flt, names) if names is not None and header else []
             file_fmt = fields if fields is not None else _sidecar_format(path)
             parser = FlowLogParser(file_fmt, stats=stats, source=source)
             try:
                 if tokens and names is not None:
                     spaces = len(names) - 1
-                    helper = gz and _helper_worth_it(path)
-                    for rec in _scan_prefiltered(
+                    helper = helper_worth_it(path, gz)
+                    for rec in scan_prefiltered(
                         path, gz, parser, spaces, tokens, pred, helper=helper
                     ):
                         yield source, rec
