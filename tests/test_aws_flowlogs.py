@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tui.aws.errors import AccessDeniedError
-from tui.aws.flowlogs import FlowBatch, parse_source, stream_cloudwatch, stream_local, stream_s3
+from tui.aws.flowlogs import FlowBatch, stream_cloudwatch, stream_local, stream_s3
 from tui.aws.network import load_flow_logs, load_topology
 from tui.aws.ratelimit import RATES, RateLimiters
 from tui.aws.session import DEMO_CREDENTIALS, Aws, Connection
@@ -22,7 +22,7 @@ from tui.demo import extensions
 from tui.demo.seed import DemoWorld, clients, seed
 from tui.demo.server import EmbeddedAws, FaultRule
 from tui.models.flowfilter import parse_filter
-from tui.models.flowlog import FlowRecord
+from tui.models.flowlog import FlowRecord, parse_source
 from tui.models.nacl import explain
 from tui.models.network import FlowLogConfig
 from tui.models.timewindow import TimeWindow

@@ -35,7 +35,8 @@ def test_demo_rejects_by_az_shows_the_other_az() -> None:
     assert 'action="REJECT"' in proc.stderr  # the pattern pushed down is reported
 
 
-def test_local_file_ndjson_without_textual_or_rich(tmp_path: Path) -> None:
+def test_local_file_ndjson_without_textual_rich_or_the_aws_layer(tmp_path: Path) -> None:
+    """A local file is a pipe stage: no UI, and not asyncio or botocore either (start-up time)."""
     path = tmp_path / "flows.log.gz"
     lines = [
         "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status",
@@ -47,7 +48,8 @@ def test_local_file_ndjson_without_textual_or_rich(tmp_path: Path) -> None:
         "import sys\n"
         "from tui.cli import main\n"
         f"rc = main(['flows', '--source', {str(path)!r}, '--filter', 'action=REJECT', '--format', 'ndjson'])\n"
-        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich', 'moto'))\n"
+        "heavy = ('textual', 'rich', 'moto', 'asyncio', 'botocore', 'aiobotocore', 'ssl')\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in heavy)\n"
         "print('MODULES', bad, file=sys.stderr)\n"
         "sys.exit(rc)\n"
     )

@@ -9,11 +9,9 @@ retry storm.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 
@@ -174,6 +172,8 @@ def credentials_hint(profile: str | None) -> str:
 
 
 def _skew_from_headers(headers: dict[str, str], now: datetime | None = None) -> float | None:
+    from email.utils import parsedate_to_datetime  # only on a clock-skew error
+
     date = headers.get("date") or headers.get("Date")
     if not date:
         return None
@@ -202,7 +202,7 @@ def translate(
     # Imported lazily: botocore is heavy and the translation must also work in tests without it.
     from botocore import exceptions as bce
 
-    if isinstance(exc, asyncio.TimeoutError | TimeoutError):
+    if isinstance(exc, TimeoutError):  # asyncio.TimeoutError is this one since 3.11
         return CallTimeoutError(
             f"{action} did not answer in time.",
             hint="The network or the endpoint is slow; hamari retries. Check the bastion's "

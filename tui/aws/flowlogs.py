@@ -545,27 +545,3 @@ async def stream_local(
             yield FlowBatch(records, stats, source, chunks, exhausted)
         if exhausted:
             return
-
-
-# --- source text ----------------------------------------------------------------------------------
-
-
-def parse_source(text: str) -> tuple[str, str]:
-    """Read a ``--source`` / ``--flows-source`` value.
-
-    Returns:
-        ``("cwl", GROUP)`` for ``cwl:GROUP``; ``("s3", "bucket/prefix")`` for
-        ``s3://bucket/prefix`` (see :func:`s3_location`); ``("auto", "")`` for ``""`` or
-        ``auto`` (the flow logs DescribeFlowLogs finds); ``("local", PATH)`` otherwise
-        (``file:PATH`` too, ``~`` expanded).
-    """
-    value = text.strip()
-    if not value or value.lower() == "auto":
-        return "auto", ""
-    if value.startswith("cwl:"):
-        return "cwl", value[4:]
-    if value.startswith("s3://"):
-        return "s3", value[5:]
-    if value.startswith("file:"):
-        value = value[5:]
-    return "local", os.path.expanduser(value)

@@ -13,12 +13,14 @@ import sys
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from tui.aws.session import DEMO_CREDENTIALS, Aws, Connection
 from tui.logsafety import install as install_log_safety
 from tui.models.text import display_safe
 from tui.settings import Settings
+
+if TYPE_CHECKING:  # the AWS layer (and asyncio) only for the verbs that talk to AWS
+    from tui.aws.session import Aws
 
 
 @asynccontextmanager
@@ -27,6 +29,8 @@ async def open_aws(settings: Settings, *, now: datetime | None = None) -> AsyncI
 
     The demo world (IDs of the seeded resources) is available as ``aws.demo_world``.
     """
+    from tui.aws.session import DEMO_CREDENTIALS, Aws, Connection
+
     install_log_safety()  # botocore never at DEBUG; every log record redacted
     runtime = None
     try:

@@ -11,35 +11,30 @@ start-up time is part of beating ``zcat | gawk``.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import csv
 import json
 import sys
 from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import UTC, datetime
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from tui.aws import insights
-from tui.aws.flowlogs import (
-    FlowBatch,
-    parse_source,
-    s3_location,
-    stream_cloudwatch,
-    stream_local,
-    stream_s3,
-)
-from tui.aws.network import load_topology
-from tui.aws.session import Aws
 from tui.cli import fail, verb
-from tui.headless.common import _csv_cell, _jsonable, open_aws, write_table
+from tui.headless.common import _csv_cell, _jsonable, write_table
 from tui.models.flowagg import AGGREGATIONS, AggRow, aggregate
 from tui.models.flowfilter import FilterError, FlowFilter, parse_filter
-from tui.models.flowlog import FlowRecord, ParseStats
+from tui.models.flowlog import FlowRecord, ParseStats, parse_source
 from tui.models.nacl import explain
 from tui.models.network import FlowLogConfig, Topology
 from tui.models.text import display_safe
 from tui.models.timewindow import TimeWindow
 from tui.settings import Settings
+
+if TYPE_CHECKING:
+    from tui.aws.flowlogs import FlowBatch
+    from tui.aws.session import Aws
+
+# The AWS layer (aiobotocore, asyncio) is imported only when a source needs AWS: a local file
+# with --filter is a pipe stage, and its start-up is part of every run.
 
 #: Columns of csv output (and the record part of ndjson is every field of the format).
 CSV_COLUMNS = (
@@ -214,6 +209,9 @@ async def _batches(
     explicit_window: bool,
     remote: argparse.Namespace | None = None,
 ) -> AsyncIterator[FlowBatch]:
+    from tui.aws import insights
+    from tui.aws.flowlogs import s3_location, stream_cloudwatch, stream_local, stream_s3
+
     if kind == "local":
         async for batch in stream_local(value, window if explicit_window else None, flt):
             yield batch
@@ -289,14 +287,14 @@ def _summary(stats: dict[str, ParseStats], shown: int, pushed: set[str]) -> str:
     return text
 
 
-async def collect_and_write(settings: Settings, ns: argparse.Namespace, flt: FlowFilter) -> int:
-    """Open the source, stream, filter and write; returns the exit status."""
-    kind, value = parse_source(ns.source or settings.flows_source or "")
-    now = datetime.now(UTC)
-    window = settings.window(now)
+def _needs_aws(kind: str, settings: Settings, ns: argparse.Namespace) -> bool:
+    return kind != "local" or settings.demo or ns.explain or getattr(ns, "remote", False)
+
+
+def _engine_applies(kind: str, settings: Settings, ns: argparse.Namespace) -> bool:
+    """Local files without a time window go through DuckDB / the byte pre-filter."""
     explicit_window = bool(settings.since or settings.until)
-    out = sys.stdout
-    need_aws = kind != "local" or settings.demo or ns.explain or getattr(ns, "remote", False)
+    need_aws = _needs_aws(kind, settings, ns)
     engine = getattr(ns, "engine", "auto")
     if engine == "duckdb" and (need_aws or explicit_window):
         print(
@@ -304,11 +302,20 @@ async def collect_and_write(settings: Settings, ns: argparse.Namespace, flt: Flo
             "--since/--until; using the Python path",
             file=sys.stderr,
         )
-    if not need_aws and engine != "python" and not explicit_window:
-        status = await asyncio.to_thread(_run_engine, value, flt, ns, out)
-        if status is not None:
-            return status
-    if not need_aws:
+    return not need_aws and engine != "python" and not explicit_window
+
+
+async def collect_and_write(settings: Settings, ns: argparse.Namespace, flt: FlowFilter) -> int:
+    """Open the source, stream, filter and write; returns the exit status."""
+    from tui.aws.network import load_topology
+    from tui.headless.common import open_aws
+
+    kind, value = parse_source(ns.source or settings.flows_source or "")
+    now = datetime.now(UTC)
+    window = settings.window(now)
+    explicit_window = bool(settings.since or settings.until)
+    out = sys.stdout
+    if not _needs_aws(kind, settings, ns):
         return await _stream(None, None, kind, value, window, flt, ns, explicit_window, out)
     async with open_aws(settings) as aws:
         topology: Topology | None = None
@@ -467,6 +474,13 @@ def run(settings: Settings, ns: argparse.Namespace) -> int:
         ns.source = ns.path
     if ns.format is None:
         ns.format = "table" if sys.stdout.isatty() else "ndjson"
+    kind, value = parse_source(ns.source or settings.flows_source or "")
+    if _engine_applies(kind, settings, ns):
+        status = _run_engine(value, flt, ns, sys.stdout)
+        if status is not None:
+            return status
+    import asyncio
+
     return asyncio.run(collect_and_write(settings, ns, flt))
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -819,6 +820,27 @@ def _read_one(path: Path, parser: FlowLogParser) -> Iterator[FlowRecord]:
             yield from chunks
 
         yield from parser.parse_lines(_lines_from_chunks(_all()))
+
+
+def parse_source(text: str) -> tuple[str, str]:
+    """Read a ``--source`` / ``--flows-source`` value.
+
+    Returns:
+        ``("cwl", GROUP)`` for ``cwl:GROUP``; ``("s3", "bucket/prefix")`` for
+        ``s3://bucket/prefix`` (see :func:`s3_location`); ``("auto", "")`` for ``""`` or
+        ``auto`` (the flow logs DescribeFlowLogs finds); ``("local", PATH)`` otherwise
+        (``file:PATH`` too, ``~`` expanded).
+    """
+    value = text.strip()
+    if not value or value.lower() == "auto":
+        return "auto", ""
+    if value.startswith("cwl:"):
+        return "cwl", value[4:]
+    if value.startswith("s3://"):
+        return "s3", value[5:]
+    if value.startswith("file:"):
+        value = value[5:]
+    return "local", os.path.expanduser(value)
 
 
 def iter_files(paths: str | Path | Iterable[str | Path]) -> Iterator[Path]:

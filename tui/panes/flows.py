@@ -42,7 +42,7 @@ from textual.message import Message
 from textual.suggester import Suggester
 from textual.widgets import Static
 
-from tui.aws.flowlogs import parse_source, stream_cloudwatch, stream_local, stream_s3
+from tui.aws.flowlogs import stream_cloudwatch, stream_local, stream_s3
 from tui.aws.network import load_topology
 from tui.models.findings import Evidence, conversation_id
 from tui.models.flowagg import AGGREGATIONS, aggregate
@@ -53,6 +53,7 @@ from tui.models.flowlog import (
     OneSidedConversation,
     conversation_key,
     one_sided_conversations,
+    parse_source,
 )
 from tui.models.focus import FocusScope, flow_in_scope
 from tui.models.nacl import explain
