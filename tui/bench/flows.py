@@ -3,8 +3,10 @@
 Generates v5 records (header line, 29 fields, plain and gzip) in a temp directory: 1M by
 default, 5M more with ``HAMARI_BENCH_BIG=1`` or ``--big``. Baselines run in the same process
 and interleaved with the figures: ``zcat FILE | awk '$13=="REJECT" && $7==443'`` (gawk, the
-issue's anchor, and mawk when installed; each named in the output) and ``zcat`` alone.
-Targets: ``hamari flows`` faster than zcat|awk; re-filter and re-aggregate of 1M loaded records
+issue's anchor, and mawk when installed; each named in the output), ``zcat`` alone, and
+flowlogs-reader's parse of the same file when it is installed (here or in
+``HAMARI_BENCH_FLR_PYTHON``). Targets: ``hamari flows`` faster than zcat|awk and at least 10x
+flowlogs-reader; re-filter and re-aggregate of 1M loaded records
 < 100 ms median; resident memory with 1M records loaded <= 300 MB, bounded with a memory limit.
 """
 
@@ -87,12 +89,22 @@ def _awk_name() -> str:
     return os.path.basename(real)
 
 
+# As on a user's machine, the children keep their compiled bytecode (a sandbox may set
+# PYTHONDONTWRITEBYTECODE, which would make every run recompile hamari's modules).
+_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def _wall(cmd: str) -> float:
     t0 = time.perf_counter()
     subprocess.run(
-        cmd, shell=True, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        cmd, shell=True, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_ENV
     )
     return time.perf_counter() - t0
+
+
+def _lines_out(cmd: str) -> int:
+    out = subprocess.run(cmd, shell=True, check=True, capture_output=True, env=_ENV).stdout
+    return out.count(b"\n")
 
 
 def _median_ms(fn: Callable[[], object], runs: int) -> float:
@@ -140,6 +152,49 @@ def _loaded_rss(path: Path, memory_limit: str, on_disk: bool) -> tuple[float, fl
     return got["loaded"], got["base"]
 
 
+# flowlogs-reader's own path for an S3 object (S3FlowLogsReader._read_file): gzip text through
+# csv.DictReader, a FlowRecord per row; the same filter on the records.
+_FLOWLOGS_READER = """
+import csv, gzip, sys, time
+from flowlogs_reader import FlowRecord
+path, n = sys.argv[1], int(sys.argv[2])
+t0 = time.perf_counter()
+count = 0
+with gzip.open(path, 'rt') as fh:
+    reader = csv.DictReader(fh, delimiter=' ')
+    reader.fieldnames = [f.replace('-', '_') for f in reader.fieldnames]
+    for row in reader:
+        rec = FlowRecord(row)
+        count += 1
+        if rec.action == 'REJECT' and rec.dstport == 443:
+            pass
+        if count >= n:
+            break
+print(count / (time.perf_counter() - t0))
+"""
+
+
+def _flowlogs_reader_rate(path: Path, n: int) -> float | None:
+    """Records/s of flowlogs-reader, from ``HAMARI_BENCH_FLR_PYTHON`` or this interpreter."""
+    import importlib.util
+
+    python = os.environ.get("HAMARI_BENCH_FLR_PYTHON")
+    if not python:
+        if importlib.util.find_spec("flowlogs_reader") is None:
+            return None
+        python = sys.executable
+    out = subprocess.run(
+        [python, "-c", _FLOWLOGS_READER, str(path), str(n)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    try:
+        return float(out.stdout.strip())
+    except ValueError:
+        return None
+
+
 def _gunzip_rate(path: Path, module: object) -> float:
     data = path.read_bytes()
     t0 = time.perf_counter()
@@ -172,6 +227,10 @@ def run(report: Report, *, n: int, big: bool, quick: bool = False) -> None:
                 " > /dev/null"
             )
             zcat_cmd = f"zcat {gz} > /dev/null"
+            # Same answer first (and the warm-up run that writes the bytecode).
+            got = _lines_out(hamari.removesuffix(" > /dev/null"))
+            want = _lines_out(f"zcat {gz} | {awks[0]} '{AWK}'")
+            report(f"flows {label} gz: records matched, hamari vs {awks[0]}", got, want, "n")
             t_h: list[float] = []
             t_z: list[float] = []
             t_awk: dict[str, list[float]] = {a: [] for a in awks}
@@ -195,6 +254,22 @@ def run(report: Report, *, n: int, big: bool, quick: bool = False) -> None:
                     statistics.median(t_awk[a]),
                     "s",
                 )
+            if size == sizes[0]:
+                rate = _flowlogs_reader_rate(gz, min(size, 100_000 if quick else 200_000))
+                if rate is None:
+                    print(
+                        "(flowlogs-reader not found: pip install flowlogs-reader, or set "
+                        "HAMARI_BENCH_FLR_PYTHON to a python that has it)",
+                        flush=True,
+                    )
+                else:
+                    report("flowlogs-reader on the same gz (records/s)", rate, None, "r/s")
+                    report(
+                        f"flows {label} gz: hamari flows whole process (records/s) [>=10x flr]",
+                        size / statistics.median(t_h),
+                        rate,
+                        "r/s",
+                    )
             plain_cmd = (
                 f"{sys.executable} -m tui flows {plain} --filter '{FILTER}' --format ndjson"
                 " > /dev/null"
