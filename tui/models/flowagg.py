@@ -79,7 +79,8 @@ def service_port(record: FlowRecord) -> int | None:
     return s if 0 < s < d else d
 
 
-def _key_fn(kind: str, topology: Topology | None) -> KeyFn:
+def key_function(kind: str, topology: Topology | None) -> KeyFn:
+    """The group key of a record for ``kind`` (None: the record is not counted)."""
     eni_az = topology.eni_az() if topology is not None else {}
     if kind == "top-talkers":
         return lambda r: (r.src or "-", r.dst or "-") if r.action else None
@@ -144,7 +145,7 @@ def aggregate(
     Raises:
         ValueError: For an unknown kind.
     """
-    key_fn = _key_fn(kind, topology)
+    key_fn = key_function(kind, topology)
     acc: dict[tuple[str, ...], list[int]] = {}
     for r in records:
         key = key_fn(r)
@@ -161,6 +162,21 @@ def aggregate(
             a[3] += 1
         elif action == "ACCEPT":
             a[4] += 1
+    return finish(acc, kind, topology, limit=limit)
+
+
+def finish(
+    acc: dict[tuple[str, ...], list[int]],
+    kind: str,
+    topology: Topology | None = None,
+    *,
+    limit: int = 50,
+) -> list[AggRow]:
+    """Order, cut and label summed groups (``key -> [flows, packets, bytes, rejects, accepts]``).
+
+    Shared with the SQL engine, which sums in DuckDB and hands the groups over, so that both
+    order, keep and label rows the same way.
+    """
     items = list(acc.items())
     if kind.startswith("rejects-"):
         items = [kv for kv in items if kv[1][3]]

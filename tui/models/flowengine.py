@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from tui.models.flowagg import AGGREGATIONS, AggRow
+from tui.models.flowagg import AGGREGATIONS, AggRow, finish, key_function
 from tui.models.flowagg import aggregate as pure_aggregate
 from tui.models.flowfilter import FilterError, FlowFilter
 from tui.models.flowlog import (
@@ -53,6 +53,8 @@ from tui.models.flowlog import (
     layout_for,
 )
 from tui.models.flowscan import helper_worth_it, literals, scan_prefiltered
+from tui.models.focus import FocusScope, flow_in_scope
+from tui.models.network import Topology
 
 __all__ = ["SQL_TYPES", "FlowEngine", "scan_files"]
 
@@ -62,6 +64,8 @@ SQL_TYPES: Final[dict[str, str]] = {"int": "BIGINT", "str": "VARCHAR", "ip": "VA
 _TABLE: Final = "flow_store"
 _VIEW: Final = "flows"
 _FILE_COL: Final = "_file"
+_SEQ: Final = "_seq"  # arrival order of records added by add() (files keep the row order)
+_ROW: Final = "_row"  # load order, in the view
 
 
 def _attr(name: str) -> str:
@@ -202,9 +206,10 @@ class FlowEngine:
         self.con.execute("SET enable_progress_bar = false")
         self.stats = ParseStats()
         self.fallback: str | None = None
-        self._columns: list[str] = [_FILE_COL]
+        self._columns: list[str] = [_FILE_COL, _SEQ]
+        self._seq = 0
         self._files = itertools.count(1)
-        self.con.execute(f"CREATE TABLE {_TABLE} ({_FILE_COL} INTEGER)")
+        self.con.execute(f"CREATE TABLE {_TABLE} ({_FILE_COL} INTEGER, {_SEQ} BIGINT)")
         self._refresh_view()
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -227,7 +232,7 @@ class FlowEngine:
     @property
     def columns(self) -> list[str]:
         """Stored field columns (attribute spelling), in first-seen order."""
-        return [c for c in self._columns if c != _FILE_COL]
+        return [c for c in self._columns if c not in (_FILE_COL, _SEQ)]
 
     def _ensure_columns(self, columns: Iterable[tuple[str, str]]) -> None:
         added = False
@@ -247,7 +252,10 @@ class FlowEngine:
             if s.attr not in self._columns
         ]
         extra = (", " + ", ".join(missing)) if missing else ""
-        self.con.execute(f"CREATE OR REPLACE VIEW {_VIEW} AS SELECT *{extra} FROM {_TABLE}")
+        self.con.execute(
+            f"CREATE OR REPLACE VIEW {_VIEW} AS "
+            f"SELECT *, coalesce({_SEQ}, rowid) AS {_ROW}{extra} FROM {_TABLE}"
+        )
 
     # -- loading -----------------------------------------------------------------------------
 
@@ -419,17 +427,29 @@ class FlowEngine:
         if batch:
             self._insert_records(batch, file_id)
 
+    def add(self, records: Sequence[FlowRecord]) -> None:
+        """Store records that were parsed elsewhere (a pane's stream), in arrival order."""
+        if records:
+            self._insert_records(records, 0)
+
     def _insert_records(self, records: Sequence[FlowRecord], file_id: int) -> None:
         """Insert parsed records (grouped by format) through Arrow."""
         import pyarrow as pa
 
         by_format: dict[tuple[str, ...], list[FlowRecord]] = {}
-        for rec in records:
+        order: dict[tuple[str, ...], list[int]] = {}
+        base = self._seq
+        self._seq += len(records)
+        for i, rec in enumerate(records):
             by_format.setdefault(rec.FORMAT, []).append(rec)
+            order.setdefault(rec.FORMAT, []).append(base + i)
         for fmt, recs in by_format.items():
             columns = _csv_columns(fmt)
             self._ensure_columns(columns)
-            arrays: dict[str, Any] = {_FILE_COL: pa.array([file_id] * len(recs), pa.int32())}
+            arrays: dict[str, Any] = {
+                _FILE_COL: pa.array([file_id] * len(recs), pa.int32()),
+                _SEQ: pa.array(order[fmt], pa.int64()),  # arrival order across formats
+            }
             for i, (col, typ) in enumerate(columns):
                 if col.startswith("_dup"):
                     continue
@@ -444,17 +464,36 @@ class FlowEngine:
 
     # -- queries -----------------------------------------------------------------------------
 
-    def count(self, flt: FlowFilter | None = None) -> int:
+    def count(self, flt: FlowFilter | None = None, *, scope: FocusScope | None = None) -> int:
         """Number of stored rows (status rows included) matching ``flt`` (all if None)."""
-        where = self._where(flt)
+        where = self._where(flt, scope)
         if where is None:
-            pred = flt.to_predicate() if flt is not None else None
-            return sum(1 for r in self._all_records() if pred is None or pred(r))
+            pred = self._predicate(flt, scope)
+            return sum(1 for r in self._all_records() if pred(r))
         row = self.con.execute(f"SELECT count(*) FROM {_VIEW} WHERE {where}").fetchone()
         return int(row[0]) if row else 0
 
-    def _where(self, flt: FlowFilter | None) -> str | None:
+    def _predicate(
+        self, flt: FlowFilter | None, scope: FocusScope | None
+    ) -> Callable[[FlowRecord], bool]:
+        keep = flt.to_predicate() if flt is not None and not flt.is_empty else None
+        if scope is None:
+            return keep or (lambda r: True)
+        if keep is None:
+            return lambda r: flow_in_scope(r, scope)
+        return lambda r: keep(r) and flow_in_scope(r, scope)
+
+    def _where(self, flt: FlowFilter | None, scope: FocusScope | None = None) -> str | None:
         """The SQL condition, or None (after noting why) when it cannot be compiled."""
+        where = self._filter_where(flt)
+        if where is None or scope is None:
+            return where
+        # The focused resource: flows logged on its interfaces or by its instance.
+        enis = ", ".join(_lit(e) for e in sorted(scope.eni_ids)) or "NULL"
+        ids = ", ".join(_lit(i) for i in sorted(scope.ids)) or "NULL"
+        return f"({where}) AND (interface_id IN ({enis}) OR instance_id IN ({ids}))"
+
+    def _filter_where(self, flt: FlowFilter | None) -> str | None:
         self.fallback = None
         if flt is None or flt.is_empty:
             return "TRUE"
@@ -487,16 +526,43 @@ class FlowEngine:
         """Matching records as :class:`FlowRecord` (the format is every stored column)."""
         where = self._where(flt)
         if where is None:
-            assert flt is not None
-            pred = flt.to_predicate()
+            pred = self._predicate(flt, None)
             matched = (r for r in self._all_records() if pred(r))
             yield from itertools.islice(matched, limit)
             return
         lim = f" LIMIT {int(limit)}" if limit is not None else ""
-        yield from self._fetch(f"WHERE {where}{lim}")
+        yield from self._fetch(f"WHERE {where} ORDER BY {_ROW}{lim}")
+
+    def newest(
+        self, flt: FlowFilter | None, limit: int, *, scope: FocusScope | None = None
+    ) -> list[FlowRecord]:
+        """The ``limit`` matching records that started last, oldest of them first.
+
+        What a pane shows of a store bigger than it keeps in memory: the newest matches of
+        everything loaded, not the matches among the newest records.
+        """
+        where = self._where(flt, scope)
+        if where is None:
+            import heapq
+
+            pred = self._predicate(flt, scope)
+            got = heapq.nlargest(
+                limit,
+                enumerate(r for r in self._all_records() if pred(r)),
+                key=lambda ir: (ir[1].start or 0, ir[0]),
+            )
+            return [r for _, r in reversed(got)]
+        # The row number breaks ties in load order, as the pane's stable sort by start does.
+        rows = list(
+            self._fetch(
+                f"WHERE {where} ORDER BY coalesce(start, 0) DESC, {_ROW} DESC LIMIT {int(limit)}"
+            )
+        )
+        rows.reverse()
+        return rows
 
     def _all_records(self) -> Iterator[FlowRecord]:
-        return self._fetch("")
+        return self._fetch(f"ORDER BY {_ROW}")
 
     def _fetch(self, tail: str) -> Iterator[FlowRecord]:
         cols = self.columns
@@ -511,7 +577,13 @@ class FlowEngine:
                 yield new(cls, (*row, _raw(row)))
 
     def aggregate(
-        self, kind: str, flt: FlowFilter | None = None, *, limit: int = 50
+        self,
+        kind: str,
+        flt: FlowFilter | None = None,
+        *,
+        limit: int = 50,
+        topology: Topology | None = None,
+        scope: FocusScope | None = None,
     ) -> list[AggRow]:
         """The aggregations of :mod:`tui.models.flowagg`, in SQL (same rows, same order).
 
@@ -519,6 +591,9 @@ class FlowEngine:
             kind: One of :data:`~tui.models.flowagg.AGGREGATIONS`.
             flt: Applied first; a filter SQL cannot express runs in Python (see :attr:`fallback`).
             limit: Maximum rows.
+            topology: Names ENIs and AZs and fills AZ and direction for formats without them,
+                as the pure aggregation does.
+            scope: Only the flows of the focused resource's interfaces.
 
         Raises:
             ValueError: For an unknown kind.
@@ -527,10 +602,53 @@ class FlowEngine:
             raise ValueError(
                 f"unknown aggregation {kind!r}; choose one of {', '.join(AGGREGATIONS)}"
             )
-        where = self._where(flt)
+        where = self._where(flt, scope)
         if where is None:
-            return pure_aggregate(self.records(flt), kind, limit=limit)
-        return self._aggregate_sql(kind, f"SELECT * FROM {_VIEW} WHERE {where}", limit)
+            pred = self._predicate(flt, scope)
+            matched = (r for r in self._all_records() if pred(r))
+            return pure_aggregate(matched, kind, topology, limit=limit)
+        source = f"SELECT * FROM {_VIEW} WHERE {where}"
+        if topology is None:
+            return self._aggregate_sql(kind, source, limit)
+        return self._aggregate_mapped(kind, source, topology, limit)
+
+    def _aggregate_mapped(
+        self, kind: str, source: str, topology: Topology, limit: int
+    ) -> list[AggRow]:
+        """Sum in SQL by the columns the key reads, then key, order and label in Python.
+
+        The keys that need the topology (the AZ of a v2 record's ENI, the direction of a flow
+        from the ENI's addresses) are computed by :func:`~tui.models.flowagg.key_function` on
+        one representative per group, so that they cannot drift from the pure aggregation.
+        Columns the key does not need when the record carries the answer are nulled first,
+        which keeps the groups few (one per AZ id, not per ENI).
+        """
+        raw = _RAW_KEYS.get(kind)
+        acc: dict[tuple[str, ...], list[int]] = {}
+        if raw is None:  # the key needs no topology; only the labels do
+            rows = self._aggregate_sql(kind, source, 1 << 62)
+            acc = {r.key: [r.flows, r.packets, r.bytes, r.rejects, r.accepts] for r in rows}
+            return finish(acc, kind, topology, limit=limit)
+        names = [name for name, _ in raw]
+        exprs = ", ".join(f"{expr} AS {_quote(name)}" for name, expr in raw)
+        groups = ", ".join(_quote(n) for n in names)
+        sql = (
+            f"SELECT {groups}, count(*), sum(coalesce(packets, 0)), sum(coalesce(bytes, 0)), "
+            "count(*) FILTER (action = 'REJECT'), count(*) FILTER (action = 'ACCEPT') "
+            f"FROM (SELECT {exprs}, packets, bytes, action FROM ({source}) s) g GROUP BY {groups}"
+        )
+        cls = _record_class_for(names)
+        new = tuple.__new__
+        key_fn = key_function(kind, topology)
+        n = len(names)
+        for row in self.con.execute(sql).fetchall():
+            key = key_fn(new(cls, (*row[:n], "")))
+            if key is None:
+                continue
+            a = acc.setdefault(key, [0, 0, 0, 0, 0])
+            for i, v in enumerate(row[n:]):
+                a[i] += int(v)
+        return finish(acc, kind, topology, limit=limit)
 
     def _aggregate_sql(self, kind: str, source: str, limit: int) -> list[AggRow]:
         keys, having, order = _AGG_SQL[kind]
@@ -582,6 +700,24 @@ _AGG_SQL: Final[dict[str, tuple[tuple[str, ...], str, str]]] = {
     "rejects-by-port": ((_PROTO_SQL, _SERVICE_PORT_SQL), _REJECTS, _BY_REJECTS),
     "rejects-by-direction": (("coalesce(flow_direction, '?')",), _REJECTS, _BY_REJECTS),
     "by-action": (("coalesce(action, log_status, '?')",), "", "flows DESC"),
+}
+
+
+# kind -> the columns its key reads when a topology fills the gaps (see _aggregate_mapped).
+_RAW_KEYS: Final[dict[str, tuple[tuple[str, str], ...]]] = {
+    "rejects-by-az": (
+        ("az_id", "az_id"),
+        ("interface_id", "CASE WHEN az_id IS NULL THEN interface_id END"),
+    ),
+    "rejects-by-direction": tuple(
+        (
+            c,
+            "flow_direction"
+            if c == "flow_direction"
+            else f"CASE WHEN flow_direction IS NULL THEN {c} END",
+        )
+        for c in ("flow_direction", "interface_id", "srcaddr", "dstaddr")
+    ),
 }
 
 
