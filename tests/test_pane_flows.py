@@ -241,3 +241,82 @@ def test_pair_detail_without_topology_is_plain_text() -> None:
     assert len(groups) == 1 and groups[0].sample.cross_az
     text = pair_detail(groups[0], None).plain
     assert "stateless rule on the return path?" in text and "eni-b" in text
+
+
+async def test_more_records_than_memory_holds_are_counted_filtered_and_aggregated_in_duckdb(
+    emulator: Any, demo_world: Any, tmp_path: Any, monkeypatch: Any
+) -> None:
+    """Past the in-memory cap nothing is lost: the count, the filter's matches and the
+    aggregations cover every loaded record, and the table shows the newest matches."""
+    import tui.panes.flows as flows_module
+
+    monkeypatch.setattr(flows_module, "MAX_RECORDS", 300)
+    now = int(demo_world.now.timestamp())
+    fields = ["version", "interface-id", "srcaddr", "dstaddr", "srcport", "dstport"]
+    fields += ["protocol", "packets", "bytes", "start", "end", "action", "log-status"]
+    lines = [" ".join(fields)]
+    rejects = 0
+    for i in range(1000):
+        action = "REJECT" if i % 7 == 0 else "ACCEPT"
+        rejects += action == "REJECT"
+        start = now - 1800 + i
+        lines.append(
+            f"5 eni-0{i % 3} 10.0.{i % 5}.1 10.1.0.{i % 9} {40000 + i} 443 6 3 180 "
+            f"{start} {start + 60} {action} OK"
+        )
+    path = tmp_path / "flows.log"
+    path.write_text("\n".join(lines) + "\n")
+    app = HamariApp(
+        Settings(demo=True, flows_source=str(path)),
+        clock=lambda: demo_world.now,
+        demo_runtime=AttachedRuntime(emulator.url, demo_world),
+    )
+    async with app.run_test(size=(120, 36)) as pilot:
+        pane = await _open_flows(pilot)
+        assert await _wait(pilot, lambda: pane.store is not None and pane.loaded_count == 1000)
+        assert len(pane.records) == 300  # memory holds the newest 300
+        await _wait(pilot, lambda: "1,000 loaded" in _status(pane))
+        assert "dropped" not in _status(pane)
+        await pilot.press("slash")
+        await pilot.press(*"action=REJECT")
+        await pilot.press("enter")
+        assert await _wait(pilot, lambda: f"{rejects:,} match" in _status(pane))
+        assert len(pane.matched) == rejects <= 300  # every REJECT, not only the newest 300's
+        newest = max(r.start for r in pane.matched)
+        assert newest == now - 1800 + 994  # the last REJECT of the file
+        pane.agg_kind = "by-action"
+        pane.action_aggregate()
+        caption = pane.query_one("#flows-agg-caption")
+        assert await _wait(pilot, lambda: f"over {rejects:,} filtered" in _text(caption))
+        agg = _visible_cells(pane.query_one("#flows-agg-table", RecordTable))
+        assert agg[0][0] == "REJECT" and agg[0][1] == f"{rejects:,}"
+
+
+async def test_without_the_store_the_oldest_are_dropped_and_the_status_says_so(
+    emulator: Any, demo_world: Any, tmp_path: Any, monkeypatch: Any
+) -> None:
+    import tui.models.flowengine as engine_module
+    import tui.panes.flows as flows_module
+
+    def broken(*_: Any, **__: Any) -> Any:
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(flows_module, "MAX_RECORDS", 300)
+    monkeypatch.setattr(engine_module, "FlowEngine", broken)
+    now = int(demo_world.now.timestamp())
+    lines = ["version interface-id srcaddr dstaddr start end action log-status"]
+    lines += [
+        f"5 eni-01 10.0.0.1 10.0.0.2 {now - 900 + i} {now - 840 + i} ACCEPT OK" for i in range(500)
+    ]
+    path = tmp_path / "flows.log"
+    path.write_text("\n".join(lines) + "\n")
+    app = HamariApp(
+        Settings(demo=True, flows_source=str(path)),
+        clock=lambda: demo_world.now,
+        demo_runtime=AttachedRuntime(emulator.url, demo_world),
+    )
+    async with app.run_test(size=(120, 36)) as pilot:
+        pane = await _open_flows(pilot)
+        assert await _wait(pilot, lambda: "oldest 200 dropped" in _status(pane))
+        assert pane.store is None and len(pane.records) == 300
+        assert "No space left on device" in (pane.counts.store_error or "")

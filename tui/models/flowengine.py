@@ -450,11 +450,13 @@ class FlowEngine:
                 _FILE_COL: pa.array([file_id] * len(recs), pa.int32()),
                 _SEQ: pa.array(order[fmt], pa.int64()),  # arrival order across formats
             }
+            by_column = list(zip(*recs, strict=True))  # one C-level transpose, not a loop a field
             for i, (col, typ) in enumerate(columns):
                 if col.startswith("_dup"):
                     continue
-                values = [r[i] for r in recs]
-                arrays[col] = pa.array(values, pa.int64() if typ == "BIGINT" else pa.string())
+                arrays[col] = pa.array(
+                    by_column[i], pa.int64() if typ == "BIGINT" else pa.string()
+                )
             self.con.register("hamari_batch", pa.table(arrays))
             names = ", ".join(_quote(c) for c in arrays)
             try:

@@ -12,9 +12,13 @@ marked in words and colour. From there:
 * ``e`` (or enter) explains a record: every field and the NACL evaluation;
 * ``x`` exports the filtered records; ``f`` toggles follow (polling for new records).
 
-Memory is bounded: at most :data:`MAX_RECORDS` records are kept, the oldest dropped first (the
-status line says so). Re-filtering, pairing and aggregating large sets run in thread workers so
-the terminal never freezes over a slow SSH link.
+Memory is bounded: at most :data:`MAX_RECORDS` records are kept as Python objects (about 1.7 KB
+each). Beyond that every loaded record goes to an embedded DuckDB store on disk with a memory
+limit (:class:`~tui.models.flowengine.FlowEngine`): counts, re-filters and aggregations then run
+there over everything loaded, and the table shows the newest matches. If DuckDB cannot be used,
+the oldest records are dropped instead (the status line says so) and the filter is pushed down
+to the source. Re-filtering, pairing and aggregating large sets run in thread workers so the
+terminal never freezes over a slow SSH link.
 
 The data layer (topology, NACL explanation, aggregations, streaming sources) lives in
 ``tui.models`` and ``tui.aws``; until every module of that contract exists, small adapters at the
@@ -67,8 +71,10 @@ from widgets.record_table import Column, RecordTable
 if TYPE_CHECKING:
     from tui.aws.session import Aws
 
-#: Records kept in memory at most; beyond it the oldest are dropped (and the status says so).
-MAX_RECORDS = 200_000
+#: Records kept as Python objects at most; beyond it everything loaded also goes to DuckDB.
+MAX_RECORDS = 50_000
+#: DuckDB's memory limit for the store; above it DuckDB spills to its temp directory.
+STORE_MEMORY = "128MB"
 # Logs Insights returns at most 10,000 rows per query.
 INSIGHTS_LIMIT = 10_000
 #: Above this many records, re-filtering and analysis run in a thread worker.
@@ -406,7 +412,9 @@ class Counts:
     bad_files: int = 0
     nodata: int = 0
     skipdata: int = 0
-    dropped: int = 0
+    dropped: int = 0  # no longer in memory (still in the store when there is one)
+    stored: int = 0  # records in the DuckDB store
+    store_error: str | None = None
     pushed_down: str | None = None
     source: str = ""
     sources: set[str] = field(default_factory=set)
@@ -540,6 +548,13 @@ class FlowsPane(Pane):
         self.replaying = False
         self.remote: RemoteRun | None = None
         self.showing_remote = False
+        # Everything loaded, once it outgrows MAX_RECORDS (see the module docstring). The
+        # lock serialises the worker threads that use the one DuckDB connection.
+        self.store: Any = None
+        self._store_lock = asyncio.Lock()
+        self.match_count = 0  # matches among everything loaded (the table may show fewer)
+        self._closing: set[asyncio.Task[None]] = set()
+        self._generation = 0  # bumped by every reset, so a late store result is dropped
 
     # -- composition -------------------------------------------------------------------------
 
@@ -627,8 +642,8 @@ class FlowsPane(Pane):
 
     def _flt_for_source(self) -> FlowFilter | None:
         # The full window is loaded unfiltered so that re-filtering is local and instant; once
-        # the memory cap dropped records, the filter is pushed down to the source instead.
-        if self.counts.dropped and self.filter is not None and not self.filter.is_empty:
+        # the memory cap dropped records for good (no store), the filter is pushed down instead.
+        if self._lost and self.filter is not None and not self.filter.is_empty:
             return self.filter
         return None
 
@@ -705,7 +720,76 @@ class FlowsPane(Pane):
             if last_stats is not None:
                 self.counts.add_stats(last_stats)
 
+    @property
+    def _lost(self) -> bool:
+        """Records were dropped from memory and are in no store."""
+        return bool(self.counts.dropped) and self.store is None
+
+    @property
+    def loaded_count(self) -> int:
+        """Every record loaded: in the store when there is one, else in memory."""
+        return self.counts.stored if self.store is not None else len(self.records)
+
+    async def _store_add(self, new: list[FlowRecord]) -> None:
+        """Put records in the store, creating it (with what memory holds) when memory is full."""
+        if self.counts.store_error is not None:
+            return
+        if self.store is None and len(self.records) + len(new) <= MAX_RECORDS:
+            return
+        from tui.models.flowengine import FlowEngine
+
+        generation = self._generation
+        async with self._store_lock:
+            if self.counts.store_error is not None or generation != self._generation:
+                return
+            try:
+                store = self.store
+                if store is None:
+                    held = list(self.records)
+
+                    def create() -> Any:
+                        made = FlowEngine(memory_limit=STORE_MEMORY)
+                        made.add(held)
+                        return made
+
+                    store = await asyncio.to_thread(create)
+                    if generation != self._generation:  # reset meanwhile: these are stale
+                        await asyncio.to_thread(store.close)
+                        return
+                    self.store = store
+                    self.counts.stored = len(held)
+                await asyncio.to_thread(store.add, new)
+                if generation == self._generation:
+                    self.counts.stored += len(new)
+            except Exception as exc:  # no DuckDB: drop the oldest instead, and say so
+                self.counts.store_error = f"{type(exc).__name__}: {exc}"
+                self._close_store()
+                self.notify(
+                    f"Flow records: the on-disk store failed ({display_safe(str(exc))[:120]}); "
+                    f"keeping the newest {MAX_RECORDS:,} in memory",
+                    severity="warning",
+                    markup=False,
+                )
+
+    def _close_store(self) -> None:
+        """Forget the store; close it once no worker thread is using it."""
+        store, self.store = self.store, None
+        if store is None:
+            return
+        if not self._store_lock.locked():
+            store.close()
+            return
+
+        async def close_when_free() -> None:
+            async with self._store_lock:
+                await asyncio.to_thread(store.close)
+
+        task = asyncio.get_running_loop().create_task(close_when_free())
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
     async def _add_records(self, new: list[FlowRecord]) -> None:
+        await self._store_add(new)
         records = self.records
         in_order = not records or min(_start(r) for r in new) >= _start(records[-1])
         records.extend(new)
@@ -716,16 +800,24 @@ class FlowsPane(Pane):
             del records[:excess]
             self.counts.dropped += excess
         self.post_message(self.DataChanged(self))
-        if in_order and excess <= 0:
+        if in_order and (excess <= 0 or self.store is not None):
+            # Newest records only: they extend the matches (the oldest shown ones fall off).
             predicate = self._predicate()
-            self.matched.extend(new if predicate is None else [r for r in new if predicate(r)])
+            fresh = new if predicate is None else [r for r in new if predicate(r)]
+            self.matched.extend(fresh)
+            self.match_count += len(fresh)
+            if len(self.matched) > MAX_RECORDS:
+                del self.matched[: len(self.matched) - MAX_RECORDS]
             self._show_records()
         else:
             await self._refilter()
 
     def _reset(self) -> None:
+        self._generation += 1
+        self._close_store()
         self.records = []
         self.matched = []
+        self.match_count = 0
         self.counts = Counts()
         self._seen = set()
         self._follow_from_ms = None
@@ -754,6 +846,9 @@ class FlowsPane(Pane):
         self.apply_filter(self.filter)
 
     async def _refilter(self) -> None:
+        if self.store is not None:
+            await self._refilter_store()
+            return
         predicate = self._predicate()
         records = list(self.records)
         if predicate is None:
@@ -762,7 +857,30 @@ class FlowsPane(Pane):
             self.matched = await asyncio.to_thread(_apply, predicate, records)
         else:
             self.matched = _apply(predicate, records)
+        self.match_count = len(self.matched)
         self._show_records()
+
+    async def _refilter_store(self) -> None:
+        """The newest matches of everything loaded, and how many match in all (in DuckDB)."""
+        flt, scope = self.filter, self.focus_scope
+        if (flt is None or flt.is_empty) and scope is None:
+            self.matched = list(self.records)
+            self.match_count = self.counts.stored
+            self._show_records()
+            return
+        async with self._store_lock:
+            store = self.store
+            if store is None:  # reset meanwhile: the next load filters again
+                return
+
+            def query() -> tuple[list[FlowRecord], int]:
+                return store.newest(flt, MAX_RECORDS, scope=scope), store.count(flt, scope=scope)
+
+            self.matched, self.match_count = await asyncio.to_thread(query)
+        self._show_records()
+
+    def on_unmount(self) -> None:
+        self._close_store()  # its files live in a private temp directory
 
     @work(exclusive=True, group="flows-filter", exit_on_error=False)
     async def apply_filter(self, flt: FlowFilter | None) -> None:
@@ -772,7 +890,7 @@ class FlowsPane(Pane):
         self._update_status()
         if self.view != "records":
             self._refresh_view()
-        if self.counts.dropped and flt is not None and not flt.is_empty:
+        if self._lost and flt is not None and not flt.is_empty:
             self._reset()  # records were dropped: fetch again with the filter pushed down
             self.wake()
 
@@ -892,9 +1010,11 @@ class FlowsPane(Pane):
             return
         text = Text()
         text.append("⟳ " if loading else "")
-        text.append(f"{len(self.records):,} loaded")
+        text.append(f"{self.loaded_count:,} loaded")
         if self.filter is not None and not self.filter.is_empty:
-            text.append(f" · {len(self.matched):,} match", style="bold")
+            text.append(f" · {self.match_count:,} match", style="bold")
+        if len(self.matched) < self.match_count:
+            text.append(f" · table: newest {len(self.matched):,}", style="yellow")
         text.append(f" · {c.pages} pg")
         if bad_lines or bad_files:
             text.append(f" · bad {bad_lines} ln/{bad_files} files", style="yellow")
@@ -903,7 +1023,7 @@ class FlowsPane(Pane):
             text.append(f" · SKIPDATA {skipdata} ⚠ data loss", style="bold red")
         else:
             text.append(" · SKIPDATA 0")
-        if c.dropped:
+        if self._lost:
             text.append(f" · oldest {c.dropped:,} dropped (cap {MAX_RECORDS:,})", style="yellow")
         text.append(" · follow" if self.following else " · paused")
         if c.pushed_down:
@@ -1326,6 +1446,7 @@ class FlowsPane(Pane):
             "pages": self.counts.pages,
             "pushed_down": self.counts.pushed_down,
             "dropped": self.counts.dropped,
+            "loaded": self.loaded_count,
         }
 
     @on(RecordTable.Selected, "#flows-pairs-table")
@@ -1346,13 +1467,25 @@ class FlowsPane(Pane):
 
     @work(exclusive=True, group="flows-aggregate", exit_on_error=False)
     async def compute_aggregation(self, kind: str) -> None:
-        """Aggregate the filtered records (in a thread when there are many)."""
-        records = list(self.shown)
+        """Aggregate the filtered records (in DuckDB when it holds them, else in a thread)."""
         topology = self.topology
-        if len(records) > THREAD_THRESHOLD:
-            rows = await asyncio.to_thread(aggregate, records, kind, topology)
+        if self.store is not None and not self.showing_remote:
+            flt, focus = self.filter, self.focus_scope
+            over = self.match_count
+            async with self._store_lock:
+                store = self.store
+                if store is None:
+                    return
+                rows = await asyncio.to_thread(
+                    store.aggregate, kind, flt, topology=topology, scope=focus
+                )
         else:
-            rows = aggregate(records, kind, topology)
+            records = list(self.shown)
+            over = len(records)
+            if len(records) > THREAD_THRESHOLD:
+                rows = await asyncio.to_thread(aggregate, records, kind, topology)
+            else:
+                rows = aggregate(records, kind, topology)
         table = self.query_one("#flows-agg-table", RecordTable)
         cells = [
             [
@@ -1377,7 +1510,7 @@ class FlowsPane(Pane):
         position = f"{AGGREGATIONS.index(kind) + 1}/{len(AGGREGATIONS)}"
         caption = Text()
         caption.append(f"{AGG_TITLES.get(kind, kind)}", style="bold")
-        caption.append(f" ({position}) over {len(records):,} {scope} records · a: next · esc")
+        caption.append(f" ({position}) over {over:,} {scope} records · a: next · esc")
         self.query_one("#flows-agg-caption", Static).update(caption)
 
     # -- pairs ----------------------------------------------------------------------------------
