@@ -167,6 +167,7 @@ with gzip.open(sys.argv[1], 'rt') as fh:
 engine.add(batch)
 n += len(batch)
 print(json.dumps({'base': base, 'loaded': rss(), 'records': n, 's': time.perf_counter() - t0}))
+engine.close()
 """
 
 

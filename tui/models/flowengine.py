@@ -454,9 +454,7 @@ class FlowEngine:
             for i, (col, typ) in enumerate(columns):
                 if col.startswith("_dup"):
                     continue
-                arrays[col] = pa.array(
-                    by_column[i], pa.int64() if typ == "BIGINT" else pa.string()
-                )
+                arrays[col] = pa.array(by_column[i], pa.int64() if typ == "BIGINT" else pa.string())
             self.con.register("hamari_batch", pa.table(arrays))
             names = ", ".join(_quote(c) for c in arrays)
             try:
