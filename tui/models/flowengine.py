@@ -152,6 +152,43 @@ def _read_csv_sql(path: Path, columns: Sequence[tuple[str, str]], header: bool, 
     )
 
 
+class _Counting:
+    """``SELECT log_status, count(*)`` over a file, and the lines DuckDB rejected in that scan,
+    run in a thread on its own cursor (the rejects are that cursor's temporary tables)."""
+
+    def __init__(self, cursor: Any, src: str) -> None:
+        import threading
+
+        self._rows: list[tuple[Any, Any]] = []
+        self._rejected: list[tuple[Any, Any]] = []
+        self._error: BaseException | None = None
+        self._cursor = cursor
+        self._thread = threading.Thread(
+            target=self._run, args=(src,), name="hamari-count", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, src: str) -> None:
+        try:
+            cur = self._cursor
+            self._rows = cur.execute(
+                f"SELECT log_status, count(*) FROM {src} GROUP BY 1"
+            ).fetchall()
+            self._rejected = cur.execute(
+                "SELECT line, any_value(csv_line) FROM hamari_rejects GROUP BY line ORDER BY line"
+            ).fetchall()
+        except BaseException as exc:  # raised in the caller's thread
+            self._error = exc
+
+    def result(self) -> tuple[list[tuple[Any, Any]], list[tuple[Any, Any]]]:
+        """(counts by log status, (line number, text) of each rejected line)."""
+        self._thread.join()
+        self._cursor.close()  # and its temporary tables
+        if self._error is not None:
+            raise self._error
+        return self._rows, self._rejected
+
+
 def _record_class_for(columns: Sequence[str]) -> Any:
     return layout_for(tuple(_aws(c) for c in columns)).record_class
 
@@ -839,7 +876,11 @@ def _scan_sql(
     gz: bool,
     stats: ParseStats,
 ) -> Iterator[FlowRecord] | None:
-    """The matching rows of one text file read by DuckDB, then its counts (a second pass).
+    """The matching rows of one text file read by DuckDB, then its counts.
+
+    The counts need a second pass over the file; it runs at the same time, on its own cursor
+    in a thread (DuckDB releases the GIL), so a second core decompresses the file again
+    instead of the caller waiting for it. That pass also collects the lines DuckDB rejected.
 
     Returns None when DuckDB cannot read the file's first rows (the pure reader takes it); a
     failure later raises, and the caller counts the file as bad.
@@ -863,6 +904,7 @@ def _scan_sql(
         batch = cur.fetchmany(10000)
     except Exception:
         return None
+    counting = _Counting(con.cursor(), src)
 
     def rows() -> Iterator[FlowRecord]:
         nonlocal batch
@@ -870,12 +912,8 @@ def _scan_sql(
             for row in batch:
                 yield new(cls, row)
             batch = cur.fetchmany(10000)
-        counts = con.execute(f"SELECT log_status, count(*) FROM {src} GROUP BY 1").fetchall()
-        rejected = con.execute(
-            "SELECT line, any_value(csv_line) FROM hamari_rejects GROUP BY line ORDER BY line"
-        ).fetchall()
-        con.execute("DROP TABLE IF EXISTS hamari_rejects")
-        con.execute("DROP TABLE IF EXISTS hamari_reject_scans")
+        cur.close()
+        counts, rejected = counting.result()
         _add_statuses(stats, counts)
         stats.headers += int(header)
         parser = FlowLogParser(names, stats=stats, source=str(path))
