@@ -27,6 +27,17 @@ def _app(emulator: Any, world: Any) -> HamariApp:
     )
 
 
+def _app_reading(emulator: Any, world: Any, tmp_path: Any, lines: list[str]) -> HamariApp:
+    """The demo app with its flow pane reading these lines from a local file."""
+    path = tmp_path / "flows.log"
+    path.write_text("\n".join(lines) + "\n")
+    return HamariApp(
+        Settings(demo=True, flows_source=str(path)),
+        clock=lambda: world.now,
+        demo_runtime=AttachedRuntime(emulator.url, world),
+    )
+
+
 async def _wait(pilot: Any, predicate: Any, timeout: float = 15.0) -> bool:
     waited = 0.0
     while waited < timeout:
@@ -264,13 +275,7 @@ async def test_more_records_than_memory_holds_are_counted_filtered_and_aggregate
             f"5 eni-0{i % 3} 10.0.{i % 5}.1 10.1.0.{i % 9} {40000 + i} 443 6 3 180 "
             f"{start} {start + 60} {action} OK"
         )
-    path = tmp_path / "flows.log"
-    path.write_text("\n".join(lines) + "\n")
-    app = HamariApp(
-        Settings(demo=True, flows_source=str(path)),
-        clock=lambda: demo_world.now,
-        demo_runtime=AttachedRuntime(emulator.url, demo_world),
-    )
+    app = _app_reading(emulator, demo_world, tmp_path, lines)
     async with app.run_test(size=(120, 36)) as pilot:
         pane = await _open_flows(pilot)
         assert await _wait(pilot, lambda: pane.store is not None and pane.loaded_count == 1000)
@@ -308,13 +313,7 @@ async def test_without_the_store_the_oldest_are_dropped_and_the_status_says_so(
     lines += [
         f"5 eni-01 10.0.0.1 10.0.0.2 {now - 900 + i} {now - 840 + i} ACCEPT OK" for i in range(500)
     ]
-    path = tmp_path / "flows.log"
-    path.write_text("\n".join(lines) + "\n")
-    app = HamariApp(
-        Settings(demo=True, flows_source=str(path)),
-        clock=lambda: demo_world.now,
-        demo_runtime=AttachedRuntime(emulator.url, demo_world),
-    )
+    app = _app_reading(emulator, demo_world, tmp_path, lines)
     async with app.run_test(size=(120, 36)) as pilot:
         pane = await _open_flows(pilot)
         assert await _wait(pilot, lambda: "oldest 200 dropped" in _status(pane))
