@@ -574,7 +574,7 @@ class FlowEngine:
             yield from itertools.islice(matched, limit)
             return
         lim = f" LIMIT {int(limit)}" if limit is not None else ""
-        yield from self._fetch(f"WHERE {where} ORDER BY {_ROW}{lim}")
+        yield from self._fetch(f"WHERE {where}{lim}")
 
     def newest(
         self, flt: FlowFilter | None, limit: int, *, scope: FocusScope | None = None
@@ -591,7 +591,7 @@ class FlowEngine:
             pred = self._predicate(flt, scope)
             got = heapq.nlargest(
                 limit,
-                enumerate(r for r in self._all_records() if pred(r)),
+                enumerate(r for r in self._all_records(ordered=True) if pred(r)),
                 key=lambda ir: (ir[1].start or 0, ir[0]),
             )
             return [r for _, r in reversed(got)]
@@ -604,8 +604,9 @@ class FlowEngine:
         rows.reverse()
         return rows
 
-    def _all_records(self) -> Iterator[FlowRecord]:
-        return self._fetch(f"ORDER BY {_ROW}")
+    def _all_records(self, *, ordered: bool = False) -> Iterator[FlowRecord]:
+        """Every stored record; ``ordered`` sorts by arrival (a sort of the whole store)."""
+        return self._fetch(f"ORDER BY {_ROW}" if ordered else "")
 
     def _fetch(self, tail: str) -> Iterator[FlowRecord]:
         cols = self.columns
