@@ -356,6 +356,8 @@ def test_scan_with_a_helper_process_equals_the_single_process_scan(
         return real_sift(data, start, end, plan)
 
     monkeypatch.setattr(fs._Helper, "send", send)
+    if slots == 1:  # a helper that always looks busy: this process must sift the rest itself
+        monkeypatch.setattr(fs._Helper, "ready", lambda self: not self.alive)
     lines = [" ".join(V5), *_lines(V5, 6000, 13, bad=True)]
     path = tmp_path / "big.log.gz"
     path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode(), mtime=0))
@@ -372,7 +374,7 @@ def test_scan_with_a_helper_process_equals_the_single_process_scan(
         assert sent  # the helper was given regions
         assert max(sent) <= slot_bytes
         if slots == 1 or helper_fails:
-            assert sum(local) >= sum(sent) // 4  # and this process sifted a share too
+            assert any(size >= 1024 for size in local)  # and this process sifted whole regions
         sent.clear()
         local.clear()
         assert alone and shared == alone
