@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -71,3 +73,48 @@ def test_bad_filter_exits_2_with_a_caret_under_the_column() -> None:
     assert err[1] == "  action=REJECT and dstprot=443"
     assert err[2] == "  " + " " * len("action=REJECT and ") + "^"
     assert proc.stdout == ""
+
+
+@pytest.mark.parametrize("with_explain", [False, True])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "5 123 eni-1 10.0.0.1 10.0.0.2 40000 443 6 3 180 100 160 REJECT OK",
+        "5 123 eni-1 - - - - - - - 100 160 - NODATA",
+        '5 "quo\\te" eni-\x1b[31mred 10.0.0.1 ::1 0 0 17 1 1 1 2 ACCEPT OK',
+        "5 ｱｶｳﾝﾄ eni-ü\u2028 2600:1f18::1 10.0.0.2 1 2 1 3 4 5 6 ACCEPT OK",
+    ],
+    ids=["plain", "nodata", "quotes-escapes", "unicode"],
+)
+def test_fast_ndjson_lines_equal_the_json_encoder(line: str, with_explain: bool) -> None:
+    """The generated per-format encoder writes exactly what json writes, hostile text included."""
+    from tui.headless.flows import _NDJSON, _line_encoder
+    from tui.models.flowlog import FlowLogParser
+
+    fmt = "version account-id interface-id srcaddr dstaddr srcport dstport protocol"
+    fmt += " packets bytes start end action log-status mystery-field"
+    rec = FlowLogParser(fmt.split()).feed_line(line + " x\\y\t")
+    assert rec is not None
+    why = 'DENY by acl-1 rule 100 "in"' if with_explain else None
+    row = {**rec.as_dict(), "where": "i-1 / subnet-1\n", "source": "/tmp/ü.log"}
+    if with_explain:
+        row = {**rec.as_dict(), "where": row["where"], "explain": why, "source": row["source"]}
+    got = _line_encoder(rec.FORMAT, with_explain)(rec, row["where"], why, row["source"])
+    assert got == _NDJSON.encode(row)
+    assert json.loads(got) == row
+
+
+def test_a_value_of_an_unexpected_type_falls_back_to_the_json_encoder() -> None:
+    import io
+
+    from tui.headless.flows import _Writer
+    from tui.models.flowlog import FlowLogParser
+
+    fields = ["version", "interface-id", "srcport", "action"]
+    rec = FlowLogParser(fields).feed_line("5 eni-1 443 ACCEPT")
+    assert rec is not None
+    odd = tuple.__new__(type(rec), (5, "eni-1", "443?", "ACCEPT", rec.raw))  # str in an int field
+    out = io.StringIO()
+    _Writer("ndjson", None, with_explain=False, out=out).write([rec, odd], "f.log")
+    rows = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [r["srcport"] for r in rows] == [443, "443?"]
