@@ -12,7 +12,7 @@ marked in words and colour. From there:
 * ``e`` (or enter) explains a record: every field and the NACL evaluation;
 * ``x`` exports the filtered records; ``f`` toggles follow (polling for new records).
 
-Memory is bounded: at most :data:`MAX_RECORDS` records are kept as Python objects (about 1.7 KB
+Memory is bounded: at most :data:`MAX_RECORDS` records are kept as Python objects (about 0.7 KB
 each). Beyond that every loaded record goes to an embedded DuckDB store on disk with a memory
 limit (:class:`~tui.models.flowengine.FlowEngine`): counts, re-filters and aggregations then run
 there over everything loaded, and the table shows the newest matches. If DuckDB cannot be used,
