@@ -453,3 +453,19 @@ def test_newest_matches_are_the_last_of_a_stable_sort_by_start(
             assert [(r.start, r.raw) for r in got] == [(r.start, r.raw) for r in want] or [
                 _norm(r.as_dict()) for r in got
             ] == [_norm(r.as_dict()) for r in want]
+
+
+def test_conversation_records_pair_like_every_record(corpus: list[Path], tmp_path: Path) -> None:
+    """The store hands over only the conversations with a REJECTed leg; pairing those finds
+    exactly what pairing every record finds (ACCEPT one way, REJECT the other)."""
+    from tui.models.flowlog import one_sided_conversations
+
+    records, _ = _pure(corpus)
+    eni_az = {"eni-0a0": "use1-az1", "eni-0b1": "use1-az6"}
+    want = one_sided_conversations(records, eni_az)
+    assert want  # the corpus has such conversations
+    with FlowEngine(temp_directory=tmp_path) as engine:
+        engine.add(records)
+        subset = engine.conversation_records()
+        assert 0 < len(subset) < len(records)
+        assert one_sided_conversations(subset, eni_az) == want

@@ -319,3 +319,34 @@ async def test_without_the_store_the_oldest_are_dropped_and_the_status_says_so(
         assert await _wait(pilot, lambda: "oldest 200 dropped" in _status(pane))
         assert pane.store is None and len(pane.records) == 300
         assert "No space left on device" in (pane.counts.store_error or "")
+
+
+async def test_pairs_find_a_forward_leg_older_than_memory_holds(
+    emulator: Any, demo_world: Any, tmp_path: Any, monkeypatch: Any
+) -> None:
+    """The ACCEPTed request was loaded long before its REJECTed response: memory no longer has
+    it, the store does, and the pairs view still shows the conversation."""
+    import tui.panes.flows as flows_module
+
+    monkeypatch.setattr(flows_module, "MAX_RECORDS", 300)
+    now = int(demo_world.now.timestamp())
+    fields = "version interface-id srcaddr dstaddr srcport dstport protocol packets bytes"
+    lines = [fields + " start end action log-status"]
+
+    def line(src: str, dst: str, sport: int, dport: int, at: int, action: str) -> str:
+        return f"5 eni-01 {src} {dst} {sport} {dport} 6 3 180 {at} {at + 60} {action} OK"
+
+    lines.append(line("10.9.9.9", "192.168.7.7", 50000, 5432, now - 1800, "ACCEPT"))
+    lines += [
+        line("10.0.0.1", "10.1.0.1", 40000 + i, 443, now - 1700 + i, "ACCEPT") for i in range(600)
+    ]
+    lines.append(line("192.168.7.7", "10.9.9.9", 5432, 50000, now - 600, "REJECT"))
+    app = _app_reading(emulator, demo_world, tmp_path, lines)
+    async with app.run_test(size=(120, 36)) as pilot:
+        pane = await _open_flows(pilot)
+        assert await _wait(pilot, lambda: pane.loaded_count == 602)
+        assert all(r.srcaddr != "10.9.9.9" for r in pane.records)  # the request left memory
+        await pilot.press("p")
+        table = pane.query_one("#flows-pairs-table", RecordTable)
+        assert await _wait(pilot, lambda: len(table.rows) == 1)
+        assert "10.9.9.9 → 192.168.7.7:5432" in " ".join(_visible_cells(table)[0])

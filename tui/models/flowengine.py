@@ -576,6 +576,40 @@ class FlowEngine:
         lim = f" LIMIT {int(limit)}" if limit is not None else ""
         yield from self._fetch(f"WHERE {where}{lim}")
 
+    def conversation_records(self, limit: int = 200_000) -> list[FlowRecord]:
+        """Every record of the conversations that have a REJECTed leg (the newest ``limit``).
+
+        What :func:`~tui.models.flowlog.one_sided_conversations` needs to pair legs over the
+        whole store: a conversation is both directions of (protocol, endpoints), so the legs
+        are matched on the unordered pair of ``address port`` endpoints (packet-level addresses
+        first, as :func:`~tui.models.flowlog.conversation_key` does). Status rows are left out.
+        """
+        ends = (
+            "*, coalesce(pkt_srcaddr, srcaddr, '') || ' ' || coalesce(CAST(srcport AS VARCHAR), '')"
+            " AS _ea, coalesce(pkt_dstaddr, dstaddr, '') || ' ' || "
+            "coalesce(CAST(dstport AS VARCHAR), '') AS _eb"
+        )
+        legs = (
+            f"SELECT {ends} FROM {_VIEW} WHERE action IS NOT NULL "
+            "AND coalesce(log_status, '') NOT IN ('NODATA', 'SKIPDATA')"
+        )
+        cols = self.columns
+        if not cols:
+            return []
+        names = ", ".join(_quote(c) for c in cols)
+        sql = (
+            f"WITH e AS ({legs}), k AS (SELECT DISTINCT protocol AS p, least(_ea, _eb) AS lo, "
+            "greatest(_ea, _eb) AS hi FROM e WHERE upper(action) = 'REJECT') "
+            f"SELECT {names}, {_raw_sql(cols)} FROM e SEMI JOIN k ON e.protocol IS NOT DISTINCT "
+            "FROM k.p AND least(e._ea, e._eb) = k.lo AND greatest(e._ea, e._eb) = k.hi "
+            f"ORDER BY coalesce(start, 0) DESC, {_ROW} DESC LIMIT {int(limit)}"
+        )
+        cls = _record_class_for(cols)
+        new = tuple.__new__
+        rows = [new(cls, row) for row in self.con.execute(sql).fetchall()]
+        rows.reverse()
+        return rows
+
     def newest(
         self, flt: FlowFilter | None, limit: int, *, scope: FocusScope | None = None
     ) -> list[FlowRecord]:

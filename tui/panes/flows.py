@@ -73,6 +73,8 @@ if TYPE_CHECKING:
 
 #: Records kept as Python objects at most; beyond it everything loaded also goes to DuckDB.
 MAX_RECORDS = 50_000
+#: Records of REJECTed conversations the pairs view takes from the store at most.
+PAIR_LIMIT = 200_000
 #: DuckDB's memory limit for the store; above it DuckDB spills to its temp directory.
 STORE_MEMORY = "128MB"
 # Logs Insights returns at most 10,000 rows per query.
@@ -1517,9 +1519,18 @@ class FlowsPane(Pane):
 
     @work(exclusive=True, group="flows-pairs", exit_on_error=False)
     async def compute_pairs(self) -> None:
-        """Pair forward and return legs over every loaded record (in a thread when many)."""
+        """Pair forward and return legs over every loaded record (in a thread when many).
+
+        With a store, the legs come from it: every record of the conversations that have a
+        REJECTed leg, not only those still in memory.
+        """
         remote = self.remote if self.showing_remote else None
         records = list(remote.records if remote is not None else self.records)
+        if remote is None and self.store is not None:
+            async with self._store_lock:
+                store = self.store
+                if store is not None:
+                    records = await asyncio.to_thread(store.conversation_records, PAIR_LIMIT)
         eni_az = self._eni_az_cached()
         if len(records) > THREAD_THRESHOLD:
             groups = await asyncio.to_thread(group_pairs, records, eni_az)
