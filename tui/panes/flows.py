@@ -75,6 +75,8 @@ if TYPE_CHECKING:
 MAX_RECORDS = 50_000
 #: Records of REJECTed conversations the pairs view takes from the store at most.
 PAIR_LIMIT = 200_000
+#: Seconds between two refreshes of the store's conversations for the findings, in follow mode.
+CONVERSATIONS_EVERY = 60.0
 #: DuckDB's memory limit for the store; above it DuckDB spills to its temp directory.
 STORE_MEMORY = "128MB"
 # Logs Insights returns at most 10,000 rows per query.
@@ -557,6 +559,10 @@ class FlowsPane(Pane):
         self.match_count = 0  # matches among everything loaded (the table may show fewer)
         self._closing: set[asyncio.Task[None]] = set()
         self._generation = 0  # bumped by every reset, so a late store result is dropped
+        # The store's REJECTed conversations, for the findings (see _refresh_conversations).
+        self._conversations: list[FlowRecord] | None = None
+        self._conversations_for = -1
+        self._conversations_at = 0.0
 
     # -- composition -------------------------------------------------------------------------
 
@@ -641,6 +647,31 @@ class FlowsPane(Pane):
         # Late events (flow logs arrive minutes after the fact) are re-read; `seen` dedupes them.
         self._follow_from_ms = max(int(window.start.timestamp() * 1000), newest - FOLLOW_OVERLAP_MS)
         self._update_status()
+        await self._refresh_conversations()
+
+    async def _refresh_conversations(self) -> None:
+        """Take the REJECTed conversations' records from the store, for the findings strip.
+
+        Recomputed when the store has grown, at most every CONVERSATIONS_EVERY seconds in
+        follow mode (a million records cost a couple of seconds in a thread).
+        """
+        if self.store is None or self.counts.stored == self._conversations_for:
+            return
+        now = asyncio.get_running_loop().time()
+        if self._conversations is not None and now - self._conversations_at < CONVERSATIONS_EVERY:
+            return
+        generation = self._generation
+        async with self._store_lock:
+            store = self.store
+            if store is None or generation != self._generation:
+                return
+            stored = self.counts.stored
+            records = await asyncio.to_thread(store.conversation_records, PAIR_LIMIT)
+        if generation != self._generation:
+            return
+        self._conversations, self._conversations_for = records, stored
+        self._conversations_at = now
+        self.post_message(self.DataChanged(self))
 
     def _flt_for_source(self) -> FlowFilter | None:
         # The full window is loaded unfiltered so that re-filtering is local and instant; once
@@ -817,6 +848,7 @@ class FlowsPane(Pane):
     def _reset(self) -> None:
         self._generation += 1
         self._close_store()
+        self._conversations, self._conversations_for = None, -1
         self.records = []
         self.matched = []
         self.match_count = 0
@@ -900,6 +932,14 @@ class FlowsPane(Pane):
     def loaded_records(self) -> list[FlowRecord]:
         """Every loaded record, oldest first (a copy: safe to hand to a thread)."""
         return list(self.records)
+
+    @property
+    def findings_records(self) -> list[FlowRecord]:
+        """What the findings pair and explain: with a store, every record of its REJECTed
+        conversations (their requests may have left memory long ago); else what memory holds."""
+        if self.store is not None and self._conversations is not None:
+            return list(self._conversations)
+        return self.loaded_records
 
     def show_evidence(self, evidence: Evidence) -> None:
         """Apply the evidence's filter to the records and put the cursor on its REJECT."""

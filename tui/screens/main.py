@@ -537,7 +537,7 @@ class MainScreen(Screen[None]):
             list(self.instances),
             metrics.assessment,
             metrics.target_id,
-            flows.loaded_records,
+            flows.findings_records,
             flows.topology,
         )
 
