@@ -29,6 +29,7 @@ import itertools
 import os
 import shutil
 import tempfile
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final
@@ -237,6 +238,8 @@ class FlowEngine:
         import duckdb
 
         self._dir = tempfile.mkdtemp(prefix="hamari-flows-", dir=temp_directory)
+        # Removed at exit even if close() never runs (an app quitting while a query is busy).
+        self._cleanup = weakref.finalize(self, shutil.rmtree, self._dir, ignore_errors=True)
         database = os.path.join(self._dir, "flows.duckdb") if on_disk else ":memory:"
         config: dict[str, Any] = {
             "memory_limit": memory_limit,
@@ -262,7 +265,7 @@ class FlowEngine:
         try:
             self.con.close()
         finally:
-            shutil.rmtree(self._dir, ignore_errors=True)
+            self._cleanup()
 
     def __enter__(self) -> FlowEngine:
         return self
