@@ -157,7 +157,7 @@ class _Counting:
     """``SELECT log_status, count(*)`` over a file, and the lines DuckDB rejected in that scan,
     run in a thread on its own cursor (the rejects are that cursor's temporary tables)."""
 
-    def __init__(self, cursor: Any, src: str) -> None:
+    def __init__(self, cursor: Any, src: str, status: str) -> None:
         import threading
 
         self._rows: list[tuple[Any, Any]] = []
@@ -165,16 +165,14 @@ class _Counting:
         self._error: BaseException | None = None
         self._cursor = cursor
         self._thread = threading.Thread(
-            target=self._run, args=(src,), name="hamari-count", daemon=True
+            target=self._run, args=(src, status), name="hamari-count", daemon=True
         )
         self._thread.start()
 
-    def _run(self, src: str) -> None:
+    def _run(self, src: str, status: str) -> None:
         try:
             cur = self._cursor
-            self._rows = cur.execute(
-                f"SELECT log_status, count(*) FROM {src} GROUP BY 1"
-            ).fetchall()
+            self._rows = cur.execute(f"SELECT {status}, count(*) FROM {src} GROUP BY 1").fetchall()
             self._rejected = cur.execute(
                 "SELECT line, any_value(csv_line) FROM hamari_rejects GROUP BY line ORDER BY line"
             ).fetchall()
@@ -942,7 +940,9 @@ def _scan_sql(
         batch = cur.fetchmany(10000)
     except Exception:
         return None
-    counting = _Counting(con.cursor(), src)
+    # A format without log-status has no status rows: every row counts as a record.
+    status = "log_status" if "log_status" in keep else "NULL"
+    counting = _Counting(con.cursor(), src, status)
 
     def rows() -> Iterator[FlowRecord]:
         nonlocal batch
