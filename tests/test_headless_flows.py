@@ -62,7 +62,7 @@ def test_local_file_ndjson_without_textual_rich_or_the_aws_layer(tmp_path: Path)
     assert "MODULES []" in proc.stderr
     rows = [json.loads(line) for line in proc.stdout.splitlines()]
     assert [(r["action"], r["srcport"]) for r in rows] == [("REJECT", 443)]
-    assert "1 record(s) shown of 2 read" in proc.stderr
+    assert "1 row(s) shown of 2 read from 1 file(s); records 2" in proc.stderr
 
 
 def test_bad_filter_exits_2_with_a_caret_under_the_column() -> None:

@@ -24,7 +24,7 @@ from tui.cli import fail, verb
 from tui.headless.common import _csv_cell, _jsonable, write_table
 from tui.models.flowagg import AGGREGATIONS, AggRow, aggregate
 from tui.models.flowfilter import FilterError, FlowFilter, parse_filter
-from tui.models.flowlog import FIELDS, FlowRecord, ParseStats, parse_source
+from tui.models.flowlog import FIELDS, FlowRecord, ParseStats, iter_files, parse_source
 from tui.models.nacl import explain
 from tui.models.network import FlowLogConfig, Topology
 from tui.models.text import display_safe
@@ -302,7 +302,11 @@ class _OverBudget(Exception):
     """The Logs Insights estimate is above --max-gb and --yes was not given."""
 
 
-def _summary(stats: dict[str, ParseStats], shown: int, pushed: set[str]) -> str:
+def _summary(
+    stats: dict[str, ParseStats], shown: int, pushed: set[str], *, files: int | None = None
+) -> str:
+    """The stderr line: rows written out of rows read (status rows are rows too), and why
+    some may be missing."""
     total = ParseStats()
     for s in stats.values():
         total.records += s.records
@@ -310,10 +314,12 @@ def _summary(stats: dict[str, ParseStats], shown: int, pushed: set[str]) -> str:
         total.bad_files += s.bad_files
         total.nodata += s.nodata
         total.skipdata += s.skipdata
+    read = total.records + total.nodata + total.skipdata
+    origin = f"{files} file(s)" if files is not None else f"{len(stats)} source(s)"
     text = (
-        f"{shown} record(s) shown of {total.records} read from {len(stats)} source(s); "
-        f"bad lines {total.bad_lines}, bad files {total.bad_files}, "
-        f"NODATA {total.nodata}, SKIPDATA {total.skipdata}"
+        f"{shown} row(s) shown of {read} read from {origin}; records {total.records}, "
+        f"NODATA {total.nodata}, SKIPDATA {total.skipdata}, "
+        f"bad lines {total.bad_lines}, bad files {total.bad_files}"
     )
     if total.data_loss:
         text += " — DATA LOSS: some records are missing"
@@ -454,7 +460,8 @@ def _run_engine(path: str, flt: FlowFilter, ns: argparse.Namespace, out: IO[str]
         if batch:
             writer.write(batch, current)
         shown = writer.count
-    print(_summary({"local": stats}, shown, set()), file=sys.stderr, flush=True)
+    files = sum(1 for _ in iter_files(path))
+    print(_summary({"local": stats}, shown, set(), files=files), file=sys.stderr, flush=True)
     return 0
 
 
