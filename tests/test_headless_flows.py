@@ -118,3 +118,26 @@ def test_a_value_of_an_unexpected_type_falls_back_to_the_json_encoder() -> None:
     _Writer("ndjson", None, with_explain=False, out=out).write([rec, odd], "f.log")
     rows = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [r["srcport"] for r in rows] == [443, "443?"]
+
+
+def test_bad_lines_and_files_are_named_on_stderr_without_escapes(tmp_path: Path) -> None:
+    """Counts say how many; the first samples say where and why, with terminal escapes
+    neutralised (the file's text is untrusted)."""
+    header = "version interface-id srcaddr dstaddr action log-status"
+    good = gzip.compress(
+        f"{header}\n5 eni-1 10.0.0.1 10.0.0.2 REJECT OK\n\x1b]0;pwned\x07x\n".encode()
+    )
+    (tmp_path / "a.log.gz").write_bytes(good)
+    (tmp_path / "b.log.gz").write_bytes(good[: len(good) // 2])  # truncated
+    proc = subprocess.run(
+        [sys.executable, "-m", "tui", "flows", str(tmp_path), "--filter", "action=REJECT"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "from 2 file(s)" in proc.stderr and "bad lines 1, bad files 1" in proc.stderr
+    assert "a.log.gz:3: too few fields" in proc.stderr
+    assert "b.log.gz" in proc.stderr and "truncated" in proc.stderr
+    assert "\x1b" not in proc.stderr and "\x07" not in proc.stderr

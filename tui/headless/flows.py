@@ -323,6 +323,12 @@ def _summary(
     )
     if total.data_loss:
         text += " — DATA LOSS: some records are missing"
+    samples = [b for s in stats.values() for b in s.samples][:3]
+    for bad in samples:  # where to look: file, line, why (AWS and file text is untrusted)
+        where = f"{bad.source}:{bad.lineno}" if bad.lineno else bad.source
+        text += f"\n  {display_safe(where)}: {display_safe(bad.reason)[:160]}"
+        if bad.text:
+            text += f' — "{display_safe(bad.text)[:60]}"'
     for pattern in sorted(pushed):
         text += f"\npushed down to CloudWatch Logs: {pattern}"
     return text
