@@ -350,6 +350,10 @@ async def test_pairs_find_a_forward_leg_older_than_memory_holds(
         table = pane.query_one("#flows-pairs-table", RecordTable)
         assert await _wait(pilot, lambda: len(table.rows) == 1)
         assert "10.9.9.9 → 192.168.7.7:5432" in " ".join(_visible_cells(table)[0])
+        # Export writes every loaded record, streamed from the store, not the 300 in memory.
+        out = tmp_path / "all.ndjson"
+        pane._export_to(str(out))
+        assert await _wait(pilot, lambda: out.exists() and out.read_text().count("\n") == 602)
         # The findings pair the same records (the request is in what they are given).
         assert await _wait(
             pilot, lambda: any(r.srcaddr == "10.9.9.9" for r in pane.findings_records)

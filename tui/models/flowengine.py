@@ -565,12 +565,16 @@ class FlowEngine:
             yield rec.as_dict()
 
     def records(
-        self, flt: FlowFilter | None = None, limit: int | None = None
+        self,
+        flt: FlowFilter | None = None,
+        limit: int | None = None,
+        *,
+        scope: FocusScope | None = None,
     ) -> Iterator[FlowRecord]:
         """Matching records as :class:`FlowRecord` (the format is every stored column)."""
-        where = self._where(flt)
+        where = self._where(flt, scope)
         if where is None:
-            pred = self._predicate(flt, None)
+            pred = self._predicate(flt, scope)
             matched = (r for r in self._all_records() if pred(r))
             yield from itertools.islice(matched, limit)
             return

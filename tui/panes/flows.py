@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import itertools
 from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -1331,8 +1332,9 @@ class FlowsPane(Pane):
 
         default = f"hamari-flows-{self._now():%Y%m%dT%H%M%S}.ndjson"
         what = "Logs Insights" if self.showing_remote else "filtered"
+        count = len(self.shown) if self.showing_remote or self.store is None else self.match_count
         message = (
-            f"Export {len(self.shown):,} {what} flow records. File (.ndjson or .csv; "
+            f"Export {count:,} {what} flow records. File (.ndjson or .csv; "
             "relative to the current directory). Enter saves, esc cancels."
         )
         self.app.push_screen(ExportPrompt(message, default), self._export_to)
@@ -1343,9 +1345,19 @@ class FlowsPane(Pane):
 
     @work(exclusive=True, group="flows-export", exit_on_error=False)
     async def export(self, path: str, records: list[FlowRecord]) -> None:
-        """Write the filtered records to ``path`` (NDJSON, or CSV for a ``.csv`` name)."""
+        """Write the filtered records to ``path`` (NDJSON, or CSV for a ``.csv`` name).
+
+        With a store, every match is written, streamed from it (the table holds the newest).
+        """
         try:
-            where, count = await asyncio.to_thread(export_records, path, records)
+            if self.store is not None and not self.showing_remote:
+                flt, scope = self.filter, self.focus_scope
+                async with self._store_lock:
+                    store = self.store
+                    matches = store.records(flt, scope=scope) if store is not None else records
+                    where, count = await asyncio.to_thread(export_records, path, matches)
+            else:
+                where, count = await asyncio.to_thread(export_records, path, records)
         except OSError as exc:
             self.notify(
                 f"Export failed: {display_safe(exc)}", severity="error", markup=False, timeout=8
@@ -1743,24 +1755,33 @@ def _enable_command(text: Text, resource: str, account: str) -> Text:
     return text
 
 
-def export_records(path: str, records: Sequence[FlowRecord]) -> tuple[str, int]:
-    """Write records as NDJSON (raw fields by AWS name) or CSV (by the ``.csv`` suffix)."""
+def export_records(path: str, records: Iterable[FlowRecord]) -> tuple[str, int]:
+    """Write records as NDJSON (raw fields by AWS name) or CSV (by the ``.csv`` suffix).
+
+    Streams: a list's CSV columns are the union of its formats; an iterator's (the store's,
+    one format) are its first record's.
+    """
     from tui.headless.common import write_csv, write_ndjson
 
     target = Path(path).expanduser()
     if target.is_dir():
         target = target / f"hamari-flows-{datetime.now(UTC):%Y%m%dT%H%M%S}.ndjson"
-    rows = [r.as_dict() for r in records]
     with target.open("w", encoding="utf-8", newline="") as out:
         if target.suffix.lower() == ".csv":
             columns: list[str] = []
-            for r in records:
-                for name in r.FORMAT:
-                    if name not in columns:
-                        columns.append(name)
-            count = write_csv(rows, columns, out)
+            if not isinstance(records, list):
+                it = iter(records)
+                first = next(it, None)
+                records = [] if first is None else itertools.chain([first], it)
+                columns = list(first.FORMAT) if first is not None else []
+            else:
+                for r in records:
+                    for name in r.FORMAT:
+                        if name not in columns:
+                            columns.append(name)
+            count = write_csv((r.as_dict() for r in records), columns, out)
         else:
-            count = write_ndjson(rows, out)
+            count = write_ndjson((r.as_dict() for r in records), out)
     return str(target.resolve()), count
 
 
