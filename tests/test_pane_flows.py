@@ -358,3 +358,27 @@ async def test_pairs_find_a_forward_leg_older_than_memory_holds(
         assert await _wait(
             pilot, lambda: any(r.srcaddr == "10.9.9.9" for r in pane.findings_records)
         )
+
+
+def test_export_records_csv_and_ndjson_from_a_list_or_a_stream(tmp_path: Any) -> None:
+    import csv
+    import json
+    from pathlib import Path
+
+    from tui.models.flowlog import FlowLogParser
+    from tui.panes.flows import export_records
+
+    a = FlowLogParser(["version", "srcaddr", "action"]).feed_line("5 10.0.0.1 REJECT")
+    b = FlowLogParser(["version", "dstaddr", "action"]).feed_line("5 =HYPERLINK(x) ACCEPT")
+    assert a is not None and b is not None
+    where, n = export_records(str(tmp_path / "list.csv"), [a, b])
+    rows = list(csv.reader(Path(where).read_text(encoding="utf-8").splitlines()))
+    assert n == 2 and rows[0] == ["version", "srcaddr", "action", "dstaddr"]
+    assert rows[2][3] == "'=HYPERLINK(x)"  # a spreadsheet must not run it
+    where, n = export_records(str(tmp_path / "stream.csv"), iter([a, a]))
+    header = Path(where).read_text(encoding="utf-8").splitlines()[0]
+    assert n == 2 and header.split(",") == list(a.FORMAT)
+    where, n = export_records(str(tmp_path / "x.ndjson"), iter([a, b]))
+    lines = [json.loads(line) for line in Path(where).read_text(encoding="utf-8").splitlines()]
+    assert n == 2 and lines[1] == {"version": 5, "dstaddr": "=HYPERLINK(x)", "action": "ACCEPT"}
+    assert export_records(str(tmp_path / "none.csv"), iter([]))[1] == 0
