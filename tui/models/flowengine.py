@@ -28,6 +28,7 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import sys
 import tempfile
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -192,12 +193,12 @@ def _record_class_for(columns: Sequence[str]) -> Any:
     return layout_for(tuple(_aws(c) for c in columns)).record_class
 
 
-def _raw_sql(columns: Sequence[str]) -> str:
+def _raw_sql(columns: Sequence[str], table: str = "") -> str:
     """The record's line rebuilt from its columns (``-`` for NULL), by DuckDB: a Python join
-    per row cost more than the whole scan."""
+    per row cost more than the whole scan. ``table`` qualifies the columns (``f.``)."""
     return (
         "concat_ws(' ', "
-        + ", ".join(f"coalesce(CAST({_quote(c)} AS VARCHAR), '-')" for c in columns)
+        + ", ".join(f"coalesce(CAST({table}{_quote(c)} AS VARCHAR), '-')" for c in columns)
         + ")"
     )
 
@@ -590,28 +591,43 @@ class FlowEngine:
         first, as :func:`~tui.models.flowlog.conversation_key` does). Status rows are left out.
         """
         ends = (
-            "*, coalesce(pkt_srcaddr, srcaddr, '') || ' ' || coalesce(CAST(srcport AS VARCHAR), '')"
+            "coalesce(pkt_srcaddr, srcaddr, '') || ' ' || coalesce(CAST(srcport AS VARCHAR), '')"
             " AS _ea, coalesce(pkt_dstaddr, dstaddr, '') || ' ' || "
             "coalesce(CAST(dstport AS VARCHAR), '') AS _eb"
         )
+        # Only the key travels through the join; the chosen rows are read whole afterwards.
         legs = (
-            f"SELECT {ends} FROM {_VIEW} WHERE action IS NOT NULL "
-            "AND coalesce(log_status, '') NOT IN ('NODATA', 'SKIPDATA')"
+            f"SELECT {_ROW}, start, protocol, action, {ends} FROM {_VIEW} "
+            "WHERE action IS NOT NULL AND coalesce(log_status, '') NOT IN ('NODATA', 'SKIPDATA')"
         )
         cols = self.columns
         if not cols:
             return []
-        names = ", ".join(_quote(c) for c in cols)
+        names = ", ".join(f"f.{_quote(c)}" for c in cols)
+        order = f"coalesce(start, 0) DESC, {_ROW} DESC"
         sql = (
             f"WITH e AS ({legs}), k AS (SELECT DISTINCT protocol AS p, least(_ea, _eb) AS lo, "
-            "greatest(_ea, _eb) AS hi FROM e WHERE upper(action) = 'REJECT') "
-            f"SELECT {names}, {_raw_sql(cols)} FROM e SEMI JOIN k ON e.protocol IS NOT DISTINCT "
-            "FROM k.p AND least(e._ea, e._eb) = k.lo AND greatest(e._ea, e._eb) = k.hi "
-            f"ORDER BY coalesce(start, 0) DESC, {_ROW} DESC LIMIT {int(limit)}"
+            "greatest(_ea, _eb) AS hi FROM e WHERE upper(action) = 'REJECT'), "
+            f"ids AS (SELECT {_ROW} AS id, start AS s FROM e SEMI JOIN k ON e.protocol IS NOT "
+            "DISTINCT FROM k.p AND least(e._ea, e._eb) = k.lo AND greatest(e._ea, e._eb) = k.hi "
+            f"ORDER BY {order} LIMIT {int(limit)}) "
+            f"SELECT {names}, {_raw_sql(cols, 'f.')} FROM {_VIEW} f JOIN ids ON f.{_ROW} = ids.id "
+            "ORDER BY coalesce(ids.s, 0) DESC, ids.id DESC"
         )
         cls = _record_class_for(cols)
         new = tuple.__new__
-        rows = [new(cls, row) for row in self.con.execute(sql).fetchall()]
+        intern = sys.intern
+        cur = self.con.cursor()
+        cur.execute(sql)
+        rows: list[FlowRecord] = []
+        # Kept for a while (pairs, findings): text values shared as the parser shares them,
+        # batch by batch, so DuckDB's copies of one ENI or address do not pile up.
+        while batch := cur.fetchmany(10000):
+            rows.extend(
+                new(cls, (*(intern(v) if v.__class__ is str else v for v in row[:-1]), row[-1]))
+                for row in batch
+            )
+        cur.close()
         rows.reverse()
         return rows
 

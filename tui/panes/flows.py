@@ -75,7 +75,7 @@ if TYPE_CHECKING:
 #: Records kept as Python objects at most; beyond it everything loaded also goes to DuckDB.
 MAX_RECORDS = 50_000
 #: Records of REJECTed conversations the pairs view takes from the store at most.
-PAIR_LIMIT = 200_000
+PAIR_LIMIT = 50_000
 #: Seconds between two refreshes of the store's conversations for the findings, in follow mode.
 CONVERSATIONS_EVERY = 60.0
 #: DuckDB's memory limit for the store; above it DuckDB spills to its temp directory.
