@@ -382,3 +382,34 @@ def test_export_records_csv_and_ndjson_from_a_list_or_a_stream(tmp_path: Any) ->
     lines = [json.loads(line) for line in Path(where).read_text(encoding="utf-8").splitlines()]
     assert n == 2 and lines[1] == {"version": 5, "dstaddr": "=HYPERLINK(x)", "action": "ACCEPT"}
     assert export_records(str(tmp_path / "none.csv"), iter([]))[1] == 0
+
+
+async def test_a_failing_store_query_falls_back_to_memory_and_says_so(
+    emulator: Any, demo_world: Any, tmp_path: Any, monkeypatch: Any
+) -> None:
+    import tui.models.flowengine as engine_module
+    import tui.panes.flows as flows_module
+
+    monkeypatch.setattr(flows_module, "MAX_RECORDS", 300)
+    now = int(demo_world.now.timestamp())
+    lines = ["version interface-id srcaddr dstaddr start end action log-status"]
+    lines += [
+        f"5 eni-01 10.0.0.1 10.0.0.2 {now - 900 + i} {now - 840 + i} "
+        f"{'REJECT' if i % 2 else 'ACCEPT'} OK"
+        for i in range(500)
+    ]
+    app = _app_reading(emulator, demo_world, tmp_path, lines)
+    async with app.run_test(size=(120, 36)) as pilot:
+        pane = await _open_flows(pilot)
+        assert await _wait(pilot, lambda: pane.loaded_count == 500)
+
+        def out_of_memory(*_: Any, **__: Any) -> Any:
+            raise MemoryError("could not allocate block of size 256.0 KiB")
+
+        monkeypatch.setattr(engine_module.FlowEngine, "newest", out_of_memory)
+        await pilot.press("slash")
+        await pilot.press(*"action=REJECT")
+        await pilot.press("enter")
+        assert await _wait(pilot, lambda: "150 match" in _status(pane))  # REJECTs in memory
+        notes = [n.message for n in app._notifications]
+        assert any("could not allocate" in m and "in memory only" in m for m in notes)

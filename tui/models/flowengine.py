@@ -600,36 +600,15 @@ class FlowEngine:
             f"SELECT {_ROW}, start, protocol, action, {ends} FROM {_VIEW} "
             "WHERE action IS NOT NULL AND coalesce(log_status, '') NOT IN ('NODATA', 'SKIPDATA')"
         )
-        cols = self.columns
-        if not cols:
-            return []
-        names = ", ".join(f"f.{_quote(c)}" for c in cols)
         order = f"coalesce(start, 0) DESC, {_ROW} DESC"
-        sql = (
+        ids = (
             f"WITH e AS ({legs}), k AS (SELECT DISTINCT protocol AS p, least(_ea, _eb) AS lo, "
-            "greatest(_ea, _eb) AS hi FROM e WHERE upper(action) = 'REJECT'), "
-            f"ids AS (SELECT {_ROW} AS id, start AS s FROM e SEMI JOIN k ON e.protocol IS NOT "
+            "greatest(_ea, _eb) AS hi FROM e WHERE upper(action) = 'REJECT') "
+            f"SELECT {_ROW} AS id, start AS s FROM e SEMI JOIN k ON e.protocol IS NOT "
             "DISTINCT FROM k.p AND least(e._ea, e._eb) = k.lo AND greatest(e._ea, e._eb) = k.hi "
-            f"ORDER BY {order} LIMIT {int(limit)}) "
-            f"SELECT {names}, {_raw_sql(cols, 'f.')} FROM {_VIEW} f JOIN ids ON f.{_ROW} = ids.id "
-            "ORDER BY coalesce(ids.s, 0) DESC, ids.id DESC"
+            f"ORDER BY {order} LIMIT {int(limit)}"
         )
-        cls = _record_class_for(cols)
-        new = tuple.__new__
-        intern = sys.intern
-        cur = self.con.cursor()
-        cur.execute(sql)
-        rows: list[FlowRecord] = []
-        # Kept for a while (pairs, findings): text values shared as the parser shares them,
-        # batch by batch, so DuckDB's copies of one ENI or address do not pile up.
-        while batch := cur.fetchmany(10000):
-            rows.extend(
-                new(cls, (*(intern(v) if v.__class__ is str else v for v in row[:-1]), row[-1]))
-                for row in batch
-            )
-        cur.close()
-        rows.reverse()
-        return rows
+        return self._fetch_ids(ids)
 
     def newest(
         self, flt: FlowFilter | None, limit: int, *, scope: FocusScope | None = None
@@ -651,12 +630,43 @@ class FlowEngine:
             )
             return [r for _, r in reversed(got)]
         # The row number breaks ties in load order, as the pane's stable sort by start does.
-        rows = list(
-            self._fetch(
-                f"WHERE {where} ORDER BY coalesce(start, 0) DESC, {_ROW} DESC LIMIT {int(limit)}"
-            )
+        ids = (
+            f"SELECT {_ROW} AS id, start AS s FROM {_VIEW} WHERE {where} "
+            f"ORDER BY coalesce(start, 0) DESC, {_ROW} DESC LIMIT {int(limit)}"
         )
-        rows.reverse()
+        return self._fetch_ids(ids)
+
+    def _fetch_ids(self, ids: str) -> list[FlowRecord]:
+        """Whole records for the rows ``ids`` selects (columns ``id``, ``s``), oldest first.
+
+        The top-N runs on the row number and start alone; only the chosen rows are read whole
+        and have their line rebuilt (sorting whole rows of a big store ran out of memory
+        under a 64 MB limit).
+        """
+        cols = self.columns
+        if not cols:
+            return []
+        names = ", ".join(f"f.{_quote(c)}" for c in cols)
+        sql = (
+            f"WITH ids AS ({ids}) SELECT {names}, {_raw_sql(cols, 'f.')} FROM {_VIEW} f "
+            f"JOIN ids ON f.{_ROW} = ids.id ORDER BY coalesce(ids.s, 0), ids.id"
+        )
+        cls = _record_class_for(cols)
+        new = tuple.__new__
+        intern = sys.intern
+        cur = self.con.cursor()
+        try:
+            cur.execute(sql)
+            rows: list[FlowRecord] = []
+            # Kept for a while (table, pairs, findings): text values shared as the parser
+            # shares them, batch by batch, so DuckDB's copies of one ENI do not pile up.
+            while batch := cur.fetchmany(10000):
+                rows.extend(
+                    new(cls, (*(intern(v) if v.__class__ is str else v for v in r[:-1]), r[-1]))
+                    for r in batch
+                )
+        finally:
+            cur.close()
         return rows
 
     def _all_records(self, *, ordered: bool = False) -> Iterator[FlowRecord]:

@@ -667,7 +667,11 @@ class FlowsPane(Pane):
             if store is None or generation != self._generation:
                 return
             stored = self.counts.stored
-            records = await asyncio.to_thread(store.conversation_records, PAIR_LIMIT)
+            try:
+                records = await asyncio.to_thread(store.conversation_records, PAIR_LIMIT)
+            except Exception:  # the findings keep what memory holds; pairs say why
+                self._conversations_for = stored
+                return
         if generation != self._generation:
             return
         self._conversations, self._conversations_for = records, stored
@@ -911,8 +915,27 @@ class FlowsPane(Pane):
             def query() -> tuple[list[FlowRecord], int]:
                 return store.newest(flt, MAX_RECORDS, scope=scope), store.count(flt, scope=scope)
 
-            self.matched, self.match_count = await asyncio.to_thread(query)
+            try:
+                self.matched, self.match_count = await asyncio.to_thread(query)
+            except Exception as exc:  # e.g. DuckDB out of memory: filter what memory holds
+                self._store_trouble(exc, "filtering the records in memory only")
+                predicate = self._predicate()
+                self.matched = (
+                    list(self.records)
+                    if predicate is None
+                    else [r for r in self.records if predicate(r)]
+                )
+                self.match_count = len(self.matched)
         self._show_records()
+
+    def _store_trouble(self, exc: BaseException, fallback: str) -> None:
+        """Say that a query on the store failed, and what the pane does instead."""
+        self.notify(
+            f"Flow store: {type(exc).__name__}: {display_safe(str(exc))[:160]}; {fallback}",
+            severity="warning",
+            markup=False,
+            timeout=10,
+        )
 
     def on_unmount(self) -> None:
         self._close_store()  # its files live in a private temp directory
@@ -1358,7 +1381,7 @@ class FlowsPane(Pane):
                     where, count = await asyncio.to_thread(export_records, path, matches)
             else:
                 where, count = await asyncio.to_thread(export_records, path, records)
-        except OSError as exc:
+        except Exception as exc:  # a full disk, a store query that failed
             self.notify(
                 f"Export failed: {display_safe(exc)}", severity="error", markup=False, timeout=8
             )
@@ -1530,9 +1553,14 @@ class FlowsPane(Pane):
                 store = self.store
                 if store is None:
                     return
-                rows = await asyncio.to_thread(
-                    store.aggregate, kind, flt, topology=topology, scope=focus
-                )
+                try:
+                    rows = await asyncio.to_thread(
+                        store.aggregate, kind, flt, topology=topology, scope=focus
+                    )
+                except Exception as exc:
+                    self._store_trouble(exc, "aggregating the records in memory only")
+                    over = len(self.shown)
+                    rows = await asyncio.to_thread(aggregate, list(self.shown), kind, topology)
         else:
             records = list(self.shown)
             over = len(records)
@@ -1582,7 +1610,10 @@ class FlowsPane(Pane):
             async with self._store_lock:
                 store = self.store
                 if store is not None:
-                    records = await asyncio.to_thread(store.conversation_records, PAIR_LIMIT)
+                    try:
+                        records = await asyncio.to_thread(store.conversation_records, PAIR_LIMIT)
+                    except Exception as exc:
+                        self._store_trouble(exc, "pairing the records in memory only")
         eni_az = self._eni_az_cached()
         if len(records) > THREAD_THRESHOLD:
             groups = await asyncio.to_thread(group_pairs, records, eni_az)
