@@ -124,32 +124,37 @@ def _rss_mb() -> float:
     return float("nan")
 
 
-_LOADED_RSS = """
-import json, sys
-from tui.models.flowengine import FlowEngine
+# Shared by the child scripts below: their own resident memory, in MB.
+_RSS = """
 def rss():
     for line in open('/proc/self/status'):
         if line.startswith('VmRSS:'):
             return int(line.split()[1]) / 1024
+"""
+
+_LOADED_RSS = (
+    _RSS
+    + """
+import json, sys
+from tui.models.flowengine import FlowEngine
 base = rss()
 engine = FlowEngine(memory_limit=sys.argv[2], on_disk=sys.argv[3] == '1')
 stats = engine.load_files(sys.argv[1])
 print(json.dumps({'base': base, 'loaded': rss(), 'records': stats.records}))
 engine.close()
 """
+)
 
 
 # The flow pane's way: records parsed in Python as a source streams them, the newest
 # MAX_RECORDS kept as objects, every batch also added to the DuckDB store.
-_PANE_RSS = """
+_PANE_RSS = (
+    _RSS
+    + """
 import gzip, json, sys, time
 from tui.models.flowengine import FlowEngine
 from tui.models.flowlog import FlowLogParser
 from tui.panes.flows import MAX_RECORDS, STORE_MEMORY
-def rss():
-    for line in open('/proc/self/status'):
-        if line.startswith('VmRSS:'):
-            return int(line.split()[1]) / 1024
 base = rss()
 engine = FlowEngine(memory_limit=STORE_MEMORY)
 parser = FlowLogParser()
@@ -169,27 +174,25 @@ n += len(batch)
 print(json.dumps({'base': base, 'loaded': rss(), 'records': n, 's': time.perf_counter() - t0}))
 engine.close()
 """
+)
 
 
-def _pane_rss(path: Path) -> dict[str, float]:
+def _child_json(script: str, *args: str) -> dict[str, float]:
+    """Run a measuring script in a fresh interpreter; it prints one JSON object."""
     import json
 
     out = subprocess.run(
-        [sys.executable, "-c", _PANE_RSS, str(path)], check=True, capture_output=True, text=True
+        [sys.executable, "-c", script, *args], check=True, capture_output=True, text=True
     ).stdout
     return dict(json.loads(out))
 
 
-def _loaded_rss(path: Path, memory_limit: str, on_disk: bool) -> tuple[float, float]:
-    import json
+def _pane_rss(path: Path) -> dict[str, float]:
+    return _child_json(_PANE_RSS, str(path))
 
-    out = subprocess.run(
-        [sys.executable, "-c", _LOADED_RSS, str(path), memory_limit, "1" if on_disk else "0"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    got = json.loads(out)
+
+def _loaded_rss(path: Path, memory_limit: str, on_disk: bool) -> tuple[float, float]:
+    got = _child_json(_LOADED_RSS, str(path), memory_limit, "1" if on_disk else "0")
     return got["loaded"], got["base"]
 
 

@@ -921,9 +921,7 @@ class FlowsPane(Pane):
                 self._store_trouble(exc, "filtering the records in memory only")
                 predicate = self._predicate()
                 self.matched = (
-                    list(self.records)
-                    if predicate is None
-                    else [r for r in self.records if predicate(r)]
+                    list(self.records) if predicate is None else _apply(predicate, self.records)
                 )
                 self.match_count = len(self.matched)
         self._show_records()
