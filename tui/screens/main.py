@@ -459,10 +459,22 @@ class MainScreen(Screen[None]):
         self._apply_layout(event.size.width, event.size.height)
 
     def _apply_layout(self, width: int, height: int) -> None:
+        too_small = width < MIN_COLUMNS or height < MIN_ROWS
         self.set_class(width < WIDE_MIN_COLUMNS or height < WIDE_MIN_ROWS, "-narrow")
-        self.set_class(width < MIN_COLUMNS or height < MIN_ROWS, "-too-small")
+        self.set_class(too_small, "-too-small")
         wide = width >= WIDE_MIN_COLUMNS and height >= WIDE_MIN_ROWS
         self.query_one(FindingsStrip).set_max_lines(2 if wide else 1)
+        if not too_small:
+            self.call_after_refresh(self._restore_focus)
+
+    def _restore_focus(self) -> None:
+        """Hiding the panes (a terminal too small) took the focus away: give it back to the
+        active pane, or its keys (e, f, /) would do nothing until the user clicks it."""
+        if self.app.screen is not self or self.has_class("-too-small"):
+            return
+        focused = self.focused
+        if focused is None or not focused.display or focused.region.area == 0:
+            self._focus_pane(self.query_one(f"#{self.active_pane}", Pane))
 
     def watch_active_pane(self, old: str, new: str) -> None:
         for pane in self.panes:
