@@ -104,6 +104,11 @@ CASES = [
     ("az=use1-az1 action=accept", [1, 6]),
     ("az=use1-az1 && action=accept || eni=eni-bbb", [1, 2, 3, 6]),
     ('eni="eni-ccc"', [4, 5]),
+    ("tcp", [0, 1, 4, 6]),
+    ("TCP and action=REJECT", [0]),
+    ("udp or icmp", [2, 3]),
+    ("udp|icmp", [2, 3]),
+    ("not tcp", [2, 3, 5]),
 ]
 
 
@@ -132,6 +137,7 @@ def test_predicate(text: str, expected: list[int]) -> None:
         ("flags=syns", 6, "flag"),
         ("action<REJECT", 7, "needs one number"),
         ("hello", 0, "neither a field comparison"),
+        ("tcp|http", 0, "protocol (tcp, udp, icmp, icmpv6)"),
         ("action=REJECT and", 17, "expression expected"),
         ('action="REJECT', 7, "unexpected character"),
         ("dstport=443 or", 14, "expression expected"),
@@ -161,6 +167,28 @@ def test_parse_never_raises_other_errors(text: str) -> None:
         assert pred(r) in (True, False)
 
 
+@pytest.mark.parametrize(
+    ("bare", "spelled"),
+    [("tcp", "protocol=tcp"), ("not udp", "not protocol=17"), ("icmp|icmpv6", "proto=1|58")],
+)
+def test_bare_protocol_word_compiles_like_protocol_field_everywhere(
+    bare: str, spelled: str
+) -> None:
+    """The README's `tcp` is `protocol=tcp` on every backend a filter can run on."""
+    a, b = parse_filter(bare), parse_filter(spelled)
+    assert a.to_insights() == b.to_insights() and "protocol" in a.to_insights()
+    assert a.to_insights(FMT) == b.to_insights(FMT)
+    assert a.to_sql("t") == b.to_sql("t")
+    assert a.to_sql("t", dialect="duckdb") == b.to_sql("t", dialect="duckdb")
+    assert a.to_cwl_filter_pattern(FMT) == b.to_cwl_filter_pattern(FMT)
+    pa, pb = a.to_predicate(), b.to_predicate()
+    assert [pa(r) for r in RECORDS] == [pb(r) for r in RECORDS]
+
+
+def test_bare_tcp_is_pushed_down_to_cloudwatch() -> None:
+    assert "protocol=6" in (parse_filter("tcp").to_cwl_filter_pattern(FMT[:14]) or "")
+
+
 def test_extra_fields_can_be_filtered_when_declared() -> None:
     r = FlowLogParser("version my-field").feed_line("2 blue")
     assert r is not None
@@ -182,6 +210,7 @@ def test_extra_fields_can_be_filtered_when_declared() -> None:
         ("x and dst", ["dst", "dstaddr", "dstport"]),
         ("direction=", ["ingress", "egress"]),
         ("tgw-src-a", ["tgw-src-az-id"]),
+        ("action=REJECT and tc", ["tcp", "tcp-flags"]),
     ],
 )
 def test_complete(text: str, candidates: list[str]) -> None:

@@ -13,14 +13,15 @@ Grammar (keywords and enum values are case-insensitive; field names take ``-`` o
     or      := and ("or" and)*
     and     := not (["and"] not)*          # juxtaposition is "and"
     not     := ("not" | "!") not | primary
-    primary := "(" expr ")" | FIELD OP VALUE | FIELD ["not"] "in" VALUE | IP | CIDR
+    primary := "(" expr ")" | FIELD OP VALUE | FIELD ["not"] "in" VALUE | IP | CIDR | PROTO
     OP      := "=" | "==" | "!=" | "<" | "<=" | ">" | ">="
     VALUE   := alternative ("|" alternative)*      # any of them
     alternative := number | lo..hi | lo-hi | name | IP | CIDR | glob*
 
 Port ranges are written ``dstport=1024..65535`` (documented form); ``1024-65535`` and
 ``dstport in 1024..65535`` mean the same. A bare IP or CIDR matches either address. ``addr`` and
-``port`` are either-side pseudo fields. ``flags=syn`` means a SYN without ACK (a connection
+``port`` are either-side pseudo fields. A bare ``tcp``, ``udp``, ``icmp`` or ``icmpv6`` means
+``protocol=`` that protocol. ``flags=syn`` means a SYN without ACK (a connection
 attempt), ``flags=syn-ack`` its answer, ``flags=fin``/``rst``/``ack`` those bits. A comparison on
 a field a record lacks (``-``) is false, also for ``!=``; ``not`` inverts that.
 """
@@ -106,6 +107,9 @@ ENUMS: Final[dict[str, tuple[str, ...]]] = {
     "type": ("IPv4", "IPv6", "EFA"),
     "sublocation-type": ("wavelength", "outpost", "localzone"),
 }
+
+#: Protocols that may be written alone as a filter word (``tcp`` means ``protocol=tcp``).
+BARE_PROTOCOLS: Final[tuple[str, ...]] = ("tcp", "udp", "icmp", "icmpv6")
 
 #: Flag names -> (bits that must be set, bits that must be clear).
 FLAG_TESTS: Final[dict[str, tuple[int, int]]] = {
@@ -207,12 +211,12 @@ def complete(text: str) -> list[str]:
         if ref.kind == "flags":
             values = ("syn", "syn-ack", "ack", "fin", "rst", "psh", "urg")
         elif ref.kind == "protocol":
-            values = ("tcp", "udp", "icmp", "icmpv6")
+            values = BARE_PROTOCOLS
         word = m.group(2).lower()
         return [v for v in values if v.lower().startswith(word)]
     m = re.search(r"([\w-]*)$", text)
     word = (m.group(1) if m else "").lower().replace("_", "-")
-    names = [*field_names(), "and", "or", "not", "in"]
+    names = [*field_names(), *BARE_PROTOCOLS, "and", "or", "not", "in"]
     return sorted({n for n in names if n.startswith(word)}, key=lambda n: (len(n), n))
 
 
@@ -393,12 +397,17 @@ class _Parser:
         return Compare(ref, op, _typed_values(ref, op, val), tok.col)
 
     def free_term(self, tok: _Tok) -> Node:
+        names = tok.text.lower().split("|")
+        if tok.kind == "word" and all(n in BARE_PROTOCOLS for n in names):  # tcp, udp|icmp
+            numbers = tuple((PROTOCOL_NUMBERS[n], PROTOCOL_NUMBERS[n]) for n in names)
+            return Compare(resolve_field("protocol"), "=", numbers, tok.col)
         nets = []
         for part in tok.text.split("|"):
             net = _network(part)
             if net is None:
                 raise FilterError(
-                    f"{tok.text!r} is neither a field comparison nor an IP address or CIDR",
+                    f"{tok.text!r} is neither a field comparison nor an IP address, CIDR or "
+                    f"protocol ({', '.join(BARE_PROTOCOLS)})",
                     tok.col,
                 )
             nets.append(net)
