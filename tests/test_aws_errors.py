@@ -116,3 +116,25 @@ async def test_token_bucket_spaces_requests_below_the_rate() -> None:
     assert bucket.rate == 1.0
     bucket.recover(ceiling=2.0, step=5)
     assert bucket.rate == 2.0
+
+
+def test_access_denied_names_the_iam_action_not_the_api() -> None:
+    """ListObjectsV2 is authorized as s3:ListBucket: granting s3:ListObjectsV2 would fix nothing."""
+    err = E.translate(
+        client_error("AccessDenied", status=403), service="s3", operation="ListObjectsV2"
+    )
+    assert isinstance(err, E.AccessDeniedError)
+    assert err.action == "s3:ListBucket"
+    assert "s3:ListBucket" in err.message and "s3:ListBucket" in err.hint
+    assert "ListObjectsV2" not in err.message + err.hint
+    assert "kms:Decrypt" not in err.hint
+
+
+def test_s3_get_object_denied_mentions_the_bucket_key() -> None:
+    """An SSE-KMS object whose key the caller may not use is refused as a plain AccessDenied."""
+    err = E.translate(client_error("AccessDenied", status=403), service="s3", operation="GetObject")
+    assert "s3:GetObject" in err.hint and "kms:Decrypt" in err.hint
+    other = E.translate(
+        client_error("AccessDeniedException"), service="logs", operation="FilterLogEvents"
+    )
+    assert "kms:Decrypt" not in other.hint

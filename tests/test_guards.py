@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tui.aws.operations import ALLOWED, iam_policy, is_read_only
+from tui.aws.operations import ALLOWED, iam_action, iam_policy, is_read_only
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -67,19 +67,83 @@ def test_widgets_know_nothing_of_aws_or_the_app(path: Path) -> None:
     assert not (_imports(path) & {"tui", "botocore", "aiobotocore", "boto3"})
 
 
-def aws_operations_in(source: str) -> set[tuple[str, str]]:
-    """Every ``x.call("svc", "Op")`` / ``x.pages("svc", "Op")`` in ``source``."""
+_DOOR = {"call", "pages"}
+
+
+def _const(node: ast.expr) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def _door_sites(
+    tree: ast.AST,
+) -> list[tuple[ast.Call, ast.FunctionDef | ast.AsyncFunctionDef | None]]:
+    """Every ``x.call(...)``/``x.pages(...)`` with its enclosing function."""
+    sites: list[tuple[ast.Call, ast.FunctionDef | ast.AsyncFunctionDef | None]] = []
+
+    def visit(node: ast.AST, func: ast.FunctionDef | ast.AsyncFunctionDef | None) -> None:
+        for child in ast.iter_child_nodes(node):
+            inner = child if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef) else func
+            if (
+                isinstance(child, ast.Call)
+                and isinstance(child.func, ast.Attribute)
+                and child.func.attr in _DOOR
+                and len(child.args) >= 2
+            ):
+                sites.append((child, func))
+            visit(child, inner)
+
+    visit(tree, None)
+    return sites
+
+
+def scan_operations(sources: list[str]) -> tuple[set[tuple[str, str]], list[str]]:
+    """The (service, operation) pairs the code calls, and the call sites it cannot resolve.
+
+    A literal ``aws.call("ec2", "DescribeVpcs")`` is read as is. A wrapper such as
+    ``_collect(aws, op, ...)`` that passes its parameter ``op`` to ``aws.pages("ec2", op)`` is
+    resolved through every call of the wrapper with a literal at that position. The door itself
+    (``Aws.pages`` passing ``service, operation`` through) has no literal at all and is skipped.
+    """
     found: set[tuple[str, str]] = set()
-    for node in ast.walk(ast.parse(source)):
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr in {"call", "pages"}
-            and len(node.args) >= 2
-            and all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in node.args[:2])
-        ):
-            found.add((node.args[0].value, node.args[1].value))  # type: ignore[union-attr]
-    return found
+    unresolved: list[str] = []
+    wrappers: dict[str, tuple[str, int, str]] = {}  # name -> (service, op param index, param)
+    trees = [ast.parse(src) for src in sources]
+    for tree in trees:
+        for call, func in _door_sites(tree):
+            service, operation = _const(call.args[0]), _const(call.args[1])
+            if service and operation:
+                found.add((service, operation))
+                continue
+            params = [a.arg for a in func.args.args] if func is not None else []
+            op_arg = call.args[1]
+            if service and isinstance(op_arg, ast.Name) and op_arg.id in params and func:
+                wrappers[func.name] = (service, params.index(op_arg.id), op_arg.id)
+            elif not service and func is not None and func.name in _DOOR:
+                continue  # the door passing its own arguments through
+            else:
+                unresolved.append(ast.unparse(call))
+    for tree in trees:
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            name = node.func.id if isinstance(node.func, ast.Name) else None
+            if name not in wrappers:
+                continue
+            service, index, param = wrappers[name]
+            literal = _const(node.args[index]) if len(node.args) > index else None
+            for kw in node.keywords:
+                if kw.arg == param:
+                    literal = _const(kw.value)
+            if literal:
+                found.add((service, literal))
+            else:
+                unresolved.append(ast.unparse(node))
+    return found, unresolved
+
+
+def aws_operations_in(source: str) -> set[tuple[str, str]]:
+    """Every operation ``source`` calls through the door (see :func:`scan_operations`)."""
+    return scan_operations([source])[0]
 
 
 def _product_sources() -> list[Path]:
@@ -87,14 +151,40 @@ def _product_sources() -> list[Path]:
     return [p for p in (ROOT / "tui").rglob("*.py") if "demo" not in p.relative_to(ROOT).parts]
 
 
+def _called_operations() -> set[tuple[str, str]]:
+    used, unresolved = scan_operations([p.read_text(encoding="utf-8") for p in _product_sources()])
+    assert not unresolved, f"calls whose operation the scanner cannot name: {unresolved}"
+    return used
+
+
 def test_every_operation_the_code_calls_is_allowed_and_read_only() -> None:
-    used: set[tuple[str, str]] = set()
-    for path in _product_sources():
-        used |= aws_operations_in(path.read_text(encoding="utf-8"))
+    used = _called_operations()
     assert used, "the scanner found no AWS calls at all"
     assert used <= ALLOWED, sorted(used - ALLOWED)
     for service, op in ALLOWED:
         assert is_read_only(service, op), (service, op)
+
+
+def test_the_allowed_list_and_the_policy_hold_only_what_the_code_calls() -> None:
+    """Least privilege: an action in the policy that no code calls is a permission for nothing."""
+    used = _called_operations()
+    assert sorted(ALLOWED - used) == []
+    policy = json.loads((ROOT / "tui" / "iam-policy.json").read_text(encoding="utf-8"))
+    assert set(policy["Statement"][0]["Action"]) == {iam_action(s, o) for s, o in used}
+
+
+def test_the_scanner_resolves_wrappers_and_refuses_what_it_cannot_name() -> None:
+    wrapped = (
+        "async def _collect(aws, op, key):\n"
+        "    async for page in aws.pages('ec2', op):\n"
+        "        yield page\n"
+        "async def f(aws):\n"
+        "    await _collect(aws, 'DescribeVpcs', 'Vpcs')\n"
+        "    await _collect(aws, op='DescribeSubnets', key='Subnets')\n"
+    )
+    assert scan_operations([wrapped]) == ({("ec2", "DescribeVpcs"), ("ec2", "DescribeSubnets")}, [])
+    dynamic = "async def f(aws, name):\n    await aws.call('ec2', name.upper())\n"
+    assert scan_operations([dynamic])[1]
 
 
 def test_the_scanner_catches_a_mutating_call() -> None:

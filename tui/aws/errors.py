@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from tui.aws.operations import iam_action
+
 
 class HamariError(Exception):
     """Base error: a short title, a longer hint, and where it happened."""
@@ -39,10 +41,10 @@ class HamariError(Exception):
 
     @property
     def action(self) -> str:
-        """The IAM action that was attempted, e.g. ``cloudtrail:LookupEvents``."""
+        """The IAM action that was attempted, e.g. ``s3:ListBucket`` for ListObjectsV2."""
         if not self.service or not self.operation:
             return ""
-        return f"{self.service}:{self.operation}"
+        return iam_action(self.service, self.operation)
 
     def __str__(self) -> str:
         return self.message
@@ -171,6 +173,19 @@ def credentials_hint(profile: str | None) -> str:
     )
 
 
+def _denied_hint(service: str, operation: str, action: str) -> str:
+    """Grant the IAM action; for an S3 object, the bucket's KMS key may be what refused."""
+    hint = f"Grant `{action}` to your role (see iam-policy.json in the README)."
+    if (service, operation) == ("s3", "GetObject"):
+        # S3 answers AccessDenied, not a KMS error, when the object is SSE-KMS encrypted and
+        # the caller may not use the key.
+        hint += (
+            " If the bucket uses SSE-KMS, also allow `kms:Decrypt` on its key (in your policy"
+            " and in the key policy)."
+        )
+    return hint + " The other panes keep working."
+
+
 def _skew_from_headers(headers: dict[str, str], now: datetime | None = None) -> float | None:
     from email.utils import parsedate_to_datetime  # only on a clock-skew error
 
@@ -197,7 +212,10 @@ def translate(
     if isinstance(exc, HamariError):
         return exc
     where = dict(service=service, operation=operation)
+    # The API in messages about the call; the IAM action (s3:ListBucket, not
+    # s3:ListObjectsV2) in what to grant when it was refused.
     action = f"{service}:{operation}" if service and operation else "this API"
+    permission = iam_action(service, operation) if service and operation else action
 
     # Imported lazily: botocore is heavy and the translation must also work in tests without it.
     from botocore import exceptions as bce
@@ -224,9 +242,8 @@ def translate(
             )
         if code in _DENIED_CODES or code.endswith("AccessDenied"):
             return AccessDeniedError(
-                f"Not allowed to call {action}.",
-                hint=f"Grant `{action}` to your role (see iam-policy.json in the README). "
-                "The other panes keep working.",
+                f"Not allowed to call {permission}.",
+                hint=_denied_hint(service, operation, permission),
                 code=code,
                 **where,
             )
