@@ -17,10 +17,12 @@ from tui.models.metrics import (
     align_window,
     build_queries,
     choose_period,
+    data_note,
     evaluate,
     instance_ebs_limits,
     instance_presets,
     is_valid_query_id,
+    query_period,
     series_from_results,
     split_queries,
     volume_limits,
@@ -804,3 +806,71 @@ def test_below_ninety_percent_never_claims_a_limit(values: list[float | None]) -
     a = evaluate(M5_LARGE, [GP3], [s])
     assert a.binding is None
     assert a.verdict.startswith("no EBS limit reached")
+
+
+# ---------------------------------------------------------------- the period the data has
+
+
+def five_minute_answer(spec: MetricSpec, sums: list[float], asked: int) -> list[Series]:
+    """GetMetricData's answer for 5-minute data asked at ``asked``: one point per 5 minutes."""
+    queries = build_queries([spec], period=asked)
+    stamps = [T0 + timedelta(minutes=5 * i) for i in range(len(sums))]
+    result = {"Id": "m0", "Timestamps": stamps, "Values": sums, "StatusCode": "Complete"}
+    return series_from_results({"MetricDataResults": [result]}, queries, asked)
+
+
+def test_basic_monitoring_instances_are_asked_at_five_minutes_volumes_at_the_window_period() -> (
+    None
+):
+    specs = instance_presets("i-basic", M5_LARGE) + volume_presets(GP3)
+    queries = build_queries(specs, period=60, basic_monitoring={"i-basic"})
+    periods = {q["Label"]: q["MetricStat"]["Period"] for q in queries}
+    assert periods["i-basic EBSReadOps"] == periods["i-basic EBSByteBalance%"] == 300
+    assert periods["vol-0abc VolumeReadOps"] == 60
+    # another instance's metrics, and coarser windows, are left as they are
+    assert query_period(spec_of(instance_presets("i-x", None), "EBSReadOps"), 60, {"i-y"}) == 60
+    assert query_period(spec_of(instance_presets("i-x", None), "EBSReadOps"), 3600, {"i-x"}) == 3600
+
+
+def test_five_minute_sums_asked_at_60s_become_rates_over_300s() -> None:
+    spec = spec_of(instance_presets("i-1", M5_LARGE), "EBSReadOps")
+    (series,) = five_minute_answer(spec, [270_000.0] * 6, asked=60)
+    assert series.period == 300
+    assert series.latest == pytest.approx(900.0)  # not 4,500
+    assert len(series.timestamps) == 6  # no 1-minute gaps invented between the 5-minute points
+    # two points prove nothing: the period asked for stands
+    (short,) = five_minute_answer(spec, [270_000.0] * 2, asked=60)
+    assert short.period == 60
+
+
+def test_one_minute_data_with_gaps_stays_one_minute() -> None:
+    spec = spec_of(volume_presets(GP3), "VolumeReadOps")
+    queries = build_queries([spec], period=60)
+    stamps = [T0, T0 + timedelta(minutes=5), T0 + timedelta(minutes=6), T0 + timedelta(minutes=10)]
+    result = {"Id": "m0", "Timestamps": stamps, "Values": [6000.0] * 4}
+    (series,) = series_from_results({"MetricDataResults": [result]}, queries, 60)
+    assert series.period == 60 and series.latest == pytest.approx(100.0)
+
+
+def test_no_false_ebs_limit_on_a_type_whose_baseline_is_its_maximum() -> None:
+    """m5.4xlarge, 5-minute data truly at 5,000 IOPS: read as 1-minute it would be 25,000."""
+    specs = instance_presets("i-1", M5_4XLARGE)
+    reads, writes = spec_of(specs, "EBSReadOps"), spec_of(specs, "EBSWriteOps")
+    series = five_minute_answer(reads, [5000 * 0.7 * 300] * 6, 60)
+    series += five_minute_answer(writes, [5000 * 0.3 * 300] * 6, 60)
+    assessment = evaluate(M5_4XLARGE, [], series)
+    assert assessment.binding is None and not assessment.findings
+    total = next(r for r in assessment.rows if r.series.spec.parts)
+    assert total.latest == pytest.approx(5000.0)
+    assert total.percent == pytest.approx(100 * 5000 / 18750)
+
+
+def test_data_note_says_what_resolution_is_shown() -> None:
+    inst = spec_of(instance_presets("i-1", M5_LARGE), "EBSReadOps")
+    vol = spec_of(volume_presets(GP3), "VolumeReadOps")
+    five = five_minute_answer(inst, [1.0] * 4, 60)
+    one = fetch([(vol, [1.0, 2.0, 3.0])])
+    assert data_note(five, 60) == "5-min data"
+    assert data_note(one, 60) == "1-min data"
+    assert data_note(one + five, 60) == "1-min data · 5-min data for i-1 (basic monitoring)"
+    assert data_note([], 3600) == "1-h data"

@@ -135,6 +135,30 @@ class Target:
         """The DescribeVolumes item of one of the target's volumes."""
         return next((v for v in self.volumes if v.get("VolumeId") == volume_id), None)
 
+    @property
+    def basic_monitoring(self) -> frozenset[str]:
+        """The instance ID when its AWS/EC2 metrics are 5-minute data (see :func:`basic_monitored`)."""
+        return basic_monitored([self.instance] if self.instance is not None else [])
+
+    def queries(self, specs: Sequence[MetricSpec], period: int) -> list[dict[str, Any]]:
+        """The GetMetricData queries for ``specs``, each at a period its data has."""
+        return build_queries(specs, period=period, basic_monitoring=self.basic_monitoring)
+
+
+def basic_monitored(instances: Iterable[Mapping[str, Any]]) -> frozenset[str]:
+    """IDs of the instances whose ``Monitoring.State`` is not ``enabled`` (basic, AWS's default).
+
+    ``disabling`` and ``pending`` count as basic: part of the window is 5-minute data, and a
+    5-minute Sum is right for both. An instance without the field is left to detection.
+    """
+    out: set[str] = set()
+    for inst in instances:
+        mon = inst.get("Monitoring")
+        state = str(mon.get("State") or "") if isinstance(mon, Mapping) else ""
+        if state and state != "enabled":
+            out.add(str(inst.get("InstanceId") or ""))
+    return frozenset(out)
+
 
 @dataclass(frozen=True, slots=True)
 class MetricsResult:
@@ -144,7 +168,8 @@ class MetricsResult:
         target: The target the series belong to.
         series: One per spec, in spec order (display units).
         assessment: Every series judged against its limit, and the verdict.
-        period: Period in seconds.
+        period: Period in seconds asked for (instances with basic monitoring are asked at 300 s;
+            each series carries the period its data has).
         start: Aligned window start.
         end: Aligned window end.
         requests: GetMetricData requests made (pages included).
@@ -450,8 +475,9 @@ class MetricsSource:
         now = now or datetime.now(UTC)
         specs = _unique(list(target.specs) + list(extra))
         period = choose_period(start, end, now, max_points=max_points)
-        aligned_start, aligned_end = align_window(start, end, period)
-        queries = build_queries(specs, period=period)
+        queries = target.queries(specs, period)
+        coarsest = max((q["MetricStat"]["Period"] for q in queries), default=period)
+        aligned_start, aligned_end = align_window(start, end, coarsest)
         pages: list[Mapping[str, Any]] = []
         requests = 0
         for batch in split_queries(queries):
@@ -510,6 +536,7 @@ __all__ = [
     "MetricsSource",
     "Target",
     "TargetSummary",
+    "basic_monitored",
     "classify",
     "tag_value",
     "tgw_attachment_presets",

@@ -18,6 +18,7 @@ from typing import Any
 from tui.aws.metrics import MetricsResult, MetricsSource
 from tui.cli import verb
 from tui.headless.common import open_aws, write_csv, write_ndjson, write_table
+from tui.models.metrics import data_note
 from tui.models.text import display_safe
 from tui.settings import Settings
 
@@ -89,7 +90,7 @@ def run(settings: Settings, ns: argparse.Namespace) -> int:
         write_csv(rows, COLUMNS)
     summary = (
         f"verdict: {verdict} "
-        f"({len(result.series)} series, period {result.period}s, "
+        f"({len(result.series)} series, {data_note(result.series, result.period)}, "
         f"{result.requests} GetMetricData request(s), {result.metrics_requested} metrics)"
     )
     if ns.format == "table":

@@ -15,7 +15,14 @@ the pure part of that investigation, with no UI and no network:
   (:func:`evaluate`), as a one-line verdict and a list of findings.
 
 Units are made honest on the client. Ops and bytes are always requested with ``Stat=Sum``; then
-IOPS = Sum(ops) / period seconds and MB/s = Sum(bytes) / period / 10**6. AWS states instance EBS
+IOPS = Sum(ops) / period seconds and MB/s = Sum(bytes) / period / 10**6, where the period is the
+one the *data* has, which is not always the one asked for: an instance with basic monitoring (AWS's
+default) publishes its AWS/EC2 metrics as 5-minute sums, and asked at 60 s CloudWatch returns each
+5-minute sum in a 1-minute bucket, so a rate made with 60 s reads 5x too high. Such instances are
+asked at 300 s (:func:`query_period`) and every answer's period is read from its timestamps
+(:func:`detect_period`) for what nobody could know in advance (a metric added from ListMetrics).
+AWS/EBS volume metrics are 1-minute sums for every volume type (while attached), so the period
+asked for is theirs; balances (``BurstBalance``, ``EBSIOBalance%``) are percentages at any period. AWS states instance EBS
 limits in decimal megabytes: DescribeInstanceTypes gives m5.large ``BaselineBandwidthInMbps`` 650
 and ``BaselineThroughputInMBps`` 81.25 = 650 / 8, so "MB" there is 10**6 bytes. Volume throughput,
 on the other hand, is stated in MiB/s (DescribeVolumes ``Throughput``, the gp2/gp3/st1/sc1
@@ -28,9 +35,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from typing import Any, Final, Literal
 
 UnitKind = Literal["iops", "mbps", "percent", "count", "bytes_per_s", "seconds", "raw"]
@@ -55,6 +63,9 @@ MIB_IN_MB: Final = MIB / MB
 STANDARD_PERIODS: Final[tuple[int, ...]] = (60, 300, 900, 3600, 21600, 86400)
 HIGH_RES_PERIODS: Final[tuple[int, ...]] = (1, 5, 10, 30)
 MAX_QUERIES_PER_CALL: Final = 500
+BASIC_MONITORING_PERIOD: Final = 300
+"""EC2 basic monitoring (AWS's default) publishes AWS/EC2 metrics once per 5 minutes, as 5-minute
+statistics; detailed monitoring publishes them every minute."""
 EXHAUSTED_BALANCE_PCT: Final = 1.0
 """A balance at or below this percentage counts as exhausted (CloudWatch reports 0-100)."""
 
@@ -384,7 +395,25 @@ def align_window(start: datetime, end: datetime, period: int) -> tuple[datetime,
     return datetime.fromtimestamp(s, UTC), datetime.fromtimestamp(e, UTC)
 
 
-def build_queries(specs: Sequence[MetricSpec], *, period: int = 60) -> list[dict[str, Any]]:
+def query_period(spec: MetricSpec, period: int, basic_monitoring: Collection[str] = ()) -> int:
+    """The period to ask ``spec`` for: ``period``, never finer than the data exists.
+
+    An AWS/EC2 metric of an instance in ``basic_monitoring`` exists only as 5-minute statistics;
+    asked for less, CloudWatch hands each 5-minute Sum back as if it were the sum of the shorter
+    period. The standard periods above 300 s are multiples of it, so they are kept.
+    """
+    if (
+        period < BASIC_MONITORING_PERIOD
+        and spec.namespace == "AWS/EC2"
+        and spec.resource_id in basic_monitoring
+    ):
+        return BASIC_MONITORING_PERIOD
+    return period
+
+
+def build_queries(
+    specs: Sequence[MetricSpec], *, period: int = 60, basic_monitoring: Collection[str] = ()
+) -> list[dict[str, Any]]:
     """Build ``MetricDataQueries`` items for GetMetricData.
 
     Ids are ``m0``, ``m1``... in spec order, so they are stable across refreshes and valid
@@ -393,6 +422,8 @@ def build_queries(specs: Sequence[MetricSpec], *, period: int = 60) -> list[dict
     Args:
         specs: Queryable specs (derived totals are rejected).
         period: Period in seconds.
+        basic_monitoring: Instance IDs with basic monitoring: their AWS/EC2 metrics are asked
+            at :func:`query_period`.
 
     Returns:
         One query dict per spec.
@@ -401,10 +432,11 @@ def build_queries(specs: Sequence[MetricSpec], *, period: int = 60) -> list[dict
     for i, spec in enumerate(specs):
         if spec.parts:
             raise ValueError(f"{spec.label}: a derived total is computed, not queried")
+        p = query_period(spec, int(period), basic_monitoring)
         out.append(
             {
                 "Id": f"m{i}",
-                "MetricStat": {"Metric": spec.metric(), "Period": int(period), "Stat": spec.stat},
+                "MetricStat": {"Metric": spec.metric(), "Period": p, "Stat": spec.stat},
                 "Label": spec.label,
                 "ReturnData": True,
             }
@@ -448,7 +480,8 @@ class Series:
         message: Error message when the status is an error.
         messages: Per-series ``Messages`` as ``(code, value)`` pairs.
         unit: Display unit.
-        period: Period in seconds the values were computed with.
+        period: Period in seconds the values were computed with: the period the data has, which
+            may be coarser than the one asked for (:func:`detect_period`).
         stale: True when these are the last good values kept after a failed refresh.
     """
 
@@ -540,6 +573,61 @@ def _convert(spec: MetricSpec, raw: float | None, period: int) -> float | None:
     if spec.unit_kind == "mbps":
         return raw / period / MB
     return raw
+
+
+def detect_period(stamps: Sequence[datetime], requested: int) -> int:
+    """The period the datapoints really have: ``requested``, or a coarser standard period.
+
+    5-minute data asked at 60 s comes back one point per 5 minutes, each a 5-minute statistic.
+    When at least three points sit on the grid of a coarser standard period and every gap is a
+    multiple of it, the largest such period is the data's; fewer points prove nothing.
+    """
+    if len(stamps) < 3 or requested <= 0:
+        return requested
+    secs = [int(t.timestamp()) for t in stamps]
+    gap = 0
+    for a, b in pairwise(secs):
+        gap = math.gcd(gap, b - a)
+    found = requested
+    for p in STANDARD_PERIODS:
+        if p > requested and p % requested == 0 and gap % p == 0 and secs[0] % p == 0:
+            found = p
+    return found
+
+
+def period_text(seconds: int) -> str:
+    """A period as people say it: ``1-min``, ``5-min``, ``1-h``, ``1-day``, ``10-s``."""
+    if seconds % 86400 == 0:
+        return f"{seconds // 86400}-day"
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600}-h"
+    if seconds % 60 == 0:
+        return f"{seconds // 60}-min"
+    return f"{seconds}-s"
+
+
+def data_note(series: Sequence[Series], requested: int) -> str:
+    """What resolution the shown data has, e.g. ``5-min data`` or
+    ``1-min data · 5-min data for i-0abc (basic monitoring)``."""
+    periods: dict[int, list[str]] = {}
+    for s in series:
+        if s.spec.parts or not s.points():
+            continue
+        ids = periods.setdefault(s.period, [])
+        if s.spec.resource_id not in ids:
+            ids.append(s.spec.resource_id)
+    if len(periods) <= 1:
+        return f"{period_text(next(iter(periods), requested))} data"
+    finest, *coarser = sorted(periods)
+    parts = [f"{period_text(finest)} data"]
+    for p in coarser:
+        who = [r for r in periods[p] if r]
+        ec2 = all(r.startswith("i-") for r in who)
+        names = ", ".join(who[:3]) + (f" +{len(who) - 3}" if len(who) > 3 else "")
+        parts.append(
+            f"{period_text(p)} data for {names}" + (" (basic monitoring)" if ec2 and who else "")
+        )
+    return " · ".join(parts)
 
 
 def _fill_gaps(
@@ -655,6 +743,7 @@ def series_from_results(
             if by_time.get(t) is None:
                 by_time[t] = v
         stamps_sorted = sorted(by_time)
+        p = detect_period(stamps_sorted, p)
         values = [_convert(spec, by_time[t], p) for t in stamps_sorted]
         if fill_gaps:
             stamps_sorted, values = _fill_gaps(stamps_sorted, values, p)

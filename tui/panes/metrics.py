@@ -48,7 +48,7 @@ from tui.models.metrics import (
     Assessment,
     MetricSpec,
     SeriesAssessment,
-    build_queries,
+    data_note,
     evaluate,
     fmt_number,
 )
@@ -703,7 +703,7 @@ class MetricsPane(Pane):
         if target.state:
             status.append(f" {display_safe(target.state)}")
         status.append(
-            f" · {len(result.series)} series · {result.period}s · "
+            f" · {len(result.series)} series · {data_note(result.series, result.period)} · "
             f"{result.requests} req" + (" · STALE" if stale else "")
         )
         if target.note:
@@ -1106,7 +1106,7 @@ class MetricsPane(Pane):
             "StartTime": result.start.isoformat(),
             "EndTime": result.end.isoformat(),
             "ScanBy": "TimestampAscending",
-            "MetricDataQueries": build_queries(specs, period=result.period),
+            "MetricDataQueries": result.target.queries(specs, result.period),
         }
 
     def watch_focused_resource(self, old: str | None, new: str | None) -> None:
