@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tui.models.flowagg import AGGREGATIONS, aggregate, service_port
-from tui.models.flowlog import FlowLogParser, FlowRecord
+from tui.models.flowengine import FlowEngine
+from tui.models.flowlog import TGW_DEFAULT_FORMAT, FlowLogParser, FlowRecord
 from tui.models.network import EniInfo, Topology
 
 V5 = [
@@ -137,3 +140,68 @@ def test_every_kind_runs_and_unknown_kind_raises() -> None:
 def test_service_port() -> None:
     recs = _records(V5, LINES)
     assert [service_port(r) for r in recs] == [5432, 5432, 5432, 22, 443, None]
+
+
+def _tgw_line(src: str, dst: str, nbytes: int, status: str = "OK") -> str:
+    values = {name: "-" for name in TGW_DEFAULT_FORMAT}
+    values.update(
+        {
+            "version": "6",
+            "resource-type": "TransitGateway",
+            "account-id": "210987654321",
+            "tgw-id": "tgw-0f1",
+            "tgw-attachment-id": "tgw-attach-0a1",
+            "start": "1700000000",
+            "end": "1700000060",
+            "log-status": status,
+            "region": "eu-west-3",
+        }
+    )
+    if status == "OK":
+        values.update(
+            {
+                "srcaddr": src,
+                "dstaddr": dst,
+                "srcport": "50000",
+                "dstport": "443",
+                "protocol": "6",
+                "packets": "3",
+                "bytes": str(nbytes),
+            }
+        )
+    return " ".join(values[name] for name in TGW_DEFAULT_FORMAT)
+
+
+TGW_LINES = [
+    _tgw_line("172.20.1.5", "172.21.0.9", 900),
+    _tgw_line("172.20.1.5", "172.21.0.9", 100),
+    _tgw_line("172.22.3.3", "172.20.1.5", 5000),
+    _tgw_line("-", "-", 0, status="NODATA"),
+]
+
+
+def test_top_talkers_of_transit_gateway_records_without_action() -> None:
+    """Transit Gateway flow logs have no action field; their talkers are still talkers."""
+    recs = _records(list(TGW_DEFAULT_FORMAT), TGW_LINES)
+    assert all(r.action is None for r in recs)
+    top = aggregate(recs, "top-talkers")
+    assert [(r.label, r.flows, r.bytes) for r in top] == [
+        ("172.22.3.3 → 172.20.1.5", 1, 5000),
+        ("172.20.1.5 → 172.21.0.9", 2, 1000),
+    ]
+
+
+def test_top_talkers_skip_status_rows_of_every_format() -> None:
+    assert all(
+        k != ("-", "-") for k in (r.key for r in aggregate(_records(V5, LINES), "top-talkers"))
+    )
+
+
+def test_duckdb_top_talkers_of_transit_gateway_records_equal_pure(tmp_path: Path) -> None:
+    path = tmp_path / "tgw.log"
+    path.write_text(" ".join(TGW_DEFAULT_FORMAT) + "\n" + "\n".join(TGW_LINES) + "\n")
+    want = aggregate(_records(list(TGW_DEFAULT_FORMAT), TGW_LINES), "top-talkers")
+    with FlowEngine(temp_directory=tmp_path) as engine:
+        engine.load_files(path)
+        assert engine.aggregate("top-talkers") == want
+        assert len(want) == 2

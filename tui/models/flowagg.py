@@ -79,11 +79,26 @@ def service_port(record: FlowRecord) -> int | None:
     return s if 0 < s < d else d
 
 
+def talker_key(record: FlowRecord) -> tuple[str, str] | None:
+    """(source, destination) of a record that describes traffic; None for a status row.
+
+    Not keyed on ``action``: Transit Gateway flow logs have no such field, and their records are
+    traffic all the same. A NODATA/SKIPDATA row, or a row with no address at all (a format
+    without ``log-status``), describes no traffic.
+    """
+    if record.is_status:
+        return None
+    src, dst = record.src, record.dst
+    if src is None and dst is None:
+        return None
+    return (src or "-", dst or "-")
+
+
 def key_function(kind: str, topology: Topology | None) -> KeyFn:
     """The group key of a record for ``kind`` (None: the record is not counted)."""
     eni_az = topology.eni_az() if topology is not None else {}
     if kind == "top-talkers":
-        return lambda r: (r.src or "-", r.dst or "-") if r.action else None
+        return talker_key
     if kind == "rejects-by-az":
 
         def az(r: FlowRecord) -> tuple[str, ...]:

@@ -799,7 +799,10 @@ _BY_REJECTS: Final = "rejects DESC, flows DESC"
 _AGG_SQL: Final[dict[str, tuple[tuple[str, ...], str, str]]] = {
     "top-talkers": (
         (
-            "CASE WHEN action IS NOT NULL THEN coalesce(pkt_srcaddr, srcaddr, '-') END",
+            # As flowagg.talker_key: not on action (Transit Gateway logs have none).
+            "CASE WHEN coalesce(log_status, '') NOT IN ('NODATA', 'SKIPDATA') AND "
+            "coalesce(pkt_srcaddr, srcaddr, pkt_dstaddr, dstaddr) IS NOT NULL "
+            "THEN coalesce(pkt_srcaddr, srcaddr, '-') END",
             "coalesce(pkt_dstaddr, dstaddr, '-')",
         ),
         "",
