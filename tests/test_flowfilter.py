@@ -309,6 +309,86 @@ def test_insights_default_format_uses_discovered_fields() -> None:
     assert q.endswith("| limit 100")
 
 
+# AWS, "Supported logs and discovered fields" (CloudWatch Logs user guide): what Logs Insights
+# discovers in VPC flow logs of the default format. Typed from the page, not from the code.
+INSIGHTS_DISCOVERED = {
+    "accountId",
+    "endTime",
+    "interfaceId",
+    "logStatus",
+    "startTime",
+    "version",
+    "action",
+    "bytes",
+    "dstAddr",
+    "dstPort",
+    "packets",
+    "protocol",
+    "srcAddr",
+    "srcPort",
+}
+_INSIGHTS_WORDS = {"and", "or", "not", "in", "like", "isIpInSubnet", "ispresent"}
+
+
+def _insights_filter_fields(query: str) -> set[str]:
+    """The field names a compiled query's filter clause reads (literals and functions removed)."""
+    clause = next(p for p in query.split("\n| ") if p.startswith("filter "))[len("filter ") :]
+    clause = re.sub(r'"(?:[^"\\]|\\.)*"', " ", clause)  # strings
+    clause = re.sub(r"/\(\?i\)\^.*?\$/", " ", clause)  # regexes
+    return set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", clause)) - _INSIGHTS_WORDS
+
+
+def _parsed_fields(query: str) -> list[str]:
+    m = re.search(r'\| parse @message "[* ]+" as (.+)', query)
+    assert m, query
+    return [f.strip() for f in m.group(1).split(",")]
+
+
+_DEFAULT_FIELD_FILTERS = [
+    ("version=2", "version"),
+    ("account=123456789012", "accountId"),
+    ("eni=eni-1", "interfaceId"),
+    ("srcaddr=10.0.0.1", "srcAddr"),
+    ("dstaddr in 10.0.0.0/8", "dstAddr"),
+    ("srcport=443", "srcPort"),
+    ("dstport=1024..65535", "dstPort"),
+    ("tcp", "protocol"),
+    ("packets>1", "packets"),
+    ("bytes>=1000", "bytes"),
+    ("start>1700000000", "startTime"),
+    ("end<1700000000", "endTime"),
+    ("action=REJECT", "action"),
+    ("status=NODATA", "logStatus"),
+]
+
+
+@pytest.mark.parametrize(("text", "field"), _DEFAULT_FIELD_FILTERS)
+def test_insights_default_format_names_only_discovered_fields(text: str, field: str) -> None:
+    """Insights discovers startTime/endTime; a filter on start/end silently matched nothing."""
+    used = _insights_filter_fields(parse_filter(text).to_insights())
+    assert used == {field}
+    assert used <= INSIGHTS_DISCOVERED
+
+
+def test_every_default_field_has_a_filter_case() -> None:
+    from tui.models.flowlog import DEFAULT_FORMAT
+
+    cases = {parse_filter(t).fields().pop() for t, _ in _DEFAULT_FIELD_FILTERS}
+    assert cases == set(DEFAULT_FORMAT)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [c[0] for c in CASES if c[0]] + ["start>1 and end<2", "flags=syn and az=use1-az1"],
+)
+def test_insights_custom_format_reads_only_fields_it_parsed(text: str) -> None:
+    """A custom format's fields are not discovered: every name read is one ``parse`` made."""
+    q = parse_filter(text).to_insights(FMT)
+    parsed = _parsed_fields(q)
+    assert len(parsed) == len(FMT) == len(set(parsed))
+    assert _insights_filter_fields(q) <= set(parsed)
+
+
 def test_insights_custom_format_parses_message() -> None:
     q = parse_filter("flags=syn-ack and az=use1-az1").to_insights(FMT)
     stars = " ".join("*" for _ in FMT)

@@ -839,7 +839,10 @@ class FlowFilter:
 
 _TABLE: Final = re.compile(r'(?:[A-Za-z_]\w*|"[^"]+")(?:\.(?:[A-Za-z_]\w*|"[^"]+"))*')
 
-# Field names Logs Insights discovers itself for flow logs in the default format.
+# Field names Logs Insights discovers itself for flow logs in the default format (AWS's
+# "Supported logs and discovered fields": startTime/endTime, not start/end; a filter on a field
+# Insights does not know matches nothing, silently). Custom formats are split with ``parse``,
+# as that page says to do for fields it does not discover.
 _INSIGHTS_DEFAULT: Final[dict[str, str]] = {
     "version": "version",
     "account-id": "accountId",
@@ -851,8 +854,8 @@ _INSIGHTS_DEFAULT: Final[dict[str, str]] = {
     "protocol": "protocol",
     "packets": "packets",
     "bytes": "bytes",
-    "start": "start",
-    "end": "end",
+    "start": "startTime",
+    "end": "endTime",
     "action": "action",
     "log-status": "logStatus",
 }
