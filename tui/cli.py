@@ -143,7 +143,9 @@ def verb(
     return deco
 
 
-_VERB_MODULES = {name: f"tui.headless.{name}" for name in ("trail", "metrics", "flows")}
+_VERB_MODULES = {
+    name: f"tui.headless.{name}" for name in ("trail", "metrics", "flows", "diagnose")
+}
 
 
 def _load_verbs(argv: Sequence[str] | None = None) -> None:

@@ -1,0 +1,226 @@
+"""``hamari diagnose``: the incidents found headless, each source failing alone, honest exit codes."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.demo_fixtures import DEMO_NOW
+from tui.aws.session import DEMO_CREDENTIALS, Aws, Connection
+from tui.demo.seed import seed
+from tui.demo.server import FaultRule
+from tui.headless.diagnose import (
+    Collected,
+    collect,
+    diagnose,
+    exit_status,
+    report,
+    show_command,
+    write_json,
+    write_text,
+)
+from tui.models.findings import Evidence, Finding
+from tui.models.timewindow import TimeWindow
+from tui.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def world(emulator: Any) -> Any:
+    emulator.reset()
+    seeded = seed(emulator.url, now=DEMO_NOW)
+    emulator.faults.clear_seen()
+    return seeded
+
+
+@pytest.fixture
+async def aws(world: Any, emulator: Any) -> AsyncIterator[Aws]:
+    conn = Connection(
+        region=world.region,
+        endpoint_url=world.url,
+        demo=True,
+        static_credentials=DEMO_CREDENTIALS,
+    )
+    client = Aws(conn, backoff_base=0.0)
+    await client.open()
+    try:
+        yield client
+    finally:
+        emulator.faults.clear()
+        await client.close()
+
+
+def _text(findings: list[Finding], c: Collected, settings: Settings) -> str:
+    out = io.StringIO()
+    write_text(findings, c, settings, out)
+    return out.getvalue()
+
+
+async def test_demo_world_names_the_kms_denial_and_the_nacl_with_evidence(
+    aws: Aws, world: Any
+) -> None:
+    settings = Settings(region=world.region)
+    c = await collect(settings, now=DEMO_NOW, aws=aws)
+    assert not c.problems, c.problems
+    findings = diagnose(c)
+    kinds = {f.kind for f in findings}
+    assert "start_failed" in kinds
+    assert "return_rejected" in kinds
+    assert exit_status(findings, c) == 1
+    text = _text(findings, c, settings)
+    # The KMS denial made on the caller's behalf is printed as evidence, with the command.
+    assert "kms:CreateGrant AccessDenied" in text
+    assert "via ec2.amazonaws.com" in text
+    assert "show: hamari trail '--filter=" in text
+    # The NACL rule that drops the return leg is named under the flow finding.
+    assert "denied by NACL acl-" in text
+    assert "show: hamari flows '--filter=" in text
+
+
+async def test_one_source_failing_is_named_and_the_others_still_count(
+    aws: Aws, world: Any, emulator: Any
+) -> None:
+    emulator.faults.add(FaultRule("cloudtrail", "LookupEvents", "access_denied"))
+    settings = Settings(region=world.region)
+    c = await collect(settings, now=DEMO_NOW, aws=aws)
+    assert [p.source for p in c.problems] == ["trail"]
+    assert "cloudtrail:LookupEvents" in c.problems[0].message + c.problems[0].hint
+    findings = diagnose(c)
+    assert "return_rejected" in {f.kind for f in findings}
+    assert not c.events
+    assert "NOT READ trail" in _text(findings, c, settings)
+
+
+def _trail_file(path: Path, events: list[dict[str, Any]]) -> None:
+    path.write_text(json.dumps({"Records": events}))
+
+
+def _event(name: str, when: datetime, **extra: Any) -> dict[str, Any]:
+    event = {
+        "eventVersion": "1.08",
+        "eventID": f"id-{name}-{when.timestamp()}",
+        "eventTime": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "eventName": name,
+        "eventSource": "ec2.amazonaws.com",
+        "awsRegion": "eu-west-3",
+        "sourceIPAddress": "10.1.2.3",
+        "userAgent": "aws-cli/2",
+        "userIdentity": {"type": "IAMUser", "userName": "bob", "arn": "arn:aws:iam::1:user/bob"},
+    }
+    event.update(extra)
+    return event
+
+
+def test_healthy_local_files_exit_zero(tmp_path: Path) -> None:
+    when = datetime(2025, 3, 1, 10, 0, tzinfo=UTC)
+    _trail_file(tmp_path / "trail.json", [_event("DescribeInstances", when)])
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    (flows / "f.log").write_text(
+        "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets "
+        "bytes start end action log-status\n"
+        "2 111122223333 eni-1 10.0.0.1 10.0.0.2 40000 443 6 3 300 1740823200 1740823260 "
+        "ACCEPT OK\n"
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tui",
+            "diagnose",
+            "--trail-source",
+            str(tmp_path / "trail.json"),
+            "--flows-source",
+            str(flows),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "No findings." in done.stdout
+    assert "1 events" in done.stdout and "1 flow records" in done.stdout
+
+
+def test_unreadable_evidence_without_findings_exits_two(tmp_path: Path) -> None:
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tui",
+            "diagnose",
+            "--trail-source",
+            str(tmp_path / "missing-trail"),
+            "--flows-source",
+            str(flows),
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    doc = json.loads(done.stdout)
+    assert doc["findings"] == []
+    assert "trail" in {p["source"] for p in doc["problems"]}
+
+
+def test_json_and_text_never_carry_control_or_bidi_characters() -> None:
+    hostile = "evil\x1b]52;c;ZWNobyBwd25lZA==\x07\x9b31m\u202ename[/x]"
+    finding = Finding(
+        kind="denial_burst",
+        severity="error",
+        title=f"AccessDenied burst for {hostile}",
+        detail=f"by {hostile}",
+        resource_id=hostile,
+        evidence=(Evidence("trail", "x", query=f"user:{hostile}"),),
+        at=DEMO_NOW,
+    )
+    window = TimeWindow(DEMO_NOW - timedelta(hours=1), DEMO_NOW, live=False)
+    c = Collected(window, problems=[], notes=[f"note {hostile}"])
+    settings = Settings()
+    out = io.StringIO()
+    write_json(report([finding], c, settings), out)
+    raw = out.getvalue()
+    assert json.loads(raw)["findings"][0]["title"].endswith("name[/x]")
+    assert not any(ch in raw for ch in "\x1b\x07\x9b\u202e")
+    text = _text([finding], c, settings)
+    assert not any(ch in text for ch in "\x1b\x07\x9b\u202e")
+
+
+def test_show_command_quotes_a_filter_that_starts_with_a_dash() -> None:
+    finding = Finding(
+        kind="x",
+        severity="info",
+        title="t",
+        detail="d",
+        resource_id="",
+        evidence=(Evidence("trail", "x", query="-source:ec2 error:any"),),
+    )
+    window = TimeWindow(DEMO_NOW - timedelta(hours=1), DEMO_NOW, live=False)
+    cmd = show_command(finding, Settings(profile="prod"), window)
+    assert cmd.startswith("hamari trail '--filter=-source:ec2 error:any' --profile prod --since ")
+
+
+def test_diagnose_does_not_import_textual() -> None:
+    code = (
+        "import sys, tui.cli as c; c._load_verbs(['diagnose']); import tui.headless.diagnose;"
+        "import tui.aws.flowsources, tui.models.findings;"
+        "bad = [m for m in ('textual', 'rich') if m in sys.modules]; print(bad); sys.exit(bool(bad))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stdout + done.stderr

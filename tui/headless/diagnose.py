@@ -1,0 +1,480 @@
+"""``hamari diagnose``: the findings of the TUI, headless, for runbooks, cron jobs and chat bots.
+
+It collects the same evidence the panes load (CloudTrail events, instance states, flow records
+with the network topology, and the fleet's EBS limits), runs the same pure findings
+(:func:`tui.models.findings.compute_findings`) and prints each finding with its evidence and the
+hamari command that shows it. Each source is read on its own: one that fails is named with the
+fix and the others still count.
+
+Exit status: 0 when every source was read and nothing was found; 1 when something was found;
+2 when nothing was found but some evidence could not be read (so health cannot be claimed), or on
+a usage problem. No textual or rich is imported on this path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import shlex
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import IO, TYPE_CHECKING, Any
+
+from tui.cli import verb
+from tui.models.text import display_safe
+from tui.settings import Settings
+
+if TYPE_CHECKING:
+    from tui.aws.session import Aws
+    from tui.models.cloudtrail import TrailEvent
+    from tui.models.findings import Finding
+    from tui.models.flowlog import FlowRecord, OneSidedConversation
+    from tui.models.metrics import Assessment
+    from tui.models.nacl import Explanation
+    from tui.models.network import Topology
+    from tui.models.timewindow import TimeWindow
+
+#: At most this many flow records are analysed (the newest are kept); said when reached.
+FLOW_LIMIT = 500_000
+#: Events, series or legs printed under each finding.
+EVIDENCE_LINES = 5
+
+
+@dataclass
+class Problem:
+    """A source that could not be read: which, why, and what to do."""
+
+    source: str
+    message: str
+    hint: str = ""
+
+
+@dataclass
+class Collected:
+    """Everything read, for the findings and for the evidence lines."""
+
+    window: TimeWindow
+    events: list[TrailEvent] = field(default_factory=list)
+    instances: list[Any] = field(default_factory=list)
+    topology: Topology | None = None
+    records: list[FlowRecord] = field(default_factory=list)
+    conversations: list[OneSidedConversation] = field(default_factory=list)
+    explanations: dict[Any, Explanation] = field(default_factory=dict)
+    assessment: Assessment | None = None
+    metrics_target: str = ""
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    read: dict[str, str] = field(default_factory=dict)
+
+
+def _problem(source: str, exc: BaseException) -> Problem:
+    from tui.aws.errors import HamariError
+
+    if isinstance(exc, HamariError):
+        return Problem(source, exc.message, exc.hint)
+    return Problem(source, f"{type(exc).__name__}: {exc}")
+
+
+async def _guard(collected: Collected, source: str, work: Callable[[], Any]) -> None:
+    """Run one collector; a failure becomes a named problem, never the end of the run."""
+    try:
+        await work()
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # each source fails alone
+        collected.problems.append(_problem(source, exc))
+
+
+async def _trail(aws: Aws | None, settings: Settings, c: Collected, window: Any) -> None:
+    from tui.aws.cloudtrail import parse_source, stream_source
+
+    source = parse_source(settings.trail_source)
+    regions = [settings.region] if settings.region else []
+    files = bad = 0
+    async for batch in stream_source(aws, source, window, None, regions=regions):
+        c.events.extend(batch.events)
+        files += batch.pages
+        bad += batch.bad + batch.bad_files
+        for note in batch.notes:
+            c.notes.append(f"trail: skipped: {note}")
+    c.read["trail"] = f"{len(c.events)} events from {source.label}" + (
+        f" ({bad} unreadable records or files skipped)" if bad else ""
+    )
+
+
+async def _instances(aws: Aws, c: Collected) -> None:
+    from tui.aws.inventory import describe_instances
+
+    c.instances = await describe_instances(aws)
+    c.read["instances"] = f"{len(c.instances)} instances described"
+
+
+async def _flows(
+    aws: Aws | None, settings: Settings, c: Collected, window: Any, local_window: Any
+) -> None:
+    from tui.aws.flowsources import open_plan
+    from tui.models.findings import explain_rejections
+    from tui.models.flowlog import one_sided_conversations
+    from tui.models.flowplan import NoFlowLogs, plan_sources
+
+    if aws is not None:
+        from tui.aws.network import load_topology
+
+        c.topology = await load_topology(aws)
+        for warning in c.topology.warnings:
+            c.notes.append(f"flows: {warning}")
+        for vpc in c.topology.vpcs_without_flow_logs():
+            name = c.topology.names.get(vpc)
+            c.notes.append(
+                f"flows: no flow log is enabled for {vpc}" + (f" ({name})" if name else "")
+            )
+    flow_logs = c.topology.flow_logs if c.topology is not None else ()
+    try:
+        plans = plan_sources(settings.flows_source, flow_logs)
+    except NoFlowLogs:
+        c.problems.append(
+            Problem(
+                "flows",
+                "no flow log delivers to CloudWatch Logs or S3 in this region, so return "
+                "traffic dropped by a NACL cannot be seen",
+                "enable VPC flow logs (hamari :health prints the command), or pass "
+                "--flows-source s3://bucket/prefix or a folder",
+            )
+        )
+        return
+    dropped = 0
+    for plan in plans:
+        span = local_window if plan.kind == "local" else window
+        async for batch in open_plan(aws, plan, span, None):
+            c.records.extend(batch.records)
+            if len(c.records) > FLOW_LIMIT:
+                excess = len(c.records) - FLOW_LIMIT
+                dropped += excess
+                del c.records[:excess]
+    if dropped:
+        c.notes.append(
+            f"flows: only the newest {FLOW_LIMIT:,} records analysed ({dropped:,} older)"
+        )
+    eni_az = c.topology.eni_az() if c.topology is not None else {}
+    c.conversations = one_sided_conversations(c.records, eni_az)
+    c.explanations = explain_rejections(c.conversations, c.records, c.topology)
+    c.read["flows"] = f"{len(c.records)} flow records from " + ", ".join(p.label for p in plans)
+
+
+def _needs_aws(settings: Settings) -> bool:
+    from tui.aws.cloudtrail import parse_source as trail_source
+    from tui.models.flowlog import parse_source as flow_source
+
+    return (
+        settings.demo
+        or trail_source(settings.trail_source).kind != "local"
+        or flow_source(settings.flows_source or "")[0] != "local"
+    )
+
+
+async def collect(
+    settings: Settings, *, now: datetime | None = None, aws: Aws | None = None
+) -> Collected:
+    """Read every source concurrently; each one's failure is recorded, not raised.
+
+    Args:
+        settings: Sources, window, profile/region/endpoint (or ``--demo``).
+        now: The clock (tests fix it).
+        aws: An AWS access point that is already open; otherwise one is opened from settings
+            when a source needs AWS.
+    """
+    now = now or datetime.now(UTC)
+    window = settings.window(now)
+    c = Collected(window)
+    if aws is None and not _needs_aws(settings):
+        # Local files keep every record unless a window was asked for (as `hamari trail` does).
+        local_window = window if (settings.since or settings.until) else None
+        await asyncio.gather(
+            _guard(c, "trail", lambda: _trail(None, settings, c, local_window)),
+            _guard(c, "flows", lambda: _flows(None, settings, c, local_window, local_window)),
+        )
+        c.notes.append("metrics: not read (the sources are local files; no AWS was opened)")
+        return c
+    if aws is not None:
+        await _collect_aws(aws, settings, c)
+        return c
+    from tui.headless.common import open_aws
+
+    async with open_aws(settings, now=now) as opened:
+        await _collect_aws(opened, settings, c)
+    return c
+
+
+async def _collect_aws(aws: Aws, settings: Settings, c: Collected) -> None:
+    window = c.window
+    local = window if (settings.since or settings.until) else None
+    trail_window = local if _trail_kind(settings) == "local" else window
+    await asyncio.gather(
+        _guard(c, "trail", lambda: _trail(aws, settings, c, trail_window)),
+        _guard(c, "instances", lambda: _instances(aws, c)),
+        _guard(c, "flows", lambda: _flows(aws, settings, c, window, local)),
+    )
+
+
+def _trail_kind(settings: Settings) -> str:
+    from tui.aws.cloudtrail import parse_source
+
+    return parse_source(settings.trail_source).kind
+
+
+# ------------------------------------------------------------------------------------ output
+
+
+def _iso(at: datetime | None) -> str | None:
+    if at is None:
+        return None
+    return at.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _window_flags(window: TimeWindow) -> list[str]:
+    return ["--since", _iso(window.start) or "", "--until", _iso(window.end) or ""]
+
+
+def _source_flags(settings: Settings, pane: str) -> list[str]:
+    flags: list[str] = []
+    if settings.demo:
+        flags.append("--demo")
+    if settings.profile:
+        flags += ["--profile", settings.profile]
+    if settings.region:
+        flags += ["--region", settings.region]
+    if pane == "trail" and settings.trail_source and settings.trail_source != "lookup":
+        flags += ["--source", settings.trail_source]
+    if pane == "flows" and settings.flows_source:
+        flags += ["--source", settings.flows_source]
+    return flags
+
+
+def show_command(finding: Finding, settings: Settings, window: TimeWindow) -> str:
+    """The hamari command that shows a finding's first evidence."""
+    ev = finding.evidence[0] if finding.evidence else None
+    pane = ev.pane if ev is not None else "trail"
+    args = ["hamari"]
+    if pane == "metrics":
+        args += ["metrics", (ev.query if ev is not None else None) or finding.resource_id]
+    else:
+        args.append(pane)
+        if ev is not None and ev.query:
+            # `--filter=EXPR`: a filter that starts with `-` must not read as an option.
+            args.append(f"--filter={ev.query}")
+        if pane == "flows":
+            args.append("--explain")
+    args += _source_flags(settings, pane) + _window_flags(window)
+    return " ".join(shlex.quote(a) for a in args)
+
+
+def _event_line(e: TrailEvent) -> str:
+    who = e.principal or e.principal_arn or "?"
+    via = f" via {e.invoked_by}" if e.invoked_by else ""
+    err = f" {e.error_code or 'error'}" if (e.error_code or e.error_message) else ""
+    return f"{_iso(e.event_time)} {e.event_source.split('.')[0]}:{e.event_name}{err} by {who}{via}"
+
+
+def _trail_evidence(query: str | None, c: Collected) -> list[str]:
+    from tui.models.trailfilter import FilterError, compile_filter
+
+    if not query:
+        return []
+    try:
+        matched = compile_filter(query).apply(c.events)
+    except FilterError:
+        return []
+    matched.sort(key=lambda e: e.event_time)
+    lines = [_event_line(e) for e in matched[-EVIDENCE_LINES:]]
+    if len(matched) > EVIDENCE_LINES:
+        lines.insert(0, f"({len(matched)} events; the newest {EVIDENCE_LINES})")
+    return lines
+
+
+def _leg_line(leg: Any, rejected: bool) -> str:
+    action = "REJECT" if rejected else "ACCEPT"
+    where = ",".join(leg.azs) or "?"
+    return (
+        f"{leg.src}:{leg.srcport} -> {leg.dst}:{leg.dstport} {action} "
+        f"({leg.records} records, seen in {where})"
+    )
+
+
+def _flow_evidence(record_key: str | None, c: Collected) -> list[str]:
+    from tui.models.findings import conversation_id
+
+    lines: list[str] = []
+    for conv in c.conversations:
+        if record_key and conversation_id(conv.key) != record_key:
+            continue
+        lines.append(_leg_line(conv.forward, conv.rejected == "forward"))
+        lines.append(_leg_line(conv.reverse, conv.rejected == "reverse"))
+        explanation = c.explanations.get(conv.key)
+        if explanation is not None:
+            lines.append(explanation.verdict)
+        break
+    return lines
+
+
+def _metrics_evidence(c: Collected, resource: str) -> list[str]:
+    from tui.models.metrics import fmt_number
+
+    if c.assessment is None:
+        return []
+    lines = []
+    for row in c.assessment.rows:
+        spec = row.series.spec
+        if resource and resource not in (spec.resource_id, c.metrics_target):
+            continue
+        if row.limit is None or row.latest is None:
+            continue
+        lines.append(
+            f"{spec.resource_id} {spec.metric_name}: {fmt_number(row.latest)} of "
+            f"{fmt_number(row.limit.value)} ({row.limit.label})"
+        )
+    return lines[:EVIDENCE_LINES]
+
+
+def evidence_lines(finding: Finding, c: Collected) -> list[str]:
+    """The records behind a finding, a line each (raw: escape for display)."""
+    out: list[str] = []
+    for ev in finding.evidence:
+        if ev.pane == "trail":
+            out += _trail_evidence(ev.query, c)
+        elif ev.pane == "flows":
+            out += _flow_evidence(ev.record_key, c)
+        else:
+            out += _metrics_evidence(c, finding.resource_id)
+    return list(dict.fromkeys(out))
+
+
+def _safe(text: str) -> str:
+    return display_safe(text)
+
+
+def write_text(findings: Sequence[Finding], c: Collected, settings: Settings, out: IO[str]) -> None:
+    """A report a person reads in a terminal or a chat message; every AWS string escaped."""
+    w = c.window
+    out.write(f"hamari diagnose: window {_iso(w.start)} .. {_iso(w.end)}\n")
+    for name, text in c.read.items():
+        out.write(f"  read {name}: {_safe(text)}\n")
+    for p in c.problems:
+        out.write(f"  NOT READ {p.source}: {_safe(p.message)}\n")
+        if p.hint:
+            out.write(f"    fix: {_safe(p.hint)}\n")
+    for note in c.notes:
+        out.write(f"  note: {_safe(note)}\n")
+    out.write("\n")
+    if not findings:
+        out.write("No findings.\n" if not c.problems else "No findings in what could be read.\n")
+        return
+    out.write(f"{len(findings)} finding(s):\n")
+    for f in findings:
+        out.write(f"\n{f.mark} {_safe(f.title)}\n")
+        for line in _safe(f.detail).splitlines():
+            out.write(f"    {line}\n")
+        lines = evidence_lines(f, c)
+        if lines:
+            out.write("  evidence:\n")
+            for line in lines:
+                out.write(f"    {_safe(line)}\n")
+        out.write(f"  show: {_safe(show_command(f, settings, c.window))}\n")
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def report(findings: Sequence[Finding], c: Collected, settings: Settings) -> dict[str, Any]:
+    """The JSON document: window, what was read, problems, findings with evidence."""
+    return {
+        "window": {"start": _iso(c.window.start), "end": _iso(c.window.end)},
+        "read": dict(c.read),
+        "problems": [
+            {"source": p.source, "message": p.message, "hint": p.hint} for p in c.problems
+        ],
+        "notes": list(c.notes),
+        "findings": [
+            {
+                "kind": f.kind,
+                "severity": f.severity,
+                "title": f.title,
+                "detail": f.detail,
+                "resource": f.resource_id,
+                "at": _iso(f.at),
+                "evidence": evidence_lines(f, c),
+                "show": show_command(f, settings, c.window),
+            }
+            for f in findings
+        ],
+    }
+
+
+def write_json(doc: dict[str, Any], out: IO[str]) -> None:
+    """One JSON document; ASCII only, so no control, bidi or zero-width character is written."""
+    out.write(json.dumps(doc, ensure_ascii=True, indent=2, default=_jsonable) + "\n")
+
+
+def diagnose(c: Collected) -> list[Finding]:
+    """The findings of the collected evidence (the same function the TUI's strip runs)."""
+    from tui.models.findings import compute_findings
+
+    return compute_findings(
+        events=c.events,
+        instances=c.instances,
+        assessment=c.assessment,
+        metrics_target=c.metrics_target,
+        conversations=c.conversations,
+        explanations=c.explanations,
+        topology=c.topology,
+    )
+
+
+def exit_status(findings: Iterable[Finding], c: Collected) -> int:
+    """1 with findings; else 2 when some evidence could not be read; else 0."""
+    if any(True for _ in findings):
+        return 1
+    return 2 if c.problems else 0
+
+
+def run(settings: Settings, ns: argparse.Namespace) -> int:
+    """Collect, find, print; the exit status says which of the three outcomes it was."""
+    c = asyncio.run(collect(settings))
+    findings = diagnose(c)
+    if ns.format == "json":
+        write_json(report(findings, c, settings), sys.stdout)
+    else:
+        write_text(findings, c, settings, sys.stdout)
+    sys.stdout.flush()
+    return exit_status(findings, c)
+
+
+@verb("diagnose")
+def register(parser: argparse.ArgumentParser) -> None:
+    """The findings (the three incidents and more), with their evidence; exit 1 when found."""
+    parser.add_argument(
+        "--trail-source",
+        metavar="SRC",
+        default=argparse.SUPPRESS,
+        help="CloudTrail source: lookup (default), s3://bucket/prefix, or a file/folder",
+    )
+    parser.add_argument(
+        "--flows-source",
+        metavar="SRC",
+        default=argparse.SUPPRESS,
+        help="flow-log source: cwl:GROUP, s3://bucket/prefix, or a file/folder "
+        "(default: the flow logs DescribeFlowLogs finds)",
+    )
+    parser.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text: a report to read (default); json: one document for scripts and bots",
+    )
+    parser.set_defaults(run=run)
