@@ -133,16 +133,26 @@ class HamariApp(App[None]):
                 self.aws = Aws(conn)
             identity = await self.aws.open()
             self.milestone("connected")
-        except HamariError as err:
-            self._fail(err)
-            return
-        except Exception as exc:  # anything botocore throws at start-up
-            self._fail(
-                translate(exc, profile=self.settings.profile, region=self.settings.region or "")
-            )
+        except Exception as exc:  # anything botocore throws at start-up, translated
+            err = translate(exc, profile=self.settings.profile, region=self.settings.region or "")
+            local = self._local_sources()
+            if local and isinstance(screen, MainScreen):
+                # Without credentials botocore fails at once, before the screen has composed
+                # its panes: wait for them (a few frames at most).
+                for _ in range(250):
+                    if screen.panes:
+                        break
+                    await asyncio.sleep(0.02)
+                self._go_offline(screen, err, local)
+            else:
+                self._fail(err)
             return
         if isinstance(screen, MainScreen):
             screen.connected(self.aws, identity)
+            if self.aws.region_notice:
+                from tui.screens.chrome import StatusLine
+
+                screen.query_one(StatusLine).flash(f"⚠ {self.aws.region_notice}", seconds=30)
         # The panes' first calls need these models; parse them off the loop, meanwhile.
         preload = asyncio.create_task(self.aws.preload(PANE_SERVICES))
         if self.demo_runtime is not None and self.settings.demo:
@@ -176,13 +186,51 @@ class HamariApp(App[None]):
                 static_credentials=getattr(self.demo_runtime, "credentials", None)
                 or DEMO_CREDENTIALS,
                 call_timeout=settings.call_timeout,
+                global_events=settings.global_events,
             )
         return Connection(
             profile=settings.profile,
             region=settings.region,
             endpoint_url=settings.endpoint_url,
             call_timeout=settings.call_timeout,
+            global_events=settings.global_events,
         )
+
+    def _local_sources(self) -> list[str]:
+        """The panes reading local files, which need no AWS (never in the demo)."""
+        from tui.aws.cloudtrail import parse_source as trail_source
+        from tui.models.flowlog import parse_source as flow_source
+
+        if self.settings.demo:
+            return []
+        local: list[str] = []
+        with contextlib.suppress(HamariError, ValueError):
+            if trail_source(self.settings.trail_source).kind == "local":
+                local.append("CloudTrail")
+        flows = self.settings.flows_source
+        with contextlib.suppress(HamariError, ValueError):
+            if flows and flow_source(flows)[0] == "local":
+                local.append("flow logs")
+        return local
+
+    def _go_offline(self, screen: Any, err: HamariError, local: list[str]) -> None:
+        """AWS cannot be opened, but some panes read local files: run them offline.
+
+        The panes that need AWS show why (every call raises the offline error, once).
+        """
+        from tui.screens.chrome import StatusLine
+
+        if self.aws is None:
+            self.aws = Aws(Connection(profile=self.settings.profile, region=self.settings.region))
+        self.aws.go_offline(err)
+        screen.connected(self.aws, None)
+        screen.query_one(StatusLine).flash(
+            f"offline: {err.message} · reading local {' and '.join(local)} files; the panes "
+            "that need AWS say so",
+            seconds=30,
+        )
+        screen.start_panes()
+        self.milestone("offline")
 
     def _fail(self, err: HamariError) -> None:
         """A start-up failure: fatal ones exit with the fix, others show in the status line."""

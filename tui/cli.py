@@ -63,6 +63,16 @@ def _common(parser: argparse.ArgumentParser, *, suppress: bool = False) -> None:
         help="send every request to this endpoint (https, or http on loopback only)",
     )
     aws.add_argument(
+        "--no-global-events",
+        dest="global_events",
+        action="store_const",
+        const=False,
+        default=default,
+        help="read CloudTrail in the chosen region only, not also in the partition's global "
+        "region (us-east-1, us-gov-west-1, cn-north-1) where IAM, STS and sign-in events are "
+        "recorded; env HAMARI_GLOBAL_EVENTS=0, config global_events = false",
+    )
+    aws.add_argument(
         "--demo",
         action="store_true",
         default=argparse.SUPPRESS if suppress else False,
@@ -143,9 +153,7 @@ def verb(
     return deco
 
 
-_VERB_MODULES = {
-    name: f"tui.headless.{name}" for name in ("trail", "metrics", "flows", "diagnose")
-}
+_VERB_MODULES = {name: f"tui.headless.{name}" for name in ("trail", "metrics", "flows", "diagnose")}
 
 
 def _load_verbs(argv: Sequence[str] | None = None) -> None:

@@ -33,6 +33,9 @@ class Settings:
     demo: bool = False
     trail_source: str = "lookup"
     flows_source: str | None = None
+    # LookupEvents and trail files also read the partition's global region (us-east-1 in aws),
+    # where IAM, STS and sign-in events are recorded; off where that region is out of reach.
+    global_events: bool = True
     refresh_seconds: float = 60.0
     demo_refresh_seconds: float = 5.0  # the demo's data is live every few seconds
     idle_pause_minutes: float = 30.0
@@ -72,6 +75,7 @@ _ENV_KEYS = {
     "HAMARI_BUDGET_METRICS_PER_HOUR": "budget_metrics_per_hour",
     "HAMARI_CALL_TIMEOUT": "call_timeout",
     "HAMARI_WINDOW": "default_window",
+    "HAMARI_GLOBAL_EVENTS": "global_events",
 }
 
 
@@ -118,6 +122,10 @@ def load_settings(
     for key, value in flags.items():
         if value is not None and key in known:
             values[key] = value
+    if not values.get("region") and env.get("AWS_REGION"):
+        # The AWS CLI and SDKs read AWS_REGION before AWS_DEFAULT_REGION; botocore reads only
+        # the latter (and the profile's region), so hamari hands it over here.
+        values["region"] = env["AWS_REGION"]
     settings = replace(Settings(), **values)
     settings.window(datetime.now(UTC))  # raises ConfigError on a bad --since/--until
     validate_endpoint(settings.endpoint_url)

@@ -11,9 +11,12 @@ Rules this module keeps:
 * **LookupEvents**: at most 2 requests/s (enforced by :class:`~tui.aws.session.Aws`), MaxResults 50
   with NextToken, one lookup attribute per request (an API rule: the filter's best pushable term)
   plus StartTime/EndTime; everything else is filtered here. Global services (IAM, STS, sign-in)
-  are recorded in us-east-1, so the selected regions are fanned out with us-east-1 added, and
-  events are de-duplicated by EventId.
-* **S3 trail files**: the bucket comes from DescribeTrails or from ``s3://bucket/prefix``; both the
+  are recorded in the partition's global region (us-east-1, us-gov-west-1, cn-north-1), so it is
+  read beside the selected region (unless turned off), each region failing on its own (a note,
+  not a stop), and delivery duplicates (same eventID, name, time and source) are folded and counted.
+* **S3 trail files**: the bucket comes from DescribeTrails or from ``s3://bucket/prefix``; a
+  trail's key prefix is found (its S3KeyPrefix, or ``AWSLogs/`` one folder down) and, when
+  nothing is there, the error names every folder searched; both the
   default (``AWSLogs/{account}/CloudTrail/{region}/YYYY/MM/DD/``) and the organization
   (``AWSLogs/{org-id}/{account}/CloudTrail/...``) layouts are listed, only for the days and regions
   that overlap the window; digest files are skipped; each object is decompressed on its own in a
@@ -28,15 +31,24 @@ No textual or rich here: the headless verb uses this module too.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import re
 from collections import deque
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
 
-from tui.aws.errors import InvalidRequestError, NotFoundError
+from tui.aws.errors import (
+    AccessDeniedError,
+    CredentialsError,
+    EndpointUnreachableError,
+    HamariError,
+    InvalidRequestError,
+    NotFoundError,
+)
 from tui.models.cloudtrail import (
     ParseResult,
     SourceKind,
@@ -71,7 +83,7 @@ LOOKUP_PAGE_SIZE: Final = 50
 """LookupEvents MaxResults (the API's maximum)."""
 
 GLOBAL_REGION: Final = "us-east-1"
-"""Where CloudTrail records events of global services (IAM, STS global endpoint, sign-in)."""
+"""Where CloudTrail records events of global services in the aws partition (see global_region)."""
 
 DELIVERY_LAG: Final = timedelta(minutes=15)
 """CloudTrail delivers events within about 15 minutes; newer parts of the window may still fill."""
@@ -79,7 +91,9 @@ DELIVERY_LAG: Final = timedelta(minutes=15)
 MAX_OBJECT_BYTES: Final = 256 << 20
 """A compressed trail object larger than this is counted as bad instead of downloaded."""
 
+_T = TypeVar("_T")
 _S3_PREFETCH: Final = 4
+_MAX_CHILD_FOLDERS: Final = 50  # folders of a bucket searched for AWSLogs/ one level down
 _MAX_NOTES: Final = 20
 # CloudTrail log file names carry their delivery time: ..._CloudTrail_us-east-1_20260314T0915Z_x.json.gz
 _FILE_TIME_RE: Final = re.compile(r"_(\d{8}T\d{4})Z_")
@@ -164,11 +178,50 @@ def parse_source(text: str | None) -> TrailSource:
     return TrailSource("local", str(Path(value).expanduser()))
 
 
-def fanout_regions(regions: Iterable[str]) -> list[str]:
-    """The selected regions, in order, plus us-east-1 (global events), without repeats."""
+@functools.cache
+def _global_regions() -> tuple[tuple[re.Pattern[str], str], ...]:
+    """(region pattern, global region) per partition, from botocore's endpoint data.
+
+    A partition's global services (IAM above all) sign in one region, and CloudTrail records
+    their events there: us-east-1 in aws, us-gov-west-1 in aws-us-gov, cn-north-1 in aws-cn.
+    That region is IAM's global endpoint's credential scope; partitions without one use their
+    implicit global region.
+    """
+    from botocore.loaders import create_loader
+
+    loader = create_loader()
+    implicit: dict[str, str] = {}
+    with contextlib.suppress(Exception):  # older botocore: no partitions.json
+        for part in loader.load_data("partitions").get("partitions", []):
+            region = part.get("outputs", {}).get("implicitGlobalRegion")
+            if region:
+                implicit[str(part.get("id"))] = str(region)
+    out: list[tuple[re.Pattern[str], str]] = []
+    for part in loader.load_data("endpoints").get("partitions", []):
+        iam = part.get("services", {}).get("iam", {})
+        endpoint = iam.get("endpoints", {}).get(iam.get("partitionEndpoint", ""), {})
+        region = endpoint.get("credentialScope", {}).get("region") or implicit.get(
+            part.get("partition", "")
+        )
+        if region and part.get("regionRegex"):
+            out.append((re.compile(part["regionRegex"]), str(region)))
+    return tuple(out)
+
+
+def global_region(region: str) -> str | None:
+    """Where CloudTrail records global-service events for ``region``'s partition (None: unknown)."""
+    for pattern, where in _global_regions():
+        if pattern.match(region):
+            return where
+    return None
+
+
+def fanout_regions(regions: Iterable[str], *, global_events: bool = True) -> list[str]:
+    """The selected regions, in order, plus their partition's global region, without repeats."""
     out = list(dict.fromkeys(r for r in regions if r))
-    if GLOBAL_REGION not in out:
-        out.append(GLOBAL_REGION)
+    extra = global_region(out[0]) if global_events and out else None
+    if extra and extra not in out:
+        out.append(extra)
     return out
 
 
@@ -242,25 +295,40 @@ async def _lookup_region(
     end: datetime,
     flt: TrailFilter | None,
     max_pages: int | None,
-) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+) -> AsyncIterator[tuple[str, dict[str, Any] | HamariError]]:
+    """One region's pages; its failure is yielded (after its pages), not raised: the other
+    regions' events must still show."""
     params = lookup_params(start, end, flt)
-    async for page in aws.pages(
-        "cloudtrail", "LookupEvents", region=region, max_pages=max_pages, **params
-    ):
-        yield region, page
+    try:
+        async for page in aws.pages(
+            "cloudtrail", "LookupEvents", region=region, max_pages=max_pages, **params
+        ):
+            yield region, page
+    except HamariError as err:
+        yield region, err
 
 
-async def _merge(
-    iterators: list[AsyncIterator[tuple[str, dict[str, Any]]]],
-) -> AsyncIterator[tuple[str, dict[str, Any]]]:
-    """Interleave several page iterators as pages arrive; the first error stops them all."""
+def region_note(region: str, err: HamariError) -> str:
+    """One line for a region that could not be read, e.g. ``us-east-1: not reachable (…)``."""
+    if isinstance(err, EndpointUnreachableError) or err.transient:
+        what = "not reachable"
+    elif isinstance(err, CredentialsError):
+        what = "refused the credentials (another partition, or the region is not enabled)"
+    else:
+        what = err.title.lower()
+    return f"{region}: {what}: {err.message}"
+
+
+async def _merge(iterators: list[AsyncIterator[_T]]) -> AsyncIterator[_T]:
+    """Interleave several page iterators as pages arrive; an exception stops them all (the
+    regions hand their AWS failures over as items instead)."""
     if len(iterators) == 1:
         async for item in iterators[0]:
             yield item
         return
     queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue(maxsize=8)
 
-    async def pump(it: AsyncIterator[tuple[str, dict[str, Any]]]) -> None:
+    async def pump(it: AsyncIterator[_T]) -> None:
         try:
             async for item in it:
                 await queue.put(("item", item))
@@ -315,12 +383,24 @@ async def stream_lookup(
         HamariError: e.g. AccessDeniedError naming cloudtrail:LookupEvents, after the batches
             already yielded.
     """
-    selected = fanout_regions(regions or [aws.region])
+    chosen = list(regions or [aws.region])
+    selected = fanout_regions(chosen, global_events=aws.conn.global_events)
     selector = _Selector(window, flt, seen)
     iterators = [
         _lookup_region(aws, region, window.start, window.end, flt, max_pages) for region in selected
     ]
+    failed: list[HamariError] = []
     async for region, page in _merge(iterators):
+        if isinstance(page, HamariError):
+            # Each region fails on its own: a note beside the other regions' events. A region
+            # the user chose raises at the end (the pane shows why); the added global region
+            # never does.
+            if region in chosen:
+                failed.append(page)
+            yield TrailBatch(
+                [], 0, f"lookup {region}", 0, False, notes=(region_note(region, page),)
+            )
+            continue
         events, bad = parse_lookup_response(page)
         yield TrailBatch(
             events=selector.take(events),
@@ -331,6 +411,8 @@ async def stream_lookup(
             scanned=len(events),
             notes=_notes(f"{region}: entry {b.index}: {b.reason}" for b in bad),
         )
+    if failed:
+        raise failed[0]
     yield TrailBatch([], 0, "lookup", 0, True)
 
 
@@ -343,27 +425,36 @@ class _S3Location:
     prefix: str  # "" or ending with "/"
 
 
+def _folder(prefix: str) -> str:
+    return prefix if not prefix or prefix.endswith("/") else prefix + "/"
+
+
 def _split_s3(uri: str) -> _S3Location:
     bucket, _, prefix = uri[5:].partition("/")
-    if prefix and not prefix.endswith("/"):
-        prefix += "/"
-    return _S3Location(bucket, prefix)
+    return _S3Location(bucket, _folder(prefix))
+
+
+def _s3_uri(bucket: str, prefix: str) -> str:
+    return f"s3://{bucket}/{prefix}"
+
+
+async def _describe_trails(aws: Aws) -> list[dict[str, Any]]:
+    resp = await aws.call("cloudtrail", "DescribeTrails", includeShadowTrails=True)
+    return [t for t in resp.get("trailList", []) if isinstance(t, dict)]
 
 
 async def _trail_location(aws: Aws, name: str) -> _S3Location:
-    """The bucket and prefix of a trail (by name or ARN, or the first trail when ``name`` is "")."""
-    resp = await aws.call("cloudtrail", "DescribeTrails", includeShadowTrails=True)
-    trails = [t for t in resp.get("trailList", []) if isinstance(t, dict)]
+    """Where a trail's files are (by name or ARN, or the first trail when ``name`` is ""):
+    its bucket, and its key prefix (S3KeyPrefix) followed by ``AWSLogs/``."""
     wanted = name.removeprefix("trail:")
-    for trail in trails:
+    for trail in await _describe_trails(aws):
         if wanted and wanted not in (trail.get("Name"), trail.get("TrailARN")):
             continue
         bucket = trail.get("S3BucketName")
         if bucket:
-            prefix = str(trail.get("S3KeyPrefix") or "")
-            if prefix and not prefix.endswith("/"):
-                prefix += "/"
-            return _S3Location(str(bucket), prefix)
+            return _S3Location(
+                str(bucket), _folder(str(trail.get("S3KeyPrefix") or "")) + "AWSLogs/"
+            )
     raise NotFoundError(
         f"No CloudTrail trail {'named ' + repr(wanted) + ' ' if wanted else ''}delivers to S3 "
         "in this account and region.",
@@ -402,8 +493,11 @@ def _days(start: datetime, end: datetime) -> list[datetime]:
     return out
 
 
-async def _account_roots(aws: Aws, loc: _S3Location) -> list[str]:
-    """``.../AWSLogs/{account}/`` roots to read, in the default or the organization layout."""
+async def _account_roots(aws: Aws, loc: _S3Location, searched: list[str]) -> list[str]:
+    """``.../AWSLogs/{account}/`` roots to read, in the default or the organization layout.
+
+    Every ``AWSLogs/`` folder listed is added to ``searched`` (for "nothing found" messages).
+    """
     base = loc.prefix
     if "CloudTrail/" in base:
         return [base.split("CloudTrail/", 1)[0]]
@@ -412,6 +506,7 @@ async def _account_roots(aws: Aws, loc: _S3Location) -> list[str]:
     tail = [part for part in base.split("AWSLogs/", 1)[1].split("/") if part]
     if tail and _ACCOUNT_RE.match(tail[-1]):
         return [base]
+    searched.append(_s3_uri(loc.bucket, base))
     if tail and _ORG_RE.match(tail[-1]):
         return _pick_accounts(aws, await _common_prefixes(aws, loc.bucket, base))
     roots: list[str] = []
@@ -422,6 +517,61 @@ async def _account_roots(aws: Aws, loc: _S3Location) -> list[str]:
         elif _ORG_RE.match(last):
             roots += await _common_prefixes(aws, loc.bucket, child)
     return _pick_accounts(aws, roots)
+
+
+async def _trail_prefixes(aws: Aws, bucket: str) -> list[str]:
+    """``{S3KeyPrefix}/AWSLogs/`` of this account's trails that deliver to ``bucket``.
+
+    Empty when DescribeTrails is not allowed or no trail of this account writes there (a
+    central bucket of another account): the bucket itself is searched then.
+    """
+    try:
+        trails = await _describe_trails(aws)
+    except (AccessDeniedError, NotFoundError, InvalidRequestError):
+        return []
+    found = [
+        _folder(str(t.get("S3KeyPrefix") or "")) + "AWSLogs/"
+        for t in trails
+        if t.get("S3BucketName") == bucket
+    ]
+    return list(dict.fromkeys(found))
+
+
+async def _find_roots(aws: Aws, loc: _S3Location, searched: list[str]) -> list[str]:
+    """The account roots under ``s3://bucket/prefix``, wherever the trail's key prefix put them.
+
+    A prefix that names ``AWSLogs/`` or ``CloudTrail/`` is read as given. Otherwise the key
+    prefix of this account's trails into the bucket (DescribeTrails) is tried, then
+    ``prefix/AWSLogs/``, then ``prefix/<each folder>/AWSLogs/`` one level down: a trail with
+    S3KeyPrefix ``cloudtrail`` writes under ``cloudtrail/AWSLogs/``.
+    """
+    if "AWSLogs/" in loc.prefix or "CloudTrail/" in loc.prefix:
+        return await _account_roots(aws, loc, searched)
+    known = [p for p in await _trail_prefixes(aws, loc.bucket) if p.startswith(loc.prefix)]
+    roots: list[str] = []
+    for prefix in [*known, loc.prefix + "AWSLogs/"]:
+        if _s3_uri(loc.bucket, prefix) not in searched:
+            roots += await _account_roots(aws, _S3Location(loc.bucket, prefix), searched)
+    if roots:
+        return list(dict.fromkeys(roots))
+    children = [
+        c for c in await _common_prefixes(aws, loc.bucket, loc.prefix) if not c.endswith("AWSLogs/")
+    ]
+    for child in children[:_MAX_CHILD_FOLDERS]:
+        if _s3_uri(loc.bucket, child + "AWSLogs/") not in searched:
+            roots += await _account_roots(aws, _S3Location(loc.bucket, child), searched)
+    if len(children) > _MAX_CHILD_FOLDERS:
+        searched.append(
+            f"(not the other {len(children) - _MAX_CHILD_FOLDERS} folders of "
+            f"{_s3_uri(loc.bucket, loc.prefix)})"
+        )
+    return list(dict.fromkeys(roots))
+
+
+def _listing(places: Sequence[str], limit: int = 4) -> str:
+    shown = ", ".join(places[:limit])
+    more = len(places) - limit
+    return f"{shown} and {more} more" if more > 0 else shown or "nothing"
 
 
 def _pick_accounts(aws: Aws, children: list[str]) -> list[str]:
@@ -451,10 +601,9 @@ def object_overlaps(key: str, start: datetime, end: datetime) -> bool:
 
 
 async def _list_keys(
-    aws: Aws, loc: _S3Location, window: TimeWindow, regions: Sequence[str]
+    aws: Aws, bucket: str, roots: Sequence[str], window: TimeWindow, regions: Sequence[str]
 ) -> list[tuple[str, int]]:
     keys: list[tuple[str, int]] = []
-    roots = await _account_roots(aws, loc)
     for root in roots:
         for region in regions:
             for day in _days(window.start, window.end):
@@ -464,7 +613,7 @@ async def _list_keys(
                     "ListObjectsV2",
                     token_in="ContinuationToken",
                     token_out="NextContinuationToken",
-                    Bucket=loc.bucket,
+                    Bucket=bucket,
                     Prefix=prefix,
                 ):
                     for item in page.get("Contents") or []:
@@ -533,6 +682,7 @@ async def stream_s3(
     *,
     regions: Sequence[str] = (),
     seen: set[str] | None = None,
+    empty_ok: bool = False,
 ) -> AsyncIterator[TrailBatch]:
     """Stream the trail's S3 log files that overlap ``window``, one batch per object.
 
@@ -543,18 +693,46 @@ async def stream_s3(
         window: only objects whose day, region and delivery time overlap it are downloaded, and
             only events inside it are kept.
         flt: applied to every event.
-        regions: regions whose files are read (default: the session's region plus us-east-1).
+        regions: regions whose files are read (default: the session's region plus its
+            partition's global region).
         seen: EventIds already known; updated in place.
+        empty_ok: no file in the window is normal (a follow poll over the last minutes).
 
     Yields:
         One batch per object (digests are never listed), then a final ``done`` batch.
+
+    Raises:
+        NotFoundError: no CloudTrail layout under the location (naming every folder searched),
+            or, unless ``empty_ok``, no log file delivered in the window (naming where).
     """
     if uri_or_trail.lower().startswith("s3://"):
         loc = _split_s3(uri_or_trail)
     else:
         loc = await _trail_location(aws, uri_or_trail)
     selector = _Selector(window, flt, seen)
-    keys = await _list_keys(aws, loc, window, fanout_regions(regions or [aws.region]))
+    searched: list[str] = []
+    roots = await _find_roots(aws, loc, searched)
+    if not roots:
+        raise NotFoundError(
+            f"No CloudTrail files in {_s3_uri(loc.bucket, loc.prefix)}: looked for "
+            f"AWSLogs/<account>/CloudTrail/ in {_listing(searched)}.",
+            hint="Give the trail's key prefix (its S3KeyPrefix): --source "
+            f"s3://{loc.bucket}/PREFIX/, or the trail itself: --source trail:NAME.",
+            service="s3",
+            operation="ListObjectsV2",
+        )
+    chosen = fanout_regions(regions or [aws.region], global_events=aws.conn.global_events)
+    keys = await _list_keys(aws, loc.bucket, roots, window, chosen)
+    if not keys and not empty_ok:
+        where = [f"{_s3_uri(loc.bucket, root)}CloudTrail/{{{','.join(chosen)}}}/" for root in roots]
+        raise NotFoundError(
+            f"No CloudTrail log file delivered {window.start:%Y-%m-%d %H:%M} - "
+            f"{window.end:%Y-%m-%d %H:%M} UTC in {_listing(where)}.",
+            hint="Widen the window (--since), choose the region the trail records (--region), "
+            "or read Event history instead (--source lookup).",
+            service="s3",
+            operation="ListObjectsV2",
+        )
     pending: deque[asyncio.Task[ParseResult]] = deque()
     position = 0
     try:
@@ -620,13 +798,19 @@ def stream_source(
     regions: Sequence[str] = (),
     max_pages: int | None = None,
     seen: set[str] | None = None,
+    empty_ok: bool = False,
 ) -> AsyncIterator[TrailBatch]:
-    """The stream for a parsed source (``aws`` may be None for local files)."""
+    """The stream for a parsed source (``aws`` may be None for local files).
+
+    ``empty_ok``: a window without S3 files is no error (follow polls); see :func:`stream_s3`.
+    """
     if source.kind == "local":
         return stream_local(source.location, window, flt, seen=seen)
     assert aws is not None and window is not None
     if source.kind == "s3":
-        return stream_s3(aws, source.location, window, flt, regions=regions, seen=seen)
+        return stream_s3(
+            aws, source.location, window, flt, regions=regions, seen=seen, empty_ok=empty_ok
+        )
     return stream_lookup(aws, window, flt, regions=regions, max_pages=max_pages, seen=seen)
 
 
@@ -671,7 +855,7 @@ class TrailFollower:
         start, end = self.span(window, now)
         part = _Window(start, end, live=False)
         async for batch in stream_source(
-            aws, self.source, part, flt, regions=self.regions, seen=self.seen
+            aws, self.source, part, flt, regions=self.regions, seen=self.seen, empty_ok=True
         ):
             yield batch
         self.last_end = end

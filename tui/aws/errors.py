@@ -65,6 +65,15 @@ class CredentialsError(HamariError):
     title = "Credentials"
 
 
+class OfflineError(CredentialsError):
+    """hamari could not connect and runs on local files only: every AWS call raises this.
+
+    A credential error, so that pollers show it once and stop instead of retrying.
+    """
+
+    title = "Needs AWS"
+
+
 class EndpointUnreachableError(HamariError):
     title = "Endpoint unreachable"
     transient = True

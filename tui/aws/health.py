@@ -64,6 +64,7 @@ async def load_trails(aws: Aws, region: str | None = None) -> list[TrailInfo]:
             multi_region=bool(t.get("IsMultiRegionTrail", False)),
             organization=bool(t.get("IsOrganizationTrail", False)),
             bucket=t.get("S3BucketName"),
+            prefix=str(t.get("S3KeyPrefix") or ""),
             log_group=t.get("CloudWatchLogsLogGroupArn"),
             is_logging=status.get("IsLogging") if status else None,
             latest_delivery=_when(status.get("LatestDeliveryTime")),

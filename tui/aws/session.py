@@ -24,6 +24,7 @@ from typing import Any
 from tui.aws.errors import (
     CredentialsError,
     HamariError,
+    OfflineError,
     ReadOnlyViolation,
     RegionNotEnabledError,
     ThrottledError,
@@ -56,6 +57,8 @@ OPT_IN_REGIONS = frozenset(
 )
 
 DEMO_CREDENTIALS = ("AKIAHAMARIDEMO000000", "hamari-demo-secret-not-a-real-key")
+FALLBACK_REGION = "us-east-1"
+"""Used when no region is configured anywhere; always announced (:attr:`Aws.region_notice`)."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,8 @@ class Connection:
     call_timeout: float = 30.0
     connect_timeout: float = 5.0
     read_timeout: float = 20.0
+    # CloudTrail lookups also read the partition's global region (IAM, STS, sign-in events).
+    global_events: bool = True
 
     @property
     def label(self) -> str:
@@ -159,13 +164,24 @@ class Aws:
 
     @property
     def region(self) -> str:
-        if self.conn.region:
-            return self.conn.region
-        if self._session is not None:
-            region = self._session.get_config_variable("region")
-            if region:
-                return str(region)
-        return "us-east-1"
+        """--region / HAMARI_REGION / config / AWS_REGION (settings), then botocore's
+        AWS_DEFAULT_REGION or the profile's region, else :data:`FALLBACK_REGION`."""
+        return self.conn.region or self._configured_region() or FALLBACK_REGION
+
+    def _configured_region(self) -> str:
+        if self._session is None:
+            return ""
+        return str(self._session.get_config_variable("region") or "")
+
+    @property
+    def region_notice(self) -> str:
+        """Why the region is what it is when nothing chose it ("" when something did)."""
+        if self.conn.region or self._session is None or self._configured_region():
+            return ""
+        return (
+            f"no AWS region is configured (--region, AWS_REGION, AWS_DEFAULT_REGION or the "
+            f"profile's region): using {FALLBACK_REGION}"
+        )
 
     @property
     def account(self) -> str:
@@ -303,6 +319,21 @@ class Aws:
         """Full-jitter exponential backoff (AWS Architecture Blog)."""
         return random.uniform(0, min(self.backoff_cap, self.backoff_base * (2**attempt)))
 
+    def go_offline(self, reason: HamariError) -> OfflineError:
+        """Stay unconnected: local files still work, and every call says why AWS is missing."""
+        err = OfflineError(
+            f"Not connected to AWS ({reason.message.rstrip('.')}): this needs AWS; local "
+            "files still work.",
+            hint=reason.hint,
+        )
+        self._credentials_error = err
+        return err
+
+    @property
+    def offline(self) -> bool:
+        """True after :meth:`go_offline`: no AWS call is sent."""
+        return isinstance(self._credentials_error, OfflineError)
+
     def reset_credentials(self) -> None:
         """Forget a credential failure, e.g. after the user ran `aws sso login`."""
         self._credentials_error = None
@@ -368,8 +399,10 @@ class Aws:
                     self._emit(AwsEvent(kind, service, operation, err.message, delay))
                     await asyncio.sleep(delay)
                     continue
-                if isinstance(err, CredentialsError):
+                if isinstance(err, CredentialsError) and region == self.region:
                     # Shown once: further calls fail fast instead of storming the endpoint.
+                    # Only the session's own region decides: another region refusing the
+                    # keys (another partition, a region not enabled) says nothing about them.
                     self._credentials_error = err
                 self._emit(AwsEvent("error", service, operation, err.message))
                 raise err from None

@@ -42,6 +42,7 @@ FaultKind = Literal[
     "server_error",
     "slow",
     "clock_skew",
+    "unrecognized_client",
 ]
 
 _QUIET_LOGGERS = ("werkzeug", "flask", "flask.app", "flask_cors", "moto")
@@ -88,6 +89,7 @@ class SeenRequest(NamedTuple):
     service: str
     operation: str
     at: float  # time.monotonic()
+    region: str = ""  # from the request's SigV4 credential scope
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,7 @@ class FaultRule:
             the connection at once.
         times: how many matching requests fail; None means every one.
         delay: seconds, for ``timeout`` and ``slow``.
+        region: only requests signed for this region (the SigV4 credential scope); None: any.
     """
 
     service: str | None
@@ -110,9 +113,12 @@ class FaultRule:
     kind: FaultKind
     times: int | None = None
     delay: float = 0.0
+    region: str | None = None
 
-    def matches(self, service: str, operation: str) -> bool:
+    def matches(self, service: str, operation: str, region: str = "") -> bool:
         if self.service is not None and _SIGNING_ALIASES.get(self.service, self.service) != service:
+            return False
+        if self.region is not None and self.region != region:
             return False
         return self.operation is None or self.operation == operation
 
@@ -171,6 +177,35 @@ _ERROR_CODES: dict[str, dict[str, tuple[str, int, str]]] = {
         ),
         "rest-xml": ("ExpiredToken", 400, "The provided token has expired."),
     },
+    # A region of another partition (or not enabled) does not know the caller's access key.
+    "unrecognized_client": {
+        "json": (
+            "UnrecognizedClientException",
+            400,
+            "The security token included in the request is invalid.",
+        ),
+        "query": (
+            "InvalidClientTokenId",
+            403,
+            "The security token included in the request is invalid.",
+        ),
+        "ec2": ("AuthFailure", 401, "AWS was not able to validate the provided access credentials"),
+        "cbor": (
+            "InvalidClientTokenId",
+            403,
+            "The security token included in the request is invalid.",
+        ),
+        "rest-json": (
+            "UnrecognizedClientException",
+            403,
+            "The security token included in the request is invalid.",
+        ),
+        "rest-xml": (
+            "InvalidAccessKeyId",
+            403,
+            "The AWS Access Key Id you provided does not exist.",
+        ),
+    },
     "server_error": {
         "json": ("InternalFailure", 500, "An internal error occurred."),
         "query": ("InternalFailure", 500, "An internal error occurred."),
@@ -224,6 +259,15 @@ def _s3_operation(method: str, path: str, query: dict[str, list[str]]) -> str:
     return f"{method} /"
 
 
+def _signed_region(environ: dict[str, Any]) -> str:
+    """The region of a SigV4 request's credential scope (KEY/DATE/REGION/SERVICE/aws4_request)."""
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    if "Credential=" not in auth:
+        return ""
+    parts = auth.split("Credential=", 1)[1].split(",", 1)[0].split("/")
+    return parts[2] if len(parts) > 2 else ""
+
+
 def identify(environ: dict[str, Any]) -> _Protocol:
     """Name the service, operation and wire protocol of a WSGI request.
 
@@ -271,7 +315,12 @@ def error_response(
     code, status, message = _ERROR_CODES[kind][table]
     message = message.format(action=f"{proto.service}:{proto.operation}")
     request_id = str(uuid.uuid4())
-    reason = {400: "Bad Request", 403: "Forbidden", 429: "Too Many Requests"}.get(status, "")
+    reason = {
+        400: "Bad Request",
+        401: "Unauthorized",
+        403: "Forbidden",
+        429: "Too Many Requests",
+    }.get(status, "")
     reason = reason or {500: "Internal Server Error", 503: "Service Unavailable"}[status]
     headers = [("x-amzn-RequestId", request_id)]
     sender = "Receiver" if status >= 500 else "Sender"
@@ -356,12 +405,12 @@ class FaultInjector:
         with self._lock:
             self._seen.clear()
 
-    def _take(self, service: str, operation: str) -> FaultRule | None:
+    def _take(self, service: str, operation: str, region: str = "") -> FaultRule | None:
         with self._lock:
-            self._seen.append(SeenRequest(service, operation, time.monotonic()))
+            self._seen.append(SeenRequest(service, operation, time.monotonic(), region))
             for entry in self._rules:
                 rule, remaining = entry
-                if remaining == 0 or not rule.matches(service, operation):
+                if remaining == 0 or not rule.matches(service, operation, region):
                     continue
                 if remaining is not None:
                     entry[1] = remaining - 1
@@ -372,7 +421,7 @@ class FaultInjector:
         if environ.get("PATH_INFO", "").startswith("/moto-api"):
             return self.app(environ, start_response)
         proto = identify(environ)
-        rule = self._take(proto.service, proto.operation)
+        rule = self._take(proto.service, proto.operation, _signed_region(environ))
         if rule is None:
             return self.app(environ, start_response)
         if rule.kind in ("slow", "timeout"):

@@ -48,6 +48,7 @@ async def open_aws(settings: Settings, *, now: datetime | None = None) -> AsyncI
                 demo=True,
                 static_credentials=DEMO_CREDENTIALS,
                 call_timeout=settings.call_timeout,
+                global_events=settings.global_events,
             )
         else:
             conn = Connection(
@@ -55,11 +56,14 @@ async def open_aws(settings: Settings, *, now: datetime | None = None) -> AsyncI
                 region=settings.region,
                 endpoint_url=settings.endpoint_url,
                 call_timeout=settings.call_timeout,
+                global_events=settings.global_events,
             )
         aws = Aws(conn)
         aws.demo_world = runtime.world if runtime is not None else None  # type: ignore[attr-defined]
         try:
             await aws.open()
+            if aws.region_notice:
+                print(f"hamari: {aws.region_notice}", file=sys.stderr)
             yield aws
         finally:
             await aws.close()

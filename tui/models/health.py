@@ -70,6 +70,7 @@ class TrailInfo:
         multi_region: IsMultiRegionTrail.
         organization: IsOrganizationTrail.
         bucket: The S3 bucket it delivers to.
+        prefix: Its S3 key prefix (S3KeyPrefix), or ``""``.
         log_group: The CloudWatch Logs group ARN, if any.
         is_logging: From GetTrailStatus, None when the status could not be read.
         latest_delivery: LatestDeliveryTime, or None.
@@ -83,12 +84,21 @@ class TrailInfo:
     organization: bool = False
     bucket: str | None = None
     log_group: str | None = None
+    prefix: str = ""
     is_logging: bool | None = None
     latest_delivery: datetime | None = None
     delivery_error: str = ""
 
     def covers(self, region: str) -> bool:
         return self.multi_region or self.home_region == region
+
+    @property
+    def destination(self) -> str:
+        """Where its files are: ``s3://bucket/prefix/AWSLogs/`` (what --source s3:// wants)."""
+        if not self.bucket:
+            return "?"
+        prefix = self.prefix.strip("/")
+        return f"s3://{self.bucket}/" + (f"{prefix}/" if prefix else "") + "AWSLogs/"
 
 
 @dataclass(frozen=True)
@@ -190,7 +200,7 @@ def trail_checks(
         trail = max(
             logging, key=lambda t: t.latest_delivery or datetime.min.replace(tzinfo=now.tzinfo)
         )
-        where = f"s3://{trail.bucket}" if trail.bucket else "?"
+        where = trail.destination
         if trail.log_group:
             where += " + CloudWatch Logs"
         detail = f"{trail.name} logging to {where}; {_age(trail.latest_delivery, now)}"

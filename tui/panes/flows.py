@@ -47,6 +47,7 @@ from textual.message import Message
 from textual.suggester import Suggester
 from textual.widgets import Static
 
+from tui.aws.errors import OfflineError
 from tui.aws.flowlogs import stream_cloudwatch, stream_local, stream_s3
 from tui.aws.network import load_topology
 from tui.models.findings import Evidence, conversation_id
@@ -628,7 +629,12 @@ class FlowsPane(Pane):
         ):
             self._reset()
         if self.topology is None:
-            self.topology = await load_topology(aws)
+            try:
+                self.topology = await load_topology(aws)
+            except OfflineError as err:  # local files offline: records without network context
+                self.topology = Topology(
+                    warnings=(f"interfaces, subnets and NACLs: {err.message}",)
+                )
             self.update_warning()
             self.post_message(self.DataChanged(self))
         first = self._loaded_for is None

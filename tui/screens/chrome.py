@@ -38,6 +38,8 @@ class HeaderBar(Static):
     utc: reactive[bool] = reactive(True)
     """Times in UTC, or in the local zone (``TZ``)."""
     replay: reactive[str | None] = reactive(None)
+    offline: reactive[bool] = reactive(False)
+    """Not connected to AWS: local files only (``hamari --trail-source ./dir`` without keys)."""
     """``<file> (saved <time>)`` in replay mode: no AWS is open."""
 
     def render(self) -> Text:
@@ -59,6 +61,8 @@ class HeaderBar(Static):
         ident = self.identity
         if self.replay is not None:
             pass
+        elif ident is None and self.offline:
+            add(9, Text("offline: local files", style="bold"))
         elif ident is None:
             add(5, "connecting…")
         else:

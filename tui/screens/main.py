@@ -214,12 +214,13 @@ class MainScreen(Screen[None]):
 
     # -- wiring from the app -------------------------------------------------------------------
 
-    def connected(self, aws: Aws, identity: Identity) -> None:
-        """AWS is open: show who we are and route AWS events to the status line."""
+    def connected(self, aws: Aws, identity: Identity | None) -> None:
+        """AWS is open (or offline, ``identity`` None): show who we are, route AWS events."""
         self.aws = aws
         header = self.query_one(HeaderBar)
         header.connection = aws.conn
         header.identity = identity
+        header.offline = aws.offline
         header.aws_region = aws.region
         status = self.query_one(StatusLine)
         status.meter = aws.meter
@@ -244,7 +245,8 @@ class MainScreen(Screen[None]):
                 refresh_seconds=refresh,
                 idle_pause_seconds=settings.idle_pause_minutes * 60,
             )
-        self._poll_instances()
+        if not self.aws.offline:
+            self._poll_instances()
 
     # -- replay ----------------------------------------------------------------------------------
 
@@ -470,8 +472,8 @@ class MainScreen(Screen[None]):
     def _restore_focus(self) -> None:
         """Hiding the panes (a terminal too small) took the focus away: give it back to the
         active pane, or its keys (e, f, /) would do nothing until the user clicks it."""
-        if self.app.screen is not self or self.has_class("-too-small"):
-            return
+        if self.app.screen is not self or self.has_class("-too-small") or not self.panes:
+            return  # not composed yet, or already torn down (a start-up failure exits at once)
         focused = self.focused
         if focused is None or not focused.display or focused.region.area == 0:
             self._focus_pane(self.query_one(f"#{self.active_pane}", Pane))
