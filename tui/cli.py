@@ -14,6 +14,7 @@ from typing import Any
 
 from tui import __version__
 from tui.aws.errors import HamariError
+from tui.verbs import VERBS, fail
 
 DESCRIPTION = """\
 hamari: a terminal cockpit for troubleshooting AWS live.
@@ -36,12 +37,23 @@ examples:
 credentials:
   The default AWS credential chain is used: --profile or AWS_PROFILE, SSO (run
   `aws sso login` first), environment variables, the EC2 instance profile (IMDSv2).
-  AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> are honoured (VPC endpoints);
-  plain-http endpoints are refused unless they are on loopback.
+  A profile that assumes a role with MFA asks for the code before the screen opens.
+
+region:
+  --region, HAMARI_REGION, the config file, AWS_REGION, AWS_DEFAULT_REGION, the
+  profile's region, in that order; with none of them, us-east-1 (and hamari says so).
+
+endpoints:
+  --endpoint-url URL        every service's requests go to URL (an emulator, a proxy)
+  AWS_ENDPOINT_URL_<SERVICE>=URL   one service only: a VPC interface endpoint, e.g.
+      AWS_ENDPOINT_URL_LOGS=https://vpce-0abc-xyz.logs.eu-west-1.vpce.amazonaws.com
+      (SERVICE: STS, CLOUDTRAIL, S3, CLOUDWATCH, LOGS, EC2, KMS); the other services
+      keep their public endpoints. AWS_ENDPOINT_URL sets all of them, like --endpoint-url.
+  Plain-http endpoints are refused unless they are on loopback.
 
 environment:
-  HAMARI_PROFILE, HAMARI_REGION, HAMARI_REFRESH_SECONDS, HAMARI_WINDOW override the
-  config file ~/.config/hamari/config.toml; flags override both.
+  HAMARI_PROFILE, HAMARI_REGION, HAMARI_REFRESH_SECONDS, HAMARI_WINDOW,
+  HAMARI_GLOBAL_EVENTS override the config file ~/.config/hamari/config.toml; flags override both.
 
 exit status: 0 on success, 1 on an unexpected error, 2 on a usage, credential or
 connection problem (with the command that fixes it)."""
@@ -60,7 +72,10 @@ def _common(parser: argparse.ArgumentParser, *, suppress: bool = False) -> None:
         "--endpoint-url",
         metavar="URL",
         default=default,
-        help="send every request to this endpoint (https, or http on loopback only)",
+        help="send the requests of every service (STS, CloudTrail, S3, CloudWatch, Logs, EC2, "
+        "KMS) to this one endpoint: for an emulator or a proxy that serves them all. For a VPC "
+        "interface endpoint, which serves one service, set AWS_ENDPOINT_URL_<SERVICE> instead "
+        "(e.g. AWS_ENDPOINT_URL_LOGS). https, or http on loopback only",
     )
     aws.add_argument(
         "--no-global-events",
@@ -118,10 +133,10 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="open an incident bundle saved with ctrl+s, offline: no AWS call is made",
     )
-    if not _VERBS:
+    if not VERBS:
         return parser
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", title="headless verbs (no TUI)")
-    for name, register in _VERBS.items():
+    for name, register in VERBS.items():
         sub = verbs.add_parser(
             name,
             help=register.__doc__,
@@ -130,27 +145,6 @@ def build_parser() -> argparse.ArgumentParser:
         _common(sub, suppress=True)
         register(sub)
     return parser
-
-
-# Headless verbs register themselves here: name -> function adding its arguments. The function's
-# docstring is its one-line help; the parser stores the runner as ``run``.
-_VERBS: dict[str, Callable[[argparse.ArgumentParser], None]] = {}
-
-
-def verb(
-    name: str,
-) -> Callable[
-    [Callable[[argparse.ArgumentParser], None]], Callable[[argparse.ArgumentParser], None]
-]:
-    """Decorator: register a headless verb's argument builder."""
-
-    def deco(
-        func: Callable[[argparse.ArgumentParser], None],
-    ) -> Callable[[argparse.ArgumentParser], None]:
-        _VERBS[name] = func
-        return func
-
-    return deco
 
 
 _VERB_MODULES = {name: f"tui.headless.{name}" for name in ("trail", "metrics", "flows", "diagnose")}
@@ -178,14 +172,6 @@ def _load_verbs(argv: Sequence[str] | None = None) -> None:
 
 def _flags(ns: argparse.Namespace) -> dict[str, Any]:
     return {k: v for k, v in vars(ns).items() if k not in {"verb", "run", "replay"}}
-
-
-def fail(message: str, hint: str = "") -> int:
-    """Print one clear sentence (and the fix) on stderr; return exit status 2."""
-    print(f"hamari: {message}", file=sys.stderr)
-    if hint:
-        print(f"  fix: {hint}", file=sys.stderr)
-    return 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:
