@@ -10,6 +10,7 @@ import gzip
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,7 +23,7 @@ from tui.demo import extensions
 from tui.demo.seed import DemoWorld, clients, seed
 from tui.demo.server import EmbeddedAws, FaultRule
 from tui.models.flowfilter import parse_filter
-from tui.models.flowlog import FlowRecord, parse_source
+from tui.models.flowlog import FIELDS, FlowRecord, parse_source
 from tui.models.nacl import explain
 from tui.models.network import FlowLogConfig
 from tui.models.timewindow import TimeWindow
@@ -211,3 +212,33 @@ def test_parse_source() -> None:
     assert parse_source("s3://bucket/pre/fix") == ("s3", "bucket/pre/fix")
     assert parse_source("") == ("auto", "")
     assert parse_source("/tmp/x.log.gz") == ("local", "/tmp/x.log.gz")
+
+
+async def test_filter_pattern_sent_fits_the_service_models_limit(aws: Aws, live: DemoWorld) -> None:
+    """A 58-field format made a pattern longer than FilterLogEvents accepts (AWS refuses it)."""
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("logs")
+    shape = model.operation_model("FilterLogEvents").input_shape.members["filterPattern"]
+    limit = int(shape.metadata["max"])
+    fields = tuple(FIELDS)
+    config = FlowLogConfig("fl-long", "vpc-x", "cloud-watch-logs", live.log_group_v5, None, fields)
+    flt = parse_filter(
+        "proto=tcp and action=REJECT and srcaddr in 10.1.0.0/16 and dstaddr in 10.2.0.0/16 and "
+        "srcport=1024..65535 and dstport=443|5432|22|8080|3306 and az=use1-az1 and vpc=vpc-1 and "
+        "subnet=subnet-a and eni=eni-aaa"
+    )
+    assert len(flt.to_cwl_filter_pattern(fields) or "") > limit  # what was sent before
+    sent: list[str] = []
+    client = await aws._client("logs")
+
+    def capture(params: dict[str, Any], **_: Any) -> None:
+        sent.append(params.get("filterPattern", ""))
+
+    client.meta.events.register("provide-client-params.logs.FilterLogEvents", capture)
+    try:
+        _, last = await _drain(stream_cloudwatch(aws, config, _window(live), flt))
+    finally:
+        client.meta.events.unregister("provide-client-params.logs.FilterLogEvents", capture)
+    assert sent and all(0 < len(p) <= limit for p in sent)
+    assert last.pushed_down == sent[0] and 'action="REJECT"' in sent[0]

@@ -223,6 +223,9 @@ def test_complete(text: str, candidates: list[str]) -> None:
 def _cwl_matches(pattern: str, fmt: list[str], line: str) -> bool:
     """A small evaluator of the subset of space-delimited patterns the compiler emits."""
     slots = [s.strip() for s in pattern.strip("[]").split(",")]
+    if "..." in slots:  # one ellipsis: any number of fields without a condition
+        at = slots.index("...")
+        slots[at : at + 1] = ["_"] * (len(fmt) - len(slots) + 1)
     tokens = line.split()
     assert len(slots) == len(fmt) == len(tokens)
     for slot, tok in zip(slots, tokens, strict=True):
@@ -285,6 +288,43 @@ def test_cwl_pattern_is_exact_or_broader(text: str) -> None:
     for line, rec in zip(LINES, RECORDS, strict=True):
         if pred(rec):
             assert pattern is None or _cwl_matches(pattern, FMT, line), (pattern, line)
+
+
+ALL_FIELDS = list(FIELDS)  # 58 fields: every field AWS documents, VPC and Transit Gateway
+ALL_LINES = [
+    " ".join(str(r.get(n)) if r.get(n) is not None else "-" for n in ALL_FIELDS) for r in RECORDS
+]
+ALL_RECORDS = list(FlowLogParser(ALL_FIELDS).parse_lines(ALL_LINES))
+LONG = (
+    "proto=tcp and action=REJECT and srcaddr in 10.1.0.0/16 and dstaddr in 10.2.0.0/16 and "
+    "srcport=1024..65535 and dstport=443|5432|22|8080|3306 and az=use1-az1 and vpc=vpc-1 and subnet=subnet-a and eni=eni-aaa"
+)
+
+
+@pytest.mark.parametrize("limit", [1024, 400, 200, 60])
+@pytest.mark.parametrize("text", [LONG, "action=REJECT", *(c[0] for c in CASES)])
+def test_cwl_pattern_fits_the_limit_and_stays_exact_or_broader(text: str, limit: int) -> None:
+    """A 58-field format wrote a 1,035-character pattern; FilterLogEvents takes 1,024."""
+    f = parse_filter(text)
+    pattern = f.to_cwl_filter_pattern(ALL_FIELDS, max_length=limit)
+    pred = f.to_predicate()
+    assert pattern is None or len(pattern) <= limit
+    for line, rec in zip(ALL_LINES, ALL_RECORDS, strict=True):
+        if pred(rec):
+            assert pattern is None or _cwl_matches(pattern, ALL_FIELDS, line), (pattern, line)
+
+
+def test_cwl_pattern_for_a_long_format_keeps_every_condition_within_the_limit() -> None:
+    f = parse_filter(LONG)
+    full = f.to_cwl_filter_pattern(ALL_FIELDS)
+    assert full is not None and len(full) > 1024  # what hamari sent before
+    short = f.to_cwl_filter_pattern(ALL_FIELDS, max_length=1024)
+    assert short is not None and len(short) <= 1024
+    conditions = [s.strip() for s in full.strip("[]").split(",") if re.search("[=<>]", s)]
+    assert len(conditions) == 10
+    assert all(c in short for c in conditions)
+    tight = f.to_cwl_filter_pattern(ALL_FIELDS, max_length=200)
+    assert tight is not None and "..." in tight and 'action="REJECT"' in tight
 
 
 def test_cwl_pattern_skips_fields_missing_from_format() -> None:

@@ -22,6 +22,7 @@ through :class:`tui.aws.session.Aws` only.
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import os
 import re
@@ -122,6 +123,23 @@ def _both(a: Predicate | None, b: Predicate | None) -> Predicate | None:
 # --- CloudWatch Logs --------------------------------------------------------------------------
 
 
+@functools.cache
+def filter_pattern_limit() -> int | None:
+    """The longest ``filterPattern`` FilterLogEvents accepts, from botocore's service model.
+
+    botocore checks only minimum lengths before sending; AWS refuses a longer pattern with
+    InvalidParameterException, so the pattern is shortened to this first. Reading the model
+    costs ~0.1 s once: call it from a worker thread.
+    """
+    from botocore.loaders import create_loader
+    from botocore.model import ServiceModel
+
+    model = ServiceModel(create_loader().load_service_model("logs", "service-2"), "logs")
+    shape = model.operation_model("FilterLogEvents").input_shape.members["filterPattern"]
+    limit = shape.metadata.get("max")
+    return int(limit) if limit is not None else None
+
+
 def _parse_events(
     events: list[dict[str, Any]], parser: FlowLogParser, seen: set[str], keep: Predicate | None
 ) -> tuple[list[FlowRecord], int | None]:
@@ -181,7 +199,8 @@ async def stream_cloudwatch(
     seen = seen if seen is not None else set()
     pattern = None
     if flt is not None and not flt.is_empty and config.format_known:
-        pattern = flt.to_cwl_filter_pattern(config.fields)
+        limit = await asyncio.to_thread(filter_pattern_limit)
+        pattern = flt.to_cwl_filter_pattern(config.fields, max_length=limit)
     keep = _predicate(flt)
     source = f"cwl:{config.log_group}"
     parser = FlowLogParser(config.fields if config.format_known else None, source=source)

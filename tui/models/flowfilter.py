@@ -31,7 +31,7 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any, Final, Literal
@@ -676,6 +676,29 @@ def _cwl_condition(node: Node, fmt: tuple[str, ...], label: str) -> tuple[str, s
     return name, "||".join(f"{label}={t}" for t in terms)
 
 
+def _cwl_renderings(labels: Sequence[str], conds: dict[int, str]) -> Iterator[str]:
+    """The same space-delimited pattern, each rendering shorter than the one before.
+
+    Field names are labels only, so positional ``f<i>`` says the same; one ``...`` (AWS's
+    documented shorthand) stands for the longest run of fields without a condition.
+    """
+    named = [conds.get(i, label) for i, label in enumerate(labels)]
+    yield "[" + ", ".join(named) + "]"
+    short = [conds.get(i, f"f{i}") for i in range(len(labels))]
+    yield "[" + ", ".join(short) + "]"
+    best: tuple[int, int] = (0, 0)  # [start, stop) of the longest run without a condition
+    run = 0
+    for i in range(len(labels) + 1):
+        if i < len(labels) and i not in conds:
+            run += 1
+            continue
+        if run > best[1] - best[0]:
+            best = (i - run, i)
+        run = 0
+    if best[1] - best[0] > 1:
+        yield "[" + ", ".join([*short[: best[0]], "...", *short[best[1] :]]) + "]"
+
+
 def _insights_value(v: str) -> str:
     return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -737,7 +760,9 @@ class FlowFilter:
         """A fast local test for records; the authority on what the filter means."""
         return _compile(self.ast)
 
-    def to_cwl_filter_pattern(self, fmt: Sequence[str] | str) -> str | None:
+    def to_cwl_filter_pattern(
+        self, fmt: Sequence[str] | str, *, max_length: int | None = None
+    ) -> str | None:
         """A CloudWatch Logs space-delimited filter pattern for FilterLogEvents.
 
         Only top-level conjuncts on one field that is in the format are pushed down, and only
@@ -745,31 +770,35 @@ class FlowFilter:
         boundary; flag names, globs, IPv6, ``or`` across fields and ``not`` are left out). Apply
         :meth:`to_predicate` to what comes back.
 
+        FilterLogEvents caps the pattern's length (1,024 characters today), and a pattern names
+        every field of the format: a long custom format can exceed it. Past ``max_length`` the
+        same conditions are written shorter (``f7`` for the fields without a condition, then
+        ``...`` for the longest run of them), and if that is still too long the longest
+        conditions are dropped, which only widens the pattern.
+
         Args:
             fmt: The flow log's format (``LogFormat`` string or field names).
+            max_length: The longest pattern the service accepts; None for no limit.
 
         Returns:
             ``[version, account_id, ..., dstport=443, ...]``, or None when nothing can be pushed.
         """
         names = _format_names(fmt)
         labels = _labels(names)
-        conds: dict[str, str] = {}
+        conds: dict[int, str] = {}
         for node in _conjuncts(self.ast):
             for i, n in enumerate(names):
                 if isinstance(node, Compare) and node.field.fields == (n,):
                     got = _cwl_condition(node, names, labels[i])
-                    if got is not None and n not in conds:
-                        conds[n] = got[1]
+                    if got is not None and i not in conds:
+                        conds[i] = got[1]
                     break
-        if not conds:
-            return None
-        slots = []
-        for i, n in enumerate(names):
-            if n in conds:
-                slots.append(conds.pop(n))
-            else:
-                slots.append(labels[i])
-        return "[" + ", ".join(slots) + "]"
+        while conds:
+            for text in _cwl_renderings(labels, conds):
+                if max_length is None or len(text) <= max_length:
+                    return text
+            del conds[max(conds, key=lambda i: (len(conds[i]), i))]
+        return None
 
     def to_insights(
         self, fmt: Sequence[str] | str | None = None, *, limit: int | None = None
