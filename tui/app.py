@@ -80,8 +80,11 @@ class HamariApp(App[None]):
         aws: Aws | None = None,
         replay: Any = None,
         replay_path: str = "",
+        credentials: tuple[str, ...] | None = None,
     ) -> None:
         super().__init__()
+        # Resolved before the app started (an MFA prompt needs the plain terminal).
+        self.credentials = credentials
         # Replay mode (`hamari --replay FILE`): a loaded tui.models.bundle.Bundle; no AWS at all.
         self.replay = replay
         self.replay_path = replay_path
@@ -194,6 +197,7 @@ class HamariApp(App[None]):
             endpoint_url=settings.endpoint_url,
             call_timeout=settings.call_timeout,
             global_events=settings.global_events,
+            static_credentials=self.credentials,
         )
 
     def _local_sources(self) -> list[str]:

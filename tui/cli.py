@@ -260,9 +260,21 @@ def run_tui(settings: Any, *, replay: Any = None, replay_path: str = "") -> int:
 
         runtime = DemoRuntime()
         runtime.begin(utc_now())
+    credentials = None
+    if not settings.demo and replay is None:
+        from tui.aws.session import resolve_mfa_credentials
+
+        # An MFA code is asked here, on the plain terminal, not under Textual's screen.
+        credentials = resolve_mfa_credentials(settings.profile, endpoint_url=settings.endpoint_url)
     from tui.app import HamariApp
 
-    app = HamariApp(settings, demo_runtime=runtime, replay=replay, replay_path=replay_path)
+    app = HamariApp(
+        settings,
+        demo_runtime=runtime,
+        replay=replay,
+        replay_path=replay_path,
+        credentials=credentials,
+    )
     app.run()
     if app.fatal is not None:
         return fail(app.fatal.message, app.fatal.hint)

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import random
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 from typing import Any
 
 from tui.aws.errors import (
@@ -59,6 +61,74 @@ OPT_IN_REGIONS = frozenset(
 DEMO_CREDENTIALS = ("AKIAHAMARIDEMO000000", "hamari-demo-secret-not-a-real-key")
 FALLBACK_REGION = "us-east-1"
 """Used when no region is configured anywhere; always announced (:attr:`Aws.region_notice`)."""
+
+
+def _config_file(env: Mapping[str, str]) -> Path:
+    return Path(env.get("AWS_CONFIG_FILE") or Path.home() / ".aws" / "config").expanduser()
+
+
+def _needs_mfa(profiles: Mapping[str, Any], name: str) -> bool:
+    """True when assuming ``name``'s role, or a role it is chained from, asks for an MFA code."""
+    seen: set[str] = set()
+    while name and name not in seen:
+        seen.add(name)
+        profile = profiles.get(name) or {}
+        if profile.get("role_arn") and profile.get("mfa_serial"):
+            return True
+        name = str(profile.get("source_profile") or "")
+    return False
+
+
+def resolve_mfa_credentials(
+    profile: str | None,
+    *,
+    endpoint_url: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> tuple[str, ...] | None:
+    """Assume an MFA-protected role now, prompting on the plain terminal, before a TUI owns it.
+
+    botocore asks for the MFA code (``getpass``) when it first needs credentials; inside the TUI
+    that prompt would be drawn over and typed into by Textual. Resolving here, before the app
+    starts, keeps the prompt where the user can answer it. The role's temporary credentials
+    are returned for the session (they last the role's duration; hamari says when they expire).
+
+    Returns:
+        (access key, secret key[, session token]), or None when the profile needs no MFA code
+        (then the credential chain runs as usual, inside the app).
+
+    Raises:
+        HamariError: the code was refused or the role could not be assumed.
+    """
+    env = os.environ if env is None else env
+    try:
+        text = _config_file(env).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    if "mfa_serial" not in text:  # the common case costs no botocore import
+        return None
+    import botocore.session
+
+    session = botocore.session.Session(profile=profile) if profile else botocore.session.Session()
+    try:
+        name = str(session.get_config_variable("profile") or "default")
+        if not _needs_mfa(session.full_config.get("profiles", {}), name):
+            return None
+        if endpoint_url:
+            # --endpoint-url applies to every service, STS's AssumeRole included.
+            create = session.create_client
+
+            def create_client(service: str, *args: Any, **kwargs: Any) -> Any:
+                return create(service, *args, **{**kwargs, "endpoint_url": endpoint_url})
+
+            session.create_client = create_client  # type: ignore[method-assign]
+        credentials = session.get_credentials()
+        frozen = credentials.get_frozen_credentials() if credentials is not None else None
+    except Exception as exc:  # botocore raises many types; translate them all
+        raise translate(exc, service="sts", operation="AssumeRole", profile=profile) from None
+    if frozen is None or not frozen.access_key:
+        return None
+    token = (frozen.token,) if frozen.token else ()
+    return (frozen.access_key, frozen.secret_key, *token)
 
 
 @dataclass(frozen=True)
