@@ -14,6 +14,7 @@ from typing import Any
 
 from tui import __version__
 from tui.aws.errors import HamariError
+from tui.verbs import VERBS, fail
 
 DESCRIPTION = """\
 hamari: a terminal cockpit for troubleshooting AWS live.
@@ -132,10 +133,10 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="open an incident bundle saved with ctrl+s, offline: no AWS call is made",
     )
-    if not _VERBS:
+    if not VERBS:
         return parser
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", title="headless verbs (no TUI)")
-    for name, register in _VERBS.items():
+    for name, register in VERBS.items():
         sub = verbs.add_parser(
             name,
             help=register.__doc__,
@@ -144,27 +145,6 @@ def build_parser() -> argparse.ArgumentParser:
         _common(sub, suppress=True)
         register(sub)
     return parser
-
-
-# Headless verbs register themselves here: name -> function adding its arguments. The function's
-# docstring is its one-line help; the parser stores the runner as ``run``.
-_VERBS: dict[str, Callable[[argparse.ArgumentParser], None]] = {}
-
-
-def verb(
-    name: str,
-) -> Callable[
-    [Callable[[argparse.ArgumentParser], None]], Callable[[argparse.ArgumentParser], None]
-]:
-    """Decorator: register a headless verb's argument builder."""
-
-    def deco(
-        func: Callable[[argparse.ArgumentParser], None],
-    ) -> Callable[[argparse.ArgumentParser], None]:
-        _VERBS[name] = func
-        return func
-
-    return deco
 
 
 _VERB_MODULES = {name: f"tui.headless.{name}" for name in ("trail", "metrics", "flows", "diagnose")}
@@ -192,14 +172,6 @@ def _load_verbs(argv: Sequence[str] | None = None) -> None:
 
 def _flags(ns: argparse.Namespace) -> dict[str, Any]:
     return {k: v for k, v in vars(ns).items() if k not in {"verb", "run", "replay"}}
-
-
-def fail(message: str, hint: str = "") -> int:
-    """Print one clear sentence (and the fix) on stderr; return exit status 2."""
-    print(f"hamari: {message}", file=sys.stderr)
-    if hint:
-        print(f"  fix: {hint}", file=sys.stderr)
-    return 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:

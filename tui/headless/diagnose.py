@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, TYPE_CHECKING, Any
 
-from tui.cli import verb
 from tui.models.text import display_safe
 from tui.settings import Settings
+from tui.verbs import verb
 
 if TYPE_CHECKING:
     from tui.aws.session import Aws

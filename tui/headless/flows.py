@@ -20,7 +20,6 @@ from datetime import UTC, datetime
 from json.encoder import encode_basestring as _esc
 from typing import IO, TYPE_CHECKING, Any
 
-from tui.cli import fail, verb
 from tui.headless.common import _csv_cell, _jsonable, write_table
 from tui.models.flowagg import AGGREGATIONS, AggRow, aggregate
 from tui.models.flowfilter import FilterError, FlowFilter, parse_filter
@@ -30,6 +29,7 @@ from tui.models.network import FlowLogConfig, Topology
 from tui.models.text import display_safe
 from tui.models.timewindow import TimeWindow
 from tui.settings import Settings
+from tui.verbs import fail, verb
 
 if TYPE_CHECKING:
     from tui.aws.flowlogs import FlowBatch
