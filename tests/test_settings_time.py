@@ -102,3 +102,88 @@ def test_bad_config_file_is_one_clear_error(tmp_path: Path) -> None:
     cfg.write_text("region = \n")
     with pytest.raises(ConfigError, match="Cannot read"):
         load_settings({}, env={}, config_file=cfg)
+
+
+# -- whatever is typed at --since, --until or the w prompt: a sentence, never a traceback -------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from tui.commands import parse_window  # noqa: E402
+from tui.models.text import is_display_safe  # noqa: E402
+from tui.models.timewindow import EARLIEST, LATEST, parse_duration  # noqa: E402
+
+_UNIT = st.sampled_from(["s", "m", "h", "d", "w", "days", "weeks", " hours ago"])
+_TYPED = st.one_of(
+    st.text(max_size=60),
+    st.text(alphabet=st.characters(codec=None), max_size=60),
+    st.builds(lambda n, u: f"{n}{u}", st.integers(0, 10**30), _UNIT),
+    st.builds(lambda n, u: f"{n}{u}", st.floats(0, 1e30, allow_nan=False), _UNIT),
+    st.builds(
+        lambda d, off: d.isoformat() + off,
+        st.datetimes(),
+        st.sampled_from(["", "Z", "+23:59", "-23:59", "+00:00"]),
+    ),
+)
+
+
+def _fails_only_with_a_sentence(call) -> None:  # type: ignore[no-untyped-def]
+    try:
+        call()
+    except TimeParseError as err:
+        message = str(err)
+        assert message and len(message) < 240 and "\n" not in message
+        assert is_display_safe(message), repr(message)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_TYPED)
+def test_any_typed_instant_parses_or_says_why(text: str) -> None:
+    _fails_only_with_a_sentence(lambda: parse_instant(text, NOW))
+    try:
+        value = parse_instant(text, NOW)
+    except TimeParseError:
+        return
+    assert value.tzinfo is not None and EARLIEST <= value <= LATEST
+
+
+@settings(max_examples=300, deadline=None)
+@given(_TYPED, st.one_of(st.none(), _TYPED))
+def test_any_typed_window_parses_or_says_why(since: str, until: str | None) -> None:
+    _fails_only_with_a_sentence(lambda: TimeWindow.parse(since, until, now=NOW))
+    _fails_only_with_a_sentence(lambda: parse_window(since, NOW))
+    spec = since if until is None else f"{since}..{until}"
+    try:
+        window = parse_window(spec, NOW)
+    except TimeParseError:
+        return
+    # A window that parsed can be used: it slides, labels itself and stays in range.
+    later = window.at(NOW + timedelta(days=365))
+    assert later.start < later.end and window.label()
+    assert EARLIEST <= window.start < window.end
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["999999d", "99999999999999999999d", "9999-12-31T23:59-23:59", "0001-01-01T00:00+01:00"],
+)
+def test_huge_and_edge_times_are_refused_with_the_range(text: str) -> None:
+    """These raised OverflowError (a traceback from --since, the app exited from w)."""
+    with pytest.raises(TimeParseError, match="out of range"):
+        TimeWindow.parse(text, None, now=NOW)
+
+
+def test_an_empty_window_says_so_in_words_for_the_prompt_too() -> None:
+    with pytest.raises(TimeParseError, match="window is empty"):
+        parse_window("0m", NOW)
+
+
+def test_overlong_window_setting_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="out of range"):
+        load_settings({}, env={"HAMARI_WINDOW": "99999999999999999d"}, config_file=tmp_path / "x")
+
+
+def test_parse_duration_refuses_what_no_window_can_hold() -> None:
+    assert parse_duration("20000d") == timedelta(days=20000)
+    with pytest.raises(TimeParseError):
+        parse_duration("10" * 20 + "d")

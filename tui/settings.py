@@ -51,8 +51,8 @@ class Settings:
         """The initial shared time window."""
         from tui.models.timewindow import parse_duration
 
-        default = parse_duration(self.default_window) or timedelta(hours=3)
         try:
+            default = parse_duration(self.default_window) or timedelta(hours=3)
             return TimeWindow.parse(self.since, self.until, now=now, default=default)
         except TimeParseError as exc:
             raise ConfigError(

@@ -3,7 +3,9 @@
 A window is either *live* (its end follows the clock: "the last 15 minutes") or *fixed* (an
 incident from yesterday). Parsing accepts what an engineer types in a hurry: ``15m``, ``2h``,
 ``1d``, ``90s``, ``1w``, ``now``, or ISO 8601 with or without a zone (naive means UTC, as AWS logs
-are in UTC).
+are in UTC). Whatever is typed (``999999d``, a year 9999 with a negative offset, a pasted log line),
+the only error is :class:`TimeParseError` with a sentence to show: the ``w`` prompt and
+``--since`` must never end the program on a typo.
 """
 
 from __future__ import annotations
@@ -20,18 +22,44 @@ _RELATIVE = re.compile(
     re.I,
 )
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+# Times hamari can ask AWS about: nothing is logged before the Unix epoch (and epoch milliseconds,
+# which CloudWatch Logs takes, are negative before it); the upper bound keeps every later
+# arithmetic (a live window sliding, a chart span) inside datetime's range.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+_SHOWN_CHARS = 40  # of a bad input, quoted back in the message
 
 
 class TimeParseError(ValueError):
     """A time expression that is neither relative (``15m``) nor ISO 8601."""
 
 
+def _quoted(text: str) -> str:
+    """The input quoted back, short and with every control character escaped (``repr``)."""
+    shown = text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 1] + "…"
+    return repr(shown)
+
+
+def _out_of_range(text: str) -> TimeParseError:
+    return TimeParseError(
+        f"time {_quoted(text)} is out of range: hamari reads times between "
+        f"{EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d} UTC"
+    )
+
+
 def parse_duration(text: str) -> timedelta | None:
-    """``15m`` -> 15 minutes; None when ``text`` is not a relative duration."""
+    """``15m`` -> 15 minutes; None when ``text`` is not a relative duration.
+
+    Raises:
+        TimeParseError: a duration too long to be a time span (``99999999999999999999d``).
+    """
     m = _RELATIVE.match(text)
     if not m:
         return None
-    return timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2)[0].lower()])
+    seconds = float(m.group(1)) * _UNITS[m.group(2)[0].lower()]
+    if seconds > (LATEST - EARLIEST).total_seconds():
+        raise _out_of_range(text.strip())
+    return timedelta(seconds=seconds)
 
 
 def parse_instant(text: str, now: datetime) -> datetime:
@@ -42,14 +70,22 @@ def parse_instant(text: str, now: datetime) -> datetime:
     if raw.lower() == "now":
         return now
     delta = parse_duration(raw)
-    if delta is not None:
-        return now - delta
+    try:
+        value = now - delta if delta is not None else _parse_iso(raw)
+    except OverflowError:  # year 1 minus an hour, or a start thousands of years ago
+        raise _out_of_range(raw) from None
+    if not EARLIEST <= value <= LATEST:
+        raise _out_of_range(raw)
+    return value
+
+
+def _parse_iso(raw: str) -> datetime:
     iso = raw[:-1] + "+00:00" if raw.endswith(("Z", "z")) else raw
     try:
         value = datetime.fromisoformat(iso)
     except ValueError:
         raise TimeParseError(
-            f"cannot read time {raw!r}: use 15m, 2h, 1d, or ISO 8601 like 2026-11-28T09:30Z"
+            f"cannot read time {_quoted(raw)}: use 15m, 2h, 1d, or ISO 8601 like 2026-11-28T09:30Z"
         ) from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
@@ -98,7 +134,10 @@ class TimeWindow:
         end = parse_instant(until, now) if until else now
         start = parse_instant(since, now) if since else end - default
         if start >= end:
-            raise TimeParseError("--since must be before --until")
+            raise TimeParseError(
+                f"the window is empty: its start ({start:%Y-%m-%d %H:%M:%S} UTC) must be "
+                f"before its end ({end:%Y-%m-%d %H:%M:%S} UTC)"
+            )
         live = until is None or until.strip().lower() == "now"
         return cls(start, end, live=live)
 
