@@ -18,6 +18,7 @@ from tui.aws.cloudtrail import (
     TrailFollower,
     TrailSource,
     fanout_regions,
+    lookup_params,
     object_overlaps,
     parse_source,
     stream_local,
@@ -86,10 +87,14 @@ def window(minutes: int) -> TimeWindow:
     return TimeWindow(DEMO_NOW - timedelta(minutes=minutes), DEMO_NOW, live=False)
 
 
-async def test_lookup_pages_one_attribute_rate_and_local_filter(aws: Aws, emulator: Any) -> None:
+@pytest.mark.parametrize("who", ["alice", "ALICE", "opsadmin"])
+async def test_lookup_filters_user_locally_and_pages_at_the_rate(
+    aws: Aws, emulator: Any, who: str
+) -> None:
+    # user: matches the session name or the role name in any case; LookupEvents' Username is
+    # one exact name, so the term is not pushed and the denials are still found.
     rec = Recorder(aws)
-    flt = compile_filter("user:alice error:AccessDenied*")
-    assert flt.lookup_attribute() == ("Username", "alice")
+    flt = compile_filter(f"user:{who} error:AccessDenied*")
     emulator.faults.clear_seen()
     batches = await collect(stream_lookup(aws, window(180), flt))
     events = [e for b in batches for e in b.events]
@@ -98,19 +103,52 @@ async def test_lookup_pages_one_attribute_rate_and_local_filter(aws: Aws, emulat
     assert all(e.invoked_by == "ec2.amazonaws.com" for e in events)
     assert batches[-1].done and not any(b.done for b in batches[:-1])
     requests = rec.of("LookupEvents")
-    assert len(requests) >= 2, "alice's events span several pages of 50"
+    assert len(requests) >= 2, "the window spans several pages of 50"
     assert sum(b.scanned for b in batches) > 50
     for params in requests:
         assert params["MaxResults"] == 50
-        assert params["LookupAttributes"] == [
-            {"AttributeKey": "Username", "AttributeValue": "alice"}
-        ]
+        assert "LookupAttributes" not in params
         assert {"StartTime", "EndTime"} <= params.keys()
     assert "NextToken" in requests[-1]
     stamps = [r.at for r in emulator.calls("cloudtrail", "LookupEvents")]
     assert len(stamps) == len(requests)
     for earlier, later in zip(stamps, stamps[2:], strict=False):
         assert later - earlier >= 0.9, "more than 2 LookupEvents per second"
+
+
+async def test_lookup_pushes_one_exact_attribute_and_filters_the_rest(aws: Aws) -> None:
+    rec = Recorder(aws)
+    flt = compile_filter("user:Alice source:kms error:AccessDenied*")
+    events = [e for b in await collect(stream_lookup(aws, window(180), flt)) for e in b.events]
+    assert sorted(e.event_name for e in events) == ["CreateGrant"] * 2 + ["Decrypt"] * 2
+    for params in rec.of("LookupEvents"):
+        assert params["LookupAttributes"] == [
+            {"AttributeKey": "EventSource", "AttributeValue": "kms.amazonaws.com"}
+        ]
+
+
+@pytest.mark.parametrize(
+    ("expr", "attributes"),
+    [
+        ("user:alice", None),
+        ("user:alice name:StartInstances", [("EventName", "StartInstances")]),
+        ("resource:i-0abc123456789def0", None),
+        ("accesskey:ASIAQ3EGRE3VALICE01 user:x", [("AccessKeyId", "ASIAQ3EGRE3VALICE01")]),
+        ("readonly:false", [("ReadOnly", "false")]),
+    ],
+)
+def test_lookup_params_are_what_botocore_accepts(
+    expr: str, attributes: list[tuple[str, str]] | None
+) -> None:
+    from botocore.session import Session
+    from botocore.validate import ParamValidator
+
+    params = lookup_params(DEMO_NOW - timedelta(hours=3), DEMO_NOW, compile_filter(expr))
+    sent = [(a["AttributeKey"], a["AttributeValue"]) for a in params.get("LookupAttributes", [])]
+    assert sent == (attributes or [])
+    model = Session().get_service_model("cloudtrail").operation_model("LookupEvents")
+    report = ParamValidator().validate(params, model.input_shape)
+    assert not report.has_errors(), report.generate_report()
 
 
 async def test_region_fanout_dedupes_by_event_id(aws: Aws, world: Any) -> None:

@@ -210,17 +210,27 @@ def test_quoted_values_and_escapes() -> None:
         ("name:Start*", None),
         ("source:kms", ("EventSource", "kms.amazonaws.com")),
         ("source:KMS.amazonaws.com", ("EventSource", "kms.amazonaws.com")),
-        ("user:alice source:kms", ("Username", "alice")),
+        # user: matches session and role names in any case; LookupEvents' Username is one exact,
+        # case-sensitive name: pushing it loses events, so it stays local.
+        ("user:alice", None),
+        ("user:alice source:kms", ("EventSource", "kms.amazonaws.com")),
         ("-user:alice source:kms", ("EventSource", "kms.amazonaws.com")),
         ("user:ali* readonly:false", ("ReadOnly", "false")),
         ("readonly:yes", ("ReadOnly", "true")),
         ("resource:i-0abc", None),  # a prefix, not an identifier
-        ("resource:i-0abc123456789def0 user:alice", ("ResourceName", "i-0abc123456789def0")),
-        (f"resource:{KEY_ARN} name:Decrypt", ("ResourceName", KEY_ARN)),
+        # resource: also matches IDs found in the request, which ResourceName does not list
+        ("resource:i-0abc123456789def0 user:alice", None),
+        (f"resource:{KEY_ARN} name:Decrypt", ("EventName", "Decrypt")),
         ("id:ev-1 resource:i-0abc123456789def0", ("EventId", "ev-1")),
+        ("id:EV-1", None),  # CloudTrail writes event IDs lower-case; the API compares exactly
         ("accesskey:ASIAEXAMPLE name:Decrypt", ("AccessKeyId", "ASIAEXAMPLE")),
+        ("accesskey:asiaexample name:Decrypt", ("EventName", "Decrypt")),
         ("name:StartInstances or name:StopInstances", None),
-        ("user:alice name:StartInstances or user:alice name:StopInstances", ("Username", "alice")),
+        ("user:alice name:StartInstances or user:alice name:StopInstances", None),
+        (
+            "source:kms name:Decrypt or source:kms name:Encrypt",
+            ("EventSource", "kms.amazonaws.com"),
+        ),
         ("ip:10.0.0.0/8 region:us-east-1", None),
     ],
 )
@@ -231,7 +241,7 @@ def test_lookup_attribute(expr: str, attribute: tuple[str, str] | None) -> None:
 def test_pushed_attribute_never_narrows_local_result() -> None:
     # the pushed term is also one of the local terms, so local matching is unchanged
     flt = compile_filter("user:alice source:kms")
-    assert flt.lookup_attribute() == ("Username", "alice")
+    assert flt.lookup_attribute() == ("EventSource", "kms.amazonaws.com")
     assert [e.event_id for e in flt.apply(ALL)] == ["ev-grant"]
 
 
@@ -354,3 +364,139 @@ def test_filter_parser_only_raises_filter_error(text: str) -> None:
         "EventSource",
         "ReadOnly",
     }
+
+
+# ---------------------------------------------------------------- issue 11: items 4 and 5
+
+
+def _api_username(event: TrailEvent) -> str:
+    """What LookupEvents' Username holds: the session name of a role, else the user name."""
+    identity = event.raw.get("userIdentity") or {}
+    if identity.get("type") == "AssumedRole":
+        return str(identity.get("arn", "")).rpartition("/")[2]
+    return str(identity.get("userName", ""))
+
+
+def _api_selects(event: TrailEvent, key: str, value: str) -> bool:
+    """LookupEvents' exact, case-sensitive match of one attribute (AWS's documented rule)."""
+    actual = {
+        "EventId": event.event_id,
+        "EventName": event.event_name,
+        "EventSource": event.event_source,
+        "AccessKeyId": event.access_key_id,
+        "ReadOnly": "" if event.read_only is None else str(event.read_only).lower(),
+        "Username": _api_username(event),
+    }[key]
+    return actual == value
+
+
+ROLE_ALICE = make(
+    eventID="ev-role",
+    userIdentity={
+        "type": "AssumedRole",
+        "arn": "arn:aws:sts::111122223333:assumed-role/alice/ci-run-42",
+        "accessKeyId": "ASIAROLE",
+    },
+)
+SESSION_CAPS = make(
+    eventID="ev-caps",
+    userIdentity={
+        "type": "AssumedRole",
+        "arn": "arn:aws:sts::111122223333:assumed-role/ops-admin/Alice",
+        "accessKeyId": "ASIACAPS",
+    },
+)
+USER_ALICE = make(
+    eventID="ev-user",
+    userIdentity={"type": "IAMUser", "userName": "alice", "arn": "arn:aws:iam::1:user/alice"},
+)
+PEOPLE = [START, DENIED, THROTTLED, SERVICE, ROLE_ALICE, SESSION_CAPS, USER_ALICE]
+
+
+def test_user_is_filtered_locally_where_lookup_would_miss_role_and_case() -> None:
+    flt = compile_filter("user:alice")
+    local = {e.event_id for e in flt.apply(PEOPLE)}
+    assert {"ev-role", "ev-caps", "ev-user", "ev-start"} <= local
+    # Pushed as Username=alice, LookupEvents would have returned neither the role named alice
+    # nor the session named Alice: that is why the term is not pushed.
+    by_api = {e.event_id for e in PEOPLE if _api_selects(e, "Username", "alice")}
+    assert not local <= by_api
+    assert flt.lookup_attribute() is None
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "user:alice",
+        "user:Alice name:StartInstances",
+        "user:ALICE source:ec2",
+        "resource:i-0abc123456789def0",
+        f"resource:{KEY_ID}",
+        "name:StartInstances",
+        "name:CreateGrant error:any",
+        "source:kms",
+        "source:EC2",
+        "accesskey:ASIAROLE",
+        "accesskey:asiarole",
+        "id:ev-role",
+        "id:EV-ROLE",
+        "readonly:false",
+        "readonly:true user:jane*",
+        "user:alice name:StartInstances or user:alice name:CreateGrant",
+    ],
+)
+def test_a_pushed_attribute_never_drops_an_event_the_filter_keeps(expr: str) -> None:
+    flt = compile_filter(expr)
+    local = flt.apply(PEOPLE)
+    pushed = flt.lookup_attribute()
+    if pushed is None:
+        return
+    fetched = [e for e in PEOPLE if _api_selects(e, *pushed)]
+    assert {e.event_id for e in local} <= {e.event_id for e in fetched}, pushed
+
+
+FORWARDED = make(eventID="ev-fwd", sourceIPAddress="81.2.69.142, 192.168.10.10")
+
+
+@pytest.mark.parametrize(
+    ("expr", "matches"),
+    [
+        ("ip:81.2.69.142", True),
+        ("ip:192.168.10.10", True),
+        ("ip:192.168.0.0/16", True),
+        ("ip:81.2.69.0/24", True),
+        ("ip:192.168.*", True),
+        ("ip:81.2.*", True),
+        ("ip:10.0.0.0/8", False),
+        ("-ip:192.168.0.0/16", False),
+        ("-ip:10.0.0.0/8", True),
+    ],
+)
+def test_ip_matches_any_address_of_a_forwarded_chain(expr: str, matches: bool) -> None:
+    assert compile_filter(expr).matches(FORWARDED) is matches
+
+
+FAILED_LOGIN = make(
+    eventID="ev-login",
+    eventSource="signin.amazonaws.com",
+    eventName="ConsoleLogin",
+    errorMessage="Failed authentication",
+    responseElements={"ConsoleLogin": "Failure"},
+)
+
+
+@pytest.mark.parametrize(
+    ("expr", "matches"),
+    [
+        ("error:any", True),
+        ("error:*", True),
+        ("error:none", False),
+        ("-error:any", False),
+        ("-error:none", True),
+        ("error:AccessDenied*", False),
+    ],
+)
+def test_a_failure_with_only_an_error_message_is_an_error(expr: str, matches: bool) -> None:
+    assert FAILED_LOGIN.error_code == "" and FAILED_LOGIN.is_error
+    assert compile_filter(expr).matches(FAILED_LOGIN) is matches
+    assert compile_filter(expr).apply([FAILED_LOGIN, START]).count(FAILED_LOGIN) == int(matches)

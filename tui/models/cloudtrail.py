@@ -16,12 +16,16 @@ This module is pure: no UI, no AWS SDK.
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import ipaddress
 import json
 import os
 import re
+import zipfile
 import zlib
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -124,6 +128,9 @@ class TrailEvent:
     ip_value: int = -1
     """The source IP as an integer, or -1 when ``source_ip`` is not an address (e.g. a service)."""
     ip_version: int = 0
+    ip_chain: tuple[tuple[int, int], ...] = ()
+    """Every (value, version) of a forwarded chain such as ``"81.2.69.142, 192.168.10.10"``;
+    empty when ``source_ip`` holds one address or none."""
     partial_reason: str = ""
     """Why the event was built from LookupEvents outer fields only ("" for a complete event)."""
     raw: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
@@ -143,6 +150,19 @@ class TrailEvent:
     def timestamp(self) -> float:
         """POSIX timestamp of :attr:`event_time`."""
         return self.event_time.timestamp()
+
+    @property
+    def key(self) -> str:
+        """What identifies one delivery of one event: eventID with its name, time and source.
+
+        CloudTrail delivers an event more than once at times (several trails into one bucket,
+        a file read twice, global events seen from two regions): those copies share all four.
+        Test fixtures and hand-made files reuse an eventID for different calls, so the eventID
+        alone would fold events that are not copies of each other.
+        """
+        return "\x1f".join(
+            (self.event_id, self.event_name, self.event_time.isoformat(), self.event_source)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +187,8 @@ class SourceKind(StrEnum):
     SINGLE = "single"
     LOOKUP = "lookup"
     CWL_SUBSCRIPTION = "cwl-subscription"
+    ZIP = "zip"
+    CSV = "console-csv"
     DIGEST = "digest"
     LAKE = "lake-query-results"
     EMPTY = "empty"
@@ -191,6 +213,7 @@ class ParseResult:
         bad_samples: up to :data:`MAX_BAD_SAMPLES` of those, with reasons.
         reason: why the whole file was skipped or rejected, else ``""``.
         notes: non-fatal remarks (e.g. invalid UTF-8 replaced).
+        skipped_parts: members of an archive that were not read, each ``member: reason``.
     """
 
     name: str
@@ -200,6 +223,7 @@ class ParseResult:
     bad_samples: list[BadRecord] = field(default_factory=list)
     reason: str = ""
     notes: list[str] = field(default_factory=list)
+    skipped_parts: list[str] = field(default_factory=list)
 
     @property
     def skipped(self) -> bool:
@@ -414,6 +438,17 @@ def _ip(text: str) -> tuple[int, int]:
     return int(address), address.version
 
 
+def _ip_chain(text: str) -> tuple[int, int, tuple[tuple[int, int], ...]]:
+    """The first address of ``sourceIPAddress`` and, for a forwarded chain, every address."""
+    if "," not in text:
+        value, version = _ip(text)
+        return value, version, ()
+    chain = tuple(ip for ip in (_ip(part.strip()) for part in text.split(",")[:16]) if ip[1])
+    if not chain:
+        return -1, 0, ()
+    return chain[0][0], chain[0][1], chain
+
+
 def _read_only(value: Any) -> bool | None:
     if isinstance(value, bool):
         return value
@@ -489,7 +524,9 @@ def _event_id(obj: Mapping[str, Any]) -> str:
     return "~" + hashlib.blake2b(blob.encode("utf-8", "replace"), digest_size=12).hexdigest()
 
 
-def _build(obj: dict[str, Any], extra_resources: tuple[str, ...] = ()) -> TrailEvent:
+def _build(
+    obj: dict[str, Any], *, raw: dict[str, Any] | None = None, partial_reason: str = ""
+) -> TrailEvent:
     if "eventTime" not in obj:
         raise EventParseError("missing eventTime (not a CloudTrail event)")
     event_time = _parse_time(obj.get("eventTime"))
@@ -497,7 +534,7 @@ def _build(obj: dict[str, Any], extra_resources: tuple[str, ...] = ()) -> TrailE
     principal, principal_arn, user_names = _principal(ui)
     event_source = _s(obj.get("eventSource"))
     source_ip = _s(obj.get("sourceIPAddress"))
-    ip_value, ip_version = _ip(source_ip)
+    ip_value, ip_version, ip_chain = _ip_chain(source_ip)
 
     collector = _Collector()
     res_list = obj.get("resources")
@@ -507,8 +544,6 @@ def _build(obj: dict[str, Any], extra_resources: tuple[str, ...] = ()) -> TrailE
                 arn = _s(item.get("ARN") or item.get("arn") or item.get("ResourceName"))
                 if arn:
                     collector.add(arn[:_MAX_ID_LEN])
-    for resource in extra_resources:
-        collector.add(resource)
     collector.walk(obj.get("requestParameters"))
     collector.walk(obj.get("responseElements"))
     if not collector.resources:
@@ -540,9 +575,107 @@ def _build(obj: dict[str, Any], extra_resources: tuple[str, ...] = ()) -> TrailE
         user_names=user_names,
         ip_value=ip_value,
         ip_version=ip_version,
-        raw=obj,
+        ip_chain=ip_chain,
+        partial_reason=partial_reason,
+        raw=obj if raw is None else raw,
     )
     return _with_search_text(event, collector.text)
+
+
+# ------------------------------------------------------------------ log-pipeline layouts
+
+# Fields in which log shippers keep the original event as a JSON string (Elastic's event.original,
+# a Splunk export's _raw, a collector's message or log).
+_WRAPPER_FIELDS: Final = ("event.original", "message", "_raw", "log")
+_CLOUDTRAIL_KEYS: Final = ("eventName", "eventSource", "eventID", "userIdentity", "eventVersion")
+# Elastic Common Schema field -> CloudTrail field, for exports without the original event.
+_ECS_FIELDS: Final = (
+    ("event.action", "eventName"),
+    ("event.provider", "eventSource"),
+    ("event.id", "eventID"),
+    ("cloud.region", "awsRegion"),
+    ("source.address", "sourceIPAddress"),
+    ("source.ip", "sourceIPAddress"),
+    ("user_agent.original", "userAgent"),
+    ("aws.cloudtrail.error_code", "errorCode"),
+    ("aws.cloudtrail.error_message", "errorMessage"),
+    ("aws.cloudtrail.event_version", "eventVersion"),
+    ("aws.cloudtrail.event_type", "eventType"),
+    ("aws.cloudtrail.read_only", "readOnly"),
+    ("aws.cloudtrail.request_id", "requestID"),
+    ("aws.cloudtrail.shared_event_id", "sharedEventID"),
+    ("aws.cloudtrail.recipient_account_id", "recipientAccountId"),
+    ("cloud.account.id", "recipientAccountId"),
+    ("aws.cloudtrail.flattened.request_parameters", "requestParameters"),
+    ("aws.cloudtrail.request_parameters", "requestParameters"),
+    ("aws.cloudtrail.flattened.response_elements", "responseElements"),
+    ("aws.cloudtrail.response_elements", "responseElements"),
+)
+_ECS_IDENTITY: Final = (
+    ("aws.cloudtrail.user_identity.type", "type"),
+    ("aws.cloudtrail.user_identity.arn", "arn"),
+    ("aws.cloudtrail.user_identity.access_key_id", "accessKeyId"),
+    ("aws.cloudtrail.user_identity.invoked_by", "invokedBy"),
+    ("user.name", "userName"),
+    ("user.id", "principalId"),
+    ("cloud.account.id", "accountId"),
+)
+
+
+def _get(obj: Mapping[str, Any], dotted: str) -> Any:
+    """``obj["a.b"]`` or ``obj["a"]["b"]``: exports write ECS fields either way."""
+    if dotted in obj:
+        return obj[dotted]
+    node: Any = obj
+    for part in dotted.split("."):
+        if not isinstance(node, dict):
+            return None
+        node = node.get(part)
+    return node
+
+
+def _from_ecs(obj: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A CloudTrail-shaped event from an Elastic Common Schema document, or None."""
+    if _get(obj, "event.provider") is None and _get(obj, "event.action") is None:
+        return None
+    event: dict[str, Any] = {"eventTime": obj.get("@timestamp")}
+    for ecs, name in _ECS_FIELDS:
+        value = _get(obj, ecs)
+        if value is not None and name not in event:
+            event[name] = value
+    identity = {name: v for ecs, name in _ECS_IDENTITY if (v := _get(obj, ecs)) is not None}
+    if identity:
+        event["userIdentity"] = identity
+    return event
+
+
+def _build_any(obj: dict[str, Any]) -> TrailEvent:
+    """Build an event from a CloudTrail event or from what a log pipeline made of one.
+
+    Pipelines (Logstash, Elastic, Splunk, collectors) rename ``eventTime`` to ``@timestamp``, wrap
+    the event as a JSON string, or map it to Elastic Common Schema fields.
+    """
+    if "eventTime" in obj:
+        return _build(obj)
+    for name in _WRAPPER_FIELDS:
+        text = _get(obj, name)
+        if isinstance(text, str) and text.lstrip().startswith("{") and '"eventTime"' in text:
+            try:
+                inner = loads_json(text)
+            except EventParseError:
+                continue
+            if isinstance(inner, dict) and "eventTime" in inner:
+                return _build(inner)
+    stamp = obj.get("@timestamp")
+    if stamp is not None:
+        if any(k in obj for k in _CLOUDTRAIL_KEYS):
+            return _build({**obj, "eventTime": stamp}, raw=obj)
+        ecs = _from_ecs(obj)
+        if ecs is not None:
+            why = "rebuilt from Elastic Common Schema fields (the original event was not exported)"
+            return _build(ecs, raw=obj, partial_reason=why)
+        raise EventParseError("has @timestamp but no CloudTrail fields (not a CloudTrail event)")
+    return _build(obj)
 
 
 def _with_search_text(event: TrailEvent, extra: list[str]) -> TrailEvent:
@@ -588,7 +721,7 @@ def parse_event(obj: dict[str, Any] | str | bytes) -> TrailEvent:
     if not isinstance(obj, dict):
         raise EventParseError(f"event is a JSON {_json_type(obj)}, not an object")
     try:
-        return _build(obj)
+        return _build_any(obj)
     except EventParseError:
         raise
     except RecursionError:
@@ -747,7 +880,9 @@ def _is_digest(obj: Any) -> bool:
 
 
 def _looks_like_event(obj: Mapping[str, Any]) -> bool:
-    return any(k in obj for k in ("eventTime", "eventName", "eventVersion", "eventID"))
+    if any(k in obj for k in ("eventTime", "@timestamp", *_CLOUDTRAIL_KEYS)):
+        return True
+    return any(isinstance(_get(obj, name), str) for name in _WRAPPER_FIELDS)
 
 
 def _add_events(result: ParseResult, items: list[Any], offset: int = 0) -> None:
@@ -895,7 +1030,11 @@ def read_trail_bytes(data: bytes, name: str) -> ParseResult:
         return _skip(result, SourceKind.BAD, f"cannot read: {type(exc).__name__}")
 
 
-def _read(data: bytes, name: str, result: ParseResult) -> ParseResult:
+def _read(data: bytes, name: str, result: ParseResult, *, nested: bool = False) -> ParseResult:
+    if data[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
+        if nested:
+            return _skip(result, SourceKind.BAD, "a zip archive inside a zip archive (not read)")
+        return _read_zip(data, name, result)
     if "CloudTrail-Digest" in name:
         return _skip(
             result, SourceKind.DIGEST, "CloudTrail digest file (integrity data, no events)"
@@ -912,6 +1051,8 @@ def _read(data: bytes, name: str, result: ParseResult) -> ParseResult:
         result.notes.append("invalid UTF-8 bytes replaced with U+FFFD")
     if not text.strip():
         return _skip(result, SourceKind.EMPTY, "empty file")
+    if _is_console_csv(text):
+        return _read_console_csv(text, result)
     try:
         doc = loads_json(text)
     except EventParseError as exc:
@@ -939,10 +1080,197 @@ def _read(data: bytes, name: str, result: ParseResult) -> ParseResult:
         return result
     _stream(text, result)
     if not result.events:
+        # "Extra data": the text is a sequence of JSON documents (NDJSON), so what each one
+        # lacks is the reason; otherwise one broken document, and its JSON error is.
+        multi = "Extra data" in whole_error and text.lstrip()[:1] in ("{", "[")
+        reason = (_none_readable(result) if multi else "") or whole_error
         result.bad_count = 0
         result.bad_samples.clear()
-        return _skip(result, SourceKind.BAD, whole_error)
+        return _skip(result, SourceKind.BAD, reason)
     result.kind = SourceKind.NDJSON
+    return result
+
+
+_LINE_PREFIX: Final = re.compile(r"^line \d+: ")
+
+
+def _none_readable(result: ParseResult) -> str:
+    """Why no record of a multi-document file was read: its most common record-level reason.
+
+    An NDJSON file of non-events fails as one JSON document with "Extra data"; the real reason is
+    what each line lacks (e.g. eventTime), so that is what the user is told.
+    """
+    reasons = Counter(_LINE_PREFIX.sub("", b.reason) for b in result.bad_samples)
+    documents = [r for r in reasons if not r.startswith(("invalid JSON", "not JSON"))]
+    if not documents:
+        return ""
+    top = max(documents, key=lambda r: reasons[r])
+    plural = "s" if result.bad_count != 1 else ""
+    return f"{result.bad_count} record{plural}, none readable: {top}"
+
+
+def _read_zip(data: bytes, name: str, result: ParseResult) -> ParseResult:
+    """Read every member of a zip archive of trail files into one result.
+
+    Members are read like files (gzip, JSON, NDJSON, CSV); a member that is skipped or refused
+    is named in ``notes`` with its reason, and the inflated total is capped (zip bomb).
+    """
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = [i for i in archive.infolist() if not i.is_dir()]
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        return _skip(result, SourceKind.BAD, f"corrupt zip archive: {exc}")
+    total = 0
+    read = 0
+    for info in members:
+        member = f"{name}!{info.filename}"
+        if _not_a_log(Path(info.filename)) or Path(info.filename).name.startswith("."):
+            result.skipped_parts.append(
+                f"{info.filename}: {_not_a_log_reason(Path(info.filename))}"
+            )
+            continue
+        if total + info.file_size > MAX_DECOMPRESSED_BYTES:
+            result.skipped_parts.append(
+                f"{info.filename}: inflates beyond the size limit (not read)"
+            )
+            continue
+        try:
+            with archive.open(info) as handle:
+                content = handle.read(MAX_DECOMPRESSED_BYTES - total + 1)
+        except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, ValueError) as exc:
+            result.skipped_parts.append(f"{info.filename}: cannot read: {exc}")
+            continue
+        total += len(content)
+        part = ParseResult(name=member, kind=SourceKind.BAD)
+        try:
+            part = _read(content, member, part, nested=True)
+        except EventParseError as exc:
+            part = _skip(part, SourceKind.BAD, exc.reason)
+        read += 1
+        result.events.extend(part.events)
+        for bad in part.bad_samples:
+            if len(result.bad_samples) < MAX_BAD_SAMPLES:
+                result.bad_samples.append(BadRecord(bad.index, f"{info.filename}: {bad.reason}"))
+        result.bad_count += part.bad_count
+        if part.reason:
+            result.skipped_parts.append(f"{info.filename}: {part.reason}")
+    if result.events or result.bad_count:
+        result.kind = SourceKind.ZIP
+        return result
+    if not members:
+        return _skip(result, SourceKind.EMPTY, "empty zip archive")
+    why = "; ".join(result.skipped_parts[:3]) or f"{read} members, no events"
+    return _skip(result, SourceKind.BAD, f"zip archive without events ({why})")
+
+
+# The columns of the CloudTrail console's Event history download (CSV), matched by name: the
+# order is not relied on, and columns hidden in the console may be absent.
+_CSV_COLUMNS: Final[dict[str, str]] = {
+    "event id": "eventID",
+    "event time": "eventTime",
+    "event name": "eventName",
+    "event source": "eventSource",
+    "aws region": "awsRegion",
+    "error code": "errorCode",
+    "source ip address": "sourceIPAddress",
+    "read-only": "readOnly",
+    "event type": "eventType",
+}
+_CSV_CONSOLE_TIME: Final = re.compile(
+    r"^(?P<when>[A-Z][a-z]+ \d{1,2}, \d{4}, \d{1,2}:\d{2}:\d{2})"
+    r"(?: ?\(UTC(?P<offset>[+-]\d{2}:\d{2})?\))?$"
+)
+
+
+def _header(line: str) -> list[str]:
+    try:
+        cells = next(csv.reader([line]), [])
+    except csv.Error:
+        return []
+    return [c.strip().strip('"').strip().lower() for c in cells]
+
+
+def _is_console_csv(text: str) -> bool:
+    first = (text.lstrip()[:2000].splitlines() or [""])[0]
+    if first.startswith(("{", "[")):
+        return False
+    columns = _header(first)
+    return "event time" in columns and ("event name" in columns or "event id" in columns)
+
+
+def _console_time(value: str) -> str:
+    """ISO text for the console's "July 10, 2023, 11:45:12 (UTC+02:00)" form; else unchanged."""
+    match = _CSV_CONSOLE_TIME.match(value.strip())
+    if match is None:
+        return value
+    try:
+        when = datetime.strptime(match.group("when"), "%B %d, %Y, %H:%M:%S")
+    except ValueError:
+        return value
+    return when.isoformat() + (match.group("offset") or "+00:00")
+
+
+def _csv_event(row: dict[str, str]) -> TrailEvent:
+    """An event from one row of the console's CSV: the full event when the row holds its JSON."""
+    lowered = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
+    embedded = lowered.get("cloudtrail event", "")
+    if embedded.startswith("{"):
+        return parse_event(embedded)
+    event: dict[str, Any] = {
+        field: lowered[column] for column, field in _CSV_COLUMNS.items() if lowered.get(column)
+    }
+    if "eventTime" in event:
+        event["eventTime"] = _console_time(event["eventTime"])
+    identity = {
+        "userName": lowered.get("user name", ""),
+        "accessKeyId": lowered.get("aws access key", ""),
+    }
+    event["userIdentity"] = {k: v for k, v in identity.items() if v}
+    names = [lowered.get("resource name", "")]
+    resources_text = lowered.get("resources", "")
+    if resources_text.startswith("["):
+        try:
+            listed = loads_json(resources_text)
+        except EventParseError:
+            listed = []
+        if isinstance(listed, list):
+            names += [
+                _s(r.get("resourceName") or r.get("ResourceName"))
+                for r in listed
+                if isinstance(r, dict)
+            ]
+    names = [n.strip() for text in names for n in text.split(",") if n.strip()]
+    event["resources"] = [{"ARN": n} for n in dict.fromkeys(names)]
+    return _build(
+        event,
+        raw={k: v for k, v in row.items() if k},
+        partial_reason="from the console's CSV export (columns only, no event JSON)",
+    )
+
+
+def _read_console_csv(text: str, result: ParseResult) -> ParseResult:
+    """Read the CloudTrail console's Event history download (CSV), one event per row."""
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    rows = iter(reader)
+    while True:
+        before = reader.line_num
+        try:
+            row = next(rows)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            result.add_bad(reader.line_num, f"line {reader.line_num}: {exc}")
+            if reader.line_num == before:
+                break
+            continue
+        try:
+            result.events.append(_csv_event(row))
+        except EventParseError as exc:
+            result.add_bad(reader.line_num, f"line {reader.line_num}: {exc.reason}")
+    if not result.events:
+        reason = _none_readable(result) or "CSV export without rows"
+        return _skip(result, SourceKind.BAD if result.bad_count else SourceKind.EMPTY, reason)
+    result.kind = SourceKind.CSV
     return result
 
 
@@ -953,6 +1281,13 @@ _NOT_LOG_SUFFIXES: Final = (".md", ".rst", ".py", ".sh", ".yaml", ".yml", ".toml
 def _not_a_log(path: Path) -> bool:
     lower = path.name.lower()
     return lower.startswith(_NOT_LOG_NAMES) or lower.endswith(_NOT_LOG_SUFFIXES)
+
+
+def _not_a_log_reason(path: Path) -> str:
+    if path.name.startswith("."):
+        return "hidden file (not read)"
+    kind = path.suffix.lower() if path.suffix.lower() in _NOT_LOG_SUFFIXES else path.name
+    return f"not a log file: {kind} files are documentation or code, not CloudTrail (not read)"
 
 
 def iter_trail_path(path: str | os.PathLike[str]) -> Iterator[ParseResult]:
@@ -979,7 +1314,7 @@ def iter_trail_path(path: str | os.PathLike[str]) -> Iterator[ParseResult]:
     for file in files:
         name = str(file)
         if file.name.startswith(".") or _not_a_log(file):
-            yield ParseResult(name, SourceKind.NOT_A_LOG, reason="not a log file (by name)")
+            yield ParseResult(name, SourceKind.NOT_A_LOG, reason=_not_a_log_reason(file))
             continue
         try:
             data = file.read_bytes()

@@ -139,7 +139,9 @@ def find_related(
 
     Args:
         focal: the event under inspection.
-        events: the events to search (the focal event itself is skipped, matched by ``event_id``).
+        events: the events to search (the focal event itself and copies of an event are skipped,
+            matched by :attr:`~tui.models.cloudtrail.TrailEvent.key`: another call that reuses
+            the focal event's eventID is still related).
         window: half-width of the time window for resource and principal links.
         limit: the most related events returned (the nearest in time are kept).
 
@@ -151,10 +153,10 @@ def find_related(
     focal_resources = _resource_keys(focal)
     focal_principal = _principal_key(focal)
     found: list[RelatedEvent] = []
-    seen: set[str] = {focal.event_id}
+    seen: set[str] = {focal.key}
 
     for event in events:
-        if event.event_id in seen:
+        if event.key in seen:
             continue
         offset = event.event_time - focal_time
         in_window = -window <= offset <= window
@@ -175,14 +177,14 @@ def find_related(
             if focal_principal and _principal_key(event) == focal_principal:
                 reasons.append(Reason.PRINCIPAL)
         if reasons:
-            seen.add(event.event_id)
+            seen.add(event.key)
             found.append(RelatedEvent(event, tuple(reasons), offset, tuple(sorted(shared))))
 
     truncated = len(found) > limit
     if truncated:
         found.sort(key=lambda item: (Reason.REQUEST not in item.reasons, abs(item.offset)))
         found = found[:limit]
-    found.sort(key=lambda item: (item.event.event_time, item.event.event_id))
+    found.sort(key=lambda item: (item.event.event_time, item.event.key))
     by_reason = {
         reason: tuple(item for item in found if reason in item.reasons) for reason in _REASON_ORDER
     }

@@ -15,9 +15,12 @@ Design constraints:
   to a closure; terms on low-cardinality fields (event name, error code, source, region...)
   memoise their answer per distinct field value, so the glob or CIDR is evaluated once per value,
   not once per event; and cheap terms run before expensive ones.
-* **Push-down is only a hint.** :meth:`TrailFilter.lookup_attribute` picks the single most selective
-  exact term that LookupEvents can evaluate server-side (the API accepts one attribute); the whole
-  filter is still applied locally to what comes back, so the pushed term only narrows the fetch.
+* **Push-down never loses an event.** :meth:`TrailFilter.lookup_attribute` picks the single most
+  selective term that LookupEvents evaluates exactly as the local filter does (the API accepts one
+  attribute, matched exactly and case-sensitively); the whole filter is still applied locally to
+  what comes back. ``user:`` (case-insensitive, session *or* role name) and ``resource:`` (prefixes,
+  IDs found anywhere in the request) match more than the API's Username and ResourceName would,
+  so they are never pushed: pushing them made lookup mode miss events S3 and files showed.
 
 This module is pure: no UI, no AWS SDK.
 """
@@ -104,9 +107,7 @@ _ALIASES: Final[dict[str, str]] = {
 # Lookup attribute preference, most selective first.
 _PUSH_ORDER: Final[tuple[str, ...]] = (
     "EventId",
-    "ResourceName",
     "AccessKeyId",
-    "Username",
     "EventName",
     "EventSource",
     "ReadOnly",
@@ -116,11 +117,8 @@ _GLOB_CHARS: Final = frozenset("*?[")
 _MEMO_LIMIT: Final = 1 << 16
 _TRUE: Final = frozenset({"true", "yes", "1", "y", "t"})
 _FALSE: Final = frozenset({"false", "no", "0", "n", "f"})
-_RESOURCE_ID_RE: Final = re.compile(
-    r"(?:[a-z][a-z-]*-[0-9a-f]{8}(?:[0-9a-f]{9})?|arn:.+|(?:mrk-)?[0-9a-f]{8}-[0-9a-f]{4}-"
-    r"[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
-)
 _EVENT_NAME_RE: Final = re.compile(r"[A-Z][A-Za-z0-9]+")
+_ACCESS_KEY_RE: Final = re.compile(r"[A-Z0-9]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,13 +225,13 @@ class _Compiler:
 
     def _k_error(self) -> Term:
         low = self.value.lower()
+        # A failed call may carry only an errorMessage (a failed ConsoleLogin has no errorCode):
+        # "any" and "none" ask whether the call failed, not whether it has a code.
         if low in ("any", "*", "yes", "true"):
-            fn: Callable[[Any], bool] = bool
-        elif low in ("none", "no", "false"):
-            fn = lambda code: not code  # noqa: E731
-        else:
-            fn = _string_matcher(self.value)
-        return self.term(_memo_on("error_code", fn, self.negated), 0)
+            return self.term(_negate(attrgetter("is_error"), self.negated), 0)
+        if low in ("none", "no", "false"):
+            return self.term(_negate(attrgetter("is_error"), not self.negated), 0)
+        return self.term(_memo_on("error_code", _string_matcher(self.value), self.negated), 0)
 
     def _k_user(self) -> Term:
         match = _string_matcher(self.value)
@@ -269,12 +267,25 @@ class _Compiler:
                 if "/" in value or value.replace(".", "").isdigit():
                     raise FilterError(f"bad address or CIDR: {exc}", self.value_column) from None
         if network is None:
-            return self.field("source_ip", 1)
+            match = _string_matcher(value)
+            # A forwarded chain ("81.2.69.142, 192.168.10.10") matches when any address does.
+            return self.term(
+                _memo_on(
+                    "source_ip",
+                    lambda s: (
+                        match(s) or ("," in s and any(match(p.strip()) for p in s.split(",")))
+                    ),
+                    self.negated,
+                ),
+                1,
+            )
         base = int(network.network_address)
         mask = int(network.netmask)
         version = network.version
 
         def in_net(ev: TrailEvent) -> bool:
+            if ev.ip_chain:
+                return any(v == version and (ip & mask) == base for ip, v in ev.ip_chain)
             return ev.ip_version == version and (ev.ip_value & mask) == base
 
         return self.term(_negate(in_net, self.negated), 1)
@@ -414,9 +425,7 @@ def _tokenize(text: str) -> list[_Token]:
 
 _PUSH_KEYS: Final[dict[str, str]] = {
     "id": "EventId",
-    "resource": "ResourceName",
     "accesskey": "AccessKeyId",
-    "user": "Username",
     "name": "EventName",
     "source": "EventSource",
     "readonly": "ReadOnly",
@@ -424,7 +433,12 @@ _PUSH_KEYS: Final[dict[str, str]] = {
 
 
 def _push_value(term: Term) -> tuple[str, str] | None:
-    """The LookupEvents attribute for ``term``, when the API can evaluate it exactly."""
+    """The LookupEvents attribute for ``term``, when the API selects exactly what it matches.
+
+    The API compares case-sensitively; a value is pushed only in the one spelling CloudTrail
+    writes (event IDs lower-case, access keys upper-case, event names PascalCase), where an exact
+    match and the local case-insensitive match select the same events.
+    """
     attribute = _PUSH_KEYS.get(term.key)
     if attribute is None or term.negated or _GLOB_CHARS.intersection(term.value):
         return None
@@ -437,8 +451,10 @@ def _push_value(term: Term) -> tuple[str, str] | None:
         return attribute, low if "." in low else f"{low}.amazonaws.com"
     if attribute == "EventName" and _EVENT_NAME_RE.fullmatch(value) is None:
         return None  # the API is case-sensitive; lower-case input would miss PascalCase names
-    if attribute == "ResourceName" and _RESOURCE_ID_RE.fullmatch(value) is None:
-        return None  # resource: matches prefixes; only a complete identifier is exact
+    if attribute == "EventId" and value != value.lower():
+        return None
+    if attribute == "AccessKeyId" and _ACCESS_KEY_RE.fullmatch(value) is None:
+        return None
     return attribute, value
 
 
@@ -494,9 +510,10 @@ class TrailFilter:
     def lookup_attribute(self) -> tuple[str, str] | None:
         """The single best LookupEvents attribute to push down, or None.
 
-        Only an exact, non-negated term present in every ``or`` branch can be pushed; among those
-        the most selective wins (EventId > ResourceName > AccessKeyId > Username > EventName >
-        EventSource > ReadOnly). The full filter must still be applied to the results.
+        Only a non-negated term that the API matches exactly as the local filter does, present in
+        every ``or`` branch, can be pushed; among those the most selective wins (EventId >
+        AccessKeyId > EventName > EventSource > ReadOnly). ``user:`` and ``resource:`` are never
+        pushed (see the module docstring). The full filter must still be applied to the results.
 
         Returns:
             ``(AttributeKey, AttributeValue)`` for ``LookupAttributes``, or None.
