@@ -8,13 +8,15 @@ import sys
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tui.aws import insights
+from tui.aws.errors import AccessDeniedError, CallTimeoutError, HamariError
 from tui.aws.network import load_flow_logs
 from tui.aws.session import DEMO_CREDENTIALS, Aws, Connection
-from tui.demo.seed import DemoWorld, seed
+from tui.demo.seed import DemoWorld, clients, seed
 from tui.demo.server import EmbeddedAws, FaultRule
 from tui.models.flowfilter import parse_filter
 from tui.models.timewindow import TimeWindow
@@ -115,3 +117,157 @@ def test_headless_remote_refuses_above_the_budget() -> None:
     assert out.returncode == 2
     assert "Logs Insights will scan" in out.stderr and "--max-gb" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+# --- StartQuery is not idempotent: a lost answer is never sent again blindly -----------------
+
+
+def _queries_with(live: DemoWorld, group: str, query: str) -> list[dict[str, Any]]:
+    """What the emulator says exists (moto's DescribeQueries), asked directly, not via hamari."""
+    logs = clients(live.url)["logs"]
+    return [
+        q for q in logs.describe_queries(logGroupName=group)["queries"] if q["queryString"] == query
+    ]
+
+
+async def _run(aws: Aws, group: str, query: str, live: DemoWorld) -> insights.InsightsProgress:
+    last = None
+    async for progress in insights.run_query(aws, [group], query, window(live), poll_seconds=0):
+        last = progress
+    assert last is not None
+    return last
+
+
+def _logs_ops(emulator: EmbeddedAws, since: int) -> list[str]:
+    return [r.operation for r in emulator.requests_seen[since:] if r.service == "logs"]
+
+
+async def test_lost_start_query_answer_adopts_the_query_instead_of_starting_another(
+    aws: Aws, live: DemoWorld, emulator: EmbeddedAws
+) -> None:
+    """AWS started the query but the answer was lost: hamari finds it, starts no second one."""
+    query = parse_filter("action=REJECT").to_insights(limit=9101)
+    emulator.faults.add(FaultRule("logs", "StartQuery", "lost", times=1))
+    since = len(emulator.requests_seen)
+    last = await _run(aws, live.log_group_v2, query, live)
+    assert last.status == "Complete" and last.rows
+    ops = _logs_ops(emulator, since)
+    assert ops.count("StartQuery") == 1  # neither botocore nor hamari sent it again
+    assert ops.index("DescribeQueries") > ops.index("StartQuery")
+    assert len(_queries_with(live, live.log_group_v2, query)) == 1
+    assert not aws._queries
+
+
+async def test_start_query_that_never_arrived_is_sent_once_more_after_looking(
+    aws: Aws, live: DemoWorld, emulator: EmbeddedAws
+) -> None:
+    query = parse_filter("action=ACCEPT").to_insights(limit=9102)
+    emulator.faults.add(FaultRule("logs", "StartQuery", "reset", times=1))
+    since = len(emulator.requests_seen)
+    last = await _run(aws, live.log_group_v2, query, live)
+    assert last.status == "Complete"
+    ops = _logs_ops(emulator, since)
+    assert ops[:3] == ["StartQuery", "DescribeQueries", "StartQuery"]
+    assert len(_queries_with(live, live.log_group_v2, query)) == 1
+
+
+async def test_throttled_start_query_is_still_retried(
+    aws: Aws, live: DemoWorld, emulator: EmbeddedAws
+) -> None:
+    """A throttle is AWS refusing the call: nothing started, so the access layer retries it."""
+    query = parse_filter("dstport=443").to_insights(limit=9103)
+    emulator.faults.add(FaultRule("logs", "StartQuery", "throttle", times=1))
+    since = len(emulator.requests_seen)
+    await _run(aws, live.log_group_v2, query, live)
+    assert _logs_ops(emulator, since).count("StartQuery") == 2
+    assert "DescribeQueries" not in _logs_ops(emulator, since)
+    assert len(_queries_with(live, live.log_group_v2, query)) == 1
+
+
+class _ScriptedAws:
+    """Just enough of Aws for start_query: scripted answers, every call recorded."""
+
+    def __init__(self, answers: list[Any]) -> None:
+        self.answers = answers
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.clock_offset = 0.0
+
+    async def call(self, service: str, operation: str, **params: Any) -> dict[str, Any]:
+        self.calls.append((operation, params))
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    async def pages(self, service: str, operation: str, **params: Any) -> AsyncIterator[Any]:
+        params = {
+            k: v for k, v in params.items() if k not in ("token_in", "token_out", "max_pages")
+        }
+        yield await self.call(service, operation, **params)
+
+
+async def test_a_copy_of_the_lost_query_that_surfaces_late_is_stopped() -> None:
+    now_ms = int(datetime.now(UTC).timestamp() * 1000)
+    q = "fields @message"
+    fake = _ScriptedAws(
+        [
+            CallTimeoutError("StartQuery did not answer in time.", service="logs"),
+            {"queries": []},  # not visible yet
+            {"queryId": "q-second"},
+            {
+                "queries": [
+                    {
+                        "queryId": "q-first",
+                        "queryString": q,
+                        "status": "Running",
+                        "createTime": now_ms,
+                    },
+                    {
+                        "queryId": "q-second",
+                        "queryString": q,
+                        "status": "Running",
+                        "createTime": now_ms,
+                    },
+                    {
+                        "queryId": "q-old",
+                        "queryString": q,
+                        "status": "Running",
+                        "createTime": now_ms - 3_600_000,
+                    },
+                    {
+                        "queryId": "q-other",
+                        "queryString": "x",
+                        "status": "Running",
+                        "createTime": now_ms,
+                    },
+                ]
+            },
+            {},  # StopQuery
+        ]
+    )
+    start, end = datetime.now(UTC) - timedelta(hours=1), datetime.now(UTC)
+    got = await insights.start_query(fake, ["/g"], q, TimeWindow(start, end, live=False), limit=10)  # type: ignore[arg-type]
+    assert got == "q-second"
+    assert [op for op, _ in fake.calls] == [
+        "StartQuery",
+        "DescribeQueries",
+        "StartQuery",
+        "DescribeQueries",
+        "StopQuery",
+    ]
+    assert fake.calls[-1][1] == {"queryId": "q-first"}  # not someone's hour-old query
+    assert fake.calls[1][1] == {"logGroupName": "/g"}
+
+
+async def test_lost_answer_without_a_way_to_check_is_not_sent_again() -> None:
+    fake = _ScriptedAws(
+        [
+            CallTimeoutError("StartQuery did not answer in time.", service="logs"),
+            AccessDeniedError("Not allowed to call logs:DescribeQueries", service="logs"),
+        ]
+    )
+    start, end = datetime.now(UTC) - timedelta(hours=1), datetime.now(UTC)
+    with pytest.raises(HamariError) as info:
+        await insights.start_query(fake, ["/g"], "q", TimeWindow(start, end, live=False), limit=10)  # type: ignore[arg-type]
+    assert "not sent again" in info.value.message and "logs:DescribeQueries" in info.value.hint
+    assert [op for op, _ in fake.calls] == ["StartQuery", "DescribeQueries"]

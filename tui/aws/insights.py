@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -94,6 +95,99 @@ def _row(fields: Sequence[dict[str, Any]]) -> dict[str, str]:
     return {str(f.get("field")): str(f.get("value", "")) for f in fields if f.get("field")}
 
 
+#: Statuses of a query that is or was really running (and whose results can be read).
+_LIVE = frozenset({"Scheduled", "Running", "Complete"})
+#: Clock slack when matching DescribeQueries' createTime against our own clock.
+_CLOCK_SLACK_S = 10.0
+
+
+async def start_query(
+    aws: Aws, log_groups: Sequence[str], query: str, window: TimeWindow, *, limit: int
+) -> str:
+    """StartQuery, never sent again blindly: returns the id of the one query that runs.
+
+    StartQuery is not idempotent: when its answer is lost (timed out, connection dropped, 5xx)
+    the query may be running all the same, and sending it again would start a second one that
+    nothing stops, billed per GB. So after a lost answer the query is looked for first
+    (DescribeQueries: same log group and query text, created since this call began) and
+    adopted; only when none is found is it started once more, and a copy from the lost attempt
+    that shows up late is stopped. The access layer retries a throttle (AWS refused it) but
+    never a lost answer of this call (:data:`tui.aws.operations.NOT_IDEMPOTENT`).
+
+    Raises:
+        HamariError: when it could not be started (the last error).
+    """
+    offset = aws.clock_offset or 0.0  # the bastion's clock minus AWS's
+    since_ms = int((time.time() - offset - _CLOCK_SLACK_S) * 1000)
+    params: dict[str, Any] = {
+        "logGroupNames": list(log_groups),
+        "startTime": int(window.start.timestamp()),
+        "endTime": int(window.end.timestamp()),
+        "queryString": query,
+        "limit": limit,
+    }
+    lost: HamariError | None = None
+    for _ in range(2):
+        try:
+            started = await aws.call("logs", "StartQuery", **params)
+        except HamariError as err:
+            if not err.transient:
+                raise  # refused: nothing was started
+            lost = err
+            try:
+                copies = await _started_copies(aws, log_groups[0], query, since_ms)
+            except HamariError as check:
+                raise HamariError(
+                    f"StartQuery's answer was lost ({err.message}) and hamari could not check "
+                    f"whether the query started ({check.message}); it was not sent again.",
+                    hint="Look for it in the console's Logs Insights query history (it may still "
+                    "be running), and grant logs:DescribeQueries.",
+                    service="logs",
+                    operation="StartQuery",
+                ) from None
+            if copies:
+                await _stop(aws, copies[1:])
+                return copies[0]
+            continue
+        query_id = str(started["queryId"])
+        if lost is not None:  # the lost attempt's query may surface only now
+            strays = await _started_copies(aws, log_groups[0], query, since_ms)
+            await _stop(aws, [q for q in strays if q != query_id])
+        return query_id
+    assert lost is not None
+    raise lost
+
+
+async def _started_copies(aws: Aws, group: str, query: str, since_ms: int) -> list[str]:
+    """Ids of queries with this text on this group created since ``since_ms``, newest first."""
+    found: list[tuple[int, str]] = []
+    async for page in aws.pages(
+        "logs",
+        "DescribeQueries",
+        token_in="nextToken",
+        token_out="nextToken",
+        max_pages=5,
+        logGroupName=group,
+    ):
+        for info in page.get("queries", []) or []:
+            created = int(info.get("createTime") or 0)
+            if (
+                info.get("queryString") == query
+                and info.get("status") in _LIVE
+                and created >= since_ms
+                and info.get("queryId")
+            ):
+                found.append((created, str(info["queryId"])))
+    return [qid for _, qid in sorted(found, reverse=True)]
+
+
+async def _stop(aws: Aws, query_ids: Sequence[str]) -> None:
+    """Stop queries nobody will read (one that already ended cannot be stopped: ignored)."""
+    for query_id in query_ids:
+        with contextlib.suppress(HamariError):
+            await aws.call("logs", "StopQuery", queryId=query_id)
+
+
 async def run_query(
     aws: Aws,
     log_groups: Sequence[str],
@@ -112,16 +206,7 @@ async def run_query(
     Raises:
         HamariError: when the query fails, is cancelled by AWS, or times out.
     """
-    started = await aws.call(
-        "logs",
-        "StartQuery",
-        logGroupNames=list(log_groups),
-        startTime=int(window.start.timestamp()),
-        endTime=int(window.end.timestamp()),
-        queryString=query,
-        limit=limit,
-    )
-    query_id = str(started["queryId"])
+    query_id = await start_query(aws, log_groups, query, window, limit=limit)
     aws.track_query(query_id)
     finished = False
     try:

@@ -35,6 +35,7 @@ ALLOWED: Final[frozenset[tuple[str, str]]] = frozenset(
         ("logs", "DescribeLogGroups"),
         ("logs", "FilterLogEvents"),
         ("logs", "StartQuery"),
+        ("logs", "DescribeQueries"),
         ("logs", "GetQueryResults"),
         ("logs", "StopQuery"),
         ("kms", "DescribeKey"),
@@ -45,6 +46,12 @@ ALLOWED: Final[frozenset[tuple[str, str]]] = frozenset(
 # Logs Insights queries are started and stopped, which changes no resource.
 READ_ONLY_PREFIXES: Final = ("Describe", "Get", "List", "Lookup", "Filter")
 QUERY_CONTROL: Final = frozenset({("logs", "StartQuery"), ("logs", "StopQuery")})
+
+
+# Calls that must not be sent again when their answer is lost (timed out, connection dropped,
+# 5xx): each attempt may start something new that bills (a Logs Insights query). Only a throttle,
+# which AWS refused, is retried for them; the caller decides the rest (tui/aws/insights.py).
+NOT_IDEMPOTENT: Final = frozenset({("logs", "StartQuery")})
 
 
 def is_read_only(service: str, operation: str) -> bool:

@@ -32,7 +32,7 @@ from tui.aws.errors import (
     ThrottledError,
     translate,
 )
-from tui.aws.operations import ALLOWED, is_read_only
+from tui.aws.operations import ALLOWED, NOT_IDEMPOTENT, is_read_only
 from tui.aws.ratelimit import RateLimiters
 
 # Regions that an account must opt in to; a credential error there usually means "not enabled".
@@ -458,8 +458,10 @@ class Aws:
                     region=region,
                 )
                 self.meter.errors[name] += 1
-                if err.transient and attempt < self.max_throttle_retries:
-                    throttled = isinstance(err, ThrottledError)
+                throttled = isinstance(err, ThrottledError)
+                # A lost answer to a call that starts something is not sent again blindly.
+                resend = throttled or (service, operation) not in NOT_IDEMPOTENT
+                if err.transient and resend and attempt < self.max_throttle_retries:
                     if throttled:
                         self.meter.throttles[name] += 1
                         bucket.slow_down()

@@ -43,6 +43,7 @@ FaultKind = Literal[
     "slow",
     "clock_skew",
     "unrecognized_client",
+    "lost",
 ]
 
 _QUIET_LOGGERS = ("werkzeug", "flask", "flask.app", "flask_cors", "moto")
@@ -102,7 +103,8 @@ class FaultRule:
         operation: API operation name (``LookupEvents``); None matches any.
         kind: the failure. ``timeout`` waits ``delay`` seconds then drops the connection without
             a response; ``slow`` waits ``delay`` seconds then answers normally; ``reset`` drops
-            the connection at once.
+            the connection at once; ``lost`` serves the request (a query is started) and then
+            drops the connection, so the answer never arrives.
         times: how many matching requests fail; None means every one.
         delay: seconds, for ``timeout`` and ``slow``.
         region: only requests signed for this region (the SigV4 credential scope); None: any.
@@ -428,6 +430,10 @@ class FaultInjector:
             time.sleep(rule.delay)
             if rule.kind == "slow":
                 return self.app(environ, start_response)
+        if rule.kind == "lost":
+            for _ in self.app(environ, lambda *args, **kwargs: None):
+                pass
+            _drop_connection(environ)
         if rule.kind in ("reset", "timeout"):
             _drop_connection(environ)
         status, headers, body = error_response(proto, rule.kind, skew=rule.delay)
