@@ -59,3 +59,73 @@ def test_trail_verb_does_not_import_textual() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+# ------------------------------------------------------------------------------- issue 11
+
+
+def _records(*events: dict[str, object]) -> str:
+    return json.dumps({"Records": list(events)})
+
+
+def _event(event_id: str, name: str = "StartInstances") -> dict[str, object]:
+    return {
+        "eventTime": "2024-05-01T12:00:00Z",
+        "eventID": event_id,
+        "eventName": name,
+        "eventSource": "ec2.amazonaws.com",
+        "userIdentity": {"type": "IAMUser", "userName": "alice"},
+    }
+
+
+def test_files_not_read_get_one_line_each_and_nothing_read_exits_non_zero(tmp_path: Path) -> None:
+    (tmp_path / "111_CloudTrail-Digest_us-east-1_20240501T1200Z_x.json.gz").write_text("{}")
+    (tmp_path / "empty.json").write_bytes(b"")
+    (tmp_path / "rule.yml").write_text("Log:\n  eventName: x\n")
+    (tmp_path / "export.ndjson").write_text('{"eventName": "A"}\n{"eventName": "B"}\n')
+    done = hamari("trail", "--source", str(tmp_path))
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""
+    lines = done.stderr.splitlines()
+    for name, why in [
+        ("CloudTrail-Digest", "digest"),
+        ("empty.json", "empty file"),
+        ("rule.yml", ".yml"),
+        ("export.ndjson", "missing eventTime"),
+    ]:
+        (line,) = [x for x in lines if name in x]
+        assert why in line and line.startswith("hamari: not read: ")
+    assert "Extra data" not in done.stderr
+    assert "nothing could be read" in done.stderr and "fix:" in done.stderr
+
+
+def test_a_readable_file_beside_unreadable_ones_exits_zero(tmp_path: Path) -> None:
+    (tmp_path / "empty.json").write_bytes(b"")
+    (tmp_path / "ok.json").write_text(_records(_event("a")))
+    done = hamari("trail", "--source", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout.splitlines()) == 1
+    assert "empty.json: empty file" in done.stderr
+
+
+def test_summary_says_how_many_duplicates_were_folded(tmp_path: Path) -> None:
+    shared = [_event("same", "StartInstances"), _event("same", "StopInstances")]
+    (tmp_path / "a.json").write_text(_records(*shared, _event("b")))
+    (tmp_path / "a-again.json").write_text(_records(*shared))  # delivered twice
+    done = hamari("trail", "--source", str(tmp_path), "--format", "csv")
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout.splitlines()) == 1 + 3  # header + the three distinct calls
+    assert "3 events matched; scanned 5 events in 2 files; 2 duplicates folded" in done.stderr
+
+
+@pytest.mark.parametrize("verb", ["trail", "flows"])
+def test_a_negated_filter_term_is_not_taken_for_an_option(verb: str, tmp_path: Path) -> None:
+    source = tmp_path / "x.json"
+    source.write_text(_records(_event("a"), _event("b") | {"eventSource": "kms.amazonaws.com"}))
+    done = hamari(verb, "--source", str(source), "--filter", "-source:ec2")
+    assert "expected one argument" not in done.stderr
+    assert "unrecognized arguments" not in done.stderr
+    if verb == "trail":
+        assert done.returncode == 0, done.stderr
+        (event,) = [json.loads(line) for line in done.stdout.splitlines()]
+        assert event["eventID"] == "b"

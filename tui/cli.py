@@ -174,10 +174,38 @@ def _flags(ns: argparse.Namespace) -> dict[str, Any]:
     return {k: v for k, v in vars(ns).items() if k not in {"verb", "run", "replay"}}
 
 
+_DASH_VALUE_OPTIONS = ("--filter",)
+
+
+def _attach_dash_values(argv: Sequence[str]) -> list[str]:
+    """``--filter -source:ec2`` becomes ``--filter=-source:ec2``.
+
+    argparse takes any value that starts with ``-`` for an option, and a filter term negated
+    with ``-`` is such a value (``hamari trail|flows --filter -source:ec2`` failed with
+    "expected one argument").
+    """
+    args = list(argv)
+    out: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            out += args[i:]
+            break
+        following = args[i + 1] if i + 1 < len(args) else ""
+        if arg in _DASH_VALUE_OPTIONS and following[:1] == "-" and following[:2] != "--":
+            out.append(f"{arg}={following}")
+            i += 2
+            continue
+        out.append(arg)
+        i += 1
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     _load_verbs(argv)
     parser = build_parser()
-    ns = parser.parse_args(argv)
+    ns = parser.parse_args(_attach_dash_values(sys.argv[1:] if argv is None else argv))
     from tui.settings import load_settings
 
     try:

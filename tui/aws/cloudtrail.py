@@ -22,7 +22,7 @@ Rules this module keeps:
   that overlap the window; digest files are skipped; each object is decompressed on its own in a
   thread (aiobotocore never decompresses); a corrupt object is counted, never fatal.
 * **Follow mode**: CloudTrail delivers events 5 to 15 minutes late and not in order, so a follower
-  re-reads the newest part of the window on each poll, keeps only EventIds it has not seen, and
+  re-reads the newest part of the window on each poll, keeps only events it has not seen, and
   reports a *complete up to* watermark (now - 15 minutes).
 
 No textual or rich here: the headless verb uses this module too.
@@ -106,14 +106,18 @@ class TrailBatch:
     """What one page, object or file produced, after the window and filter were applied.
 
     Attributes:
-        events: the matching events, new to this stream (de-duplicated by EventId).
+        events: the matching events, new to this stream (delivery duplicates folded).
         bad: records that could not be read (counted, with samples in ``notes``).
         source: where they came from (``lookup us-east-1``, ``s3://bucket/key``, a path).
         pages: pages, objects or files this batch accounts for (sum them for a total).
         done: True on the last batch of a stream.
         scanned: events read before filtering (for "scanned N events").
         bad_files: objects or files that could not be read at all.
-        notes: a few reasons for bad records or files, for the status line or stderr.
+        notes: a few reasons for bad records, for the status line or stderr.
+        duplicates: copies of an event already in this stream, folded into it (same
+            :attr:`~tui.models.cloudtrail.TrailEvent.key`); re-reads of events known before the
+            stream began (a follow poll, a push-down) are not counted.
+        skipped: one line per file (or archive member) not read, with the reason.
     """
 
     events: list[TrailEvent]
@@ -124,6 +128,8 @@ class TrailBatch:
     scanned: int = 0
     bad_files: int = 0
     notes: tuple[str, ...] = ()
+    duplicates: int = 0
+    skipped: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,7 +253,14 @@ def _in_window(event: TrailEvent, start: datetime | None, end: datetime | None) 
 
 
 class _Selector:
-    """Window + filter + de-duplication by EventId, shared by one stream."""
+    """Window + filter + folding of delivery duplicates, shared by one stream.
+
+    An event is a copy of another when their :attr:`~tui.models.cloudtrail.TrailEvent.key`
+    (eventID, name, time, source) is equal; the eventID alone is not enough, as files reuse it
+    for different calls. ``seen`` holds the keys known before the stream (updated in place):
+    meeting one again is a re-read, not a duplicate, and only copies met within the stream are
+    counted in ``last_folded`` (per :meth:`take`) and ``folded`` (in all).
+    """
 
     def __init__(
         self,
@@ -259,15 +272,26 @@ class _Selector:
         self.end = window.end if window is not None else None
         self.flt = flt if flt is not None and not flt.is_empty else None
         self.seen: set[str] = seen if seen is not None else set()
+        self._mine: set[str] = set()
+        self.folded = 0
+        self.last_folded = 0
 
     def take(self, events: Sequence[TrailEvent]) -> list[TrailEvent]:
         fresh: list[TrailEvent] = []
-        seen = self.seen
+        seen, mine = self.seen, self._mine
+        folded = 0
         for event in events:
-            if event.event_id in seen or not _in_window(event, self.start, self.end):
+            if not _in_window(event, self.start, self.end):
                 continue
-            seen.add(event.event_id)
+            key = event.key
+            if key in seen:
+                folded += key in mine
+                continue
+            seen.add(key)
+            mine.add(key)
             fresh.append(event)
+        self.last_folded = folded
+        self.folded += folded
         return self.flt.apply(fresh) if self.flt is not None else fresh
 
 
@@ -374,7 +398,7 @@ async def stream_lookup(
             filter is applied to what comes back.
         regions: the selected regions (default: the session's region).
         max_pages: stop each region after this many pages (None: read to the end).
-        seen: EventIds already known (follow mode); updated in place.
+        seen: event keys already known (follow mode); updated in place.
 
     Yields:
         One batch per page, then a final ``done`` batch.
@@ -409,6 +433,7 @@ async def stream_lookup(
             pages=1,
             done=False,
             scanned=len(events),
+            duplicates=selector.last_folded,
             notes=_notes(f"{region}: entry {b.index}: {b.reason}" for b in bad),
         )
     if failed:
@@ -658,12 +683,15 @@ async def _fetch_object(aws: Aws, bucket: str, key: str, size: int) -> ParseResu
 def _batch_from_result(
     result: ParseResult, selector: _Selector, source: str | None = None
 ) -> TrailBatch:
-    notes: list[str] = []
-    if result.bad_file:
-        notes.append(f"{result.name}: {result.reason}")
-    notes += [f"{result.name}: record {b.index}: {b.reason}" for b in result.bad_samples[:3]]
+    """One file's batch; a file (or archive member) not read gets one line saying why."""
+    skipped: list[str] = []
+    if result.skipped or result.bad_file:
+        skipped.append(f"{result.name}: {result.reason or result.kind.value}")
+    skipped += [f"{result.name}!{part}" for part in result.skipped_parts]
+    notes = [f"{result.name}: record {b.index}: {b.reason}" for b in result.bad_samples[:3]]
+    events = selector.take(result.events)
     return TrailBatch(
-        events=selector.take(result.events),
+        events=events,
         bad=result.bad_count,
         source=source or result.name,
         pages=0 if result.skipped else 1,
@@ -671,6 +699,8 @@ def _batch_from_result(
         scanned=len(result.events),
         bad_files=1 if result.bad_file else 0,
         notes=_notes(notes),
+        duplicates=selector.last_folded,
+        skipped=tuple(skipped),
     )
 
 
@@ -764,10 +794,12 @@ async def stream_local(
     """Stream a local trail file or folder, one batch per file (read in a thread).
 
     Args:
-        path: a file or folder: ``{"Records": [...]}`` (plain or .gz), NDJSON, LookupEvents output.
+        path: a file or folder: ``{"Records": [...]}`` (plain or .gz), NDJSON (also from log
+            pipelines: ``@timestamp``, Elastic Common Schema, wrapped events), LookupEvents
+            output, zip archives of those, or the console's Event history CSV.
         window: keep only events inside it (None: every event).
         flt: applied to every event.
-        seen: EventIds already known; updated in place.
+        seen: event keys already known; updated in place.
 
     Raises:
         NotFoundError: the path does not exist.
@@ -827,7 +859,7 @@ class TrailFollower:
     Attributes:
         source: where to read.
         regions: selected regions (us-east-1 is added).
-        seen: EventIds already shown (share the pane's set).
+        seen: keys of the events already shown (share the pane's set).
         last_end: end of the previous poll (None before the first).
     """
 
@@ -849,7 +881,7 @@ class TrailFollower:
     async def poll(
         self, aws: Aws | None, window: TimeWindow, now: datetime, flt: TrailFilter | None = None
     ) -> AsyncIterator[TrailBatch]:
-        """Yield the new events (de-duplicated by EventId) of the newest part of the window."""
+        """Yield the new events (known keys dropped) of the newest part of the window."""
         from tui.models.timewindow import TimeWindow as _Window
 
         start, end = self.span(window, now)

@@ -3,9 +3,10 @@
 The same sources, filter language and window as the CloudTrail pane (``tui.aws.cloudtrail``),
 streamed as they arrive: ``ndjson`` prints each event's raw JSON object on one line (what ``jq``
 wants), ``csv`` and ``table`` print the pane's columns. Counts (events scanned, pages or files,
-bad records and files) go to stderr so stdout stays machine-readable. A malformed filter is shown
-with a caret under the offending column and exits 2 before any request is made. No textual or
-rich is imported on this path.
+bad records and files, duplicates folded) go to stderr so stdout stays machine-readable, with one
+line per file that was not read saying why; a run that could read nothing exits 2. A malformed
+filter is shown with a caret under the offending column and exits 2 before any request is made.
+No textual or rich is imported on this path.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from tui.models.text import display_safe
 from tui.models.timewindow import TimeWindow
 from tui.models.trailfilter import FilterError, TrailFilter, compile_filter
 from tui.settings import Settings
-from tui.verbs import verb
+from tui.verbs import fail, verb
 
 COLUMNS = (
     "time",
@@ -62,6 +63,10 @@ def filter_error_text(text: str, err: FilterError) -> str:
     return f"hamari: bad filter: {display_safe(err.message)}\n  {shown}\n  {' ' * caret_at}^"
 
 
+MAX_NOTES = 10
+"""Record-level reasons printed (the counts are exact); every skipped file gets its own line."""
+
+
 class _Totals:
     def __init__(self) -> None:
         self.events = 0
@@ -69,7 +74,9 @@ class _Totals:
         self.pages = 0
         self.bad = 0
         self.bad_files = 0
+        self.duplicates = 0
         self.notes: list[str] = []
+        self.skipped: list[str] = []
 
     def add(self, batch: TrailBatch) -> None:
         self.events += len(batch.events)
@@ -77,17 +84,28 @@ class _Totals:
         self.pages += batch.pages
         self.bad += batch.bad
         self.bad_files += batch.bad_files
-        if len(self.notes) < 10:
-            self.notes += list(batch.notes)[: 10 - len(self.notes)]
+        self.duplicates += batch.duplicates
+        self.skipped += batch.skipped
+        if len(self.notes) < MAX_NOTES:
+            self.notes += list(batch.notes)[: MAX_NOTES - len(self.notes)]
 
     def summary(self, source: TrailSource) -> str:
         unit = "pages" if source.kind == "lookup" else "files"
         text = f"{self.events} events matched; scanned {self.scanned} events in {self.pages} {unit}"
+        text += f"; {self.duplicates} duplicates folded"
         if self.bad:
             text += f"; {self.bad} bad records skipped"
         if self.bad_files:
             text += f"; {self.bad_files} bad files"
+        if self.skipped:
+            text += f"; {len(self.skipped)} not read"
         return text
+
+    def nothing_read(self, source: TrailSource) -> bool:
+        """True when files were given but not one event could be read from them."""
+        if source.kind == "lookup" or self.scanned:
+            return False
+        return source.kind == "local" or bool(self.skipped or self.bad)
 
 
 async def _events(
@@ -155,9 +173,18 @@ def run(settings: Settings, ns: argparse.Namespace) -> int:
         window = settings.window(datetime.now(UTC))
     totals = _Totals()
     _drain(_events(settings, source, window, flt, totals), ns.format, sys.stdout)
+    for line in totals.skipped:
+        print(f"hamari: not read: {display_safe(line)}", file=sys.stderr)
     for note in totals.notes:
         print(f"hamari: skipped: {display_safe(note)}", file=sys.stderr)
     print(f"hamari: {totals.summary(source)}", file=sys.stderr, flush=True)
+    if totals.nothing_read(source):
+        return fail(
+            "nothing could be read: no CloudTrail event in "
+            f"{display_safe(source.location or source.label)} (the reasons are above)",
+            "give CloudTrail files: S3 deliveries (.json, .json.gz), NDJSON, LookupEvents "
+            "output, a zip of those, or the console's Event history CSV",
+        )
     return 0
 
 

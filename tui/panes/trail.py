@@ -133,7 +133,7 @@ def event_cells(
 
 
 def sort_key(event: TrailEvent) -> tuple[datetime, str]:
-    return (event.event_time, event.event_id)
+    return (event.event_time, event.key)
 
 
 def nearest_event(view: Sequence[TrailEvent], when: datetime) -> int | None:
@@ -255,7 +255,7 @@ class TrailPane(Pane):
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
-        self.events: dict[str, TrailEvent] = {}
+        self.events: dict[str, TrailEvent] = {}  # by TrailEvent.key (eventID alone folds too much)
         self._ordered: list[TrailEvent] = []  # every loaded event, newest first
         self._view: list[TrailEvent] = []  # what the table shows
         self._view_index: dict[str, int] | None = None
@@ -268,6 +268,8 @@ class TrailPane(Pane):
         self.pages = 0
         self.bad = 0
         self.bad_files = 0
+        self.duplicates = 0
+        self.skipped_files = 0
         self._loaded_key: object = None
         self._complete = False
         self._capped = False
@@ -390,6 +392,7 @@ class TrailPane(Pane):
         self.events.clear()
         self._ordered = []
         self.scanned = self.pages = self.bad = self.bad_files = 0
+        self.duplicates = self.skipped_files = 0
         self._follower = None
         self._refilter()
         self.post_message(self.DataChanged(self))
@@ -448,12 +451,14 @@ class TrailPane(Pane):
         self.pages += batch.pages
         self.bad += batch.bad
         self.bad_files += batch.bad_files
+        self.duplicates += batch.duplicates
+        self.skipped_files += len(batch.skipped) - batch.bad_files
         meter = self.aws.meter.requests["cloudtrail:LookupEvents"] if self.aws else 0
         self._rate_samples.append((time.monotonic(), meter))
-        fresh = [e for e in batch.events if e.event_id not in self.events]
+        fresh = [e for e in batch.events if e.key not in self.events]
         if fresh:
             for event in fresh:
-                self.events[event.event_id] = event
+                self.events[event.key] = event
             self._ordered.extend(fresh)
             self._ordered.sort(key=sort_key, reverse=True)
             shown = self._select(fresh)
@@ -500,8 +505,8 @@ class TrailPane(Pane):
 
     def _index_of_event(self, event: TrailEvent) -> int | None:
         if self._view_index is None:
-            self._view_index = {e.event_id: i for i, e in enumerate(self._view)}
-        return self._view_index.get(event.event_id)
+            self._view_index = {e.key: i for i, e in enumerate(self._view)}
+        return self._view_index.get(event.key)
 
     def _set_rows(self) -> None:
         view = self._view
@@ -515,11 +520,11 @@ class TrailPane(Pane):
             return event_cells(view[index], keys, with_date=with_date, short=short, utc=utc)
 
         def row_key(index: int) -> Hashable:
-            return view[index].event_id
+            return view[index].key
 
         def row_style(index: int) -> str | None:
             event = view[index]
-            if event.event_id == self._marked_id:
+            if event.key == self._marked_id:
                 return "mark"
             if event.is_error:
                 return "error"
@@ -529,7 +534,7 @@ class TrailPane(Pane):
             if self._view is not view:
                 return None
             if self._view_index is None:
-                self._view_index = {e.event_id: i for i, e in enumerate(view)}
+                self._view_index = {e.key: i for i, e in enumerate(view)}
             return self._view_index.get(str(key))
 
         self.table.set_rows(
@@ -569,8 +574,14 @@ class TrailPane(Pane):
                 text.append(f" · complete up to {mark:%H:%M}")
         if self.bad or self.bad_files:
             text.append(f" · {self.bad + self.bad_files} bad skipped", style="yellow")
+        if self.duplicates:
+            # Copies are folded, never dropped unsaid (the eventID alone once hid 279 of 436).
+            text.append(f" · {len(self._ordered):,} shown · {self.duplicates:,} duplicates folded")
+        if self.skipped_files:
+            text.append(f" · {self.skipped_files:,} files not read", style="yellow")
         if self._capped:
-            text.append(" · stopped early: filter by user:/name:/resource:", style="yellow")
+            # Only the terms LookupEvents matches exactly are sent (user: and resource: are not).
+            text.append(" · stopped early: filter by name:/source:/accesskey:", style="yellow")
         self.set_status(text)
         self._render_subtitle()
 
@@ -625,7 +636,7 @@ class TrailPane(Pane):
     def _note_cursor(self) -> None:
         """Remember the event under the cursor: a later move to another one is the user's."""
         event = self.selected if self.is_mounted else None
-        self._cursor_key = event.event_id if event is not None else None
+        self._cursor_key = event.key if event is not None else None
 
     @on(RecordTable.CursorMoved, "#trail-table")
     def _cursor_moved(self, message: RecordTable.CursorMoved) -> None:
@@ -634,9 +645,9 @@ class TrailPane(Pane):
         if index is None or not 0 <= index < len(self._view):
             return
         event = self._view[index]
-        if event.event_id == self._cursor_key:
+        if event.key == self._cursor_key:
             return  # rows arrived, or the pane followed the shared cursor
-        self._cursor_key = event.event_id
+        self._cursor_key = event.key
         if self.table.has_focus:
             self.post_message(self.TimeCursorMoved(self, event.event_time))
 
@@ -649,7 +660,7 @@ class TrailPane(Pane):
         if not self.is_mounted:
             return
         index = nearest_event(self._view, new) if new is not None else None
-        marked = self._view[index].event_id if index is not None else None
+        marked = self._view[index].key if index is not None else None
         if marked != self._marked_id:
             self._marked_id = marked
             self.table.refresh_rows()
@@ -667,7 +678,7 @@ class TrailPane(Pane):
         self.replaying = True
         self.follow = False
         flt = str(queries.get("filter") or "")
-        self.events = {e.event_id: e for e in events}
+        self.events = {e.key: e for e in events}
         self._ordered = sorted(events, key=sort_key, reverse=True)
         self.scanned = len(self._ordered)
         self._complete = True
@@ -717,8 +728,11 @@ class TrailPane(Pane):
         if evidence.record_key:
             self.call_after_refresh(self._move_to_event, evidence.record_key)
 
-    def _move_to_event(self, event_id: str) -> None:
-        event = self.events.get(event_id)
+    def _move_to_event(self, record_key: str) -> None:
+        # Findings name an event by its eventID; the pane keys events by TrailEvent.key.
+        event = self.events.get(record_key) or next(
+            (e for e in self._ordered if e.event_id == record_key), None
+        )
         index = self._index_of_event(event) if event is not None else None
         if index is not None:
             self.table.move_cursor(index)

@@ -203,7 +203,7 @@ class TrailDetailScreen(Screen[None]):
             items = related.items
 
             def row_key(index: int) -> Hashable:
-                return items[index].event.event_id
+                return items[index].event.key
 
             def row_style(index: int) -> str | None:
                 return "error" if items[index].event.is_error else None
