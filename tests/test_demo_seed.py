@@ -33,8 +33,8 @@ def instance(aws: dict[str, Any], iid: str) -> dict[str, Any]:
     return aws["ec2"].describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]
 
 
-def test_seed_is_fast_and_complete(world: DemoWorld) -> None:
-    assert world.seed_seconds < 10  # target < 3 s; generous for loaded CI machines
+def test_seed_is_complete(world: DemoWorld) -> None:
+    # How fast is the start-up benchmark's business ("demo: seeded"), not a timed unit test's.
     assert world.counts["cloudtrail_events"] > 300 and world.counts["datapoints"] > 5000
     assert world.az_ids[world.az_names[0]] != world.az_ids[world.az_names[1]]
 

@@ -86,7 +86,7 @@ class LiveFeeder:
         # keeps it off the CPU while the panes make their first calls.
         if self._stop.wait(self.interval):
             return
-        c = clients(self.url, self.world.region)
+        c = clients(self.url, self.world.region, self.world.account_id)
         while not self._stop.is_set():
             try:
                 self.tick(c)
@@ -96,7 +96,7 @@ class LiveFeeder:
 
     def tick(self, c: dict[str, Any] | None = None) -> None:
         """Write one tick of data (also callable directly, e.g. from a test)."""
-        c = c or clients(self.url, self.world.region)
+        c = c or clients(self.url, self.world.region, self.world.account_id)
         now = self._clock.now(UTC)
         start = max(self._last, now - MAX_CATCH_UP)
         if now <= start:
@@ -127,16 +127,17 @@ class LiveFeeder:
         }
         if fresh:
             put_flow_records_cwl(c["logs"], world, fresh, self._streams)
-        events = noise_events(rng, start, now, 240, list(world.instance_ids.values()))
+        events = noise_events(rng, start, now, 240, list(world.instance_ids.values()), world.spec)
         self.ticks += 1
         if self.ticks % self.failed_start_every == 0:
             events += start_attempt_events(
                 rng,
                 now - timedelta(seconds=3),
                 world.failing_instance_id,
-                world.volume_ids["app-batch-01:root"],
+                world.failing_volume_id,
                 world.kms_key_arn,
-                denied=True,
+                denied=world.spec.incidents,
+                spec=world.spec,
             )
         if events:
             extensions.record_events(events, region=world.region, account=world.account_id)

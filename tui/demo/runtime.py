@@ -141,7 +141,7 @@ class AttachedRuntime:
     def credentials(self) -> tuple[str, ...]:
         from tui.demo.seed import operator_credentials
 
-        return operator_credentials(self.url)
+        return operator_credentials(self.url, self.world)
 
     def start(self) -> str:
         return self.url
