@@ -16,6 +16,7 @@ import pytest
 
 from tui.aws.errors import AccessDeniedError
 from tui.aws.flowlogs import FlowBatch, stream_cloudwatch, stream_local, stream_s3
+from tui.aws.flowsources import open_plan
 from tui.aws.network import load_flow_logs, load_topology
 from tui.aws.ratelimit import RATES, RateLimiters
 from tui.aws.session import DEMO_CREDENTIALS, Aws, Connection
@@ -23,7 +24,8 @@ from tui.demo import extensions
 from tui.demo.seed import DemoWorld, clients, seed
 from tui.demo.server import EmbeddedAws, FaultRule
 from tui.models.flowfilter import parse_filter
-from tui.models.flowlog import FIELDS, FlowRecord, parse_source
+from tui.models.flowlog import DEFAULT_FORMAT, FIELDS, FlowRecord, parse_source
+from tui.models.flowplan import plan_sources
 from tui.models.nacl import explain
 from tui.models.network import FlowLogConfig
 from tui.models.timewindow import TimeWindow
@@ -242,3 +244,124 @@ async def test_filter_pattern_sent_fits_the_service_models_limit(aws: Aws, live:
         client.meta.events.unregister("provide-client-params.logs.FilterLogEvents", capture)
     assert sent and all(0 < len(p) <= limit for p in sent)
     assert last.pushed_down == sent[0] and 'action="REJECT"' in sent[0]
+
+
+# --- S3: the window's edges and a central bucket ------------------------------------------------
+
+_T0 = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)  # S3 keeps any age: a fixed past window
+
+
+def _flow_key(acct: str, region: str, stamp: datetime, *, hourly: bool = False) -> str:
+    hour = f"{stamp:%H}/" if hourly else ""
+    return (
+        f"AWSLogs/{acct}/vpcflowlogs/{region}/{stamp:%Y/%m/%d}/{hour}"
+        f"{acct}_vpcflowlogs_{region}_fl-0c1_{stamp:%Y%m%dT%H%M}Z_{stamp:%H%M}beef.log.gz"
+    )
+
+
+def _flow_object(eni: str, start: datetime, end: datetime) -> bytes:
+    line = f"2 1 {eni} 10.9.0.1 10.9.0.2 40000 443 6 1 40 {int(start.timestamp())} {int(end.timestamp())} REJECT OK"
+    return gzip.compress(f"{' '.join(DEFAULT_FORMAT)}\n{line}\n".encode())
+
+
+@pytest.fixture
+def central(live: DemoWorld) -> Iterator[tuple[str, list[str]]]:
+    """A central bucket: this account and region, another account, another region."""
+    s3 = clients(live.url)["s3"]
+    bucket = "central-flow-logs-edges"
+    s3.create_bucket(Bucket=bucket)
+    acct, region = live.account_id, live.region
+    other_region = "eu-west-3" if region != "eu-west-3" else "ap-south-1"
+    objects = {
+        # stamped 6 minutes before the window: its record ends inside it
+        _flow_key(acct, region, _T0 - timedelta(minutes=6)): _flow_object(
+            "eni-early", _T0 - timedelta(minutes=16), _T0 + timedelta(seconds=30)
+        ),
+        _flow_key(acct, region, _T0 + timedelta(minutes=20)): _flow_object(
+            "eni-mid", _T0 + timedelta(minutes=10), _T0 + timedelta(minutes=19)
+        ),
+        _flow_key("999988887777", region, _T0 + timedelta(minutes=20)): _flow_object(
+            "eni-other-account", _T0 + timedelta(minutes=10), _T0 + timedelta(minutes=19)
+        ),
+        _flow_key(acct, other_region, _T0 + timedelta(minutes=20)): _flow_object(
+            "eni-other-region", _T0 + timedelta(minutes=10), _T0 + timedelta(minutes=19)
+        ),
+    }
+    for key, body in objects.items():
+        s3.put_object(Bucket=bucket, Key=key, Body=body)
+    yield bucket, list(objects)
+    for key in objects:
+        s3.delete_object(Bucket=bucket, Key=key)
+    s3.delete_bucket(Bucket=bucket)
+
+
+async def _listed_prefixes(aws: Aws, run: Any) -> tuple[list[str], Any]:
+    """Run ``run()`` and return the Prefix of every ListObjectsV2 request hamari built."""
+    prefixes: list[str] = []
+    client = await aws._client("s3")
+
+    def capture(params: dict[str, Any], **_: Any) -> None:
+        prefixes.append(params.get("Prefix", ""))
+
+    client.meta.events.register("provide-client-params.s3.ListObjectsV2", capture)
+    try:
+        result = await run()
+    finally:
+        client.meta.events.unregister("provide-client-params.s3.ListObjectsV2", capture)
+    return prefixes, result
+
+
+async def test_s3_lists_only_the_configured_account_and_region(
+    aws: Aws, live: DemoWorld, central: tuple[str, list[str]]
+) -> None:
+    bucket, _ = central
+    config = FlowLogConfig(
+        "fl-0c1", "vpc-x", "s3", None, f"arn:aws:s3:::{bucket}", file_format="plain-text"
+    )
+    window = TimeWindow(_T0, _T0 + timedelta(hours=1), live=False)
+    (plan,) = plan_sources(
+        None, [config]
+    )  # the flow log DescribeFlowLogs names, as the app reads it
+    prefixes, (records, _) = await _listed_prefixes(
+        aws, lambda: _drain(open_plan(aws, plan, window))
+    )
+    assert {r.interface_id for r in records} == {"eni-early", "eni-mid"}
+    mine = f"AWSLogs/{live.account_id}/vpcflowlogs/{live.region}/"
+    assert prefixes and all(p.startswith(mine) for p in prefixes), prefixes
+    # without the configuration the whole tree is walked (what a central bucket cost before)
+    walked, (everything, _) = await _listed_prefixes(
+        aws, lambda: _drain(stream_s3(aws, bucket, "", window))
+    )
+    assert "AWSLogs/" in walked
+    assert {r.interface_id for r in everything} >= {"eni-other-account", "eni-other-region"}
+
+
+async def test_s3_keeps_objects_stamped_before_the_window_whose_records_reach_into_it(
+    aws: Aws, live: DemoWorld, central: tuple[str, list[str]]
+) -> None:
+    """Records can be 10 minutes older than their object's stamp; it was read only from -1 min."""
+    bucket, _ = central
+    window = TimeWindow(_T0, _T0 + timedelta(minutes=5), live=False)
+    records, _ = await _drain(stream_s3(aws, bucket, f"AWSLogs/{live.account_id}/", window))
+    assert [r.interface_id for r in records] == ["eni-early"]
+
+
+async def test_s3_hour_folder_after_the_window_end_is_listed(aws: Aws, live: DemoWorld) -> None:
+    """Hourly partitions: the last minutes of a window are delivered in the next hour's folder."""
+    s3 = clients(live.url)["s3"]
+    bucket = "hourly-flow-logs-edges"
+    s3.create_bucket(Bucket=bucket)
+    stamp = _T0 + timedelta(hours=1, minutes=4)  # 11:04, folder 11
+    key = _flow_key(live.account_id, live.region, stamp, hourly=True)
+    s3.put_object(
+        Bucket=bucket,
+        Key=key,
+        Body=_flow_object("eni-late", _T0 + timedelta(minutes=55), _T0 + timedelta(minutes=58)),
+    )
+    try:
+        window = TimeWindow(_T0, _T0 + timedelta(minutes=59), live=False)
+        records, _ = await _drain(stream_s3(aws, bucket, "", window))
+    finally:
+        s3.delete_object(Bucket=bucket, Key=key)
+        s3.delete_bucket(Bucket=bucket)
+    assert [r.interface_id for r in records] == ["eni-late"]

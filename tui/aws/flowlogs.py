@@ -9,7 +9,8 @@ headless verb show records as they arrive and a cancelled worker stops the netwo
   pages that carry a nextToken followed (AWS returns them while it scans), events deduplicated by
   id across follow polls.
 * S3: only the date (and hour) prefixes that overlap the window are listed, in the default and
-  the hive-compatible layouts; gzip text is decompressed as it streams (python-isal when present:
+  the hive-compatible layouts, and only the flow log's own account and region folder when its
+  configuration is known (a central bucket holds every account's); gzip text is decompressed as it streams (python-isal when present:
   ~3.6x zlib) and parsed by its header line; Parquet objects are read with pyarrow. A truncated
   or corrupt object is counted in ``stats.bad_files`` and the others still load.
 * Local files and folders: :func:`tui.models.flowlog.read_flow_logs` in a worker thread, a chunk
@@ -62,6 +63,9 @@ S3_CHUNK: Final = 1 << 20
 _THREAD_EVENTS: Final = 2000
 #: How late S3 objects may be delivered after the records they hold end.
 DELIVERY_SLACK: Final = timedelta(hours=1)
+#: How much older than its object's time stamp a record may be: a file holds up to 5 minutes of
+#: records, each aggregated over up to 10 minutes (the longest MaxAggregationInterval).
+RECORD_SLACK: Final = timedelta(minutes=10)
 
 Predicate = Callable[[FlowRecord], bool]
 
@@ -269,13 +273,15 @@ async def _list(
     return objects, dirs
 
 
+def _stamps(window: TimeWindow) -> tuple[datetime, datetime]:
+    """The object time stamps (and so day and hour folders) that may hold the window's records."""
+    return window.start - RECORD_SLACK, window.end + DELIVERY_SLACK
+
+
 def _days(window: TimeWindow) -> list[datetime]:
-    day = (
-        (window.start - timedelta(minutes=15))
-        .astimezone(UTC)
-        .replace(hour=0, minute=0, second=0, microsecond=0)
-    )
-    last = (window.end + DELIVERY_SLACK).astimezone(UTC)
+    lo, hi = _stamps(window)
+    day = lo.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    last = hi.astimezone(UTC)
     out = []
     while day <= last:
         out.append(day)
@@ -291,11 +297,17 @@ def _day_prefix(region_dir: str, day: datetime) -> str:
 
 def _hour_overlaps(day: datetime, hour: int, window: TimeWindow) -> bool:
     start = day + timedelta(hours=hour)
-    return start <= window.end and start + timedelta(hours=1) + DELIVERY_SLACK >= window.start
+    lo, hi = _stamps(window)
+    return start <= hi and start + timedelta(hours=1) > lo
 
 
 def _object_in_window(key: str, window: TimeWindow) -> bool:
-    """Decide from the key alone: hour partition if any, else the delivery stamp in the name."""
+    """Decide from the key alone: the time stamp in the name, else the hour partition."""
+    m = _STAMP.search(key)
+    if m is not None:
+        stamp = datetime.strptime(m.group(1), "%Y%m%dT%H%M").replace(tzinfo=UTC)
+        lo, hi = _stamps(window)
+        return lo <= stamp + timedelta(minutes=1) and stamp <= hi  # stamps are whole minutes
     day_m = _DAY_KEY.search(key)
     hour_m = _HOUR_KEY.search(key)
     if day_m and hour_m:
@@ -303,17 +315,39 @@ def _object_in_window(key: str, window: TimeWindow) -> bool:
         day = datetime(int(y), int(mo), int(d), tzinfo=UTC)
         hour = hour_m.group(1) or hour_m.group(2)
         return _hour_overlaps(day, int(hour), window)
-    m = _STAMP.search(key)
-    if m is None:
-        return True  # unknown naming: read it and filter the records
-    stamp = datetime.strptime(m.group(1), "%Y%m%dT%H%M").replace(tzinfo=UTC)
-    return window.start <= stamp + timedelta(minutes=1) and stamp <= window.end + DELIVERY_SLACK
+    return True  # unknown naming: read it and filter the records
 
 
-async def _region_dirs(aws: Aws, bucket: str, prefix: str) -> list[str]:
+def configured_region_dirs(config: FlowLogConfig, account: str, region: str) -> list[str]:
+    """The one region folder a flow log writes to: ``{prefix}AWSLogs/{account}/vpcflowlogs/{region}/``.
+
+    A central bucket holds every account's and region's flow logs; listing all of them to read
+    one flow log costs a ListObjectsV2 per account, region and day. DescribeFlowLogs names the
+    prefix and the layout (hive or not); the account and region are those it was asked in.
+    """
+    prefix = config.prefix.strip("/")
+    prefix = f"{prefix}/" if prefix else ""
+    if config.hive:
+        return [
+            f"{prefix}AWSLogs/aws-account-id={account}/aws-service=vpcflowlogs/aws-region={region}/"
+        ]
+    return [f"{prefix}AWSLogs/{account}/vpcflowlogs/{region}/"]
+
+
+async def _region_dirs(
+    aws: Aws, bucket: str, prefix: str, config: FlowLogConfig | None = None
+) -> list[str]:
     """Region-level folders of the default and hive layouts under ``prefix``."""
     if _REGION_DIR.search(prefix):
         return [prefix]
+    if (
+        config is not None
+        and config.destination_type == "s3"
+        and config.bucket == bucket
+        and config.prefix.strip("/") == prefix.strip("/")
+        and aws.identity is not None
+    ):
+        return configured_region_dirs(config, aws.account, aws.region)
     if _ACCOUNT_DIR.search(prefix):
         accounts = [prefix]
     else:
@@ -327,18 +361,27 @@ async def _region_dirs(aws: Aws, bucket: str, prefix: str) -> list[str]:
 
 
 async def list_flow_objects(
-    aws: Aws, bucket: str, prefix: str, window: TimeWindow
+    aws: Aws,
+    bucket: str,
+    prefix: str,
+    window: TimeWindow,
+    *,
+    config: FlowLogConfig | None = None,
 ) -> list[dict[str, Any]]:
     """The flow-log objects whose date/hour prefix (and delivery stamp) overlap the window.
 
-    Lists account and region folders with a delimiter, then only the day folders of the
-    window and, when objects are partitioned per hour, only the overlapping hours.
+    Lists only the region folder the flow log writes to when its configuration is given (see
+    :func:`configured_region_dirs`), else every account and region folder with a delimiter;
+    then only the day folders of the window and, when objects are partitioned per hour, only
+    the overlapping hours. Objects stamped up to :data:`RECORD_SLACK` before the window and
+    :data:`DELIVERY_SLACK` after it are kept: their records may still overlap it.
 
     Args:
         aws: The AWS access point.
         bucket: The bucket.
         prefix: The flow log's prefix (``""``, ``parquet/``) or a deeper folder.
         window: The time window.
+        config: The flow log (DescribeFlowLogs) that writes here, if known.
 
     Returns:
         ListObjectsV2 ``Contents`` items, sorted by key.
@@ -353,7 +396,7 @@ async def list_flow_objects(
             key=lambda o: str(o["Key"]),
         )
     found: list[dict[str, Any]] = []
-    for region_dir in await _region_dirs(aws, bucket, prefix):
+    for region_dir in await _region_dirs(aws, bucket, prefix, config):
         for day in _days(window):
             objects, hour_dirs = await _list(
                 aws, bucket, _day_prefix(region_dir, day), delimiter=True
@@ -447,6 +490,7 @@ async def stream_s3(
     flt: FlowFilter | None = None,
     *,
     fields: Sequence[str] | str | None = None,
+    config: FlowLogConfig | None = None,
 ) -> AsyncIterator[FlowBatch]:
     """Stream flow-log records from S3 objects whose prefixes overlap the window.
 
@@ -462,6 +506,8 @@ async def stream_s3(
         window: The time window.
         flt: The filter, or None.
         fields: The format of objects without a header line (DescribeFlowLogs' LogFormat).
+        config: The flow log that writes under ``prefix``: only its account's and region's
+            folder is listed.
 
     Yields:
         A batch per object (more for big objects); the last has ``done=True``.
@@ -471,7 +517,7 @@ async def stream_s3(
     """
     stats = ParseStats()
     keep = _both(_in_window(window), _predicate(flt))
-    objects = await list_flow_objects(aws, bucket, prefix, window)
+    objects = await list_flow_objects(aws, bucket, prefix, window, config=config)
     total = 0
     if not objects:
         yield FlowBatch([], stats, f"s3://{bucket}/{prefix}", 0, True)

@@ -41,7 +41,9 @@ def open_plan(
     if aws is None or window is None:
         raise ValueError(f"{plan.label} needs AWS and a time window")
     if plan.kind == "s3":
-        return stream_s3(aws, plan.bucket, plan.prefix, window, flt, fields=plan.fields)
+        return stream_s3(
+            aws, plan.bucket, plan.prefix, window, flt, fields=plan.fields, config=plan.config
+        )
     assert plan.config is not None
     return stream_cloudwatch(
         aws, plan.config, window, flt, seen=seen, follow_from_ms=follow_from_ms
