@@ -114,7 +114,7 @@ async def test_a_global_region_refusing_the_keys_is_a_note_and_poisons_nothing(
     assert batches[-1].done
     names = [e.event_name for b in batches for e in b.events]
     assert "RegionProbe" in names, "the home region's events still show"
-    notes = [n for b in batches for n in b.notes]
+    notes = [n for b in batches for n in b.region_errors]
     assert any(n.startswith("us-east-1: refused the credentials") for n in notes), notes
     # The session still works, in its own region and for every other service.
     assert (await home.call("sts", "GetCallerIdentity"))["Account"]
@@ -130,8 +130,60 @@ async def test_an_unreachable_global_region_is_named_beside_the_home_events(
     emulator.faults.add(FaultRule("cloudtrail", "LookupEvents", "reset", region="us-east-1"))
     batches = await _collect(stream_lookup(home, span, None))
     assert any(e.event_name == "RegionProbe" for b in batches for e in b.events)
-    notes = [n for b in batches for n in b.notes]
+    notes = [n for b in batches for n in b.region_errors]
     assert any(n.startswith("us-east-1: not reachable") for n in notes), notes
+
+
+def test_headless_names_the_region_it_could_not_read(
+    emulator: Any, monkeypatch: pytest.MonkeyPatch, capsys: Any, tmp_path: Path
+) -> None:
+    from tui.cli import main
+
+    now = datetime.now(UTC)
+    extensions.record_events([_record(HOME, now - timedelta(minutes=3))], region=HOME)
+    emulator.faults.clear()
+    emulator.faults.add(
+        FaultRule("cloudtrail", "LookupEvents", "unrecognized_client", region="us-east-1")
+    )
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", DEMO_CREDENTIALS[0])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", DEMO_CREDENTIALS[1])
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    try:
+        code = main(["trail", "--endpoint-url", emulator.url, "--region", HOME, "--since", "10m"])
+    finally:
+        emulator.faults.clear()
+    out = capsys.readouterr()
+    assert code == 0
+    assert "RegionProbe" in out.out
+    assert "hamari: us-east-1: refused the credentials" in out.err
+
+
+async def test_the_trail_pane_shows_the_region_it_could_not_read(emulator: Any) -> None:
+    from tests.apptools import wait_for
+    from tui.app import HamariApp
+    from tui.panes.trail import TrailPane
+    from tui.settings import Settings
+
+    now = datetime.now(UTC)
+    extensions.record_events([_record(HOME, now - timedelta(minutes=2))], region=HOME)
+    emulator.faults.clear()
+    emulator.faults.add(FaultRule("cloudtrail", "LookupEvents", "reset", region="us-east-1"))
+    app = HamariApp(
+        Settings(endpoint_url=emulator.url, region=HOME, since="10m"),
+        credentials=DEMO_CREDENTIALS,
+    )
+    try:
+        async with app.run_test(size=(160, 48), notifications=True) as pilot:
+            pane = app.screen.query_one(TrailPane)
+
+            def status() -> str:
+                return str(pane.query_one(".pane-status").render())
+
+            assert await wait_for(pilot, lambda: "us-east-1: not reachable" in status(), 40)
+            assert any(e.event_name == "RegionProbe" for e in pane.events.values())
+            assert app.aws is not None and (await app.aws.call("sts", "GetCallerIdentity"))
+    finally:
+        emulator.faults.clear()
 
 
 async def test_the_home_region_failing_still_shows_the_global_events_then_says_why(

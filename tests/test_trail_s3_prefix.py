@@ -167,3 +167,25 @@ async def test_health_shows_the_trails_full_destination(aws: Aws, trail_bucket: 
     info = TrailInfo(**{**trails[0].__dict__, "is_logging": True, "multi_region": True})
     checks = trail_checks([info], REGION, _now())
     assert f"s3://{trail_bucket}/cloudtrail/AWSLogs/" in checks[0].detail
+
+
+async def test_the_trail_pane_says_what_was_searched(emulator: Any) -> None:
+    from tests.apptools import wait_for
+    from tui.app import HamariApp
+    from tui.panes.base import ErrorPanel
+    from tui.panes.trail import TrailPane
+    from tui.settings import Settings
+
+    bucket = f"empty-{uuid.uuid4().hex[:12]}"
+    _client(emulator, "s3").create_bucket(
+        Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION}
+    )
+    app = HamariApp(
+        Settings(endpoint_url=emulator.url, region=REGION, trail_source=f"s3://{bucket}"),
+        credentials=DEMO_CREDENTIALS,
+    )
+    async with app.run_test(size=(160, 48), notifications=True) as pilot:
+        panel = app.screen.query_one(TrailPane).query_one(ErrorPanel)
+        assert await wait_for(pilot, lambda: panel.has_class("-shown"), 30)
+        said = " ".join(str(panel.render()).split())
+        assert f"s3://{bucket}/AWSLogs/" in said and "S3KeyPrefix" in said

@@ -118,6 +118,8 @@ class TrailBatch:
             :attr:`~tui.models.cloudtrail.TrailEvent.key`); re-reads of events known before the
             stream began (a follow poll, a push-down) are not counted.
         skipped: one line per file (or archive member) not read, with the reason.
+        region_errors: one line per region that could not be read (``us-east-1: not
+            reachable: …``); the other regions' events still come.
     """
 
     events: list[TrailEvent]
@@ -130,6 +132,7 @@ class TrailBatch:
     notes: tuple[str, ...] = ()
     duplicates: int = 0
     skipped: tuple[str, ...] = ()
+    region_errors: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -421,9 +424,8 @@ async def stream_lookup(
             # never does.
             if region in chosen:
                 failed.append(page)
-            yield TrailBatch(
-                [], 0, f"lookup {region}", 0, False, notes=(region_note(region, page),)
-            )
+            note = region_note(region, page)
+            yield TrailBatch([], 0, f"lookup {region}", 0, False, region_errors=(note,))
             continue
         events, bad = parse_lookup_response(page)
         yield TrailBatch(

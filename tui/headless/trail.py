@@ -77,6 +77,7 @@ class _Totals:
         self.duplicates = 0
         self.notes: list[str] = []
         self.skipped: list[str] = []
+        self.region_errors: list[str] = []  # a region that could not be read, one line each
 
     def add(self, batch: TrailBatch) -> None:
         self.events += len(batch.events)
@@ -86,6 +87,7 @@ class _Totals:
         self.bad_files += batch.bad_files
         self.duplicates += batch.duplicates
         self.skipped += batch.skipped
+        self.region_errors += batch.region_errors
         if len(self.notes) < MAX_NOTES:
             self.notes += list(batch.notes)[: MAX_NOTES - len(self.notes)]
 
@@ -175,6 +177,8 @@ def run(settings: Settings, ns: argparse.Namespace) -> int:
     _drain(_events(settings, source, window, flt, totals), ns.format, sys.stdout)
     for line in totals.skipped:
         print(f"hamari: not read: {display_safe(line)}", file=sys.stderr)
+    for line in totals.region_errors:
+        print(f"hamari: {display_safe(line)}", file=sys.stderr)
     for note in totals.notes:
         print(f"hamari: skipped: {display_safe(note)}", file=sys.stderr)
     print(f"hamari: {totals.summary(source)}", file=sys.stderr, flush=True)

@@ -270,6 +270,7 @@ class TrailPane(Pane):
         self.bad_files = 0
         self.duplicates = 0
         self.skipped_files = 0
+        self.region_errors: dict[str, str] = {}  # region -> why it could not be read
         self._loaded_key: object = None
         self._complete = False
         self._capped = False
@@ -393,6 +394,7 @@ class TrailPane(Pane):
         self._ordered = []
         self.scanned = self.pages = self.bad = self.bad_files = 0
         self.duplicates = self.skipped_files = 0
+        self.region_errors = {}
         self._follower = None
         self._refilter()
         self.post_message(self.DataChanged(self))
@@ -453,6 +455,10 @@ class TrailPane(Pane):
         self.bad_files += batch.bad_files
         self.duplicates += batch.duplicates
         self.skipped_files += len(batch.skipped) - batch.bad_files
+        if batch.pages and batch.source.startswith("lookup "):
+            self.region_errors.pop(batch.source.removeprefix("lookup "), None)
+        for line in batch.region_errors:
+            self.region_errors[line.partition(":")[0]] = line
         meter = self.aws.meter.requests["cloudtrail:LookupEvents"] if self.aws else 0
         self._rate_samples.append((time.monotonic(), meter))
         fresh = [e for e in batch.events if e.key not in self.events]
@@ -579,6 +585,10 @@ class TrailPane(Pane):
             text.append(f" · {len(self._ordered):,} shown · {self.duplicates:,} duplicates folded")
         if self.skipped_files:
             text.append(f" · {self.skipped_files:,} files not read", style="yellow")
+        for line in self.region_errors.values():
+            # "us-east-1: not reachable" (the details are in the line's tail): the other
+            # regions' events are shown; this one's are missing.
+            text.append(f" · {display_safe(': '.join(line.split(': ')[:2]))}", style="yellow")
         if self._capped:
             # Only the terms LookupEvents matches exactly are sent (user: and resource: are not).
             text.append(" · stopped early: filter by name:/source:/accesskey:", style="yellow")
