@@ -216,6 +216,25 @@ def test_parse_source() -> None:
     assert parse_source("/tmp/x.log.gz") == ("local", "/tmp/x.log.gz")
 
 
+async def _requests(
+    aws: Aws, service: str, operation: str, run: Any
+) -> tuple[list[dict[str, Any]], Any]:
+    """Run ``run()``; return the parameters of every ``operation`` request hamari built."""
+    seen: list[dict[str, Any]] = []
+    client = await aws._client(service)
+    event = f"provide-client-params.{service}.{operation}"
+
+    def capture(params: dict[str, Any], **_: Any) -> None:
+        seen.append(dict(params))
+
+    client.meta.events.register(event, capture)
+    try:
+        result = await run()
+    finally:
+        client.meta.events.unregister(event, capture)
+    return seen, result
+
+
 async def test_filter_pattern_sent_fits_the_service_models_limit(aws: Aws, live: DemoWorld) -> None:
     """A 58-field format made a pattern longer than FilterLogEvents accepts (AWS refuses it)."""
     import botocore.session
@@ -231,17 +250,13 @@ async def test_filter_pattern_sent_fits_the_service_models_limit(aws: Aws, live:
         "subnet=subnet-a and eni=eni-aaa"
     )
     assert len(flt.to_cwl_filter_pattern(fields) or "") > limit  # what was sent before
-    sent: list[str] = []
-    client = await aws._client("logs")
-
-    def capture(params: dict[str, Any], **_: Any) -> None:
-        sent.append(params.get("filterPattern", ""))
-
-    client.meta.events.register("provide-client-params.logs.FilterLogEvents", capture)
-    try:
-        _, last = await _drain(stream_cloudwatch(aws, config, _window(live), flt))
-    finally:
-        client.meta.events.unregister("provide-client-params.logs.FilterLogEvents", capture)
+    requests, (_, last) = await _requests(
+        aws,
+        "logs",
+        "FilterLogEvents",
+        lambda: _drain(stream_cloudwatch(aws, config, _window(live), flt)),
+    )
+    sent = [r.get("filterPattern", "") for r in requests]
     assert sent and all(0 < len(p) <= limit for p in sent)
     assert last.pushed_down == sent[0] and 'action="REJECT"' in sent[0]
 
@@ -297,18 +312,8 @@ def central(live: DemoWorld) -> Iterator[tuple[str, list[str]]]:
 
 async def _listed_prefixes(aws: Aws, run: Any) -> tuple[list[str], Any]:
     """Run ``run()`` and return the Prefix of every ListObjectsV2 request hamari built."""
-    prefixes: list[str] = []
-    client = await aws._client("s3")
-
-    def capture(params: dict[str, Any], **_: Any) -> None:
-        prefixes.append(params.get("Prefix", ""))
-
-    client.meta.events.register("provide-client-params.s3.ListObjectsV2", capture)
-    try:
-        result = await run()
-    finally:
-        client.meta.events.unregister("provide-client-params.s3.ListObjectsV2", capture)
-    return prefixes, result
+    requests, result = await _requests(aws, "s3", "ListObjectsV2", run)
+    return [r.get("Prefix", "") for r in requests], result
 
 
 async def test_s3_lists_only_the_configured_account_and_region(
