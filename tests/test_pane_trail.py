@@ -170,3 +170,33 @@ async def test_access_denied_on_lookup_is_inline(emulator: Any, world: Any) -> N
             await wait_for(pilot, metrics.has_data, seconds=20)
     finally:
         emulator.faults.clear()
+
+
+async def test_status_says_how_many_duplicates_were_folded(
+    emulator: Any, world: Any, tmp_path: Any
+) -> None:
+    import json
+
+    def event(event_id: str, name: str) -> dict[str, Any]:
+        return {
+            "eventTime": f"{world.now - timedelta(minutes=30):%Y-%m-%dT%H:%M:%SZ}",
+            "eventID": event_id,
+            "eventName": name,
+            "eventSource": "ec2.amazonaws.com",
+            "userIdentity": {"type": "IAMUser", "userName": "alice"},
+        }
+
+    # One eventID for two calls (kept apart), and the whole file delivered twice (folded).
+    calls = [event("same", "StartInstances"), event("same", "StopInstances"), event("b", "X")]
+    (tmp_path / "a.json").write_text(json.dumps({"Records": calls}))
+    (tmp_path / "b.json").write_text(json.dumps({"Records": calls}))
+    settings = Settings(demo=True, since="70m", trail_source=str(tmp_path))
+    app = HamariApp(
+        settings, clock=lambda: world.now, demo_runtime=AttachedRuntime(emulator.url, world)
+    )
+    async with app.run_test(size=(160, 40)) as pilot:
+        pane = app.screen.query_one(TrailPane)
+        await wait_for(pilot, lambda: pane._complete and len(pane.view) == 3)
+        status = static_text(pane.query_one(".pane-status"))
+        assert "3 shown · 3 duplicates folded" in status
+        assert sorted(e.event_name for e in pane.view) == ["StartInstances", "StopInstances", "X"]

@@ -352,3 +352,40 @@ def test_related_events_keep_another_call_with_the_same_event_id() -> None:
     copy = parse_event(base_event(eventID="same", requestID="r-1"))
     related = find_related(focal, [focal, copy, other])
     assert [i.event.event_name for i in related.items] == ["StopInstances"]
+
+
+@pytest.mark.parametrize(
+    ("label", "build", "kind", "names"), FORMATS, ids=[case[0] for case in FORMATS]
+)
+def test_every_event_raw_parses_back_to_the_same_event(
+    label: str, build: Callable[[], bytes], kind: SourceKind, names: list[str]
+) -> None:
+    # Bundles save event.raw and replay parse_event(raw): a reader whose raw does not parse
+    # back would make a saved bundle unreadable.
+    from tui.models.cloudtrail import parse_event
+
+    events = read_trail_bytes(build(), "export").events
+    assert events
+    for event in events:
+        again = parse_event(event.raw)
+        assert (again.key, again.principal, again.partial) == (
+            event.key,
+            event.principal,
+            event.partial,
+        )
+
+
+def test_a_partial_lookup_entry_parses_back() -> None:
+    from tui.models.cloudtrail import parse_event, parse_lookup_response
+
+    item = {
+        "EventId": "e-1",
+        "EventName": "ConsoleLogin",
+        "EventTime": datetime(2024, 5, 1, 12, tzinfo=UTC),
+        "EventSource": "signin.amazonaws.com",
+        "Username": "alice",
+        "CloudTrailEvent": "{not json",
+    }
+    (event,), _ = parse_lookup_response({"Events": [item]})
+    assert event.partial
+    assert parse_event(event.raw).key == event.key

@@ -317,9 +317,33 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def evidence_window(
+    window: TimeWindow, events: Sequence[TrailEvent], records: Sequence[FlowRecord]
+) -> TimeWindow:
+    """``window`` widened (and fixed) to hold every saved event and flow record.
+
+    A live window slides between the panes' load and ctrl+s, so the oldest loaded events lie
+    before its start when the bundle is saved; a replay shows what its window contains and lost
+    them (432 events saved, 431 replayed). Nothing saved may be hidden by the saved window.
+    """
+    times = [e.event_time for e in events]
+    starts = [r.start for r in records if r.start is not None]
+    if starts:
+        times += [
+            datetime.fromtimestamp(min(starts), UTC),
+            datetime.fromtimestamp(max(starts), UTC),
+        ]
+    if not times:
+        return window
+    start, end = min(window.start, *times), max(window.end, *times)
+    if (start, end) == (window.start, window.end):
+        return window
+    return TimeWindow(start, end, live=False)
+
+
 def to_document(bundle: Bundle) -> dict[str, Any]:
     """The bundle as a JSON-ready document (what :func:`save` writes)."""
-    window = bundle.window
+    window = evidence_window(bundle.window, bundle.trail_events, bundle.flow_records)
     return {
         "format": FORMAT,
         "version": bundle.version,
@@ -369,16 +393,19 @@ def from_document(doc: Any) -> Bundle:
     flows = doc.get("flows") or {}
     if not isinstance(trail, dict) or not isinstance(flows, dict):
         raise BundleError("trail and flows must be objects")
+    trail_events = _read_events(trail.get("events") or [])
+    flow_records = _read_flows(flows.get("groups") or [])
     return Bundle(
         saved_at=decode(datetime, doc.get("saved_at"), "saved_at"),
-        window=TimeWindow(start, end, live=False),
+        # Bundles written before the window covered the evidence are widened on load.
+        window=evidence_window(TimeWindow(start, end, live=False), trail_events, flow_records),
         focus=decode(str | None, doc.get("focus"), "focus"),
         time_cursor=decode(datetime | None, doc.get("time_cursor"), "time_cursor"),
         utc=bool(doc.get("utc", True)),
         source=decode(Mapping[str, Any], doc.get("source") or {}, "source"),
         queries=decode(Mapping[str, Any], doc.get("queries") or {}, "queries"),
-        trail_events=_read_events(trail.get("events") or []),
-        flow_records=_read_flows(flows.get("groups") or []),
+        trail_events=trail_events,
+        flow_records=flow_records,
         topology=decode(Topology | None, flows.get("topology"), "flows.topology"),
         metrics=decode(MetricsSnapshot | None, doc.get("metrics"), "metrics"),
         instances=decode(tuple[InstanceInfo, ...], doc.get("instances") or [], "instances"),

@@ -653,10 +653,16 @@ def _build_any(obj: dict[str, Any]) -> TrailEvent:
     """Build an event from a CloudTrail event or from what a log pipeline made of one.
 
     Pipelines (Logstash, Elastic, Splunk, collectors) rename ``eventTime`` to ``@timestamp``, wrap
-    the event as a JSON string, or map it to Elastic Common Schema fields.
+    the event as a JSON string, or map it to Elastic Common Schema fields. The ``raw`` of every
+    event hamari builds parses back here to the same event (bundles and exports rely on it),
+    including a LookupEvents entry and a row of the console's CSV.
     """
     if "eventTime" in obj:
         return _build(obj)
+    if "EventTime" in obj or "CloudTrailEvent" in obj:
+        return _parse_lookup_item(obj)
+    if any(k.strip().lower() == "event time" for k in obj if isinstance(k, str)):
+        return _csv_event(obj)
     for name in _WRAPPER_FIELDS:
         text = _get(obj, name)
         if isinstance(text, str) and text.lstrip().startswith("{") and '"eventTime"' in text:
