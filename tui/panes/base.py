@@ -4,6 +4,12 @@ A pane owns one long-lived poller (a named, exclusive async worker) that never o
 backs off on transient trouble, pauses while the pane is hidden or the user is idle, and keeps what
 it already loaded when a refresh fails (marking it stale). Errors specific to this pane's APIs
 (AccessDenied on LookupEvents, say) are shown inline with what to do; the other panes carry on.
+
+The pane's title carries its data's age ("· 12s ago"). A refresh that has not completed a few
+seconds after it was due (an endpoint that accepts and never answers, or drips a byte a second,
+holds a call until its outer deadline) turns the title and border to "STALE": data must never
+look live when it is not. What a source skipped (bad lines, unreadable or empty files) is listed,
+file:line and reason, behind the ``b`` key.
 """
 
 from __future__ import annotations
@@ -11,12 +17,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.reactive import reactive
 from textual.widget import Widget
@@ -34,6 +42,45 @@ if TYPE_CHECKING:
 # While paused (budget, idle, hidden), how often the poller looks again: cheap, no request, and a
 # key press or R resumes within a second instead of at the next refresh tick.
 PAUSED_RECHECK_SECONDS = 1.0
+# A refresh not completed this many seconds after it was due marks the pane's data stale.
+STALE_GRACE_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """One thing a source could not read: a line, a record or a whole file, and why.
+
+    Attributes:
+        where: the file, object or log group ("" when unknown).
+        line: the line or record number in it (0: the whole file).
+        reason: what was wrong.
+        text: the start of the line, when known.
+    """
+
+    where: str
+    line: int
+    reason: str
+    text: str = ""
+
+
+def window_hint(count: int, noun: str, window: TimeWindow, utc: bool) -> str:
+    """Why a table is empty when the window hides everything a source held, and the fix."""
+    from tui.screens.chrome import HeaderBar
+
+    label = HeaderBar.window_label(window, utc=utc)
+    return f"{count:,} {noun} read, none in the window ({label}): W fits the window to the data"
+
+
+def format_age(seconds: float) -> str:
+    """``4s``, ``2m``, ``3h``, ``2d``: a data age short enough for a pane title."""
+    seconds = max(0.0, seconds)
+    if seconds < 60:
+        return f"{seconds:.0f}s"
+    if seconds < 3600:
+        return f"{seconds // 60:.0f}m"
+    if seconds < 86400:
+        return f"{seconds // 3600:.0f}h"
+    return f"{seconds // 86400:.0f}d"
 
 
 class ErrorPanel(Static):
@@ -81,6 +128,16 @@ class Pane(Vertical):
     Pane > .pane-status { height: 1; color: $text-muted; }
     """
 
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "b",
+            "show_skipped",
+            "Skipped",
+            id="pane.skipped",
+            tooltip="What this pane's source could not read: file:line and why",
+        ),
+    ]
+
     title: ClassVar[str] = "pane"
     key: ClassVar[str] = "1"
 
@@ -98,6 +155,17 @@ class Pane(Vertical):
         self.idle_pause_seconds: float = 1800.0
         self._wake = asyncio.Event()
         self._last_ok: float | None = None
+        # The app clock's time of the last completed refresh (the data's age), and of the start
+        # of the refresh running now; the title says STALE once a refresh is overdue.
+        self.loaded_at: datetime | None = None
+        self._refresh_started: datetime | None = None
+        self._delay = 0.0
+        self.stale = False
+        # What the shared window and the focus hide (the panes explain an empty table with it),
+        # and the span of everything a local source held (w fits the window to it).
+        self.outside_window = 0
+        self.data_span: tuple[datetime, datetime] | None = None
+        self.hidden_by_focus = 0
         # A refresh is running (tests and snapshots wait for quiet). Not named `loading`:
         # that is Textual's reactive which swaps the pane for a spinner.
         self.refreshing = False
@@ -111,6 +179,9 @@ class Pane(Vertical):
     def compose_body(self) -> ComposeResult:
         """The pane's own widgets."""
         yield from ()
+
+    def on_mount(self) -> None:
+        self.set_interval(1.0, self._tick_age)
 
     # -- data down ---------------------------------------------------------------------------
 
@@ -173,6 +244,7 @@ class Pane(Vertical):
             paused = self.paused
             if not paused:
                 self.refreshing = True
+                self._refresh_started = self._clock()
                 try:
                     await self.refresh_data()
                 except HamariError as err:
@@ -194,20 +266,95 @@ class Pane(Vertical):
                 else:
                     failures = 0
                     self._last_ok = time.monotonic()
+                    self.loaded_at = self._clock()
                     self.remove_class("-stale")
                     self.query_one(ErrorPanel).clear()
             self.refreshing = False
+            self._refresh_started = None
             delay = (
                 self.refresh_seconds * (2 ** min(failures, 4)) if failures else self.refresh_seconds
             )
             if paused:
                 delay = min(delay, PAUSED_RECHECK_SECONDS)
+            self._delay = delay
+            self._tick_age()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=delay)
 
     def has_data(self) -> bool:
         """True once the pane shows records (for the start-up benchmark)."""
         return False
+
+    # -- the data's age --------------------------------------------------------------------------
+
+    def _clock(self) -> datetime:
+        clock = getattr(self.app, "clock", None)
+        return clock() if clock is not None else datetime.now().astimezone()
+
+    def overdue(self, now: datetime) -> float | None:
+        """Seconds since the data's age passed the next refresh plus a grace, or None.
+
+        A pane with data whose refresh did not complete when due (plus the grace) is stale,
+        whatever the reason: a call held by a black-holed endpoint, a failing one backing off.
+        Paused panes are not (they say why elsewhere); nor is a pane that never loaded.
+        """
+        if self.loaded_at is None or self.paused:
+            return None
+        age = (now - self.loaded_at).total_seconds()
+        due = max(self._delay, self.refresh_seconds) + STALE_GRACE_SECONDS
+        return age - due if age > due else None
+
+    def _tick_age(self) -> None:
+        """Once a second: the age in the title, and the stale mark when a refresh is overdue."""
+        if not self.is_mounted:
+            return
+        now = self._clock()
+        title = Text(f"{self.key} {self.title}")
+        overdue = self.overdue(now)
+        stale = overdue is not None or self.has_class("-stale")
+        if self.loaded_at is not None:
+            age = format_age((now - self.loaded_at).total_seconds())
+            if stale:
+                title.append(" · ")
+                title.append(f"⚠ STALE {age}", style="bold reverse")
+            else:
+                title.append(f" · {age} ago", style="dim")
+        elif self._refresh_started is not None:
+            waited = (now - self._refresh_started).total_seconds()
+            if waited >= STALE_GRACE_SECONDS:
+                title.append(f" · loading {format_age(waited)}", style="italic")
+        self.border_title = title
+        if overdue is not None:
+            self.add_class("-stale")  # removed by the next refresh that completes
+        if stale != self.stale:
+            self.stale = stale
+            self.on_stale_changed(stale)
+
+    def on_stale_changed(self, stale: bool) -> None:
+        """The data turned stale or fresh again: panes that show "● follow" say so."""
+
+    # -- what was skipped ------------------------------------------------------------------------
+
+    def skipped_items(self) -> list[Skipped]:
+        """What the source could not read, as far as it kept samples (the pane overrides)."""
+        return []
+
+    def skipped_total(self) -> int:
+        """How many lines, records and files were skipped in all (samples may be fewer)."""
+        return 0
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "show_skipped":
+            return self.skipped_total() > 0 or bool(self.skipped_items())
+        return True
+
+    def action_show_skipped(self) -> None:
+        """b: the list of what was skipped, file:line and reason."""
+        from tui.screens.skipped import SkippedScreen
+
+        self.app.push_screen(
+            SkippedScreen(f"{self.key} {self.title}", self.skipped_items(), self.skipped_total())
+        )
 
     async def refresh_data(self) -> None:
         """Load or refresh the pane's data through ``self.aws``. Raise HamariError on trouble."""

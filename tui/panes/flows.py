@@ -66,7 +66,7 @@ from tui.models.nacl import explain
 from tui.models.network import FlowLogConfig, Topology
 from tui.models.text import display_safe
 from tui.models.timewindow import TimeWindow, utc_now
-from tui.panes.base import Pane
+from tui.panes.base import Pane, Skipped, window_hint
 from widgets.filter_bar import FilterBar
 from widgets.record_table import Column, RecordTable
 
@@ -97,6 +97,7 @@ AGG_TITLES: dict[str, str] = {
     "by-action": "By action",
 }
 PAIR_HINT = "stateless rule on the return path?"
+NO_RECORDS_YET = "No flow records yet"
 
 
 # --- pure row formatting -------------------------------------------------------------------------
@@ -152,13 +153,18 @@ def action_cell(record: FlowRecord) -> str:
     return display_safe(action)
 
 
-def time_cell(epoch: int | None, *, seconds: bool = True, utc: bool = True) -> str:
-    """A record's start as ``HH:MM:SS`` in UTC, or in the local zone (``TZ``)."""
+def time_cell(
+    epoch: int | None, *, seconds: bool = True, utc: bool = True, with_date: bool = False
+) -> str:
+    """A record's start as ``HH:MM:SS`` in UTC, or in the local zone (``TZ``); with the date
+    (``2015-12-01 09:30``) when the window spans more than a day."""
     if epoch is None:
         return "-"
     stamp = datetime.fromtimestamp(epoch, UTC)
     if not utc:
         stamp = stamp.astimezone()
+    if with_date:
+        return stamp.strftime("%Y-%m-%d %H:%M")
     return stamp.strftime("%H:%M:%S" if seconds else "%H:%M")
 
 
@@ -204,18 +210,29 @@ _COLUMNS: tuple[ColumnSpec, ...] = (
 )
 
 
-def columns_for(width: int) -> tuple[Column, ...]:
-    """The columns that fit a table ``width`` cells wide (the short time below 100)."""
+def columns_for(width: int, *, with_date: bool = False) -> tuple[Column, ...]:
+    """The columns that fit a table ``width`` cells wide (the short time below 100; the date
+    and time when the window spans more than a day)."""
     chosen = [spec.column for spec in _COLUMNS if width >= spec.min_width]
+    if with_date:
+        chosen = [c for c in chosen if c.key != "timefull"]
+        return tuple(Column("time", "Time", width=16) if c.key == "time" else c for c in chosen)
     if width >= 100:
         chosen = [c for c in chosen if c.key != "time"]
     return tuple(chosen)
 
 
-def cell(record: FlowRecord, key: str, eni_az: dict[str, str], *, utc: bool = True) -> str:
+def cell(
+    record: FlowRecord,
+    key: str,
+    eni_az: dict[str, str],
+    *,
+    utc: bool = True,
+    with_date: bool = False,
+) -> str:
     """One display-safe cell of a record."""
     if key == "time":
-        return time_cell(record.start, seconds=False, utc=utc)
+        return time_cell(record.start, seconds=False, utc=utc, with_date=with_date)
     if key == "timefull":
         return time_cell(record.start, utc=utc)
     if key == "eni":
@@ -252,11 +269,13 @@ class FlowRows:
         *,
         utc: bool = True,
         marked: int | None = None,
+        with_date: bool = False,
     ) -> None:
         self.records = records
         self.keys = tuple(keys)
         self.eni_az = eni_az
         self.utc = utc
+        self.with_date = with_date
         self.marked = marked
         """``id()`` of the record marked for the shared time cursor, or None."""
 
@@ -268,7 +287,10 @@ class FlowRows:
 
     def __getitem__(self, index: int, /) -> Sequence[str]:
         record = self.record(index)
-        return [cell(record, key, self.eni_az, utc=self.utc) for key in self.keys]
+        return [
+            cell(record, key, self.eni_az, utc=self.utc, with_date=self.with_date)
+            for key in self.keys
+        ]
 
     def key(self, index: int) -> Hashable:
         return id(self.record(index))
@@ -565,6 +587,9 @@ class FlowsPane(Pane):
         self._conversations: list[FlowRecord] | None = None
         self._conversations_for = -1
         self._conversations_at = 0.0
+        # Each source's running counters (their samples name what was skipped).
+        self._stats: list[Any] = []
+        self._with_date = False
 
     # -- composition -------------------------------------------------------------------------
 
@@ -582,7 +607,7 @@ class FlowsPane(Pane):
             columns_for(76),
             id="flows-table",
             classes="flows-view -shown",
-            empty_text="No flow records yet",
+            empty_text=NO_RECORDS_YET,
         )
         with Vertical(id="flows-agg", classes="flows-view"):
             yield Static("", classes="flows-caption", id="flows-agg-caption", markup=False)
@@ -641,6 +666,10 @@ class FlowsPane(Pane):
         if not first and not (self.following and self.window.live):
             return
         window = self.window.at(self._now()) if self.window.live else self.window
+        with_date = window.duration.total_seconds() > 86400
+        if with_date != self._with_date:
+            self._with_date = with_date
+            self._fit_columns(self.size.width)
         streams = self._streams(aws, window, first=first)
         if not streams:
             self.update_warning()
@@ -706,7 +735,9 @@ class FlowsPane(Pane):
             if not first:
                 return []
             self.counts.source = where
-            return [stream_local(where, window, flt)]
+            # Read it all and window it here: what the window hides is counted (and its span
+            # kept), so that an empty table can say so and `W` can fit the window to the data.
+            return [self._windowed(stream_local(where, None, flt), window)]
         configs = self._cwl_configs(where if kind == "cwl" else None)
         self.counts.source = ", ".join(sorted({f"cwl:{c.log_group}" for c in configs}))
         follow_from = None if first else self._follow_from_ms
@@ -742,6 +773,30 @@ class FlowsPane(Pane):
             groups.setdefault(config.log_group, config)
         return list(groups.values())
 
+    async def _windowed(self, stream: AsyncIterator[Any], window: TimeWindow) -> AsyncIterator[Any]:
+        """The batches of a local source, keeping the records in ``window``; counts the rest
+        (``outside_window``) and the span of all of them (``data_span``)."""
+        lo, hi = int(window.start.timestamp()), int(window.end.timestamp())
+        first, last = None, None
+        async for batch in stream:
+            kept: list[FlowRecord] = []
+            for record in batch.records:
+                start, end = record.start, record.end
+                if start is not None:
+                    first = start if first is None or start < first else first
+                    last = start if last is None or start > last else last
+                if end is not None and (last is None or end > last):
+                    last = end
+                if (end is None or end >= lo) and (start is None or start <= hi):
+                    kept.append(record)
+            self.outside_window += len(batch.records) - len(kept)
+            if first is not None and last is not None:
+                self.data_span = (
+                    datetime.fromtimestamp(first, UTC),
+                    datetime.fromtimestamp(last, UTC),
+                )
+            yield replace(batch, records=kept)
+
     async def _consume(self, stream: AsyncIterator[Any]) -> None:
         last_stats: Any = None
         last_pages = 0
@@ -752,6 +807,8 @@ class FlowsPane(Pane):
                 if last_stats is not None and batch.stats is not last_stats:
                     self.counts.add_stats(last_stats)
                 last_stats = batch.stats
+                if not any(s is last_stats for s in self._stats):
+                    self._stats.append(last_stats)
                 if batch.pushed_down:
                     self.counts.pushed_down = batch.pushed_down
                 newest = getattr(batch, "last_event_ms", None)
@@ -868,6 +925,9 @@ class FlowsPane(Pane):
         self._follow_from_ms = None
         self._newest_ms = None
         self._loaded_for = None
+        self._stats = []
+        self.outside_window = 0
+        self.data_span = None
         self._show_records()
         self.post_message(self.DataChanged(self))
 
@@ -903,11 +963,17 @@ class FlowsPane(Pane):
         else:
             self.matched = _apply(predicate, records)
         self.match_count = len(self.matched)
+        self.hidden_by_focus = 0
+        if self.focus_scope is not None and not self.matched:
+            flt = self.filter
+            keep = None if flt is None or flt.is_empty else flt.to_predicate()
+            self.hidden_by_focus = len(records) if keep is None else sum(map(keep, records))
         self._show_records()
 
     async def _refilter_store(self) -> None:
         """The newest matches of everything loaded, and how many match in all (in DuckDB)."""
         flt, scope = self.filter, self.focus_scope
+        self.hidden_by_focus = 0
         if (flt is None or flt.is_empty) and scope is None:
             self.matched = list(self.records)
             self.match_count = self.counts.stored
@@ -918,11 +984,16 @@ class FlowsPane(Pane):
             if store is None:  # reset meanwhile: the next load filters again
                 return
 
-            def query() -> tuple[list[FlowRecord], int]:
-                return store.newest(flt, MAX_RECORDS, scope=scope), store.count(flt, scope=scope)
+            def query() -> tuple[list[FlowRecord], int, int]:
+                newest = store.newest(flt, MAX_RECORDS, scope=scope)
+                count = store.count(flt, scope=scope)
+                hidden = store.count(flt, scope=None) if scope is not None and not count else 0
+                return newest, count, hidden
 
             try:
-                self.matched, self.match_count = await asyncio.to_thread(query)
+                self.matched, self.match_count, self.hidden_by_focus = await asyncio.to_thread(
+                    query
+                )
             except Exception as exc:  # e.g. DuckDB out of memory: filter what memory holds
                 self._store_trouble(exc, "filtering the records in memory only")
                 predicate = self._predicate()
@@ -1005,6 +1076,15 @@ class FlowsPane(Pane):
                 index = len(matched) - 1 - hit  # the table shows newest first
         self.table.move_cursor(index)
         self._note_cursor()
+        if not matched and self.hidden_by_focus and self.focus_scope is not None:
+            self.notify(
+                f"The focus ◎ {display_safe(self.focus_scope.resource_id)} hides this evidence "
+                f"({self.hidden_by_focus:,} records). Press U to clear the focus.",
+                title="Hidden by the focus",
+                severity="warning",
+                markup=False,
+                timeout=10,
+            )
 
     def _show_bar(self, shown: bool) -> None:
         bar = self.query_one(FilterBar)
@@ -1047,10 +1127,29 @@ class FlowsPane(Pane):
             self._eni_az_cached(),
             utc=self.utc,
             marked=self._marked,
+            with_date=self._with_date,
         )
         table.set_rows(rows, row_key=rows.key, row_style=rows.style)
         self._note_cursor()
         self._update_status()
+
+    def _empty_text(self) -> str:
+        """Why the table is empty, and the key that changes it (never only "no records")."""
+        if self.showing_remote:
+            return "Logs Insights found no matching record"
+        if self.hidden_by_focus and self.focus_scope is not None:
+            what = " that match the filter" if self.filter and not self.filter.is_empty else ""
+            return (
+                f"The focus ◎ {display_safe(self.focus_scope.resource_id)} hides "
+                f"{self.hidden_by_focus:,} records{what}: U clears the focus"
+            )
+        if self.loaded_count == 0 and self.outside_window and self.window is not None:
+            return window_hint(self.outside_window, "records", self.window, self.utc)
+        if self.loaded_count and self.filter is not None and not self.filter.is_empty:
+            return "No loaded record matches the filter"
+        if self._loaded_for is not None:
+            return "No flow records in the window (w widens it)"
+        return NO_RECORDS_YET
 
     def _eni_az_cached(self) -> dict[str, str]:
         cached = getattr(self, "_eni_az_map", None)
@@ -1060,9 +1159,13 @@ class FlowsPane(Pane):
         return cached[1]
 
     def on_resize(self, event: Resize) -> None:
-        width = max(20, event.size.width - 3)
-        columns = columns_for(width)
-        if [c.key for c in columns] != [c.key for c in self.table.columns]:
+        self._fit_columns(event.size.width)
+
+    def _fit_columns(self, pane_width: int) -> None:
+        if not self.is_mounted:
+            return
+        columns = columns_for(max(20, pane_width - 3), with_date=self._with_date)
+        if [(c.key, c.width) for c in columns] != [(c.key, c.width) for c in self.table.columns]:
             self.table.set_columns(columns)
             self._show_records()
 
@@ -1075,6 +1178,11 @@ class FlowsPane(Pane):
         nodata = c.nodata + int(getattr(pending, "nodata", 0) or 0)
         skipdata = c.skipdata + int(getattr(pending, "skipdata", 0) or 0)
         self.border_subtitle = display_safe(c.source) if c.source else None
+        table = self.table
+        empty = self._empty_text()
+        if table.empty_text != empty:
+            table.empty_text = empty
+            table.refresh()
         if self.showing_remote and self.remote is not None:
             self.set_status(self._remote_status(self.remote))
             return
@@ -1085,9 +1193,13 @@ class FlowsPane(Pane):
             text.append(f" · {self.match_count:,} match", style="bold")
         if len(self.matched) < self.match_count:
             text.append(f" · table: newest {len(self.matched):,}", style="yellow")
+        if self.hidden_by_focus and self.focus_scope is not None:
+            text.append(f" · ◎ hides {self.hidden_by_focus:,} (U: unfocus)", style="yellow")
+        if self.outside_window:
+            text.append(f" · {self.outside_window:,} outside the window (W: fit)", style="yellow")
         text.append(f" · {c.pages} pg")
         if bad_lines or bad_files:
-            text.append(f" · bad {bad_lines} ln/{bad_files} files", style="yellow")
+            text.append(f" · bad {bad_lines} ln/{bad_files} files (b: list)", style="yellow")
         text.append(f" · NODATA {nodata}")
         if skipdata:
             text.append(f" · SKIPDATA {skipdata} ⚠ data loss", style="bold red")
@@ -1095,7 +1207,12 @@ class FlowsPane(Pane):
             text.append(" · SKIPDATA 0")
         if self._lost:
             text.append(f" · oldest {c.dropped:,} dropped (cap {MAX_RECORDS:,})", style="yellow")
-        text.append(" · follow" if self.following else " · paused")
+        if not self.following:
+            text.append(" · paused")
+        elif self.stale:
+            text.append(" · follow ⚠ stalled", style="bold yellow")
+        else:
+            text.append(" · follow")
         if c.pushed_down:
             text.append(" · pushed: ")
             text.append(display_safe(c.pushed_down))
@@ -1492,6 +1609,19 @@ class FlowsPane(Pane):
     def watch_utc(self, _old: bool, _new: bool) -> None:
         """Times in UTC or in the local zone: redraw the rows."""
         self._show_records()
+
+    def on_stale_changed(self, stale: bool) -> None:
+        self._update_status()
+
+    def skipped_items(self) -> list[Skipped]:
+        return [
+            Skipped(bad.source, bad.lineno, bad.reason, bad.text)
+            for stats in self._stats
+            for bad in getattr(stats, "samples", ())
+        ]
+
+    def skipped_total(self) -> int:
+        return self.counts.bad_lines + self.counts.bad_files
 
     def load_snapshot(
         self, records: Sequence[FlowRecord], topology: Any, queries: dict[str, Any]

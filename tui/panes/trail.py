@@ -20,6 +20,7 @@ import io
 import json
 import time
 from collections.abc import Callable, Hashable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import ClassVar
@@ -46,7 +47,7 @@ from tui.models.focus import FocusScope, event_in_scope
 from tui.models.text import display_safe
 from tui.models.timewindow import TimeWindow
 from tui.models.trailfilter import FIELD_NAMES, FilterError, TrailFilter, compile_filter
-from tui.panes.base import Pane
+from tui.panes.base import Pane, Skipped, window_hint
 from tui.screens.export import ExportPrompt
 from widgets.filter_bar import FilterBar
 from widgets.record_table import CallableRows, Column, RecordTable
@@ -56,6 +57,9 @@ ERROR_MARK = "✖"
 
 COPY_LIMIT = 100 * 1024
 """OSC 52 payloads beyond this are cut (many terminals and tmux drop larger ones)."""
+
+MAX_SKIPPED = 200
+"""Reasons kept for the `b` list of skipped records and files (the counts are exact)."""
 
 THREAD_FILTER_ABOVE = 50_000
 """Re-filter in a thread worker above this many events, so keys stay responsive."""
@@ -285,6 +289,7 @@ class TrailPane(Pane):
         self._marked_id: str | None = None
         self._cursor_key: str | None = None
         self.replaying = False
+        self._skipped: list[Skipped] = []
 
     # -- composition -----------------------------------------------------------------------------
 
@@ -355,13 +360,22 @@ class TrailPane(Pane):
         return self.source
 
     def _window_for(self, source: TrailSource, window: TimeWindow) -> TimeWindow | None:
-        if source.kind != "local":
-            return window
-        settings = getattr(self.app, "settings", None)
-        # Downloaded files are usually not from the last hours: show them all unless asked.
-        if settings is not None and (settings.since or settings.until):
-            return window
-        return None
+        """Local files are read whole and windowed here (as the flow pane does): what the
+        window hides is counted and its span kept, so that `W` can fit the window to it."""
+        return None if source.kind == "local" else window
+
+    def _windowed(self, batch: TrailBatch, window: TimeWindow) -> TrailBatch:
+        """Keep a local batch's events in ``window``; count the rest and widen ``data_span``."""
+        if not batch.events:
+            return batch
+        times = [e.event_time for e in batch.events]
+        lo, hi = min(times), max(times)
+        if self.data_span is not None:
+            lo, hi = min(lo, self.data_span[0]), max(hi, self.data_span[1])
+        self.data_span = (lo, hi)
+        kept = [e for e in batch.events if window.contains(e.event_time)]
+        self.outside_window += len(batch.events) - len(kept)
+        return replace(batch, events=kept)
 
     def _regions(self) -> list[str]:
         settings = getattr(self.app, "settings", None)
@@ -395,6 +409,9 @@ class TrailPane(Pane):
         self.scanned = self.pages = self.bad = self.bad_files = 0
         self.duplicates = self.skipped_files = 0
         self.region_errors = {}
+        self.outside_window = 0
+        self.data_span = None
+        self._skipped = []
         self._follower = None
         self._refilter()
         self.post_message(self.DataChanged(self))
@@ -414,6 +431,8 @@ class TrailPane(Pane):
             )
             async for batch in stream:
                 pages += batch.pages
+                if source.kind == "local":
+                    batch = self._windowed(batch, window)
                 self._add_batch(batch)
         finally:
             self._loading = False
@@ -455,6 +474,7 @@ class TrailPane(Pane):
         self.bad_files += batch.bad_files
         self.duplicates += batch.duplicates
         self.skipped_files += len(batch.skipped) - batch.bad_files
+        self._note_skipped(batch)
         if batch.pages and batch.source.startswith("lookup "):
             self.region_errors.pop(batch.source.removeprefix("lookup "), None)
         for line in batch.region_errors:
@@ -474,6 +494,21 @@ class TrailPane(Pane):
                 self._set_rows()
             self.post_message(self.DataChanged(self))
         self._render_status()
+
+    def _note_skipped(self, batch: TrailBatch) -> None:
+        """Keep the batch's reasons for bad records and files, for the `b` list."""
+        if len(self._skipped) >= MAX_SKIPPED:
+            return
+        for note in (*batch.skipped, *batch.notes):
+            where, _, reason = note.partition(": ")
+            self._skipped.append(Skipped(where, 0, reason or note))
+        del self._skipped[MAX_SKIPPED:]
+
+    def skipped_items(self) -> list[Skipped]:
+        return list(self._skipped)
+
+    def skipped_total(self) -> int:
+        return self.bad + self.bad_files
 
     # -- filtering -------------------------------------------------------------------------------
 
@@ -495,12 +530,31 @@ class TrailPane(Pane):
 
     @work(exclusive=True, group="trail-filter", thread=True, exit_on_error=False)
     def _refilter_in_thread(self, flt: TrailFilter, errors_only: bool) -> None:
-        view = _narrow(list(self._ordered), flt, errors_only, self.focus_scope)
-        self.app.call_from_thread(self._set_view, view, flt, errors_only)
+        events = list(self._ordered)
+        view = _narrow(events, flt, errors_only, self.focus_scope)
+        hidden = self._hidden_by(events, view, flt, errors_only)
+        self.app.call_from_thread(self._set_view, view, flt, errors_only, hidden)
 
-    def _set_view(self, view: list[TrailEvent], flt: TrailFilter, errors_only: bool) -> None:
+    def _hidden_by(
+        self, events: list[TrailEvent], view: list[TrailEvent], flt: TrailFilter, errors_only: bool
+    ) -> int:
+        """How many events the focus alone hides, when it hides every one of them."""
+        if self.focus_scope is None or view:
+            return 0
+        return len(_narrow(events, flt, errors_only, None))
+
+    def _set_view(
+        self,
+        view: list[TrailEvent],
+        flt: TrailFilter,
+        errors_only: bool,
+        hidden: int | None = None,
+    ) -> None:
         if flt is not self.filter or errors_only != self.errors_only:
             return  # a newer filter is on its way
+        if hidden is None:
+            hidden = self._hidden_by(self._ordered, view, flt, errors_only)
+        self.hidden_by_focus = hidden
         before = self.selected
         self._view = view
         self._set_rows()
@@ -579,7 +633,7 @@ class TrailPane(Pane):
             if mark is not None:
                 text.append(f" · complete up to {mark:%H:%M}")
         if self.bad or self.bad_files:
-            text.append(f" · {self.bad + self.bad_files} bad skipped", style="yellow")
+            text.append(f" · {self.bad + self.bad_files} bad skipped (b: list)", style="yellow")
         if self.duplicates:
             # Copies are folded, never dropped unsaid (the eventID alone once hid 279 of 436).
             text.append(f" · {len(self._ordered):,} shown · {self.duplicates:,} duplicates folded")
@@ -592,8 +646,30 @@ class TrailPane(Pane):
         if self._capped:
             # Only the terms LookupEvents matches exactly are sent (user: and resource: are not).
             text.append(" · stopped early: filter by name:/source:/accesskey:", style="yellow")
+        if self.hidden_by_focus and self.focus_scope is not None:
+            text.append(f" · ◎ hides {self.hidden_by_focus:,} (U: unfocus)", style="yellow")
+        if self.outside_window:
+            text.append(f" · {self.outside_window:,} outside the window (W: fit)", style="yellow")
         self.set_status(text)
         self._render_subtitle()
+        table = self.table
+        empty = self._empty_text()
+        if table.empty_text != empty:
+            table.empty_text = empty
+            table.refresh()
+
+    def _empty_text(self) -> str:
+        """Why the table is empty, and the key that changes it."""
+        if self.hidden_by_focus and self.focus_scope is not None:
+            return (
+                f"The focus ◎ {display_safe(self.focus_scope.resource_id)} hides "
+                f"{self.hidden_by_focus:,} events: U clears the focus"
+            )
+        if not self._ordered and self.outside_window and self.window is not None:
+            return window_hint(self.outside_window, "events", self.window, self.utc)
+        if self._ordered and (not self.filter.is_empty or self.errors_only):
+            return "no loaded event matches the filter"
+        return "no events yet" if not self._complete else "no events in the window"
 
     def _render_subtitle(self) -> None:
         parts = [f"{len(self._view):,} of {len(self._ordered):,}"]
@@ -605,7 +681,10 @@ class TrailPane(Pane):
             parts.append("filtered")
         source = self._source() if self.is_mounted else None
         if source is not None and source.live and self.window is not None and self.window.live:
-            parts.append("● follow" if self.follow else "follow off")
+            if not self.follow:
+                parts.append("follow off")
+            else:
+                parts.append("follow ⚠ stalled" if self.stale else "● follow")
         if source is not None and source.kind != "lookup":
             parts.append(display_safe(source.label)[:30])
         self.border_subtitle = Content(" · ".join(parts))  # never markup: holds a path
@@ -683,6 +762,9 @@ class TrailPane(Pane):
         if self.is_mounted:
             self._set_rows()
 
+    def on_stale_changed(self, stale: bool) -> None:
+        self._render_subtitle()
+
     def load_snapshot(self, events: Sequence[TrailEvent], queries: dict[str, object]) -> None:
         """Replay: show saved events instead of polling CloudTrail (no AWS is ever opened)."""
         self.replaying = True
@@ -747,6 +829,15 @@ class TrailPane(Pane):
         if index is not None:
             self.table.move_cursor(index)
         self.table.focus()
+        if index is None and self.hidden_by_focus and self.focus_scope is not None:
+            self.app.notify(
+                f"The focus ◎ {display_safe(self.focus_scope.resource_id)} hides this evidence "
+                f"({self.hidden_by_focus:,} events). Press U to clear the focus.",
+                title="Hidden by the focus",
+                severity="warning",
+                markup=False,
+                timeout=10,
+            )
 
     def open_detail(self, event: TrailEvent) -> None:
         from tui.screens.trail_detail import TrailDetailScreen

@@ -110,12 +110,17 @@ class HeaderBar(Static):
 
     @classmethod
     def window_label(cls, window: TimeWindow, *, utc: bool) -> str:
-        """``last 3h``, or a fixed window's ends in UTC or in the local zone."""
-        if window.live or utc:
+        """``last 3h``, or a fixed window's ends in UTC or in the local zone, with the year
+        (``2014-12-01 00:00→2016-12-31 00:00 UTC``): files of another year must not read as
+        this year's."""
+        if window.live:
             return window.label()
-        start, end = window.start.astimezone(), window.end.astimezone()
-        end_fmt = "%H:%M" if start.date() == end.date() else "%m-%d %H:%M"
-        return f"{start:%m-%d %H:%M}→{end.strftime(end_fmt)} {cls.zone()}"
+        if utc:
+            start, end, zone = window.start.astimezone(UTC), window.end.astimezone(UTC), "UTC"
+        else:
+            start, end, zone = window.start.astimezone(), window.end.astimezone(), cls.zone()
+        end_fmt = "%H:%M" if start.date() == end.date() else "%Y-%m-%d %H:%M"
+        return f"{start:%Y-%m-%d %H:%M}→{end.strftime(end_fmt)} {zone}"
 
     @staticmethod
     def logs_badge(status: str, count: int) -> Text:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +61,8 @@ FINDINGS_DEBOUNCE = 2.0
 INSTANCES_EVERY = 180.0
 # The shared time cursor follows a moving selection after it rests this long (seconds).
 CURSOR_DEBOUNCE = 0.15
+# W fits the window to the data with this much room on each side.
+FIT_MARGIN = timedelta(minutes=1)
 
 
 class TextPrompt(ModalScreen[str | None]):
@@ -138,6 +140,22 @@ class MainScreen(Screen[None]):
             tooltip="What the evidence says, and where",
         ),
         Binding("w", "ask_window", "Window", id="time.window", tooltip="15m, 2h or ISO..ISO"),
+        Binding(
+            "W",
+            "fit_window",
+            "Fit window",
+            show=False,
+            id="time.fit",
+            tooltip="Fit the window to the data local files hold",
+        ),
+        Binding(
+            "U",
+            "unfocus",
+            "Unfocus",
+            show=False,
+            id="focus.clear",
+            tooltip="Clear the focus on one resource",
+        ),
         Binding("T", "toggle_utc", "UTC/local", id="time.utc", tooltip="Times in UTC or local"),
         Binding(
             "escape",
@@ -348,7 +366,7 @@ class MainScreen(Screen[None]):
             if text:
                 self.window = parse_window(text, clock())
 
-        current = self.window.label() if self.window is not None else ""
+        current = HeaderBar.window_label(self.window, utc=self.utc) if self.window else ""
         self.app.push_screen(
             TextPrompt(
                 f"Time window for every pane (now {current}): 15m, 2h, 1d (live), or "
@@ -357,6 +375,30 @@ class MainScreen(Screen[None]):
             ),
             chosen,
         )
+
+    def action_fit_window(self) -> None:
+        """W: set the window to the span of what local sources hold (a file of last year)."""
+        spans = [p.data_span for p in self.panes if p.data_span is not None]
+        if not spans:
+            self.app.notify(
+                "No local file was read: nothing to fit the window to (w sets it).",
+                markup=False,
+                timeout=4,
+            )
+            return
+        start = min(s[0] for s in spans) - FIT_MARGIN
+        end = max(s[1] for s in spans) + FIT_MARGIN
+        self.window = TimeWindow(start, end, live=False)
+        label = HeaderBar.window_label(self.window, utc=self.utc)
+        self.query_one(StatusLine).flash(f"window fitted to the data: {label}", level="info")
+
+    def action_unfocus(self) -> None:
+        """U: clear the focus on one resource (it may hide the evidence being shown)."""
+        if self.focused_resource is None:
+            self.app.notify("No resource is in focus.", markup=False, timeout=3)
+            return
+        self.focused_resource = None
+        self.query_one(StatusLine).flash("focus cleared: the whole account", level="info")
 
     # -- the incident bundle -----------------------------------------------------------------------
 
@@ -553,6 +595,7 @@ class MainScreen(Screen[None]):
             metrics.target_id,
             flows.findings_records,
             flows.topology,
+            metrics.fleet,
         )
 
     @work(exclusive=True, group="findings", thread=True, exit_on_error=False)
@@ -564,6 +607,7 @@ class MainScreen(Screen[None]):
         target: str,
         records: list[Any],
         topology: Any,
+        fleet: Any = None,
     ) -> None:
         """Pure functions over snapshots of what the panes hold, off the event loop."""
         flows = self._flow_analysis
@@ -579,6 +623,7 @@ class MainScreen(Screen[None]):
             instances=instances,
             assessment=assessment,
             metrics_target=target,
+            fleet=fleet,
             conversations=flows.conversations,
             explanations=flows.explanations,
             topology=topology,
