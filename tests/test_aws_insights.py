@@ -271,3 +271,23 @@ async def test_lost_answer_without_a_way_to_check_is_not_sent_again() -> None:
         await insights.start_query(fake, ["/g"], "q", TimeWindow(start, end, live=False), limit=10)  # type: ignore[arg-type]
     assert "not sent again" in info.value.message and "logs:DescribeQueries" in info.value.hint
     assert [op for op, _ in fake.calls] == ["StartQuery", "DescribeQueries"]
+
+
+async def test_cancelled_while_start_query_is_in_flight_stops_the_query_it_started(
+    aws: Aws, live: DemoWorld, emulator: EmbeddedAws
+) -> None:
+    """esc (or quitting) before StartQuery answered: the query AWS starts is stopped, not left."""
+    query = parse_filter("dstport=22").to_insights(limit=9104)
+    emulator.faults.add(FaultRule("logs", "StartQuery", "slow", times=1, delay=1.0))
+    before = len(emulator.calls("logs", "StartQuery"))
+    task = asyncio.create_task(_run(aws, live.log_group_v2, query, live))
+    for _ in range(200):
+        if len(emulator.calls("logs", "StartQuery")) > before:
+            break
+        await asyncio.sleep(0.02)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    (started,) = _queries_with(live, live.log_group_v2, query)
+    assert started["status"] == "Cancelled"  # StopQuery reached it
+    assert not aws._queries

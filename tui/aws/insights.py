@@ -129,7 +129,7 @@ async def start_query(
     lost: HamariError | None = None
     for _ in range(2):
         try:
-            started = await aws.call("logs", "StartQuery", **params)
+            started = await _start_once(aws, params)
         except HamariError as err:
             if not err.transient:
                 raise  # refused: nothing was started
@@ -156,6 +156,24 @@ async def start_query(
         return query_id
     assert lost is not None
     raise lost
+
+
+async def _start_once(aws: Aws, params: dict[str, Any]) -> dict[str, Any]:
+    """One StartQuery. Cancelled while it is in flight, it waits for the answer and stops the
+    query it started: a query nobody reads still bills until it ends."""
+    call = asyncio.ensure_future(aws.call("logs", "StartQuery", **params))
+    try:
+        return await asyncio.shield(call)
+    except asyncio.CancelledError:
+
+        async def stop_it() -> None:
+            with contextlib.suppress(Exception):
+                started = await call
+                await aws.call("logs", "StopQuery", queryId=str(started["queryId"]))
+
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.shield(stop_it())
+        raise
 
 
 async def _started_copies(aws: Aws, group: str, query: str, since_ms: int) -> list[str]:
