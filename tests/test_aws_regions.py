@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.awstools import emulator_door, isolate_aws_env
 from tui.aws.cloudtrail import TrailBatch, fanout_regions, global_region, stream_lookup
 from tui.aws.errors import AccessDeniedError
 from tui.aws.session import DEMO_CREDENTIALS, Aws, Connection
@@ -77,16 +78,7 @@ def _record(region: str, when: datetime) -> dict[str, Any]:
 async def home(emulator: Any) -> AsyncIterator[Aws]:
     emulator.faults.clear()
     emulator.faults.clear_seen()
-    door = Aws(
-        Connection(
-            region=HOME,
-            endpoint_url=emulator.url,
-            demo=True,
-            static_credentials=DEMO_CREDENTIALS,
-        ),
-        backoff_base=0,
-        max_throttle_retries=1,
-    )
+    door = emulator_door(emulator, HOME, max_throttle_retries=1)
     yield door
     await door.close()
     emulator.faults.clear()
@@ -202,15 +194,7 @@ async def test_the_home_region_failing_still_shows_the_global_events_then_says_w
 
 
 async def test_fanout_off_reads_the_home_region_only(emulator: Any) -> None:
-    door = Aws(
-        Connection(
-            region=HOME,
-            endpoint_url=emulator.url,
-            demo=True,
-            static_credentials=DEMO_CREDENTIALS,
-            global_events=False,
-        )
-    )
+    door = emulator_door(emulator, HOME, global_events=False)
     emulator.faults.clear_seen()
     try:
         await _collect(stream_lookup(door, _span(), None))
@@ -238,14 +222,7 @@ def test_aws_region_is_read_below_hamaris_own_layers(tmp_path: Path) -> None:
 @pytest.fixture
 def bare_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """No region and no profile anywhere botocore looks."""
-    for var in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
-        monkeypatch.delenv(var, raising=False)
-    config = tmp_path / "aws-config"
-    config.write_text("")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(config))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    return config
+    return isolate_aws_env(monkeypatch, tmp_path)
 
 
 async def test_no_region_anywhere_is_announced_not_silent(emulator: Any, bare_env: Path) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tests.awstools import isolate_aws_env
 from tui.aws.session import DEMO_CREDENTIALS, Aws, Connection
 from tui.cli import build_parser
 
@@ -23,10 +24,7 @@ async def test_a_per_service_endpoint_moves_that_service_only(
     emulator: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """AWS_ENDPOINT_URL_STS reaches the emulator; CloudTrail keeps its public endpoint."""
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    empty = tmp_path / "aws-config"
-    empty.write_text("")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(empty))
+    isolate_aws_env(monkeypatch, tmp_path)
     monkeypatch.setenv("AWS_ENDPOINT_URL_STS", emulator.url)
     before = len(emulator.calls("sts", "GetCallerIdentity"))
     door = Aws(Connection(region="eu-west-3", static_credentials=DEMO_CREDENTIALS))

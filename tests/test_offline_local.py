@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.apptools import wait_for
+from tests.awstools import isolate_aws_env
 from tui.app import HamariApp
 from tui.panes.base import ErrorPanel
 from tui.panes.flows import FlowsPane
@@ -19,30 +20,11 @@ from tui.panes.trail import TrailPane
 from tui.screens.chrome import HeaderBar
 from tui.settings import Settings
 
-_CREDENTIAL_VARS = (
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_PROFILE",
-    "AWS_DEFAULT_PROFILE",
-    "AWS_ROLE_ARN",
-    "AWS_WEB_IDENTITY_TOKEN_FILE",
-    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-    "AWS_ENDPOINT_URL",
-)
-
 
 @pytest.fixture
 def no_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No credentials anywhere botocore looks (and no instance metadata to ask)."""
-    for var in _CREDENTIAL_VARS:
-        monkeypatch.delenv(var, raising=False)
-    empty = tmp_path / "aws-empty"
-    empty.write_text("")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(empty))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(empty))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    isolate_aws_env(monkeypatch, tmp_path)
 
 
 def _files(tmp_path: Path) -> tuple[Path, Path]:

@@ -15,10 +15,11 @@ from typing import Any
 
 import pytest
 
+from tests.awstools import emulator_door
 from tui.aws.cloudtrail import TrailBatch, stream_s3
 from tui.aws.errors import NotFoundError
 from tui.aws.health import load_trails
-from tui.aws.session import DEMO_CREDENTIALS, Aws, Connection
+from tui.aws.session import DEMO_CREDENTIALS, Aws
 from tui.demo.server import FaultRule
 from tui.models.health import TrailInfo, trail_checks
 from tui.models.timewindow import TimeWindow
@@ -85,15 +86,7 @@ def _window(hours: float = 2) -> TimeWindow:
 @pytest.fixture
 async def aws(emulator: Any) -> AsyncIterator[Aws]:
     emulator.faults.clear()
-    door = Aws(
-        Connection(
-            region=REGION,
-            endpoint_url=emulator.url,
-            demo=True,
-            static_credentials=DEMO_CREDENTIALS,
-        ),
-        backoff_base=0,
-    )
+    door = emulator_door(emulator, REGION)
     await door.open()
     yield door
     await door.close()

@@ -27,7 +27,7 @@ from tui.aws.errors import (
     RegionNotEnabledError,
     translate,
 )
-from tui.aws.session import DEMO_CREDENTIALS, Aws, Connection
+from tui.aws.session import Aws, Connection, connection_for
 from tui.commands import HamariCommands, NameCache
 from tui.logsafety import install as install_log_safety
 from tui.models.budget import Budget
@@ -182,23 +182,9 @@ class HamariApp(App[None]):
 
                 self.demo_runtime = DemoRuntime()
             url = await asyncio.to_thread(self.demo_runtime.start)
-            return Connection(
-                region=settings.region or "us-east-1",
-                endpoint_url=url,
-                demo=True,
-                static_credentials=getattr(self.demo_runtime, "credentials", None)
-                or DEMO_CREDENTIALS,
-                call_timeout=settings.call_timeout,
-                global_events=settings.global_events,
-            )
-        return Connection(
-            profile=settings.profile,
-            region=settings.region,
-            endpoint_url=settings.endpoint_url,
-            call_timeout=settings.call_timeout,
-            global_events=settings.global_events,
-            static_credentials=self.credentials,
-        )
+            credentials = getattr(self.demo_runtime, "credentials", None)
+            return connection_for(settings, demo_url=url, credentials=credentials)
+        return connection_for(settings, credentials=self.credentials)
 
     def _local_sources(self) -> list[str]:
         """The panes reading local files, which need no AWS (never in the demo)."""
@@ -225,7 +211,7 @@ class HamariApp(App[None]):
         from tui.screens.chrome import StatusLine
 
         if self.aws is None:
-            self.aws = Aws(Connection(profile=self.settings.profile, region=self.settings.region))
+            self.aws = Aws(connection_for(self.settings, credentials=self.credentials))
         self.aws.go_offline(err)
         screen.connected(self.aws, None)
         screen.query_one(StatusLine).flash(

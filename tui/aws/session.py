@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tui.aws.errors import (
     CredentialsError,
@@ -34,6 +34,9 @@ from tui.aws.errors import (
 )
 from tui.aws.operations import ALLOWED, NOT_IDEMPOTENT, is_read_only
 from tui.aws.ratelimit import RateLimiters
+
+if TYPE_CHECKING:
+    from tui.settings import Settings
 
 # Regions that an account must opt in to; a credential error there usually means "not enabled".
 OPT_IN_REGIONS = frozenset(
@@ -152,6 +155,33 @@ class Connection:
         if self.demo:
             return f"DEMO {self.endpoint_url}"
         return self.endpoint_url or "aws"
+
+
+def connection_for(
+    settings: Settings,
+    *,
+    demo_url: str | None = None,
+    credentials: tuple[str, ...] | None = None,
+) -> Connection:
+    """Where and as whom to connect for these settings: the demo's emulator at ``demo_url``,
+    or AWS (with ``credentials`` resolved beforehand, e.g. after an MFA prompt)."""
+    if demo_url is not None:
+        return Connection(
+            region=settings.region or "us-east-1",
+            endpoint_url=demo_url,
+            demo=True,
+            static_credentials=credentials or DEMO_CREDENTIALS,
+            call_timeout=settings.call_timeout,
+            global_events=settings.global_events,
+        )
+    return Connection(
+        profile=settings.profile,
+        region=settings.region,
+        endpoint_url=settings.endpoint_url,
+        static_credentials=credentials,
+        call_timeout=settings.call_timeout,
+        global_events=settings.global_events,
+    )
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ async def open_aws(settings: Settings, *, now: datetime | None = None) -> AsyncI
 
     The demo world (IDs of the seeded resources) is available as ``aws.demo_world``.
     """
-    from tui.aws.session import DEMO_CREDENTIALS, Aws, Connection
+    from tui.aws.session import Aws, connection_for
 
     install_log_safety()  # botocore never at DEBUG; every log record redacted
     runtime = None
@@ -42,22 +42,9 @@ async def open_aws(settings: Settings, *, now: datetime | None = None) -> AsyncI
             runtime = DemoRuntime()
             url = await asyncio.to_thread(runtime.start)
             await asyncio.to_thread(runtime.seed, now or datetime.now(UTC))
-            conn = Connection(
-                region=settings.region or "us-east-1",
-                endpoint_url=url,
-                demo=True,
-                static_credentials=DEMO_CREDENTIALS,
-                call_timeout=settings.call_timeout,
-                global_events=settings.global_events,
-            )
+            conn = connection_for(settings, demo_url=url)
         else:
-            conn = Connection(
-                profile=settings.profile,
-                region=settings.region,
-                endpoint_url=settings.endpoint_url,
-                call_timeout=settings.call_timeout,
-                global_events=settings.global_events,
-            )
+            conn = connection_for(settings)
         aws = Aws(conn)
         aws.demo_world = runtime.world if runtime is not None else None  # type: ignore[attr-defined]
         try:
