@@ -91,3 +91,28 @@ def test_mfa_code_is_asked_before_the_tui_and_the_app_runs_as_the_role(
         proc.close()
     assert len(emulator.calls("sts", "AssumeRole")) == 1, "the role was assumed once, up front"
     assert emulator.calls("sts", "GetCallerIdentity")
+
+
+async def test_expired_role_credentials_say_to_restart_for_a_new_code(emulator: Any) -> None:
+    """Credentials resolved up front cannot refresh inside the app: the fix is a new code."""
+    from tui.aws.errors import CredentialsError
+    from tui.aws.session import Aws, Connection
+    from tui.demo.server import FaultRule
+
+    emulator.faults.clear()
+    door = Aws(
+        Connection(
+            region="ap-southeast-2",
+            endpoint_url=emulator.url,
+            static_credentials=DEMO_CREDENTIALS,
+        ),
+        backoff_base=0,
+    )
+    emulator.faults.add(FaultRule("cloudtrail", "LookupEvents", "expired_token"))
+    try:
+        with pytest.raises(CredentialsError) as info:
+            await door.call("cloudtrail", "LookupEvents", MaxResults=5)
+    finally:
+        emulator.faults.clear()
+        await door.close()
+    assert "restart hamari and enter a new code" in info.value.hint

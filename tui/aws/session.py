@@ -505,6 +505,13 @@ class Aws:
                     # Shown once: further calls fail fast instead of storming the endpoint.
                     # Only the session's own region decides: another region refusing the
                     # keys (another partition, a region not enabled) says nothing about them.
+                    if self.conn.static_credentials and not self.conn.demo:
+                        # Resolved before the app started (an MFA-protected role): they
+                        # cannot refresh without a new code.
+                        err.hint = (
+                            "The role's temporary credentials (assumed with an MFA code) have "
+                            "expired: restart hamari and enter a new code."
+                        )
                     self._credentials_error = err
                 self._emit(AwsEvent("error", service, operation, err.message))
                 raise err from None

@@ -225,7 +225,7 @@ def trail_checks(
                 "CloudTrail multi-region",
                 "ok",
                 f"{multi[0].name} records every region (home {multi[0].home_region})",
-                "API calls in other regions (and global services through us-east-1)",
+                "API calls in other regions (and IAM, STS and sign-in, recorded in the global region)",
             )
         )
     else:
@@ -235,7 +235,7 @@ def trail_checks(
                 "CloudTrail multi-region",
                 "warn",
                 f"{t.name} records {t.home_region} only",
-                "API calls in other regions (and global services through us-east-1)",
+                "API calls in other regions (and IAM, STS and sign-in, recorded in the global region)",
                 f"aws cloudtrail update-trail --region {t.home_region} --name {t.name} "
                 "--is-multi-region-trail",
                 t.arn,
