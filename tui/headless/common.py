@@ -3,6 +3,11 @@
 The verbs run in pipes and scripts: no textual import, machine-readable output on stdout, one
 clear sentence on stderr when something fails (exit 2), and a clean exit when the reader of the
 pipe goes away.
+
+Their output reaches a terminal too (now, or when the file is ``cat``-ed later), so no control
+sequence from data is ever written raw: NDJSON escapes every control, bidi and zero-width
+character as ``\\uXXXX`` (valid JSON, lossless), and writes NaN and infinities, which JSON cannot
+spell, as ``null``; CSV and table cells carry the TUI's visible escapes (``\\x1b``).
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from datetime import UTC, datetime
 from typing import IO, TYPE_CHECKING, Any
 
 from tui.logsafety import install as install_log_safety
-from tui.models.text import display_safe
+from tui.models.text import display_safe, json_terminal_safe
 from tui.settings import Settings
 
 if TYPE_CHECKING:  # the AWS layer (and asyncio) only for the verbs that talk to AWS
@@ -67,12 +72,42 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
+_NDJSON = json.JSONEncoder(default=_jsonable, ensure_ascii=False, allow_nan=False)
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every NaN or infinite float (at any depth) replaced by None."""
+    if isinstance(value, float):
+        return value if value - value == 0 else None  # inf - inf and nan - x are nan
+    if isinstance(value, Mapping):
+        return {
+            (k if k - k == 0 else str(k)) if isinstance(k, float) else k: _finite(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def ndjson_line(row: Any) -> str:
+    """``row`` as one line of JSON that is valid for any value and safe to show on a terminal.
+
+    NaN and infinities become ``null``; control, bidi and zero-width characters are escaped
+    (:func:`~tui.models.text.json_terminal_safe`), so ``json.loads`` returns the raw strings.
+    """
+    try:
+        text = _NDJSON.encode(row)
+    except ValueError:  # "Out of range float values are not JSON compliant"
+        text = _NDJSON.encode(_finite(row))
+    return json_terminal_safe(text)
+
+
 def write_ndjson(rows: Iterable[Mapping[str, Any]], out: IO[str] | None = None) -> int:
-    """One JSON object per line (raw values: JSON escapes control characters itself)."""
+    """One JSON object per line (:func:`ndjson_line`)."""
     out = out or sys.stdout
     count = 0
     for row in rows:
-        out.write(json.dumps(row, default=_jsonable, ensure_ascii=False) + "\n")
+        out.write(ndjson_line(row) + "\n")
         count += 1
     out.flush()
     return count
@@ -81,7 +116,7 @@ def write_ndjson(rows: Iterable[Mapping[str, Any]], out: IO[str] | None = None) 
 def write_csv(
     rows: Iterable[Mapping[str, Any]], columns: Sequence[str], out: IO[str] | None = None
 ) -> int:
-    """CSV with a header; cells that a spreadsheet would run as formulas are prefixed with '."""
+    """CSV with a header, display-safe cells; cells a spreadsheet would run as formulas get '."""
     out = out or sys.stdout
     writer = csv.writer(out)
     writer.writerow(columns)
@@ -94,13 +129,14 @@ def write_csv(
 
 
 def _csv_cell(value: Any) -> str:
+    """One display-safe CSV cell (the TUI's visible escapes: the file is ``cat``-ed later)."""
     if value is None:
         return ""
     text = _jsonable(value) if not isinstance(value, str) else value
     if isinstance(text, list):
         text = " ".join(map(str, text))
-    text = str(text)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(text):
+    text = display_safe(text)
+    if text[:1] in ("=", "+", "-", "@") and not _is_number(text):
         return "'" + text
     return text
 

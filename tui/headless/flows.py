@@ -13,20 +13,19 @@ from __future__ import annotations
 import argparse
 import csv
 import functools
-import json
 import sys
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from json.encoder import encode_basestring as _esc
 from typing import IO, TYPE_CHECKING, Any
 
-from tui.headless.common import _csv_cell, _jsonable, write_table
+from tui.headless.common import _csv_cell, ndjson_line, write_table
 from tui.models.flowagg import AGGREGATIONS, AggRow, aggregate
 from tui.models.flowfilter import FilterError, FlowFilter, parse_filter
 from tui.models.flowlog import FIELDS, FlowRecord, ParseStats, iter_files, parse_source
 from tui.models.nacl import explain
 from tui.models.network import FlowLogConfig, Topology
-from tui.models.text import display_safe
+from tui.models.text import display_safe, json_terminal_safe
 from tui.models.timewindow import TimeWindow
 from tui.settings import Settings
 from tui.verbs import fail, verb
@@ -97,14 +96,12 @@ def _explain(record: FlowRecord, topology: Topology | None) -> str | None:
     return explain(record, topology).verdict
 
 
-_NDJSON = json.JSONEncoder(default=_jsonable, ensure_ascii=False)
-
-
 @functools.lru_cache(maxsize=64)
 def _line_encoder(fmt: tuple[str, ...], with_explain: bool) -> Callable[..., str]:
     """``encode(record, where, explain, source)``: the record's NDJSON line, for one format.
 
-    Byte for byte what ``_NDJSON.encode`` writes for ``{**record.as_dict(), "where": ...,
+    Byte for byte what ``json`` writes (before :func:`~tui.models.text.json_terminal_safe`,
+    which the writer applies once per batch) for ``{**record.as_dict(), "where": ...,
     ["explain": ...,] "source": ...}``, built by one generated expression per format (as
     :func:`~tui.models.flowlog.layout_for` builds records): 2.5x faster than a dict per record
     through the JSON encoder, which dominated runs with hundreds of thousands of matches. Only
@@ -174,9 +171,10 @@ class _Writer:
                     if explain:
                         row["explain"] = why
                     row["source"] = source
-                    lines.append(_NDJSON.encode(row))
+                    lines.append(ndjson_line(row))
             lines.append("")
-            out.write("\n".join(lines))
+            # Once per batch, not per field: a batch without C1, bidi or DEL costs one check.
+            out.write(json_terminal_safe("\n".join(lines)))
             self.count += len(lines) - 1
             out.flush()
             return
@@ -486,7 +484,7 @@ def _write_aggregate(groups: Sequence[AggRow], ns: argparse.Namespace, out: IO[s
     ]
     if ns.format == "ndjson":
         for row in rows:
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            out.write(ndjson_line(row) + "\n")
         out.flush()
     elif ns.format == "csv":
         w = csv.writer(out)

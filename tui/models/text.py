@@ -90,6 +90,51 @@ def display_safe(value: object, *, multiline: bool = False) -> str:
     return pattern.sub(_visible, text)
 
 
+# What JSON text may still carry raw after ``json.dumps(..., ensure_ascii=False)``, which escapes
+# only C0: DEL, C1 (8-bit CSI/OSC/ST), lone surrogates and the format characters above.
+# (DEL and C1 apart: a range must not span two UTF-8 lengths for _lead_bytes.)
+_JSON_RAW_RANGES: Final = ((0x7F, 0x7F), (0x80, 0x9F), (0xD800, 0xDFFF), *_FORMAT_RANGES)
+_JSON_RAW: Final = re.compile(f"[\x7f-\x9f{_SURROGATES}{_char_class(_FORMAT_RANGES)}]")
+
+
+def _lead_bytes(ranges: tuple[tuple[int, int], ...]) -> bytes:
+    """Every UTF-8 first byte of the code points in ``ranges`` (monotonic in the code point)."""
+    leads: set[int] = set()
+    for lo, hi in ranges:
+        first, last = (chr(c).encode("utf-8", "surrogatepass")[0] for c in (lo, hi))
+        leads.update(range(first, last + 1))
+    return bytes(b for b in range(256) if b not in leads)
+
+
+# The bytes that cannot start such a character: a text whose UTF-8 holds nothing else needs no
+# regex pass (Japanese and most other text), and encoding plus one translate is ~10x cheaper.
+_JSON_SAFE_BYTES: Final = _lead_bytes(_JSON_RAW_RANGES)
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    code -= 0x10000  # astral (tag characters): a UTF-16 surrogate pair, as JSON spells it
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
+def json_terminal_safe(encoded: str) -> str:
+    """Escape, in JSON text, every character a terminal could act on or that hides text.
+
+    ``encoded`` is what a JSON encoder wrote with ``ensure_ascii=False`` (C0 already escaped).
+    Such characters can only sit inside JSON strings, so replacing each with its ``\\uXXXX``
+    escape keeps the text valid JSON that decodes to the very same value (lossless), while
+    ``cat`` or a terminal shows only printable text. Other non-ASCII text (names in Japanese)
+    stays readable.
+    """
+    if encoded.isascii():  # O(1) for str: the common case costs one "in"
+        return encoded.replace("\x7f", "\\u007f") if "\x7f" in encoded else encoded
+    if not encoded.encode("utf-8", "surrogatepass").translate(None, _JSON_SAFE_BYTES):
+        return encoded
+    return _JSON_RAW.sub(_json_escape, encoded)
+
+
 def is_display_safe(text: str, *, multiline: bool = False) -> bool:
     """True when ``text`` contains nothing that :func:`display_safe` would escape."""
     pattern = _MULTILINE if multiline else _ONE_LINE
