@@ -259,3 +259,21 @@ def test_headless_says_which_region_it_chose(
     main(["trail", "--endpoint-url", emulator.url, "--since", "5m", "--no-global-events"])
     err = capsys.readouterr().err
     assert "no AWS region is configured" in err and "using us-east-1" in err
+
+
+async def test_the_tui_status_line_says_which_region_it_chose(
+    emulator: Any, bare_env: Path
+) -> None:
+    from tests.apptools import wait_for
+    from tui.app import HamariApp
+    from tui.screens.chrome import StatusLine
+    from tui.settings import Settings
+
+    app = HamariApp(Settings(endpoint_url=emulator.url), credentials=DEMO_CREDENTIALS)
+    async with app.run_test(size=(200, 48)) as pilot:
+
+        def said() -> str:
+            return " ".join(str(app.screen.query_one(StatusLine).render()).split())
+
+        assert await wait_for(pilot, lambda: "no AWS region is configured" in said(), 20), said()
+        assert "using us-east-1" in said()
