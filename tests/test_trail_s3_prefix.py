@@ -102,6 +102,16 @@ async def test_bucket_alone_finds_the_trails_key_prefix(aws: Aws, trail_bucket: 
     assert [e.event_name for b in batches for e in b.events] == ["Decrypt"]
 
 
+async def test_a_shared_log_bucket_reads_the_trails_prefix_beside_other_awslogs(
+    aws: Aws, emulator: Any, trail_bucket: str
+) -> None:
+    """Load balancer logs under AWSLogs/ at the top must not hide the trail's own prefix."""
+    elb = f"AWSLogs/{ACCOUNT}/elasticloadbalancing/{REGION}/2026/01/01/lb.log.gz"
+    _client(emulator, "s3").put_object(Bucket=trail_bucket, Key=elb, Body=b"x")
+    batches = await _iter_batches(stream_s3(aws, f"s3://{trail_bucket}", _window()))
+    assert [e.event_name for b in batches for e in b.events] == ["Decrypt"]
+
+
 async def test_without_describe_trails_the_prefix_is_found_one_level_down(
     aws: Aws, emulator: Any, trail_bucket: str
 ) -> None:

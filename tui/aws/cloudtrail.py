@@ -567,19 +567,18 @@ async def _trail_prefixes(aws: Aws, bucket: str) -> list[str]:
 async def _find_roots(aws: Aws, loc: _S3Location, searched: list[str]) -> list[str]:
     """The account roots under ``s3://bucket/prefix``, wherever the trail's key prefix put them.
 
-    A prefix that names ``AWSLogs/`` or ``CloudTrail/`` is read as given. Otherwise
-    ``prefix/AWSLogs/`` is tried (one listing, as every poll of the usual layout costs), then
-    the key prefix of this account's trails into the bucket (DescribeTrails), then
-    ``prefix/<each folder>/AWSLogs/`` one level down: a trail with S3KeyPrefix ``cloudtrail``
-    writes under ``cloudtrail/AWSLogs/``.
+    A prefix that names ``AWSLogs/`` or ``CloudTrail/`` is read as given. Otherwise the key
+    prefix of this account's trails into the bucket (DescribeTrails) and ``prefix/AWSLogs/``
+    are both read (a shared log bucket holds other services' ``AWSLogs/`` at the top and the
+    trail's under its prefix), and when neither exists ``prefix/<each folder>/AWSLogs/`` one
+    level down: a trail with S3KeyPrefix ``cloudtrail`` writes under ``cloudtrail/AWSLogs/``.
     """
     if "AWSLogs/" in loc.prefix or "CloudTrail/" in loc.prefix:
         return await _account_roots(aws, loc, searched)
-    roots = await _account_roots(aws, _S3Location(loc.bucket, loc.prefix + "AWSLogs/"), searched)
-    if roots:
-        return roots
-    for prefix in await _trail_prefixes(aws, loc.bucket):
-        if prefix.startswith(loc.prefix) and _s3_uri(loc.bucket, prefix) not in searched:
+    known = [p for p in await _trail_prefixes(aws, loc.bucket) if p.startswith(loc.prefix)]
+    roots: list[str] = []
+    for prefix in [*known, loc.prefix + "AWSLogs/"]:
+        if _s3_uri(loc.bucket, prefix) not in searched:
             roots += await _account_roots(aws, _S3Location(loc.bucket, prefix), searched)
     if roots:
         return list(dict.fromkeys(roots))
