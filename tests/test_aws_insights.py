@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tui.aws import insights
-from tui.aws.errors import AccessDeniedError, CallTimeoutError, HamariError
+from tui.aws.errors import AccessDeniedError, CallTimeoutError, HamariError, ThrottledError
 from tui.aws.network import load_flow_logs
 from tui.aws.session import DEMO_CREDENTIALS, Aws, Connection
 from tui.demo.seed import DemoWorld, clients, seed
@@ -291,3 +291,12 @@ async def test_cancelled_while_start_query_is_in_flight_stops_the_query_it_start
     (started,) = _queries_with(live, live.log_group_v2, query)
     assert started["status"] == "Cancelled"  # StopQuery reached it
     assert not aws._queries
+
+
+async def test_still_throttled_start_query_is_not_looked_for_nor_resent() -> None:
+    """A throttle is a refusal: nothing started, so no DescribeQueries and no second StartQuery."""
+    fake = _ScriptedAws([ThrottledError("StartQuery is throttled.", service="logs")])
+    start, end = datetime.now(UTC) - timedelta(hours=1), datetime.now(UTC)
+    with pytest.raises(ThrottledError):
+        await insights.start_query(fake, ["/g"], "q", TimeWindow(start, end, live=False), limit=10)  # type: ignore[arg-type]
+    assert [op for op, _ in fake.calls] == ["StartQuery"]

@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from tui.aws.errors import HamariError
+from tui.aws.errors import HamariError, ThrottledError
 from tui.aws.session import Aws
 from tui.models.flowfilter import FlowFilter
 from tui.models.network import FlowLogConfig
@@ -131,8 +131,8 @@ async def start_query(
         try:
             started = await _start_once(aws, params)
         except HamariError as err:
-            if not err.transient:
-                raise  # refused: nothing was started
+            if not err.transient or isinstance(err, ThrottledError):
+                raise  # refused (a throttle was already retried): nothing was started
             lost = err
             try:
                 copies = await _started_copies(aws, log_groups[0], query, since_ms)
@@ -150,9 +150,10 @@ async def start_query(
                 return copies[0]
             continue
         query_id = str(started["queryId"])
-        if lost is not None:  # the lost attempt's query may surface only now
-            strays = await _started_copies(aws, log_groups[0], query, since_ms)
-            await _stop(aws, [q for q in strays if q != query_id])
+        if lost is not None:  # the lost attempt's query may surface only now (best effort)
+            with contextlib.suppress(HamariError):
+                strays = await _started_copies(aws, log_groups[0], query, since_ms)
+                await _stop(aws, [q for q in strays if q != query_id])
         return query_id
     assert lost is not None
     raise lost
