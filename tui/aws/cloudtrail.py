@@ -690,6 +690,10 @@ def _batch_from_result(
     skipped: list[str] = []
     if result.skipped or result.bad_file:
         skipped.append(f"{result.name}: {result.reason or result.kind.value}")
+    elif not result.events and result.bad_samples:
+        count = result.bad_count
+        why = result.bad_samples[0].reason
+        skipped.append(f"{result.name}: {count} record{'s' * (count != 1)}, none readable: {why}")
     skipped += [f"{result.name}!{part}" for part in result.skipped_parts]
     notes = [f"{result.name}: record {b.index}: {b.reason}" for b in result.bad_samples[:3]]
     events = selector.take(result.events)

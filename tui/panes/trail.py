@@ -638,7 +638,8 @@ class TrailPane(Pane):
             # Copies are folded, never dropped unsaid (the eventID alone once hid 279 of 436).
             text.append(f" · {len(self._ordered):,} shown · {self.duplicates:,} duplicates folded")
         if self.skipped_files:
-            text.append(f" · {self.skipped_files:,} files not read", style="yellow")
+            files = "file" if self.skipped_files == 1 else "files"
+            text.append(f" · {self.skipped_files:,} {files} not read", style="yellow")
         for line in self.region_errors.values():
             # "us-east-1: not reachable" (the details are in the line's tail): the other
             # regions' events are shown; this one's are missing.
