@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.test_trail_model import base_event
 from tui.aws.cloudtrail import TrailBatch, TrailFollower, TrailSource, stream_local
@@ -389,3 +391,23 @@ def test_a_partial_lookup_entry_parses_back() -> None:
     (event,), _ = parse_lookup_response({"Events": [item]})
     assert event.partial
     assert parse_event(event.raw).key == event.key
+
+
+CSV_HEAD = st.sampled_from(
+    ["Event time,Event name\n", CONSOLE_HEADER + "\n", "Event ID,Event time\n"]
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(CSV_HEAD, st.text(max_size=300))
+def test_csv_reader_never_raises(header: str, body: str) -> None:
+    result = read_trail_bytes((header + body).encode("utf-8", "replace"), "h.csv")
+    assert result.events or result.bad_count or result.reason
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.dictionaries(st.text(min_size=1, max_size=20), st.binary(max_size=200), max_size=4))
+def test_zip_reader_never_raises(members: dict[str, bytes]) -> None:
+    result = read_trail_bytes(zipped(members), "x.zip")
+    assert result.kind in SourceKind
+    assert result.events or result.bad_count or result.reason

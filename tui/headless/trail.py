@@ -199,7 +199,9 @@ def register(parser: argparse.ArgumentParser) -> None:
         "--source",
         metavar="SRC",
         default=None,
-        help="lookup (default), s3://bucket/prefix, s3 (the trail's bucket), or a file/folder",
+        help="lookup (default), s3://bucket/prefix, s3 (the trail's bucket), or a file/folder "
+        "(S3 deliveries .json/.json.gz, NDJSON incl. log-pipeline exports, LookupEvents "
+        "output, zip archives, the console's Event history CSV)",
     )
     parser.add_argument(
         "--filter",
