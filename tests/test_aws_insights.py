@@ -17,7 +17,7 @@ from tui.aws.errors import AccessDeniedError, CallTimeoutError, HamariError, Thr
 from tui.aws.network import load_flow_logs
 from tui.aws.session import DEMO_CREDENTIALS, Aws, Connection
 from tui.demo.seed import DemoWorld, clients, seed
-from tui.demo.server import EmbeddedAws, FaultRule
+from tui.demo.server import EmbeddedAws, FaultKind, FaultRule
 from tui.models.flowfilter import parse_filter
 from tui.models.timewindow import TimeWindow
 
@@ -142,46 +142,32 @@ def _logs_ops(emulator: EmbeddedAws, since: int) -> list[str]:
     return [r.operation for r in emulator.requests_seen[since:] if r.service == "logs"]
 
 
-async def test_lost_start_query_answer_adopts_the_query_instead_of_starting_another(
-    aws: Aws, live: DemoWorld, emulator: EmbeddedAws
+@pytest.mark.parametrize(
+    ("kind", "starts", "looked"),
+    [
+        # AWS started the query but the answer was lost: found and adopted, none started again
+        # (neither botocore nor hamari resent it)
+        ("lost", 1, True),
+        # the request never arrived: looked for, not found, started once more
+        ("reset", 2, True),
+        # a throttle is AWS refusing the call: nothing started, the access layer retries it
+        ("throttle", 2, False),
+    ],
+)
+async def test_start_query_failure_starts_exactly_one_query(
+    aws: Aws, live: DemoWorld, emulator: EmbeddedAws, kind: FaultKind, starts: int, looked: bool
 ) -> None:
-    """AWS started the query but the answer was lost: hamari finds it, starts no second one."""
-    query = parse_filter("action=REJECT").to_insights(limit=9101)
-    emulator.faults.add(FaultRule("logs", "StartQuery", "lost", times=1))
+    query = parse_filter("action=REJECT").to_insights(limit=9100 + starts * 10 + looked)
+    emulator.faults.add(FaultRule("logs", "StartQuery", kind, times=1))
     since = len(emulator.requests_seen)
     last = await _run(aws, live.log_group_v2, query, live)
     assert last.status == "Complete" and last.rows
     ops = _logs_ops(emulator, since)
-    assert ops.count("StartQuery") == 1  # neither botocore nor hamari sent it again
-    assert ops.index("DescribeQueries") > ops.index("StartQuery")
+    assert ops.count("StartQuery") == starts
+    assert ops[1] == ("DescribeQueries" if looked else "StartQuery")  # looked before resending
+    assert ("DescribeQueries" in ops) == looked
     assert len(_queries_with(live, live.log_group_v2, query)) == 1
     assert not aws._queries
-
-
-async def test_start_query_that_never_arrived_is_sent_once_more_after_looking(
-    aws: Aws, live: DemoWorld, emulator: EmbeddedAws
-) -> None:
-    query = parse_filter("action=ACCEPT").to_insights(limit=9102)
-    emulator.faults.add(FaultRule("logs", "StartQuery", "reset", times=1))
-    since = len(emulator.requests_seen)
-    last = await _run(aws, live.log_group_v2, query, live)
-    assert last.status == "Complete"
-    ops = _logs_ops(emulator, since)
-    assert ops[:3] == ["StartQuery", "DescribeQueries", "StartQuery"]
-    assert len(_queries_with(live, live.log_group_v2, query)) == 1
-
-
-async def test_throttled_start_query_is_still_retried(
-    aws: Aws, live: DemoWorld, emulator: EmbeddedAws
-) -> None:
-    """A throttle is AWS refusing the call: nothing started, so the access layer retries it."""
-    query = parse_filter("dstport=443").to_insights(limit=9103)
-    emulator.faults.add(FaultRule("logs", "StartQuery", "throttle", times=1))
-    since = len(emulator.requests_seen)
-    await _run(aws, live.log_group_v2, query, live)
-    assert _logs_ops(emulator, since).count("StartQuery") == 2
-    assert "DescribeQueries" not in _logs_ops(emulator, since)
-    assert len(_queries_with(live, live.log_group_v2, query)) == 1
 
 
 class _ScriptedAws:
