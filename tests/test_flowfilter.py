@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -183,6 +184,22 @@ def test_bare_protocol_word_compiles_like_protocol_field_everywhere(
     assert a.to_cwl_filter_pattern(FMT) == b.to_cwl_filter_pattern(FMT)
     pa, pb = a.to_predicate(), b.to_predicate()
     assert [pa(r) for r in RECORDS] == [pb(r) for r in RECORDS]
+
+
+@pytest.mark.parametrize("text", ["tcp", "not tcp", "udp|icmp"])
+def test_bare_protocol_word_in_the_duckdb_store_and_file_scan(tmp_path: Path, text: str) -> None:
+    """``hamari flows FILE --filter tcp`` (byte pre-filter + DuckDB) and the pane's store."""
+    from tui.models.flowengine import FlowEngine, scan_files
+
+    path = tmp_path / "flows.log"
+    path.write_text(" ".join(FMT) + "\n" + "\n".join(LINES) + "\n")
+    pred = parse_filter(text).to_predicate()
+    want = sorted(r.raw for r in RECORDS if pred(r))
+    assert want
+    assert sorted(r.raw for _, r in scan_files(path, parse_filter(text))) == want
+    with FlowEngine(temp_directory=tmp_path) as engine:
+        engine.load_files(path)
+        assert engine.count(parse_filter(text)) == len(want)
 
 
 def test_bare_tcp_is_pushed_down_to_cloudwatch() -> None:
