@@ -136,3 +136,91 @@ def test_read_only_home_starts_and_quits_cleanly(tmp_path: Path) -> None:
         assert list(home.iterdir()) == []  # nothing was written there
     finally:
         home.chmod(0o700)
+
+
+# -- no terminal, a dumb terminal, a private TEXTUAL_LOG --------------------------------------
+
+
+def test_no_tty_is_refused_in_one_line_naming_the_headless_verbs(tmp_path: Path) -> None:
+    """``hamari --demo </dev/null >out 2>err`` ran (and polled) until killed, writing ~92 KB of
+    escapes to the file; it must refuse at once, before the emulator or AWS is started."""
+    out, err = tmp_path / "out", tmp_path / "err"
+    with open(os.devnull) as stdin, open(out, "w") as stdout, open(err, "w") as stderr:
+        done = subprocess.run(
+            [sys.executable, "-m", "tui", "--demo"],
+            env=_env(tmp_path),
+            stdin=stdin,
+            stdout=stdout,
+            stderr=stderr,
+            timeout=30,
+        )
+    assert done.returncode == 2
+    assert out.read_bytes() == b""
+    lines = err.read_text().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("hamari: no terminal") and "not a tty" in lines[0]
+    for verb in ("trail", "flows", "metrics"):
+        assert f"hamari {verb} …" in lines[0]
+    assert "\x1b" not in lines[0]
+
+
+@pytest.mark.parametrize("redirect", ["stdout", "stdin"])
+def test_one_stream_off_the_terminal_is_refused_too(tmp_path: Path, redirect: str) -> None:
+    """In a real terminal, ``hamari > file`` (or ``< file``) would draw into a file or read
+    keys from one: named, exit 2, the screen never taken."""
+    target = tmp_path / "file"
+    target.write_text("")
+    argv = " ".join(hamari_argv("--demo"))
+    shell = f"exec {argv} > {target}" if redirect == "stdout" else f"exec {argv} < {target}"
+    proc = spawn(["/bin/sh", "-c", shell], _env(tmp_path), size=(100, 30))
+    try:
+        assert proc.wait(30) == 2, proc.output[-1500:]
+        text = proc.output.decode("utf-8", "replace")
+        assert f"no terminal: {redirect} is not a tty" in text, text
+        assert "\x1b[?1049h" not in text
+    finally:
+        proc.close()
+
+
+def test_dumb_terminal_is_refused_before_the_alternate_screen(tmp_path: Path) -> None:
+    proc = spawn(hamari_argv("--demo"), _env(tmp_path, TERM="dumb"), size=(100, 30))
+    try:
+        assert proc.wait(30) == 2, proc.output[-1500:]
+        text = proc.output.decode("utf-8", "replace")
+        assert "TERM=dumb cannot draw hamari's screen" in text and "hamari trail …" in text
+        assert "\x1b" not in text  # no alternate screen, colour or mouse tracking
+    finally:
+        proc.close()
+
+
+def test_textual_log_is_private(tmp_path: Path) -> None:
+    """TEXTUAL_LOG was created 0644 (umask 022) with event data in it."""
+    log = tmp_path / "textual.log"
+    old_umask = os.umask(0o022)
+    try:
+        proc = spawn(hamari_argv("--demo"), _env(tmp_path, TEXTUAL_LOG=str(log)), size=(100, 30))
+    finally:
+        os.umask(old_umask)
+    try:
+        assert proc.read_until(lambda b: b"requests" in b, 45), proc.output[-1500:]
+        proc.send(b"q")
+        assert proc.wait(15) == 0, proc.output[-1500:]
+    finally:
+        proc.close()
+    assert log.stat().st_size > 0  # Textual wrote to it: the test looked at the real file
+    assert stat.S_IMODE(log.stat().st_mode) == 0o600
+
+
+def test_an_existing_world_readable_textual_log_of_ours_is_made_private(tmp_path: Path) -> None:
+    from tui.terminal import secure_textual_log
+
+    log = tmp_path / "textual.log"
+    log.write_text("earlier run\n")
+    log.chmod(0o644)
+    secure_textual_log({"TEXTUAL_LOG": str(log)})
+    assert stat.S_IMODE(log.stat().st_mode) == 0o600
+    assert log.read_text() == "earlier run\n"  # appended to, never truncated
+    link = tmp_path / "link.log"
+    link.symlink_to(tmp_path / "elsewhere.log")
+    secure_textual_log({"TEXTUAL_LOG": str(link)})
+    assert not (tmp_path / "elsewhere.log").exists()  # nothing created through a symlink

@@ -252,6 +252,11 @@ def run_tui(settings: Any, *, replay: Any = None, replay_path: str = "") -> int:
             "draw its screen.",
             "export LANG=C.UTF-8 (or another UTF-8 locale), then run hamari again.",
         )
+    from tui.terminal import prepare_for_tui
+
+    refusal = prepare_for_tui(VERBS)  # no tty, TERM=dumb: one line naming the headless verbs
+    if refusal is not None:
+        return fail(refusal)
     runtime = None
     if settings.demo and replay is None:
         # Start the emulator and its seeding now, so they overlap the app's own start-up.
