@@ -274,10 +274,10 @@ class HamariApp(App[None]):
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGHUP, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(sig, self._on_signal)
+                loop.add_signal_handler(sig, self._on_signal, sig)
 
-    def _on_signal(self) -> None:
-        self.exit(return_code=129)
+    def _on_signal(self, sig: int = signal.SIGHUP) -> None:
+        self.exit(return_code=128 + sig)  # the shell's convention: 129 for SIGHUP, 143 for TERM
 
     async def action_quit(self) -> None:
         self.exit()
