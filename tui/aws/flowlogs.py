@@ -59,6 +59,8 @@ except ImportError:  # pragma: no cover - declared dependency
 LOCAL_CHUNK: Final = 5000
 #: Bytes read from an S3 body per await.
 S3_CHUNK: Final = 1 << 20
+#: The slowest download an S3 object is given time for, beyond the call deadline (bytes/s).
+S3_MIN_RATE: Final = 32 * 1024
 #: CloudWatch pages with more events than this are parsed in a worker thread.
 _THREAD_EVENTS: Final = 2000
 #: How late S3 objects may be delivered after the records they hold end.
@@ -531,7 +533,9 @@ async def stream_s3(
         try:
             resp = await aws.call("s3", "GetObject", Bucket=bucket, Key=key)
             aws.meter.add("s3_objects")
-            body = resp["Body"]
+            body = _Deadline(
+                resp["Body"], aws.conn.call_timeout + int(obj.get("Size") or 0) / S3_MIN_RATE
+            )
             async with body:
                 first = await body.read(S3_CHUNK)
                 total += len(first)
@@ -564,10 +568,43 @@ async def stream_s3(
             stats.note(source, 0, err.message)
         except asyncio.CancelledError:
             raise
+        except TimeoutError:
+            stats.bad_files += 1
+            stats.note(source, 0, f"download timed out after {body.waited:.0f} s ({total:,} bytes)")
         except Exception as exc:  # a corrupt object loses only itself
             stats.bad_files += 1
             stats.note(source, parser._lineno, f"{type(exc).__name__}: {exc}")
         yield FlowBatch(pending, stats, source, index, last, None, None, total)
+
+
+class _Deadline:
+    """An S3 body whose reads share one deadline: aiohttp's read timeout is per read, so a body
+    that drips a byte a second would never end. Only time spent waiting on the network counts
+    (not the consumer's, between two batches)."""
+
+    def __init__(self, body: Any, seconds: float) -> None:
+        self.body = body
+        self.left = seconds
+        self.waited = 0.0
+
+    async def __aenter__(self) -> _Deadline:
+        await self.body.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.body.__aexit__(*exc)
+
+    async def read(self, n: int = -1) -> bytes:
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        try:
+            async with asyncio.timeout(max(self.left, 0.0)):
+                data: bytes = await self.body.read(n)
+                return data
+        finally:
+            spent = loop.time() - began
+            self.left -= spent
+            self.waited += spent
 
 
 # --- local files --------------------------------------------------------------------------------
