@@ -17,7 +17,6 @@ import math
 import os
 import re
 import sys
-import threading
 import unicodedata
 from pathlib import Path
 from typing import Any
@@ -244,16 +243,8 @@ def captures(emulator: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[st
     runs["metrics-hostile-target"] = ["metrics", HOSTILE[0] + HOSTILE[7], *aws]
     procs = {name: spawn(hamari_argv(*argv), _env(folder), size=(200, 50))
              for name, argv in runs.items()}  # fmt: skip
-
-    def drain(proc: PtyProcess) -> None:
-        proc.read_until(lambda _b: False, 0.0)
-        proc.wait(120)
-
-    threads = [threading.Thread(target=drain, args=(p,)) for p in procs.values()]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(150)
+    for proc in procs.values():  # all run at once; a blocked writer waits for its turn
+        proc.wait(150)
     yield procs
     for proc in procs.values():
         proc.close()
