@@ -108,8 +108,16 @@ async def test_old_local_files_say_the_window_hides_them_and_w_fits_it(
         assert "W fits the window" in flows.table.empty_text
         assert "12 events read, none in the window (last 3h)" in trail.table.empty_text
         assert "30 outside the window (W: fit)" in status(flows)
-        # The empty file is named, not only counted.
-        assert any(i.where.endswith("empty.json") for i in trail.skipped_items())
+        # The empty file is named, not only counted: b on the trail pane lists it.
+        assert "1 file not read (b: list)" in status(trail)
+        await pilot.press("b")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, SkippedScreen), 5)
+        listed = [skipped_prompt(i).plain for i in app.screen.items]  # type: ignore[attr-defined]
+        assert any(
+            "empty.json" in line and "empty" in line.split("empty.json", 1)[1] for line in listed
+        ), listed
+        await pilot.press("escape")
+        assert await wait_for(pilot, lambda: app.screen is main, 5)
 
         await pilot.press("W")
         assert await wait_for(

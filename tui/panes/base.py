@@ -166,6 +166,7 @@ class Pane(Vertical):
         self.outside_window = 0
         self.data_span: tuple[datetime, datetime] | None = None
         self.hidden_by_focus = 0
+        self._had_skipped = False
         # A refresh is running (tests and snapshots wait for quiet). Not named `loading`:
         # that is Textual's reactive which swaps the pane for a spinner.
         self.refreshing = False
@@ -373,6 +374,10 @@ class Pane(Vertical):
         """The one-line status under the title (counts, rates, watermark)."""
         status = self.query_one(".pane-status", Static)
         status.update(text if isinstance(text, Text) else Text(text))
+        skipped = self.skipped_total() > 0
+        if skipped != self._had_skipped:  # the footer shows `b` only when there is a list
+            self._had_skipped = skipped
+            self.refresh_bindings()
         # Status changes as data arrives: the first time there is data, tell the benchmark.
         if self.has_data():
             self.app.milestone(f"data_{self.id}")  # type: ignore[attr-defined]

@@ -508,7 +508,7 @@ class TrailPane(Pane):
         return list(self._skipped)
 
     def skipped_total(self) -> int:
-        return self.bad + self.bad_files
+        return self.bad + self.bad_files + self.skipped_files
 
     # -- filtering -------------------------------------------------------------------------------
 
@@ -639,7 +639,7 @@ class TrailPane(Pane):
             text.append(f" · {len(self._ordered):,} shown · {self.duplicates:,} duplicates folded")
         if self.skipped_files:
             files = "file" if self.skipped_files == 1 else "files"
-            text.append(f" · {self.skipped_files:,} {files} not read", style="yellow")
+            text.append(f" · {self.skipped_files:,} {files} not read (b: list)", style="yellow")
         for line in self.region_errors.values():
             # "us-east-1: not reachable" (the details are in the line's tail): the other
             # regions' events are shown; this one's are missing.
