@@ -174,6 +174,12 @@ def test_tgw_default_by_field_count() -> None:
         (V2_ACCEPT + " extra", "too many"),
         (V2_ACCEPT.replace(" 22 ", " ssh "), "not a number"),
         ("bogus line", "no log format"),
+        # numbers that parse but cannot be right: named, never a traceback later (issue 12.3)
+        (V2_ACCEPT.replace(" 4249 ", " 12345678901234567890123 "), "bytes is too large"),
+        (V2_ACCEPT.replace(" 4249 ", " 9223372036854775808 "), "bytes is too large"),
+        (V2_ACCEPT.replace("1418530010", "1418530010000"), "start is not a Unix time in seconds"),
+        (V2_ACCEPT.replace("1418530070", "1418530070000"), "(milliseconds?)"),
+        (V2_ACCEPT.replace(" 20641 ", " -1 "), "srcport is negative"),
     ],
 )
 def test_bad_lines_are_counted_and_parsing_continues(line: str, reason: str) -> None:
@@ -372,6 +378,34 @@ def test_sidecar_format_file(tmp_path: Path) -> None:
 
 
 @settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.integers(-(2**70), 2**70).map(str) | st.sampled_from(["-", "1e3", "5.5", "0x1"]),
+        min_size=14,
+        max_size=14,
+    ).map(lambda tokens: ["2", "123", "eni-1", "10.0.0.1", "10.0.0.2", *tokens[5:12], "ACCEPT OK"])
+)
+def test_any_number_in_any_numeric_field_is_a_record_or_a_named_bad_line(
+    tokens: list[str],
+) -> None:
+    """Fuzz of the numeric fields: whatever the value, no exception reaches the caller, and a
+    record's numbers fit a 64-bit column and its times are dates (issue 12.3)."""
+    from datetime import UTC, datetime
+
+    p = FlowLogParser()
+    rec = p.feed_line(" ".join(tokens))
+    if rec is None:
+        assert p.stats.bad_lines == 1 and p.stats.samples[0].reason
+        return
+    for name in ("srcport", "dstport", "protocol", "packets", "bytes", "start", "end"):
+        value = rec.get(name)
+        assert value is None or 0 <= value < 2**63
+    for value in (rec.start, rec.end):
+        if value is not None:
+            datetime.fromtimestamp(value, UTC)  # renders
+
+
+@settings(max_examples=300, deadline=None)
 @given(st.lists(st.text(max_size=120), max_size=20))
 def test_parser_never_raises(lines: list[str]) -> None:
     p = FlowLogParser()
@@ -387,9 +421,11 @@ _TOKEN = st.text(
 )
 
 
-def _value(kind: str) -> st.SearchStrategy[str | int | None]:
+def _value(kind: str, name: str = "") -> st.SearchStrategy[str | int | None]:
+    if name in ("start", "end"):
+        return st.one_of(st.none(), st.integers(0, 253_402_300_799))  # a time in seconds
     if kind == "int":
-        return st.one_of(st.none(), st.integers(0, 2**40))
+        return st.one_of(st.none(), st.integers(0, 2**63 - 1))
     if kind == "ip":
         return st.one_of(
             st.none(),
@@ -410,7 +446,7 @@ def _records(draw: st.DrawFn) -> tuple[tuple[str, ...], list[dict[str, object]]]
     kinds = {n: FIELDS[n].kind if n in FIELDS else "str" for n in names}
     rows = draw(
         st.lists(
-            st.fixed_dictionaries({n: _value(kinds[n]) for n in names}), min_size=1, max_size=5
+            st.fixed_dictionaries({n: _value(kinds[n], n) for n in names}), min_size=1, max_size=5
         )
     )
     return tuple(names), rows

@@ -143,3 +143,25 @@ def test_bad_lines_and_files_are_named_on_stderr_without_escapes(tmp_path: Path)
     assert "a.log.gz:3: too few fields" in proc.stderr
     assert "b.log.gz" in proc.stderr and "truncated" in proc.stderr
     assert "\x1b" not in proc.stderr and "\x07" not in proc.stderr
+
+
+def test_millisecond_epochs_and_a_23_digit_count_are_named_lines_not_tracebacks(
+    tmp_path: Path,
+) -> None:
+    """Issue 12.3: `ValueError: year 58889` in the table and `OverflowError` in --aggregate."""
+    header = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status"
+    good = "2 123 eni-1 10.0.0.1 10.0.0.2 40000 443 6 3 180 1700000000 1700000060 REJECT OK"
+    ms = "2 123 eni-1 10.0.0.3 10.0.0.2 40000 443 6 3 180 1700000000000 1700000060000 REJECT OK"
+    huge = "2 123 eni-1 10.0.0.4 10.0.0.2 40000 443 6 3 12345678901234567890123 1700000000 1700000060 REJECT OK"
+    path = tmp_path / "flows.log"
+    path.write_text("\n".join([header, good, ms, huge]) + "\n")
+    for engine in ("auto", "python"):
+        table = _run(str(path), "--filter", "bytes > 1", "--format", "table", "--engine", engine)
+        agg = _run(str(path), "--aggregate", "top-talkers", "--format", "csv", "--engine", engine)
+        for proc in (table, agg):
+            assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+            assert "bad lines 2" in proc.stderr
+            assert f"{path}:3: start is not a Unix time in seconds (milliseconds?)" in proc.stderr
+            assert f"{path}:4: bytes is too large for a 64-bit count" in proc.stderr
+        assert "2023-11-14 22:13:20" in table.stdout and "10.0.0.3" not in table.stdout
+        assert agg.stdout.splitlines()[1].startswith("10.0.0.1 → 10.0.0.2,1,")

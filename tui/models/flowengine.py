@@ -43,11 +43,16 @@ from tui.models.flowlog import (
     _CHUNK,
     FIELDS,
     FIELDS_BY_ATTR,
+    MAX_EPOCH,
+    MAX_INT,
     PROTOCOL_NAMES,
+    TIME_FIELDS,
     FlowLogParser,
     FlowRecord,
     ParseStats,
     _decompressobj,
+    _gunzip,
+    _lines_from_chunks,
     _looks_like_header,
     _read_one,
     _sidecar_format,
@@ -145,13 +150,102 @@ def _csv_columns(names: Sequence[str]) -> list[tuple[str, str]]:
 
 
 def _read_csv_sql(path: Path, columns: Sequence[tuple[str, str]], header: bool, gz: bool) -> str:
-    spec = ", ".join(f"{_lit(c)}: {_lit(t)}" for c, t in columns)
+    """DuckDB's reader of a flow-log text file; every column as text (see :func:`_text_view`)."""
+    spec = ", ".join(f"{_lit(c)}: 'VARCHAR'" for c, _ in columns)
     return (
         f"read_csv({_lit(str(path))}, delim=' ', header={str(header).lower()}, nullstr='-', "
         f"quote='', escape='', comment='#', columns={{{spec}}}, auto_detect=false, "
-        f"compression={_lit('gzip' if gz else 'none')}, ignore_errors=true, store_rejects=true, "
-        "rejects_table='hamari_rejects', rejects_scan='hamari_reject_scans')"
+        f"new_line='\\n', compression={_lit('gzip' if gz else 'none')}, ignore_errors=true, "
+        "store_rejects=true, rejects_table='hamari_rejects', rejects_scan='hamari_reject_scans')"
     )
+
+
+def _int_ok(col: str, top: int) -> str:
+    """SQL: the text of a number column reads as the pure parser reads it.
+
+    DuckDB's cast is lenient where ``int()`` is not (``5.5`` is 6, ``1e3`` 1000, ``0x10`` 16)
+    and strict where it is not (more than 19 digits): only plain digits short enough to be
+    below ``top`` are left to DuckDB; any other row goes to the pure parser.
+    """
+    c = _quote(col)
+    width = len(str(top)) - 1
+    return f"({c} IS NULL OR (length({c}) <= {width} AND NOT {c} GLOB '*[!0-9]*'))"
+
+
+def _text_view(
+    path: Path, names: Sequence[str], header: bool, gz: bool
+) -> tuple[str, list[str]]:
+    """``(SELECT fields..., _raw, _ok FROM read_csv(...))`` and the field columns it has.
+
+    Numbers are read as text and converted here, so that ``_ok`` can say whether DuckDB read
+    the row as the pure parser does; ``_raw`` is the line itself (from the text of every
+    column), for the rows that are not ``_ok`` and for export.
+    """
+    columns = _csv_columns(names)
+    keep = [c for c, _ in columns if not c.startswith("_dup")]
+    exprs, checks = [], []
+    for name, (col, typ) in zip(names, columns, strict=True):
+        if typ == "BIGINT":
+            top = MAX_EPOCH if name in TIME_FIELDS else MAX_INT
+            checks.append(_int_ok(col, top))
+            if not col.startswith("_dup"):
+                exprs.append(f"TRY_CAST({_quote(col)} AS BIGINT) AS {_quote(col)}")
+        elif not col.startswith("_dup"):
+            exprs.append(_quote(col))
+    raw = "concat_ws(' ', " + ", ".join(f"coalesce({_quote(c)}, '-')" for c, _ in columns) + ")"
+    ok = " AND ".join(checks) or "TRUE"
+    src = _read_csv_sql(path, columns, header, gz)
+    return f"(SELECT {', '.join(exprs)}, {raw} AS _raw, {ok} AS _ok FROM {src})", keep
+
+
+#: Bytes after which DuckDB's reading of a line may differ from the pure parser's: non-ASCII
+#: (invalid UTF-8 becomes ``?`` in DuckDB, U+FFFD here; Unicode spaces split here only),
+#: control characters (a tab or form feed splits here only), ``#`` (a comment leaves empty
+#: columns that DuckDB fills with NULL) and a space at either end of a line or beside another.
+_PLAIN_BYTES: Final = bytes(range(0x21, 0x7F)).replace(b"#", b"") + b" \n"
+_UNEVEN: Final = (b"  ", b"\n ", b" \n")
+
+
+def _plain_text(path: Path, gz: bool) -> bool:
+    """Whether DuckDB may read the file: only bytes both readers split the same way.
+
+    A pass over the (decompressed) bytes at memory speed; a file that fails it is read by the
+    pure parser, so that the engine never decides what a line means.
+    """
+    prev = b"\n"
+    try:
+        with path.open("rb") as fh:
+            chunks = _gunzip(fh) if gz else iter(lambda: fh.read(_CHUNK * 8), b"")
+            for chunk in chunks:
+                if chunk.translate(None, _PLAIN_BYTES):
+                    return False
+                edge = prev[-1:] + chunk[:1]
+                if edge in _UNEVEN or any(u in chunk for u in _UNEVEN):
+                    return False
+                prev = chunk
+    except Exception:  # a truncated gzip: the pure reader keeps what precedes the break
+        return False
+    return not prev.endswith(b" ")
+
+
+class _NotPlain(Exception):
+    """DuckDB's reading of a file may differ from the pure parser's: the pure reader takes it."""
+
+
+def _reparse(
+    rejected: Sequence[tuple[Any, Any]], names: Sequence[str], path: Path
+) -> tuple[list[FlowRecord], ParseStats]:
+    """Give lines DuckDB rejected to the pure parser, which decides what they are (a record
+    with a trailing comment, a bad line, a header), with their line numbers; counted apart."""
+    scratch = ParseStats()
+    parser = FlowLogParser(names, stats=scratch, source=str(path))
+    recovered: list[FlowRecord] = []
+    for lineno, text in rejected:
+        parser._lineno = int(lineno) - 1
+        rec = parser.feed_line(str(text))
+        if rec is not None:
+            recovered.append(rec)
+    return recovered, scratch
 
 
 class _Counting:
@@ -340,20 +434,26 @@ class FlowEngine:
     def _load_text(
         self, path: Path, file_id: int, names: tuple[str, ...], header: bool, gz: bool
     ) -> bool:
-        columns = _csv_columns(names)
-        self._ensure_columns(columns)
-        keep = [c for c, _ in columns if not c.startswith("_dup")]
+        """Load a text file with DuckDB; False (nothing loaded) when the pure reader must read it:
+        bytes DuckDB splits otherwise, a number DuckDB reads otherwise, a second header."""
+        if not _plain_text(path, gz):
+            return False
+        view, keep = _text_view(path, names, header, gz)
+        self._ensure_columns((c, t) for c, t in _csv_columns(names) if c in keep)
         select = ", ".join(_quote(c) for c in keep)
         con = self.con
         con.execute("BEGIN TRANSACTION")
         try:
             con.execute(
-                f"INSERT INTO {_TABLE} ({_FILE_COL}, {select}) "
-                f"SELECT {file_id}, {select} FROM {_read_csv_sql(path, columns, header, gz)}"
+                f"INSERT INTO {_TABLE} ({_FILE_COL}, {select}) SELECT {file_id}, {select} "
+                f"FROM {view} WHERE CASE WHEN _ok THEN TRUE ELSE error('hamari: not plain') END"
             )
             rejected = con.execute(
                 "SELECT line, any_value(csv_line) FROM hamari_rejects GROUP BY line ORDER BY line"
             ).fetchall()
+            recovered, scratch = _reparse(rejected, names, path)
+            if scratch.headers:  # another header: the lines after it have another layout
+                raise _NotPlain
         except Exception:
             con.execute("ROLLBACK")
             return False
@@ -361,30 +461,13 @@ class FlowEngine:
         con.execute("DROP TABLE IF EXISTS hamari_rejects")
         con.execute("DROP TABLE IF EXISTS hamari_reject_scans")
         self.stats.headers += int(header)
-        self._recover(rejected, names, path, file_id)
-        self._count_statuses(file_id)
-        return True
-
-    def _recover(
-        self, rejected: Sequence[tuple[Any, Any]], names: Sequence[str], path: Path, file_id: int
-    ) -> list[FlowRecord]:
-        """Give lines DuckDB rejected a second chance with the pure parser (a trailing
-        ``# comment``, runs of spaces); what it cannot read either is a bad line, counted once.
-        The recovered records are stored; status counts are the caller's (from the table)."""
-        scratch = ParseStats()
-        parser = FlowLogParser(names, stats=scratch, source=str(path))
-        recovered: list[FlowRecord] = []
-        for lineno, text in rejected:
-            parser._lineno = int(lineno) - 1
-            rec = parser.feed_line(str(text))
-            if rec is not None:
-                recovered.append(rec)
         self.stats.bad_lines += scratch.bad_lines
         for bad in scratch.samples:
             self.stats.note(bad.source, bad.lineno, bad.reason, bad.text)
         if recovered:
             self._insert_records(recovered, file_id)
-        return recovered
+        self._count_statuses(file_id)
+        return True
 
     def _count_statuses(self, file_id: int) -> None:
         rows = self.con.execute(
@@ -422,11 +505,22 @@ class FlowEngine:
             text = f"CAST({s} AS VARCHAR)"
             numeric = any(k in types[src] for k in ("INT", "DOUBLE", "FLOAT", "DECIMAL"))
             if typ == "BIGINT":
+                # A value the pure reader would call bad (5.5, -1, a millisecond epoch, text)
+                # stops the load: the pure reader then reads the file and names the line.
+                top = MAX_EPOCH if fields[names.index(src)] in TIME_FIELDS else MAX_INT
+                bad = (
+                    f"CAST({s} AS DOUBLE) <> floor(CAST({s} AS DOUBLE)) "
+                    f"OR CAST({s} AS DOUBLE) < 0 OR CAST({s} AS DOUBLE) > {top}"
+                    if numeric
+                    else f"NOT {_int_ok(src, top)}"
+                )
                 exprs.append(
                     f"CASE WHEN {s} IS NULL OR {text} IN {nulls} THEN NULL "
+                    f"WHEN {bad} THEN error('hamari: not a count') "
                     f"ELSE CAST(CAST({s} AS DOUBLE) AS BIGINT) END AS {_quote(col)}"
                     if numeric
                     else f"CASE WHEN {s} IS NULL OR {text} IN {nulls} THEN NULL "
+                    f"WHEN {bad} THEN error('hamari: not a count') "
                     f"ELSE CAST({s} AS BIGINT) END AS {_quote(col)}"
                 )
             else:
@@ -951,47 +1045,81 @@ def _scan_sql(
     in a thread (DuckDB releases the GIL), so a second core decompresses the file again
     instead of the caller waiting for it. That pass also collects the lines DuckDB rejected.
 
-    Returns None when DuckDB cannot read the file's first rows (the pure reader takes it); a
+    Returns None when the file holds bytes DuckDB would split otherwise than the parser (see
+    :func:`_plain_text`) or DuckDB cannot read its first rows: the pure reader takes it. A
     failure later raises, and the caller counts the file as bad.
     """
-    columns = _csv_columns(names)
-    keep = [c for c, _ in columns if not c.startswith("_dup")]
-    src = _read_csv_sql(path, columns, header, gz)
+    if not _plain_text(path, gz):
+        return None
+    text_view, keep = _text_view(path, names, header, gz)
     missing = [
         f"CAST(NULL AS {SQL_TYPES[s.kind]}) AS {_quote(s.attr)}"
         for s in FIELDS.values()
         if s.attr not in keep
     ]
-    view = f"(SELECT *{', ' if missing else ''}{', '.join(missing)} FROM {src})"
+    view = f"(SELECT *{', ' if missing else ''}{', '.join(missing)} FROM {text_view})"
     cols = ", ".join(_quote(c) for c in keep)
     cls = _record_class_for(keep)
     new = tuple.__new__
     cur = con.cursor()
     try:
         where = flt.to_sql_where("duckdb")
-        cur.execute(f"SELECT {cols}, {_raw_sql(keep)} FROM {view} WHERE {where}")
+        # Rows DuckDB may read otherwise than the parser (see _text_view) come back whatever the
+        # filter, in file order: the parser reads them from their text.
+        cur.execute(f"SELECT {cols}, _raw, _ok FROM {view} WHERE NOT _ok OR ({where})")
         batch = cur.fetchmany(10000)
     except Exception:
         return None
     # A format without log-status has no status rows: every row counts as a record.
     status = "log_status" if "log_status" in keep else "NULL"
-    counting = _Counting(con.cursor(), src, status)
+    counting = _Counting(con.cursor(), f"{view} v WHERE _ok", status)
+    parser = FlowLogParser(names, stats=stats, source=str(path))
 
     def rows() -> Iterator[FlowRecord]:
         nonlocal batch
+        unplaced: list[int] = []  # samples of lines read from their text: line numbers later
         while batch:
             for row in batch:
-                yield new(cls, row)
+                if row[-1]:
+                    yield new(cls, row[:-1])
+                    continue
+                before = len(stats.samples)
+                rec = parser.feed_line(row[-2])
+                unplaced.extend(range(before, len(stats.samples)))
+                if rec is not None and pred(rec):
+                    yield rec
             batch = cur.fetchmany(10000)
         cur.close()
         counts, rejected = counting.result()
         _add_statuses(stats, counts)
         stats.headers += int(header)
-        parser = FlowLogParser(names, stats=stats, source=str(path))
         for lineno, text in rejected:
             parser._lineno = int(lineno) - 1
             rec = parser.feed_line(str(text))
             if rec is not None and pred(rec):
                 yield rec
+        if unplaced:
+            _place(stats, unplaced, path, gz)
 
     return rows()
+
+
+def _place(stats: ParseStats, indices: Sequence[int], path: Path, gz: bool) -> None:
+    """Give the samples of lines DuckDB handed over by text their line numbers (k-th sample of
+    a text is its k-th line), by one more read of the file; only when such lines were bad."""
+    import dataclasses
+
+    wanted: dict[str, list[int]] = {}
+    for i in indices:
+        wanted.setdefault(stats.samples[i].text, []).append(i)
+    with path.open("rb") as fh:
+        chunks = _gunzip(fh) if gz else iter(lambda: fh.read(_CHUNK), b"")
+        for lineno, line in enumerate(_lines_from_chunks(chunks), 1):
+            waiting = wanted.get(line[:200])
+            if waiting:
+                i = waiting.pop(0)
+                stats.samples[i] = dataclasses.replace(stats.samples[i], lineno=lineno)
+                if not waiting:
+                    del wanted[line[:200]]
+                    if not wanted:
+                        return

@@ -430,6 +430,29 @@ class FlowRecord(tuple):  # type: ignore[type-arg]
         return dict(zip(self.FORMAT, self[:-1], strict=True))
 
 
+#: The largest number a flow-log field may hold: DuckDB's BIGINT and Arrow's int64.
+MAX_INT: Final = 2**63 - 1
+#: The last second ``datetime`` can show (9999-12-31T23:59:59Z); a larger ``start`` or ``end`` is
+#: not a Unix time in seconds (a millisecond epoch is ~1000x too large).
+MAX_EPOCH: Final = 253_402_300_799
+#: Fields holding a Unix time in seconds.
+TIME_FIELDS: Final = frozenset({"start", "end"})
+
+
+class FieldValueError(ValueError):
+    """A number that parses but cannot be right for its field (why the line is bad)."""
+
+
+def _out_of_range(name: str, value: int) -> Any:
+    shown = str(value) if len(str(value)) <= 24 else str(value)[:21] + "..."
+    if value < 0:
+        raise FieldValueError(f"{name} is negative: {shown}")
+    if name in TIME_FIELDS:
+        hint = " (milliseconds?)" if value < MAX_EPOCH * 10_000 else ""
+        raise FieldValueError(f"{name} is not a Unix time in seconds{hint}: {shown}")
+    raise FieldValueError(f"{name} is too large for a 64-bit count: {shown}")
+
+
 @dataclass(frozen=True, slots=True)
 class Layout:
     """A compiled format: its record class and the function that builds one from tokens.
@@ -469,7 +492,13 @@ def layout_for(fields: tuple[str, ...]) -> Layout:
         elif spec.attr not in namespace:  # a repeated field keeps its first position
             namespace[spec.attr] = property(itemgetter(i))
         if spec is not None and spec.kind == "int":
-            exprs.append(f"None if p{i} == '-' else _int(p{i})")
+            # A number must fit the column it goes to (BIGINT in DuckDB, int64 in Arrow) and a
+            # time must be a date in seconds: anything else is a bad line, named by _out.
+            top = MAX_EPOCH if name in TIME_FIELDS else MAX_INT
+            exprs.append(
+                f"None if p{i} == '-' else "
+                f"(v if 0 <= (v := _int(p{i})) <= {top} else _out({name!r}, v))"
+            )
         else:
             exprs.append(f"None if p{i} == '-' else _intern(p{i})")  # shared, see the top
     namespace["_EXTRA"] = tuple(extra)
@@ -480,7 +509,13 @@ def layout_for(fields: tuple[str, ...]) -> Layout:
     params = ", ".join(f"p{i}" for i in range(len(names)))
     body = ", ".join(f"({e})" for e in exprs)
     src = f"def build(parts, raw):\n    ({params},) = parts\n    return _new(_cls, ({body}, raw))\n"
-    scope: dict[str, Any] = {"_new": tuple.__new__, "_cls": cls, "_int": int, "_intern": _intern}
+    scope: dict[str, Any] = {
+        "_new": tuple.__new__,
+        "_cls": cls,
+        "_int": int,
+        "_intern": _intern,
+        "_out": _out_of_range,
+    }
     exec(src, scope)
     return Layout(names, cls, scope["build"], tuple(n for n, _ in extra))
 
@@ -642,6 +677,9 @@ class FlowLogParser:
             layout = layout_for(auto)
         try:
             rec = layout.build(parts, raw)
+        except FieldValueError as err:
+            self._bad(str(err), raw)
+            return None
         except ValueError:
             want = len(layout.fields)
             if len(parts) < want:
