@@ -285,14 +285,14 @@ def build(ec2: Any, kms: Any, spec: WorldSpec) -> Infra:
     managed_key_arn = ""
     for vol in ec2.describe_volumes()["Volumes"]:
         for att in vol.get("Attachments", []):
-            name = by_instance.get(att["InstanceId"])
-            if not name:
+            owner = by_instance.get(att["InstanceId"])
+            if not owner:
                 continue
-            role = vol["VolumeType"] if name == slow else "root"
-            volume_ids[f"{name}:{role}"] = vol["VolumeId"]
-            ec2.create_tags(Resources=[vol["VolumeId"]], Tags=tags(f"{name}-{role}"))
-            _provision(ec2, vol, volumes_of.get(spec_of[name].role, []))
-            if name == twin:
+            role = vol["VolumeType"] if owner == slow else "root"
+            volume_ids[f"{owner}:{role}"] = vol["VolumeId"]
+            ec2.create_tags(Resources=[vol["VolumeId"]], Tags=tags(f"{owner}-{role}"))
+            _provision(ec2, vol, volumes_of.get(spec_of[owner].role, []))
+            if owner == twin:
                 managed_key_arn = vol.get("KmsKeyId", "")
 
     return Infra(
