@@ -165,3 +165,79 @@ def test_millisecond_epochs_and_a_23_digit_count_are_named_lines_not_tracebacks(
             assert f"{path}:4: bytes is too large for a 64-bit count" in proc.stderr
         assert "2023-11-14 22:13:20" in table.stdout and "10.0.0.3" not in table.stdout
         assert agg.stdout.splitlines()[1].startswith("10.0.0.1 → 10.0.0.2,1,")
+
+
+def _unreadable_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "empty.log").write_bytes(b"")
+    (folder / "notes.txt").write_text("hello world\n")
+    (folder / "conf.yml").write_text("a: 1\n")
+    whole = gzip.compress(
+        ("\n".join(["2 123 eni-1 10.0.0.1 10.0.0.2 1 2 6 1 40 1 2 ACCEPT OK"] * 5000)).encode()
+    )
+    (folder / "trunc.log.gz").write_bytes(whole[: len(whole) // 3])
+    (folder / "bad.parquet").write_bytes(b"PAR1garbagePAR1")
+    (folder / "x.json").write_text('{"a": 1}\n')
+    return folder
+
+
+@pytest.mark.parametrize("engine", ["auto", "python"])
+def test_every_file_not_read_is_named_with_its_reason_and_nothing_read_exits_2(
+    tmp_path: Path, engine: str
+) -> None:
+    """Issue 11.7: each skipped file gets one line with the real reason; a run that read
+    nothing is a failure, whatever the path through the engines."""
+    folder = _unreadable_folder(tmp_path)
+    (folder / "trunc.log.gz").rename(tmp_path / "trunc.log.gz")
+    for extra in (
+        [],
+        ["--filter", "bytes > 1"],
+        ["--filter", "action=REJECT"],
+        ["--aggregate", "by-action"],
+    ):
+        proc = _run(str(folder), "--engine", engine, "--format", "csv", *extra)
+        assert proc.returncode == 2, proc.stderr
+        assert "Traceback" not in proc.stderr
+        why = {
+            "empty.log": "empty: no flow-log record in it",
+            "notes.txt": "not a flow log: its one line is not a flow-log record (line 1: too few fields",
+            "conf.yml": "not a flow-log file name",
+            "bad.parquet": "corrupt Parquet: ",
+            "x.json": "not a flow log: JSON document has no logEvents/events list",
+        }
+        for name, reason in why.items():
+            assert f"hamari: not read: {folder / name}: {reason}" in proc.stderr, (
+                name,
+                proc.stderr,
+            )
+        assert "hamari: nothing could be read: no flow-log record in" in proc.stderr
+    # a truncated gzip: what precedes the break is kept, and the break is named
+    (tmp_path / "trunc.log.gz").rename(folder / "trunc.log.gz")
+    proc = _run(str(folder), "--engine", engine, "--format", "csv", "--filter", "bytes > 1")
+    assert proc.returncode == 0, proc.stderr
+    assert f"hamari: read in part: {folder / 'trunc.log.gz'}: truncated gzip" in proc.stderr
+    assert "rows before it were read" in proc.stderr
+
+
+def test_a_folder_of_unreadable_files_exits_2_and_one_good_file_makes_it_0(tmp_path: Path) -> None:
+    folder = _unreadable_folder(tmp_path)
+    (folder / "trunc.log.gz").unlink()
+    proc = _run(str(folder), "--format", "csv", "--filter", "bytes > 1")
+    assert (
+        proc.returncode == 2
+        and "hamari: nothing could be read: no flow-log record in" in proc.stderr
+    )
+    assert "fix: " in proc.stderr
+    (folder / "good.log").write_text("2 123 eni-1 10.0.0.1 10.0.0.2 1 2 6 1 40 1 2 ACCEPT OK\n")
+    proc = _run(str(folder), "--format", "csv", "--filter", "bytes > 1")
+    assert proc.returncode == 0, proc.stderr
+    assert f"hamari: not read: {folder / 'empty.log'}: empty" in proc.stderr
+
+
+def test_a_missing_source_is_one_line_and_exit_2() -> None:
+    for args in (["--source", "/nonexistent/flows"], ["/nonexistent/flows", "--filter", "bytes>1"]):
+        proc = _run(*args)
+        assert proc.returncode == 2
+        assert proc.stderr.startswith("hamari: No such file or folder: /nonexistent/flows\n")
+        assert "Traceback" not in proc.stderr and "FileNotFoundError" not in proc.stderr

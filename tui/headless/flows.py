@@ -17,12 +17,13 @@ import sys
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from json.encoder import encode_basestring as _esc
+from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from tui.headless.common import _csv_cell, ndjson_line, write_table
 from tui.models.flowagg import AGGREGATIONS, AggRow, aggregate
 from tui.models.flowfilter import FilterError, FlowFilter, parse_filter
-from tui.models.flowlog import FIELDS, FlowRecord, ParseStats, iter_files, parse_source
+from tui.models.flowlog import FIELDS, FlowRecord, ParseStats, parse_source
 from tui.models.nacl import explain
 from tui.models.network import FlowLogConfig, Topology
 from tui.models.text import display_safe, json_terminal_safe
@@ -321,7 +322,8 @@ def _summary(
     )
     if total.data_loss:
         text += " — DATA LOSS: some records are missing"
-    samples = [b for s in stats.values() for b in s.samples][:3]
+    # Whole files not read have a line of their own (see _report); these are lines.
+    samples = [b for s in stats.values() for b in s.samples if b.lineno][:3]
     for bad in samples:  # where to look: file, line, why (AWS and file text is untrusted)
         where = f"{bad.source}:{bad.lineno}" if bad.lineno else bad.source
         text += f"\n  {display_safe(where)}: {display_safe(bad.reason)[:160]}"
@@ -330,6 +332,27 @@ def _summary(
     for pattern in sorted(pushed):
         text += f"\npushed down to CloudWatch Logs: {pattern}"
     return text
+
+
+def _report(stats: Iterable[ParseStats], summary: str, where: str) -> int:
+    """Print one line per file not read (with its reason) and the summary; exit 2 with a fix
+    when nothing at all could be read, as ``hamari trail`` does."""
+    rows = 0
+    for s in stats:
+        rows += s.rows
+        for label, files in (("not read", s.skipped), ("read in part", s.partial)):
+            for source, why in files:
+                text = f"hamari: {label}: {display_safe(source)}: {display_safe(why)}"
+                print(text, file=sys.stderr)
+    print(summary, file=sys.stderr, flush=True)
+    if rows:
+        return 0
+    return fail(
+        f"nothing could be read: no flow-log record in {display_safe(where)}"
+        + " (the reasons are above)",
+        "give VPC or Transit Gateway flow-log files: S3 deliveries (.log.gz, with their header "
+        "line), text with --log-format for a custom layout, CloudWatch Logs JSON, or Parquet",
+    )
 
 
 def _needs_aws(kind: str, settings: Settings, ns: argparse.Namespace) -> bool:
@@ -421,8 +444,11 @@ async def _stream(
     shown = writer.count if writer is not None else len(kept)
     if ns.aggregate:
         _write_aggregate(aggregate(kept, ns.aggregate, topology, limit=ns.limit), ns, out)
-    print(_summary(stats, shown, pushed), file=sys.stderr, flush=True)
-    return 0
+    summary = _summary(stats, shown, pushed)
+    if kind != "local":  # an empty window of a live source is an answer, not a failure
+        print(summary, file=sys.stderr, flush=True)
+        return 0
+    return _report(stats.values(), summary, value)
 
 
 def _run_engine(path: str, flt: FlowFilter, ns: argparse.Namespace, out: IO[str]) -> int | None:
@@ -464,9 +490,8 @@ def _run_engine(path: str, flt: FlowFilter, ns: argparse.Namespace, out: IO[str]
         if batch:
             writer.write(batch, current)
         shown = writer.count
-    files = sum(1 for _ in iter_files(path))
-    print(_summary({"local": stats}, shown, set(), files=files), file=sys.stderr, flush=True)
-    return 0
+    summary = _summary({"local": stats}, shown, set(), files=stats.files)
+    return _report([stats], summary, path)
 
 
 def _write_aggregate(groups: Sequence[AggRow], ns: argparse.Namespace, out: IO[str]) -> None:
@@ -521,6 +546,12 @@ def run(settings: Settings, ns: argparse.Namespace) -> int:
     if ns.format is None:
         ns.format = "table" if sys.stdout.isatty() else "ndjson"
     kind, value = parse_source(ns.source or settings.flows_source or "")
+    if kind == "local" and not Path(value).exists():
+        return fail(
+            f"No such file or folder: {display_safe(value)}",
+            "Give a flow-log file (.log, .log.gz, .parquet, CloudWatch Logs JSON) or a folder "
+            "of them, or --source s3://bucket/prefix or cwl:LOG_GROUP.",
+        )
     if _engine_applies(kind, settings, ns):
         status = _run_engine(value, flt, ns, sys.stdout)
         if status is not None:

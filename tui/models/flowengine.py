@@ -56,6 +56,7 @@ from tui.models.flowlog import (
     _looks_like_header,
     _read_one,
     _sidecar_format,
+    file_error,
     iter_files,
     layout_for,
 )
@@ -172,9 +173,7 @@ def _int_ok(col: str, top: int) -> str:
     return f"({c} IS NULL OR (length({c}) <= {width} AND NOT {c} GLOB '*[!0-9]*'))"
 
 
-def _text_view(
-    path: Path, names: Sequence[str], header: bool, gz: bool
-) -> tuple[str, list[str]]:
+def _text_view(path: Path, names: Sequence[str], header: bool, gz: bool) -> tuple[str, list[str]]:
     """``(SELECT fields..., _raw, _ok FROM read_csv(...))`` and the field columns it has.
 
     Numbers are read as text and converted here, so that ``_ok`` can say whether DuckDB read
@@ -411,24 +410,27 @@ class FlowEngine:
         Returns:
             The engine's running :attr:`stats`.
         """
-        for path in iter_files(paths):
+        for path in iter_files(paths, skipped=self.stats.skipped):
             file_id = next(self._files)
+            mark = self.stats.mark()
             try:
                 kind, first, gz = _first_line(path)
             except OSError as exc:
-                self.stats.bad_files += 1
-                self.stats.note(str(path), 0, f"{type(exc).__name__}: {exc}")
+                self.stats.file_done(str(path), mark, file_error(exc, path))
                 continue
+            error: str | None = None
             if kind == "empty":  # or a gzip too short to inflate: the pure reader judges it
-                self._load_pure(path, file_id, fields)
-                continue
-            if kind == "parquet":
+                error = self._load_pure(path, file_id, fields)
+            elif kind == "parquet":
                 if not self._load_parquet(path, file_id):
-                    self._load_pure(path, file_id, fields)
-                continue
-            names, header = _file_format(path, first, fields) if kind == "text" else (None, False)
-            if names is None or not self._load_text(path, file_id, names, header, gz):
-                self._load_pure(path, file_id, fields)
+                    error = self._load_pure(path, file_id, fields)
+            else:
+                names, header = (
+                    _file_format(path, first, fields) if kind == "text" else (None, False)
+                )
+                if names is None or not self._load_text(path, file_id, names, header, gz):
+                    error = self._load_pure(path, file_id, fields)
+            self.stats.file_done(str(path), mark, error)
         return self.stats
 
     def _load_text(
@@ -549,8 +551,9 @@ class FlowEngine:
         self._count_statuses(file_id)
         return True
 
-    def _load_pure(self, path: Path, file_id: int, fields: Sequence[str] | None) -> None:
-        """Read one file with the pure reader (JSON, unknown layout, truncated or odd files)."""
+    def _load_pure(self, path: Path, file_id: int, fields: Sequence[str] | None) -> str | None:
+        """Read one file with the pure reader (JSON, unknown layout, truncated or odd files);
+        why it could not be read to its end, or None."""
         file_fmt = fields if fields is not None else _sidecar_format(path)
         parser = FlowLogParser(file_fmt, stats=self.stats, source=str(path))
         batch: list[FlowRecord] = []
@@ -561,10 +564,12 @@ class FlowEngine:
                     self._insert_records(batch, file_id)
                     batch = []
         except Exception as exc:  # one bad file must never stop the others
-            self.stats.bad_files += 1
-            self.stats.note(str(path), parser._lineno, f"{type(exc).__name__}: {exc}")
+            error: str | None = file_error(exc, path, parser._lineno)
+        else:
+            error = None
         if batch:
             self._insert_records(batch, file_id)
+        return error
 
     def add(self, records: Sequence[FlowRecord]) -> None:
         """Store records that were parsed elsewhere (a pane's stream), in arrival order."""
@@ -986,13 +991,13 @@ def scan_files(
         sql_ok = False
     con: Any = None
     try:
-        for path in iter_files(paths):
+        for path in iter_files(paths, skipped=stats.skipped):
             source = str(path)
+            mark = stats.mark()
             try:
                 kind, first, gz = _first_line(path)
             except OSError as exc:
-                stats.bad_files += 1
-                stats.note(source, 0, f"{type(exc).__name__}: {exc}")
+                stats.file_done(source, mark, file_error(exc, path))
                 continue
             names, header = _file_format(path, first, fields) if kind == "text" else (None, False)
             tokens = literals(flt, names) if names is not None and header else []
@@ -1002,28 +1007,23 @@ def scan_files(
                 if tokens and names is not None:
                     spaces = len(names) - 1
                     helper = helper_worth_it(path, gz)
-                    for rec in scan_prefiltered(
-                        path, gz, parser, spaces, tokens, pred, helper=helper
-                    ):
-                        yield source, rec
-                    continue
-                if kind == "text" and names is not None and sql_ok and not flt.is_empty:
-                    if con is None:
-                        import duckdb
+                    rows = scan_prefiltered(path, gz, parser, spaces, tokens, pred, helper=helper)
+                else:
+                    got = None
+                    if kind == "text" and names is not None and sql_ok and not flt.is_empty:
+                        if con is None:
+                            import duckdb
 
-                        con = duckdb.connect(config={"memory_limit": memory_limit})
-                        con.execute("SET enable_progress_bar = false")
-                    got = _scan_sql(con, path, flt, pred, names, header, gz, stats)
-                    if got is not None:
-                        for rec in got:
-                            yield source, rec
-                        continue
-                for rec in _read_one(path, parser):
-                    if pred(rec):
-                        yield source, rec
+                            con = duckdb.connect(config={"memory_limit": memory_limit})
+                            con.execute("SET enable_progress_bar = false")
+                        got = _scan_sql(con, path, flt, pred, names, header, gz, stats)
+                    rows = got if got is not None else filter(pred, _read_one(path, parser))
+                for rec in rows:
+                    yield source, rec
             except Exception as exc:  # one bad file must never stop the others
-                stats.bad_files += 1
-                stats.note(source, parser._lineno, f"{type(exc).__name__}: {exc}")
+                stats.file_done(source, mark, file_error(exc, path, parser._lineno))
+            else:
+                stats.file_done(source, mark)
     finally:
         if con is not None:
             con.close()

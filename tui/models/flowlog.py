@@ -563,6 +563,10 @@ class ParseStats:
         bad_files: Files that could not be read completely (truncated gzip, corrupt parquet).
         headers: Header lines seen (each one switches the format).
         samples: The first few bad lines and files, for display.
+        files: Files opened.
+        skipped: ``(file, why)`` for every file nothing was read from (empty, not a flow log,
+            unreadable, or left out of a folder by its name).
+        partial: ``(file, why)`` for every file read only up to a break (truncated gzip).
     """
 
     records: int = 0
@@ -572,6 +576,9 @@ class ParseStats:
     bad_files: int = 0
     headers: int = 0
     samples: list[BadLine] = field(default_factory=list)
+    files: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    partial: list[tuple[str, str]] = field(default_factory=list)
 
     MAX_SAMPLES: ClassVar[int] = 20
 
@@ -579,6 +586,44 @@ class ParseStats:
         """Keep a sample of a problem (counting is the caller's job)."""
         if len(self.samples) < self.MAX_SAMPLES:
             self.samples.append(BadLine(source, lineno, reason, text[:200]))
+
+    @property
+    def rows(self) -> int:
+        """Rows read: records and NODATA/SKIPDATA status rows."""
+        return self.records + self.nodata + self.skipdata
+
+    def mark(self) -> tuple[int, int, int]:
+        """Where the counters stand before a file, for :meth:`file_done`."""
+        return self.rows, self.bad_lines, len(self.samples)
+
+    def file_done(self, source: str, mark: tuple[int, int, int], error: str | None = None) -> None:
+        """Count a file, and say why when nothing of it could be read (:attr:`skipped`).
+
+        Args:
+            source: The file.
+            mark: :meth:`mark` before the file.
+            error: Why it could not be read to its end (it then counts in ``bad_files``).
+        """
+        self.files += 1
+        if error is not None:
+            self.bad_files += 1
+            self.note(source, 0, error)
+            kept = self.rows - mark[0]
+            if kept:
+                self.partial.append((source, f"{error} ({kept} rows before it were read)"))
+            else:
+                self.skipped.append((source, error))
+            return
+        if self.rows > mark[0]:
+            return
+        bad = self.bad_lines - mark[1]
+        if not bad:
+            self.skipped.append((source, "empty: no flow-log record in it"))
+            return
+        first = next((b for b in self.samples[mark[2] :] if b.source == source), None)
+        where = f" (line {first.lineno}: {first.reason})" if first is not None else ""
+        lines = "its one line is not" if bad == 1 else f"none of its {bad} lines is"
+        self.skipped.append((source, f"not a flow log: {lines} a flow-log record{where}"))
 
     @property
     def data_loss(self) -> bool:
@@ -885,23 +930,31 @@ def parse_source(text: str) -> tuple[str, str]:
     return "local", os.path.expanduser(value)
 
 
-def iter_files(paths: str | Path | Iterable[str | Path]) -> Iterator[Path]:
+def iter_files(
+    paths: str | Path | Iterable[str | Path], *, skipped: list[tuple[str, str]] | None = None
+) -> Iterator[Path]:
     """Expand files and folders (recursively, sorted) into the files to read.
 
     In a folder only flow-log-looking files are taken (``.log``, ``.gz``, ``.json``,
     ``.parquet``, ``.txt``, ``.ndjson``); a file named explicitly is always taken.
+
+    Args:
+        paths: Files and folders.
+        skipped: Gets ``(path, why)`` for each file of a folder left out (hidden files and
+            ``.format`` sidecars are not named).
     """
     items = [paths] if isinstance(paths, str | Path) else list(paths)
     for item in items:
         p = Path(item)
         if p.is_dir():
             for child in sorted(p.rglob("*")):
-                if (
-                    child.is_file()
-                    and not child.name.startswith(".")
-                    and child.suffix.lower() in _READABLE_SUFFIXES
-                ):
+                if not child.is_file() or child.name.startswith("."):
+                    continue
+                if child.suffix.lower() in _READABLE_SUFFIXES:
                     yield child
+                elif skipped is not None and child.suffix.lower() != ".format":
+                    names = ", ".join(sorted(_READABLE_SUFFIXES))
+                    skipped.append((str(child), f"not a flow-log file name ({names})"))
         else:
             yield p
 
@@ -929,14 +982,35 @@ def read_flow_logs(
         Records in file order.
     """
     stats = stats if stats is not None else ParseStats()
-    for path in iter_files(paths):
+    for path in iter_files(paths, skipped=stats.skipped):
         file_fmt = fmt if fmt is not None else _sidecar_format(path)
         parser = FlowLogParser(file_fmt, stats=stats, source=str(path))
+        mark = stats.mark()
         try:
             yield from _read_one(path, parser)
         except Exception as exc:  # one bad file must never stop the others
-            stats.bad_files += 1
-            stats.note(str(path), parser._lineno, f"{type(exc).__name__}: {exc}")
+            stats.file_done(str(path), mark, file_error(exc, path, parser._lineno))
+        else:
+            stats.file_done(str(path), mark)
+
+
+def file_error(exc: BaseException, path: Path, lineno: int = 0) -> str:
+    """Why a file could not be read to its end, in the user's words (not a Python type)."""
+    text = str(exc) or type(exc).__name__
+    at = f" after line {lineno}" if lineno else ""
+    if isinstance(exc, FileNotFoundError):
+        return "no such file"
+    if isinstance(exc, IsADirectoryError | PermissionError):
+        return f"cannot be opened: {exc.strerror or text}"
+    if isinstance(exc, TruncatedFileError):
+        return f"truncated gzip: the stream ends before its end marker{at}"
+    if isinstance(exc, zlib.error) or type(exc).__name__ == "IsalError":
+        return f"corrupt gzip{at}: {text}"
+    if path.suffix.lower() == ".parquet" or type(exc).__module__.startswith("pyarrow"):
+        return f"corrupt Parquet: {text}"
+    if isinstance(exc, ValueError) and ("JSON" in text or isinstance(exc, json.JSONDecodeError)):
+        return f"not a flow log: {text}"
+    return f"{type(exc).__name__}: {text}"
 
 
 # --- conversations -----------------------------------------------------------------------------
