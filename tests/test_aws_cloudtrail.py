@@ -112,8 +112,12 @@ async def test_lookup_filters_user_locally_and_pages_at_the_rate(
     assert "NextToken" in requests[-1]
     stamps = [r.at for r in emulator.calls("cloudtrail", "LookupEvents")]
     assert len(stamps) == len(requests)
+    # Arrival times at the emulator: over the load at most 2 per second (hamari spaces them at
+    # 1.8/s); pairwise with room for the transit jitter of a loaded test machine (~0.35 s seen),
+    # which a limiter that let requests through unspaced (~0.05 s apart) would still fail.
+    assert stamps[-1] - stamps[0] >= (len(stamps) - 1) / 2.0, "more than 2 LookupEvents/s"
     for earlier, later in zip(stamps, stamps[2:], strict=False):
-        assert later - earlier >= 0.9, "more than 2 LookupEvents per second"
+        assert later - earlier >= 0.5, "3 LookupEvents within half a second"
 
 
 async def test_lookup_pushes_one_exact_attribute_and_filters_the_rest(aws: Aws) -> None:
