@@ -63,7 +63,8 @@ async def test_the_three_incidents_appear_on_their_own_and_one_key_shows_the_evi
         assert "✖ StartInstances accepted, but i-" in shown
         assert "returned to stopped" in shown
         assert "✖ return traffic REJECTed in us-east-1c (acl-" in shown
-        assert "▲ IO at the m5.large EBS limit" in shown
+        assert "▲ app-db-01 (i-" in shown  # the fleet sweep names the instance, no target chosen
+        assert "): IO at the m5.large EBS limit" in shown
         assert strip.size.height <= 2
 
         # Incident 1: the trail pane, filtered to the start and the KMS denials after it.

@@ -144,6 +144,8 @@ async def test_hostile_name_tag_and_metric_name_show_literally(
             await pilot.press("2")
             pane = app.screen.query_one(MetricsPane)
             assert await wait_for(pilot, lambda: loaded(pane)), plain(pane.query_one(ErrorPanel))
+            # the cursor lands on a row, never in the hidden picker or ID box (keys would vanish)
+            assert await wait_for(pilot, lambda: isinstance(app.focused, SeriesRow), 5)
             pane.extra.append(
                 MetricSpec.from_list_metrics(
                     {

@@ -23,6 +23,7 @@ import sys
 import termios
 import time
 from collections.abc import Callable
+from typing import Any
 
 Report = Callable[[str, float, float | None, str], None]
 
@@ -152,6 +153,96 @@ async def _requests_per_refresh(sizes: tuple[int, ...]) -> list[tuple[int, int]]
             await aws.close()
 
 
+async def _fleet_sweep(instances: int, volumes: int = 2) -> dict[str, float]:
+    """Seed a fleet in the embedded emulator and sweep it twice (cold, then with limits cached)."""
+    from datetime import UTC, datetime, timedelta
+
+    from tui.aws.fleet import FleetSweep
+    from tui.aws.session import DEMO_CREDENTIALS, Aws, Connection
+    from tui.demo.fleet import FLEET_REGION, seed_fleet
+    from tui.demo.server import EmbeddedAws
+    from tui.models.budget import estimate_cost
+    from tui.models.fleet import sweep_interval
+    from tui.settings import Settings
+
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    with EmbeddedAws() as emulator:
+        t0 = time.perf_counter()
+        seeded = await asyncio.to_thread(seed_fleet, emulator.url, now, instances, volumes)
+        seed_s = time.perf_counter() - t0
+        conn = Connection(
+            region=FLEET_REGION,
+            endpoint_url=emulator.url,
+            demo=True,
+            static_credentials=DEMO_CREDENTIALS,
+        )
+        aws = Aws(conn, backoff_base=0.0)
+        await aws.open()
+        received = [0]
+
+        def count(response_dict: Any = None, **_: Any) -> None:
+            body = (response_dict or {}).get("body") or b""
+            received[0] += len(body)
+
+        try:
+            for service in ("ec2", "cloudwatch"):
+                client = await aws._client(service)
+                client.meta.events.register("before-parse", count)
+            sweeper = FleetSweep(aws)
+            out: dict[str, float] = {"seed_s": seed_s, "points": seeded["points"]}
+            for run in ("cold", "warm"):
+                emulator.faults.clear_seen()
+                received[0] = 0
+                t = time.perf_counter()
+                fleet = await sweeper.sweep(now - timedelta(hours=1), now, now=now)
+                out[f"{run}_s"] = time.perf_counter() - t
+                out[f"{run}_calls"] = len(emulator.requests_seen)
+                out[f"{run}_bytes"] = received[0]
+                out[f"{run}_gmd"] = len(emulator.calls("cloudwatch", "GetMetricData"))
+            metrics = fleet.metrics_requested
+            interval = sweep_interval(metrics, Settings.budget_metrics_per_hour)
+            per_sweep = sum(line.usd for line in estimate_cost({}, {"metrics_requested": metrics}))
+            worst = fleet.worst
+            out.update(
+                instances=fleet.instances,
+                volumes=fleet.volumes,
+                metrics=metrics,
+                interval_s=interval,
+                usd_per_hour=per_sweep * 3600 / interval,
+                usd_per_sweep=per_sweep,
+                found_hot=float(
+                    worst is not None and worst.bound and worst.item.instance_id == seeded["hot"]
+                ),
+            )
+            return out
+        finally:
+            await aws.close()
+
+
+def report_fleet(report: Report, instances: int, volumes: int = 2) -> dict[str, float]:
+    """Print the sweep's figures for ``instances`` instances with ``volumes`` volumes each."""
+    f = asyncio.run(_fleet_sweep(instances, volumes))
+    tag = f"fleet sweep {int(f['instances'])} inst/{int(f['volumes'])} vol"
+    report(f"metrics: {tag}: metrics per sweep", f["metrics"], None, "n")
+    report(
+        f"metrics: {tag}: GetMetricData calls [ceil(m/500)]",
+        f["cold_gmd"],
+        -(-f["metrics"] // 500),
+        "req",
+    )
+    report(f"metrics: {tag}: calls, first sweep", f["cold_calls"], None, "req")
+    report(f"metrics: {tag}: calls, next sweeps (limits cached)", f["warm_calls"], None, "req")
+    report(f"metrics: {tag}: seconds, first sweep", f["cold_s"], None, "s")
+    report(f"metrics: {tag}: seconds, next sweeps", f["warm_s"], None, "s")
+    report(f"metrics: {tag}: bytes received, first sweep (MB)", f["cold_bytes"] / 1e6, None, "MB")
+    report(f"metrics: {tag}: bytes received, next sweeps (MB)", f["warm_bytes"] / 1e6, None, "MB")
+    report(f"metrics: {tag}: interval at the default budget", f["interval_s"], 300, "s")
+    report(f"metrics: {tag}: cost per sweep (list price)", f["usd_per_sweep"], None, "$")
+    report(f"metrics: {tag}: cost per hour (list price)", f["usd_per_hour"], None, "$")
+    report(f"metrics: {tag}: hot instance found first [1]", f["found_hot"], 1, "")
+    return f
+
+
 def run(report: Report, *, seconds: float = 10.0, quick: bool = False) -> None:
     """Print the figures; ``quick`` measures for a couple of seconds only."""
     warm = 1.5 if quick else 3.0
@@ -168,6 +259,7 @@ def run(report: Report, *, seconds: float = 10.0, quick: bool = False) -> None:
         report(
             f"metrics: GetMetricData requests per refresh, {metrics} series [1]", calls, 1, "req"
         )
+    report_fleet(report, 20 if quick else 500)
 
 
 def main(report: Report) -> None:

@@ -5,8 +5,9 @@ The three incidents of ``incidents.md`` each leave a pattern in what the panes l
 * CloudTrail: ``StartInstances`` succeeds, and seconds later the KMS calls EC2 makes on the caller's
   behalf (``invokedBy: ec2.amazonaws.com``) are denied; the instance's state reason becomes
   ``Client.InternalError`` (:func:`start_failed_findings`);
-* CloudWatch: the metrics :class:`~tui.models.metrics.Assessment` names a limit that binds
-  (:func:`ebs_limit_findings`);
+* CloudWatch: the fleet-wide sweep (:class:`~tui.models.fleet.FleetAssessment`) finds the
+  instances whose EBS limit binds, whichever instance the metrics pane shows
+  (:func:`fleet_findings`, :func:`ebs_limit_findings`);
 * flow logs: a conversation ACCEPTed one way and REJECTed on the way back, the return leg seen in
   another AZ and dropped by a NACL rule (:func:`return_path_findings`).
 
@@ -28,6 +29,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal, Protocol
 
 from tui.models.cloudtrail import TrailEvent
+from tui.models.fleet import FleetAssessment
 from tui.models.flowlog import ConversationKey, FlowRecord, OneSidedConversation, protocol_name
 from tui.models.metrics import Assessment, MetricSpec, SeriesAssessment, fmt_number
 from tui.models.nacl import Explanation, explain
@@ -46,6 +48,7 @@ __all__ = [
     "error_rate_findings",
     "explain_rejections",
     "filter_value",
+    "fleet_findings",
     "is_denial",
     "is_throttle",
     "return_path_findings",
@@ -488,7 +491,9 @@ def _row_for(assessment: Assessment, kind: str, resource: str) -> SeriesAssessme
     return best
 
 
-def ebs_limit_findings(assessment: Assessment | None, target: str = "") -> list[Finding]:
+def ebs_limit_findings(
+    assessment: Assessment | None, target: str = "", owner: str = ""
+) -> list[Finding]:
     """ "IO at the instance's EBS limit" / "IO at the volume's limit" / "burst balance exhausted".
 
     One finding per limit the metrics :class:`~tui.models.metrics.Assessment` says is reached
@@ -496,8 +501,10 @@ def ebs_limit_findings(assessment: Assessment | None, target: str = "") -> list[
     no limit binds.
 
     Args:
-        assessment: The metrics pane's assessment, or None when nothing is loaded.
+        assessment: An instance's or the metrics pane's assessment, or None.
         target: The metrics target the assessment is for (the pane shows it), if known.
+        owner: How people know the instance (``app-db-01 (i-…)``): the title starts with it
+            and says how close the value is to the limit (the fleet sweep's findings).
 
     Returns:
         The findings, the binding one first.
@@ -543,6 +550,9 @@ def ebs_limit_findings(assessment: Assessment | None, target: str = "") -> list[
             "instance type (EBS-optimized baseline) cap IO: raise the one that binds."
         )
         label = f"{found.unit} against the limit" if found.unit != "%" else "burst balance"
+        if owner:
+            close = f" at {found.ratio:.0%}" if found.unit != "%" else ""
+            title = f"{owner}: {title}{close}"
         out.append(
             Finding(
                 kind,
@@ -554,6 +564,21 @@ def ebs_limit_findings(assessment: Assessment | None, target: str = "") -> list[
                 at,
             )
         )
+    return out
+
+
+def fleet_findings(fleet: FleetAssessment | None) -> list[Finding]:
+    """The EBS limit findings of every instance the fleet sweep judged, worst instance first.
+
+    Each names the instance as people know it (Name tag and ID), the limit that binds and how
+    close the latest value is; its evidence opens the metrics pane on that instance.
+    """
+    if fleet is None:
+        return []
+    out: list[Finding] = []
+    for verdict in fleet.bound:
+        item = verdict.item
+        out += ebs_limit_findings(verdict.assessment, item.instance_id, item.label)
     return out
 
 
@@ -944,6 +969,7 @@ def compute_findings(
     instances: Sequence[InstanceLike] = (),
     assessment: Assessment | None = None,
     metrics_target: str = "",
+    fleet: FleetAssessment | None = None,
     conversations: Sequence[OneSidedConversation] = (),
     explanations: Mapping[ConversationKey, Explanation] | None = None,
     topology: Topology | None = None,
@@ -956,8 +982,10 @@ def compute_findings(
     Args:
         events: The CloudTrail pane's events.
         instances: Described instances (state reasons), if any.
-        assessment: The metrics pane's assessment, if any.
+        assessment: The metrics pane's assessment, if any: used for what the fleet sweep did
+            not judge (a volume or a stopped instance chosen in the pane), or before it ran.
         metrics_target: The metrics pane's target.
+        fleet: The fleet-wide EBS limits sweep, if it ran.
         conversations: One-sided conversations from the flows pane's records.
         explanations: NACL explanations of their REJECTed legs (:func:`explain_rejections`).
         topology: The flows pane's topology.
@@ -966,7 +994,11 @@ def compute_findings(
         The findings, errors first, newest first within a severity.
     """
     found, covered = _start_failed(events, instances, START_WINDOW)
-    found += ebs_limit_findings(assessment, metrics_target)
+    swept = fleet.covers() if fleet is not None else set()
+    found += fleet_findings(fleet)
+    found += [
+        f for f in ebs_limit_findings(assessment, metrics_target) if f.resource_id not in swept
+    ]
     found += return_path_findings(conversations, explanations, topology)
     found += denial_burst_findings(events, exclude=covered)
     found += throttling_findings(events)

@@ -16,17 +16,24 @@ ListMetrics, ``d`` details, enter on a row opens the chart, ``←/→`` on a row
 cursor along its datapoints (every row marks the instant in its sparkline). All AWS work runs in the base pane's
 poll loop (one GetMetricData per refresh) or in named exclusive workers; the widgets only receive
 values (data down) and post messages (messages up).
+
+The pane also runs the fleet-wide EBS limits sweep (:class:`tui.aws.fleet.FleetSweep`) in its own
+worker, at a cadence of minutes paced by the metrics budget, hidden or not: its assessment
+(:attr:`MetricsPane.fleet`) is what the findings read, whatever target the pane shows, and the
+pane opens on the sweep's worst instance.
 """
 
 from __future__ import annotations
 
+import asyncio
 import bisect
+import contextlib
 import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -39,10 +46,12 @@ from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from tui.aws.errors import HamariError, InvalidRequestError, NotFoundError
+from tui.aws.errors import CredentialsError, HamariError, InvalidRequestError, NotFoundError
+from tui.aws.fleet import FleetSweep
 from tui.aws.metrics import MetricsResult, MetricsSource, Target, TargetSummary, classify
 from tui.models.bundle import MetricsSnapshot
 from tui.models.findings import Evidence
+from tui.models.fleet import SWEEP_SECONDS, FleetAssessment, sweep_interval
 from tui.models.metrics import (
     EXHAUSTED_BALANCE_PCT,
     Assessment,
@@ -57,9 +66,13 @@ from tui.models.timewindow import TimeWindow, utc_now
 from tui.panes.base import Pane
 from widgets.sparkline import LeanSparkline
 
+if TYPE_CHECKING:
+    from tui.aws.session import Aws
+
 # Re-discover the target (attachments, types) this often, so a volume detached mid-session shows.
 REDISCOVER_SECONDS = 300.0
-DEMO_SLOW_INSTANCE = "app-db-01"
+# The first target waits this long for the first fleet sweep, to open on its worst instance.
+FIRST_SWEEP_WAIT = 20.0
 
 _SHORT: dict[str, str] = {
     "CPUUtilization": "CPU",
@@ -501,6 +514,11 @@ class MetricsPane(Pane):
         self._evidence_key: str | None = None
         self._posted_cursor: datetime | None = None
         self.replaying = False
+        self.fleet: FleetAssessment | None = None
+        """The last fleet-wide sweep (None before the first, and in a replay)."""
+        self.fleet_error: HamariError | None = None
+        self._swept = asyncio.Event()
+        self._sweep_wake = asyncio.Event()
 
     # -- layout --------------------------------------------------------------------------------
 
@@ -512,6 +530,12 @@ class MetricsPane(Pane):
             yield OptionList(id="metrics-picker")
             yield OptionList(id="metrics-adder")
         yield Input(placeholder="i-…, vol-…, eni-…, tgw-attach-… or Name tag", id="metrics-input")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        for lister in self.query(OptionList):
+            lister.can_focus = False  # the rows are shown first
+        self._show_input(False)
 
     def has_data(self) -> bool:
         return self.result is not None and any(s.points() for s in self.result.series)
@@ -528,6 +552,8 @@ class MetricsPane(Pane):
             self.targets = await self.source.list_targets()
             self._fill_picker(self.targets)
         if self.requested_id is None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._swept.wait(), FIRST_SWEEP_WAIT)
             self.requested_id = self._default_target(self.targets)
             if self.requested_id is None:
                 self.set_status("no instances or volumes in this region")
@@ -561,6 +587,64 @@ class MetricsPane(Pane):
         if self._evidence_key is not None:
             self.call_after_refresh(self._refocus, self._evidence_key)
             self._evidence_key = None
+
+    # -- the fleet sweep -------------------------------------------------------------------------
+
+    def start(self, aws: Aws, *, refresh_seconds: float, idle_pause_seconds: float) -> None:
+        """As the base, and the fleet sweep in its own worker."""
+        super().start(aws, refresh_seconds=refresh_seconds, idle_pause_seconds=idle_pause_seconds)
+        self._sweep_loop()
+
+    def watch_window(self, old: TimeWindow | None, new: TimeWindow | None) -> None:
+        super().watch_window(old, new)
+        self._sweep_wake.set()
+
+    @work(exclusive=True, group="fleet", exit_on_error=False)
+    async def _sweep_loop(self) -> None:
+        """Sweep the fleet now and then every few minutes (longer when the budget says so).
+
+        It runs while the pane is hidden (findings need it) but not while the user is idle or
+        the hourly budget is spent, like every poll loop.
+        """
+        assert self.aws is not None
+        sweeper = FleetSweep(self.aws)
+        floor = min(SWEEP_SECONDS, self.refresh_seconds * 12)
+        while True:
+            self._sweep_wake.clear()
+            idle = time.monotonic() - getattr(self.app, "last_input_at", time.monotonic())
+            if self.window is not None and not self.over_budget and idle <= self.idle_pause_seconds:
+                try:
+                    now = self._now()
+                    window = self.window.at(now) if self.window.live else self.window
+                    self.fleet = await sweeper.sweep(window.start, window.end, now=now)
+                    self.fleet_error = None
+                    self.post_message(self.DataChanged(self))
+                except HamariError as err:
+                    self.fleet_error = err
+                    if isinstance(err, CredentialsError):
+                        self._swept.set()
+                        return
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # a bug must not end the sweep silently
+                    self.fleet_error = HamariError(
+                        f"fleet sweep: {type(exc).__name__}: {exc}",
+                        hint="This is a bug in hamari; the pane keeps working.",
+                    )
+                finally:
+                    self._swept.set()
+            settings = getattr(self.app, "settings", None)
+            budget = float(getattr(settings, "budget_metrics_per_hour", 0) or 0)
+            delay = sweep_interval(sweeper.last_metrics, budget, floor=floor)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._sweep_wake.wait(), timeout=delay)
+
+    def _fleet_text(self) -> str:
+        """The sweep in a few words for the status line."""
+        fleet = self.fleet
+        if fleet is None:
+            return "sweep: failed" if self.fleet_error is not None else ""
+        return f"sweep: {len(fleet.bound)}/{fleet.instances} at a limit"
 
     @property
     def assessment(self) -> Assessment | None:
@@ -608,16 +692,10 @@ class MetricsPane(Pane):
         return clock()
 
     def _default_target(self, targets: Sequence[TargetSummary]) -> str | None:
-        """The demo's slow instance when present, else the first running instance, else anything."""
-        world = getattr(self.app, "demo_world", None)
-        slow = getattr(world, "slow_instance_id", None)
-        ids = {t.resource_id for t in targets}
-        if slow and slow in ids:
-            return str(slow)
-        if self.aws is not None and self.aws.conn.demo:
-            named = next((t for t in targets if t.name == DEMO_SLOW_INSTANCE), None)
-            if named is not None:
-                return named.resource_id
+        """The fleet sweep's worst instance, else the first running instance, else anything."""
+        worst = self.fleet.worst if self.fleet is not None else None
+        if worst is not None and (worst.bound or worst.closeness > 0):
+            return worst.item.instance_id
         running = next((t for t in targets if t.kind == "instance" and t.state == "running"), None)
         if running is not None:
             return running.resource_id
@@ -708,6 +786,8 @@ class MetricsPane(Pane):
         )
         if target.note:
             status.append(f" · {display_safe(target.note)}")
+        if self._fleet_text():
+            status.append(f" · {self._fleet_text()}")
         self.set_status(status)
 
         shown, hidden = self._visible_rows(result)
@@ -787,8 +867,19 @@ class MetricsPane(Pane):
         message.update(text)
         message.add_class("-shown")
 
+    def _show_input(self, shown: bool) -> Input:
+        """Show or hide the ID box; hidden, it cannot take the focus (keys would vanish in it)."""
+        box = self.query_one("#metrics-input", Input)
+        box.set_class(shown, "-shown")
+        box.can_focus = shown
+        return box
+
     def _switch(self, which: str) -> None:
         self.query_one(ContentSwitcher).current = which
+        for lister in self.query(OptionList):
+            # A hidden list must not take the focus (the screen focuses a pane's first
+            # focusable widget): keys such as d would go nowhere.
+            lister.can_focus = lister.id == which
         if which != "metrics-rows":
             self.query_one(f"#{which}", OptionList).focus()
 
@@ -888,8 +979,7 @@ class MetricsPane(Pane):
     def action_type_id(self) -> None:
         if self._replay_refuses():
             return
-        box = self.query_one("#metrics-input", Input)
-        box.add_class("-shown")
+        box = self._show_input(True)
         box.value = ""
         box.focus()
 
@@ -914,8 +1004,7 @@ class MetricsPane(Pane):
             and self.query_one(ContentSwitcher).current == "metrics-rows"
         ):
             raise SkipAction()  # nothing to go back from: esc reaches the screen
-        if box.has_class("-shown"):
-            box.remove_class("-shown")
+        self._show_input(False)
         self._switch("metrics-rows")
         self._refocus(None)
 
@@ -963,8 +1052,7 @@ class MetricsPane(Pane):
     @on(Input.Submitted, "#metrics-input")
     def _typed(self, event: Input.Submitted) -> None:
         event.stop()
-        box = event.input
-        box.remove_class("-shown")
+        self._show_input(False)
         value = event.value.strip()
         if value:
             self.choose(value)
