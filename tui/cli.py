@@ -88,6 +88,22 @@ def _common(parser: argparse.ArgumentParser, *, suppress: bool = False) -> None:
         "recorded; env HAMARI_GLOBAL_EVENTS=0, config global_events = false",
     )
     aws.add_argument(
+        "--athena-workgroup",
+        metavar="WG",
+        default=default,
+        help="opt in to running flow filters in Athena with this workgroup (i in the flow pane "
+        "and `hamari flows --remote` on an s3:// source): Athena writes each query's result to "
+        "the workgroup's S3 output location, the one place hamari causes a write; env "
+        "HAMARI_ATHENA_WORKGROUP, config athena_workgroup",
+    )
+    aws.add_argument(
+        "--athena-table",
+        metavar="DB.TABLE",
+        default=default,
+        help="the Glue table of the flow logs that Athena queries (with --athena-workgroup); "
+        "env HAMARI_ATHENA_TABLE, config athena_table",
+    )
+    aws.add_argument(
         "--demo",
         action="store_true",
         default=argparse.SUPPRESS if suppress else False,
@@ -126,6 +142,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SRC",
         default=None,
         help="flow-log source: cwl:LOG_GROUP, s3://bucket/prefix, or a local file/folder",
+    )
+    sources.add_argument(
+        "--flows-format",
+        metavar="FMT",
+        default=None,
+        help="fields of flow-log files without a header line, as AWS writes them: "
+        "'${version} ${vpc-id} ${srcaddr} ...' (without it: a layout guessed from the field "
+        "count, said in the pane)",
     )
     parser.add_argument(
         "--replay",

@@ -33,9 +33,14 @@ class Settings:
     demo: bool = False
     trail_source: str = "lookup"
     flows_source: str | None = None
+    # The LogFormat of local flow-log files without a header line ('${version} ${vpc-id} ...').
+    flows_format: str | None = None
     # LookupEvents and trail files also read the partition's global region (us-east-1 in aws),
     # where IAM, STS and sign-in events are recorded; off where that region is out of reach.
     global_events: bool = True
+    # Athena (opt-in: its query results are written to the workgroup's S3 output location).
+    athena_workgroup: str | None = None
+    athena_table: str | None = None  # db.table of the flow logs in the Glue catalog
     refresh_seconds: float = 60.0
     demo_refresh_seconds: float = 5.0  # the demo's data is live every few seconds
     idle_pause_minutes: float = 30.0
@@ -76,6 +81,8 @@ _ENV_KEYS = {
     "HAMARI_CALL_TIMEOUT": "call_timeout",
     "HAMARI_WINDOW": "default_window",
     "HAMARI_GLOBAL_EVENTS": "global_events",
+    "HAMARI_ATHENA_WORKGROUP": "athena_workgroup",
+    "HAMARI_ATHENA_TABLE": "athena_table",
 }
 
 

@@ -32,7 +32,7 @@ from tui.aws.errors import (
     ThrottledError,
     translate,
 )
-from tui.aws.operations import ALLOWED, NOT_IDEMPOTENT, is_read_only
+from tui.aws.operations import ALLOWED, NOT_IDEMPOTENT, OPT_IN, is_read_only
 from tui.aws.ratelimit import RateLimiters
 
 if TYPE_CHECKING:
@@ -160,6 +160,8 @@ class Connection:
     read_timeout: float = 20.0
     # CloudTrail lookups also read the partition's global region (IAM, STS, sign-in events).
     global_events: bool = True
+    # --athena-workgroup: the only way Athena's calls (operations.OPT_IN) are let through.
+    athena_workgroup: str | None = None
 
     @property
     def label(self) -> str:
@@ -185,6 +187,7 @@ def connection_for(
             static_credentials=credentials or DEMO_CREDENTIALS,
             call_timeout=settings.call_timeout,
             global_events=settings.global_events,
+            athena_workgroup=settings.athena_workgroup,
         )
     return Connection(
         profile=settings.profile,
@@ -193,6 +196,7 @@ def connection_for(
         static_credentials=credentials,
         call_timeout=settings.call_timeout,
         global_events=settings.global_events,
+        athena_workgroup=settings.athena_workgroup,
     )
 
 
@@ -269,7 +273,7 @@ class Aws:
         self._clients: dict[tuple[str, str], Any] = {}
         self._client_locks: dict[tuple[str, str], asyncio.Lock] = {}
         self._credentials_error: CredentialsError | None = None
-        self._queries: set[tuple[str, str]] = set()
+        self._queries: set[tuple[str, str, str]] = set()  # (service, region, query id)
         self._closed = False
 
     # -- life cycle -------------------------------------------------------------------------------
@@ -353,15 +357,18 @@ class Aws:
         return self.identity
 
     async def close(self) -> None:
-        """Stop running Logs Insights queries, then close every client. Safe to call twice."""
+        """Stop running Logs Insights and Athena queries, then close every client (twice: safe)."""
         if self._closed:
             return
         self._closed = True
-        for region, query_id in list(self._queries):
+        for service, region, query_id in list(self._queries):
             with contextlib.suppress(Exception):
-                client = await self._client("logs", region)
+                client = await self._client(service, region)
                 async with asyncio.timeout(1.5):
-                    await client.stop_query(queryId=query_id)
+                    if service == "athena":
+                        await client.stop_query_execution(QueryExecutionId=query_id)
+                    else:
+                        await client.stop_query(queryId=query_id)
         self._queries.clear()
         if self._stack is not None:
             with contextlib.suppress(Exception):
@@ -469,7 +476,15 @@ class Aws:
         Raises:
             HamariError: translated; throttling is retried here with backoff first.
         """
-        if (service, operation) not in ALLOWED or not is_read_only(service, operation):
+        if (service, operation) in OPT_IN:
+            if not self.conn.athena_workgroup:
+                raise ReadOnlyViolation(
+                    f"hamari refuses to call {service}:{operation}: Athena runs only when "
+                    "opted in with --athena-workgroup (its results are written to S3).",
+                    service=service,
+                    operation=operation,
+                )
+        elif (service, operation) not in ALLOWED or not is_read_only(service, operation):
             raise ReadOnlyViolation(
                 f"hamari refuses to call {service}:{operation}: it is not on the read-only list.",
                 service=service,
@@ -568,9 +583,13 @@ class Aws:
 
     # -- Logs Insights bookkeeping -------------------------------------------------------------------
 
-    def track_query(self, query_id: str, region: str | None = None) -> None:
-        """Remember a running Logs Insights query so :meth:`close` can stop it."""
-        self._queries.add((region or self.region, query_id))
+    def track_query(
+        self, query_id: str, region: str | None = None, *, service: str = "logs"
+    ) -> None:
+        """Remember a running Logs Insights (or Athena) query so :meth:`close` can stop it."""
+        self._queries.add((service, region or self.region, query_id))
 
-    def untrack_query(self, query_id: str, region: str | None = None) -> None:
-        self._queries.discard((region or self.region, query_id))
+    def untrack_query(
+        self, query_id: str, region: str | None = None, *, service: str = "logs"
+    ) -> None:
+        self._queries.discard((service, region or self.region, query_id))

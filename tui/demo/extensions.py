@@ -834,6 +834,9 @@ def install() -> None:
             FlowLogsBackend.create_flow_logs
         )
         FlowLogs.create_flow_logs = _wrap_create_flow_logs(FlowLogs.create_flow_logs)  # type: ignore[method-assign]
+        from . import athena  # Athena's queries run on the seeded S3 objects (tui/demo/athena.py)
+
+        athena.install()
         _installed = True
 
 
@@ -842,3 +845,6 @@ def reset_stores() -> None:
     with _events_lock:
         _events.clear()
     set_empty_filter_pages(0)
+    from . import athena
+
+    athena.reset()

@@ -34,6 +34,7 @@ from urllib.request import Request, urlopen
 
 from .. import extensions
 from . import infra
+from .catalog import create_catalog
 from .common import clients, operator_credentials
 from .flows import create_flow_logs, flow_records, put_flow_records_cwl, s3_flow_objects
 from .metrics import metric_data, put_metrics
@@ -245,6 +246,8 @@ def seed(
     s3_rng = random.Random(seed * 7919 + 53)  # its own stream: the S3 files may be built later
 
     def put_s3() -> None:
+        # The Glue tables and Athena workgroup over the S3 flow logs (seed/catalog.py).
+        create_catalog(c, world, history_start, now + timedelta(hours=1))
         objects = [(spec.flowlog_bucket, k, b) for k, b in s3_flow_objects(world, s3_rng, by_eni)]
         objects += [
             (spec.trail_bucket, k, b)

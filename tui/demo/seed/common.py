@@ -20,7 +20,7 @@ from .spec import DEMO
 
 __all__ = ["clients", "operator_credentials"]
 
-SERVICES = ("ec2", "kms", "logs", "s3", "cloudwatch", "cloudtrail", "sts")
+SERVICES = ("ec2", "kms", "logs", "s3", "cloudwatch", "cloudtrail", "sts", "glue", "athena")
 _TEST_KEYS = ("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
 SEED_ROLE = "hamari-seed"  # assumed in a world's account by the seeding (any name works in moto)
 
