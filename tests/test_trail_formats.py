@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from tests.test_trail_model import base_event
@@ -408,6 +408,10 @@ def test_csv_reader_never_raises(header: str, body: str) -> None:
 @settings(max_examples=60, deadline=None)
 @given(st.dictionaries(st.text(min_size=1, max_size=20), st.binary(max_size=200), max_size=4))
 def test_zip_reader_never_raises(members: dict[str, bytes]) -> None:
-    result = read_trail_bytes(zipped(members), "x.zip")
+    try:
+        data = zipped(members)
+    except (IndexError, ValueError):  # zipfile cannot write such a name (e.g. a lone NUL)
+        assume(False)
+    result = read_trail_bytes(data, "x.zip")
     assert result.kind in SourceKind
     assert result.events or result.bad_count or result.reason
