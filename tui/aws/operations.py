@@ -22,6 +22,12 @@ ALLOWED: Final[frozenset[tuple[str, str]]] = frozenset(
         ("cloudtrail", "LookupEvents"),
         ("cloudtrail", "DescribeTrails"),
         ("cloudtrail", "GetTrailStatus"),
+        ("cloudtrail", "ListEventDataStores"),
+        ("cloudtrail", "StartQuery"),
+        ("cloudtrail", "DescribeQuery"),
+        ("cloudtrail", "GetQueryResults"),
+        ("cloudtrail", "ListQueries"),
+        ("cloudtrail", "CancelQuery"),
         ("s3", "ListObjectsV2"),
         ("s3", "GetObject"),
         ("cloudwatch", "GetMetricData"),
@@ -49,7 +55,15 @@ ALLOWED: Final[frozenset[tuple[str, str]]] = frozenset(
 
 # Logs Insights queries are started and stopped, which changes no resource.
 READ_ONLY_PREFIXES: Final = ("Describe", "Get", "List", "Lookup", "Filter")
-QUERY_CONTROL: Final = frozenset({("logs", "StartQuery"), ("logs", "StopQuery")})
+QUERY_CONTROL: Final = frozenset(
+    {
+        ("logs", "StartQuery"),
+        ("logs", "StopQuery"),
+        # CloudTrail Lake queries (tui/aws/lake.py): SELECT only, Lake refuses anything else.
+        ("cloudtrail", "StartQuery"),
+        ("cloudtrail", "CancelQuery"),
+    }
+)
 
 
 # Athena runs the flow filter over S3 where the logs are; each query writes its result CSV to
@@ -70,7 +84,9 @@ OPT_IN: Final[frozenset[tuple[str, str]]] = frozenset(
 # Calls that must not be sent again when their answer is lost (timed out, connection dropped,
 # 5xx): each attempt may start something new that bills (a Logs Insights query). Only a throttle,
 # which AWS refused, is retried for them; the caller decides the rest (tui/aws/insights.py).
-NOT_IDEMPOTENT: Final = frozenset({("logs", "StartQuery"), ("athena", "StartQueryExecution")})
+NOT_IDEMPOTENT: Final = frozenset(
+    {("logs", "StartQuery"), ("athena", "StartQueryExecution"), ("cloudtrail", "StartQuery")}
+)
 
 
 def is_read_only(service: str, operation: str) -> bool:

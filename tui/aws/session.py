@@ -367,6 +367,8 @@ class Aws:
                 async with asyncio.timeout(1.5):
                     if service == "athena":
                         await client.stop_query_execution(QueryExecutionId=query_id)
+                    elif service == "cloudtrail":  # CloudTrail Lake (tui/aws/lake.py)
+                        await client.cancel_query(QueryId=query_id)
                     else:
                         await client.stop_query(queryId=query_id)
         self._queries.clear()

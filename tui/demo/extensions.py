@@ -179,6 +179,14 @@ def record_events(
     return len(items)
 
 
+def recorded_events(account: str) -> list[str]:
+    """The CloudTrail records (JSON text) stored for ``account`` in every region, oldest first:
+    what a multi-region CloudTrail Lake event data store holds (tui/demo/lake.py)."""
+    with _events_lock:
+        stored = [e for (acct, _), items in _events.items() if acct == account for e in items]
+    return [item["CloudTrailEvent"] for _, _, item in sorted(stored, key=lambda e: (e[0], e[1]))]
+
+
 def _matches_attribute(item: dict[str, Any], key: str, value: str) -> bool:
     if key == "ResourceType":
         return any(r["ResourceType"] == value for r in item["Resources"])
@@ -837,6 +845,9 @@ def install() -> None:
         from . import athena  # Athena's queries run on the seeded S3 objects (tui/demo/athena.py)
 
         athena.install()
+        from . import lake  # CloudTrail Lake's queries run on the recorded events (tui/demo/lake.py)
+
+        lake.install()
         _installed = True
 
 
@@ -848,3 +859,6 @@ def reset_stores() -> None:
     from . import athena
 
     athena.reset()
+    from . import lake
+
+    lake.reset()

@@ -175,6 +175,8 @@ def seed(
         **trail_args,
     )
     ct.start_logging(Name=spec.trail_name)
+    # A CloudTrail Lake event data store over the same events (tui/demo/lake.py runs its SQL).
+    ct.create_event_data_store(Name=f"{spec.trail_name}-lake")
     for fl in spec.flow_logs:
         if fl.log_group:
             logs.create_log_group(logGroupName=fl.log_group, tags={"purpose": "vpc-flow-logs"})
