@@ -359,12 +359,6 @@ async def test_the_app_names_incidents_1_and_3_of_world2_with_no_key_pressed(
         assert w2.az_names[1] in titles and "rule 130" in titles, titles
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 13 item 2 has not landed: no fleet-wide EBS limits sweep; the metrics pane judges "
-    "one target (the first running instance when nobody says which), so the slow instance is named "
-    "only after :focus",
-)
 async def test_the_app_names_incident_2_of_world2_on_basic_monitoring_with_no_key_pressed(
     worlds: Worlds, monkeypatch: pytest.MonkeyPatch
 ) -> None:
