@@ -14,9 +14,10 @@ import botocore.session
 import pytest
 from botocore.validate import ParamValidator
 
+from tests.awstools import emulator_aws
 from tests.demo_fixtures import DEMO_NOW
 from tui.aws.fleet import FleetSweep
-from tui.aws.session import DEMO_CREDENTIALS, Aws, Connection
+from tui.aws.session import Aws
 from tui.demo.seed import seed
 from tui.models.findings import fleet_findings
 
@@ -31,18 +32,8 @@ def world(emulator: Any) -> Any:
 async def aws(emulator: Any, world: Any) -> AsyncIterator[Aws]:
     emulator.faults.clear()
     emulator.faults.clear_seen()
-    conn = Connection(
-        region=world.region,
-        endpoint_url=emulator.url,
-        demo=True,
-        static_credentials=DEMO_CREDENTIALS,
-    )
-    session = Aws(conn, backoff_base=0.0)
-    await session.open()
-    try:
+    async with emulator_aws(emulator.url, world.region) as session:
         yield session
-    finally:
-        await session.close()
 
 
 def _record(aws: Aws) -> list[dict[str, Any]]:

@@ -12,10 +12,11 @@ from typing import Any
 
 import pytest
 
+from tests.awstools import emulator_aws
 from tests.demo_fixtures import DEMO_NOW
 from tui.aws.errors import AccessDeniedError, NotFoundError
 from tui.aws.metrics import MetricsSource, classify
-from tui.aws.session import DEMO_CREDENTIALS, Aws, Connection
+from tui.aws.session import Aws
 from tui.demo.seed import seed
 from tui.demo.server import FaultRule
 from tui.models.metrics import MetricSpec
@@ -38,18 +39,8 @@ def demo_world(emulator: Any, world: Any) -> Any:
 
 @pytest.fixture
 async def aws(emulator: Any, demo_world: Any) -> AsyncIterator[Aws]:
-    conn = Connection(
-        region=demo_world.region,
-        endpoint_url=emulator.url,
-        demo=True,
-        static_credentials=DEMO_CREDENTIALS,
-    )
-    session = Aws(conn, backoff_base=0.0)
-    await session.open()
-    try:
+    async with emulator_aws(emulator.url, demo_world.region) as session:
         yield session
-    finally:
-        await session.close()
 
 
 def window(world: Any, hours: float = 3) -> tuple[Any, Any]:

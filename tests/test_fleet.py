@@ -7,34 +7,12 @@ from typing import Any
 
 import pytest
 
+from tests.test_metrics_model import M5_4XLARGE, M5_LARGE
 from tui.models.findings import compute_findings, fleet_findings
 from tui.models.fleet import FleetInstance, assess_fleet, sweep_interval, sweep_specs
 from tui.models.metrics import MetricSpec, Series, build_queries, evaluate, series_from_results
 
 T0 = datetime(2024, 6, 1, 11, 0, tzinfo=UTC)
-
-M5_LARGE: dict[str, Any] = {
-    "InstanceType": "m5.large",
-    "EbsInfo": {
-        "EbsOptimizedInfo": {
-            "BaselineIops": 3600,
-            "BaselineThroughputInMBps": 81.25,
-            "MaximumIops": 18750,
-            "MaximumThroughputInMBps": 593.75,
-        }
-    },
-}
-M5_4XLARGE: dict[str, Any] = {
-    "InstanceType": "m5.4xlarge",
-    "EbsInfo": {
-        "EbsOptimizedInfo": {
-            "BaselineIops": 18750,
-            "BaselineThroughputInMBps": 593.75,
-            "MaximumIops": 18750,
-            "MaximumThroughputInMBps": 593.75,
-        }
-    },
-}
 
 
 def instance(iid: str, name: str, itype: str, monitoring: str = "enabled") -> dict[str, Any]:

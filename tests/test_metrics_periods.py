@@ -16,9 +16,10 @@ from typing import Any
 import boto3
 import pytest
 
+from tests.awstools import emulator_aws
 from tests.demo_fixtures import DEMO_NOW
 from tui.aws.metrics import MetricsSource
-from tui.aws.session import DEMO_CREDENTIALS, Aws, Connection
+from tui.aws.session import Aws
 from tui.models.metrics import data_note
 
 REGION = "ap-southeast-2"
@@ -100,15 +101,8 @@ def world(emulator: Any) -> BasicWorld:
 @pytest.fixture
 async def aws(emulator: Any, world: BasicWorld) -> AsyncIterator[Aws]:
     emulator.faults.clear()
-    conn = Connection(
-        region=REGION, endpoint_url=world.url, demo=True, static_credentials=DEMO_CREDENTIALS
-    )
-    session = Aws(conn, backoff_base=0.0)
-    await session.open()
-    try:
+    async with emulator_aws(world.url, REGION) as session:
         yield session
-    finally:
-        await session.close()
 
 
 def _sent_periods(aws: Aws) -> list[dict[str, int]]:

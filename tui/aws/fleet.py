@@ -24,17 +24,9 @@ from typing import TYPE_CHECKING, Any, Final
 
 from tui.aws.errors import InvalidRequestError, NotFoundError
 from tui.aws.inventory import _instances_raw, _volumes_raw
-from tui.aws.metrics import basic_monitored
-from tui.models.budget import METRICS_REQUESTED
+from tui.aws.metrics import basic_monitored, get_metric_data
 from tui.models.fleet import FleetAssessment, FleetInstance, assess_fleet, sweep_specs
-from tui.models.metrics import (
-    MetricSpec,
-    align_window,
-    build_queries,
-    choose_period,
-    series_from_results,
-    split_queries,
-)
+from tui.models.metrics import MetricSpec, build_queries, choose_period
 
 if TYPE_CHECKING:
     from tui.aws.session import Aws
@@ -128,31 +120,15 @@ class FleetSweep:
         period = choose_period(start, end, now)
         basic = basic_monitored(i.instance for i in items)
         queries = build_queries(specs, period=period, basic_monitoring=basic)
-        coarsest = max((q["MetricStat"]["Period"] for q in queries), default=period)
-        aligned_start, aligned_end = align_window(start, end, coarsest)
-        pages: list[Mapping[str, Any]] = []
-        requests = 0
-        for batch in split_queries(queries):
-            self.aws.meter.add(METRICS_REQUESTED, len(batch))
-            async for page in self.aws.pages(
-                "cloudwatch",
-                "GetMetricData",
-                MetricDataQueries=batch,
-                StartTime=aligned_start,
-                EndTime=aligned_end,
-                ScanBy="TimestampAscending",
-            ):
-                requests += 1
-                pages.append(page)
-        series = series_from_results(pages, queries, period)
-        self.last_metrics = len(queries)
+        got = await get_metric_data(self.aws, queries, start, end, period)
+        self.last_metrics = got.metrics_requested
         return assess_fleet(
             items,
-            series,
-            at=aligned_end,
+            got.series,
+            at=got.end,
             requested_period=period,
-            requests=requests,
-            metrics_requested=len(queries),
+            requests=got.requests,
+            metrics_requested=got.metrics_requested,
         )
 
 

@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from tui.aws.errors import InvalidRequestError, NotFoundError
+from tui.models.budget import METRICS_REQUESTED
 from tui.models.metrics import (
     Assessment,
     MetricSpec,
@@ -475,42 +476,70 @@ class MetricsSource:
         now = now or datetime.now(UTC)
         specs = _unique(list(target.specs) + list(extra))
         period = choose_period(start, end, now, max_points=max_points)
-        queries = target.queries(specs, period)
-        coarsest = max((q["MetricStat"]["Period"] for q in queries), default=period)
-        aligned_start, aligned_end = align_window(start, end, coarsest)
-        pages: list[Mapping[str, Any]] = []
-        requests = 0
-        for batch in split_queries(queries):
-            self.aws.meter.add("metrics_requested", len(batch))
-            async for page in self.aws.pages(
-                "cloudwatch",
-                "GetMetricData",
-                MetricDataQueries=batch,
-                StartTime=aligned_start,
-                EndTime=aligned_end,
-                ScanBy="TimestampAscending",
-            ):
-                requests += 1
-                pages.append(page)
-        series = series_from_results(pages, queries, period)
-        messages = tuple(
-            (str(m.get("Code", "")), str(m.get("Value", "")))
-            for page in pages
-            for m in (page.get("Messages") or [])
-            if isinstance(m, Mapping)
-        )
-        assessment = evaluate(target.instance_type_info, target.volumes, series)
+        got = await get_metric_data(self.aws, target.queries(specs, period), start, end, period)
+        assessment = evaluate(target.instance_type_info, target.volumes, got.series)
         return MetricsResult(
             target,
-            tuple(series),
+            got.series,
             assessment,
             period,
-            aligned_start,
-            aligned_end,
-            requests,
-            len(queries),
-            messages,
+            got.start,
+            got.end,
+            got.requests,
+            got.metrics_requested,
+            got.messages,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """The series of one set of queries, and what asking for them took."""
+
+    series: tuple[Series, ...]
+    start: datetime
+    end: datetime
+    requests: int
+    metrics_requested: int
+    messages: tuple[tuple[str, str], ...]
+
+
+async def get_metric_data(
+    aws: Aws,
+    queries: Sequence[Mapping[str, Any]],
+    start: datetime,
+    end: datetime,
+    period: int,
+) -> Fetched:
+    """Run ``queries`` over the window: one GetMetricData per 500 (plus ``NextToken`` pages).
+
+    The window is aligned to the coarsest period asked for, so that every series' first bucket
+    is whole; every query is counted on the meter (GetMetricData is billed per metric).
+    Per-series statuses (``PartialData``, ``Forbidden``...) and messages stay on each series.
+    """
+    coarsest = max((int(q["MetricStat"]["Period"]) for q in queries), default=period)
+    aligned_start, aligned_end = align_window(start, end, coarsest)
+    pages: list[Mapping[str, Any]] = []
+    requests = 0
+    for batch in split_queries(queries):
+        aws.meter.add(METRICS_REQUESTED, len(batch))
+        async for page in aws.pages(
+            "cloudwatch",
+            "GetMetricData",
+            MetricDataQueries=batch,
+            StartTime=aligned_start,
+            EndTime=aligned_end,
+            ScanBy="TimestampAscending",
+        ):
+            requests += 1
+            pages.append(page)
+    messages = tuple(
+        (str(m.get("Code", "")), str(m.get("Value", "")))
+        for page in pages
+        for m in (page.get("Messages") or [])
+        if isinstance(m, Mapping)
+    )
+    series = tuple(series_from_results(pages, queries, period))
+    return Fetched(series, aligned_start, aligned_end, requests, len(queries), messages)
 
 
 def _unique(specs: Iterable[MetricSpec]) -> list[MetricSpec]:
@@ -538,6 +567,7 @@ __all__ = [
     "TargetSummary",
     "basic_monitored",
     "classify",
+    "get_metric_data",
     "tag_value",
     "tgw_attachment_presets",
 ]
