@@ -470,3 +470,72 @@ def test_round_trip_generated_records(
     for rec, row, line in zip(recs, rows, lines, strict=True):
         assert rec.as_dict() == row
         assert rec.raw == line
+
+
+# --- layouts without a header (issue 11.11) -----------------------------------------------------
+
+_V5 = [s.name for s in FIELD_SPECS if s.version in (2, 3, 4, 5)]
+
+
+def _v5_line(action: str = "REJECT", dstport: str = "443") -> str:
+    values = {n: "-" for n in _V5}
+    values.update(
+        {
+            "version": "5",
+            "account-id": "123456789012",
+            "interface-id": "eni-1",
+            "srcaddr": "10.0.0.1",
+            "dstaddr": "10.0.0.2",
+            "srcport": "40000",
+            "dstport": dstport,
+            "protocol": "6",
+            "packets": "3",
+            "bytes": "180",
+            "start": "1700000000",
+            "end": "1700000060",
+            "action": action,
+            "log-status": "OK",
+            "az-id": "use1-az2",
+            "flow-direction": "ingress",
+        }
+    )
+    return " ".join(values[n] for n in _V5)
+
+
+def test_every_v5_field_without_a_header_is_guessed_from_the_count_and_said() -> None:
+    p = FlowLogParser(source="f.log")
+    recs = list(p.parse_lines([_v5_line(), _v5_line("ACCEPT", "22")]))
+    assert [(r.action, r.dstport, r.az_id, r.flow_direction) for r in recs] == [
+        ("REJECT", 443, "use1-az2", "ingress"),
+        ("ACCEPT", 22, "use1-az2", "ingress"),
+    ]
+    assert p.stats.bad_lines == 0
+    assert p.stats.guessed == [
+        (
+            "f.log",
+            "no header line and no log format: its 29 fields per line are read as every VPC "
+            "field up to version 5 in AWS's order (guessed from the field count; give the log "
+            "format if that is wrong)",
+        )
+    ]
+
+
+def test_a_count_that_fits_but_values_that_do_not_is_not_guessed() -> None:
+    swapped = _v5_line().replace(" REJECT OK ", " OK REJECT ")
+    p = FlowLogParser()
+    assert p.feed_line(swapped) is None
+    assert p.stats.bad_lines == 1 and "no log format or header" in p.stats.samples[0].reason
+    assert p.stats.guessed == []
+
+
+def test_the_given_log_format_reads_a_custom_layout_and_nothing_is_guessed() -> None:
+    fmt = "${srcaddr} ${dstaddr} ${action} ${dstport} ${vpc-id}"
+    p = FlowLogParser(fmt)
+    (rec,) = p.parse_lines(["10.0.0.1 10.0.0.2 REJECT 5432 vpc-1"])
+    assert (rec.srcaddr, rec.action, rec.dstport, rec.vpc_id) == (
+        "10.0.0.1",
+        "REJECT",
+        5432,
+        "vpc-1",
+    )
+    assert p.stats.guessed == []

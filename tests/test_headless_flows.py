@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
+import io
 import json
 import subprocess
 import sys
@@ -241,3 +243,55 @@ def test_a_missing_source_is_one_line_and_exit_2() -> None:
         assert proc.returncode == 2
         assert proc.stderr.startswith("hamari: No such file or folder: /nonexistent/flows\n")
         assert "Traceback" not in proc.stderr and "FileNotFoundError" not in proc.stderr
+
+
+CORPUS_DOCS = ROOT.parent / "shared" / "corpus" / "flowlogs" / "awsdocs_amazon-vpc-user-guide"
+
+
+@pytest.mark.skipif(not CORPUS_DOCS.is_dir(), reason="corpus not found")
+@pytest.mark.parametrize("engine", ["auto", "python"])
+def test_log_format_reads_a_headerless_custom_file(tmp_path: Path, engine: str) -> None:
+    """Issue 11.11: lines copied from CloudWatch Logs in a custom format, no header line: 0
+    records before ("too many fields for the default format"); --log-format reads them."""
+    path = tmp_path / "copied.log"  # no .format sidecar beside it
+    path.write_text((CORPUS_DOCS / "custom_tcp-flag-sequence.log").read_text())
+    names = (CORPUS_DOCS / "custom_tcp-flag-sequence.format").read_text().split()
+    fmt = " ".join(f"${{{n}}}" for n in names)  # as DescribeFlowLogs and the console write it
+    without = _run(str(path), "--engine", engine, "--format", "csv", "--filter", "flags=syn")
+    assert without.returncode == 2 and "--log-format" in without.stderr
+    with_fmt = _run(
+        str(path),
+        "--engine",
+        engine,
+        "--format",
+        "csv",
+        "--filter",
+        "flags=syn",
+        "--log-format",
+        fmt,
+    )
+    assert with_fmt.returncode == 0, with_fmt.stderr
+    rows = list(csv.DictReader(io.StringIO(with_fmt.stdout)))
+    assert [r["srcport"] for r in rows] == ["43416", "43418", "43638"]
+
+
+@pytest.mark.parametrize("engine", ["auto", "python"])
+def test_a_guessed_layout_is_said_on_stderr(tmp_path: Path, engine: str) -> None:
+    from tests.test_flowlog_parse import _v5_line
+
+    path = tmp_path / "v5.log.gz"
+    path.write_bytes(gzip.compress((_v5_line() + "\n" + _v5_line("ACCEPT", "22") + "\n").encode()))
+    proc = _run(
+        str(path), "--engine", engine, "--format", "csv", "--filter", "az=use1-az2 and bytes > 1"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert f"hamari: note: {path}: no header line and no log format: its 29 fields" in proc.stderr
+    assert "give --log-format if that is wrong" in proc.stderr
+    assert len(proc.stdout.splitlines()) == 3  # header + both records
+
+
+def test_a_log_format_naming_no_field_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "f.log"
+    path.write_text("x\n")
+    proc = _run(str(path), "--log-format", "   ")
+    assert proc.returncode == 2 and "--log-format names no field" in proc.stderr

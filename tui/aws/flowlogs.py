@@ -620,7 +620,10 @@ def _take(
 
 
 async def stream_local(
-    path: str, window: TimeWindow | None, flt: FlowFilter | None = None
+    path: str,
+    window: TimeWindow | None,
+    flt: FlowFilter | None = None,
+    fmt: str | Sequence[str] | None = None,
 ) -> AsyncIterator[FlowBatch]:
     """Stream records from a local file or folder (text, gzip, CWL JSON, Parquet).
 
@@ -631,13 +634,14 @@ async def stream_local(
         path: A file or a folder (read recursively).
         window: Keep records overlapping this window; None keeps all.
         flt: The filter, or None.
+        fmt: The log format of files without a header line (``--log-format``), or None.
 
     Yields:
         Non-empty batches as chunks complete, and a last one with ``done=True``.
     """
     stats = ParseStats()
     source = os.fspath(Path(path).expanduser())
-    it = read_flow_logs(source, stats=stats)
+    it = read_flow_logs(source, fmt=fmt, stats=stats)
     keep = _both(_in_window(window), _predicate(flt))
     chunks = 0
     while True:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import functools
 import sys
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
@@ -23,7 +24,14 @@ from typing import IO, TYPE_CHECKING, Any
 from tui.headless.common import _csv_cell, ndjson_line, write_table
 from tui.models.flowagg import AGGREGATIONS, AggRow, aggregate
 from tui.models.flowfilter import FilterError, FlowFilter, parse_filter
-from tui.models.flowlog import FIELDS, FlowRecord, ParseStats, parse_source
+from tui.models.flowlog import (
+    FIELDS,
+    FIELDS_BY_ATTR,
+    FlowRecord,
+    ParseStats,
+    parse_log_format,
+    parse_source,
+)
 from tui.models.nacl import explain
 from tui.models.network import FlowLogConfig, Topology
 from tui.models.text import display_safe, json_terminal_safe
@@ -246,17 +254,23 @@ async def _batches(
     from tui.aws import insights
     from tui.aws.flowlogs import s3_location, stream_cloudwatch, stream_local, stream_s3
 
+    given = _log_format(remote)
     if kind == "local":
-        async for batch in stream_local(value, window if explicit_window else None, flt):
+        window_or_none = window if explicit_window else None
+        async for batch in stream_local(value, window_or_none, flt, fmt=given):
             yield batch
         return
     assert aws is not None
     flow_logs = topology.flow_logs if topology is not None else ()
+    if kind == "s3" and remote is not None and remote.remote and aws.conn.athena_workgroup:
+        async for batch in _athena_batches(aws, value, window, flt, remote):
+            yield batch
+        return
     if kind == "s3":
         bucket, prefix = s3_location(value)
-        fields = None
+        fields = given
         for fl in flow_logs:
-            if fl.bucket == bucket and fl.prefix.strip("/") == prefix.strip("/"):
+            if given is None and fl.bucket == bucket and fl.prefix.strip("/") == prefix.strip("/"):
                 fields = fl.fields
         async for batch in stream_s3(aws, bucket, prefix, window, flt, fields=fields):
             yield batch
@@ -266,6 +280,8 @@ async def _batches(
         configs = known[:1] or [
             FlowLogConfig("?", "?", "cloud-watch-logs", value, None, format_known=False)
         ]
+        if given is not None:  # the user's word over DescribeFlowLogs' (or none)
+            configs = [dataclasses.replace(c, fields=given, format_known=True) for c in configs]
     else:
         configs = _pick_default(flow_logs)
         if not configs:
@@ -295,6 +311,28 @@ async def _batches(
 
 class _NoFlowLogs(Exception):
     pass
+
+
+def _log_format(ns: argparse.Namespace | None) -> tuple[str, ...] | None:
+    """The fields of ``--log-format`` (checked by :func:`run`), or None."""
+    text = getattr(ns, "log_format", None)
+    return parse_log_format(text) if text else None
+
+
+async def _athena_batches(
+    aws: Aws, source: str, window: TimeWindow, flt: FlowFilter, remote: argparse.Namespace
+) -> AsyncIterator[FlowBatch]:
+    """``--remote`` on s3:// with ``--athena-workgroup``: estimate, then run it in Athena."""
+    from tui.aws import athena
+
+    table = await athena.resolve_table(aws, getattr(remote, "athena_table", None), source)
+    cost = await athena.estimate(aws, table, window)
+    print(f"hamari: {cost.describe()}", file=sys.stderr, flush=True)
+    if cost.estimated_bytes > remote.max_gb * athena.GB and not remote.yes:
+        raise _OverBudget(cost.describe())
+    workgroup = str(aws.conn.athena_workgroup)
+    async for batch in athena.stream_flow_athena(aws, table, window, flt, workgroup=workgroup):
+        yield batch
 
 
 class _OverBudget(Exception):
@@ -340,6 +378,9 @@ def _report(stats: Iterable[ParseStats], summary: str, where: str) -> int:
     rows = 0
     for s in stats:
         rows += s.rows
+        for source, how in s.guessed:
+            how = how.replace("give the log format", "give --log-format")
+            print(f"hamari: note: {display_safe(source)}: {how}", file=sys.stderr)
         for label, files in (("not read", s.skipped), ("read in part", s.partial)):
             for source, why in files:
                 text = f"hamari: {label}: {display_safe(source)}: {display_safe(why)}"
@@ -385,6 +426,7 @@ async def collect_and_write(settings: Settings, ns: argparse.Namespace, flt: Flo
     out = sys.stdout
     if not _needs_aws(kind, settings, ns):
         return await _stream(None, None, kind, value, window, flt, ns, explicit_window, out)
+    ns.athena_table = settings.athena_table  # flag, env or config: for --remote on s3://
     async with open_aws(settings) as aws:
         topology: Topology | None = None
         try:
@@ -471,14 +513,14 @@ def _run_engine(path: str, flt: FlowFilter, ns: argparse.Namespace, out: IO[str]
     stats = ParseStats()
     if ns.aggregate:
         with FlowEngine() as engine:
-            stats = engine.load_files(path)
+            stats = engine.load_files(path, _log_format(ns))
             shown = engine.count(flt)
             _write_aggregate(engine.aggregate(ns.aggregate, flt, limit=ns.limit), ns, out)
     else:
         writer = _Writer(ns.format, None, with_explain=False, out=out)
         batch: list[FlowRecord] = []
         current = ""
-        for source, rec in scan_files(path, flt, stats=stats):
+        for source, rec in scan_files(path, flt, fields=_log_format(ns), stats=stats):
             if source != current and batch:
                 writer.write(batch, current)
                 batch = []
@@ -545,6 +587,23 @@ def run(settings: Settings, ns: argparse.Namespace) -> int:
         ns.source = ns.path
     if ns.format is None:
         ns.format = "table" if sys.stdout.isatty() else "ndjson"
+    ns.log_format = getattr(ns, "log_format", None) or settings.flows_format
+    if ns.log_format:
+        try:
+            fields = parse_log_format(ns.log_format)
+        except ValueError:
+            return fail(
+                f"--log-format names no field: {display_safe(ns.log_format)!r}",
+                "Write it as AWS does: '${version} ${vpc-id} ${srcaddr} ...' (DescribeFlowLogs' "
+                "LogFormat, or the console's custom format).",
+            )
+        unknown = [f for f in fields if f not in FIELDS and f not in FIELDS_BY_ATTR]
+        if unknown:
+            print(
+                f"hamari: note: --log-format: {display_safe(', '.join(unknown))} not a known "
+                "flow-log field (read as text)",
+                file=sys.stderr,
+            )
     kind, value = parse_source(ns.source or settings.flows_source or "")
     if kind == "local" and not Path(value).exists():
         return fail(
@@ -585,6 +644,14 @@ def register(parser: argparse.ArgumentParser) -> None:
         help="e.g. 'action=REJECT and srcaddr in 10.1.0.0/16 and dstport=443'",
     )
     parser.add_argument(
+        "--log-format",
+        metavar="FMT",
+        default=None,
+        help="the fields of files without a header line, as AWS writes them: "
+        "'${version} ${vpc-id} ${srcaddr} ...' (DescribeFlowLogs' LogFormat); without it "
+        "the default formats, or a layout guessed from the field count (said on stderr)",
+    )
+    parser.add_argument(
         "--aggregate",
         choices=AGGREGATIONS,
         default=None,
@@ -607,7 +674,8 @@ def register(parser: argparse.ArgumentParser) -> None:
         "--remote",
         action="store_true",
         help="run the filter as a CloudWatch Logs Insights query on AWS's side (billed per GB "
-        "scanned: the estimate is printed first); running queries are stopped on exit",
+        "scanned: the estimate is printed first); running queries are stopped on exit. On an "
+        "s3:// source with --athena-workgroup, it runs in Athena instead (see --athena-table)",
     )
     parser.add_argument(
         "--max-gb",

@@ -39,7 +39,6 @@ from tui.models.flowagg import AGGREGATIONS, AggRow, finish, key_function
 from tui.models.flowagg import aggregate as pure_aggregate
 from tui.models.flowfilter import FilterError, FlowFilter
 from tui.models.flowlog import (
-    _AUTO_LAYOUTS,
     _CHUNK,
     FIELDS,
     FIELDS_BY_ATTR,
@@ -57,6 +56,7 @@ from tui.models.flowlog import (
     _read_one,
     _sidecar_format,
     file_error,
+    guess_layout,
     iter_files,
     layout_for,
 )
@@ -122,9 +122,10 @@ def _first_line(path: Path) -> tuple[str, bytes, bool]:
 
 
 def _file_format(
-    path: Path, first: bytes, fields: Sequence[str] | None
+    path: Path, first: bytes, fields: Sequence[str] | None, stats: ParseStats
 ) -> tuple[tuple[str, ...] | None, bool]:
-    """(field names, has header) of a text file; names None when no layout is known."""
+    """(field names, has header) of a text file; names None when no layout is known. A layout
+    guessed from the field count is noted in ``stats``, as the parser notes it."""
     parts = first.decode("utf-8", "replace").split("#", 1)[0].split()
     if parts and (parts[0] in FIELDS or parts[0] in FIELDS_BY_ATTR) and _looks_like_header(parts):
         return layout_for(tuple(parts)).fields, True
@@ -133,8 +134,12 @@ def _file_format(
     side = _sidecar_format(path)
     if side is not None:
         return layout_for(side).fields, False
-    auto = _AUTO_LAYOUTS.get(len(parts))
-    return (auto if auto is not None else None), False
+    guess = guess_layout(parts)
+    if guess is None:
+        return None, False
+    if guess[1]:
+        stats.guess(str(path), guess[1])
+    return guess[0], False
 
 
 def _csv_columns(names: Sequence[str]) -> list[tuple[str, str]]:
@@ -426,7 +431,9 @@ class FlowEngine:
                     error = self._load_pure(path, file_id, fields)
             else:
                 names, header = (
-                    _file_format(path, first, fields) if kind == "text" else (None, False)
+                    _file_format(path, first, fields, self.stats)
+                    if kind == "text"
+                    else (None, False)
                 )
                 if names is None or not self._load_text(path, file_id, names, header, gz):
                     error = self._load_pure(path, file_id, fields)
@@ -999,7 +1006,9 @@ def scan_files(
             except OSError as exc:
                 stats.file_done(source, mark, file_error(exc, path))
                 continue
-            names, header = _file_format(path, first, fields) if kind == "text" else (None, False)
+            names, header = (
+                _file_format(path, first, fields, stats) if kind == "text" else (None, False)
+            )
             tokens = literals(flt, names) if names is not None and header else []
             file_fmt = fields if fields is not None else _sidecar_format(path)
             parser = FlowLogParser(file_fmt, stats=stats, source=source)

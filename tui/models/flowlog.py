@@ -525,6 +525,52 @@ _AUTO_LAYOUTS: Final[Mapping[int, tuple[str, ...]]] = {
     len(TGW_DEFAULT_FORMAT): TGW_DEFAULT_FORMAT,
 }
 
+# Every VPC field up to a version, in the order of AWS's field reference: what a custom format
+# that "selects all" holds (the Transit Gateway fields of version 6 are not VPC fields).
+_VPC_FIELDS: Final = tuple(s for s in FIELD_SPECS if s.version != 6)
+_GUESSES: Final[Mapping[int, tuple[int, tuple[str, ...]]]] = {
+    len(names): (v, names)
+    for v in (3, 4, 5, 7, 8)
+    for names in [tuple(s.name for s in _VPC_FIELDS if s.version <= v)]
+}
+_STATUS: Final = frozenset({"OK", "NODATA", "SKIPDATA"})
+
+
+def guess_layout(parts: Sequence[str]) -> tuple[tuple[str, ...], str] | None:
+    """The layout of a header-less line from its field count, when only one fits.
+
+    14 and 36 fields are AWS's VPC and Transit Gateway defaults. Otherwise a count that equals
+    "every VPC field up to version N" (21, 25, 29, 40, 41) is taken when the line's values fit
+    it (numbers where numbers go, an action and a log status where those go), and said.
+
+    Returns:
+        ``(fields, note)``; the note is "" for the defaults; None when nothing fits.
+    """
+    auto = _AUTO_LAYOUTS.get(len(parts))
+    if auto is not None:
+        return auto, ""
+    guess = _GUESSES.get(len(parts))
+    if guess is None:
+        return None
+    version, names = guess
+    for name, token in zip(names, parts, strict=True):
+        if token == "-":
+            continue
+        kind = FIELDS[name].kind
+        if (kind == "int" and not (token.isascii() and token.isdigit())) or (
+            name == "action" and token not in ("ACCEPT", "REJECT")
+        ):
+            return None
+        if name == "log-status" and token not in _STATUS:
+            return None
+    note = (
+        f"no header line and no log format: its {len(names)} fields per line are read as every "
+        f"VPC field up to version {version} in AWS's order (guessed from the field count; "
+        "give the log format if that is wrong)"
+    )
+    return names, note
+
+
 FormatSpec = str | Sequence[str]
 
 
@@ -567,6 +613,7 @@ class ParseStats:
         skipped: ``(file, why)`` for every file nothing was read from (empty, not a flow log,
             unreadable, or left out of a folder by its name).
         partial: ``(file, why)`` for every file read only up to a break (truncated gzip).
+        guessed: ``(file, how)`` for every file whose layout was guessed from its field count.
     """
 
     records: int = 0
@@ -579,6 +626,7 @@ class ParseStats:
     files: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
     partial: list[tuple[str, str]] = field(default_factory=list)
+    guessed: list[tuple[str, str]] = field(default_factory=list)
 
     MAX_SAMPLES: ClassVar[int] = 20
 
@@ -586,6 +634,11 @@ class ParseStats:
         """Keep a sample of a problem (counting is the caller's job)."""
         if len(self.samples) < self.MAX_SAMPLES:
             self.samples.append(BadLine(source, lineno, reason, text[:200]))
+
+    def guess(self, source: str, note: str) -> None:
+        """Say once per file that its layout was guessed (see :func:`guess_layout`)."""
+        if (source, note) not in self.guessed:
+            self.guessed.append((source, note))
 
     @property
     def rows(self) -> int:
@@ -648,9 +701,10 @@ class FlowLogParser:
     """Streaming flow-log line parser with counters.
 
     The layout is, in order of authority: the last header line seen (S3 objects), the format
-    given (DescribeFlowLogs' LogFormat), and only when neither is known the AWS defaults chosen
-    by field count (14: VPC v2 default; 36: Transit Gateway default). Other lines without a
-    known layout are counted as bad, never guessed.
+    given (DescribeFlowLogs' LogFormat), and only when neither is known the layout of the first
+    record by its field count (14: VPC v2 default; 36: Transit Gateway default; every VPC field
+    up to a version, when the values fit: see :func:`guess_layout`, noted in the stats). Other
+    lines without a known layout are counted as bad.
 
     Example:
         >>> p = FlowLogParser()
@@ -713,13 +767,16 @@ class FlowLogParser:
             return None
         layout = self._layout
         if layout is None:
-            auto = _AUTO_LAYOUTS.get(len(parts))
-            if auto is None:
+            guess = guess_layout(parts)
+            if guess is None:
                 n = len(parts)
                 how = "too few" if n < len(DEFAULT_FORMAT) else "too many"
                 self._bad(f"{how} fields for the default format: {n}; no log format or header", raw)
                 return None
-            layout = layout_for(auto)
+            # The file's first record decides, as a header would: DuckDB reads a file that way.
+            layout = self._layout = layout_for(guess[0])
+            if guess[1]:
+                self.stats.guess(self.source, guess[1])
         try:
             rec = layout.build(parts, raw)
         except FieldValueError as err:

@@ -737,7 +737,8 @@ class FlowsPane(Pane):
             self.counts.source = where
             # Read it all and window it here: what the window hides is counted (and its span
             # kept), so that an empty table can say so and `W` can fit the window to the data.
-            return [self._windowed(stream_local(where, None, flt), window)]
+            fmt = getattr(settings, "flows_format", None)
+            return [self._windowed(stream_local(where, None, flt, fmt=fmt), window)]
         configs = self._cwl_configs(where if kind == "cwl" else None)
         self.counts.source = ", ".join(sorted({f"cwl:{c.log_group}" for c in configs}))
         follow_from = None if first else self._follow_from_ms
@@ -1201,6 +1202,8 @@ class FlowsPane(Pane):
         text.append(f" · {c.pages} pg")
         if bad_lines or bad_files:
             text.append(f" · bad {bad_lines} ln/{bad_files} files (b: list)", style="yellow")
+        if any(getattr(s, "guessed", None) for s in self._stats):
+            text.append(" · layout guessed from the field count (--flows-format)", style="yellow")
         text.append(f" · NODATA {nodata}")
         if skipdata:
             text.append(f" · SKIPDATA {skipdata} ⚠ data loss", style="bold red")
@@ -1615,11 +1618,17 @@ class FlowsPane(Pane):
         self._update_status()
 
     def skipped_items(self) -> list[Skipped]:
-        return [
+        items = [
             Skipped(bad.source, bad.lineno, bad.reason, bad.text)
             for stats in self._stats
             for bad in getattr(stats, "samples", ())
         ]
+        named = {(i.source, i.reason) for i in items}
+        for stats in self._stats:  # files nothing was read from, and layouts guessed
+            for source, why in [*getattr(stats, "skipped", ()), *getattr(stats, "guessed", ())]:
+                if (source, why) not in named:
+                    items.append(Skipped(source, 0, why, ""))
+        return items
 
     def skipped_total(self) -> int:
         return self.counts.bad_lines + self.counts.bad_files
