@@ -17,6 +17,7 @@ monitoring, see :func:`tui.models.metrics.query_period`). No textual or rich her
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -31,8 +32,9 @@ from tui.models.metrics import MetricSpec, build_queries, choose_period
 if TYPE_CHECKING:
     from tui.aws.session import Aws
 
-SWEEP_SPAN: Final = timedelta(hours=1)
-"""How much of the window a sweep reads: enough for the saturation rule at 5-minute data."""
+SWEEP_SPAN: Final = timedelta(minutes=30)
+"""How much of the window a sweep reads: the saturation rule looks at the latest 5 points, 25
+minutes of 5-minute data; every datapoint more is CPU spent reading it."""
 VOLUMES_TTL: Final = 900.0
 """Seconds the attached volumes are kept when the running instances did not change."""
 _TYPES_PER_CALL: Final = 100
@@ -122,7 +124,8 @@ class FleetSweep:
         queries = build_queries(specs, period=period, basic_monitoring=basic)
         got = await get_metric_data(self.aws, queries, start, end, period)
         self.last_metrics = got.metrics_requested
-        return assess_fleet(
+        return await asyncio.to_thread(  # ~10 ms per instance: off the UI loop
+            assess_fleet,
             items,
             got.series,
             at=got.end,

@@ -21,6 +21,7 @@ No textual or rich here: the CLI uses this module too.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -47,6 +48,9 @@ if TYPE_CHECKING:
     from tui.aws.session import Aws
 
 TargetKind = Literal["instance", "volume", "tgw_attachment"]
+
+PARSE_IN_THREAD: Final = 100
+"""Above this many queries, the answer is read in a worker thread (~20 us per datapoint)."""
 
 _INSTANCE_ID: Final = re.compile(r"^i-[0-9a-f]{8,17}$")
 _VOLUME_ID: Final = re.compile(r"^vol-[0-9a-f]{8,17}$")
@@ -538,7 +542,11 @@ async def get_metric_data(
         for m in (page.get("Messages") or [])
         if isinstance(m, Mapping)
     )
-    series = tuple(series_from_results(pages, queries, period))
+    if len(queries) > PARSE_IN_THREAD:  # a fleet's answer is seconds of CPU: not on the UI loop
+        parsed = await asyncio.to_thread(series_from_results, pages, queries, period)
+    else:
+        parsed = series_from_results(pages, queries, period)
+    series = tuple(parsed)
     return Fetched(series, aligned_start, aligned_end, requests, len(queries), messages)
 
 

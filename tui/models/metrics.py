@@ -38,7 +38,6 @@ import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from itertools import pairwise
 from typing import Any, Final, Literal
 
 UnitKind = Literal["iops", "mbps", "percent", "count", "bytes_per_s", "seconds", "raw"]
@@ -321,7 +320,10 @@ def volume_presets(volume: Mapping[str, Any]) -> list[MetricSpec]:
 
 
 def _utc(dt: datetime) -> datetime:
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+    tz = dt.tzinfo
+    if tz is UTC:  # what the session's parser returns: the common case, kept cheap
+        return dt
+    return dt.replace(tzinfo=UTC) if tz is None else dt.astimezone(UTC)
 
 
 def choose_period(
@@ -538,6 +540,8 @@ _MAX_DATUM = 1.2e108
 
 
 def _finite(value: object) -> float | None:
+    if type(value) is float:  # nearly every datapoint: the checks below, without the calls
+        return value if -_MAX_DATUM <= value <= _MAX_DATUM else None  # NaN fails both
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     try:
@@ -584,13 +588,17 @@ def detect_period(stamps: Sequence[datetime], requested: int) -> int:
     """
     if len(stamps) < 3 or requested <= 0:
         return requested
-    secs = [int(t.timestamp()) for t in stamps]
+    first = prev = int(stamps[0].timestamp())
     gap = 0
-    for a, b in pairwise(secs):
-        gap = math.gcd(gap, b - a)
+    for t in stamps[1:]:
+        now = int(t.timestamp())
+        gap = math.gcd(gap, now - prev)
+        if gap <= requested:  # two points one period apart: the data has the period asked for
+            return requested
+        prev = now
     found = requested
     for p in STANDARD_PERIODS:
-        if p > requested and p % requested == 0 and gap % p == 0 and secs[0] % p == 0:
+        if p > requested and p % requested == 0 and gap % p == 0 and first % p == 0:
             found = p
     return found
 
