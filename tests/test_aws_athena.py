@@ -11,13 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.awstools import emulator_door
 from tests.demo_fixtures import DEMO_NOW
 from tui.aws import athena
 from tui.aws.errors import ConfigError, ReadOnlyViolation
 from tui.aws.flowlogs import stream_s3
 from tui.aws.operations import NOT_IDEMPOTENT, OPT_IN, iam_policy
-from tui.aws.session import Aws
+from tui.aws.session import DEMO_CREDENTIALS, Aws, Connection
 from tui.demo import athena as emulated
 from tui.demo.seed import DemoWorld, clients, seed
 from tui.demo.seed.catalog import DATABASE, WORKGROUP, results_bucket
@@ -59,6 +58,18 @@ async def aws(world: DemoWorld, emulator: EmbeddedAws) -> AsyncIterator[Aws]:
     await door.open()
     yield door
     await door.close()
+
+
+def emulator_door(emulator: EmbeddedAws, region: str, **options: str) -> Aws:
+    """The product's door on the emulator with the demo's keys (no backoff: faults fail fast)."""
+    conn = Connection(
+        region=region,
+        endpoint_url=emulator.url,
+        demo=True,
+        static_credentials=DEMO_CREDENTIALS,
+        **options,  # type: ignore[arg-type]
+    )
+    return Aws(conn, backoff_base=0)
 
 
 def _window(world: DemoWorld, hours: float = 1) -> TimeWindow:
@@ -279,3 +290,15 @@ async def test_cancelling_stops_the_query_and_quitting_stops_a_tracked_one(
     aws.track_query(query_id, service="athena")
     await aws.close()
     assert emulated._runs[query_id].state == "CANCELLED"
+
+
+async def test_without_a_table_name_the_table_is_found_by_its_location(
+    aws: Aws, world: DemoWorld
+) -> None:
+    found = await athena.resolve_table(aws, None, f"s3://{world.flowlogs_bucket}/parquet/")
+    assert found.ref == PARQUET
+    with pytest.raises(ConfigError, match="2 table") as err:
+        await athena.find_table(aws, f"s3://{world.flowlogs_bucket}/")  # both tables are under it
+    assert TEXT in err.value.message and PARQUET in err.value.message
+    with pytest.raises(ConfigError, match="No table"):
+        await athena.find_table(aws, "s3://another-bucket/flow-logs/")

@@ -134,6 +134,44 @@ async def get_table(aws: Aws, ref: str) -> AthenaTable:
     )
 
 
+#: Glue listing bounds when a table is looked for by its location (pages of 100 each).
+_MAX_CATALOG_PAGES: Final = 10
+
+
+async def find_table(aws: Aws, source: str) -> str:
+    """The ``db.table`` of the Glue catalog whose location holds ``s3://bucket/prefix``, or is
+    held by it (GetDatabases, GetTables).
+
+    Raises:
+        ConfigError: none, or more than one, match: the user names it with --athena-table.
+    """
+    bucket, prefix = s3_location(source)
+    want = f"s3://{bucket}/{prefix.strip('/')}".rstrip("/") + "/"
+    found: list[str] = []
+    async for page in aws.pages("glue", "GetDatabases", max_pages=_MAX_CATALOG_PAGES):
+        for db in page.get("DatabaseList", []) or []:
+            async for tables in aws.pages(
+                "glue", "GetTables", max_pages=_MAX_CATALOG_PAGES, DatabaseName=str(db["Name"])
+            ):
+                for table in tables.get("TableList", []) or []:
+                    location = str((table.get("StorageDescriptor") or {}).get("Location") or "")
+                    location = location.rstrip("/") + "/"
+                    if location != "/" and (location.startswith(want) or want.startswith(location)):
+                        found.append(f"{db['Name']}.{table['Name']}")
+    if len(found) == 1:
+        return found[0]
+    which = f": {', '.join(sorted(found)[:5])}" if found else ""
+    raise ConfigError(
+        f"{len(found) or 'No'} table(s) of the Glue catalog read {want}{which}.",
+        hint="Name the flow logs' table with --athena-table DB.TABLE.",
+    )
+
+
+async def resolve_table(aws: Aws, ref: str | None, source: str) -> AthenaTable:
+    """The table named by --athena-table, else the one found by the source's location."""
+    return await get_table(aws, ref or await find_table(aws, source))
+
+
 # -- partition predicates ------------------------------------------------------------------------
 
 
@@ -492,6 +530,6 @@ async def stream_flow_athena(
         progress.rows += len(rows)
         if on_progress is not None:
             on_progress(progress)
-        yield FlowBatch(records, stats_, source, pages, not page.get("NextToken"), pushed_down=sql)
+        yield FlowBatch(records, stats_, source, pages, not page.get("NextToken"))
     if parser is None:
-        yield FlowBatch([], stats_, source, 0, True, pushed_down=sql)
+        yield FlowBatch([], stats_, source, 0, True)

@@ -77,6 +77,8 @@ OPT_IN: Final[frozenset[tuple[str, str]]] = frozenset(
         ("athena", "StopQueryExecution"),
         ("glue", "GetTable"),
         ("glue", "GetPartitions"),
+        ("glue", "GetDatabases"),  # to find the table by its S3 location (no --athena-table)
+        ("glue", "GetTables"),
     }
 )
 

@@ -472,6 +472,7 @@ class RemoteRun:
     rows: int = 0
     limit: int = INSIGHTS_LIMIT
     error: str | None = None
+    engine: str = "Logs Insights"  # or "Athena" (S3 sources with --athena-workgroup)
 
     @property
     def running(self) -> bool:
@@ -1138,7 +1139,8 @@ class FlowsPane(Pane):
     def _empty_text(self) -> str:
         """Why the table is empty, and the key that changes it (never only "no records")."""
         if self.showing_remote:
-            return "Logs Insights found no matching record"
+            engine = self.remote.engine if self.remote else "Logs Insights"
+            return f"{engine} found no matching record"
         if self.hidden_by_focus and self.focus_scope is not None:
             what = " that match the filter" if self.filter and not self.filter.is_empty else ""
             return (
@@ -1260,6 +1262,10 @@ class FlowsPane(Pane):
         choice = getattr(settings, "flows_source", None)
         kind, where = parse_source(choice) if choice else ("auto", "")
         flt = self.filter if self.filter is not None else parse_filter("")
+        if kind == "s3" and getattr(settings, "athena_workgroup", None):
+            window = self.window.at(self._now()) if self.window.live else self.window
+            self._ask_athena(flt, window, where)
+            return  # opted in: run it in Athena (the one place hamari writes: its results)
         if kind in ("s3", "local"):
             self._explain_athena(flt, kind)
             return
@@ -1377,13 +1383,79 @@ class FlowsPane(Pane):
                 timeout=6,
             )
 
+    @work(exclusive=True, group="flows-remote", exit_on_error=False)
+    async def _ask_athena(self, flt: FlowFilter, window: TimeWindow, source: str) -> None:
+        """Opted in (--athena-workgroup): estimate from S3, ask, then run it in Athena."""
+        from tui.aws import athena
+        from tui.aws.errors import HamariError
+        from tui.screens.confirm import ConfirmScreen
+
+        assert self.aws is not None
+        ref = getattr(self.app.settings, "athena_table", None)
+        self.set_status(Text("Athena: estimating the scan…"))
+        try:
+            table = await athena.resolve_table(self.aws, ref, source)
+            estimate = await athena.estimate(self.aws, table, window)
+            sql = athena.compile_query(table, window, flt, limit=INSIGHTS_LIMIT)
+        except (HamariError, FilterError) as err:
+            self._update_status()
+            text = f"{err.message} {err.hint}" if isinstance(err, HamariError) else str(err)
+            self.notify(text, severity="error", markup=False)
+            return
+        self._update_status()
+        workgroup = str(self.app.settings.athena_workgroup)
+        body = (
+            f"Filter: {flt.text or '(none: every record)'}\nTable: {table.ref} "
+            f"(workgroup {workgroup})\nWindow: {window.start:%Y-%m-%d %H:%M}–{window.end:%H:%M} "
+            f"UTC\n\n{estimate.describe()}.\n\nQuery:\n{sql}\n\nAthena writes the result to "
+            "the workgroup's S3 output location. The query is stopped if you press esc or quit."
+        )
+        if not await self.app.push_screen_wait(ConfirmScreen("Run this filter in Athena?", body)):
+            self.notify("Athena query not run", markup=False, timeout=3)
+            return
+        self.remote = RemoteRun(sql, (table.ref,), estimate.describe(), engine="Athena")
+        self.showing_remote = True
+        self._set_view("records")
+        self._show_records()
+        self.run_athena(table, flt, window, workgroup)
+
+    @work(exclusive=True, group="flows-insights", exit_on_error=False)
+    async def run_athena(self, table: Any, flt: FlowFilter, window: TimeWindow, wg: str) -> None:
+        """Results stream into the table page by page; esc (the group's cancel) stops it."""
+        from tui.aws import athena
+        from tui.aws.errors import HamariError
+
+        run = self.remote
+        assert self.aws is not None and run is not None
+
+        def progress(p: athena.AthenaProgress) -> None:
+            run.status, run.bytes_scanned, run.rows = p.state.title(), p.bytes_scanned, p.rows
+            self._update_status()
+
+        try:
+            async for batch in athena.stream_flow_athena(
+                self.aws, table, window, flt, workgroup=wg, limit=run.limit, on_progress=progress
+            ):
+                run.records.extend(batch.records)
+                self._show_records()
+            run.records.sort(key=_start)
+            run.status = "Complete"
+        except asyncio.CancelledError:
+            run.status = "Stopped"
+            self._update_status()
+            raise
+        except HamariError as err:
+            run.error = f"{err.message} {err.hint}".strip()
+            self.notify(run.error, title=err.title, severity="error", markup=False, timeout=10)
+        self._show_records()
+
     def leave_remote(self) -> None:
         """Back to the loaded records; a query still running is stopped (StopQuery)."""
         run = self.remote
         if run is not None and run.running:
             self.workers.cancel_group(self, "flows-insights")
             run.status = "Stopped"
-            self.notify("Logs Insights query stopped", markup=False, timeout=3)
+            self.notify(f"{run.engine} query stopped", markup=False, timeout=3)
         self.showing_remote = False
         self._show_records()
         self._refresh_view()
@@ -1393,7 +1465,7 @@ class FlowsPane(Pane):
         text = Text()
         if run.running:
             text.append("⟳ ")
-        text.append("Logs Insights", style="bold")
+        text.append(run.engine, style="bold")
         text.append(f" · {run.status if run.error is None else 'failed'}")
         text.append(
             f" · {len(run.records):,} records" if not run.running else f" · {run.rows:,} rows"
