@@ -15,7 +15,6 @@ import pytest
 
 from tests.demo_fixtures import DEMO_NOW
 from tui.aws.session import DEMO_CREDENTIALS, Aws, Connection
-from tui.demo.seed import seed
 from tui.demo.server import FaultRule
 from tui.headless.diagnose import (
     Collected,
@@ -34,12 +33,10 @@ from tui.settings import Settings
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
-def world(emulator: Any) -> Any:
-    emulator.reset()
-    seeded = seed(emulator.url, now=DEMO_NOW)
-    emulator.faults.clear_seen()
-    return seeded
+@pytest.fixture
+def world(worlds: Any) -> Any:
+    """The demo world, seeded beside the tests' second world and a healthy one (one reset)."""
+    return worlds.demo
 
 
 @pytest.fixture
@@ -224,3 +221,56 @@ def test_diagnose_does_not_import_textual() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+# ------------------------------------------------------------------ a world that is not the demo
+
+
+def _diagnose_in(world: Any, *args: str) -> subprocess.CompletedProcess[str]:
+    from tests.world2 import aws_env, window_args
+
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tui",
+            "diagnose",
+            "--endpoint-url",
+            world.url,
+            "--region",
+            world.region,
+            *window_args(world),
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=ROOT,
+        env=aws_env(world),
+    )
+
+
+def test_world2_three_incidents_named_with_their_causes_exit_one(worlds: Any) -> None:
+    w2 = worlds.world2
+    done = _diagnose_in(w2, "--format", "json")
+    assert done.returncode == 1, done.stdout + done.stderr
+    doc = json.loads(done.stdout)
+    assert doc["problems"] == [], doc["problems"]
+    kinds = {f["kind"] for f in doc["findings"]}
+    assert "start_failed" in kinds
+    assert "return_rejected" in kinds
+    ebs = [f for f in doc["findings"] if f["kind"] in ("instance_ebs_limit", "volume_limit")]
+    assert ebs, kinds
+    # The slow instance is named (its Name tag), not the busy decoy that sorts first.
+    assert any(
+        w2.slow_instance_id in f["resource"] or w2.slow_instance_id in f["title"] for f in ebs
+    )
+    assert all("m5.4xlarge" not in f["title"] for f in ebs)
+    # Each finding says how to see it.
+    assert all(f["show"].startswith("hamari ") for f in doc["findings"])
+
+
+def test_healthy_world_exits_zero_with_nothing_found(worlds: Any) -> None:
+    done = _diagnose_in(worlds.healthy)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "No findings." in done.stdout

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from tui.aws.session import Aws
     from tui.models.cloudtrail import TrailEvent
     from tui.models.findings import Finding
+    from tui.models.fleet import FleetAssessment
     from tui.models.flowlog import FlowRecord, OneSidedConversation
     from tui.models.metrics import Assessment
     from tui.models.nacl import Explanation
@@ -66,6 +67,7 @@ class Collected:
     explanations: dict[Any, Explanation] = field(default_factory=dict)
     assessment: Assessment | None = None
     metrics_target: str = ""
+    fleet: FleetAssessment | None = None
     problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     read: dict[str, str] = field(default_factory=dict)
@@ -165,6 +167,17 @@ async def _flows(
     c.read["flows"] = f"{len(c.records)} flow records from " + ", ".join(p.label for p in plans)
 
 
+async def _fleet(aws: Aws, c: Collected) -> None:
+    from tui.aws.fleet import FleetSweep
+
+    fleet = await FleetSweep(aws).sweep(c.window.start, c.window.end)
+    c.fleet = fleet
+    data = fleet.data or "no data"
+    c.read["metrics"] = f"{fleet.instances} running instances, {fleet.volumes} volumes ({data})"
+    for failed in fleet.failed:
+        c.notes.append(f"metrics: series not read: {failed}")
+
+
 def _needs_aws(settings: Settings) -> bool:
     from tui.aws.cloudtrail import parse_source as trail_source
     from tui.models.flowlog import parse_source as flow_source
@@ -217,6 +230,7 @@ async def _collect_aws(aws: Aws, settings: Settings, c: Collected) -> None:
         _guard(c, "trail", lambda: _trail(aws, settings, c, trail_window)),
         _guard(c, "instances", lambda: _instances(aws, c)),
         _guard(c, "flows", lambda: _flows(aws, settings, c, window, local)),
+        _guard(c, "metrics", lambda: _fleet(aws, c)),
     )
 
 
@@ -323,33 +337,52 @@ def _flow_evidence(record_key: str | None, c: Collected) -> list[str]:
 def _metrics_evidence(c: Collected, resource: str) -> list[str]:
     from tui.models.metrics import fmt_number
 
-    if c.assessment is None:
-        return []
-    lines = []
-    for row in c.assessment.rows:
-        spec = row.series.spec
-        if resource and resource not in (spec.resource_id, c.metrics_target):
-            continue
-        if row.limit is None or row.latest is None:
-            continue
-        lines.append(
-            f"{spec.resource_id} {spec.metric_name}: {fmt_number(row.latest)} of "
-            f"{fmt_number(row.limit.value)} ({row.limit.label})"
-        )
-    return lines[:EVIDENCE_LINES]
+    assessments = [c.assessment] if c.assessment is not None else []
+    if c.fleet is not None:
+        assessments += [
+            v.assessment
+            for v in c.fleet.verdicts
+            if not resource
+            or v.item.instance_id == resource
+            or any(row.series.spec.resource_id == resource for row in v.assessment.rows)
+        ]
+    lines: list[str] = []
+    for assessment in assessments:
+        if assessment.verdict:
+            lines.append(assessment.verdict)
+        for row in assessment.rows:
+            spec = row.series.spec
+            if row.limit is None or row.latest is None or not row.saturated:
+                continue
+            lines.append(
+                f"{spec.resource_id} {spec.metric_name}: latest {fmt_number(row.latest)}, "
+                f"limit {row.limit.label}"
+            )
+    return list(dict.fromkeys(lines))[:EVIDENCE_LINES]
 
 
 def evidence_lines(finding: Finding, c: Collected) -> list[str]:
-    """The records behind a finding, a line each (raw: escape for display)."""
-    out: list[str] = []
+    """The records behind a finding, a line each (raw: escape for display).
+
+    With more than one piece of evidence, each group starts with its label (``label:``).
+    """
+    groups: list[tuple[str, list[str]]] = []
     for ev in finding.evidence:
         if ev.pane == "trail":
-            out += _trail_evidence(ev.query, c)
+            lines = _trail_evidence(ev.query, c)
         elif ev.pane == "flows":
-            out += _flow_evidence(ev.record_key, c)
+            lines = _flow_evidence(ev.record_key, c)
         else:
-            out += _metrics_evidence(c, finding.resource_id)
-    return list(dict.fromkeys(out))
+            lines = _metrics_evidence(c, finding.resource_id)
+        if lines:
+            groups.append((ev.label, lines))
+    if len(groups) == 1:
+        return list(dict.fromkeys(groups[0][1]))
+    out: list[str] = []
+    for label, lines in groups:
+        out.append(f"{label}:")
+        out += [f"  {line}" for line in lines]
+    return out
 
 
 def _safe(text: str) -> str:
@@ -430,6 +463,7 @@ def diagnose(c: Collected) -> list[Finding]:
         instances=c.instances,
         assessment=c.assessment,
         metrics_target=c.metrics_target,
+        fleet=c.fleet,
         conversations=c.conversations,
         explanations=c.explanations,
         topology=c.topology,
