@@ -145,7 +145,7 @@ class TrailSource:
             the local path.
     """
 
-    kind: Literal["lookup", "s3", "local"]
+    kind: Literal["lookup", "s3", "local", "cwl"]
     location: str = ""
 
     @property
@@ -155,6 +155,8 @@ class TrailSource:
             return "LookupEvents"
         if self.kind == "s3":
             return self.location or "trail S3 files"
+        if self.kind == "cwl":
+            return f"cwl:{self.location}"
         return Path(self.location).name or self.location
 
     @property
@@ -165,7 +167,8 @@ class TrailSource:
 
 def parse_source(text: str | None) -> TrailSource:
     """Read a source choice: ``lookup`` (default), ``s3://bucket/prefix``, ``s3`` or
-    ``trail:NAME`` (the trail's bucket, from DescribeTrails), or a local file or folder.
+    ``trail:NAME`` (the trail's bucket, from DescribeTrails), ``cwl:GROUP`` (the trail's log
+    group in CloudWatch Logs), or a local file or folder.
 
     Raises:
         InvalidRequestError: an ``s3://`` URI without a bucket.
@@ -184,6 +187,12 @@ def parse_source(text: str | None) -> TrailSource:
         return TrailSource("s3", "")
     if value.lower().startswith("trail:"):
         return TrailSource("s3", value)
+    if value.lower().startswith("cwl:"):  # a trail delivered to CloudWatch Logs (trailcwl.py)
+        if not value[4:].strip():
+            raise InvalidRequestError(
+                f"{value!r} names no log group.", hint="Example: --source cwl:/aws/cloudtrail/org"
+            )
+        return TrailSource("cwl", value[4:].strip())
     return TrailSource("local", str(Path(value).expanduser()))
 
 
@@ -846,6 +855,10 @@ def stream_source(
     if source.kind == "local":
         return stream_local(source.location, window, flt, seen=seen)
     assert aws is not None and window is not None
+    if source.kind == "cwl":
+        from tui.aws.trailcwl import stream_cwl
+
+        return stream_cwl(aws, source.location, window, flt, seen=seen)
     if source.kind == "s3":
         return stream_s3(
             aws, source.location, window, flt, regions=regions, seen=seen, empty_ok=empty_ok

@@ -134,7 +134,9 @@ def _row(record: dict[str, Any]) -> tuple[Any, ...]:
     assert isinstance(ui, dict)
     ctx = ui.get("sessionContext") if isinstance(ui.get("sessionContext"), dict) else {}
     issuer = ctx.get("sessionIssuer") if isinstance(ctx, dict) else None
-    identity = {k: _text(ui.get(k)) for k in ("type", "principalId", "arn", "accountId")}
+    identity: dict[str, Any] = {
+        k: _text(ui.get(k)) for k in ("type", "principalId", "arn", "accountId")
+    }
     identity |= {k: _text(ui.get(k)) for k in ("accessKeyId", "userName", "invokedBy")}
     keys = ("type", "principalId", "arn", "accountId", "userName")
     identity["sessionContext"] = (

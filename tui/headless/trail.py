@@ -174,7 +174,12 @@ def run(settings: Settings, ns: argparse.Namespace) -> int:
     if source.kind != "local" or settings.since or settings.until:
         window = settings.window(datetime.now(UTC))
     totals = _Totals()
-    _drain(_events(settings, source, window, flt, totals), ns.format, sys.stdout)
+    events = _events(settings, source, window, flt, totals)
+    if getattr(ns, "remote", False):  # CloudTrail Lake or Logs Insights (trailremote.py)
+        from tui.headless.trailremote import remote_events
+
+        events = remote_events(settings, source, window, flt, totals, ns)
+    _drain(events, ns.format, sys.stdout)
     for line in totals.skipped:
         print(f"hamari: not read: {display_safe(line)}", file=sys.stderr)
     for line in totals.region_errors:
@@ -199,7 +204,8 @@ def register(parser: argparse.ArgumentParser) -> None:
         "--source",
         metavar="SRC",
         default=None,
-        help="lookup (default), s3://bucket/prefix, s3 (the trail's bucket), or a file/folder "
+        help="lookup (default), s3://bucket/prefix, s3 (the trail's bucket), cwl:GROUP (the "
+        "trail's CloudWatch Logs group), or a file/folder "
         "(S3 deliveries .json/.json.gz, NDJSON incl. log-pipeline exports, LookupEvents "
         "output, zip archives, the console's Event history CSV)",
     )
@@ -215,4 +221,7 @@ def register(parser: argparse.ArgumentParser) -> None:
         default="ndjson",
         help="ndjson: raw event JSON, one per line (default); csv/table: the pane's columns",
     )
+    from tui.headless.trailremote import add_arguments
+
+    add_arguments(parser)  # --remote, --max-gb, --yes, --lake-store
     parser.set_defaults(run=run)
