@@ -172,9 +172,22 @@ async def test_a_focus_that_hides_the_evidence_says_so_and_u_clears_it(
         assert "◎ hides" in status(flows)
         assert any("hides this evidence" in n.message for n in app._notifications)
 
+        # The same in the trail pane: role sessions name no instance, so the focus hides them.
+        trail = main.query_one(TrailPane)
+        main.show_evidence(Evidence("trail", "role sessions", "name:AssumeRole"))
+        assert await wait_for(pilot, lambda: main.active_pane == "trail", 5)
+        assert await wait_for(pilot, lambda: trail.hidden_by_focus > 0, 10)
+        assert not trail.view
+        assert "U clears the focus" in trail.table.empty_text
+        assert "◎ hides" in status(trail)
+
         await pilot.press("U")
-        assert await wait_for(pilot, lambda: bool(flows.matched), 10)
+        assert await wait_for(pilot, lambda: bool(trail.view), 10)
         assert main.focused_resource is None
+        assert {e.event_name for e in trail.view} == {"AssumeRole"}
+        await pilot.press("3")
+        main.show_evidence(Evidence("flows", "the REJECTed legs", "action=REJECT"))
+        assert await wait_for(pilot, lambda: bool(flows.matched), 10)
         assert all((r.action or "").upper() == "REJECT" for r in flows.matched)
 
 
