@@ -15,10 +15,11 @@ import pytest
 
 from tests.apptools import demo_app, wait_for
 from tests.demo_fixtures import DEMO_NOW
+from tests.hostile import HOSTILE
 from tests.test_flows_insights_ui import _flows_with_filter, _status
 from tui.aws.session import DEMO_CREDENTIALS
 from tui.demo import athena as emulated
-from tui.demo.seed import DemoWorld, seed
+from tui.demo.seed import DemoWorld, clients, seed
 from tui.demo.seed.catalog import DATABASE, WORKGROUP
 from tui.demo.server import EmbeddedAws
 from tui.screens.confirm import ConfirmScreen
@@ -155,3 +156,30 @@ def test_flows_remote_runs_athena_with_the_estimate_and_the_budget(
     assert "Athena" not in plain.stderr
     assert len(plain.stdout.splitlines()) == len(rows)
     assert not emulator.calls("athena") and not emulator.calls("glue")
+
+
+async def test_hostile_glue_names_reach_the_dialog_escaped(
+    emulator: EmbeddedAws, world: DemoWorld
+) -> None:
+    """A column of the Glue table named by an attacker shows in the SQL as text, not as codes."""
+    glue = clients(world.url, world.region)["glue"]
+    table = glue.get_table(DatabaseName=DATABASE, Name=TABLE.split(".")[1])["Table"]
+    sd = {**table["StorageDescriptor"]}
+    sd["Columns"] = [*sd["Columns"], *({"Name": h, "Type": "string"} for h in HOSTILE[:6])]
+    glue.create_table(
+        DatabaseName=DATABASE,
+        TableInput={
+            "Name": "hostile",
+            "StorageDescriptor": sd,
+            "PartitionKeys": table["PartitionKeys"],
+        },
+    )
+    app = _app(emulator, world, athena_table=f"{DATABASE}.hostile")
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        await _flows_with_filter(pilot, "action=REJECT")
+        await pilot.press("i")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        body = app.screen.body
+        assert "Athena will scan" in body
+        assert "\x1b" not in body and "\x07" not in body and "\\x1b" in body
+        await pilot.press("escape")

@@ -34,6 +34,7 @@ from tui.aws.flowlogs import FlowBatch, _list, _stamps, list_flow_objects, s3_lo
 from tui.aws.session import Aws
 from tui.models.flowfilter import FlowFilter
 from tui.models.flowlog import FIELDS, FIELDS_BY_ATTR, FlowLogParser, ParseStats
+from tui.models.text import display_safe
 from tui.models.timewindow import TimeWindow
 
 #: Athena's list price (us-east-1), per TB scanned; each query is billed at least 10 MB.
@@ -160,9 +161,9 @@ async def find_table(aws: Aws, source: str) -> str:
                         found.append(f"{db['Name']}.{table['Name']}")
     if len(found) == 1:
         return found[0]
-    which = f": {', '.join(sorted(found)[:5])}" if found else ""
+    which = f": {display_safe(', '.join(sorted(found)[:5]))}" if found else ""
     raise ConfigError(
-        f"{len(found) or 'No'} table(s) of the Glue catalog read {want}{which}.",
+        f"{len(found) or 'No'} table(s) of the Glue catalog read {display_safe(want)}{which}.",
         hint="Name the flow logs' table with --athena-table DB.TABLE.",
     )
 
@@ -320,7 +321,7 @@ class AthenaEstimate:
         size = f"{gb:.3f} GB" if gb >= 0.1 else f"{self.estimated_bytes / 1024**2:.2f} MB"
         where = "under the window's partitions" if self.pruned else "of the whole table"
         return (
-            f"Athena will scan ~{size} in {self.objects:,} object(s) of {self.table} "
+            f"Athena will scan ~{size} in {self.objects:,} object(s) of {display_safe(self.table)} "
             f"(~${self.estimated_usd:.4f} at ${PRICE_PER_TB_USD:g}/TB, 10 MB minimum, us-east-1 "
             f"list price; an estimate from the S3 sizes {where})"
         )
@@ -502,7 +503,7 @@ async def stream_flow_athena(
     if progress.state != "SUCCEEDED":
         raise HamariError(
             f"The Athena query ended as {progress.state}"
-            + (f": {progress.reason}" if progress.reason else "."),
+            + (f": {display_safe(progress.reason)}" if progress.reason else "."),
             hint="Check the table (--athena-table) and the workgroup's output location, or "
             "narrow the window or the filter.",
             service="athena",

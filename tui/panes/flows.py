@@ -1410,6 +1410,7 @@ class FlowsPane(Pane):
             f"UTC\n\n{estimate.describe()}.\n\nQuery:\n{sql}\n\nAthena writes the result to "
             "the workgroup's S3 output location. The query is stopped if you press esc or quit."
         )
+        body = display_safe(body, multiline=True)  # Glue's names and AWS's text are untrusted
         if not await self.app.push_screen_wait(ConfirmScreen("Run this filter in Athena?", body)):
             self.notify("Athena query not run", markup=False, timeout=3)
             return
