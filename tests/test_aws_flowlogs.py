@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.awstools import sent_requests as _requests
 from tui.aws.errors import AccessDeniedError
 from tui.aws.flowlogs import FlowBatch, stream_cloudwatch, stream_local, stream_s3
 from tui.aws.flowsources import open_plan
@@ -214,25 +215,6 @@ def test_parse_source() -> None:
     assert parse_source("s3://bucket/pre/fix") == ("s3", "bucket/pre/fix")
     assert parse_source("") == ("auto", "")
     assert parse_source("/tmp/x.log.gz") == ("local", "/tmp/x.log.gz")
-
-
-async def _requests(
-    aws: Aws, service: str, operation: str, run: Any
-) -> tuple[list[dict[str, Any]], Any]:
-    """Run ``run()``; return the parameters of every ``operation`` request hamari built."""
-    seen: list[dict[str, Any]] = []
-    client = await aws._client(service)
-    event = f"provide-client-params.{service}.{operation}"
-
-    def capture(params: dict[str, Any], **_: Any) -> None:
-        seen.append(dict(params))
-
-    client.meta.events.register(event, capture)
-    try:
-        result = await run()
-    finally:
-        client.meta.events.unregister(event, capture)
-    return seen, result
 
 
 async def test_filter_pattern_sent_fits_the_service_models_limit(aws: Aws, live: DemoWorld) -> None:

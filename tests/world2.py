@@ -102,6 +102,9 @@ WORLD2 = WorldSpec(
     trail_name="acme-audit",
     trail_bucket="acme-audit-logs-210987654321",
     trail_prefix="cloudtrail",
+    # An organization trail: world2's files and two other members', one in another region.
+    trail_org="o-7k2m9p4q1z",
+    org_members=(("456789012345", "ap-northeast-1"), ("567890123456", "eu-central-1")),
     flowlog_bucket="acme-vpc-flows-210987654321",
     flow_logs=(
         FlowLogSpec(

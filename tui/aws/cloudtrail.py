@@ -32,10 +32,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import re
+import time
 from collections import deque
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -57,7 +59,7 @@ from tui.models.cloudtrail import (
     parse_lookup_response,
     read_trail_bytes,
 )
-from tui.models.trailfilter import TrailFilter
+from tui.models.trailfilter import FolderScope, TrailFilter
 
 if TYPE_CHECKING:
     from tui.aws.session import Aws
@@ -67,6 +69,8 @@ __all__ = [
     "DELIVERY_LAG",
     "GLOBAL_REGION",
     "LOOKUP_PAGE_SIZE",
+    "S3_PARALLEL",
+    "S3Progress",
     "TrailBatch",
     "TrailFollower",
     "TrailSource",
@@ -91,8 +95,12 @@ DELIVERY_LAG: Final = timedelta(minutes=15)
 MAX_OBJECT_BYTES: Final = 256 << 20
 """A compressed trail object larger than this is counted as bad instead of downloaded."""
 
+S3_PARALLEL: Final = 8
+"""Trail objects downloaded and parsed at once (and S3 folders listed at once). The reads wait
+on the network, the parses run in threads; the rate limiter and the meter see every request."""
+
 _T = TypeVar("_T")
-_S3_PREFETCH: Final = 4
+_A = TypeVar("_A")
 _MAX_CHILD_FOLDERS: Final = 50  # folders of a bucket searched for AWSLogs/ one level down
 _MAX_NOTES: Final = 20
 # CloudTrail log file names carry their delivery time: ..._CloudTrail_us-east-1_20260314T0915Z_x.json.gz
@@ -120,6 +128,7 @@ class TrailBatch:
         skipped: one line per file (or archive member) not read, with the reason.
         region_errors: one line per region that could not be read (``us-east-1: not
             reachable: …``); the other regions' events still come.
+        progress: how far an S3 read is, after its listing and after each object.
     """
 
     events: list[TrailEvent]
@@ -133,6 +142,58 @@ class TrailBatch:
     duplicates: int = 0
     skipped: tuple[str, ...] = ()
     region_errors: tuple[str, ...] = ()
+    progress: S3Progress | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class S3Progress:
+    """How far a read of trail objects from S3 is (for the status line and stderr).
+
+    Attributes:
+        objects_done: objects read (or counted as not readable) so far.
+        objects_total: objects listed for the window.
+        bytes_done: their listed sizes, read so far.
+        bytes_total: the listed sizes of all of them.
+        events: events read so far, before the filter.
+        seconds: since the first download started.
+    """
+
+    objects_done: int
+    objects_total: int
+    bytes_done: int
+    bytes_total: int
+    events: int
+    seconds: float
+
+    @property
+    def done(self) -> bool:
+        return self.objects_done >= self.objects_total
+
+    @property
+    def seconds_left(self) -> float | None:
+        """What is left at the byte rate so far (None before the rate is known)."""
+        if self.done:
+            return 0.0
+        if not self.bytes_done or self.seconds <= 0:
+            return None
+        return (self.bytes_total - self.bytes_done) * self.seconds / self.bytes_done
+
+    def describe(self) -> str:
+        """``12/200 objects · 1.2/20.4 MB · 31,200 events · 9,800 ev/s · 188 left, ~30 s``."""
+        mb = 1 << 20
+        text = (
+            f"{self.objects_done:,}/{self.objects_total:,} objects · "
+            f"{self.bytes_done / mb:.1f}/{self.bytes_total / mb:.1f} MB · {self.events:,} events"
+        )
+        if self.seconds > 0:
+            text += f" · {self.events / self.seconds:,.0f} ev/s"
+        if not self.done:
+            left = self.seconds_left
+            eta = f", ~{left:.0f} s" if left is not None else ""
+            text += f" · {self.objects_total - self.objects_done:,} left{eta}"
+        else:
+            text += f" in {self.seconds:.1f} s"
+        return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -529,10 +590,15 @@ def _days(start: datetime, end: datetime) -> list[datetime]:
     return out
 
 
-async def _account_roots(aws: Aws, loc: _S3Location, searched: list[str]) -> list[str]:
-    """``.../AWSLogs/{account}/`` roots to read, in the default or the organization layout.
+async def _account_roots(
+    aws: Aws, loc: _S3Location, searched: list[str], accounts: FolderScope | None = None
+) -> list[str]:
+    """``.../AWSLogs/[o-…/]{account}/`` roots to read, in the default or the organization layout.
 
-    Every ``AWSLogs/`` folder listed is added to ``searched`` (for "nothing found" messages).
+    ``accounts`` (the filter's ``account:`` terms) narrows them; without it an organization
+    folder gives every member account and the default layout this account's folder when it is
+    there (else every account). Every ``AWSLogs/`` folder listed is added to ``searched`` (for
+    "nothing found" messages).
     """
     base = loc.prefix
     if "CloudTrail/" in base:
@@ -544,15 +610,32 @@ async def _account_roots(aws: Aws, loc: _S3Location, searched: list[str]) -> lis
         return [base]
     searched.append(_s3_uri(loc.bucket, base))
     if tail and _ORG_RE.match(tail[-1]):
-        return _pick_accounts(aws, await _common_prefixes(aws, loc.bucket, base))
-    roots: list[str] = []
+        return await _org_accounts(aws, loc.bucket, base, accounts)
+    plain: list[str] = []
+    org: list[str] = []
     for child in await _common_prefixes(aws, loc.bucket, base):
         last = child.rstrip("/").rsplit("/", 1)[-1]
         if _ACCOUNT_RE.match(last):
-            roots.append(child)
+            plain.append(child)
         elif _ORG_RE.match(last):
-            roots += await _common_prefixes(aws, loc.bucket, child)
-    return _pick_accounts(aws, roots)
+            org += await _org_accounts(aws, loc.bucket, child, accounts)
+    return _pick_accounts(aws, plain, accounts) + org
+
+
+async def _org_accounts(aws: Aws, bucket: str, org: str, accounts: FolderScope | None) -> list[str]:
+    """The member account roots of an organization folder (``…/AWSLogs/o-…/``) to read.
+
+    Accounts the filter spells out are read without listing the organization's folder (it may
+    hold a thousand accounts); otherwise every member account that the filter can match.
+    """
+    if accounts is not None and accounts.exact is not None:
+        return [f"{org}{a}/" for a in sorted(accounts.exact) if _ACCOUNT_RE.match(a)]
+    children = await _common_prefixes(aws, bucket, org)
+    return [
+        c
+        for c in children
+        if _ACCOUNT_RE.match(name := _last(c)) and (accounts is None or accounts.match(name))
+    ]
 
 
 async def _trail_prefixes(aws: Aws, bucket: str) -> list[str]:
@@ -573,7 +656,9 @@ async def _trail_prefixes(aws: Aws, bucket: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-async def _find_roots(aws: Aws, loc: _S3Location, searched: list[str]) -> list[str]:
+async def _find_roots(
+    aws: Aws, loc: _S3Location, searched: list[str], accounts: FolderScope | None = None
+) -> list[str]:
     """The account roots under ``s3://bucket/prefix``, wherever the trail's key prefix put them.
 
     A prefix that names ``AWSLogs/`` or ``CloudTrail/`` is read as given. Otherwise the key
@@ -583,12 +668,12 @@ async def _find_roots(aws: Aws, loc: _S3Location, searched: list[str]) -> list[s
     level down: a trail with S3KeyPrefix ``cloudtrail`` writes under ``cloudtrail/AWSLogs/``.
     """
     if "AWSLogs/" in loc.prefix or "CloudTrail/" in loc.prefix:
-        return await _account_roots(aws, loc, searched)
+        return await _account_roots(aws, loc, searched, accounts)
     known = [p for p in await _trail_prefixes(aws, loc.bucket) if p.startswith(loc.prefix)]
     roots: list[str] = []
     for prefix in [*known, loc.prefix + "AWSLogs/"]:
         if _s3_uri(loc.bucket, prefix) not in searched:
-            roots += await _account_roots(aws, _S3Location(loc.bucket, prefix), searched)
+            roots += await _account_roots(aws, _S3Location(loc.bucket, prefix), searched, accounts)
     if roots:
         return list(dict.fromkeys(roots))
     children = [
@@ -596,7 +681,7 @@ async def _find_roots(aws: Aws, loc: _S3Location, searched: list[str]) -> list[s
     ]
     for child in children[:_MAX_CHILD_FOLDERS]:
         if _s3_uri(loc.bucket, child + "AWSLogs/") not in searched:
-            roots += await _account_roots(aws, _S3Location(loc.bucket, child), searched)
+            roots += await _account_roots(aws, _S3Location(loc.bucket, child), searched, accounts)
     if len(children) > _MAX_CHILD_FOLDERS:
         searched.append(
             f"(not the other {len(children) - _MAX_CHILD_FOLDERS} folders of "
@@ -611,10 +696,41 @@ def _listing(places: Sequence[str], limit: int = 4) -> str:
     return f"{shown} and {more} more" if more > 0 else shown or "nothing"
 
 
-def _pick_accounts(aws: Aws, children: list[str]) -> list[str]:
-    accounts = [c for c in children if _ACCOUNT_RE.match(c.rstrip("/").rsplit("/", 1)[-1])]
-    mine = [c for c in accounts if c.rstrip("/").endswith(aws.account)]
-    return mine or accounts
+def _last(prefix: str) -> str:
+    """The last folder name of ``a/b/c/``: ``c``."""
+    return prefix.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _pick_accounts(aws: Aws, children: list[str], accounts: FolderScope | None) -> list[str]:
+    """Account roots of the default layout: those the filter can match, else this account's
+    (a bucket other accounts' trails deliver to as well), else all of them."""
+    found = [c for c in children if _ACCOUNT_RE.match(_last(c))]
+    if accounts is not None:
+        return [c for c in found if accounts.match(_last(c))]
+    mine = [c for c in found if _last(c) == aws.account]
+    return mine or found
+
+
+def _is_org_root(root: str) -> bool:
+    return any(_ORG_RE.match(part) for part in root.split("/"))
+
+
+async def _bounded(items: Sequence[_A], fn: Callable[[_A], Awaitable[_T]], limit: int) -> list[_T]:
+    """``fn`` over ``items`` with at most ``limit`` running, results in the items' order; the
+    first failure cancels the rest and is raised as itself."""
+    gate = asyncio.Semaphore(limit)
+
+    async def one(item: _A) -> _T:
+        async with gate:
+            return await fn(item)
+
+    tasks = [asyncio.create_task(one(item)) for item in items]
+    try:
+        return list(await asyncio.gather(*tasks))
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def _file_time(key: str) -> datetime | None:
@@ -637,27 +753,67 @@ def object_overlaps(key: str, start: datetime, end: datetime) -> bool:
     return start <= delivered <= end + DELIVERY_LAG + timedelta(minutes=5)
 
 
+async def _root_regions(
+    aws: Aws,
+    bucket: str,
+    root: str,
+    fanout: Sequence[str],
+    regions: FolderScope | None,
+) -> list[str]:
+    """The region folders to read under one account root.
+
+    Regions the filter spells out are read as given; a region glob, and an organization root
+    with no ``region:`` term, read every region folder there is (one delimiter listing: an org
+    trail records every region of every member); the default layout reads the session's
+    regions (``fanout``).
+    """
+    if regions is not None and regions.exact is not None:
+        return sorted(regions.exact)
+    if regions is None and not _is_org_root(root):
+        return list(fanout)
+    found = [_last(p) for p in await _common_prefixes(aws, bucket, f"{root}CloudTrail/")]
+    return [r for r in found if regions is None or regions.match(r)]
+
+
 async def _list_keys(
-    aws: Aws, bucket: str, roots: Sequence[str], window: TimeWindow, regions: Sequence[str]
+    aws: Aws,
+    bucket: str,
+    roots: Sequence[str],
+    window: TimeWindow,
+    regions: Sequence[str],
+    scope: FolderScope | None = None,
+    *,
+    parallel: int = S3_PARALLEL,
 ) -> list[tuple[str, int]]:
-    keys: list[tuple[str, int]] = []
-    for root in roots:
-        for region in regions:
-            for day in _days(window.start, window.end):
-                prefix = f"{root}CloudTrail/{region}/{day:%Y/%m/%d}/"
-                async for page in aws.pages(
-                    "s3",
-                    "ListObjectsV2",
-                    token_in="ContinuationToken",
-                    token_out="NextContinuationToken",
-                    Bucket=bucket,
-                    Prefix=prefix,
-                ):
-                    for item in page.get("Contents") or []:
-                        key = item.get("Key")
-                        if isinstance(key, str) and object_overlaps(key, window.start, window.end):
-                            keys.append((key, int(item.get("Size") or 0)))
-    return keys
+    """Keys and sizes of the log files of the window: one listing per (account, region, day)
+    folder, ``parallel`` at a time, in that order (so the read order is the same every run)."""
+    per_root = await _bounded(
+        roots, lambda root: _root_regions(aws, bucket, root, regions, scope), parallel
+    )
+    prefixes = [
+        f"{root}CloudTrail/{region}/{day:%Y/%m/%d}/"
+        for root, names in zip(roots, per_root, strict=True)
+        for region in names
+        for day in _days(window.start, window.end)
+    ]
+
+    async def listed(prefix: str) -> list[tuple[str, int]]:
+        found: list[tuple[str, int]] = []
+        async for page in aws.pages(
+            "s3",
+            "ListObjectsV2",
+            token_in="ContinuationToken",
+            token_out="NextContinuationToken",
+            Bucket=bucket,
+            Prefix=prefix,
+        ):
+            for item in page.get("Contents") or []:
+                key = item.get("Key")
+                if isinstance(key, str) and object_overlaps(key, window.start, window.end):
+                    found.append((key, int(item.get("Size") or 0)))
+        return found
+
+    return [key for keys in await _bounded(prefixes, listed, parallel) for key in keys]
 
 
 async def _fetch_object(aws: Aws, bucket: str, key: str, size: int) -> ParseResult:
@@ -729,6 +885,7 @@ async def stream_s3(
     regions: Sequence[str] = (),
     seen: set[str] | None = None,
     empty_ok: bool = False,
+    parallel: int = S3_PARALLEL,
 ) -> AsyncIterator[TrailBatch]:
     """Stream the trail's S3 log files that overlap ``window``, one batch per object.
 
@@ -738,14 +895,19 @@ async def stream_s3(
             first trail that DescribeTrails lists.
         window: only objects whose day, region and delivery time overlap it are downloaded, and
             only events inside it are kept.
-        flt: applied to every event.
-        regions: regions whose files are read (default: the session's region plus its
-            partition's global region).
+        flt: applied to every event; its ``account:`` and ``region:`` terms also choose the
+            account and region folders listed (see :meth:`TrailFilter.folder_scope`).
+        regions: regions whose files are read in the default layout when the filter names
+            none (default: the session's region plus its partition's global region). An
+            organization layout (``AWSLogs/o-…/``) reads every region folder of every member
+            account unless the filter's ``account:``/``region:`` terms narrow it.
         seen: EventIds already known; updated in place.
         empty_ok: no file in the window is normal (a follow poll over the last minutes).
+        parallel: objects downloaded and parsed at once (1: one after another).
 
     Yields:
-        One batch per object (digests are never listed), then a final ``done`` batch.
+        A batch with the listing's totals (``progress``), one batch per object (digests are
+        never listed) with the progress so far, then a final ``done`` batch.
 
     Raises:
         NotFoundError: no CloudTrail layout under the location (naming every folder searched),
@@ -757,8 +919,10 @@ async def stream_s3(
         loc = await _trail_location(aws, uri_or_trail)
     selector = _Selector(window, flt, seen)
     searched: list[str] = []
-    roots = await _find_roots(aws, loc, searched)
-    if not roots:
+    accounts = flt.folder_scope("account") if flt is not None else None
+    region_scope = flt.folder_scope("region") if flt is not None else None
+    roots = await _find_roots(aws, loc, searched, accounts)
+    if not roots and accounts is None:
         raise NotFoundError(
             f"No CloudTrail files in {_s3_uri(loc.bucket, loc.prefix)}: looked for "
             f"AWSLogs/<account>/CloudTrail/ in {_listing(searched)}.",
@@ -768,33 +932,58 @@ async def stream_s3(
             operation="ListObjectsV2",
         )
     chosen = fanout_regions(regions or [aws.region], global_events=aws.conn.global_events)
-    keys = await _list_keys(aws, loc.bucket, roots, window, chosen)
+    keys = await _list_keys(aws, loc.bucket, roots, window, chosen, region_scope, parallel=parallel)
     if not keys and not empty_ok:
-        where = [f"{_s3_uri(loc.bucket, root)}CloudTrail/{{{','.join(chosen)}}}/" for root in roots]
+        names = ",".join(chosen) if region_scope is None else "<the filter's regions>"
+        where = [f"{_s3_uri(loc.bucket, root)}CloudTrail/{{{names}}}/" for root in roots]
+        if not roots:
+            where = [f"{_s3_uri(loc.bucket, loc.prefix)} (no account folder the filter matches)"]
         raise NotFoundError(
             f"No CloudTrail log file delivered {window.start:%Y-%m-%d %H:%M} - "
             f"{window.end:%Y-%m-%d %H:%M} UTC in {_listing(where)}.",
-            hint="Widen the window (--since), choose the region the trail records (--region), "
-            "or read Event history instead (--source lookup).",
+            hint="Widen the window (--since), choose the region the trail records (--region, "
+            "or region: in the filter), or read Event history instead (--source lookup).",
             service="s3",
             operation="ListObjectsV2",
         )
+    source = f"s3://{loc.bucket}/{loc.prefix}"
+    total_bytes = sum(size for _, size in keys)
+    gate = asyncio.Semaphore(max(1, parallel))
+
+    async def fetch(key: str, size: int) -> ParseResult:
+        async with gate:
+            return await _fetch_object(aws, loc.bucket, key, size)
+
+    # Up to twice the parallelism is started ahead, and results are handed over in the
+    # listing's order (account, region, day, delivery time): the same order every run, so
+    # which copy of a duplicate is kept does not depend on the network.
     pending: deque[asyncio.Task[ParseResult]] = deque()
-    position = 0
+    position = done_bytes = events = 0
+    started = time.monotonic()
+    yield TrailBatch(
+        [], 0, source, 0, False, progress=S3Progress(0, len(keys), 0, total_bytes, 0, 0.0)
+    )
     try:
         while position < len(keys) or pending:
-            while position < len(keys) and len(pending) < _S3_PREFETCH:
+            while position < len(keys) and len(pending) < 2 * max(1, parallel):
                 key, size = keys[position]
-                pending.append(asyncio.create_task(_fetch_object(aws, loc.bucket, key, size)))
+                pending.append(asyncio.create_task(fetch(key, size)))
                 position += 1
             result = await pending.popleft()
-            yield _batch_from_result(result, selector)
+            done = position - len(pending)
+            done_bytes += keys[done - 1][1]
+            events += len(result.events)
+            progress = S3Progress(
+                done, len(keys), done_bytes, total_bytes, events, time.monotonic() - started
+            )
+            batch = _batch_from_result(result, selector)
+            yield dataclasses.replace(batch, progress=progress)
     finally:
         for task in pending:
             task.cancel()
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
-    yield TrailBatch([], 0, f"s3://{loc.bucket}/{loc.prefix}", 0, True)
+    yield TrailBatch([], 0, source, 0, True)
 
 
 # ---------------------------------------------------------------------------------------- local

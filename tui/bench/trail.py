@@ -7,7 +7,11 @@
   a plain list comprehension on one field; target < 100 ms;
 * a :class:`widgets.record_table.RecordTable` with 100k rows mounted and jumped to the end in a
   headless ``App.run_test()``, against an empty app frame; target < 100 ms;
-* memory per 100k events (tracemalloc of the parsed events), against the raw dicts alone.
+* memory per 100k events (tracemalloc of the parsed events), against the raw dicts alone;
+* reading ~200 trail objects from the embedded emulator's S3 with :data:`S3_PARALLEL` objects in
+  flight, against one at a time (the same objects, same run), with no added latency and with
+  each GetObject answered 30 ms late (a bastion a region away from its bucket). The client-side
+  rate limit (GetObject 50/s) stays on, as the product runs.
 """
 
 from __future__ import annotations
@@ -233,6 +237,86 @@ def run(report: Report, *, n: int = 100_000, quick: bool = False) -> None:
     report(f"trail {label}: RecordTable open + jump to end (ms) [<100]", opened, empty, "ms")
 
 
+S3_OBJECTS = 200
+S3_EVENTS_PER_OBJECT = 250
+
+
+async def _s3_read_seconds(latencies: tuple[float, ...]) -> list[tuple[float, float, float, int]]:
+    """(latency, sequential s, parallel s, events) for each GetObject latency, same objects."""
+    import gzip
+    import json
+
+    import boto3
+
+    from tui.aws.cloudtrail import S3_PARALLEL, stream_s3
+    from tui.aws.session import DEMO_CREDENTIALS, Aws, Connection
+    from tui.demo.server import EmbeddedAws, FaultRule
+    from tui.models.timewindow import TimeWindow
+
+    start = datetime(2024, 5, 1, tzinfo=UTC)
+    account, region, bucket = "123456789012", "eu-west-1", "bench-org-trail"
+    with EmbeddedAws() as emulator:
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=emulator.url,
+            region_name="us-east-1",
+            aws_access_key_id=DEMO_CREDENTIALS[0],
+            aws_secret_access_key=DEMO_CREDENTIALS[1],
+        )
+        s3.create_bucket(Bucket=bucket)
+        events = make_events(S3_OBJECTS * S3_EVENTS_PER_OBJECT)
+        for i in range(S3_OBJECTS):
+            part = events[i * S3_EVENTS_PER_OBJECT : (i + 1) * S3_EVENTS_PER_OBJECT]
+            when = datetime.strptime(part[-1]["eventTime"], "%Y-%m-%dT%H:%M:%SZ")
+            stamp = f"{when:%Y%m%dT%H%M}Z"
+            key = (
+                f"AWSLogs/o-bench00001/{account}/CloudTrail/{region}/{when:%Y/%m/%d}/"
+                f"{account}_CloudTrail_{region}_{stamp}_{i:016d}.json.gz"
+            )
+            body = gzip.compress(json.dumps({"Records": part}).encode(), compresslevel=6)
+            s3.put_object(Bucket=bucket, Key=key, Body=body)
+        end = datetime.strptime(events[-1]["eventTime"], "%Y-%m-%dT%H:%M:%SZ")
+        window = TimeWindow(start, end.replace(tzinfo=UTC), live=False)
+        conn = Connection(
+            region=region, endpoint_url=emulator.url, demo=True, static_credentials=DEMO_CREDENTIALS
+        )
+        aws = Aws(conn, backoff_base=0.0)
+        await aws.open()
+        out = []
+        try:
+
+            async def read(parallel: int) -> tuple[float, int]:
+                t0 = time.perf_counter()
+                n = 0
+                async for batch in stream_s3(aws, f"s3://{bucket}/", window, parallel=parallel):
+                    n += len(batch.events)
+                return time.perf_counter() - t0, n
+
+            await read(S3_PARALLEL)  # warm: clients, connections
+            for latency in latencies:
+                emulator.faults.clear()
+                if latency:
+                    emulator.faults.add(FaultRule("s3", "GetObject", "slow", delay=latency))
+                sequential, n = await read(1)
+                parallel, n2 = await read(S3_PARALLEL)
+                assert n == n2 == len(events), (n, n2, len(events))
+                out.append((latency, sequential, parallel, n))
+        finally:
+            emulator.faults.clear()
+            await aws.close()
+    return out
+
+
+def s3_read(report: Report) -> None:
+    """Objects read at once against one at a time, same objects, same run."""
+    from tui.aws.cloudtrail import S3_PARALLEL
+
+    for latency, sequential, parallel, n in asyncio.run(_s3_read_seconds((0.0, 0.03))):
+        label = f"trail S3 {S3_OBJECTS} objects/{n // 1000}k events, {latency * 1000:.0f} ms"
+        report(f"{label}: {S3_PARALLEL} in flight (s)", parallel, sequential, "s")
+
+
 def main(report: Report) -> None:
     """Section entry point."""
     run(report)
+    s3_read(report)

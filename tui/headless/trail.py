@@ -2,10 +2,13 @@
 
 The same sources, filter language and window as the CloudTrail pane (``tui.aws.cloudtrail``),
 streamed as they arrive: ``ndjson`` prints each event's raw JSON object on one line (what ``jq``
-wants), ``csv`` and ``table`` print the pane's columns. Counts (events scanned, pages or files,
-bad records and files, duplicates folded) go to stderr so stdout stays machine-readable, with one
-line per file that was not read saying why; a run that could read nothing exits 2. A malformed
-filter is shown with a caret under the offending column and exits 2 before any request is made.
+wants), ``csv`` and ``table`` print the pane's columns and the account. Counts (events scanned,
+pages or files, bad records and files, duplicates folded) go to stderr so stdout stays
+machine-readable, with one line per file that was not read saying why; a run that could read
+nothing exits 2. An S3 read shows its progress on stderr (objects, bytes, events, rate, what is
+left) at most once a second when stderr is a terminal (and stdout is not, or holds a table
+written at the end), and one summary line at the end. A malformed filter is shown with a caret
+under the offending column and exits 2 before any request is made.
 No textual or rich is imported on this path.
 """
 
@@ -14,11 +17,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from tui.aws.cloudtrail import TrailBatch, TrailSource, parse_source, stream_source
+from tui.aws.cloudtrail import S3Progress, TrailBatch, TrailSource, parse_source, stream_source
 from tui.headless.common import open_aws, write_csv, write_ndjson, write_table
 from tui.models.cloudtrail import TrailEvent
 from tui.models.text import display_safe
@@ -36,6 +40,7 @@ COLUMNS = (
     "error_code",
     "resources",
     "region",
+    "account",
     "event_id",
 )
 
@@ -51,6 +56,7 @@ def event_row(event: TrailEvent) -> dict[str, Any]:
         "error_code": event.error_code,
         "resources": " ".join(event.resources),
         "region": event.aws_region,
+        "account": event.account_id,
         "event_id": event.event_id,
     }
 
@@ -67,6 +73,33 @@ MAX_NOTES = 10
 """Record-level reasons printed (the counts are exact); every skipped file gets its own line."""
 
 
+class _ProgressLine:
+    """S3 progress on stderr: a line rewritten at most once a second on a terminal, one
+    summary at the end (also when stderr is a file or a pipe, where a ticker would be noise)."""
+
+    def __init__(self, err: IO[str], live: bool) -> None:
+        self.err = err
+        self.live = live
+        self.last: S3Progress | None = None
+        self.shown_at = 0.0
+        self.dirty = False
+
+    def update(self, progress: S3Progress) -> None:
+        self.last = progress
+        now = time.monotonic()
+        if self.live and not progress.done and now - self.shown_at >= 1.0:
+            self.shown_at = now
+            self.err.write(f"\r\x1b[Khamari: {progress.describe()}")
+            self.err.flush()
+            self.dirty = True
+
+    def finish(self) -> None:
+        if self.dirty:
+            self.err.write("\r\x1b[K")
+        if self.last is not None:
+            print(f"hamari: read {self.last.describe()}", file=self.err, flush=True)
+
+
 class _Totals:
     def __init__(self) -> None:
         self.events = 0
@@ -78,8 +111,11 @@ class _Totals:
         self.notes: list[str] = []
         self.skipped: list[str] = []
         self.region_errors: list[str] = []  # a region that could not be read, one line each
+        self.progress: _ProgressLine | None = None
 
     def add(self, batch: TrailBatch) -> None:
+        if batch.progress is not None and self.progress is not None:
+            self.progress.update(batch.progress)
         self.events += len(batch.events)
         self.scanned += batch.scanned
         self.pages += batch.pages
@@ -174,12 +210,17 @@ def run(settings: Settings, ns: argparse.Namespace) -> int:
     if source.kind != "local" or settings.since or settings.until:
         window = settings.window(datetime.now(UTC))
     totals = _Totals()
-    events = _events(settings, source, window, flt, totals)
-    if getattr(ns, "remote", False):  # CloudTrail Lake or Logs Insights (trailremote.py)
-        from tui.headless.trailremote import remote_events
+    live = sys.stderr.isatty() and (ns.format == "table" or not sys.stdout.isatty())
+    totals.progress = _ProgressLine(sys.stderr, live)
+    try:
+        events = _events(settings, source, window, flt, totals)
+        if getattr(ns, "remote", False):  # CloudTrail Lake or Logs Insights (trailremote.py)
+            from tui.headless.trailremote import remote_events
 
-        events = remote_events(settings, source, window, flt, totals, ns)
-    _drain(events, ns.format, sys.stdout)
+            events = remote_events(settings, source, window, flt, totals, ns)
+        _drain(events, ns.format, sys.stdout)
+    finally:
+        totals.progress.finish()
     for line in totals.skipped:
         print(f"hamari: not read: {display_safe(line)}", file=sys.stderr)
     for line in totals.region_errors:

@@ -40,7 +40,9 @@ from tui.models.cloudtrail import TrailEvent
 __all__ = [
     "FIELD_HELP",
     "FIELD_NAMES",
+    "FOLDER_KEYS",
     "FilterError",
+    "FolderScope",
     "Term",
     "TrailFilter",
     "compile_filter",
@@ -458,6 +460,23 @@ def _push_value(term: Term) -> tuple[str, str] | None:
     return attribute, value
 
 
+FOLDER_KEYS: Final = frozenset({"account", "region"})
+"""Filter keys that name a folder of the S3 trail layout (see :meth:`TrailFilter.folder_scope`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FolderScope:
+    """The account or region folders a filter can match.
+
+    Attributes:
+        exact: every name that can match (lower case), when all are spelled out; None for globs.
+        match: True for a folder name that can hold a match.
+    """
+
+    exact: frozenset[str] | None
+    match: Callable[[str], bool] = field(compare=False)
+
+
 @dataclass(frozen=True, slots=True)
 class TrailFilter:
     """A compiled filter.
@@ -507,6 +526,52 @@ class TrailFilter:
             return selected
         return [ev for ev in events if self.matches(ev)]
 
+    def folder_terms(self) -> TrailFilter:
+        """The filter's ``account:`` and ``region:`` terms alone: a weaker filter (it keeps
+        every event the whole filter keeps) that says which S3 folders can hold a match.
+
+        A branch without such a term matches everything, and so does the result then.
+        """
+        kept = tuple(tuple(t for t in b if t.key in FOLDER_KEYS) for b in self.branches)
+        if any(not b for b in kept):
+            kept = ((),)
+        preds = tuple(tuple(t.predicate for t in b) for b in kept)
+        text = " or ".join(" ".join(_term_text(t) for t in b) for b in kept)
+        return TrailFilter(text=text, branches=kept, _preds=preds)
+
+    def folder_scope(self, key: str) -> FolderScope | None:
+        """Which folder names (``key`` is ``account`` or ``region``) can hold a match, or None
+        when any can (a branch with no ``key:`` term).
+
+        CloudTrail files sit in ``AWSLogs/[o-…/]ACCOUNT/CloudTrail/REGION/``, and every event
+        in them has that recipient account and that region: a folder no branch can match is
+        not listed. ``exact`` spells out every name when no matching term is a glob, so the
+        folders can be built without listing their parent.
+        """
+        matchers: list[Callable[[str], bool]] = []
+        exact: set[str] | None = set()
+        for branch in self.branches:
+            terms = [t for t in branch if t.key == key]
+            if not terms:
+                return None
+            pos = [_string_matcher(t.value) for t in terms if not t.negated]
+            neg = [_string_matcher(t.value) for t in terms if t.negated]
+
+            def match(v: str, pos: list[Any] = pos, neg: list[Any] = neg) -> bool:
+                return all(m(v) for m in pos) and not any(m(v) for m in neg)
+
+            matchers.append(match)
+            spelled = [t.value.lower() for t in terms if not t.negated]
+            spelled = [v for v in spelled if not _GLOB_CHARS.intersection(v)]
+            if exact is not None and spelled:
+                exact.update(v for v in spelled[:1] if match(v))
+            else:
+                exact = None
+        return FolderScope(
+            frozenset(exact) if exact is not None else None,
+            lambda v: any(m(v) for m in matchers),
+        )
+
     def lookup_attribute(self) -> tuple[str, str] | None:
         """The single best LookupEvents attribute to push down, or None.
 
@@ -527,6 +592,13 @@ class TrailFilter:
         if not common:
             return None
         return min(common, key=lambda kv: (_PUSH_ORDER.index(kv[0]), kv[1]))
+
+
+def _term_text(term: Term) -> str:
+    value = term.value
+    if not value or any(c.isspace() or c in "\"'" for c in value):
+        value = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return f"{'-' if term.negated else ''}{term.key}:{value}"
 
 
 def _canonical_key(token: _Token) -> str:

@@ -33,6 +33,7 @@ from textual.content import Content
 from textual.message import Message
 
 from tui.aws.cloudtrail import (
+    S3Progress,
     TrailBatch,
     TrailFollower,
     TrailSource,
@@ -72,8 +73,12 @@ MAX_LOOKUP_PAGES = 400
 # ----------------------------------------------------------------------------- pure row formatting
 
 
-def columns_for(width: int, *, with_date: bool = False) -> list[Column]:
-    """The columns that fit ``width`` cells (80x24 single pane ~78; 120x36 three-pane ~70)."""
+def columns_for(width: int, *, with_date: bool = False, accounts: bool = False) -> list[Column]:
+    """The columns that fit ``width`` cells (80x24 single pane ~78; 120x36 three-pane ~70).
+
+    ``accounts``: the events span several accounts (an organization trail), so the account is
+    shown, in place of the short source on mid-width layouts.
+    """
     time_col = Column(
         "time", "  time (UTC)" if with_date else "  time", width=13 if with_date else 10
     )
@@ -83,12 +88,17 @@ def columns_for(width: int, *, with_date: bool = False) -> list[Column]:
     ip = Column("ip", "source ip", min_width=9, max_width=17)
     error = Column("error", "error", min_width=8, max_width=18)
     resources = Column("resources", "resources", min_width=6, max_width=60, flex=True)
+    account = Column("account", "account", width=12)
     if width >= 110:
+        if accounts:
+            return [time_col, account, name, source, principal, ip, error, resources]
         return [time_col, name, source, principal, ip, error, resources]
     if width >= 64:
         name = Column("name", "event", min_width=12, width=17)
         principal = Column("principal", "principal", width=13)
         error = Column("error", "error", width=14)
+        if accounts:
+            return [time_col, account, name, principal, error, resources]
         return [time_col, name, source, principal, error, resources]
     name = Column("name", "event", min_width=10, flex=True)
     return [time_col, name, Column("principal", "principal", width=12), error]
@@ -132,6 +142,7 @@ def event_cells(
         "ip": event.source_ip,
         "error": event.error_code or ("error" if event.is_error else ""),
         "resources": " ".join(short_resource(r) for r in event.resources[:4]),
+        "account": event.account_id,
     }
     return tuple(display_safe(values[key]) for key in keys)
 
@@ -281,7 +292,9 @@ class TrailPane(Pane):
         self._loading = False
         self._follower: TrailFollower | None = None
         self._rate_samples: list[tuple[float, int]] = []
-        self._columns_layout: tuple[int, bool] | None = None
+        self._columns_layout: tuple[int, bool, bool] | None = None
+        self._accounts: set[str] = set()  # accounts of the loaded events (a column when > 1)
+        self._s3_progress: S3Progress | None = None
         self._keys: tuple[str, ...] = ()
         self._with_date = False
         # The shared time cursor: the event marked for it, and the event the table cursor was on
@@ -319,11 +332,12 @@ class TrailPane(Pane):
         width = self.size.width - 3  # borders and the scrollbar
         if width <= 0:
             return
-        layout = (width, self._with_date)
+        accounts = len(self._accounts) > 1
+        layout = (width, self._with_date, accounts)
         if layout == self._columns_layout:
             return
         self._columns_layout = layout
-        columns = columns_for(width, with_date=self._with_date)
+        columns = columns_for(width, with_date=self._with_date, accounts=accounts)
         self._keys = tuple(c.key for c in columns)
         self.table.set_columns(columns)
         self._set_rows()
@@ -391,7 +405,11 @@ class TrailPane(Pane):
         if with_date != self._with_date:
             self._with_date = with_date
             self._fit_columns()
-        key = (source, ("live", window.duration) if self.window.live else window)
+        key = (
+            source,
+            ("live", window.duration) if self.window.live else window,
+            self._folder_filter(source).text,
+        )
         if key != self._loaded_key:
             self._reset(key)
         if not self._complete:
@@ -411,6 +429,8 @@ class TrailPane(Pane):
         self.region_errors = {}
         self.outside_window = 0
         self.data_span = None
+        self._accounts = set()
+        self._s3_progress = None
         self.loaded_at = None  # a new window: loading, not stale
         self._skipped = []
         self._follower = None
@@ -425,7 +445,7 @@ class TrailPane(Pane):
                 self.aws,
                 source,
                 self._window_for(source, window),
-                None,
+                self._folder_filter(source),
                 regions=self._regions(),
                 max_pages=MAX_LOOKUP_PAGES,
                 seen=set(self.events),
@@ -445,8 +465,15 @@ class TrailPane(Pane):
     async def _follow_poll(self, window: TimeWindow, now: datetime) -> None:
         assert self._follower is not None
         self._follower.seen.update(self.events)
-        async for batch in self._follower.poll(self.aws, window, now):
+        flt = self._folder_filter(self._source())
+        async for batch in self._follower.poll(self.aws, window, now, flt):
             self._add_batch(batch, follow=True)
+
+    def _folder_filter(self, source: TrailSource) -> TrailFilter:
+        """What an S3 load asks for: the filter's account:/region: terms, which choose the
+        folders of an organization trail listed (every other term is applied here, so that
+        typing it costs no reload); other sources load everything."""
+        return self.filter.folder_terms() if source.kind == "s3" else compile_filter("")
 
     @work(exclusive=True, group="trail-pushdown", exit_on_error=False)
     async def _pushdown(self, flt: TrailFilter) -> None:
@@ -480,6 +507,13 @@ class TrailPane(Pane):
             self.region_errors.pop(batch.source.removeprefix("lookup "), None)
         for line in batch.region_errors:
             self.region_errors[line.partition(":")[0]] = line
+        if batch.progress is not None:
+            self._s3_progress = batch.progress
+        accounts = len(self._accounts)
+        self._accounts.update(e.account_id for e in batch.events if e.account_id)
+        if accounts < 2 <= len(self._accounts):
+            self._columns_layout = None  # an organization's events: show the account column
+            self._fit_columns()
         meter = self.aws.meter.requests["cloudtrail:LookupEvents"] if self.aws else 0
         self._rate_samples.append((time.monotonic(), meter))
         fresh = [e for e in batch.events if e.key not in self.events]
@@ -627,7 +661,9 @@ class TrailPane(Pane):
         text.append(f"scanned {self.scanned:,} events in {self.pages:,} {unit}")
         if source.kind == "lookup":
             text.append(f" · {self._rate():.1f} req/s")
-        if self._loading:
+        if self._loading and self._s3_progress is not None:
+            text.append(f" · {self._s3_progress.describe()}", style="italic")
+        elif self._loading:
             text.append(" · loading…", style="italic")
         elif self.window is not None:
             mark = watermark(source, self._now(), self._current_window(self._now()))
@@ -696,8 +732,11 @@ class TrailPane(Pane):
     @on(FilterBar.Applied)
     def _filter_applied(self, message: FilterBar.Applied) -> None:
         message.stop()
+        before = self._folder_filter(self._source()).text
         self.filter = compile_filter(message.text)
         self._refilter()
+        if self._folder_filter(self._source()).text != before:
+            self.wake()  # an S3 trail: other account or region folders to list
         if not message.text.strip():
             self.filter_bar.remove_class("-shown")
         self.table.focus()
@@ -711,8 +750,11 @@ class TrailPane(Pane):
     @on(FilterBar.Cleared)
     def _filter_cleared(self, message: FilterBar.Cleared) -> None:
         message.stop()
+        before = self._folder_filter(self._source()).text
         self.filter = compile_filter("")
         self._refilter()
+        if before:
+            self.wake()  # an S3 trail narrowed by account:/region: reads every folder again
         self.filter_bar.remove_class("-shown")
         self.table.focus()
 
@@ -773,6 +815,9 @@ class TrailPane(Pane):
         self.follow = False
         flt = str(queries.get("filter") or "")
         self.events = {e.key: e for e in events}
+        self._accounts = {e.account_id for e in events if e.account_id}
+        self._columns_layout = None
+        self._fit_columns()
         self._ordered = sorted(events, key=sort_key, reverse=True)
         self.scanned = len(self._ordered)
         self._complete = True

@@ -140,6 +140,8 @@ class WorldSpec:
     slow_mbps: tuple[float, float] = (150.0, 81.25)  # instance MB/s while bursting, at baseline
     incidents: bool = True  # False: the same world, healthy (for the no-false-positive check)
     decoys: bool = False  # Lambda denied kms:Decrypt, a throttled CI role, more SG scanners
+    trail_org: str = ""  # an organization trail's org ID: files under AWSLogs/<org>/<account>/
+    org_members: tuple[tuple[str, str], ...] = ()  # (account, region) of other members' files
     ami: str = "ami-0c7217cdde317cfec"
     key_name: str = "ops-2024"
 

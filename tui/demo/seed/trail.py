@@ -605,10 +605,42 @@ def _time(event: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(event["eventTime"].replace("Z", "+00:00"))
 
 
+def member_events(
+    spec: WorldSpec, rng: random.Random, events: list[dict[str, Any]], account: str, region: str
+) -> list[dict[str, Any]]:
+    """Another member account's share of an organization trail: a third of the world's
+    read-only calls that succeeded, as that account and region recorded them (no error, no
+    start: they add volume and accounts, never a finding)."""
+    calm = [e for e in events if e.get("readOnly") and not e.get("errorCode")][::3]
+    out = []
+    for event in calm:
+        text = json.dumps(event).replace(spec.account, account).replace(spec.region, region)
+        copy = json.loads(text)
+        copy["eventID"], copy["requestID"] = uuid4(rng), uuid4(rng)
+        out.append(copy)
+    return out
+
+
 def trail_objects(
     spec: WorldSpec, trail_bucket: str, rng: random.Random, events: list[dict[str, Any]]
 ) -> list[tuple[str, bytes]]:
-    """CloudTrail log files (one per 15 minutes) and an hourly digest file."""
+    """CloudTrail log files (one per 15 minutes) and an hourly digest file; for an
+    organization trail (``spec.trail_org``), the other members' files beside the world's."""
+    objects = _account_objects(spec, trail_bucket, rng, events, spec.account, spec.region)
+    for account, region in spec.org_members:
+        mine = member_events(spec, rng, events, account, region)
+        objects += _account_objects(spec, trail_bucket, rng, mine, account, region)
+    return objects
+
+
+def _account_objects(
+    spec: WorldSpec,
+    trail_bucket: str,
+    rng: random.Random,
+    events: list[dict[str, Any]],
+    acct: str,
+    region: str,
+) -> list[tuple[str, bytes]]:
     by_file: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for ev in events:
         ts = int(_time(ev).timestamp())
@@ -616,8 +648,9 @@ def trail_objects(
     objects = []
     hourly: dict[int, list[dict[str, Any]]] = defaultdict(list)
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-    acct, region = spec.account, spec.region
     root = f"{spec.trail_prefix}/AWSLogs" if spec.trail_prefix else "AWSLogs"
+    if spec.trail_org:
+        root += f"/{spec.trail_org}"
     prefix = f"{root}/{acct}/CloudTrail/{region}"
     for start, records in sorted(by_file.items()):
         delivered = datetime.fromtimestamp(start + 900, UTC)
