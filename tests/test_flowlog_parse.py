@@ -539,3 +539,84 @@ def test_the_given_log_format_reads_a_custom_layout_and_nothing_is_guessed() -> 
         "vpc-1",
     )
     assert p.stats.guessed == []
+
+
+# --- JSON-wrapped lines and parsed records (issue 11.12) ----------------------------------------
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_lines_wrapped_in_json_objects_one_per_line(tmp_path: Path, gz: bool) -> None:
+    """Firehose and log collectors write each line as {"message": ...}; Insights exports
+    @message. Both read as the line they wrap."""
+    docs = [
+        {"message": V2_ACCEPT, "@timestamp": "2014-12-14T04:06:50Z", "owner": "123456789010"},
+        {"@message": V2_NODATA, "@logStream": "eni-1235b8ca123456789-all"},
+        {"message": V2_SKIP},
+    ]
+    text = "\n".join(json.dumps(d) for d in docs) + "\n"
+    path = tmp_path / ("f.json.gz" if gz else "f.ndjson")
+    path.write_bytes(gzip.compress(text.encode()) if gz else text.encode())
+    stats = ParseStats()
+    recs = list(read_flow_logs(path, stats=stats))
+    assert [r.log_status for r in recs] == ["OK", "NODATA", "SKIPDATA"]
+    assert recs[0].dstport == 22 and recs[0].raw == V2_ACCEPT
+    assert (stats.records, stats.bad_lines, stats.bad_files, stats.skipped) == (1, 0, 0, [])
+
+
+def test_records_already_parsed_into_objects_in_aws_and_insights_spelling(tmp_path: Path) -> None:
+    aws = {
+        "version": 2,
+        "account-id": "123456789010",
+        "interface-id": "eni-1",
+        "srcaddr": "10.0.0.1",
+        "dst-addr": "10.0.0.2",
+        "srcport": 40000,
+        "dstport": 443,
+        "protocol": 6,
+        "packets": 3,
+        "bytes": 180.0,  # a writer that went through floats
+        "start": 1418530010,
+        "end": 1418530070,
+        "action": "REJECT",
+        "log_status": "OK",
+        "az_id": "use1-az2",
+    }
+    insights = {
+        "@timestamp": "2014-12-14 04:06:50.000",
+        "accountId": "123456789010",
+        "interfaceId": "eni-2",
+        "srcAddr": "10.0.0.2",
+        "dstAddr": "10.0.0.1",
+        "srcPort": "443",
+        "dstPort": "40000",
+        "protocol": "6",
+        "packets": "3",
+        "bytes": "180",
+        "startTime": "1418530010",
+        "endTime": "1418530070",
+        "action": "ACCEPT",
+        "logStatus": "OK",
+        "pktSrcAddr": None,
+    }
+    path = tmp_path / "parsed.ndjson"
+    path.write_text(json.dumps(aws) + "\n" + json.dumps(insights) + "\n" + '{"hello": 1}\n')
+    stats = ParseStats()
+    recs = list(read_flow_logs(path, stats=stats))
+    assert [(r.srcaddr, r.dstaddr, r.dstport, r.action, r.start) for r in recs] == [
+        ("10.0.0.1", "10.0.0.2", 443, "REJECT", 1418530010),
+        ("10.0.0.2", "10.0.0.1", 40000, "ACCEPT", 1418530010),
+    ]
+    assert recs[0].az_id == "use1-az2" and recs[1].interface_id == "eni-2"
+    assert recs[1].bytes == 180 and recs[1].pkt_srcaddr is None
+    assert len(one_sided_conversations(recs)) == 1  # the two legs pair
+    assert stats.bad_lines == 1 and stats.samples[0].lineno == 3
+    assert "neither a flow-log line nor a flow record" in stats.samples[0].reason
+
+
+def test_json_that_is_no_flow_log_is_named_as_such(tmp_path: Path) -> None:
+    path = tmp_path / "other.json"
+    path.write_text('[{"eventName": "StartInstances"}]')
+    stats = ParseStats()
+    assert list(read_flow_logs(path, stats=stats)) == []
+    assert stats.skipped[0][0] == str(path)
+    assert stats.skipped[0][1].startswith("not a flow log: JSON that holds no flow-log line")

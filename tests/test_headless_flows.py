@@ -206,7 +206,7 @@ def test_every_file_not_read_is_named_with_its_reason_and_nothing_read_exits_2(
             "notes.txt": "not a flow log: its one line is not a flow-log record (line 1: too few fields",
             "conf.yml": "not a flow-log file name",
             "bad.parquet": "corrupt Parquet: ",
-            "x.json": "not a flow log: JSON document has no logEvents/events list",
+            "x.json": "not a flow log: JSON that holds no flow-log line",
         }
         for name, reason in why.items():
             assert f"hamari: not read: {folder / name}: {reason}" in proc.stderr, (
@@ -295,3 +295,36 @@ def test_a_log_format_naming_no_field_is_refused(tmp_path: Path) -> None:
     path.write_text("x\n")
     proc = _run(str(path), "--log-format", "   ")
     assert proc.returncode == 2 and "--log-format names no field" in proc.stderr
+
+
+@pytest.mark.parametrize("engine", ["auto", "python"])
+def test_hamari_flows_reads_firehose_wrapped_lines_and_parsed_records(
+    tmp_path: Path, engine: str
+) -> None:
+    """Issue 11.12: {"message": "2 123... REJECT OK"} lines and Insights-spelled records."""
+    line = "2 123 eni-1 10.0.0.1 10.0.0.2 40000 5432 6 3 180 1700000000 1700000060 REJECT OK"
+    record = {
+        "srcAddr": "10.0.0.9",
+        "dstAddr": "10.0.0.2",
+        "dstPort": "5432",
+        "action": "REJECT",
+        "startTime": "1700000000",
+        "endTime": "1700000060",
+        "logStatus": "OK",
+    }
+    path = tmp_path / "firehose.json.gz"
+    docs = [{"message": line}, {"message": line.replace("REJECT", "ACCEPT")}, record]
+    path.write_bytes(gzip.compress("".join(json.dumps(d) for d in docs).encode()))  # concatenated
+    proc = _run(
+        str(path),
+        "--engine",
+        engine,
+        "--format",
+        "csv",
+        "--filter",
+        "action=REJECT and dstport=5432",
+    )
+    assert proc.returncode == 0, proc.stderr
+    rows = list(csv.DictReader(io.StringIO(proc.stdout)))
+    assert [r["srcaddr"] for r in rows] == ["10.0.0.1", "10.0.0.9"]
+    assert "bad lines 0" in proc.stderr

@@ -392,7 +392,8 @@ def _report(stats: Iterable[ParseStats], summary: str, where: str) -> int:
         f"nothing could be read: no flow-log record in {display_safe(where)}"
         + " (the reasons are above)",
         "give VPC or Transit Gateway flow-log files: S3 deliveries (.log.gz, with their header "
-        "line), text with --log-format for a custom layout, CloudWatch Logs JSON, or Parquet",
+        "line), text with --log-format for a custom layout, CloudWatch Logs or Firehose JSON, "
+        "or Parquet",
     )
 
 

@@ -116,7 +116,7 @@ def _first_line(path: Path) -> tuple[str, bytes, bool]:
     stripped = head.lstrip()
     if not stripped:
         return "empty", b"", gz
-    if stripped[:1] == b"{":
+    if stripped[:1] in (b"{", b"["):
         return "json", b"", gz
     return "text", head.split(b"\n", 1)[0], gz
 

@@ -870,11 +870,9 @@ def _lines_from_chunks(chunks: Iterable[bytes]) -> Iterator[str]:
         yield tail.decode("utf-8", "replace")
 
 
-def _json_messages(text: str) -> Iterator[str]:
-    """Flow-log lines from CloudWatch Logs JSON: subscription payloads or FilterLogEvents output.
-
-    Several payloads may be concatenated (Firehose does that), so they are decoded one by one.
-    """
+def _json_objects(text: str) -> Iterator[Any]:
+    """The JSON values of a text: one document, several concatenated (Firehose does that), one
+    per line (NDJSON), or a top-level array (its items)."""
     decoder = json.JSONDecoder()
     pos, n = 0, len(text)
     while pos < n:
@@ -883,18 +881,103 @@ def _json_messages(text: str) -> Iterator[str]:
         if pos >= n:
             break
         obj, pos = decoder.raw_decode(text, pos)
-        if not isinstance(obj, dict):
-            raise ValueError("JSON document is not an object")
-        events = obj.get("logEvents")
-        if events is None:
-            events = obj.get("events")
-        if obj.get("messageType") == "CONTROL_MESSAGE":
+        if isinstance(obj, list):
+            yield from obj
+        else:
+            yield obj
+
+
+def _norm(key: str) -> str:
+    return key.replace("-", "").replace("_", "").lower()
+
+
+# A parsed record's keys, in AWS's spelling (srcaddr, src-addr, log_status) or Logs Insights'
+# (srcAddr, interfaceId, startTime, endTime), to the field names.
+_JSON_KEYS: Final[Mapping[str, str]] = {
+    **{_norm(s.name): s.name for s in FIELD_SPECS},
+    "starttime": "start",
+    "endtime": "end",
+}
+
+
+def _json_token(value: Any) -> str:
+    if value is None or value == "":
+        return "-"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return "_".join(str(value).split()) or "-"
+
+
+def _object_line(obj: Mapping[Any, Any]) -> tuple[tuple[str, ...], str] | None:
+    """(fields, line) of a flow record already parsed into an object; None when fewer than
+    three of its keys name a flow-log field (other keys, such as ``@timestamp``, are left)."""
+    names: list[str] = []
+    tokens: list[str] = []
+    for key, value in obj.items():
+        name = _JSON_KEYS.get(_norm(key)) if isinstance(key, str) else None
+        if name is None or name in names:
             continue
-        if not isinstance(events, list):
-            raise ValueError("JSON document has no logEvents/events list")
-        for ev in events:
-            if isinstance(ev, dict) and isinstance(ev.get("message"), str):
-                yield ev["message"]
+        names.append(name)
+        tokens.append(_json_token(value))
+    if len(names) < 3:
+        return None
+    return tuple(names), " ".join(tokens)
+
+
+def _json_records(text: str, parser: FlowLogParser) -> Iterator[FlowRecord]:
+    """Flow records from JSON, whatever wraps them.
+
+    CloudWatch Logs subscription payloads and FilterLogEvents output (``logEvents`` or
+    ``events``); a line wrapped in an object (``{"message": "2 123... ACCEPT OK"}``, as Firehose
+    and log collectors write it; ``@message`` as Logs Insights exports it); or a record already
+    parsed into an object, keyed by field name. A file whose first value is none of these is
+    not a flow log (ValueError); a later value that is none of these is a bad line.
+    """
+    first = True
+    for obj in _json_objects(text):
+        lines: list[str] = []
+        recognized = False
+        if isinstance(obj, dict):
+            if obj.get("messageType") == "CONTROL_MESSAGE":
+                first = False
+                continue
+            events = obj.get("logEvents")
+            if events is None:
+                events = obj.get("events")
+            message = obj.get("message", obj.get("@message"))
+            if isinstance(events, list):
+                recognized = True
+                lines = [
+                    ev["message"]
+                    for ev in events
+                    if isinstance(ev, dict) and isinstance(ev.get("message"), str)
+                ]
+            elif isinstance(message, str):
+                recognized = True
+                lines = [message]
+            elif (parsed := _object_line(obj)) is not None:
+                first = False
+                saved, parser._layout = parser._layout, layout_for(parsed[0])
+                try:
+                    rec = parser.feed_line(parsed[1])
+                finally:
+                    parser._layout = saved
+                if rec is not None:
+                    yield rec
+                continue
+        if not recognized:
+            if first:
+                raise ValueError(
+                    "JSON that holds no flow-log line (no logEvents/events, message or "
+                    "@message) and no flow record (no srcaddr, dstaddr, action... keys)"
+                )
+            parser._lineno += 1
+            parser._bad("JSON value that is neither a flow-log line nor a flow record", str(obj))
+            continue
+        first = False
+        yield from parser.parse_lines(lines)
 
 
 # Writers that go through pandas store missing values as these strings ("loose types").
@@ -954,9 +1037,9 @@ def _read_one(path: Path, parser: FlowLogParser) -> Iterator[FlowRecord]:
             _gunzip(fh) if head[:2] == b"\x1f\x8b" else iter(lambda: fh.read(_CHUNK), b"")
         )
         first = next(chunks, b"")
-        if first.lstrip()[:1] == b"{":
+        if first.lstrip()[:1] in (b"{", b"["):
             text = (first + b"".join(chunks)).decode("utf-8", "replace")
-            yield from parser.parse_lines(_json_messages(text))
+            yield from _json_records(text, parser)
             return
 
         def _all() -> Iterator[bytes]:

@@ -97,7 +97,8 @@ def columns_for(width: int, *, with_date: bool = False, accounts: bool = False) 
         name = Column("name", "event", min_width=12, width=17)
         principal = Column("principal", "principal", width=13)
         error = Column("error", "error", width=14)
-        if accounts:
+        if accounts:  # the account in place of the source, the name shrinking first
+            name = Column("name", "event", min_width=12, max_width=17, flex=True)
             return [time_col, account, name, principal, error, resources]
         return [time_col, name, source, principal, error, resources]
     name = Column("name", "event", min_width=10, flex=True)
