@@ -8,6 +8,7 @@ import json
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -302,3 +303,49 @@ async def test_without_a_table_name_the_table_is_found_by_its_location(
     assert TEXT in err.value.message and PARQUET in err.value.message
     with pytest.raises(ConfigError, match="No table"):
         await athena.find_table(aws, "s3://another-bucket/flow-logs/")
+
+
+async def test_unregistered_partitions_are_not_read_and_projection_defaults_to_hive_paths(
+    aws: Aws, world: DemoWorld
+) -> None:
+    glue = clients(world.url, world.region)["glue"]
+    base = glue.get_table(DatabaseName=DATABASE, Name=PARQUET.split(".")[1])["Table"]
+    for name, params in (("unregistered", {}), ("projected_hive", {"projection.enabled": "true"})):
+        glue.create_table(
+            DatabaseName=DATABASE,
+            TableInput={
+                "Name": name,
+                "StorageDescriptor": base["StorageDescriptor"],
+                "PartitionKeys": base["PartitionKeys"],
+                "Parameters": params,
+            },
+        )
+    window, flt = _window(world), parse_filter("action=REJECT")
+
+    async def run(ref: str) -> tuple[athena.AthenaEstimate, list[Any], int]:
+        table = await athena.get_table(aws, ref)
+        cost = await athena.estimate(aws, table, window)
+        scanned: list[int] = []
+        records = [
+            r
+            async for b in athena.stream_flow_athena(
+                aws,
+                table,
+                window,
+                flt,
+                workgroup=WORKGROUP,
+                poll_seconds=0.05,
+                on_progress=lambda p: scanned.append(p.bytes_scanned),
+            )
+            for r in b.records
+        ]
+        return cost, records, scanned[-1]
+
+    registered = await run(PARQUET)
+    # Partitions nobody added (no MSCK REPAIR, no projection): Athena reads nothing.
+    cost, records, scanned = await run(f"{DATABASE}.unregistered")
+    assert (cost.objects, cost.estimated_bytes, records, scanned) == (0, 0, [], 0)
+    # Projection without a template: LOCATION/year=…/month=…/day=…/hour=…/, as registered.
+    cost, records, scanned = await run(f"{DATABASE}.projected_hive")
+    assert cost.estimated_bytes == scanned == registered[0].estimated_bytes > 0
+    assert len(records) == len(registered[1]) > 0

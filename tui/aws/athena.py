@@ -330,9 +330,9 @@ class AthenaEstimate:
 def _projected_prefixes(table: AthenaTable, plan: Plan) -> list[str] | None:
     """The S3 prefixes a projected table's ``storage.location.template`` gives for the plan, or
     None when a key of the template is not a time key (an enum of accounts, say)."""
-    template = table.parameters.get("storage.location.template")
-    if not table.projected or not template:
-        return None
+    keys = [k for k, _ in table.partition_keys]
+    default = table.location.rstrip("/") + "/" + "/".join(f"{k}=${{{k}}}" for k in keys)
+    template = table.parameters.get("storage.location.template") or default  # Athena's default
     out: set[str] = set()
     for terms in plan:
         keys = sorted(terms)
@@ -350,20 +350,21 @@ async def estimate(aws: Aws, table: AthenaTable, window: TimeWindow) -> AthenaEs
     """Sum the S3 sizes of the objects under the window's partitions (ListObjectsV2)."""
     plan = partition_plan(table, window)
     objects: list[dict[str, Any]] = []
-    if table.partitions:
+    prefixes = _projected_prefixes(table, plan) if table.projected and plan else None
+    if prefixes is not None:
+        for location in prefixes:  # what Athena lists: the template filled in per partition
+            bucket, prefix = s3_location(location)
+            found, _ = await _list(aws, bucket, prefix)
+            objects.extend(found)
+    elif table.projected and plan:  # other keys in the template (accounts, regions): the
+        bucket, prefix = s3_location(table.location)  # window's folders in AWS's layouts
+        objects = await list_flow_objects(aws, bucket, prefix, window)
+    elif table.partition_keys:  # registered partitions only (none: Athena reads nothing)
         for values, location in table.partitions:
             if location and plan_allows(table, plan, values):
                 bucket, prefix = s3_location(location)
                 found, _ = await _list(aws, bucket, prefix.rstrip("/") + "/")
                 objects.extend(found)
-    elif plan and (prefixes := _projected_prefixes(table, plan)) is not None:
-        for location in prefixes:  # what Athena lists: the template filled in per partition
-            bucket, prefix = s3_location(location)
-            found, _ = await _list(aws, bucket, prefix)
-            objects.extend(found)
-    elif plan:  # partitions in AWS's layouts, not registered: the window's day/hour folders
-        bucket, prefix = s3_location(table.location)
-        objects = await list_flow_objects(aws, bucket, prefix, window)
     else:
         bucket, prefix = s3_location(table.location)
         objects, _ = await _list(aws, bucket, prefix)

@@ -275,28 +275,27 @@ def _partition_values(
     if not names:
         return []
     path = f"s3://{bucket}/{key}"
-    for values, location in parts:
-        if location and path.startswith(location.rstrip("/") + "/"):
-            return values
-    template = (table.get("Parameters") or {}).get("storage.location.template")
-    if template:
-        params = table.get("Parameters") or {}
-        rx = re.escape(template.rstrip("/") + "/")
-        for i, name in enumerate(names):
-            value = "[^/]+"  # a projected date matches its format (it may hold slashes)
-            java = params.get(f"projection.{name}.format")
-            if params.get(f"projection.{name}.type") == "date" and java:
-                value = re.escape(java)
-                for part, digits in (("yyyy", r"\d{4}"), ("MM", r"\d{2}"), ("dd", r"\d{2}")):
-                    value = value.replace(part, digits)
-                value = value.replace("HH", r"\d{2}")
-            rx = rx.replace(re.escape("${" + name + "}"), f"(?P<p{i}>{value})")
-        m = re.match(rx, path)
-        return [m.group(f"p{i}") for i in range(len(names))] if m else None
-    hive = dict(re.findall(r"([^/=]+)=([^/]+)/", key))
-    if all(n in hive for n in names):
-        return [hive[n] for n in names]
-    return None
+    params = table.get("Parameters") or {}
+    if params.get("projection.enabled", "").lower() != "true":
+        for values, location in parts:  # registered partitions only, as Athena reads them
+            if location and path.startswith(location.rstrip("/") + "/"):
+                return values
+        return None
+    location = str((table.get("StorageDescriptor") or {}).get("Location") or "")
+    default = location.rstrip("/") + "/" + "/".join(f"{n}=${{{n}}}" for n in names)
+    template = params.get("storage.location.template") or default
+    rx = re.escape(template.rstrip("/") + "/")
+    for i, name in enumerate(names):
+        value = "[^/]+"  # a projected date matches its format (it may hold slashes)
+        java = params.get(f"projection.{name}.format")
+        if params.get(f"projection.{name}.type") == "date" and java:
+            value = re.escape(java)
+            for part, digits in (("yyyy", r"\d{4}"), ("MM", r"\d{2}"), ("dd", r"\d{2}")):
+                value = value.replace(part, digits)
+            value = value.replace("HH", r"\d{2}")
+        rx = rx.replace(re.escape("${" + name + "}"), f"(?P<p{i}>{value})")
+    m = re.match(rx, path)
+    return [m.group(f"p{i}") for i in range(len(names))] if m else None
 
 
 def _pruning(where: str, partition_keys: set[str]) -> list[str]:
