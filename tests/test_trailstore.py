@@ -1,0 +1,220 @@
+"""The CloudTrail store (tui/models/trailstore.py): what a pane holds past 50,000 events.
+
+Differential tests: the store's answer (SQL, finished in Python where SQL cannot be exact) must be
+the Python filter's answer, in the pane's order, over hand-made events, the real-world corpus and
+generated events; copies are dropped and counted; the private folder goes away.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.test_lake_sql import FILTERS, _corpus
+from tests.test_trailfilter import FORWARDED, PEOPLE, make
+from tui.models.cloudtrail import TrailEvent
+from tui.models.trailfilter import FilterError, TrailFilter, compile_filter
+from tui.models.trailstore import TrailStore, filter_sql, store_events
+
+# Rows SQL must not decide alone: non-ASCII (Python's lower() is not DuckDB's), control
+# characters, a lone surrogate from a JSON escape, a NUL, LIKE's own wildcards.
+ODD = [
+    make(eventID="odd-kelvin", eventName="\u212aillInstance", userAgent="K-agent"),
+    make(eventID="odd-turkish", userIdentity={"type": "IAMUser", "userName": "\u0130smail"}),
+    make(eventID="odd-dotted", eventName="\u0130x"),  # lower(): "i\u0307x" here, "ix" in DuckDB
+    make(eventID="odd-tab", sourceIPAddress="10.9.9.9,\t192.168.1.1", userAgent="a\tb"),
+    make(eventID="odd-surrogate", eventName="Get\ud800Thing", errorCode="Denied\ud83d"),
+    make(eventID="odd-nul", userAgent="nul\x00agent", errorMessage="x\x00y"),
+    make(eventID="odd-pct", userAgent="100%_sure", eventName="O'Brien"),
+    make(eventID="odd-ro", readOnly="true", errorMessage="failed only"),
+]
+MORE_FILTERS = [
+    "name:kill*",
+    "name:?x",
+    'name:"i\u0307x"',
+    "name:*\u0307*",
+    "-name:?x",
+    'name:"Get\ud800Thing"',
+    "Get\ud800",
+    "name:*instance",
+    "user:ismail",
+    "user:i*",
+    "ip:192.168.0.0/16",
+    "ip:192.168.1.1",
+    "agent:a?b",
+    "agent:nul*",
+    "error:denied*",
+    "-error:denied*",
+    "get",
+    "-get",
+    "error:any errors_only_check",
+]
+
+
+def _newest_first(events: list[TrailEvent]) -> list[str]:
+    return [e.key for e in sorted(events, key=lambda e: (e.event_time, e.key), reverse=True)]
+
+
+@pytest.fixture(scope="module")
+def events() -> list[TrailEvent]:
+    return [*PEOPLE, FORWARDED, *ODD, *_corpus(2000)]
+
+
+@pytest.fixture(scope="module")
+def store(events: list[TrailEvent]) -> Any:
+    with store_events(events) as store:
+        yield store
+
+
+def test_odd_rows_are_known_to_the_store(store: TrailStore) -> None:
+    assert store.odd >= 5  # the rows above are all finished in Python
+
+
+@pytest.mark.parametrize("text", [*FILTERS, *MORE_FILTERS])
+@pytest.mark.parametrize("errors_only", [False, True])
+def test_store_selects_what_the_python_filter_selects_newest_first(
+    store: TrailStore, events: list[TrailEvent], text: str, errors_only: bool
+) -> None:
+    flt = compile_filter(text)
+    want = [e for e in flt.apply(events) if e.is_error or not errors_only]
+    assert store.count(flt, errors_only=errors_only) == len(want)
+    got = [e.key for e in store.matching(flt, errors_only=errors_only)]
+    assert got == _newest_first(want)
+    assert [e.key for e in store.newest(flt, 5, errors_only=errors_only)] == got[:5]
+
+
+def test_events_come_back_whole(store: TrailStore, events: list[TrailEvent]) -> None:
+    """The detail view and export need the raw event and the search text, not only columns."""
+    by_key = {e.key: e for e in events}
+    for event in store.matching(compile_filter("")):
+        original = by_key[event.key]
+        assert event == original
+        assert event.raw == original.raw
+        assert event.search_text == original.search_text
+
+
+def test_exact_filters_are_answered_by_sql_alone() -> None:
+    """The common terms do not parse a million events (only odd rows are finished in Python)."""
+    for text in (
+        "error:AccessDenied*",
+        "user:alice",
+        "source:kms readonly:false",
+        "decrypt",
+        "ip:10.0.0.0/8",
+        "resource:i-0abc",
+        "-name:Start* or region:eu-*",
+    ):
+        assert filter_sql(compile_filter(text))[1], text
+    for text in ("name:[CP]*", "ip:2001:db8::/32"):
+        assert not filter_sql(compile_filter(text))[1], text
+
+
+def test_copies_are_dropped_and_counted_across_batches() -> None:
+    first = [make(eventID=f"ev-{i}", eventTime=f"2024-05-01T12:00:{i:02d}Z") for i in range(30)]
+    with TrailStore() as store:
+        store.add(first)
+        store.flush()
+        store.add(first[:10])  # a file read twice
+        store.add(first[:3])  # and a copy within the buffer
+        store.flush()
+        assert len(store) == 30
+        assert store.duplicates == 13
+        # Same eventID, another call: not a copy.
+        store.add(
+            [make(eventID="ev-0", eventName="StopInstances", eventTime="2024-05-01T12:00:00Z")]
+        )
+        assert store.count() == 31
+
+
+def test_related_candidates_span_the_window_and_shared_request_ids() -> None:
+    focal = make(eventID="f", eventTime="2024-05-01T12:00:00Z", requestID="req-1")
+    near = make(eventID="n", eventTime="2024-05-01T12:00:30Z")
+    far_same_request = make(eventID="r", eventTime="2024-05-03T12:00:00Z", requestID="req-1")
+    far = make(eventID="x", eventTime="2024-05-03T12:00:01Z")
+    with store_events([focal, near, far_same_request, far]) as store:
+        got = {e.event_id for e in store.around(focal, timedelta(minutes=5))}
+    assert got == {"f", "n", "r"}
+
+
+def test_private_folder_is_removed_on_close_and_when_forgotten(tmp_path: Any) -> None:
+    store = store_events([make()], temp_directory=tmp_path)
+    assert len(os.listdir(tmp_path)) == 1
+    store.close()
+    assert os.listdir(tmp_path) == []
+    forgotten = store_events([make()], temp_directory=tmp_path)
+    assert len(os.listdir(tmp_path)) == 1
+    forgotten.con.close()
+    del forgotten
+    gc.collect()
+    assert os.listdir(tmp_path) == []
+
+
+# ----------------------------------------------------------------------------- generated
+
+_WORDS = ["alice", "Bob", "k\u212a", "\u0130x", "a%b", "a_b", "x y", "10.1.2.3", "", "kms"]
+_value = st.sampled_from(_WORDS) | st.text(alphabet="abAB%_*?[]\u0130é\t-.:/", max_size=6)
+_ip = st.sampled_from(
+    ["10.1.2.3", "192.168.1.7", "10.0.0.1, 192.168.1.1", "2001:db8::5", "ec2.amazonaws.com", ""]
+)
+
+
+@st.composite
+def _events(draw: Any) -> TrailEvent:
+    second = draw(st.integers(0, 59))
+    identity = {"type": draw(st.sampled_from(["IAMUser", "AssumedRole", "AWSService", "Root"]))}
+    identity["userName"] = draw(_value)
+    overrides: dict[str, Any] = {
+        "eventID": f"g{draw(st.integers(0, 10**9))}",
+        "eventTime": f"2024-05-01T12:00:{second:02d}Z",
+        "eventName": draw(_value),
+        "eventSource": draw(st.sampled_from(["kms.amazonaws.com", "sts.amazonaws.com", "x"])),
+        "sourceIPAddress": draw(_ip),
+        "userAgent": draw(_value),
+        "awsRegion": draw(st.sampled_from(["us-east-1", "eu-west-1", "EU-\u0130"])),
+        "readOnly": draw(st.sampled_from([True, False, None])),
+        "userIdentity": identity,
+        "resources": [{"ARN": f"arn:aws:kms:us-east-1:1:key/{draw(_value)}"}],
+    }
+    if draw(st.booleans()):
+        overrides["errorCode"] = draw(_value)
+    return make(**overrides)
+
+
+_KEYS = ["name", "user", "agent", "error", "ip", "resource", "region", "source", "readonly"]
+
+
+@st.composite
+def _filters(draw: Any) -> TrailFilter:
+    terms = []
+    for _ in range(draw(st.integers(1, 3))):
+        key = draw(st.sampled_from(_KEYS))
+        value = draw(_value.filter(lambda v: v.strip() != "" and not any(c.isspace() for c in v)))
+        if key == "readonly":
+            value = draw(st.sampled_from(["true", "false"]))
+        sign = "-" if draw(st.booleans()) else ""
+        terms.append(f'{sign}{key}:"{value}"')
+    if draw(st.booleans()):
+        terms.insert(draw(st.integers(1, len(terms))), "or")
+    text = " ".join(terms)
+    try:
+        return compile_filter(text)
+    except FilterError:
+        return compile_filter(draw(st.sampled_from(FILTERS)))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_events(), min_size=1, max_size=25), st.lists(_filters(), min_size=1, max_size=4))
+def test_generated_events_and_filters_agree(events: list[TrailEvent], filters: list[Any]) -> None:
+    first: dict[str, TrailEvent] = {}
+    for event in events:
+        first.setdefault(event.key, event)  # the store keeps the first copy of an event
+    with store_events(events, threads=1) as store:
+        for flt in filters:
+            want = flt.apply(first.values())
+            assert [e.key for e in store.matching(flt)] == _newest_first(list(want)), flt.text

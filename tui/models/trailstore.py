@@ -1,0 +1,567 @@
+"""A DuckDB-backed store for loaded CloudTrail events: a day of an org trail on one bastion.
+
+A :class:`~tui.models.cloudtrail.TrailEvent` costs about 3 KB in memory (the raw dict, the
+search text, the fields), so a million events do not fit a 1–2 GB bastion. Past a threshold the
+trail pane hands every loaded event to this store instead, the same design as the flow side's
+:class:`~tui.models.flowengine.FlowEngine`: an embedded DuckDB database in a private temp folder
+(removed on close and at exit), a memory limit above which DuckDB spills to that folder, the key
+fields as columns, and the raw event kept compressed (isal/zlib), parsed back into an event
+on demand (the raw of every event parses back to the same event, see
+:func:`~tui.models.cloudtrail.parse_event`).
+
+The filter is not re-implemented: each term compiles to DuckDB SQL over the columns through the
+shared compiler of :mod:`tui.models.trailsql` (the Lake one), exactly where the SQL selects what
+:meth:`TrailFilter.matches` selects, widened (a superset) where it cannot. One rule keeps that
+honest: SQL is trusted only on *plain* rows (every matched field printable ASCII, where DuckDB's
+``lower`` and ``LIKE`` agree with Python's); other rows, and every candidate of a widened filter,
+are parsed and finished by the Python filter, the authority on what a filter means.
+
+No UI here; DuckDB and pyarrow are imported when a store is created.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import pickle
+import shutil
+import tempfile
+import threading
+import weakref
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+from tui.models.cloudtrail import TrailEvent, parse_event
+from tui.models.trailfilter import Term, TrailFilter
+from tui.models.trailsql import _GLOB, _SUFFIX, _TRUE_WORDS, _compile, _sql_match, _sql_str
+
+try:  # python-isal compresses several times faster than zlib at the same ratio
+    from isal import isal_zlib as _zlib
+except ImportError:  # pragma: no cover - isal is a declared dependency
+    import zlib as _zlib  # type: ignore[no-redef]
+
+__all__ = ["STORE_ABOVE", "TrailStore", "filter_sql"]
+
+STORE_ABOVE: Final = 50_000
+"""Past this many loaded events, a pane keeps them in a :class:`TrailStore`."""
+
+_TABLE: Final = "trail"
+_FLUSH: Final = 20_000  # events buffered before one insert (dedupe is one join a flush)
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_US: Final = timedelta(microseconds=1)
+# Python's str.strip() whitespace within ASCII (DuckDB's trim() strips spaces only).
+_WS: Final = "' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13) || chr(28) || chr(29) || chr(30) || chr(31)"
+
+_COLUMNS: Final[tuple[tuple[str, str], ...]] = (
+    ("seq", "BIGINT"),
+    ("ts", "BIGINT"),  # event time, microseconds since the epoch (exact order, as the pane sorts)
+    ("key", "VARCHAR"),  # TrailEvent.key: what identifies one delivery of one event
+    ("event_id", "VARCHAR"),
+    ("event_name", "VARCHAR"),
+    ("event_source", "VARCHAR"),
+    ("aws_region", "VARCHAR"),
+    ("principal", "VARCHAR"),
+    ("principal_arn", "VARCHAR"),
+    ("identity_type", "VARCHAR"),
+    ("invoked_by", "VARCHAR"),
+    ("source_ip", "VARCHAR"),
+    ("user_agent", "VARCHAR"),
+    ("error_code", "VARCHAR"),
+    ("error_message", "VARCHAR"),
+    ("account_id", "VARCHAR"),
+    ("access_key_id", "VARCHAR"),
+    ("request_id", "VARCHAR"),
+    ("shared_event_id", "VARCHAR"),
+    ("read_only", "BOOLEAN"),
+    ("is_error", "BOOLEAN"),
+    ("resources", "VARCHAR[]"),
+    ("user_names", "VARCHAR[]"),
+    ("ips4", "BIGINT[]"),  # every IPv4 address of source_ip (one, or a forwarded chain)
+    ("search_text", "VARCHAR"),
+    ("plain", "BOOLEAN"),  # SQL's answer is Python's on this row (see the module docstring)
+    ("raw", "BLOB"),  # zlib(JSON of the raw event)
+)
+_NAMES: Final = tuple(c for c, _ in _COLUMNS)
+
+
+# ----------------------------------------------------------------------------- filter → SQL
+
+
+def _text(column: str) -> str:
+    return f"lower(coalesce({column}, ''))"
+
+
+def _any(column: str, cond: Callable[[str], str]) -> str:
+    """Some element ``x`` of list ``column`` satisfies ``cond(x)``."""
+    return f"len(list_filter({column}, lambda x: {cond('x')})) > 0"
+
+
+_SIMPLE: Final[dict[str, str]] = {
+    "name": "event_name",
+    "region": "aws_region",
+    "id": "event_id",
+    "invokedby": "invoked_by",
+    "type": "identity_type",
+    "account": "account_id",
+    "accesskey": "access_key_id",
+    "agent": "user_agent",
+}
+
+
+def _network(value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    """The CIDR of an ``ip:`` term, as :mod:`tui.models.trailfilter` reads it (None: a glob)."""
+    if value and (value[0].isdigit() or ":" in value) and not _GLOB.intersection(value):
+        try:
+            return ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            return None
+    return None
+
+
+def _store_term(term: Term) -> tuple[str | None, bool]:
+    """(condition over the store's columns, exact on plain rows); None: not pushed."""
+    key, value = term.key, term.value
+    if _clean(value) != value:
+        return None, False  # a lone surrogate cannot be said in SQL: Python decides
+    if key in _SIMPLE:
+        return _sql_match(_text(_SIMPLE[key]), value)
+    if key == "error":
+        low = value.lower()
+        if low in ("any", "*", "yes", "true"):
+            return "is_error", True
+        if low in ("none", "no", "false"):
+            return "NOT is_error", True
+        return _sql_match(_text("error_code"), value)
+    if key == "source":
+        # short(s) matches v  <=>  s ends with the suffix and s matches v + suffix
+        full, exact = _sql_match(_text("event_source"), value)
+        short, _ = _sql_match(_text("event_source"), value + _SUFFIX)
+        return f"({full} OR {short})", exact
+    if key == "readonly":
+        return f"read_only IS {'true' if value.lower() in _TRUE_WORDS else 'false'}", True
+    if key == "ip":
+        net = _network(value)
+        if net is None:
+            whole, exact = _sql_match(_text("source_ip"), value)
+            part = _any(
+                "string_split(source_ip, ',')",
+                lambda x: _sql_match(f"lower(trim({x}, {_WS}))", value)[0],
+            )
+            return f"({whole} OR (contains(source_ip, ',') AND {part}))", exact
+        if net.version != 4:
+            return None, False  # IPv6: Python decides
+        base, mask = int(net.network_address), int(net.netmask)
+        return _any("ips4", lambda x: f"({x} & {mask}) = {base}"), True
+    if key == "user":
+        if not _GLOB.intersection(value):  # names are stored lower-cased
+            return f"list_contains(user_names, {_sql_str(value.lower())})", True
+        return _any("user_names", lambda x: _sql_match(f"lower({x})", value)[0]), (
+            _sql_match("x", value)[1]
+        )
+    if key == "resource":
+        low = value.lower()
+        tail = "regexp_extract({x}, '[^/:]*$')"
+        if _GLOB.intersection(low):
+            exact = _sql_match("x", low)[1]
+            return _any(
+                "resources",
+                lambda x: (
+                    f"({_sql_match(f'lower({x})', low)[0]} OR "
+                    f"{_sql_match('lower(' + tail.format(x=x) + ')', low)[0]})"
+                ),
+            ), exact
+        lit = _sql_str(low)
+        return _any(
+            "resources",
+            lambda x: (
+                f"(starts_with(lower({x}), {lit}) OR starts_with(lower({tail.format(x=x)}), {lit}))"
+            ),
+        ), True
+    if key == "text":
+        return f"contains(search_text, {_sql_str(value.lower())})", True
+    return None, False
+
+
+def filter_sql(flt: TrailFilter) -> tuple[str | None, bool]:
+    """The store's condition for ``flt`` (None: every event) and whether it is exact on plain
+    rows; when it is not, it selects a superset and Python finishes."""
+    cond, exact, _ = _compile(flt, _store_term, " AND ", " OR ", "NOT ")
+    return cond, exact
+
+
+# ----------------------------------------------------------------------------- rows
+
+
+def _plain(event: TrailEvent) -> bool:
+    """Every field SQL matches is printable ASCII (DuckDB and Python then agree)."""
+    text = " ".join(
+        (
+            event.event_name,
+            event.event_source,
+            event.aws_region,
+            event.event_id,
+            event.invoked_by,
+            event.identity_type,
+            event.account_id,
+            event.access_key_id,
+            event.user_agent,
+            event.error_code,
+            event.source_ip,
+            *event.resources,
+            *event.user_names,
+        )
+    )
+    return text.isascii() and text.isprintable()
+
+
+def _ips4(event: TrailEvent) -> list[int]:
+    if event.ip_chain:
+        return [ip for ip, version in event.ip_chain if version == 4]
+    return [event.ip_value] if event.ip_version == 4 else []
+
+
+def _clean(text: str) -> str:
+    """``text`` as valid UTF-8 (a lone surrogate from a JSON escape becomes U+FFFD)."""
+    if text.isascii():
+        return text
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+_ARROW: Final[dict[str, Callable[[], Any]]] = {}
+
+
+def _arrow_types() -> None:
+    import pyarrow as pa
+
+    _ARROW.update(
+        {
+            "VARCHAR": pa.string,
+            "BOOLEAN": pa.bool_,
+            "BLOB": pa.binary,
+            "BIGINT": pa.int64,
+            "VARCHAR[]": lambda: pa.list_(pa.string()),
+            "BIGINT[]": lambda: pa.list_(pa.int64()),
+        }
+    )
+
+
+def _row(event: TrailEvent) -> tuple[Any, ...]:
+    """The columns after ``key`` of one event (strings made valid UTF-8 on odd rows)."""
+    plain = _plain(event)
+    search = event.search_text
+    clean: Callable[[str], str] = (lambda t: t) if plain else _clean
+    if not search.isascii():
+        cleaned = _clean(search)
+        plain = plain and cleaned == search
+        search = cleaned
+    return (
+        *(clean(getattr(event, name)) for name in _NAMES[3:19]),
+        event.read_only,
+        event.is_error,
+        [clean(r) for r in event.resources],
+        [clean(n) for n in event.user_names],
+        _ips4(event),
+        search,
+        plain,
+        _pack(event),
+    )
+
+
+def _pack(event: TrailEvent) -> bytes:
+    """The raw event, compressed. Pickled, not JSON: half the cost at load, and the blob is
+    only ever read back from this process's own private (0700) folder."""
+    return bytes(_zlib.compress(pickle.dumps(event.raw, 5), 1))
+
+
+def _unpack(blob: bytes) -> TrailEvent:
+    """The event again, parsed from its raw (every raw parses back to the same event)."""
+    return parse_event(pickle.loads(_zlib.decompress(blob)))
+
+
+class TrailStore:
+    """Loaded CloudTrail events in DuckDB, with a memory limit.
+
+    Thread-safe: a pane adds from its loader and queries from a filter thread; one lock
+    serialises the connection (DuckDB runs each query on its own threads).
+
+    Attributes:
+        duplicates: copies of an already stored event that :meth:`add` dropped (counted).
+        odd: stored rows that are not plain (always finished in Python).
+        fallback: why the last query ran (partly) in Python, or None.
+    """
+
+    def __init__(
+        self,
+        memory_limit: str = "128MB",
+        temp_directory: str | os.PathLike[str] | None = None,
+        *,
+        threads: int | None = None,
+    ) -> None:
+        import duckdb
+
+        if not _ARROW:
+            _arrow_types()
+        self._dir = tempfile.mkdtemp(prefix="hamari-trail-", dir=temp_directory)
+        self._cleanup = weakref.finalize(self, shutil.rmtree, self._dir, ignore_errors=True)
+        config: dict[str, Any] = {
+            "memory_limit": memory_limit,
+            "temp_directory": os.path.join(self._dir, "spill"),
+            "preserve_insertion_order": False,
+        }
+        if threads:
+            config["threads"] = threads
+        self.con = duckdb.connect(os.path.join(self._dir, "trail.duckdb"), config=config)
+        self.con.execute("SET enable_progress_bar = false")
+        columns = ", ".join(f"{name} {typ}" for name, typ in _COLUMNS)
+        self.con.execute(f"CREATE TABLE {_TABLE} ({columns})")
+        self._lock = threading.RLock()
+        self._pending: dict[str, TrailEvent] = {}
+        self._rows = 0
+        self._seq = 0
+        self.duplicates = 0
+        self.odd = 0
+        self.fallback: str | None = None
+        self.span: tuple[datetime, datetime] | None = None
+        self.accounts: set[str] = set()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close DuckDB and remove the store and spill files."""
+        with self._lock:
+            try:
+                self.con.close()
+            finally:
+                self._cleanup()
+
+    def __enter__(self) -> TrailStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __len__(self) -> int:
+        """Stored events, buffered ones included (copies excluded)."""
+        return self._rows + len(self._pending)
+
+    # -- loading -----------------------------------------------------------------------------
+
+    def add(self, events: Iterable[TrailEvent]) -> int:
+        """Buffer events (inserted in batches); returns how many were new to the buffer.
+
+        Copies of a stored event (same :attr:`TrailEvent.key`) are dropped and counted in
+        :attr:`duplicates` when the batch is inserted.
+        """
+        added = 0
+        with self._lock:
+            pending = self._pending
+            for event in events:
+                if event.key in pending:
+                    self.duplicates += 1
+                    continue
+                pending[event.key] = event
+                added += 1
+                if event.account_id:
+                    self.accounts.add(event.account_id)
+            if len(pending) >= _FLUSH:
+                self.flush()
+        return added
+
+    def flush(self) -> None:
+        """Insert the buffered events, leaving out copies of stored ones."""
+        import pyarrow as pa
+
+        with self._lock:
+            if not self._pending:
+                return
+            events = list(self._pending.values())
+            self._pending = {}
+            lo = min(e.event_time for e in events)
+            hi = max(e.event_time for e in events)
+            self.span = (
+                (lo, hi) if self.span is None else (min(lo, self.span[0]), max(hi, self.span[1]))
+            )
+            rows = [_row(e) for e in events]
+            cols = list(zip(*rows, strict=True))  # never empty: returned above
+            arrays: dict[str, Any] = {
+                "seq": pa.array(range(self._seq, self._seq + len(events)), pa.int64()),
+                "ts": pa.array([(e.event_time - _EPOCH) // _US for e in events], pa.int64()),
+                "key": pa.array([_clean(e.key) for e in events], pa.string()),
+            }
+            for (name, typ), values in zip(_COLUMNS[3:], cols, strict=True):
+                arrays[name] = pa.array(values, _ARROW[typ]())
+            del rows, cols
+            self._seq += len(events)
+            batch = pa.table(arrays)
+            del events, arrays
+            self.con.register("hamari_batch", batch)
+            try:
+                # Copies of stored events: only rows in the batch's time span can be copies.
+                lo_us, hi_us = (lo - _EPOCH) // _US, (hi - _EPOCH) // _US
+                before = self._rows
+                self.con.execute(
+                    f"INSERT INTO {_TABLE} SELECT {', '.join('b.' + n for n in _NAMES)} "
+                    f"FROM hamari_batch b ANTI JOIN (SELECT key FROM {_TABLE} WHERE ts BETWEEN "
+                    f"{lo_us} AND {hi_us}) t ON b.key = t.key"
+                )
+                row = self.con.execute(
+                    f"SELECT count(*), count(*) FILTER (WHERE NOT plain) FROM {_TABLE}"
+                ).fetchall()[0]
+                self._rows, self.odd = int(row[0]), int(row[1])
+                self.duplicates += batch.num_rows - (self._rows - before)
+            finally:
+                self.con.unregister("hamari_batch")
+
+    # -- queries -----------------------------------------------------------------------------
+
+    def _plan(self, flt: TrailFilter | None, errors_only: bool) -> tuple[str, str | None, bool]:
+        """(SQL of the rows SQL accepts, SQL of the rows Python must finish, exact)."""
+        cond, exact = filter_sql(flt) if flt is not None else (None, True)
+        conds = [c for c in (cond, "is_error" if errors_only else None) if c is not None]
+        where = " AND ".join(f"({c})" for c in conds) or "TRUE"
+        if exact:
+            self.fallback = None
+            return f"plain AND {where}", ("NOT plain" if self.odd else None), True
+        self.fallback = "part of the filter is finished in Python over the store's candidates"
+        return "FALSE", f"({where}) OR NOT plain", False
+
+    def _finish(
+        self, flt: TrailFilter | None, errors_only: bool, keep: Callable[[TrailEvent], bool] | None
+    ) -> Callable[[TrailEvent], bool]:
+        def check(event: TrailEvent) -> bool:
+            if flt is not None and not flt.matches(event):
+                return False
+            if errors_only and not event.is_error:
+                return False
+            return keep is None or keep(event)
+
+        return check
+
+    def count(
+        self,
+        flt: TrailFilter | None = None,
+        *,
+        errors_only: bool = False,
+        keep: Callable[[TrailEvent], bool] | None = None,
+    ) -> int:
+        """Stored events matching the filter (all when None); ``keep`` is finished in Python."""
+        if keep is not None:
+            return sum(1 for _ in self.matching(flt, errors_only=errors_only, keep=keep))
+        with self._lock:
+            self.flush()
+            sure, check, _ = self._plan(flt, errors_only)
+            rows = self.con.execute(f"SELECT count(*) FROM {_TABLE} WHERE {sure}").fetchall()
+            total = int(rows[0][0])
+            if check is None:
+                return total
+            finish = self._finish(flt, errors_only, None)
+            return total + sum(1 for e in self._events(f"WHERE {check}") if finish(e))
+
+    def newest(
+        self,
+        flt: TrailFilter | None,
+        limit: int,
+        *,
+        errors_only: bool = False,
+        keep: Callable[[TrailEvent], bool] | None = None,
+    ) -> list[TrailEvent]:
+        """The ``limit`` newest matching events, newest first (the pane's order)."""
+        events = self.matching(flt, errors_only=errors_only, keep=keep, batch=min(limit, 4096))
+        return list(self._take(events, limit))
+
+    @staticmethod
+    def _take(events: Iterator[TrailEvent], limit: int) -> Iterator[TrailEvent]:
+        for i, event in enumerate(events):
+            if i >= limit:
+                return
+            yield event
+
+    def matching(
+        self,
+        flt: TrailFilter | None = None,
+        *,
+        errors_only: bool = False,
+        keep: Callable[[TrailEvent], bool] | None = None,
+        where: str | None = None,
+        batch: int = 4096,
+    ) -> Iterator[TrailEvent]:
+        """Every matching event, newest first, parsed batch by batch (export, findings).
+
+        ``where`` is an extra SQL condition over the columns (a time span, request IDs).
+        """
+        with self._lock:
+            self.flush()
+            sure, check, exact = self._plan(flt, errors_only)
+        extra = f" AND ({where})" if where else ""
+        if keep is None and check is None:
+            yield from self._events(f"WHERE {sure}{extra}", order=True, batch=batch)
+            return
+        finish = self._finish(flt, errors_only, keep)
+        cond = sure if check is None else f"({sure}) OR ({check})"
+        checked = f"CASE WHEN {sure} THEN NULL ELSE TRUE END" if exact and keep is None else "TRUE"
+        for event, must in self._events(
+            f"WHERE ({cond}){extra}", order=True, flag=checked, batch=batch
+        ):
+            if not must or finish(event):
+                yield event
+
+    def around(self, focal: TrailEvent, window: timedelta) -> list[TrailEvent]:
+        """Candidates for :func:`tui.models.related.find_related`: the events within ``window``
+        of ``focal`` and those sharing its requestID or sharedEventID at any time."""
+        lo = (focal.event_time - window - _EPOCH) // _US
+        hi = (focal.event_time + window - _EPOCH) // _US
+        ids = [i for i in (focal.request_id, focal.shared_event_id) if i]
+        same = " OR ".join(
+            f"{col} IN ({', '.join(_sql_str(i) for i in ids)})"
+            for col in ("request_id", "shared_event_id")
+        )
+        cond = f"ts BETWEEN {lo} AND {hi}" + (f" OR {same}" if ids else "")
+        return list(self.matching(where=cond))
+
+    def _events(
+        self, tail: str, *, order: bool = False, flag: str | None = None, batch: int = 4096
+    ) -> Iterator[Any]:
+        """Stored events for ``WHERE ...`` (newest first when ``order``), read in batches; with
+        ``flag``, (event, flag value) pairs.
+
+        The order is taken over (ts, key, seq) alone and the raw events are read by ``seq``
+        a batch at a time: sorting whole rows of a big store runs out of memory.
+        """
+        sort = " ORDER BY ts DESC, key DESC" if order else ""
+        extra = f", {flag}" if flag else ", NULL"
+        with self._lock:
+            cur = self.con.cursor()
+            cur.execute(f"SELECT seq{extra} FROM {_TABLE} {tail}{sort}")
+        try:
+            while True:
+                with self._lock:
+                    rows = cur.fetchmany(max(1, batch))
+                    if not rows:
+                        return
+                    ids = ", ".join(str(int(r[0])) for r in rows)
+                    blobs = dict(
+                        self.con.execute(
+                            f"SELECT seq, raw FROM {_TABLE} WHERE seq IN ({ids})"
+                        ).fetchall()
+                    )
+                for seq, value in rows:
+                    event = _unpack(blobs[seq])
+                    yield (event, value) if flag else event
+        finally:
+            cur.close()
+
+    def raws(
+        self, flt: TrailFilter | None = None, *, errors_only: bool = False
+    ) -> Iterator[dict[str, Any]]:
+        """The raw events of :meth:`matching` (export and the incident bundle)."""
+        for event in self.matching(flt, errors_only=errors_only):
+            yield event.raw
+
+
+def store_events(events: Sequence[TrailEvent], **kwargs: Any) -> TrailStore:
+    """A store holding ``events`` (tests and benchmarks)."""
+    store = TrailStore(**kwargs)
+    store.add(events)
+    store.flush()
+    return store
