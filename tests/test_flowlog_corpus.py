@@ -254,3 +254,44 @@ def test_the_duckdb_store_loads_every_file_like_the_pure_reader(path: Path, tmp_
         )
         assert engine.count() == len(recs)
         assert engine.aggregate("by-action", limit=500) == aggregate(recs, "by-action", limit=500)
+
+
+@pytest.mark.parametrize("engine", ["auto", "python"])
+def test_hamari_flows_over_the_corpus_reads_or_names_every_file(engine: str) -> None:
+    """Issue 11 "done means": over every file others wrote, `hamari flows` gives records or
+    one line per file saying why not (and exit 0, since some could be read)."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tui",
+            "flows",
+            str(FLOWLOGS),
+            "--engine",
+            engine,
+            "--format",
+            "csv",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    for path in sorted(p for p in FLOWLOGS.rglob("*") if p.is_file()):
+        if path.name.startswith(".") or path.suffix == ".format":
+            continue
+        stats = ParseStats()
+        read = (
+            list(read_flow_logs(path, stats=stats))
+            if path.suffix in (".log", ".json", ".parquet")
+            else []
+        )
+        if not read:
+            assert f"hamari: not read: {path}: " in proc.stderr, (path, proc.stderr)
+    rows = sum(v[0] for v in EXPECTED.values())
+    assert len(proc.stdout.splitlines()) == 1 + rows  # the header, then every record read
