@@ -197,10 +197,33 @@ def test_start_failed(
         assert f.kind == "start_failed" and f.severity == "error" and f.resource_id == IID
 
 
+def test_start_failed_names_the_key_by_its_alias_and_other_keys_are_not_its_ebs_key() -> None:
+    events = start_events(T0, denied=True)
+    key_id = KEY.rsplit("/", 1)[1]
+    (f,) = start_failed_findings(events, [STOPPED], key_aliases={key_id: "alias/batch-ebs"})
+    assert f.title.endswith("kms:CreateGrant denied on alias/batch-ebs (its EBS key)")
+    assert f"{KEY} (alias/batch-ebs)" in f.detail
+    other = Inst(IID, "stopped", "Client.InternalError", "", "app-batch-01", (Vol(VOL, "k-2"),))
+    (g,) = start_failed_findings(events, [other])
+    assert "(its EBS key)" not in g.title
+
+
+def test_stopped_with_internal_error_and_no_events_points_at_the_ebs_key() -> None:
+    (f,) = start_failed_findings([], [STOPPED])
+    assert (
+        f.title
+        == f"{IID} (app-batch-01) will not start (Client.InternalError): check key 0ec6dfcf…, its EBS key"
+    )
+
+
 def test_start_failed_names_the_denied_actions_the_key_and_the_state_reason() -> None:
     events = start_events(T0, denied=True)
     (f,) = start_failed_findings(events, [STOPPED])
-    assert f.title == f"StartInstances accepted, but {IID} returned to stopped"
+    # Cause first, named as people know it: the Name tag, the denied action, the volume's key.
+    assert f.title == (
+        f"{IID} (app-batch-01) will not start: kms:CreateGrant denied "
+        "on key 0ec6dfcf… (its EBS key)"
+    )
     assert "kms:CreateGrant AccessDenied" in f.detail and "kms:Decrypt AccessDenied" in f.detail
     assert KEY in f.detail and "Client.InternalError" in f.detail and "app-batch-01" in f.detail
     assert "invoked by ec2.amazonaws.com" in f.detail

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tui.aws.errors import HamariError
-from tui.aws.inventory import describe_instances
+from tui.aws.inventory import describe_instances, load_key_aliases
 from tui.aws.network import nacl_entry_from_api
 from tui.aws.session import Aws
 from tui.models.compare import KeyInfo, TwinSide
@@ -57,24 +57,13 @@ async def _optional(coro: Any, what: str, warnings: list[str], default: Any) -> 
         return default
 
 
-async def _aliases(aws: Aws) -> dict[str, str]:
-    """Key id -> first alias name."""
-    out: dict[str, str] = {}
-    async for page in aws.pages("kms", "ListAliases", token_in="Marker", token_out="NextMarker"):
-        for alias in page.get("Aliases", []) or []:
-            target = alias.get("TargetKeyId")
-            if target and alias.get("AliasName"):
-                out.setdefault(str(target), str(alias["AliasName"]))
-    return out
-
-
 async def describe_keys(
     aws: Aws, key_ids: Sequence[str], warnings: list[str]
 ) -> dict[str, KeyInfo]:
     """KMS key ARN (as given) -> :class:`KeyInfo`; a refused DescribeKey leaves alias-only info."""
     if not key_ids:
         return {}
-    aliases = await _optional(_aliases(aws), "kms:ListAliases", warnings, {})
+    aliases = await _optional(load_key_aliases(aws), "kms:ListAliases", warnings, {})
 
     async def one(key: str) -> tuple[str, KeyInfo]:
         key_id = key.rsplit("/", 1)[-1]

@@ -58,3 +58,14 @@ async def describe_instances(
     ids = [str(i.get("InstanceId")) for i in items if i.get("InstanceId")]
     volumes = await _volumes_raw(aws, ids) if ids else []
     return [instance_from_api(item, volumes) for item in items]
+
+
+async def load_key_aliases(aws: Aws) -> dict[str, str]:
+    """KMS key ID -> its first alias name (kms:ListAliases), to name keys as people know them."""
+    out: dict[str, str] = {}
+    async for page in aws.pages("kms", "ListAliases", token_in="Marker", token_out="NextMarker"):
+        for alias in page.get("Aliases", []) or []:
+            target = alias.get("TargetKeyId")
+            if target and alias.get("AliasName"):
+                out.setdefault(str(target), str(alias["AliasName"]))
+    return out

@@ -68,6 +68,7 @@ class Collected:
     assessment: Assessment | None = None
     metrics_target: str = ""
     fleet: FleetAssessment | None = None
+    key_aliases: dict[str, str] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     read: dict[str, str] = field(default_factory=dict)
@@ -109,9 +110,14 @@ async def _trail(aws: Aws | None, settings: Settings, c: Collected, window: Any)
 
 
 async def _instances(aws: Aws, c: Collected) -> None:
-    from tui.aws.inventory import describe_instances
+    from tui.aws.errors import HamariError
+    from tui.aws.inventory import describe_instances, load_key_aliases
 
     c.instances = await describe_instances(aws)
+    try:
+        c.key_aliases = await load_key_aliases(aws)
+    except HamariError as err:
+        c.notes.append(f"instances: KMS aliases not read ({err.title}): keys named by ID")
     c.read["instances"] = f"{len(c.instances)} instances described"
 
 
@@ -467,6 +473,7 @@ def diagnose(c: Collected) -> list[Finding]:
         conversations=c.conversations,
         explanations=c.explanations,
         topology=c.topology,
+        key_aliases=c.key_aliases,
     )
 
 

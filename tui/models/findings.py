@@ -318,10 +318,72 @@ def _trail_query(instance_id: str, errors: Sequence[TrailEvent]) -> str:
     return " or ".join(parts)
 
 
+def _key_id(key: str) -> str:
+    """``arn:aws:kms:…:key/1234…`` or ``1234…`` -> ``1234…`` (an alias ARN -> ``alias/…``)."""
+    tail = key.rsplit(":", 1)[-1]
+    return tail.split("/", 1)[1] if tail.startswith("key/") else tail
+
+
+def _key_name(key: str, aliases: Mapping[str, str]) -> str:
+    """A KMS key as people know it: its alias, else ``key`` and the start of its ID.
+
+    Titles stay short enough for the findings strip; the detail gives the full ARN and alias.
+    """
+    key_id = _key_id(key)
+    if key_id.startswith("alias/"):
+        return key_id
+    alias = aliases.get(key_id) or aliases.get(key)
+    return alias or f"key {key_id[:8] + '…' if len(key_id) > 12 else key_id}"
+
+
+def _volume_keys(info: object | None) -> set[str]:
+    """The short IDs of the KMS keys that encrypt an instance's volumes."""
+    out: set[str] = set()
+    for vol in _attr(info, "volumes") or ():
+        key = _attr(vol, "kms_key_id")
+        if isinstance(key, str) and key:
+            out.add(_key_id(key))
+    return out
+
+
+def _start_title(
+    who: str, denied: Sequence[TrailEvent], info: object | None, aliases: Mapping[str, str]
+) -> str:
+    """Cause first: ``i-… (name) will not start: kms:CreateGrant denied on alias/…``."""
+    kms = [e for e in denied if e.source == "kms"]
+    if kms:
+        actions = sorted({_action(e) for e in kms}, key=lambda a: (a != "kms:CreateGrant", a))
+        keys = [
+            r
+            for e in kms
+            for r in e.resources
+            if ":key/" in r or r.startswith("mrk-") or ":alias/" in r
+        ]
+        # The cause leads (the strip may cut the end): the KMS call EC2 made for the caller.
+        said = f"{who} will not start: {actions[0]} denied"
+        if keys:
+            key = keys[0]
+            said += f" on {_key_name(key, aliases)}"
+            if _key_id(key) in _volume_keys(info):
+                said += " (its EBS key)"
+        return said
+    if denied:
+        actions = sorted({_action(e) for e in denied})
+        return f"{who} will not start: {', '.join(actions[:2])} denied"
+    volume_keys = sorted(_volume_keys(info))
+    if volume_keys:
+        return (
+            f"{who} will not start (Client.InternalError): check {_key_name(volume_keys[0], aliases)}"
+            ", its EBS key"
+        )
+    return f"{who} will not start (Client.InternalError)"
+
+
 def _start_failed(
     events: Sequence[TrailEvent],
     instances: Sequence[InstanceLike],
     window: timedelta,
+    aliases: Mapping[str, str] | None = None,
 ) -> tuple[list[Finding], set[str]]:
     infos: dict[str, object] = {i.instance_id: i for i in instances}
     attempts = _start_attempts(events, infos, window)
@@ -344,13 +406,7 @@ def _start_failed(
         covered.update(e.event_id for e in denied)
         name = _attr(info, "name") if info is not None else None
         who = f"{instance_id} ({name})" if isinstance(name, str) and name else instance_id
-        if tries and (state in ("stopped", "stopping") or not info):
-            title = f"StartInstances accepted, but {instance_id} returned to stopped"
-            if not info:
-                actions = sorted({_action(e) for e in denied})
-                title = f"StartInstances accepted, but {', '.join(actions[:2])} denied for {instance_id}"
-        else:
-            title = f"{instance_id} stopped with Client.InternalError"
+        title = _start_title(who, denied, info, aliases or {})
         lines: list[str] = []
         if tries:
             last = tries[-1].start
@@ -381,7 +437,11 @@ def _start_failed(
                 }
             )
             if keys:
-                lines.append(f"KMS key: {', '.join(keys[:3])}.")
+                named = ", ".join(
+                    f"{k} ({alias})" if (alias := (aliases or {}).get(_key_id(k))) else k
+                    for k in keys[:3]
+                )
+                lines.append(f"KMS key: {named}.")
         if reason_code:
             lines.append(
                 f"State reason: {reason_msg or reason_code}"
@@ -445,8 +505,9 @@ def start_failed_findings(
     instances: Sequence[InstanceLike] = (),
     *,
     window: timedelta = START_WINDOW,
+    key_aliases: Mapping[str, str] | None = None,
 ) -> list[Finding]:
-    """ "StartInstances accepted, but i-… returned to stopped".
+    """ "i-… (name) will not start: kms:CreateGrant denied on alias/… (its EBS key)".
 
     Fires for an instance when its latest successful ``StartInstances`` was followed within
     ``window`` by denials (or KMS errors) that EC2 hit on the caller's behalf (``invokedBy:
@@ -458,11 +519,12 @@ def start_failed_findings(
         events: The loaded CloudTrail events, any order.
         instances: Described instances (state and state reason), possibly none.
         window: How long after the start errors are linked to it.
+        key_aliases: KMS key ID -> alias (kms:ListAliases), to name keys as people know them.
 
     Returns:
         One finding per failing instance.
     """
-    return _start_failed(events, instances, window)[0]
+    return _start_failed(events, instances, window, key_aliases)[0]
 
 
 # ------------------------------------------------------------------------ incident 2: EBS limits
@@ -973,6 +1035,7 @@ def compute_findings(
     conversations: Sequence[OneSidedConversation] = (),
     explanations: Mapping[ConversationKey, Explanation] | None = None,
     topology: Topology | None = None,
+    key_aliases: Mapping[str, str] | None = None,
 ) -> list[Finding]:
     """Every finding the loaded evidence supports, deduplicated, sorted by severity then time.
 
@@ -989,11 +1052,12 @@ def compute_findings(
         conversations: One-sided conversations from the flows pane's records.
         explanations: NACL explanations of their REJECTed legs (:func:`explain_rejections`).
         topology: The flows pane's topology.
+        key_aliases: KMS key ID -> alias, to name the key a failed start was denied.
 
     Returns:
         The findings, errors first, newest first within a severity.
     """
-    found, covered = _start_failed(events, instances, START_WINDOW)
+    found, covered = _start_failed(events, instances, START_WINDOW, key_aliases)
     swept = fleet.covers() if fleet is not None else set()
     found += fleet_findings(fleet)
     found += [

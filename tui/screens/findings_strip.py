@@ -45,12 +45,54 @@ def item_text(finding: Finding, *, short: bool = False) -> Text:
 
 def strip_order(findings: Sequence[Finding]) -> list[Finding]:
     """The most severe finding of each pane first (one incident each), then the others."""
+    return [*_leading(findings), *[f for f in findings if f not in _leading(findings)]]
+
+
+def _leading(findings: Sequence[Finding]) -> list[Finding]:
     first: dict[str, Finding] = {}
     for finding in findings:
         pane = finding.evidence[0].pane if finding.evidence else ""
         first.setdefault(pane, finding)
-    leading = list(first.values())
-    return leading + [f for f in findings if f not in leading]
+    return list(first.values())
+
+
+def _shrink(items: list[Text], room: int) -> tuple[list[Text], int]:
+    """Cut the longest items (to no less than 24 cells) until they fit ``room`` with separators.
+
+    Returns the items and the most cells cut from any one of them (large when they cannot fit).
+    """
+    items = [i.copy() for i in items]
+    widths = [i.cell_len for i in items]
+    need = sum(i.cell_len for i in items) + len(SEPARATOR) * max(len(items) - 1, 0)
+    while need > room:
+        longest = max(range(len(items)), key=lambda n: items[n].cell_len)
+        item = items[longest]
+        excess = min(need - room, item.cell_len - 24, 4)  # a few cells at a time: balanced
+        if excess <= 0:
+            return items, 10**6
+        item.truncate(item.cell_len - excess - 1)
+        item.append("…")
+        need -= excess
+    return items, max((w - i.cell_len for w, i in zip(widths, items, strict=True)), default=0)
+
+
+def _place_leading(head: Text, items: list[Text], width: int, max_lines: int) -> list[list[Text]]:
+    """The leading items (one per pane) on the lines, each kept, the fewest cells cut.
+
+    Every split of the items over the lines is tried (there are at most three panes): a long
+    title is shortened rather than pushing another pane's incident off the strip.
+    """
+    best: tuple[int, list[list[Text]]] | None = None
+    splits = range(len(items) + 1) if max_lines > 1 else [len(items)]
+    for k in splits:
+        first, first_cut = _shrink(items[:k], width - head.cell_len)
+        second, second_cut = _shrink(items[k:], width) if k < len(items) else ([], 0)
+        # The smallest largest cut (each title keeps as much as the others); one line when free.
+        cost = max(first_cut, second_cut) * 2 + (1 if second else 0)
+        if best is None or cost < best[0]:
+            best = (cost, [first, second] if second else [first])
+    assert best is not None
+    return best[1]
 
 
 def strip_text(
@@ -59,7 +101,8 @@ def strip_text(
     """The strip's content: a count, then findings packed into ``max_lines`` lines of ``width``.
 
     Items that do not fit whole go on the next line; what does not fit on the last line is cut
-    with an ellipsis. Long IDs are shortened (the findings screen shows them whole).
+    with an ellipsis. The leading finding of each pane is shortened rather than left out. Long
+    IDs are shortened (the findings screen shows them whole).
 
     Args:
         findings: The findings, or None before anything was computed.
@@ -79,9 +122,20 @@ def strip_text(
     head = Text(no_wrap=True)
     head.append("⚑", style="bold")
     head.append(f" {count} finding{'s' if count != 1 else ''}: ")
-    lines: list[Text] = [head]
-    filled = False  # the current line holds an item already
-    for finding in strip_order(findings):
+    leading = _leading(findings)
+    placed = _place_leading(head, [item_text(f, short=True) for f in leading], width, max_lines)
+    lines: list[Text] = []
+    for n, row in enumerate(placed):
+        line = head.copy() if n == 0 else Text(no_wrap=True)
+        for i, item in enumerate(row):
+            if i:
+                line.append(SEPARATOR)
+            line.append_text(item)
+        lines.append(line)
+    filled = bool(placed[-1])  # the current line holds an item already
+    for finding in findings:
+        if finding in leading:
+            continue
         item = item_text(finding, short=True)
         line = lines[-1]
         sep = SEPARATOR if filled else ""

@@ -15,6 +15,7 @@ be zoomed with z.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -188,6 +189,8 @@ class MainScreen(Screen[None]):
         self.findings: tuple[Finding, ...] | None = None
         self.findings_at: datetime | None = None
         self.instances: list[Any] = []
+        self.key_aliases: dict[str, str] = {}
+        """KMS key ID -> alias, so findings name keys as people know them."""
         self._findings_dirty = False
         self._findings_next = 0.0
         self._flow_analysis = _FlowAnalysis()
@@ -627,6 +630,7 @@ class MainScreen(Screen[None]):
             conversations=flows.conversations,
             explanations=flows.explanations,
             topology=topology,
+            key_aliases=self.key_aliases,
         )
         if get_current_worker().is_cancelled:
             return
@@ -644,12 +648,15 @@ class MainScreen(Screen[None]):
     @work(exclusive=True, group="findings-instances", exit_on_error=False)
     async def _poll_instances(self) -> None:
         """Describe the region's instances for their state reasons, now and every few minutes."""
-        from tui.aws.inventory import describe_instances
+        from tui.aws.inventory import describe_instances, load_key_aliases
 
         while self.aws is not None:
             try:
                 self.instances = await describe_instances(self.aws)
                 self._findings_dirty = True
+                # Without kms:ListAliases keys are named by their ID: still the same finding.
+                with contextlib.suppress(HamariError):
+                    self.key_aliases = await load_key_aliases(self.aws)
                 if self.focused_resource:
                     self._apply_focus()
             except HamariError as err:
