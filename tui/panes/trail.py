@@ -49,6 +49,7 @@ from tui.models.text import display_safe
 from tui.models.timewindow import TimeWindow
 from tui.models.trailfilter import FIELD_NAMES, FilterError, TrailFilter, compile_filter
 from tui.panes.base import Pane, Skipped, window_hint
+from tui.panes.trailremote import TrailRemote
 from tui.screens.export import ExportPrompt
 from widgets.filter_bar import FilterBar
 from widgets.record_table import CallableRows, Column, RecordTable
@@ -220,7 +221,7 @@ def copy_event(app: object, event: TrailEvent) -> None:
 # ------------------------------------------------------------------------------------------ pane
 
 
-class TrailPane(Pane):
+class TrailPane(TrailRemote, Pane):
     """Who called which API, when, from where, with what error."""
 
     title = "CloudTrail"
@@ -238,6 +239,14 @@ class TrailPane(Pane):
         Binding("f", "toggle_follow", "Follow", id="trail.follow", tooltip="Follow new events"),
         Binding("x", "export", "Export", id="trail.export", tooltip="Export filtered events"),
         Binding("c", "copy", "Copy", id="trail.copy", tooltip="Copy the event JSON (OSC 52)"),
+        Binding(
+            "i",
+            "remote",
+            "Lake",
+            id="trail.remote",
+            tooltip="Run the filter in CloudTrail Lake, or Logs Insights for cwl: (cost shown first)",
+        ),
+        Binding("escape", "back", "Back", id="trail.back", show=False, tooltip="Back to events"),
     ]
 
     class TimeCursorMoved(Message):
@@ -524,7 +533,7 @@ class TrailPane(Pane):
             self._ordered.extend(fresh)
             self._ordered.sort(key=sort_key, reverse=True)
             shown = self._select(fresh)
-            if shown:
+            if shown and not self.remote_shown:
                 self._view.extend(shown)
                 self._view.sort(key=sort_key, reverse=True)
                 self._set_rows()
@@ -559,6 +568,9 @@ class TrailPane(Pane):
         self._refilter()
 
     def _refilter(self) -> None:
+        if self.remote is not None and self.remote.shown:  # `i`'s results until esc
+            self._set_view(self._select(self.remote.events), self.filter, self.errors_only)
+            return
         if len(self._ordered) > THREAD_FILTER_ABOVE:
             self._refilter_in_thread(self.filter, self.errors_only)
             return
@@ -655,6 +667,10 @@ class TrailPane(Pane):
 
     def _render_status(self) -> None:
         if not self.is_mounted or self.replaying:
+            return
+        if self.remote_shown:  # a CloudTrail Lake or Insights run (tui/panes/trailremote.py)
+            self.set_status(self.remote_status())
+            self._render_subtitle()
             return
         source = self._source()
         unit = "pages" if source.kind == "lookup" else "files"
