@@ -360,3 +360,80 @@ async def test_the_app_shows_the_account_column_for_world2s_org_trail(
         # The finding is found in the org layout by the app too.
         found = lambda: {f.kind for f in app.screen.findings or ()}  # noqa: E731
         assert await wait_for(pilot, lambda: "start_failed" in found(), 30), found()
+
+
+def test_the_ticker_is_shown_at_most_once_a_second_and_ends_in_one_summary(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import io
+
+    from tui.headless import trail as headless
+
+    now = [100.0]
+    monkeypatch.setattr(headless.time, "monotonic", lambda: now[0])
+    err = io.StringIO()
+    line = headless._ProgressLine(err, live=True)
+    for done in range(5):  # five objects within 0.4 s: one line
+        line.update(S3Progress(done, 10, done * 10, 100, done * 3, now[0] - 100))
+        now[0] += 0.1
+    assert err.getvalue().count("\r") == 1
+    now[0] += 1.0
+    line.update(S3Progress(6, 10, 60, 100, 18, 1.5))
+    assert err.getvalue().count("\r") == 2 and "6/10 objects" in err.getvalue()
+    line.update(S3Progress(10, 10, 100, 100, 30, 2.0))
+    line.finish()
+    assert err.getvalue().endswith(
+        "\r\x1b[Khamari: read 10/10 objects · 0.0/0.0 MB · 30 events · 15 ev/s in 2.0 s\n"
+    )
+    quiet = io.StringIO()
+    piped = headless._ProgressLine(quiet, live=False)
+    piped.update(S3Progress(3, 10, 30, 100, 9, 1.0))
+    piped.update(S3Progress(10, 10, 100, 100, 30, 2.0))
+    piped.finish()
+    assert (
+        quiet.getvalue()
+        == "hamari: read 10/10 objects · 0.0/0.0 MB · 30 events · 15 ev/s in 2.0 s\n"
+    )
+
+
+def test_hamari_trail_on_a_terminal_shows_the_s3_progress_on_stderr(worlds: Any) -> None:
+    from tests.ptyrun import hamari_argv, spawn
+    from tests.world2 import aws_env, window_args
+
+    w2 = worlds.world2
+    argv = hamari_argv(
+        "trail",
+        "--source",
+        _world2_trail(w2),
+        "--format",
+        "table",
+        "--endpoint-url",
+        w2.url,
+        "--region",
+        w2.region,
+        *window_args(w2),
+    )
+    proc = spawn(argv, aws_env(w2), size=(200, 50))
+    proc.read_until(lambda out: False, timeout=90)
+    out = bytes(proc.output).decode(errors="replace")
+    assert proc.status is not None, out[-2000:]
+    assert "\r\x1b[Khamari: 0/" in out and " objects · " in out  # the ticker, rewritten in place
+    assert "hamari: read " in out and " left" not in out.split("hamari: read ", 1)[1]
+
+
+@pytest.mark.parametrize("width", [78, 70, 120])
+def test_the_account_column_fits_the_layouts_and_only_when_asked(width: int) -> None:
+    from tui.panes.trail import columns_for, event_cells
+
+    one = [c.key for c in columns_for(width)]
+    many = columns_for(width, accounts=True)
+    assert "account" not in one and [c.key for c in many][1] == "account"
+
+    # At their fixed or smallest widths, the columns need no more room than without the account.
+    def least(columns: list[Any]) -> int:
+        return sum((c.width or c.min_width or 1) + 1 for c in columns)
+
+    assert least(many) <= max(width, least(columns_for(width))), width
+    event = parse_event(_record("333333333333", "ap-southeast-2", T0, "DescribeThings"))
+    cells = event_cells(event, [c.key for c in many])
+    assert cells[1] == "333333333333"

@@ -561,17 +561,22 @@ async def _trail_location(aws: Aws, name: str) -> _S3Location:
     )
 
 
-async def _common_prefixes(aws: Aws, bucket: str, prefix: str) -> list[str]:
-    out: list[str] = []
-    async for page in aws.pages(
+def _s3_listing(aws: Aws, bucket: str, prefix: str, **extra: Any) -> AsyncIterator[dict[str, Any]]:
+    """The ListObjectsV2 pages under ``prefix`` (``Delimiter="/"`` for the folders only)."""
+    return aws.pages(
         "s3",
         "ListObjectsV2",
         token_in="ContinuationToken",
         token_out="NextContinuationToken",
         Bucket=bucket,
         Prefix=prefix,
-        Delimiter="/",
-    ):
+        **extra,
+    )
+
+
+async def _common_prefixes(aws: Aws, bucket: str, prefix: str) -> list[str]:
+    out: list[str] = []
+    async for page in _s3_listing(aws, bucket, prefix, Delimiter="/"):
         for item in page.get("CommonPrefixes") or []:
             value = item.get("Prefix")
             if isinstance(value, str):
@@ -799,14 +804,7 @@ async def _list_keys(
 
     async def listed(prefix: str) -> list[tuple[str, int]]:
         found: list[tuple[str, int]] = []
-        async for page in aws.pages(
-            "s3",
-            "ListObjectsV2",
-            token_in="ContinuationToken",
-            token_out="NextContinuationToken",
-            Bucket=bucket,
-            Prefix=prefix,
-        ):
+        async for page in _s3_listing(aws, bucket, prefix):
             for item in page.get("Contents") or []:
                 key = item.get("Key")
                 if isinstance(key, str) and object_overlaps(key, window.start, window.end):
