@@ -14,9 +14,10 @@ from datetime import UTC, datetime, timedelta
 import botocore.session
 import pytest
 
+from tests.awstools import emulator_aws
 from tui.aws import lake
 from tui.aws.operations import ALLOWED, NOT_IDEMPOTENT, is_read_only
-from tui.aws.session import DEMO_CREDENTIALS, Aws, Connection
+from tui.aws.session import Aws
 from tui.demo import lake as demo_lake
 from tui.demo.extensions import recorded_events
 from tui.demo.seed import DemoWorld, seed
@@ -36,16 +37,8 @@ def live(emulator: EmbeddedAws) -> Iterator[DemoWorld]:
 
 @pytest.fixture
 async def aws(live: DemoWorld, emulator: EmbeddedAws) -> AsyncIterator[Aws]:
-    conn = Connection(
-        region=live.region,
-        endpoint_url=emulator.url,
-        demo=True,
-        static_credentials=DEMO_CREDENTIALS,
-    )
-    a = Aws(conn, backoff_base=0)
-    await a.open()
-    yield a
-    await a.close()
+    async with emulator_aws(emulator.url, live.region) as door:
+        yield door
     emulator.faults.clear()
     demo_lake.set_query_delay(0.2)
 

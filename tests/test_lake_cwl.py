@@ -11,9 +11,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.awstools import emulator_aws
 from tui.aws.cloudtrail import TrailBatch, parse_source, stream_source
 from tui.aws.errors import InvalidRequestError
-from tui.aws.session import DEMO_CREDENTIALS, Aws, Connection
+from tui.aws.session import Aws
 from tui.aws.trailcwl import stream_cwl_insights
 from tui.demo.extensions import recorded_events
 from tui.demo.seed import DemoWorld, clients, seed
@@ -45,16 +46,8 @@ def live(emulator: EmbeddedAws) -> Iterator[DemoWorld]:
 
 @pytest.fixture
 async def aws(live: DemoWorld, emulator: EmbeddedAws) -> AsyncIterator[Aws]:
-    conn = Connection(
-        region=live.region,
-        endpoint_url=emulator.url,
-        demo=True,
-        static_credentials=DEMO_CREDENTIALS,
-    )
-    a = Aws(conn, backoff_base=0)
-    await a.open()
-    yield a
-    await a.close()
+    async with emulator_aws(emulator.url, live.region) as door:
+        yield door
 
 
 def window(world: DemoWorld) -> TimeWindow:

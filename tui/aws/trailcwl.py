@@ -32,8 +32,9 @@ __all__ = ["stream_cwl", "stream_cwl_insights"]
 _MAX_NOTES: Final = 3
 
 
-def _parse(messages: Iterable[str], source: str) -> tuple[list[TrailEvent], int, list[str]]:
-    """Events of the messages; the others counted, with a few reasons."""
+def _batch(messages: Iterable[str], source: str, selector: _Selector) -> TrailBatch:
+    """One page's batch: the messages that are events, windowed, filtered and folded; the
+    others counted, with a few reasons."""
     events: list[TrailEvent] = []
     bad = 0
     notes: list[str] = []
@@ -44,7 +45,16 @@ def _parse(messages: Iterable[str], source: str) -> tuple[list[TrailEvent], int,
             bad += 1
             if len(notes) < _MAX_NOTES:
                 notes.append(f"{source}: message {index}: {err}")
-    return events, bad, notes
+    return TrailBatch(
+        events=selector.take(events),
+        bad=bad,
+        source=source,
+        pages=1,
+        done=False,
+        scanned=len(events),
+        duplicates=selector.last_folded,
+        notes=tuple(notes),
+    )
 
 
 async def stream_cwl(
@@ -72,17 +82,7 @@ async def stream_cwl(
         endTime=int(window.end.timestamp() * 1000),
     ):
         items: list[Mapping[str, Any]] = page.get("events", []) or []
-        events, bad, notes = _parse((str(e.get("message", "")) for e in items), source)
-        yield TrailBatch(
-            events=selector.take(events),
-            bad=bad,
-            source=source,
-            pages=1,
-            done=False,
-            scanned=len(events),
-            duplicates=selector.last_folded,
-            notes=tuple(notes),
-        )
+        yield _batch((str(e.get("message", "")) for e in items), source, selector)
     yield TrailBatch([], 0, source, 0, True)
 
 
@@ -113,15 +113,5 @@ async def stream_cwl_insights(
             on_progress(progress)
         if not progress.done:
             continue
-        events, bad, notes = _parse((row.get("@message", "") for row in progress.rows), source)
-        yield TrailBatch(
-            events=selector.take(events),
-            bad=bad,
-            source=source,
-            pages=1,
-            done=False,
-            scanned=len(events),
-            duplicates=selector.last_folded,
-            notes=tuple(notes),
-        )
+        yield _batch((row.get("@message", "") for row in progress.rows), source, selector)
     yield TrailBatch([], 0, source, 0, True)
