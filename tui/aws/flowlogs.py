@@ -336,6 +336,10 @@ def configured_region_dirs(config: FlowLogConfig, account: str, region: str) -> 
     return [f"{prefix}AWSLogs/{account}/vpcflowlogs/{region}/"]
 
 
+_PREFIX_PROBES: Final = 50
+"""Top-level folders of a bucket looked into for ``AWSLogs/`` when the bucket is given alone."""
+
+
 async def _region_dirs(
     aws: Aws, bucket: str, prefix: str, config: FlowLogConfig | None = None
 ) -> list[str]:
@@ -353,7 +357,16 @@ async def _region_dirs(
     if _ACCOUNT_DIR.search(prefix):
         accounts = [prefix]
     else:
-        _, accounts = await _list(aws, bucket, f"{prefix}AWSLogs/", delimiter=True)
+        # `s3://bucket/vpc/AWSLogs/` names the folder itself; `s3://bucket/vpc/` its parent.
+        base = prefix if prefix.endswith("AWSLogs/") else f"{prefix}AWSLogs/"
+        _, accounts = await _list(aws, bucket, base, delimiter=True)
+        if not accounts and not prefix:
+            # A flow log written under a key prefix: look for AWSLogs/ one folder down, as the
+            # CloudTrail reader does for a trail's prefix.
+            _, tops = await _list(aws, bucket, "", delimiter=True)
+            for top in tops[:_PREFIX_PROBES]:
+                _, found = await _list(aws, bucket, f"{top}AWSLogs/", delimiter=True)
+                accounts.extend(found)
     regions: list[str] = []
     for account in accounts:
         service = "aws-service=vpcflowlogs/" if "aws-account-id=" in account else "vpcflowlogs/"

@@ -975,9 +975,10 @@ def scan_files(
     Text files with a header whose filter pins fields to literals are pre-filtered on bytes
     (see the module docstring); other text files are read by DuckDB with the filter pushed into
     the scan; JSON, Parquet and anything DuckDB cannot read (a truncated gzip), or a filter SQL
-    cannot express, go through the pure reader. Counts match the pure reader's, except that the
-    pre-filter counts a well-formed line with a non-number in a number column as a record unless
-    it is a candidate.
+    cannot express, go through the pure reader. Records, counts and named bad lines match the
+    pure reader's (tests/test_flow_engines_agree.py), except that the pre-filter counts a
+    well-formed line with a bad number (``x``, ``5.5``, a millisecond epoch) as a record or a
+    status row unless it holds the literals: it never parses that line, and never shows it.
 
     Args:
         paths: Files and folders.
