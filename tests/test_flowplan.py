@@ -61,3 +61,31 @@ def test_no_usable_flow_log_is_said() -> None:
     firehose = FlowLogConfig("fl-1", "vpc-1", "kinesis-data-firehose", None, "arn:fh")
     with pytest.raises(NoFlowLogs):
         plan_sources(None, [firehose])
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        # The bucket alone: the flow log writing under vpc/ is read with its prefix and format.
+        ("s3://b", [("s3://b/vpc", V5)]),
+        # A deeper folder (the README's …/AWSLogs/ form) keeps the flow log's format.
+        ("s3://b/vpc/AWSLogs/", [("s3://b/vpc/AWSLogs", V5)]),
+        # Another bucket: read as given, format unknown (header lines decide).
+        ("s3://other/x", [("s3://other/x", None)]),
+    ],
+)
+def test_s3_bucket_or_folder_finds_the_flow_log_that_writes_there(
+    source: str, expected: list[tuple[str, tuple[str, ...] | None]]
+) -> None:
+    plans = plan_sources(source, [s3("vpc-1", "b/vpc", V5)])
+    assert [(p.label, p.fields) for p in plans] == expected
+
+
+def test_the_users_log_format_wins_everywhere() -> None:
+    mine = ("version", "srcaddr", "dstaddr", "action")
+    (local,) = plan_sources("/tmp/x.log", [], mine)
+    assert local.fields == mine
+    (cwl_plan,) = plan_sources("cwl:/g", [cwl("vpc-1", "/g", V5)], mine)
+    assert cwl_plan.config is not None and cwl_plan.config.fields == mine
+    (s3_plan,) = plan_sources("s3://b/vpc", [s3("vpc-1", "b/vpc", V5)], mine)
+    assert s3_plan.fields == mine

@@ -321,13 +321,6 @@ def test_hamari_flows_reads_world2s_s3_text_files_in_the_custom_format(worlds: W
     assert w2.az_ids[w2.az_names[1]] in done.stdout, done.stdout + done.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hamari flows --source s3://… reads 0 files and exits 0 unless the prefix is the flow "
-    "log's own or goes down to the account folder: the bucket alone (prefix vpc/ not looked for, "
-    "as issue 11 item 6 does for trails) and the README's s3://…/AWSLogs/ form (AWSLogs/ is "
-    "appended again: vpc/AWSLogs/AWSLogs/)",
-)
 @pytest.mark.parametrize("tail", ["", "/vpc/AWSLogs/"])
 def test_hamari_flows_reads_world2s_s3_files_from_the_bucket_or_its_awslogs_folder(
     worlds: Worlds, tail: str

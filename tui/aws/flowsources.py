@@ -37,7 +37,7 @@ def open_plan(
         follow_from_ms: For follow mode: read CloudWatch from this timestamp on.
     """
     if plan.kind == "local":
-        return stream_local(plan.path, window, flt)
+        return stream_local(plan.path, window, flt, fmt=plan.fields)
     if aws is None or window is None:
         raise ValueError(f"{plan.label} needs AWS and a time window")
     if plan.kind == "s3":

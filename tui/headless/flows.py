@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import dataclasses
 import functools
 import sys
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
@@ -33,7 +32,7 @@ from tui.models.flowlog import (
     parse_source,
 )
 from tui.models.nacl import explain
-from tui.models.network import FlowLogConfig, Topology
+from tui.models.network import Topology
 from tui.models.text import display_safe, json_terminal_safe
 from tui.models.timewindow import TimeWindow
 from tui.settings import Settings
@@ -226,21 +225,6 @@ class _Writer:
         out.flush()
 
 
-def _pick_default(flow_logs: Sequence[FlowLogConfig]) -> list[FlowLogConfig]:
-    """One flow log per resource: CloudWatch Logs first, then the one with the most fields."""
-    best: dict[str, FlowLogConfig] = {}
-    for kind in ("cloud-watch-logs", "s3"):
-        for fl in flow_logs:
-            if fl.destination_type != kind or (fl.resource_id in best and kind == "s3"):
-                continue
-            cur = best.get(fl.resource_id)
-            if cur is None or len(fl.fields) > len(cur.fields):
-                best[fl.resource_id] = fl
-        if best:
-            break
-    return list(best.values())
-
-
 async def _batches(
     aws: Aws | None,
     topology: Topology | None,
@@ -251,43 +235,36 @@ async def _batches(
     explicit_window: bool,
     remote: argparse.Namespace | None = None,
 ) -> AsyncIterator[FlowBatch]:
+    """The batches of the planned sources (:func:`tui.models.flowplan.plan_sources`).
+
+    The same planner as the flows pane and ``hamari diagnose``: one flow log per resource
+    (CloudWatch Logs first, S3 when that is all there is), a bucket named alone reads the flow
+    logs writing under it, and headerless objects get their flow log's (or ``--log-format``'s)
+    fields. ``--remote`` runs the filter in Logs Insights, or in Athena for S3 with a workgroup.
+    """
     from tui.aws import insights
-    from tui.aws.flowlogs import s3_location, stream_cloudwatch, stream_local, stream_s3
+    from tui.aws.flowsources import open_plan
+    from tui.models.flowplan import NoFlowLogs, plan_sources
 
     given = _log_format(remote)
+    text = {"local": value, "s3": f"s3://{value}", "cwl": f"cwl:{value}"}.get(kind)
     if kind == "local":
-        window_or_none = window if explicit_window else None
-        async for batch in stream_local(value, window_or_none, flt, fmt=given):
+        plans = plan_sources(text, (), given)
+        async for batch in open_plan(None, plans[0], window if explicit_window else None, flt):
             yield batch
         return
     assert aws is not None
-    flow_logs = topology.flow_logs if topology is not None else ()
     if kind == "s3" and remote is not None and remote.remote and aws.conn.athena_workgroup:
         async for batch in _athena_batches(aws, value, window, flt, remote):
             yield batch
         return
-    if kind == "s3":
-        bucket, prefix = s3_location(value)
-        fields = given
-        for fl in flow_logs:
-            if given is None and fl.bucket == bucket and fl.prefix.strip("/") == prefix.strip("/"):
-                fields = fl.fields
-        async for batch in stream_s3(aws, bucket, prefix, window, flt, fields=fields):
-            yield batch
-        return
-    if kind == "cwl":
-        known = [fl for fl in flow_logs if fl.log_group == value]
-        configs = known[:1] or [
-            FlowLogConfig("?", "?", "cloud-watch-logs", value, None, format_known=False)
-        ]
-        if given is not None:  # the user's word over DescribeFlowLogs' (or none)
-            configs = [dataclasses.replace(c, fields=given, format_known=True) for c in configs]
-    else:
-        configs = _pick_default(flow_logs)
-        if not configs:
-            raise _NoFlowLogs()
-    if remote is not None and remote.remote:
-        cwl = [c for c in configs if c.destination_type == "cloud-watch-logs" and c.log_group]
+    flow_logs = topology.flow_logs if topology is not None else ()
+    try:
+        plans = plan_sources(text, flow_logs, given)
+    except NoFlowLogs:
+        raise _NoFlowLogs() from None
+    if remote is not None and remote.remote and kind != "s3":
+        cwl = [p.config for p in plans if p.kind == "cwl" and p.config is not None]
         if not cwl:
             raise _NoFlowLogs()
         cost = await insights.estimate(aws, [str(c.log_group) for c in cwl], window)
@@ -298,15 +275,9 @@ async def _batches(
             async for batch in insights.stream_flow_insights(aws, config, window, flt):
                 yield batch
         return
-    for config in configs:
-        if config.destination_type == "cloud-watch-logs":
-            async for batch in stream_cloudwatch(aws, config, window, flt):
-                yield batch
-        elif config.bucket:
-            async for batch in stream_s3(
-                aws, config.bucket, config.prefix, window, flt, fields=config.fields
-            ):
-                yield batch
+    for plan in plans:
+        async for batch in open_plan(aws, plan, window, flt):
+            yield batch
 
 
 class _NoFlowLogs(Exception):

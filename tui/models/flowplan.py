@@ -10,7 +10,7 @@ each planned source is :func:`tui.aws.flowsources.open_plan`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from tui.models.flowlog import DEFAULT_FORMAT, parse_source
@@ -35,7 +35,8 @@ class FlowPlan:
         path: The local file or folder (``local``).
         bucket: The bucket (``s3``).
         prefix: The key prefix (``s3``).
-        fields: The format of headerless S3 objects, when DescribeFlowLogs gave it.
+        fields: The format of headerless objects or files, when DescribeFlowLogs (or the
+            user's ``--log-format``) gave it.
         config: The flow log it reads (``cwl``; ``s3`` when known).
     """
 
@@ -104,12 +105,17 @@ def pick_default(flow_logs: Sequence[FlowLogConfig]) -> list[FlowLogConfig]:
     return out
 
 
-def plan_sources(source: str | None, flow_logs: Sequence[FlowLogConfig]) -> list[FlowPlan]:
+def plan_sources(
+    source: str | None,
+    flow_logs: Sequence[FlowLogConfig],
+    fields: tuple[str, ...] | None = None,
+) -> list[FlowPlan]:
     """The sources to read for a ``--flows-source`` value and the region's flow logs.
 
     Args:
         source: ``cwl:GROUP``, ``s3://bucket/prefix``, a local path, ``auto`` or None/"".
         flow_logs: What DescribeFlowLogs returned (may be empty for local sources).
+        fields: A format the user gave (``--log-format``): it wins over DescribeFlowLogs'.
 
     Returns:
         The plans, in reading order.
@@ -119,25 +125,24 @@ def plan_sources(source: str | None, flow_logs: Sequence[FlowLogConfig]) -> list
     """
     kind, where = parse_source(source or "")
     if kind == "local":
-        return [FlowPlan("local", where, path=where)]
+        return [FlowPlan("local", where, path=where, fields=fields)]
+    if fields is not None:  # the user's --log-format over DescribeFlowLogs' (or none)
+        flow_logs = [replace(c, fields=fields, format_known=True) for c in flow_logs]
     if kind == "s3":
-        bucket, _, prefix = where.partition("/")
-        known = next(
-            (
-                c
-                for c in flow_logs
-                if c.bucket == bucket and c.prefix.strip("/") == prefix.strip("/")
-            ),
-            None,
-        )
-        return [_s3_plan(bucket, prefix, known)]
+        return _s3_plans(where, flow_logs, fields)
     if kind == "cwl":
         known_cwl = [c for c in flow_logs if c.log_group == where]
         config = (
             max(known_cwl, key=lambda c: len(c.fields or DEFAULT_FORMAT))
             if known_cwl
             else FlowLogConfig(
-                f"cwl:{where}", "", "cloud-watch-logs", where, None, format_known=False
+                f"cwl:{where}",
+                "",
+                "cloud-watch-logs",
+                where,
+                None,
+                fields=fields or DEFAULT_FORMAT,
+                format_known=fields is not None,
             )
         )
         return [_cwl_plan(config)]
@@ -150,3 +155,34 @@ def plan_sources(source: str | None, flow_logs: Sequence[FlowLogConfig]) -> list
         else _s3_plan(str(c.bucket), c.prefix, c)
         for c in configs
     ]
+
+
+def _s3_plans(
+    where: str, flow_logs: Sequence[FlowLogConfig], fields: tuple[str, ...] | None
+) -> list[FlowPlan]:
+    """``s3://bucket/prefix``: the flow log writing there, or those writing below it.
+
+    A bucket (or a parent folder) named alone reads each flow log that writes under it, with
+    its own prefix and format, so ``s3://bucket`` finds a flow log under ``vpc/``; a deeper
+    folder (``…/AWSLogs/``, an account) is read as given with the format of the flow log above it.
+    """
+    bucket, _, prefix = where.partition("/")
+    given = prefix.strip("/")
+    in_bucket = [c for c in flow_logs if c.destination_type == "s3" and c.bucket == bucket]
+    exact = [c for c in in_bucket if c.prefix.strip("/") == given]
+    if exact:
+        return [_s3_plan(bucket, prefix, exact[0])]
+    below = [c for c in in_bucket if not given or c.prefix.strip("/").startswith(given + "/")]
+    if below:
+        return [_s3_plan(bucket, c.prefix, c) for c in below]
+    above = [
+        c
+        for c in in_bucket
+        if not c.prefix.strip("/") or given.startswith(c.prefix.strip("/") + "/")
+    ]
+    plan = _s3_plan(bucket, prefix, None)
+    if above:
+        plan = replace(plan, fields=above[0].fields if above[0].format_known else None)
+    elif fields is not None:
+        plan = replace(plan, fields=fields)
+    return [plan]
