@@ -109,9 +109,13 @@ def test_bad_config_file_is_one_clear_error(tmp_path: Path) -> None:
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from tui.commands import parse_window  # noqa: E402
 from tui.models.text import is_display_safe  # noqa: E402
-from tui.models.timewindow import EARLIEST, LATEST, parse_duration  # noqa: E402
+from tui.models.timewindow import (  # noqa: E402
+    EARLIEST,
+    LATEST,
+    parse_duration,
+    parse_window,
+)
 
 _UNIT = st.sampled_from(["s", "m", "h", "d", "w", "days", "weeks", " hours ago"])
 _TYPED = st.one_of(

@@ -22,7 +22,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from tui.models.inventory import InstanceInfo, resolve_instance
 from tui.models.text import display_safe
-from tui.models.timewindow import TimeParseError, TimeWindow
+from tui.models.timewindow import TimeParseError, parse_window
 
 PANES = ("trail", "metrics", "flows")
 EXACT_SCORE = 1e9  # above any fuzzy score
@@ -102,14 +102,6 @@ def parse(text: str, instances: list[InstanceInfo] | None = None) -> Command:
             raise CommandError(f"{arg!r} names no single instance")
         arg = hits[0].instance_id
     return Command(verb, (arg,))
-
-
-def parse_window(spec: str, now: Any) -> TimeWindow:
-    """``15m`` (the last 15 minutes, live) or ``ISO..ISO`` (fixed)."""
-    if ".." in spec:
-        since, until = spec.split("..", 1)
-        return TimeWindow.parse(since, until, now=now)
-    return TimeWindow.parse(spec, None, now=now)
 
 
 class NameCache:

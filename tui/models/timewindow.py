@@ -142,6 +142,14 @@ class TimeWindow:
         return cls(start, end, live=live)
 
 
+def parse_window(spec: str, now: datetime) -> TimeWindow:
+    """``15m`` (the last 15 minutes, live) or ``ISO..ISO`` (fixed), as ``w`` and ``:window`` take."""
+    if ".." in spec:
+        since, until = spec.split("..", 1)
+        return TimeWindow.parse(since, until, now=now)
+    return TimeWindow.parse(spec, None, now=now)
+
+
 def format_duration(delta: timedelta) -> str:
     """``timedelta(hours=3)`` -> ``3h``; ``90 min`` -> ``1h30m``."""
     seconds = int(delta.total_seconds())

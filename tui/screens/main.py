@@ -352,8 +352,7 @@ class MainScreen(Screen[None]):
 
     def action_ask_window(self) -> None:
         """w: ask for the window (``15m``, ``2h``, ``ISO..ISO``)."""
-        from tui.commands import parse_window
-        from tui.models.timewindow import TimeParseError
+        from tui.models.timewindow import TimeParseError, parse_window
 
         def clock() -> datetime:
             return self.app.clock()  # type: ignore[attr-defined,no-any-return]
