@@ -234,6 +234,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         settings = load_settings(_flags(ns))
+        if settings.demo and not getattr(ns, "replay", None) and (missing := _demo_missing()):
+            return fail(
+                f"--demo needs the embedded emulator, which is not installed ({missing} missing): "
+                "pip install 'hamari[demo]' (in a checkout: pip install -e '.[demo]')."
+            )
         if getattr(ns, "verb", None):
             runner: Callable[[Any, argparse.Namespace], int] = ns.run
             return runner(settings, ns)
@@ -249,6 +254,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         # `hamari trail ... | head`: the reader left; that is not an error.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+
+
+def _demo_missing() -> str:
+    """The first module of the ``demo`` extra that cannot be imported (``""`` when all can)."""
+    from importlib.util import find_spec
+
+    for module in ("moto", "flask", "flask_cors"):
+        try:
+            if find_spec(module) is None:
+                return module
+        except (ImportError, ValueError):
+            return module
+    return ""
 
 
 def run_replay(settings: Any, path: str) -> int:

@@ -11,7 +11,7 @@ headless verb show records as they arrive and a cancelled worker stops the netwo
 * S3: only the date (and hour) prefixes that overlap the window are listed, in the default and
   the hive-compatible layouts, and only the flow log's own account and region folder when its
   configuration is known (a central bucket holds every account's); gzip text is decompressed as it streams (python-isal when present:
-  ~3.6x zlib) and parsed by its header line; Parquet objects are read with pyarrow. A truncated
+  ~3.6x zlib) and parsed by its header line; Parquet objects are read with DuckDB. A truncated
   or corrupt object is counted in ``stats.bad_files`` and the others still load.
 * Local files and folders: :func:`tui.models.flowlog.read_flow_logs` in a worker thread, a chunk
   at a time, so the event loop never blocks.
@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import io
 import os
 import re
 import zlib
@@ -493,7 +492,7 @@ class _TextObject:
 
 
 def _read_parquet(data: bytes, parser: FlowLogParser, keep: Predicate | None) -> list[FlowRecord]:
-    records = _parquet_records(io.BytesIO(data), parser)  # type: ignore[arg-type]
+    records = _parquet_records(data, parser)
     return [r for r in records if keep is None or keep(r)]
 
 

@@ -28,6 +28,7 @@ import io
 import json
 import os
 import re
+import tempfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -984,34 +985,58 @@ def _json_records(text: str, parser: FlowLogParser) -> Iterator[FlowRecord]:
 _PARQUET_NULLS: Final = frozenset({"", "-", "None", "null", "NULL", "nan", "NaN"})
 
 
-def _parquet_lines(path: Path, parser: FlowLogParser) -> Iterator[FlowRecord]:
-    import pyarrow.parquet as pq  # imported here: only parquet sources pay for pyarrow
+class CorruptParquetError(ValueError):
+    """A Parquet file or object DuckDB could not read."""
 
-    pf = pq.ParquetFile(path)
-    names = tuple(
-        n.replace("_", "-") if n.replace("_", "-") in FIELDS else n for n in pf.schema_arrow.names
-    )
-    parser._layout = layout_for(names)  # the column names are the header
-    pad = [
-        12 if n in ("account-id", "tgw-src-vpc-account-id", "tgw-dst-vpc-account-id") else 0
-        for n in names
-    ]
-    for batch in pf.iter_batches(batch_size=65536):
-        columns = [c.to_pylist() for c in batch.columns]
-        for row in zip(*columns, strict=True):
-            tokens = []
-            for v, width in zip(row, pad, strict=True):
-                if v is None or v != v or v in _PARQUET_NULLS:  # v != v: NaN
-                    tokens.append("-")
-                elif width and isinstance(v, int):
-                    tokens.append(str(v).zfill(width))  # int64 account ids lose leading zeros
-                elif isinstance(v, float) and v.is_integer():
-                    tokens.append(str(int(v)))  # pandas writes int columns with gaps as float
-                else:
-                    tokens.append(str(v).replace(" ", "_"))
-            rec = parser.feed_line(" ".join(tokens))
-            if rec is not None:
-                yield rec
+
+def _parquet_lines(source: Path | bytes, parser: FlowLogParser) -> Iterator[FlowRecord]:
+    """Records of a Parquet file (or an S3 object's bytes), read by DuckDB: no pyarrow needed."""
+    if isinstance(source, bytes):  # DuckDB reads files, not buffers (without fsspec)
+        with tempfile.TemporaryDirectory(prefix="hamari-parquet-") as tmp:
+            path = Path(tmp) / "object.parquet"
+            path.write_bytes(source)
+            yield from _parquet_lines(path, parser)
+        return
+    import duckdb  # imported here: only parquet sources pay for it
+
+    con = duckdb.connect()
+    try:
+        try:
+            cur = con.execute("SELECT * FROM read_parquet(?)", [str(source)])
+        except duckdb.Error as exc:
+            raise CorruptParquetError(str(exc).split("\n", 1)[0]) from exc
+        names = tuple(
+            n.replace("_", "-") if n.replace("_", "-") in FIELDS else n
+            for n in (d[0] for d in cur.description or ())
+        )
+        parser._layout = layout_for(names)  # the column names are the header
+        pad = [
+            12 if n in ("account-id", "tgw-src-vpc-account-id", "tgw-dst-vpc-account-id") else 0
+            for n in names
+        ]
+        while True:
+            try:
+                rows = cur.fetchmany(65536)
+            except duckdb.Error as exc:
+                raise CorruptParquetError(str(exc).split("\n", 1)[0]) from exc
+            if not rows:
+                break
+            for row in rows:
+                tokens = []
+                for v, width in zip(row, pad, strict=True):
+                    if v is None or v != v or v in _PARQUET_NULLS:  # v != v: NaN
+                        tokens.append("-")
+                    elif width and isinstance(v, int):
+                        tokens.append(str(v).zfill(width))  # int64 account ids lose leading zeros
+                    elif isinstance(v, float) and v.is_integer():
+                        tokens.append(str(int(v)))  # pandas writes int columns with gaps as float
+                    else:
+                        tokens.append(str(v).replace(" ", "_"))
+                rec = parser.feed_line(" ".join(tokens))
+                if rec is not None:
+                    yield rec
+    finally:
+        con.close()
 
 
 def _sidecar_format(path: Path) -> tuple[str, ...] | None:
@@ -1146,7 +1171,7 @@ def file_error(exc: BaseException, path: Path, lineno: int = 0) -> str:
         return f"truncated gzip: the stream ends before its end marker{at}"
     if isinstance(exc, zlib.error) or type(exc).__name__ == "IsalError":
         return f"corrupt gzip{at}: {text}"
-    if path.suffix.lower() == ".parquet" or type(exc).__module__.startswith("pyarrow"):
+    if path.suffix.lower() == ".parquet" or isinstance(exc, CorruptParquetError):
         return f"corrupt Parquet: {text}"
     if isinstance(exc, ValueError) and ("JSON" in text or isinstance(exc, json.JSONDecodeError)):
         return f"not a flow log: {text}"

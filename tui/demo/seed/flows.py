@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import gzip
-import io
 import random
+import shutil
+import tempfile
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from .common import tags
@@ -363,26 +365,34 @@ def _text_objects(
 def _parquet_objects(
     world: DemoWorld, fl: FlowLogSpec, rng: random.Random, by_hour: dict[int, list[FlowRecord]]
 ) -> list[tuple[str, bytes]]:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    import duckdb  # writes the Parquet itself: no pyarrow
 
     acct, region, fl_id = world.account_id, world.region, world.flow_log_ids[fl.kind]
     int_fields = {"version", "srcport", "dstport", "protocol", "tcp-flags", "traffic-path"}
     long_fields = {"packets", "bytes", "start", "end"}
+    types = [
+        "INTEGER" if f in int_fields else "BIGINT" if f in long_fields else "VARCHAR"
+        for f in fl.fields
+    ]
+    table = ", ".join(f'"{f.replace("-", "_")}" {t}' for f, t in zip(fl.fields, types, strict=True))
     objects = []
+    con = duckdb.connect()
+    tmp = tempfile.mkdtemp(prefix="hamari-seed-")
+    out = Path(tmp) / "hour.parquet"
     for hour_start, rs in sorted(by_hour.items()):
         dt = datetime.fromtimestamp(hour_start, UTC)
-        columns: dict[str, Any] = {}
-        for f in fl.fields:
-            raw = [r.values.get(f, "-") for r in rs]
-            name = f.replace("-", "_")
-            if f in int_fields or f in long_fields:
-                typ = pa.int32() if f in int_fields else pa.int64()
-                columns[name] = pa.array([None if v == "-" else int(v) for v in raw], type=typ)
-            else:
-                columns[name] = pa.array([None if v == "-" else v for v in raw], type=pa.string())
-        sink = io.BytesIO()
-        pq.write_table(pa.table(columns), sink, compression="gzip")
+        rows = [
+            [
+                None if v == "-" else v if t == "VARCHAR" else int(v)
+                for v, t in zip((r.values.get(f, "-") for f in fl.fields), types, strict=True)
+            ]
+            for r in rs
+        ]
+        con.execute(f"CREATE OR REPLACE TABLE hour ({table})")
+        marks = ", ".join("?" * len(types))
+        con.executemany(f"INSERT INTO hour VALUES ({marks})", rows)
+        con.execute(f"COPY hour TO '{out}' (FORMAT parquet, COMPRESSION gzip)")
+        data = out.read_bytes()
         stamp = datetime.fromtimestamp(min(hour_start + 3600, int(world.now.timestamp())), UTC)
         suffix = f"{rng.getrandbits(32):08x}"
         key = (
@@ -390,5 +400,7 @@ def _parquet_objects(
             f"aws-region={region}/year={dt:%Y}/month={dt:%m}/day={dt:%d}/hour={dt:%H}/"
             f"{acct}_vpcflowlogs_{region}_{fl_id}_{stamp:%Y%m%dT%H%MZ}_{suffix}.log.parquet"
         )
-        objects.append((key, sink.getvalue()))
+        objects.append((key, data))
+    con.close()
+    shutil.rmtree(tmp, ignore_errors=True)
     return objects
