@@ -49,6 +49,7 @@ from tui.models.text import display_safe
 from tui.models.timewindow import TimeWindow
 from tui.models.trailfilter import FIELD_NAMES, FilterError, TrailFilter, compile_filter
 from tui.panes.base import Pane, Skipped, window_hint
+from tui.panes.clipboard import copy_event
 from tui.panes.trailremote import TrailRemote
 from tui.screens.export import ExportPrompt
 from widgets.filter_bar import FilterBar
@@ -56,9 +57,6 @@ from widgets.record_table import CallableRows, Column, RecordTable
 
 ERROR_MARK = "✖"
 """Shown in the first column of a failed call, so that errors do not rely on colour."""
-
-COPY_LIMIT = 100 * 1024
-"""OSC 52 payloads beyond this are cut (many terminals and tmux drop larger ones)."""
 
 MAX_SKIPPED = 200
 """Reasons kept for the `b` list of skipped records and files (the counts are exact)."""
@@ -186,33 +184,6 @@ def export_text(events: Sequence[TrailEvent], fmt: str) -> str:
         # A cell starting with = + - @ would run as a formula in a spreadsheet.
         writer.writerow(["'" + c if c[:1] in ("=", "+", "-", "@") else c for c in row])
     return out.getvalue()
-
-
-def copy_payload(event: TrailEvent, limit: int = COPY_LIMIT) -> tuple[str, int, bool]:
-    """The JSON to copy (ASCII-escaped, so no control or bidi character reaches a paste),
-    its full size, and whether it was cut to ``limit`` bytes."""
-    text = json.dumps(event.raw, indent=2, ensure_ascii=True, default=str)
-    size = len(text)
-    if size > limit:
-        return text[:limit], size, True
-    return text, size, False
-
-
-def copy_event(app: object, event: TrailEvent) -> None:
-    """Copy one event's JSON with OSC 52 and say what happened (the terminal may ignore it)."""
-    text, size, capped = copy_payload(event)
-    app.copy_to_clipboard(text)  # type: ignore[attr-defined]
-    what = (
-        f"first {COPY_LIMIT // 1024} KB of {size // 1024} KB (capped)"
-        if capped
-        else (f"{max(1, size // 1024)} KB" if size >= 1024 else f"{size} bytes")
-    )
-    app.notify(  # type: ignore[attr-defined]
-        f"Copied the event JSON ({what}) with OSC 52. If your clipboard stays empty, the terminal "
-        "does not support it; in tmux: set -g set-clipboard on.",
-        title="Copy",
-        markup=False,
-    )
 
 
 # ------------------------------------------------------------------------------------ export dialog

@@ -134,7 +134,6 @@ class TrailRemote:
         from tui.aws import lake
         from tui.aws.errors import HamariError
         from tui.aws.trailcwl import stream_cwl_insights
-        from tui.panes.trail import sort_key
 
         pane: Any = self
         run = self.remote
@@ -163,7 +162,7 @@ class TrailRemote:
             async for batch in stream:
                 if batch.events:
                     run.events.extend(batch.events)
-                    run.events.sort(key=sort_key, reverse=True)
+                    run.events.sort(key=lambda e: (e.event_time, e.key), reverse=True)
                     if run.shown:
                         pane._refilter()
             run.status = "Complete"
