@@ -1,6 +1,7 @@
 """Findings: what the loaded evidence says, in one line each, with the way back to that evidence.
 
-The three incidents of ``incidents.md`` each leave a pattern in what the panes load:
+The three incidents hamari grew from (an instance that will not start, an instance slow at its
+EBS limit, traffic that fails one way across AZs) each leave a pattern in what the panes load:
 
 * CloudTrail: ``StartInstances`` succeeds, and seconds later the KMS calls EC2 makes on the caller's
   behalf (``invokedBy: ec2.amazonaws.com``) are denied; the instance's state reason becomes

@@ -1,6 +1,6 @@
 """VPC and Transit Gateway flow-log records: field table, formats, a fast streaming parser, readers.
 
-Incident 3 (``../shared/incidents.md``) is solved by reading flow logs: the forward leg of a
+"Sometimes it connects, sometimes it doesn't" is solved by reading flow logs: the forward leg of a
 conversation is ACCEPTed on one interface, the return leg REJECTed by a stateless NACL on another.
 To see that, every record has to be read correctly whatever its format, so this module:
 

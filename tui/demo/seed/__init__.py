@@ -1,4 +1,6 @@
-"""Seed the three incidents of ``incidents.md`` into the embedded AWS, relative to a given ``now``.
+"""Seed the three incidents (KMS-denied start, EBS limit, cross-AZ NACL) into the embedded AWS.
+
+Every event and datapoint is placed relative to a given ``now``.
 
 Everything goes through the emulator's own HTTP API with boto3, as an operator's scripts would,
 except CloudTrail events: AWS has no API to write them, so they go through
