@@ -845,9 +845,10 @@ def install() -> None:
         from . import athena  # Athena's queries run on the seeded S3 objects (tui/demo/athena.py)
 
         athena.install()
-        from . import lake  # CloudTrail Lake's queries run on the recorded events (tui/demo/lake.py)
+        # CloudTrail Lake's queries run on the recorded events (tui/demo/lake.py).
+        from . import lake
 
-        lake.install()
+        lake.install(recorded_events)
         _installed = True
 
 

@@ -26,7 +26,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -323,8 +323,23 @@ def _list_queries(self: Any) -> Any:
     return json.dumps({"Queries": queries})
 
 
-def install() -> None:
-    """Add the Lake operations to moto's CloudTrail (idempotent)."""
+def _no_events(account: str) -> Iterable[str]:
+    return ()
+
+
+_events_of: Callable[[str], Iterable[str]] = _no_events
+"""The recorded CloudTrail events (JSON text) of an account: handed over by :func:`install`."""
+
+
+def install(events_of: Callable[[str], Iterable[str]]) -> None:
+    """Add the Lake operations to moto's CloudTrail (idempotent).
+
+    Args:
+        events_of: The recorded events of an account (``extensions.recorded_events``), given
+            here so that this module does not import the one that installs it.
+    """
+    global _events_of
+    _events_of = events_of
     from moto.cloudtrail.responses import CloudTrailResponse as R
 
     R.create_event_data_store = _create_event_data_store  # type: ignore[attr-defined]
@@ -352,9 +367,7 @@ def _execute(query: _Query) -> None:
     try:
         import duckdb
 
-        from .extensions import recorded_events
-
-        texts = recorded_events(query.account)
+        texts = _events_of(query.account)
         table = query.store_arn.rsplit("/", 1)[-1]
         conn = duckdb.connect()
         try:
