@@ -16,11 +16,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests import test_pane_trail
 from tests.test_lake_sql import FILTERS, _corpus
 from tests.test_trailfilter import FORWARDED, PEOPLE, make
 from tui.models.cloudtrail import TrailEvent
 from tui.models.trailfilter import FilterError, TrailFilter, compile_filter
 from tui.models.trailstore import TrailStore, filter_sql, store_events
+
+pytest_plugins = ["tests.demo_fixtures"]
+world = test_pane_trail.world  # the seeded emulator (a module fixture)
 
 # Rows SQL must not decide alone: non-ASCII (Python's lower() is not DuckDB's), control
 # characters, a lone surrogate from a JSON escape, a NUL, LIKE's own wildcards.
@@ -218,3 +222,70 @@ def test_generated_events_and_filters_agree(events: list[TrailEvent], filters: l
         for flt in filters:
             want = flt.apply(first.values())
             assert [e.key for e in store.matching(flt)] == _newest_first(list(want)), flt.text
+
+
+# ----------------------------------------------------------------------------- the pane
+
+
+async def test_pane_past_the_threshold_filters_everything_and_shows_the_newest(
+    emulator: Any, world: Any, tmp_path: Any, monkeypatch: Any
+) -> None:
+    """A user loading more than the pane keeps in memory: the count covers every loaded event,
+    the table the newest matches, copies are folded and said, related events come from the
+    store and findings see every failed call."""
+    import json
+    from datetime import datetime
+
+    from tests.test_pane_trail import static_text, wait_for
+    from tui.app import HamariApp
+    from tui.demo.runtime import AttachedRuntime
+    from tui.models.related import find_related
+    from tui.panes.trail import TrailPane
+
+    monkeypatch.setattr("tui.panes.trail.STORE_ABOVE", 50)
+    monkeypatch.setattr("tui.panes.trail.STORE_TABLE", 20)
+    now: datetime = world.now
+
+    def event(i: int) -> dict[str, Any]:
+        return {
+            "eventTime": f"{now - timedelta(minutes=60 - i * 0.25):%Y-%m-%dT%H:%M:%SZ}",
+            "eventID": f"ev-{i}",
+            "eventName": "StartInstances" if i % 3 else "CreateGrant",
+            "eventSource": "ec2.amazonaws.com" if i % 3 else "kms.amazonaws.com",
+            "errorCode": "" if i % 3 else "AccessDenied",
+            "requestID": "req-far" if i in (0, 200) else f"req-{i}",
+            "userIdentity": {"type": "IAMUser", "userName": "alice"},
+        }
+
+    records = [event(i) for i in range(201)]
+    for part in range(3):
+        chunk = records[part * 70 : (part + 1) * 70]
+        (tmp_path / f"p{part}.json").write_text(json.dumps({"Records": chunk}))
+    (tmp_path / "again.json").write_text(json.dumps({"Records": records[:10]}))  # a copy
+    from tui.settings import Settings
+
+    settings = Settings(demo=True, since="70m", trail_source=str(tmp_path))
+    app = HamariApp(
+        settings, clock=lambda: world.now, demo_runtime=AttachedRuntime(emulator.url, world)
+    )
+    async with app.run_test(size=(160, 40)) as pilot:
+        pane = app.screen.query_one(TrailPane)
+        await wait_for(pilot, lambda: pane._store is not None and pane._store_matches == 201)
+        await wait_for(
+            pilot, lambda: "201 loaded · 201 match" in static_text(pane.query_one(".pane-status"))
+        )
+        status = static_text(pane.query_one(".pane-status"))
+        assert "table: newest 20" in status
+        assert "10 duplicates folded" in status
+        assert [e.event_id for e in pane.view[:2]] == ["ev-200", "ev-199"]
+        pane.filter = compile_filter("error:AccessDenied*")
+        pane._refilter()
+        await wait_for(pilot, lambda: pane._store_matches == 67)
+        assert len(pane.view) == 20 and all(e.error_code == "AccessDenied" for e in pane.view)
+        assert pane.view[0].event_id == "ev-198"
+        assert {e.event_id for e in pane.loaded_events} >= {"ev-0", "ev-1", "ev-200"}
+        focal = pane.view[0]
+        assert pane._store is not None
+        related = find_related(pane._store.newest(compile_filter("id:ev-200"), 1)[0], pane._store)
+        assert "ev-0" in {r.event.event_id for r in related.items}  # same request, 50 min apart
+        assert focal.event_id == "ev-198"

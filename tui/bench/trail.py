@@ -11,7 +11,10 @@
 * reading ~200 trail objects from the embedded emulator's S3 with :data:`S3_PARALLEL` objects in
   flight, against one at a time (the same objects, same run), with no added latency and with
   each GetObject answered 30 ms late (a bastion a region away from its bucket). The client-side
-  rate limit (GetObject 50/s) stays on, as the product runs.
+  rate limit (GetObject 50/s) stays on, as the product runs;
+* the store past 50,000 events (:func:`store_figures`): RSS growth loading 1M events against
+  the same events held as TrailEvents (100k measured, extrapolated), and a re-filter over 1M
+  against the Python filter over the in-memory events (extrapolated), same run.
 """
 
 from __future__ import annotations
@@ -316,7 +319,62 @@ def s3_read(report: Report) -> None:
         report(f"{label}: {S3_PARALLEL} in flight (s)", parallel, sequential, "s")
 
 
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * 4096 / 2**20
+
+
+def _parsed_chunks(n: int, chunk: int = 20_000) -> Any:
+    """``n`` parsed events in chunks (a loader's batches: only one chunk alive at a time)."""
+    from tui.models.cloudtrail import parse_event
+
+    rng = random.Random(11)
+    start = datetime(2024, 5, 1, tzinfo=UTC)
+    for lo in range(0, n, chunk):
+        yield [parse_event(make_event(i, rng, start)) for i in range(lo, min(n, lo + chunk))]
+
+
+def store_figures(report: Report, *, n: int = 1_000_000, quick: bool = False) -> None:
+    """The trail store past 50,000 events (issue 14.1): RSS growth for ``n`` loaded events
+    against the same events as TrailEvents (100k held in memory, extrapolated), and a
+    re-filter over ``n`` (count of matches, and the newest 1,000 parsed for the table) against
+    the Python filter over the 100k in-memory events, extrapolated. Same run."""
+    from tui.models.trailfilter import compile_filter
+    from tui.models.trailstore import TrailStore
+
+    label = f"{n // 1000}k"
+    gc.collect()
+    before = _rss_mb()
+    store = TrailStore()
+    t0 = time.perf_counter()
+    for chunk in _parsed_chunks(n):
+        store.add(chunk)
+    store.flush()
+    load_s = time.perf_counter() - t0
+    gc.collect()
+    grown = _rss_mb() - before
+    base_n = min(n, 100_000)
+    gc.collect()
+    before = _rss_mb()
+    held = [e for chunk in _parsed_chunks(base_n) for e in chunk]
+    gc.collect()
+    in_memory = (_rss_mb() - before) * n / base_n
+    report(f"trail store: RSS growth loading {label} events (MB) [<=300]", grown, in_memory, "MB")
+    report(f"trail store: parse + store {label} events (s)", load_s, None, "s")
+    runs = 3 if quick else 7
+    for text in FILTERS:
+        flt = compile_filter(text)
+        python = _median_ms(lambda f=flt: f.apply(held), runs) * n / base_n
+        ms = _median_ms(lambda f=flt: store.count(f), runs)
+        report(f"trail store {label} re-filter '{text}' (ms) [<100]", ms, python, "ms")
+    flt = compile_filter(FILTERS[0])
+    ms = _median_ms(lambda: store.newest(flt, 1000), runs)
+    report(f"trail store {label}: newest 1,000 matches parsed (ms)", ms, None, "ms")
+    store.close()
+
+
 def main(report: Report) -> None:
     """Section entry point."""
     run(report)
     s3_read(report)
+    store_figures(report)

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
-from typing import Final
+from typing import Final, Protocol
 
 from tui.models.cloudtrail import TrailEvent
 from tui.models.text import display_safe
@@ -124,9 +124,16 @@ def _resource_keys(event: TrailEvent) -> dict[str, str]:
     return keys
 
 
+class Candidates(Protocol):
+    """Loaded events too many to scan (:class:`tui.models.trailstore.TrailStore`): it hands
+    over the events within the window of the focal event and those sharing its request IDs."""
+
+    def around(self, focal: TrailEvent, window: timedelta) -> list[TrailEvent]: ...
+
+
 def find_related(
     focal: TrailEvent,
-    events: Iterable[TrailEvent],
+    events: Iterable[TrailEvent] | Candidates,
     *,
     window: timedelta = DEFAULT_WINDOW,
     limit: int = _DEFAULT_LIMIT,
@@ -139,7 +146,7 @@ def find_related(
 
     Args:
         focal: the event under inspection.
-        events: the events to search (the focal event itself and copies of an event are skipped,
+        events: the events to search, or a store that picks them (the focal event itself and copies of an event are skipped,
             matched by :attr:`~tui.models.cloudtrail.TrailEvent.key`: another call that reuses
             the focal event's eventID is still related).
         window: half-width of the time window for resource and principal links.
@@ -148,6 +155,8 @@ def find_related(
     Returns:
         The related events with reasons and time offsets.
     """
+    if not isinstance(events, Iterable):
+        events = events.around(focal, window)
     focal_time = focal.event_time
     focal_requests = _request_keys(focal)
     focal_resources = _resource_keys(focal)

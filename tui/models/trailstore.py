@@ -317,6 +317,8 @@ class TrailStore:
         self.con.execute(f"CREATE TABLE {_TABLE} ({columns})")
         self._lock = threading.RLock()
         self._pending: dict[str, TrailEvent] = {}
+        self._pending_lock = threading.Lock()
+        self._inflight = 0
         self._rows = 0
         self._seq = 0
         self.duplicates = 0
@@ -343,18 +345,21 @@ class TrailStore:
 
     def __len__(self) -> int:
         """Stored events, buffered ones included (copies excluded)."""
-        return self._rows + len(self._pending)
+        return self._rows + self._inflight + len(self._pending)
 
     # -- loading -----------------------------------------------------------------------------
 
-    def add(self, events: Iterable[TrailEvent]) -> int:
+    def add(self, events: Iterable[TrailEvent], *, flush: bool = True) -> int:
         """Buffer events (inserted in batches); returns how many were new to the buffer.
+
+        ``flush=False`` leaves the insert to the next query or :meth:`flush` (a UI thread
+        buffers, a worker inserts).
 
         Copies of a stored event (same :attr:`TrailEvent.key`) are dropped and counted in
         :attr:`duplicates` when the batch is inserted.
         """
         added = 0
-        with self._lock:
+        with self._pending_lock:  # never waits for an insert or a query
             pending = self._pending
             for event in events:
                 if event.key in pending:
@@ -364,8 +369,9 @@ class TrailStore:
                 added += 1
                 if event.account_id:
                     self.accounts.add(event.account_id)
-            if len(pending) >= _FLUSH:
-                self.flush()
+            full = flush and len(pending) >= _FLUSH
+        if full:
+            self.flush()
         return added
 
     def flush(self) -> None:
@@ -373,10 +379,12 @@ class TrailStore:
         import pyarrow as pa
 
         with self._lock:
-            if not self._pending:
-                return
-            events = list(self._pending.values())
-            self._pending = {}
+            with self._pending_lock:
+                if not self._pending:
+                    return
+                events = list(self._pending.values())
+                self._pending = {}
+                self._inflight = len(events)
             lo = min(e.event_time for e in events)
             hi = max(e.event_time for e in events)
             self.span = (
@@ -411,6 +419,7 @@ class TrailStore:
                 self._rows, self.odd = int(row[0]), int(row[1])
                 self.duplicates += batch.num_rows - (self._rows - before)
             finally:
+                self._inflight = 0
                 self.con.unregister("hamari_batch")
 
     # -- queries -----------------------------------------------------------------------------

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
 
@@ -33,6 +32,7 @@ from textual.widgets import Static
 from tui.aws.errors import AccessDeniedError, CredentialsError, HamariError
 from tui.crash import redact
 from tui.models.budget import METRICS_REQUESTED
+from tui.models.skipped import Skipped
 from tui.models.text import display_safe
 from tui.models.timewindow import TimeWindow
 
@@ -44,23 +44,6 @@ if TYPE_CHECKING:
 PAUSED_RECHECK_SECONDS = 1.0
 # A refresh not completed this many seconds after it was due marks the pane's data stale.
 STALE_GRACE_SECONDS = 5.0
-
-
-@dataclass(frozen=True)
-class Skipped:
-    """One thing a source could not read: a line, a record or a whole file, and why.
-
-    Attributes:
-        where: the file, object or log group ("" when unknown).
-        line: the line or record number in it (0: the whole file).
-        reason: what was wrong.
-        text: the start of the line, when known.
-    """
-
-    where: str
-    line: int
-    reason: str
-    text: str = ""
 
 
 def window_hint(count: int, noun: str, window: TimeWindow, utc: bool) -> str:

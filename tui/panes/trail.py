@@ -45,10 +45,12 @@ from tui.aws.errors import HamariError
 from tui.models.cloudtrail import TrailEvent
 from tui.models.findings import Evidence
 from tui.models.focus import FocusScope, event_in_scope
+from tui.models.skipped import Skipped
 from tui.models.text import display_safe
 from tui.models.timewindow import TimeWindow
 from tui.models.trailfilter import FIELD_NAMES, FilterError, TrailFilter, compile_filter
-from tui.panes.base import Pane, Skipped, window_hint
+from tui.models.trailstore import STORE_ABOVE, TrailStore
+from tui.panes.base import Pane, window_hint
 from tui.panes.clipboard import copy_event
 from tui.panes.trailremote import TrailRemote
 from tui.screens.export import ExportPrompt
@@ -63,6 +65,12 @@ MAX_SKIPPED = 200
 
 THREAD_FILTER_ABOVE = 50_000
 """Re-filter in a thread worker above this many events, so keys stay responsive."""
+
+_FINDINGS_READ = compile_filter("name:StartInstances or error:any")
+
+STORE_TABLE = 10_000
+"""Past STORE_ABOVE loaded events the events live in a TrailStore; the table shows the newest
+this many matches (each is parsed back from the store for display)."""
 
 MAX_LOOKUP_PAGES = 400
 """An unfiltered LookupEvents load stops after this many pages per region (20,000 events, about
@@ -284,6 +292,11 @@ class TrailPane(TrailRemote, Pane):
         self._cursor_key: str | None = None
         self.replaying = False
         self._skipped: list[Skipped] = []
+        # Past STORE_ABOVE events every loaded event lives here (tui/models/trailstore.py).
+        self._store: TrailStore | None = None
+        self._store_matches = 0
+        self._store_findings: list[TrailEvent] = []
+        self._store_shown = 0.0  # when the table last took the store's newest matches
 
     # -- composition -----------------------------------------------------------------------------
 
@@ -324,7 +337,7 @@ class TrailPane(TrailRemote, Pane):
         self._set_rows()
 
     def has_data(self) -> bool:
-        return bool(self.events)
+        return bool(self.events) or self._store is not None
 
     @property
     def view(self) -> list[TrailEvent]:
@@ -405,6 +418,7 @@ class TrailPane(TrailRemote, Pane):
         self._capped = False
         self.events.clear()
         self._ordered = []
+        self._close_store()
         self.scanned = self.pages = self.bad = self.bad_files = 0
         self.duplicates = self.skipped_files = 0
         self.region_errors = {}
@@ -440,6 +454,8 @@ class TrailPane(TrailRemote, Pane):
             self._loading = False
         self._capped = source.kind == "lookup" and pages >= MAX_LOOKUP_PAGES
         self._complete = True
+        if self._store is not None:
+            self._refilter()  # the whole load, newest matches
         self._follower = TrailFollower(source, self._regions(), seen=set(self.events))
         self._follower.last_end = now
 
@@ -498,7 +514,9 @@ class TrailPane(TrailRemote, Pane):
         meter = self.aws.meter.requests["cloudtrail:LookupEvents"] if self.aws else 0
         self._rate_samples.append((time.monotonic(), meter))
         fresh = [e for e in batch.events if e.key not in self.events]
-        if fresh:
+        if fresh and (self._store is not None or len(self.events) + len(fresh) > STORE_ABOVE):
+            self._store_add(fresh)
+        elif fresh:
             for event in fresh:
                 self.events[event.key] = event
             self._ordered.extend(fresh)
@@ -542,6 +560,9 @@ class TrailPane(TrailRemote, Pane):
         if self.remote is not None and self.remote.shown:  # `i`'s results until esc
             self._set_view(self._select(self.remote.events), self.filter, self.errors_only)
             return
+        if self._store is not None:
+            self._refilter_store(self.filter, self.errors_only)
+            return
         if len(self._ordered) > THREAD_FILTER_ABOVE:
             self._refilter_in_thread(self.filter, self.errors_only)
             return
@@ -553,6 +574,65 @@ class TrailPane(TrailRemote, Pane):
         view = _narrow(events, flt, errors_only, self.focus_scope)
         hidden = self._hidden_by(events, view, flt, errors_only)
         self.app.call_from_thread(self._set_view, view, flt, errors_only, hidden)
+
+    # -- the store (past STORE_ABOVE events) ----------------------------------------------------
+
+    def _store_add(self, fresh: list[TrailEvent]) -> None:
+        """Hand events to the store (created on the first batch past the threshold, with every
+        event loaded so far). Buffered here in arrival order; inserting and querying run in
+        the filter thread, and the table follows about once a second."""
+        if self._store is None:
+            self._store = TrailStore()
+            fresh = [*self._ordered, *fresh]
+            self.events.clear()  # the store holds them now (and dedupes what comes next)
+            self._ordered = []
+        self._store.add(fresh, flush=False)
+        if time.monotonic() - self._store_shown >= 1.0:
+            self._store_shown = time.monotonic()
+            self._refilter()
+
+    @work(exclusive=True, group="trail-filter", thread=True, exit_on_error=False)
+    def _refilter_store(self, flt: TrailFilter, errors_only: bool) -> None:
+        if self._store is not None:
+            self._store_view(self._store, flt, errors_only)
+
+    def _store_view(self, store: TrailStore, flt: TrailFilter, errors_only: bool) -> None:
+        """(Thread) the newest matches of everything stored, and how many match."""
+        scope = self.focus_scope
+        keep = (lambda e: event_in_scope(e, scope)) if scope is not None else None
+        try:
+            matches = store.count(flt, errors_only=errors_only, keep=keep)
+            view = store.newest(flt, STORE_TABLE, errors_only=errors_only, keep=keep)
+        except Exception as exc:  # a failing store says so; the loaded events stay on disk
+            if store is self._store:
+                self.app.call_from_thread(
+                    self.app.notify, f"trail store: {exc}", severity="error", markup=False
+                )
+            return
+        if store is not self._store:
+            return  # reset meanwhile
+
+        # What findings read (StartInstances and failed calls), once the load is over.
+        found = None if self._loading else list(store.matching(_FINDINGS_READ))
+
+        def show() -> None:
+            self._store_matches = matches
+            self._set_view(view, flt, errors_only, 0)
+            if found is not None:
+                self._store_findings = found
+                self.post_message(self.DataChanged(self))
+
+        self.app.call_from_thread(show)
+
+    def _close_store(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+            self._store_matches = 0
+            self._store_findings = []
+
+    def on_unmount(self) -> None:
+        self._close_store()
 
     def _hidden_by(
         self, events: list[TrailEvent], view: list[TrailEvent], flt: TrailFilter, errors_only: bool
@@ -659,6 +739,12 @@ class TrailPane(TrailRemote, Pane):
                 text.append(f" · complete up to {mark:%H:%M}")
         if self.bad or self.bad_files:
             text.append(f" · {self.bad + self.bad_files} bad skipped (b: list)", style="yellow")
+        if self._store is not None:
+            total = len(self._store)
+            text.append(f" · {total:,} loaded · {self._store_matches:,} match")
+            text.append(f" · table: newest {len(self._view):,}")
+            if self._store.duplicates:
+                text.append(f" · {self._store.duplicates:,} duplicates folded")
         if self.duplicates:
             # Copies are folded, never dropped unsaid (the eventID alone once hid 279 of 436).
             text.append(f" · {len(self._ordered):,} shown · {self.duplicates:,} duplicates folded")
@@ -799,6 +885,7 @@ class TrailPane(TrailRemote, Pane):
 
     def load_snapshot(self, events: Sequence[TrailEvent], queries: dict[str, object]) -> None:
         """Replay: show saved events instead of polling CloudTrail (no AWS is ever opened)."""
+        self._close_store()
         self.replaying = True
         self.follow = False
         flt = str(queries.get("filter") or "")
@@ -837,7 +924,10 @@ class TrailPane(TrailRemote, Pane):
 
     @property
     def loaded_events(self) -> list[TrailEvent]:
-        """Every loaded event, newest first (a copy: safe to hand to a thread)."""
+        """Every loaded event, newest first (a copy: safe to hand to a thread). Past
+        STORE_ABOVE, the events findings read (StartInstances and failed calls) from the store."""
+        if self._store is not None:
+            return list(self._store_findings)  # read from the store in the filter thread
         return list(self._ordered)
 
     def show_evidence(self, evidence: Evidence) -> None:
@@ -877,7 +967,11 @@ class TrailPane(TrailRemote, Pane):
     def open_detail(self, event: TrailEvent) -> None:
         from tui.screens.trail_detail import TrailDetailScreen
 
-        self.app.push_screen(TrailDetailScreen(event, lambda: self._ordered, utc=self.utc))
+        def loaded() -> Sequence[TrailEvent]:
+            # Past STORE_ABOVE the store picks the candidates (find_related asks it).
+            return self._store if self._store is not None else self._ordered  # type: ignore[return-value]
+
+        self.app.push_screen(TrailDetailScreen(event, loaded, utc=self.utc))
 
     def action_focus_filter(self) -> None:
         bar = self.filter_bar
@@ -911,23 +1005,40 @@ class TrailPane(TrailRemote, Pane):
         # anything, e.g. escape sequences under /tmp on a shared bastion).
         default = f"hamari-trail-{stamp}.ndjson"
 
-        def chosen(path: str | None) -> None:
-            if path:
-                self._export(events, path)
+        store = self._store
+        flt, errors_only, scope = self.filter, self.errors_only, self.focus_scope
 
+        def chosen(path: str | None) -> None:
+            if not path:
+                return
+            if store is None:
+                self._export(events, path)
+                return
+
+            def matches() -> list[TrailEvent]:  # every match in the store, not the table's
+                keep = (lambda e: event_in_scope(e, scope)) if scope is not None else None
+                return list(store.matching(flt, errors_only=errors_only, keep=keep))
+
+            self._export(matches, path)
+
+        count = self._store_matches if store is not None else len(events)
         message = (
-            f"Export {len(events)} filtered events (path relative to the current folder). "
+            f"Export {count:,} filtered events (path relative to the current folder). "
             "The extension picks the format: .json (array), .ndjson (one raw event per line), "
             ".csv (columns). enter writes, esc cancels."
         )
         self.app.push_screen(ExportPrompt(message, default), chosen)
 
     @work(group="trail-export", thread=True, exit_on_error=False)
-    def _export(self, events: list[TrailEvent], path: str) -> None:
+    def _export(
+        self, events: list[TrailEvent] | Callable[[], list[TrailEvent]], path: str
+    ) -> None:
         target = Path(path).expanduser()
         suffix = target.suffix.lower().lstrip(".")
         fmt = suffix if suffix in ("json", "ndjson", "csv") else "ndjson"
         try:
+            if callable(events):
+                events = events()
             text = export_text(events, fmt)
             target.write_text(text, encoding="utf-8")
         except (OSError, ValueError) as exc:

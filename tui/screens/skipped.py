@@ -21,7 +21,7 @@ from textual.widgets.option_list import Option
 from tui.models.text import display_safe
 
 if TYPE_CHECKING:
-    from tui.panes.base import Skipped
+    from tui.models.skipped import Skipped
 
 
 def skipped_prompt(item: Skipped) -> Text:
