@@ -116,7 +116,7 @@ async def _requests_per_refresh(sizes: tuple[int, ...]) -> list[tuple[int, int]]
     from tui.aws.session import DEMO_CREDENTIALS, Aws, Connection
     from tui.demo.seed import seed
     from tui.demo.server import EmbeddedAws
-    from tui.models.metrics import MetricSpec
+    from tui.models.metrics.catalogue import MetricSpec
 
     with EmbeddedAws() as emulator:
         world = await asyncio.to_thread(lambda: seed(emulator.url, now=datetime.now(UTC)))

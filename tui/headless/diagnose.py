@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from tui.models.findings import Finding
     from tui.models.fleet import FleetAssessment
     from tui.models.flowlog import FlowRecord, OneSidedConversation
-    from tui.models.metrics import Assessment
+    from tui.models.metrics.assessment import Assessment
     from tui.models.nacl import Explanation
     from tui.models.network import Topology
     from tui.models.timewindow import TimeWindow
@@ -341,7 +341,7 @@ def _flow_evidence(record_key: str | None, c: Collected) -> list[str]:
 
 
 def _metrics_evidence(c: Collected, resource: str) -> list[str]:
-    from tui.models.metrics import fmt_number
+    from tui.models.metrics.units import fmt_number
 
     assessments = [c.assessment] if c.assessment is not None else []
     if c.fleet is not None:

@@ -17,7 +17,7 @@ from typing import Any
 
 from tui.aws.metrics import MetricsResult, MetricsSource
 from tui.headless.common import open_aws, write_csv, write_ndjson, write_table
-from tui.models.metrics import data_note
+from tui.models.metrics.series import data_note
 from tui.models.text import display_safe
 from tui.settings import Settings
 from tui.verbs import verb

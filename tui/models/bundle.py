@@ -31,7 +31,8 @@ from tui.models.cloudtrail import EventParseError, TrailEvent, parse_event
 from tui.models.findings import Finding
 from tui.models.flowlog import FlowLogParser, FlowRecord
 from tui.models.inventory import InstanceInfo
-from tui.models.metrics import MetricSpec, Series
+from tui.models.metrics.catalogue import MetricSpec
+from tui.models.metrics.series import Series
 from tui.models.network import Topology
 from tui.models.timewindow import TimeWindow
 

@@ -32,7 +32,9 @@ from typing import Any, Final, Literal, Protocol
 from tui.models.cloudtrail import TrailEvent
 from tui.models.fleet import FleetAssessment
 from tui.models.flowlog import ConversationKey, FlowRecord, OneSidedConversation, protocol_name
-from tui.models.metrics import Assessment, MetricSpec, SeriesAssessment, fmt_number
+from tui.models.metrics.assessment import Assessment, SeriesAssessment
+from tui.models.metrics.catalogue import MetricSpec
+from tui.models.metrics.units import fmt_number
 from tui.models.nacl import Explanation, explain
 from tui.models.network import Topology
 

@@ -22,16 +22,10 @@ from datetime import datetime
 from typing import Any, Final
 
 from tui.models.inventory import tag_value
-from tui.models.metrics import (
-    EXHAUSTED_BALANCE_PCT,
-    Assessment,
-    MetricSpec,
-    Series,
-    data_note,
-    evaluate,
-    instance_presets,
-    volume_presets,
-)
+from tui.models.metrics.assessment import Assessment, evaluate
+from tui.models.metrics.catalogue import MetricSpec, instance_presets, volume_presets
+from tui.models.metrics.limits import EXHAUSTED_BALANCE_PCT
+from tui.models.metrics.series import Series, data_note
 
 SWEEP_SECONDS: Final = 300.0
 """The shortest time between two sweeps: limits are judged over minutes, not seconds."""

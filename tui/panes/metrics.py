@@ -52,15 +52,11 @@ from tui.aws.metrics import MetricsResult, MetricsSource, Target, TargetSummary,
 from tui.models.bundle import MetricsSnapshot
 from tui.models.findings import Evidence
 from tui.models.fleet import SWEEP_SECONDS, FleetAssessment, sweep_interval
-from tui.models.metrics import (
-    EXHAUSTED_BALANCE_PCT,
-    Assessment,
-    MetricSpec,
-    SeriesAssessment,
-    data_note,
-    evaluate,
-    fmt_number,
-)
+from tui.models.metrics.assessment import Assessment, SeriesAssessment, evaluate
+from tui.models.metrics.catalogue import MetricSpec
+from tui.models.metrics.limits import EXHAUSTED_BALANCE_PCT
+from tui.models.metrics.series import data_note
+from tui.models.metrics.units import fmt_number
 from tui.models.text import clip, display_safe
 from tui.models.timewindow import TimeWindow, utc_now
 from tui.panes.base import Pane

@@ -19,7 +19,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
-from tui.models.metrics import Series, fmt_number
+from tui.models.metrics.series import Series
+from tui.models.metrics.units import fmt_number
 from tui.models.text import display_safe
 from tui.models.timewindow import TimeWindow
 
