@@ -37,6 +37,7 @@ ODD = [
     make(eventID="odd-nul", userAgent="nul\x00agent", errorMessage="x\x00y"),
     make(eventID="odd-pct", userAgent="100%_sure", eventName="O'Brien"),
     make(eventID="odd-ro", readOnly="true", errorMessage="failed only"),
+    make(eventID="long", errorMessage="x" * 5000),  # its resources fall off the search text
 ]
 MORE_FILTERS = [
     "name:kill*",

@@ -172,12 +172,15 @@ def _store_term(term: Term) -> tuple[str | None, bool]:
                 ),
             ), exact
         lit = _sql_str(low)
-        return _any(
+        # Cheap first: a resource is in the search text unless that was cut (4,096 chars).
+        seen = f"(length(search_text) >= 4096 OR contains(search_text, {lit}))"
+        found = _any(
             "resources",
             lambda x: (
                 f"(starts_with(lower({x}), {lit}) OR starts_with(lower({tail.format(x=x)}), {lit}))"
             ),
-        ), True
+        )
+        return f"({seen} AND {found})", True
     if key == "text":
         return f"contains(search_text, {_sql_str(value.lower())})", True
     return None, False
