@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
-from tui.aws.cloudtrail import TrailBatch, _Selector
+from tui.aws.trailbatch import TrailBatch, _Selector
 from tui.models.cloudtrail import EventParseError, TrailEvent, parse_event
 from tui.models.trailsql import to_insights
 

@@ -1,0 +1,158 @@
+"""What a CloudTrail stream hands over, and the selection every stream shares.
+
+``TrailBatch`` (one page, object or file, after window and filter), ``S3Progress`` and the
+selector that applies the window and the filter and folds delivery duplicates. Its own module so
+that every CloudTrail reader (LookupEvents, S3 and local files in ``tui.aws.cloudtrail``, CloudWatch
+Logs and Insights in ``tui.aws.trailcwl``, Lake in ``tui.aws.lake``) uses them without importing the
+others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from tui.models.cloudtrail import TrailEvent
+
+if TYPE_CHECKING:
+    from tui.models.timewindow import TimeWindow
+    from tui.models.trailfilter import TrailFilter
+
+__all__ = ["S3Progress", "TrailBatch", "_Selector", "_in_window"]
+
+
+@dataclass(frozen=True, slots=True)
+class TrailBatch:
+    """What one page, object or file produced, after the window and filter were applied.
+
+    Attributes:
+        events: the matching events, new to this stream (delivery duplicates folded).
+        bad: records that could not be read (counted, with samples in ``notes``).
+        source: where they came from (``lookup us-east-1``, ``s3://bucket/key``, a path).
+        pages: pages, objects or files this batch accounts for (sum them for a total).
+        done: True on the last batch of a stream.
+        scanned: events read before filtering (for "scanned N events").
+        bad_files: objects or files that could not be read at all.
+        notes: a few reasons for bad records, for the status line or stderr.
+        duplicates: copies of an event already in this stream, folded into it (same
+            :attr:`~tui.models.cloudtrail.TrailEvent.key`); re-reads of events known before the
+            stream began (a follow poll, a push-down) are not counted.
+        skipped: one line per file (or archive member) not read, with the reason.
+        region_errors: one line per region that could not be read (``us-east-1: not
+            reachable: …``); the other regions' events still come.
+        progress: how far an S3 read is, after its listing and after each object.
+    """
+
+    events: list[TrailEvent]
+    bad: int
+    source: str
+    pages: int
+    done: bool
+    scanned: int = 0
+    bad_files: int = 0
+    notes: tuple[str, ...] = ()
+    duplicates: int = 0
+    skipped: tuple[str, ...] = ()
+    region_errors: tuple[str, ...] = ()
+    progress: S3Progress | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class S3Progress:
+    """How far a read of trail objects from S3 is (for the status line and stderr).
+
+    Attributes:
+        objects_done: objects read (or counted as not readable) so far.
+        objects_total: objects listed for the window.
+        bytes_done: their listed sizes, read so far.
+        bytes_total: the listed sizes of all of them.
+        events: events read so far, before the filter.
+        seconds: since the first download started.
+    """
+
+    objects_done: int
+    objects_total: int
+    bytes_done: int
+    bytes_total: int
+    events: int
+    seconds: float
+
+    @property
+    def done(self) -> bool:
+        return self.objects_done >= self.objects_total
+
+    @property
+    def seconds_left(self) -> float | None:
+        """What is left at the byte rate so far (None before the rate is known)."""
+        if self.done:
+            return 0.0
+        if not self.bytes_done or self.seconds <= 0:
+            return None
+        return (self.bytes_total - self.bytes_done) * self.seconds / self.bytes_done
+
+    def describe(self) -> str:
+        """``12/200 objects · 1.2/20.4 MB · 31,200 events · 9,800 ev/s · 188 left, ~30 s``."""
+        mb = 1 << 20
+        text = (
+            f"{self.objects_done:,}/{self.objects_total:,} objects · "
+            f"{self.bytes_done / mb:.1f}/{self.bytes_total / mb:.1f} MB · {self.events:,} events"
+        )
+        if self.seconds > 0:
+            text += f" · {self.events / self.seconds:,.0f} ev/s"
+        if not self.done:
+            left = self.seconds_left
+            eta = f", ~{left:.0f} s" if left is not None else ""
+            text += f" · {self.objects_total - self.objects_done:,} left{eta}"
+        else:
+            text += f" in {self.seconds:.1f} s"
+        return text
+
+
+def _in_window(event: TrailEvent, start: datetime | None, end: datetime | None) -> bool:
+    when = event.event_time
+    return (start is None or when >= start) and (end is None or when <= end)
+
+
+class _Selector:
+    """Window + filter + folding of delivery duplicates, shared by one stream.
+
+    An event is a copy of another when their :attr:`~tui.models.cloudtrail.TrailEvent.key`
+    (eventID, name, time, source) is equal; the eventID alone is not enough, as files reuse it
+    for different calls. ``seen`` holds the keys known before the stream (updated in place):
+    meeting one again is a re-read, not a duplicate, and only copies met within the stream are
+    counted in ``last_folded`` (per :meth:`take`) and ``folded`` (in all).
+    """
+
+    def __init__(
+        self,
+        window: TimeWindow | None,
+        flt: TrailFilter | None,
+        seen: set[str] | None = None,
+    ) -> None:
+        self.start = window.start if window is not None else None
+        self.end = window.end if window is not None else None
+        self.flt = flt if flt is not None and not flt.is_empty else None
+        self.seen: set[str] = seen if seen is not None else set()
+        self._mine: set[str] = set()
+        self.folded = 0
+        self.last_folded = 0
+
+    def take(self, events: Sequence[TrailEvent]) -> list[TrailEvent]:
+        fresh: list[TrailEvent] = []
+        seen, mine = self.seen, self._mine
+        folded = 0
+        for event in events:
+            if not _in_window(event, self.start, self.end):
+                continue
+            key = event.key
+            if key in seen:
+                folded += key in mine
+                continue
+            seen.add(key)
+            mine.add(key)
+            fresh.append(event)
+        self.last_folded = folded
+        self.folded += folded
+        return self.flt.apply(fresh) if self.flt is not None else fresh
