@@ -1696,7 +1696,7 @@ class FlowsPane(Pane):
             for stats in self._stats
             for bad in getattr(stats, "samples", ())
         ]
-        named = {(i.source, i.reason) for i in items}
+        named = {(i.where, i.reason) for i in items}
         for stats in self._stats:  # files nothing was read from, and layouts guessed
             for source, why in [*getattr(stats, "skipped", ()), *getattr(stats, "guessed", ())]:
                 if (source, why) not in named:
