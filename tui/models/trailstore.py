@@ -47,7 +47,7 @@ STORE_ABOVE: Final = 50_000
 """Past this many loaded events, a pane keeps them in a :class:`TrailStore`."""
 
 _TABLE: Final = "trail"
-_FLUSH: Final = 20_000  # events buffered before one insert (dedupe is one join a flush)
+_FLUSH: Final = 5_000  # events buffered before one insert (a small peak; one join a flush)
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _US: Final = timedelta(microseconds=1)
 # Python's str.strip() whitespace within ASCII (DuckDB's trim() strips spaces only).
@@ -424,6 +424,8 @@ class TrailStore:
             finally:
                 self._inflight = 0
                 self.con.unregister("hamari_batch")
+        del batch
+        pa.default_memory_pool().release_unused()  # Arrow's allocator keeps freed batches
 
     # -- queries -----------------------------------------------------------------------------
 
