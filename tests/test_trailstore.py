@@ -290,3 +290,50 @@ async def test_pane_past_the_threshold_filters_everything_and_shows_the_newest(
         related = find_related(pane._store.newest(compile_filter("id:ev-200"), 1)[0], pane._store)
         assert "ev-0" in {r.event.event_id for r in related.items}  # same request, 50 min apart
         assert focal.event_id == "ev-198"
+
+
+async def test_bundle_past_the_threshold_holds_every_loaded_event(
+    emulator: Any, world: Any, tmp_path: Any, monkeypatch: Any
+) -> None:
+    """ctrl+s with more events than the pane keeps in memory: the bundle reads them all back
+    from the store (it held only the StartInstances and failed calls the findings read)."""
+    import json
+
+    from tests.test_pane_trail import wait_for
+    from tui.app import HamariApp
+    from tui.demo.runtime import AttachedRuntime
+    from tui.models.bundle import BundleError, load
+    from tui.panes.trail import TrailPane
+    from tui.settings import Settings
+
+    monkeypatch.setattr("tui.panes.trail.STORE_ABOVE", 50)
+    now = world.now
+    records = [
+        {
+            "eventTime": f"{now - timedelta(minutes=60 - i * 0.25):%Y-%m-%dT%H:%M:%SZ}",
+            "eventID": f"ev-{i}",
+            "eventName": "DescribeInstances",
+            "eventSource": "ec2.amazonaws.com",
+            "userIdentity": {"type": "IAMUser", "userName": "bob"},
+        }
+        for i in range(120)
+    ]
+    (tmp_path / "t.json").write_text(json.dumps({"Records": records}))
+    settings = Settings(demo=True, since="70m", trail_source=str(tmp_path / "t.json"))
+    app = HamariApp(
+        settings, clock=lambda: world.now, demo_runtime=AttachedRuntime(emulator.url, world)
+    )
+    async with app.run_test(size=(160, 40)) as pilot:
+        pane = app.screen.query_one(TrailPane)
+        await wait_for(pilot, lambda: pane._store is not None and pane._store_matches == 120)
+        saved = tmp_path / "bundle.json.gz"
+        app.screen.save_bundle(str(saved))
+
+        def complete() -> bool:
+            try:
+                return load(str(saved)) is not None
+            except (BundleError, OSError, EOFError):
+                return False
+
+        await wait_for(pilot, complete)
+        assert len(load(str(saved)).trail_events) == 120

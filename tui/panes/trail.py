@@ -930,6 +930,14 @@ class TrailPane(TrailRemote, Pane):
             return list(self._store_findings)  # read from the store in the filter thread
         return list(self._ordered)
 
+    def all_events(self) -> list[TrailEvent]:
+        """Every loaded event, newest first, for the incident bundle: past STORE_ABOVE they are
+        read back from the store (call it from a thread: it parses them all)."""
+        store = self._store
+        if store is not None:
+            return list(store.matching())
+        return list(self._ordered)
+
     def show_evidence(self, evidence: Evidence) -> None:
         """Apply the evidence's filter and put the cursor on its event."""
         bar = self.filter_bar
@@ -1030,9 +1038,7 @@ class TrailPane(TrailRemote, Pane):
         self.app.push_screen(ExportPrompt(message, default), chosen)
 
     @work(group="trail-export", thread=True, exit_on_error=False)
-    def _export(
-        self, events: list[TrailEvent] | Callable[[], list[TrailEvent]], path: str
-    ) -> None:
+    def _export(self, events: list[TrailEvent] | Callable[[], list[TrailEvent]], path: str) -> None:
         target = Path(path).expanduser()
         suffix = target.suffix.lower().lstrip(".")
         fmt = suffix if suffix in ("json", "ndjson", "csv") else "ndjson"

@@ -473,11 +473,18 @@ class MainScreen(Screen[None]):
 
     def save_bundle(self, path: str) -> None:
         """Write the bundle to ``path`` (in a thread); notify where, or why not."""
-        self._write_bundle(self.build_bundle(), path)
+        self._write_bundle(self.build_bundle(), path, self.query_one(TrailPane))
 
     @work(exclusive=True, group="bundle-save", thread=True, exit_on_error=False)
-    def _write_bundle(self, bundle: Bundle, path: str) -> None:
+    def _write_bundle(self, bundle: Bundle, path: str, trail: TrailPane | None = None) -> None:
+        from dataclasses import replace
+
         from tui.models.bundle import save
+
+        if trail is not None:
+            # Every loaded event, not only what the findings read (past the pane's memory
+            # threshold they live in its store and are read back here, off the event loop).
+            bundle = replace(bundle, trail_events=tuple(trail.all_events()))
 
         try:
             target = save(path, bundle)
