@@ -71,6 +71,7 @@ async def run_command(pilot: Any, app: Any, text: str) -> None:
             palette.query_one(CommandList).option_count > 0
             and str(palette.query_one(CommandList).get_option_at_index(0).hit.text) == text
         ),
+        30,  # `focus NAME` completes from DescribeInstances: slower on a loaded machine
     )
     await pilot.press("enter")
 

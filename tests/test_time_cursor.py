@@ -55,7 +55,7 @@ async def test_trail_selection_moves_the_shared_cursor_and_the_flows_follow(
         await pilot.pause()
         assert f"⌖ {event.event_time:%H:%M:%S}" in header(main)
         # The trail keeps the user's cursor and marks the event; the flows jump to the nearest.
-        assert trail.selected is event and trail._marked_id == event.event_id
+        assert trail.selected is event and trail._marked_id == event.key
         expected = nearest_record(flows.matched, event.event_time)
         assert expected is not None
         rows = flows.table.rows

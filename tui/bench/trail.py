@@ -249,23 +249,16 @@ async def _s3_read_seconds(latencies: tuple[float, ...]) -> list[tuple[float, fl
     import gzip
     import json
 
-    import boto3
-
     from tui.aws.cloudtrail import S3_PARALLEL, stream_s3
     from tui.aws.session import DEMO_CREDENTIALS, Aws, Connection
+    from tui.demo.seed.common import clients
     from tui.demo.server import EmbeddedAws, FaultRule
     from tui.models.timewindow import TimeWindow
 
     start = datetime(2024, 5, 1, tzinfo=UTC)
     account, region, bucket = "123456789012", "eu-west-1", "bench-org-trail"
     with EmbeddedAws() as emulator:
-        s3 = boto3.client(
-            "s3",
-            endpoint_url=emulator.url,
-            region_name="us-east-1",
-            aws_access_key_id=DEMO_CREDENTIALS[0],
-            aws_secret_access_key=DEMO_CREDENTIALS[1],
-        )
+        s3 = clients(emulator.url, "us-east-1")["s3"]  # the emulator's side seeds with boto3
         s3.create_bucket(Bucket=bucket)
         events = make_events(S3_OBJECTS * S3_EVENTS_PER_OBJECT)
         for i in range(S3_OBJECTS):
