@@ -57,7 +57,7 @@ def _leading(findings: Sequence[Finding]) -> list[Finding]:
 
 
 def _shrink(items: list[Text], room: int) -> tuple[list[Text], int]:
-    """Cut the longest items (to no less than 24 cells) until they fit ``room`` with separators.
+    """Cut the longest items (to no less than 32 cells) until they fit ``room`` with separators.
 
     Returns the items and the most cells cut from any one of them (large when they cannot fit).
     """
@@ -67,7 +67,7 @@ def _shrink(items: list[Text], room: int) -> tuple[list[Text], int]:
     while need > room:
         longest = max(range(len(items)), key=lambda n: items[n].cell_len)
         item = items[longest]
-        excess = min(need - room, item.cell_len - 24, 4)  # a few cells at a time: balanced
+        excess = min(need - room, item.cell_len - 32, 4)  # a few cells at a time: balanced
         if excess <= 0:
             return items, 10**6
         item.truncate(item.cell_len - excess - 1)
@@ -92,6 +92,10 @@ def _place_leading(head: Text, items: list[Text], width: int, max_lines: int) ->
         if best is None or cost < best[0]:
             best = (cost, [first, second] if second else [first])
     assert best is not None
+    if best[0] >= 10**6 and len(items) > 1:
+        # Not every pane's incident fits readably (a narrow strip): fewer, each readable; the
+        # ones left out follow as ordinary items, cut at the end of the strip.
+        return _place_leading(head, items[:-1], width, max_lines)
     return best[1]
 
 
@@ -124,6 +128,7 @@ def strip_text(
     head.append(f" {count} finding{'s' if count != 1 else ''}: ")
     leading = _leading(findings)
     placed = _place_leading(head, [item_text(f, short=True) for f in leading], width, max_lines)
+    leading = leading[: sum(len(row) for row in placed)]
     lines: list[Text] = []
     for n, row in enumerate(placed):
         line = head.copy() if n == 0 else Text(no_wrap=True)
