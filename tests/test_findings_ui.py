@@ -61,10 +61,7 @@ async def test_the_three_incidents_appear_on_their_own_and_one_key_shows_the_evi
         shown = strip.render().plain
         assert shown.startswith("⚑ ")
         # Incident 1 names its cause: the instance by Name tag, the denied KMS call, its EBS key.
-        assert (
-            "✖ i-" in shown
-            and "(app-batch-01) will not start: kms:CreateGrant" in shown
-        )
+        assert "✖ i-" in shown and "(app-batch-01) will not start: kms:CreateGrant" in shown
         assert "✖ return traffic REJECTed in us-east-1c (acl-" in shown
         assert "▲ app-db-01 (i-" in shown  # the fleet sweep names the instance, no target chosen
         assert "): IO at the m5.large EBS limit" in shown
