@@ -30,10 +30,13 @@ def ndjson(*docs: dict[str, Any]) -> bytes:
 
 
 def zipped(members: dict[str, bytes]) -> bytes:
+    """A zip of ``members`` with a fixed date: the bytes (and so the test IDs built from them)
+    must be the same in every pytest-xdist worker, or collection differs between them."""
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, data in members.items():
-            archive.writestr(name, data)
+            info = zipfile.ZipInfo(name, date_time=(2024, 5, 1, 12, 0, 0))
+            archive.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED)
     return out.getvalue()
 
 
