@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from tests.test_trail_model import base_event
@@ -410,6 +410,7 @@ def test_csv_reader_never_raises(header: str, body: str) -> None:
 
 @settings(max_examples=60, deadline=None)
 @given(st.dictionaries(st.text(min_size=1, max_size=20), st.binary(max_size=200), max_size=4))
+@example(members={"\x00": b""})  # zipfile stores the name as "": ZipInfo.is_dir() raised
 def test_zip_reader_never_raises(members: dict[str, bytes]) -> None:
     try:
         data = zipped(members)

@@ -1134,7 +1134,8 @@ def _read_zip(data: bytes, name: str, result: ParseResult) -> ParseResult:
     """
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-        members = [i for i in archive.infolist() if not i.is_dir()]
+        # Not ZipInfo.is_dir(): it indexes the name, and a name that was only a NUL is empty.
+        members = [i for i in archive.infolist() if not i.filename.endswith("/")]
     except (zipfile.BadZipFile, ValueError, OSError) as exc:
         return _skip(result, SourceKind.BAD, f"corrupt zip archive: {exc}")
     total = 0
