@@ -374,24 +374,25 @@ def _parquet_objects(
         "INTEGER" if f in int_fields else "BIGINT" if f in long_fields else "VARCHAR"
         for f in fl.fields
     ]
-    table = ", ".join(f'"{f.replace("-", "_")}" {t}' for f, t in zip(fl.fields, types, strict=True))
+    columns = ", ".join(
+        f"'{f.replace('-', '_')}': '{t}'" for f, t in zip(fl.fields, types, strict=True)
+    )
     objects = []
     con = duckdb.connect()
     tmp = tempfile.mkdtemp(prefix="hamari-seed-")
     out = Path(tmp) / "hour.parquet"
+    text = Path(tmp) / "hour.txt"
     for hour_start, rs in sorted(by_hour.items()):
         dt = datetime.fromtimestamp(hour_start, UTC)
-        rows = [
-            [
-                None if v == "-" else v if t == "VARCHAR" else int(v)
-                for v, t in zip((r.values.get(f, "-") for f in fl.fields), types, strict=True)
-            ]
-            for r in rs
-        ]
-        con.execute(f"CREATE OR REPLACE TABLE hour ({table})")
-        marks = ", ".join("?" * len(types))
-        con.executemany(f"INSERT INTO hour VALUES ({marks})", rows)
-        con.execute(f"COPY hour TO '{out}' (FORMAT parquet, COMPRESSION gzip)")
+        # DuckDB reads the hour as text in C: executemany() bound each row in Python, holding
+        # the GIL for ~15 s of the demo's start while the app (same process) tried to draw.
+        text.write_text(
+            "".join(" ".join(r.values.get(f, "-") for f in fl.fields) + "\n" for r in rs)
+        )
+        con.execute(
+            f"COPY (SELECT * FROM read_csv('{text}', delim=' ', header=false, nullstr='-', "
+            f"columns={{{columns}}})) TO '{out}' (FORMAT parquet, COMPRESSION gzip)"
+        )
         data = out.read_bytes()
         stamp = datetime.fromtimestamp(min(hour_start + 3600, int(world.now.timestamp())), UTC)
         suffix = f"{rng.getrandbits(32):08x}"
