@@ -124,7 +124,7 @@ class HamariApp(App[None]):
 
     # -- connection ----------------------------------------------------------------------------
 
-    @work(exclusive=True, group="connect", exit_on_error=False)
+    @work(exclusive=True, group="connect", exit_on_error=False, description="connect")
     async def connect(self) -> None:
         """Open the AWS connection (starting and seeding the emulator with --demo)."""
         from tui.screens.main import MainScreen

@@ -219,7 +219,7 @@ class Pane(Vertical):
         )
         return bool(status.paused)
 
-    @work(exclusive=True, group="poll", exit_on_error=False)
+    @work(exclusive=True, group="poll", exit_on_error=False, description="poll")
     async def poll(self) -> None:
         """Refresh forever: never overlapping, backing off on trouble, pausing when hidden."""
         failures = 0

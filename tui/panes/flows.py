@@ -1018,7 +1018,7 @@ class FlowsPane(Pane):
     def on_unmount(self) -> None:
         self._close_store()  # its files live in a private temp directory
 
-    @work(exclusive=True, group="flows-filter", exit_on_error=False)
+    @work(exclusive=True, group="flows-filter", exit_on_error=False, description="flows-filter")
     async def apply_filter(self, flt: FlowFilter | None) -> None:
         """Re-filter the loaded records (in a thread when there are many)."""
         self.filter = flt
@@ -1057,7 +1057,7 @@ class FlowsPane(Pane):
             self._show_bar(True)
         self._show_evidence(flt, evidence.record_key)
 
-    @work(exclusive=True, group="flows-filter", exit_on_error=False)
+    @work(exclusive=True, group="flows-filter", exit_on_error=False, description="flows-filter")
     async def _show_evidence(self, flt: FlowFilter | None, key: str | None) -> None:
         self.showing_remote = False  # evidence is about the loaded records
         self.filter = flt
@@ -1297,7 +1297,7 @@ class FlowsPane(Pane):
             timeout=12,
         )
 
-    @work(exclusive=True, group="flows-remote", exit_on_error=False)
+    @work(exclusive=True, group="flows-remote", exit_on_error=False, description="flows-remote")
     async def _ask_insights(
         self, configs: list[FlowLogConfig], flt: FlowFilter, window: TimeWindow
     ) -> None:
@@ -1341,7 +1341,7 @@ class FlowsPane(Pane):
         self._show_records()
         self.run_insights(configs, flt, window)
 
-    @work(exclusive=True, group="flows-insights", exit_on_error=False)
+    @work(exclusive=True, group="flows-insights", exit_on_error=False, description="flows-insights")
     async def run_insights(
         self, configs: list[FlowLogConfig], flt: FlowFilter, window: TimeWindow
     ) -> None:
@@ -1383,7 +1383,7 @@ class FlowsPane(Pane):
                 timeout=6,
             )
 
-    @work(exclusive=True, group="flows-remote", exit_on_error=False)
+    @work(exclusive=True, group="flows-remote", exit_on_error=False, description="flows-remote")
     async def _ask_athena(self, flt: FlowFilter, window: TimeWindow, source: str) -> None:
         """Opted in (--athena-workgroup): estimate from S3, ask, then run it in Athena."""
         from tui.aws import athena
@@ -1420,7 +1420,7 @@ class FlowsPane(Pane):
         self._show_records()
         self.run_athena(table, flt, window, workgroup)
 
-    @work(exclusive=True, group="flows-insights", exit_on_error=False)
+    @work(exclusive=True, group="flows-insights", exit_on_error=False, description="flows-insights")
     async def run_athena(self, table: Any, flt: FlowFilter, window: TimeWindow, wg: str) -> None:
         """Results stream into the table page by page; esc (the group's cancel) stops it."""
         from tui.aws import athena
@@ -1564,7 +1564,7 @@ class FlowsPane(Pane):
         if path:
             self.export(path, list(self.shown))
 
-    @work(exclusive=True, group="flows-export", exit_on_error=False)
+    @work(exclusive=True, group="flows-export", exit_on_error=False, description="flows-export")
     async def export(self, path: str, records: list[FlowRecord]) -> None:
         """Write the filtered records to ``path`` (NDJSON, or CSV for a ``.csv`` name).
 
@@ -1759,7 +1759,9 @@ class FlowsPane(Pane):
 
     # -- aggregations ---------------------------------------------------------------------------
 
-    @work(exclusive=True, group="flows-aggregate", exit_on_error=False)
+    @work(
+        exclusive=True, group="flows-aggregate", exit_on_error=False, description="flows-aggregate"
+    )
     async def compute_aggregation(self, kind: str) -> None:
         """Aggregate the filtered records (in DuckDB when it holds them, else in a thread)."""
         topology = self.topology
@@ -1814,7 +1816,7 @@ class FlowsPane(Pane):
 
     # -- pairs ----------------------------------------------------------------------------------
 
-    @work(exclusive=True, group="flows-pairs", exit_on_error=False)
+    @work(exclusive=True, group="flows-pairs", exit_on_error=False, description="flows-pairs")
     async def compute_pairs(self) -> None:
         """Pair forward and return legs over every loaded record (in a thread when many).
 

@@ -595,7 +595,7 @@ class MetricsPane(Pane):
         super().watch_window(old, new)
         self._sweep_wake.set()
 
-    @work(exclusive=True, group="fleet", exit_on_error=False)
+    @work(exclusive=True, group="fleet", exit_on_error=False, description="fleet")
     async def _sweep_loop(self) -> None:
         """Sweep the fleet now and then every few minutes (longer when the budget says so).
 
@@ -1004,7 +1004,12 @@ class MetricsPane(Pane):
         self._switch("metrics-rows")
         self._refocus(None)
 
-    @work(exclusive=True, group="metrics-listmetrics", exit_on_error=False)
+    @work(
+        exclusive=True,
+        group="metrics-listmetrics",
+        exit_on_error=False,
+        description="metrics-listmetrics",
+    )
     async def _load_available(self, target: Target) -> None:
         """ListMetrics for the target's resources, into the adder list."""
         assert self.source is not None

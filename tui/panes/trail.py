@@ -472,7 +472,7 @@ class TrailPane(TrailRemote, Pane):
         typing it costs no reload); other sources load everything."""
         return self.filter.folder_terms() if source.kind == "s3" else compile_filter("")
 
-    @work(exclusive=True, group="trail-pushdown", exit_on_error=False)
+    @work(exclusive=True, group="trail-pushdown", exit_on_error=False, description="trail-pushdown")
     async def _pushdown(self, flt: TrailFilter) -> None:
         """The unfiltered load stopped early: fetch what the filter's exact term selects."""
         if self.aws is None or self.window is None:
@@ -568,7 +568,13 @@ class TrailPane(TrailRemote, Pane):
             return
         self._set_view(self._select(self._ordered), self.filter, self.errors_only)
 
-    @work(exclusive=True, group="trail-filter", thread=True, exit_on_error=False)
+    @work(
+        exclusive=True,
+        group="trail-filter",
+        thread=True,
+        exit_on_error=False,
+        description="trail-filter",
+    )
     def _refilter_in_thread(self, flt: TrailFilter, errors_only: bool) -> None:
         events = list(self._ordered)
         view = _narrow(events, flt, errors_only, self.focus_scope)
@@ -591,7 +597,13 @@ class TrailPane(TrailRemote, Pane):
             self._store_shown = time.monotonic()
             self._refilter()
 
-    @work(exclusive=True, group="trail-filter", thread=True, exit_on_error=False)
+    @work(
+        exclusive=True,
+        group="trail-filter",
+        thread=True,
+        exit_on_error=False,
+        description="trail-filter",
+    )
     def _refilter_store(self, flt: TrailFilter, errors_only: bool) -> None:
         if self._store is not None:
             self._store_view(self._store, flt, errors_only)
@@ -1037,7 +1049,7 @@ class TrailPane(TrailRemote, Pane):
         )
         self.app.push_screen(ExportPrompt(message, default), chosen)
 
-    @work(group="trail-export", thread=True, exit_on_error=False)
+    @work(group="trail-export", thread=True, exit_on_error=False, description="trail-export")
     def _export(self, events: list[TrailEvent] | Callable[[], list[TrailEvent]], path: str) -> None:
         target = Path(path).expanduser()
         suffix = target.suffix.lower().lstrip(".")

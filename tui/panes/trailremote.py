@@ -80,7 +80,12 @@ class TrailRemote:
             return
         self._ask_remote(source, pane.filter, pane._current_window(pane._now()))
 
-    @work(exclusive=True, group="trail-remote-ask", exit_on_error=False)
+    @work(
+        exclusive=True,
+        group="trail-remote-ask",
+        exit_on_error=False,
+        description="trail-remote-ask",
+    )
     async def _ask_remote(self, source: Any, flt: Any, window: Any) -> None:
         from tui.aws import insights, lake
         from tui.aws.errors import HamariError
@@ -128,7 +133,7 @@ class TrailRemote:
         pane._refilter()
         self._run_remote(source, flt, window, plan)
 
-    @work(exclusive=True, group="trail-remote", exit_on_error=False)
+    @work(exclusive=True, group="trail-remote", exit_on_error=False, description="trail-remote")
     async def _run_remote(self, source: Any, flt: Any, window: Any, plan: Any) -> None:
         """Progress in the status line; each page of results into the table as it comes."""
         from tui.aws import lake

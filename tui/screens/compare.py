@@ -87,7 +87,7 @@ class CompareScreen(Screen[None]):
         # marker 1 + attribute 18 + cell padding (2 per column) + scrollbar 2
         return max(12, (self.size.width - 1 - 18 - 8 - 2) // 2)
 
-    @work(exclusive=True, group="compare", exit_on_error=False)
+    @work(exclusive=True, group="compare", exit_on_error=False, description="compare")
     async def load(self) -> None:
         from tui.aws.compare import gather_twins
 

@@ -106,7 +106,7 @@ class HealthScreen(Screen[None]):
             self.show(cached)
         self.load()
 
-    @work(exclusive=True, group="health-screen", exit_on_error=False)
+    @work(exclusive=True, group="health-screen", exit_on_error=False, description="health-screen")
     async def load(self) -> None:
         try:
             report = await run_check(self.app)

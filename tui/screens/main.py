@@ -475,7 +475,13 @@ class MainScreen(Screen[None]):
         """Write the bundle to ``path`` (in a thread); notify where, or why not."""
         self._write_bundle(self.build_bundle(), path, self.query_one(TrailPane))
 
-    @work(exclusive=True, group="bundle-save", thread=True, exit_on_error=False)
+    @work(
+        exclusive=True,
+        group="bundle-save",
+        thread=True,
+        exit_on_error=False,
+        description="bundle-save",
+    )
     def _write_bundle(self, bundle: Bundle, path: str, trail: TrailPane | None = None) -> None:
         from dataclasses import replace
 
@@ -607,7 +613,9 @@ class MainScreen(Screen[None]):
             metrics.fleet,
         )
 
-    @work(exclusive=True, group="findings", thread=True, exit_on_error=False)
+    @work(
+        exclusive=True, group="findings", thread=True, exit_on_error=False, description="findings"
+    )
     def _compute_findings(
         self,
         events: list[Any],
@@ -651,7 +659,12 @@ class MainScreen(Screen[None]):
         strip.computing = not all(p.has_data() for p in self.panes)
         strip.findings = findings
 
-    @work(exclusive=True, group="findings-instances", exit_on_error=False)
+    @work(
+        exclusive=True,
+        group="findings-instances",
+        exit_on_error=False,
+        description="findings-instances",
+    )
     async def _poll_instances(self) -> None:
         """Describe the region's instances for their state reasons, now and every few minutes."""
         from tui.aws.inventory import describe_instances, load_key_aliases
