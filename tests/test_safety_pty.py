@@ -124,7 +124,7 @@ def _tour(run: Run) -> None:
                 break
         for _ in range(3):  # export: a notification that carries a hostile path
             run.keys("x")  # (under load a key can arrive before the pane is active: retry)
-            if run.until("Export", timeout=10):
+            if run.until("filtered events", timeout=10):  # the dialog's text, not the footer's
                 break
         run.keys("\x15")  # ctrl+u empties the default path
         run.keys(*f"{run.export_dir}/{MARKUP_NAME}", settle=0.0)
@@ -157,8 +157,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[int, int], Run]
     threads = [threading.Thread(target=_tour, args=(run,)) for run in result.values()]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join(120)
+    for thread in threads:  # a tour on a loaded 2-core CI machine takes minutes: never cut it
+        thread.join(600)
     yield result
     for run in result.values():
         run.proc.close()
