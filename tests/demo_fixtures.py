@@ -7,6 +7,7 @@ into ``tests/conftest.py``.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 from datetime import UTC, datetime
 
 import pytest
@@ -39,10 +40,28 @@ def emulator() -> Iterator[EmbeddedAws]:
         aws.stop()
 
 
+_SEEDED: dict[str, Any] = {}  # the last world seeded here, and the emulator's state token after
+
+
 @pytest.fixture
 def demo_world(emulator: EmbeddedAws) -> DemoWorld:
-    """Reset the emulator (backends, event store, fault rules, request log) and seed it anew."""
-    emulator.reset()
-    world = seed(emulator.url, now=DEMO_NOW)
+    """The demo world as seeded, with no fault rule and an empty request log."""
+    return seeded_demo(emulator)
+
+
+def seeded_demo(emulator: EmbeddedAws) -> DemoWorld:
+    """The demo world as seeded, with no fault rule and an empty request log.
+
+    Seeding costs seconds; when nothing has written to the emulator since the last seeding (no
+    reset, no mutating request, no direct write: :meth:`EmbeddedAws.state_token`), that world is
+    handed out again instead of resetting and seeding anew.
+    """
+    assert emulator.faults is not None
+    emulator.faults.clear()
+    world = _SEEDED.get("world")
+    if world is None or _SEEDED.get("token") != emulator.state_token():
+        emulator.reset()
+        world = seed(emulator.url, now=DEMO_NOW)
+        _SEEDED.update(world=world, token=emulator.state_token())
     emulator.faults.clear_seen()  # the seeding's own requests are not the product's
     return world

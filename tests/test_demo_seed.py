@@ -249,6 +249,30 @@ def test_demo_world_fixture_reseeds_deterministically(
     assert again.vpc_id == demo_world.vpc_id and again.kms_key_arn != ""
 
 
+def test_the_seeded_world_is_reused_only_while_nothing_wrote_to_it(emulator: EmbeddedAws) -> None:
+    import boto3
+
+    from tests.demo_fixtures import seeded_demo
+
+    first = seeded_demo(emulator)
+    ec2 = boto3.client(
+        "ec2",
+        region_name=first.region,
+        endpoint_url=emulator.url,
+        aws_access_key_id="AKIAHAMARIDEMO000000",
+        aws_secret_access_key="x",
+    )
+    instance = next(iter(first.instance_ids.values()))
+    ec2.describe_instances(InstanceIds=[instance])  # reading leaves the world as seeded
+    assert seeded_demo(emulator) is first
+    assert emulator.requests_seen == []  # and the next test starts with an empty log
+    ec2.create_tags(Resources=[instance], Tags=[{"Key": "Name", "Value": "renamed"}])
+    again = seeded_demo(emulator)
+    assert again is not first  # a write: reset and seeded anew
+    tags = ec2.describe_instances(InstanceIds=[instance])["Reservations"][0]["Instances"][0]
+    assert {"Key": "Name", "Value": "renamed"} not in tags.get("Tags", [])
+
+
 def test_direct_backend_writes_read_back_like_http_writes(world: DemoWorld) -> None:
     """The in-process fast path (tui/demo/direct.py) stores what the HTTP path stores.
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -141,15 +142,25 @@ class Worlds:
     healthy: DemoWorld
 
 
+_SEEDED: dict[str, Any] = {}  # the last three worlds seeded, and the emulator's state token after
+
+
 @pytest.fixture(scope="module")
 def worlds(emulator: EmbeddedAws) -> Iterator[Worlds]:
-    """The demo, WORLD2 and HEALTHY, side by side on a freshly reset emulator (read-only use)."""
-    emulator.reset()
-    demo = seed(emulator.url, now=DEMO_NOW)
-    world2 = seed(emulator.url, now=WORLD2_NOW, spec=WORLD2, seed=2027)
-    healthy = seed(emulator.url, now=WORLD2_NOW, spec=HEALTHY, seed=3301)
+    """The demo, WORLD2 and HEALTHY, side by side on a freshly reset emulator (read-only use).
+
+    Seeded again only when something wrote to the emulator since (see ``seeded_demo``).
+    """
+    assert emulator.faults is not None
+    emulator.faults.clear()
+    if _SEEDED.get("worlds") is None or _SEEDED.get("token") != emulator.state_token():
+        emulator.reset()
+        demo = seed(emulator.url, now=DEMO_NOW)
+        world2 = seed(emulator.url, now=WORLD2_NOW, spec=WORLD2, seed=2027)
+        healthy = seed(emulator.url, now=WORLD2_NOW, spec=HEALTHY, seed=3301)
+        _SEEDED.update(worlds=Worlds(demo, world2, healthy), token=emulator.state_token())
     emulator.faults.clear_seen()  # the seeding's own requests are not the product's
-    yield Worlds(demo, world2, healthy)
+    yield _SEEDED["worlds"]
 
 
 def aws_env(world: DemoWorld) -> dict[str, str]:

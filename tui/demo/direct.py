@@ -16,6 +16,9 @@ from __future__ import annotations
 from datetime import UTC
 from typing import Any
 
+# Writes made here, which the emulator's request log never sees: part of its state token.
+WRITES = [0]
+
 
 class DirectLogs:
     """``create_log_stream``/``put_log_events`` of a boto3 logs client, on moto's backend."""
@@ -30,6 +33,7 @@ class DirectLogs:
         )
 
     def create_log_stream(self, *, logGroupName: str, logStreamName: str) -> None:
+        WRITES[0] += 1
         self._backend.create_log_stream(logGroupName, logStreamName)
 
     def put_log_events(
@@ -39,6 +43,7 @@ class DirectLogs:
         logStreamName: str,
         logEvents: list[dict[str, Any]],
     ) -> dict[str, Any]:
+        WRITES[0] += 1
         token, rejected = self._backend.put_log_events(logGroupName, logStreamName, logEvents)
         if rejected:  # the seed only writes in-range events; say so loudly if that ever changes
             raise ValueError(f"moto rejected seeded log events: {rejected}")
@@ -54,6 +59,7 @@ class DirectMetrics:
         self._backend = cloudwatch_backends[account][region]
 
     def put_metric_data(self, *, Namespace: str, MetricData: list[dict[str, Any]]) -> None:
+        WRITES[0] += 1
         # moto's request parser hands the backend naive UTC datetimes; do the same.
         items = [
             {**m, "Timestamp": m["Timestamp"].astimezone(UTC).replace(tzinfo=None)}

@@ -370,6 +370,25 @@ def error_response(
     return f"{status} {reason}", headers, body
 
 
+_READS = (
+    "Describe",
+    "Get",
+    "List",
+    "Lookup",
+    "Filter",
+    "Search",
+    "Head",
+    "BatchGet",
+    "GET ",
+    "HEAD ",
+)
+
+
+def _is_read(operation: str) -> bool:
+    """Whether ``operation`` only reads (so a seeded world it ran against is still as seeded)."""
+    return operation.startswith(_READS)
+
+
 class FaultInjector:
     """WSGI middleware that fails chosen requests before they reach moto, and records all."""
 
@@ -378,6 +397,7 @@ class FaultInjector:
         self._lock = threading.Lock()
         self._rules: list[list[Any]] = []  # [rule, remaining]
         self._seen: list[SeenRequest] = []
+        self.writes = 0  # requests that may change the emulator's state (never cleared)
 
     def add(self, rule: FaultRule) -> FaultRule:
         """Install ``rule``; rules are tried in the order they were added."""
@@ -410,6 +430,8 @@ class FaultInjector:
     def _take(self, service: str, operation: str, region: str = "") -> FaultRule | None:
         with self._lock:
             self._seen.append(SeenRequest(service, operation, time.monotonic(), region))
+            if not _is_read(operation):
+                self.writes += 1
             for entry in self._rules:
                 rule, remaining = entry
                 if remaining == 0 or not rule.matches(service, operation, region):
@@ -481,6 +503,7 @@ class EmbeddedAws:
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self.faults: FaultInjector | None = None
+        self.generation = 0  # resets so far
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> str:
@@ -570,6 +593,16 @@ class EmbeddedAws:
     def url(self) -> str:
         return f"http://{self._host}:{self.port}"
 
+    def state_token(self) -> tuple[int, int, int]:
+        """Changes whenever the emulator's state may have: a reset, a write over HTTP or direct.
+
+        The tests reuse a seeded world while this stays the same, instead of seeding anew.
+        """
+        from . import direct
+
+        writes = self.faults.writes if self.faults else 0
+        return (self.generation, writes, direct.WRITES[0])
+
     @property
     def requests_seen(self) -> list[SeenRequest]:
         """A copy of every (service, operation, at) seen since start or the last reset."""
@@ -588,6 +621,7 @@ class EmbeddedAws:
         """Empty every moto backend and the extension stores; clear fault rules and the log."""
         from . import extensions
 
+        self.generation += 1
         with urlopen(Request(f"{self.url}/moto-api/reset", method="POST"), timeout=10) as resp:
             resp.read()
         extensions.reset_stores()
