@@ -7,8 +7,8 @@ into ``tests/conftest.py``.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
