@@ -12,28 +12,23 @@ marked in words and colour. From there:
 * ``e`` (or enter) explains a record: every field and the NACL evaluation;
 * ``x`` exports the filtered records; ``f`` toggles follow (polling for new records).
 
-Memory is bounded: at most :data:`MAX_RECORDS` records are kept as Python objects (about 0.7 KB
-each). Beyond that every loaded record goes to an embedded DuckDB store on disk with a memory
-limit (:class:`~tui.models.flowengine.FlowEngine`): counts, re-filters and aggregations then run
-there over everything loaded, and the table shows the newest matches. If DuckDB cannot be used,
-the oldest records are dropped instead (the status line says so) and the filter is pushed down
-to the source. Re-filtering, pairing and aggregating large sets run in thread workers so the
-terminal never freezes over a slow SSH link.
-
-The data layer (topology, NACL explanation, aggregations, streaming sources) lives in
-``tui.models`` and ``tui.aws``; until every module of that contract exists, small adapters at the
-bottom of this file stand in for the missing ones, with the same shapes.
+What is loaded is not the pane's: the records, the memory cap and the DuckDB store past it, the
+topology and what was skipped live in a :class:`~tui.evidence.flows.FlowEvidence` the main screen
+creates and hands down. The pane fills it and shows the newest matches of its filter and focus;
+the findings and the incident bundle read all of it, whatever the pane shows. If the store cannot
+be used and records were dropped, the filter is pushed down to the source instead. Re-filtering,
+pairing and aggregating large sets run in threads so the terminal never freezes over a slow SSH
+link.
 """
 
 from __future__ import annotations
 
 import asyncio
 import bisect
-import itertools
-from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Sequence
+import contextlib
+from collections.abc import AsyncIterator, Callable, Hashable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from rich.text import Text
@@ -50,6 +45,14 @@ from textual.widgets import Static
 from tui.aws.errors import OfflineError
 from tui.aws.flowlogs import stream_cloudwatch, stream_local, stream_s3
 from tui.aws.network import load_topology
+from tui.evidence.flows import (
+    THREAD_THRESHOLD,
+    Added,
+    Counts,
+    FlowEvidence,
+    export_records,
+    scope_predicate,
+)
 from tui.models.findings import Evidence, conversation_id
 from tui.models.flowagg import AGGREGATIONS, aggregate
 from tui.models.flowfilter import FilterError, FlowFilter, complete, parse_filter
@@ -61,7 +64,7 @@ from tui.models.flowlog import (
     one_sided_conversations,
     parse_source,
 )
-from tui.models.focus import FocusScope, flow_in_scope
+from tui.models.focus import FocusScope
 from tui.models.nacl import explain
 from tui.models.network import FlowLogConfig, Topology
 from tui.models.text import display_safe
@@ -73,18 +76,8 @@ from widgets.record_table import Column, RecordTable
 if TYPE_CHECKING:
     from tui.aws.session import Aws
 
-#: Records kept as Python objects at most; beyond it everything loaded also goes to DuckDB.
-MAX_RECORDS = 50_000
-#: Records of REJECTed conversations the pairs view takes from the store at most.
-PAIR_LIMIT = 50_000
-#: Seconds between two refreshes of the store's conversations for the findings, in follow mode.
-CONVERSATIONS_EVERY = 60.0
-#: DuckDB's memory limit for the store; above it DuckDB spills to its temp directory.
-STORE_MEMORY = "128MB"
 # Logs Insights returns at most 10,000 rows per query.
 INSIGHTS_LIMIT = 10_000
-#: Above this many records, re-filtering and analysis run in a thread worker.
-THREAD_THRESHOLD = 50_000
 #: Follow mode re-reads this far back: flow records reach CloudWatch Logs minutes late.
 FOLLOW_OVERLAP_MS = 10 * 60 * 1000
 
@@ -432,29 +425,6 @@ def _check_filter(text: str) -> FlowFilter:
 
 
 @dataclass
-class Counts:
-    """What the status line reports about loading."""
-
-    pages: int = 0
-    bad_lines: int = 0
-    bad_files: int = 0
-    nodata: int = 0
-    skipdata: int = 0
-    dropped: int = 0  # no longer in memory (still in the store when there is one)
-    stored: int = 0  # records in the DuckDB store
-    store_error: str | None = None
-    pushed_down: str | None = None
-    source: str = ""
-    sources: set[str] = field(default_factory=set)
-
-    def add_stats(self, stats: Any) -> None:
-        self.bad_lines += int(getattr(stats, "bad_lines", 0) or 0)
-        self.bad_files += int(getattr(stats, "bad_files", 0) or 0)
-        self.nodata += int(getattr(stats, "nodata", 0) or 0)
-        self.skipdata += int(getattr(stats, "skipdata", 0) or 0)
-
-
-@dataclass
 class RemoteRun:
     """A Logs Insights run of the pane's filter: its progress, then its records.
 
@@ -553,21 +523,25 @@ class FlowsPane(Pane):
         def can_replace(self, message: Message) -> bool:
             return isinstance(message, FlowsPane.DataChanged)
 
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        evidence: FlowEvidence | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
         super().__init__(id=id, classes=classes)
-        self.records: list[FlowRecord] = []
+        # What is loaded (records, store, topology, counts) is the screen's, shared with the
+        # findings and the bundle; this pane fills it and shows its filter's and focus's part.
+        self.evidence = evidence if evidence is not None else FlowEvidence()
         self.matched: list[FlowRecord] = []
         self.filter: FlowFilter | None = None
         self.focus_scope: FocusScope | None = None
-        self.counts = Counts()
-        self.topology: Any = None
         self.following = True
         self.view = "records"  # records | agg | pairs
         self.agg_kind = AGGREGATIONS[0]
         self.pairs: list[PairGroup] = []
-        self._seen: set[str] = set()
         self._follow_from_ms: int | None = None
-        self._newest_ms: int | None = None
         self._loaded_for: TimeWindow | None = None
         self._table_width = 0
         self._source_key: tuple[str, ...] | None = None
@@ -577,20 +551,37 @@ class FlowsPane(Pane):
         self.replaying = False
         self.remote: RemoteRun | None = None
         self.showing_remote = False
-        # Everything loaded, once it outgrows MAX_RECORDS (see the module docstring). The
-        # lock serialises the worker threads that use the one DuckDB connection.
-        self.store: Any = None
-        self._store_lock = asyncio.Lock()
         self.match_count = 0  # matches among everything loaded (the table may show fewer)
-        self._closing: set[asyncio.Task[None]] = set()
-        self._generation = 0  # bumped by every reset, so a late store result is dropped
-        # The store's REJECTed conversations, for the findings (see _refresh_conversations).
-        self._conversations: list[FlowRecord] | None = None
-        self._conversations_for = -1
-        self._conversations_at = 0.0
-        # Each source's running counters (their samples name what was skipped).
-        self._stats: list[Any] = []
         self._with_date = False
+
+    # -- the evidence, read through ---------------------------------------------------------------
+
+    @property
+    def records(self) -> list[FlowRecord]:
+        """What memory holds, oldest first (the evidence's)."""
+        return self.evidence.records
+
+    @property
+    def counts(self) -> Counts:
+        return self.evidence.counts
+
+    @property
+    def store(self) -> Any:
+        return self.evidence.store
+
+    @property
+    def topology(self) -> Any:
+        return self.evidence.topology
+
+    @property
+    def loaded_count(self) -> int:
+        """Every record loaded: in the store when there is one, else in memory."""
+        return self.evidence.loaded_count
+
+    @property
+    def _lost(self) -> bool:
+        """Records were dropped from memory and are in no store."""
+        return self.evidence.lost
 
     # -- composition -------------------------------------------------------------------------
 
@@ -656,9 +647,9 @@ class FlowsPane(Pane):
             self._reset()
         if self.topology is None:
             try:
-                self.topology = await load_topology(aws)
+                self.evidence.topology = await load_topology(aws)
             except OfflineError as err:  # local files offline: records without network context
-                self.topology = Topology(
+                self.evidence.topology = Topology(
                     warnings=(f"interfaces, subnets and NACLs: {err.message}",)
                 )
             self.update_warning()
@@ -680,39 +671,16 @@ class FlowsPane(Pane):
         for stream in streams:
             await self._consume(stream)
         self._loaded_for = self.window
-        newest = self._newest_ms or int(window.start.timestamp() * 1000)
+        newest = self.evidence.newest_ms or int(window.start.timestamp() * 1000)
         # Late events (flow logs arrive minutes after the fact) are re-read; `seen` dedupes them.
         self._follow_from_ms = max(int(window.start.timestamp() * 1000), newest - FOLLOW_OVERLAP_MS)
         self._update_status()
         await self._refresh_conversations()
 
     async def _refresh_conversations(self) -> None:
-        """Take the REJECTed conversations' records from the store, for the findings strip.
-
-        Recomputed when the store has grown, at most every CONVERSATIONS_EVERY seconds in
-        follow mode (a million records cost a couple of seconds in a thread).
-        """
-        if self.store is None or self.counts.stored == self._conversations_for:
-            return
-        now = asyncio.get_running_loop().time()
-        if self._conversations is not None and now - self._conversations_at < CONVERSATIONS_EVERY:
-            return
-        generation = self._generation
-        async with self._store_lock:
-            store = self.store
-            if store is None or generation != self._generation:
-                return
-            stored = self.counts.stored
-            try:
-                records = await asyncio.to_thread(store.conversation_records, PAIR_LIMIT)
-            except Exception:  # the findings keep what memory holds; pairs say why
-                self._conversations_for = stored
-                return
-        if generation != self._generation:
-            return
-        self._conversations, self._conversations_for = records, stored
-        self._conversations_at = now
-        self.post_message(self.DataChanged(self))
+        """The store's REJECTed conversations, for the findings (at most every minute)."""
+        if await self.evidence.refresh_conversations(asyncio.get_running_loop().time()):
+            self.post_message(self.DataChanged(self))
 
     def _flt_for_source(self) -> FlowFilter | None:
         # The full window is loaded unfiltered so that re-filtering is local and instant; once
@@ -744,7 +712,9 @@ class FlowsPane(Pane):
         self.counts.source = ", ".join(sorted({f"cwl:{c.log_group}" for c in configs}))
         follow_from = None if first else self._follow_from_ms
         return [
-            stream_cloudwatch(aws, c, window, flt, seen=self._seen, follow_from_ms=follow_from)
+            stream_cloudwatch(
+                aws, c, window, flt, seen=self.evidence.seen, follow_from_ms=follow_from
+            )
             for c in configs
         ]
 
@@ -800,134 +770,44 @@ class FlowsPane(Pane):
             yield replace(batch, records=kept)
 
     async def _consume(self, stream: AsyncIterator[Any]) -> None:
-        last_stats: Any = None
-        last_pages = 0
-        try:
-            async for batch in stream:
-                self.counts.pages += max(0, batch.pages - last_pages)
-                last_pages = batch.pages
-                if last_stats is not None and batch.stats is not last_stats:
-                    self.counts.add_stats(last_stats)
-                last_stats = batch.stats
-                if not any(s is last_stats for s in self._stats):
-                    self._stats.append(last_stats)
-                if batch.pushed_down:
-                    self.counts.pushed_down = batch.pushed_down
-                newest = getattr(batch, "last_event_ms", None)
-                if newest is not None and (self._newest_ms is None or newest > self._newest_ms):
-                    self._newest_ms = newest
-                if batch.records:
-                    await self._add_records(batch.records)
-                self._update_status(loading=True, pending=last_stats)
-        finally:
-            if last_stats is not None:
-                self.counts.add_stats(last_stats)
+        async with contextlib.aclosing(self.evidence.load(stream)) as batches:
+            async for added, pending in batches:
+                await self._show_added(added)
+                self._update_status(loading=True, pending=pending)
 
-    @property
-    def _lost(self) -> bool:
-        """Records were dropped from memory and are in no store."""
-        return bool(self.counts.dropped) and self.store is None
-
-    @property
-    def loaded_count(self) -> int:
-        """Every record loaded: in the store when there is one, else in memory."""
-        return self.counts.stored if self.store is not None else len(self.records)
-
-    async def _store_add(self, new: list[FlowRecord]) -> None:
-        """Put records in the store, creating it (with what memory holds) when memory is full."""
-        if self.counts.store_error is not None:
-            return
-        if self.store is None and len(self.records) + len(new) <= MAX_RECORDS:
-            return
-        from tui.models.flowengine import FlowEngine
-
-        generation = self._generation
-        async with self._store_lock:
-            if self.counts.store_error is not None or generation != self._generation:
-                return
-            try:
-                store = self.store
-                if store is None:
-                    held = list(self.records)
-
-                    def create() -> Any:
-                        made = FlowEngine(memory_limit=STORE_MEMORY)
-                        made.add(held)
-                        return made
-
-                    store = await asyncio.to_thread(create)
-                    if generation != self._generation:  # reset meanwhile: these are stale
-                        await asyncio.to_thread(store.close)
-                        return
-                    self.store = store
-                    self.counts.stored = len(held)
-                await asyncio.to_thread(store.add, new)
-                if generation == self._generation:
-                    self.counts.stored += len(new)
-            except Exception as exc:  # no DuckDB: drop the oldest instead, and say so
-                self.counts.store_error = f"{type(exc).__name__}: {exc}"
-                self._close_store()
-                self.notify(
-                    f"Flow records: the on-disk store failed ({display_safe(str(exc))[:120]}); "
-                    f"keeping the newest {MAX_RECORDS:,} in memory",
-                    severity="warning",
-                    markup=False,
-                )
-
-    def _close_store(self) -> None:
-        """Forget the store; close it once no worker thread is using it."""
-        store, self.store = self.store, None
-        if store is None:
-            return
-        if not self._store_lock.locked():
-            store.close()
-            return
-
-        async def close_when_free() -> None:
-            async with self._store_lock:
-                await asyncio.to_thread(store.close)
-
-        task = asyncio.get_running_loop().create_task(close_when_free())
-        self._closing.add(task)
-        task.add_done_callback(self._closing.discard)
-
-    async def _add_records(self, new: list[FlowRecord]) -> None:
-        await self._store_add(new)
-        records = self.records
-        in_order = not records or min(_start(r) for r in new) >= _start(records[-1])
-        records.extend(new)
-        if not in_order:
-            records.sort(key=_start)
-        excess = len(records) - MAX_RECORDS
-        if excess > 0:
-            del records[:excess]
-            self.counts.dropped += excess
-        self.post_message(self.DataChanged(self))
-        if in_order and (excess <= 0 or self.store is not None):
-            # Newest records only: they extend the matches (the oldest shown ones fall off).
-            predicate = self._predicate()
-            fresh = new if predicate is None else [r for r in new if predicate(r)]
-            self.matched.extend(fresh)
-            self.match_count += len(fresh)
-            if len(self.matched) > MAX_RECORDS:
-                del self.matched[: len(self.matched) - MAX_RECORDS]
-            self._show_records()
-        else:
+    async def _show_added(self, added: Added) -> None:
+        """Extend the matches with a batch the evidence took (or filter again)."""
+        if added.store_error is not None:
+            self.notify(
+                f"Flow records: the on-disk store failed ({display_safe(added.store_error)[:120]}"
+                f"); keeping the newest {self.evidence.max_records:,} in memory",
+                severity="warning",
+                markup=False,
+            )
+        if added.appended is None:
+            self.post_message(self.DataChanged(self))
             await self._refilter()
+            return
+        if not added.appended:
+            return
+        self.post_message(self.DataChanged(self))
+        # Newest records only: they extend the matches (the oldest shown ones fall off).
+        predicate = self._predicate()
+        new = added.appended
+        fresh = new if predicate is None else [r for r in new if predicate(r)]
+        self.matched.extend(fresh)
+        self.match_count += len(fresh)
+        cap = self.evidence.max_records
+        if len(self.matched) > cap:
+            del self.matched[: len(self.matched) - cap]
+        self._show_records()
 
     def _reset(self) -> None:
-        self._generation += 1
-        self._close_store()
-        self._conversations, self._conversations_for = None, -1
-        self.records = []
+        self.evidence.reset()
         self.matched = []
         self.match_count = 0
-        self.counts = Counts()
-        self._seen = set()
         self._follow_from_ms = None
-        self._newest_ms = None
         self._loaded_for = None
-        self._stats = []
         self.outside_window = 0
         self.data_span = None
         self.loaded_at = None  # a new window: loading, not stale
@@ -938,13 +818,7 @@ class FlowsPane(Pane):
 
     def _predicate(self) -> Callable[[FlowRecord], bool] | None:
         """The filter, and the focused resource's interfaces when a resource is in focus."""
-        scope = self.focus_scope
-        keep = None if self.filter is None or self.filter.is_empty else self.filter.to_predicate()
-        if scope is None:
-            return keep
-        if keep is None:
-            return lambda r: flow_in_scope(r, scope)
-        return lambda r: keep(r) and flow_in_scope(r, scope)
+        return scope_predicate(self.filter, self.focus_scope)
 
     def set_focus_scope(self, scope: FocusScope | None) -> None:
         """Data down from the screen: show only the flows of the focused resource's interfaces."""
@@ -954,69 +828,27 @@ class FlowsPane(Pane):
         self.apply_filter(self.filter)
 
     async def _refilter(self) -> None:
-        if self.store is not None:
-            await self._refilter_store()
+        """Ask the evidence for the newest matches of the filter and focus, and show them."""
+        found = await self.evidence.matches(self.filter, self.focus_scope)
+        if found is None:  # reset meanwhile: the next load filters again
             return
-        predicate = self._predicate()
-        records = list(self.records)
-        if predicate is None:
-            self.matched = records
-        elif len(records) > THREAD_THRESHOLD:
-            self.matched = await asyncio.to_thread(_apply, predicate, records)
-        else:
-            self.matched = _apply(predicate, records)
-        self.match_count = len(self.matched)
-        self.hidden_by_focus = 0
-        if self.focus_scope is not None and not self.matched:
-            flt = self.filter
-            keep = None if flt is None or flt.is_empty else flt.to_predicate()
-            self.hidden_by_focus = len(records) if keep is None else sum(map(keep, records))
+        if found.error is not None:
+            self._store_trouble(found.error, "filtering the records in memory only")
+        self.matched, self.match_count = found.records, found.count
+        self.hidden_by_focus = found.hidden_by_focus
         self._show_records()
 
-    async def _refilter_store(self) -> None:
-        """The newest matches of everything loaded, and how many match in all (in DuckDB)."""
-        flt, scope = self.filter, self.focus_scope
-        self.hidden_by_focus = 0
-        if (flt is None or flt.is_empty) and scope is None:
-            self.matched = list(self.records)
-            self.match_count = self.counts.stored
-            self._show_records()
-            return
-        async with self._store_lock:
-            store = self.store
-            if store is None:  # reset meanwhile: the next load filters again
-                return
-
-            def query() -> tuple[list[FlowRecord], int, int]:
-                newest = store.newest(flt, MAX_RECORDS, scope=scope)
-                count = store.count(flt, scope=scope)
-                hidden = store.count(flt, scope=None) if scope is not None and not count else 0
-                return newest, count, hidden
-
-            try:
-                self.matched, self.match_count, self.hidden_by_focus = await asyncio.to_thread(
-                    query
-                )
-            except Exception as exc:  # e.g. DuckDB out of memory: filter what memory holds
-                self._store_trouble(exc, "filtering the records in memory only")
-                predicate = self._predicate()
-                self.matched = (
-                    list(self.records) if predicate is None else _apply(predicate, self.records)
-                )
-                self.match_count = len(self.matched)
-        self._show_records()
-
-    def _store_trouble(self, exc: BaseException, fallback: str) -> None:
+    def _store_trouble(self, error: str, fallback: str) -> None:
         """Say that a query on the store failed, and what the pane does instead."""
         self.notify(
-            f"Flow store: {type(exc).__name__}: {display_safe(str(exc))[:160]}; {fallback}",
+            f"Flow store: {display_safe(error)[:160]}; {fallback}",
             severity="warning",
             markup=False,
             timeout=10,
         )
 
     def on_unmount(self) -> None:
-        self._close_store()  # its files live in a private temp directory
+        self.evidence.close()  # its files live in a private temp directory
 
     @work(exclusive=True, group="flows-filter", exit_on_error=False, description="flows-filter")
     async def apply_filter(self, flt: FlowFilter | None) -> None:
@@ -1032,16 +864,13 @@ class FlowsPane(Pane):
 
     @property
     def loaded_records(self) -> list[FlowRecord]:
-        """Every loaded record, oldest first (a copy: safe to hand to a thread)."""
-        return list(self.records)
+        """Every loaded record in memory, oldest first (the evidence's)."""
+        return self.evidence.loaded_records
 
     @property
     def findings_records(self) -> list[FlowRecord]:
-        """What the findings pair and explain: with a store, every record of its REJECTed
-        conversations (their requests may have left memory long ago); else what memory holds."""
-        if self.store is not None and self._conversations is not None:
-            return list(self._conversations)
-        return self.loaded_records
+        """What the findings read (the evidence's, whatever this pane shows)."""
+        return self.evidence.findings_records
 
     def show_evidence(self, evidence: Evidence) -> None:
         """Apply the evidence's filter to the records and put the cursor on its REJECT."""
@@ -1204,7 +1033,7 @@ class FlowsPane(Pane):
         text.append(f" · {c.pages} pg")
         if bad_lines or bad_files:
             text.append(f" · bad {bad_lines} ln/{bad_files} files (b: list)", style="yellow")
-        if any(getattr(s, "guessed", None) for s in self._stats):
+        if self.evidence.layout_guessed:
             text.append(" · layout guessed from the field count (--flows-format)", style="yellow")
         text.append(f" · NODATA {nodata}")
         if skipdata:
@@ -1212,7 +1041,8 @@ class FlowsPane(Pane):
         else:
             text.append(" · SKIPDATA 0")
         if self._lost:
-            text.append(f" · oldest {c.dropped:,} dropped (cap {MAX_RECORDS:,})", style="yellow")
+            cap = self.evidence.max_records
+            text.append(f" · oldest {c.dropped:,} dropped (cap {cap:,})", style="yellow")
         if not self.following:
             text.append(" · paused")
         elif self.stale:
@@ -1572,11 +1402,7 @@ class FlowsPane(Pane):
         """
         try:
             if self.store is not None and not self.showing_remote:
-                flt, scope = self.filter, self.focus_scope
-                async with self._store_lock:
-                    store = self.store
-                    matches = store.records(flt, scope=scope) if store is not None else records
-                    where, count = await asyncio.to_thread(export_records, path, matches)
+                where, count = await self.evidence.export(path, self.filter, self.focus_scope)
             else:
                 where, count = await asyncio.to_thread(export_records, path, records)
         except Exception as exc:  # a full disk, a store query that failed
@@ -1691,17 +1517,7 @@ class FlowsPane(Pane):
         self._update_status()
 
     def skipped_items(self) -> list[Skipped]:
-        items = [
-            Skipped(bad.source, bad.lineno, bad.reason, bad.text)
-            for stats in self._stats
-            for bad in getattr(stats, "samples", ())
-        ]
-        named = {(i.where, i.reason) for i in items}
-        for stats in self._stats:  # files nothing was read from, and layouts guessed
-            for source, why in [*getattr(stats, "skipped", ()), *getattr(stats, "guessed", ())]:
-                if (source, why) not in named:
-                    items.append(Skipped(source, 0, why, ""))
-        return items
+        return self.evidence.skipped_items()
 
     def skipped_total(self) -> int:
         return self.counts.bad_lines + self.counts.bad_files
@@ -1712,9 +1528,8 @@ class FlowsPane(Pane):
         """Replay: show saved records and topology instead of polling (no AWS is ever opened)."""
         self.replaying = True
         self.following = False
-        self.records = sorted(records, key=_start)
-        self.topology = topology
-        self.counts = Counts(source=f"replay · {queries.get('source') or 'saved records'}")
+        source = f"replay · {queries.get('source') or 'saved records'}"
+        self.evidence.replace(records, topology, source)
         text = str(queries.get("filter") or "")
         flt: FlowFilter | None = None
         if text:
@@ -1764,29 +1579,18 @@ class FlowsPane(Pane):
     )
     async def compute_aggregation(self, kind: str) -> None:
         """Aggregate the filtered records (in DuckDB when it holds them, else in a thread)."""
-        topology = self.topology
-        if self.store is not None and not self.showing_remote:
-            flt, focus = self.filter, self.focus_scope
-            over = self.match_count
-            async with self._store_lock:
-                store = self.store
-                if store is None:
-                    return
-                try:
-                    rows = await asyncio.to_thread(
-                        store.aggregate, kind, flt, topology=topology, scope=focus
-                    )
-                except Exception as exc:
-                    self._store_trouble(exc, "aggregating the records in memory only")
-                    over = len(self.shown)
-                    rows = await asyncio.to_thread(aggregate, list(self.shown), kind, topology)
+        shown = list(self.shown)
+        if self.showing_remote:
+            rows = await asyncio.to_thread(aggregate, shown, kind, self.topology)
+            over = len(shown)
         else:
-            records = list(self.shown)
-            over = len(records)
-            if len(records) > THREAD_THRESHOLD:
-                rows = await asyncio.to_thread(aggregate, records, kind, topology)
-            else:
-                rows = aggregate(records, kind, topology)
+            match_count = self.match_count
+            rows, everything, error = await self.evidence.aggregate(
+                kind, self.filter, self.focus_scope, shown
+            )
+            if error is not None:
+                self._store_trouble(error, "aggregating the records in memory only")
+            over = match_count if everything else len(shown)
         table = self.query_one("#flows-agg-table", RecordTable)
         cells = [
             [
@@ -1824,15 +1628,12 @@ class FlowsPane(Pane):
         REJECTed leg, not only those still in memory.
         """
         remote = self.remote if self.showing_remote else None
-        records = list(remote.records if remote is not None else self.records)
-        if remote is None and self.store is not None:
-            async with self._store_lock:
-                store = self.store
-                if store is not None:
-                    try:
-                        records = await asyncio.to_thread(store.conversation_records, PAIR_LIMIT)
-                    except Exception as exc:
-                        self._store_trouble(exc, "pairing the records in memory only")
+        if remote is not None:
+            records = list(remote.records)
+        else:
+            records, error = await self.evidence.pair_records()
+            if error is not None:
+                self._store_trouble(error, "pairing the records in memory only")
         eni_az = self._eni_az_cached()
         if len(records) > THREAD_THRESHOLD:
             groups = await asyncio.to_thread(group_pairs, records, eni_az)
@@ -1864,10 +1665,6 @@ class FlowsPane(Pane):
 
 
 # --- pure text builders --------------------------------------------------------------------------
-
-
-def _apply(predicate: Callable[[FlowRecord], bool], records: Iterable[FlowRecord]) -> list[Any]:
-    return [r for r in records if predicate(r)]
 
 
 def _start(record: FlowRecord) -> int:
@@ -2005,40 +1802,9 @@ def _enable_command(text: Text, resource: str, account: str) -> Text:
     return text
 
 
-def export_records(path: str, records: Iterable[FlowRecord]) -> tuple[str, int]:
-    """Write records as NDJSON (raw fields by AWS name) or CSV (by the ``.csv`` suffix).
-
-    Streams: a list's CSV columns are the union of its formats; an iterator's (the store's,
-    one format) are its first record's.
-    """
-    from tui.headless.common import write_csv, write_ndjson
-
-    target = Path(path).expanduser()
-    if target.is_dir():
-        target = target / f"hamari-flows-{datetime.now(UTC):%Y%m%dT%H%M%S}.ndjson"
-    with target.open("w", encoding="utf-8", newline="") as out:
-        if target.suffix.lower() == ".csv":
-            columns: list[str] = []
-            if not isinstance(records, list):
-                it = iter(records)
-                first = next(it, None)
-                records = [] if first is None else itertools.chain([first], it)
-                columns = list(first.FORMAT) if first is not None else []
-            else:
-                for r in records:
-                    for name in r.FORMAT:
-                        if name not in columns:
-                            columns.append(name)
-            count = write_csv((r.as_dict() for r in records), columns, out)
-        else:
-            count = write_ndjson((r.as_dict() for r in records), out)
-    return str(target.resolve()), count
-
-
 # --- the data-layer contract, with stand-ins for modules that do not exist yet -------------------
 
 __all__ = [
-    "MAX_RECORDS",
     "FlowRows",
     "FlowsPane",
     "columns_for",
