@@ -43,7 +43,7 @@ from textual.suggester import Suggester
 from textual.widgets import Static
 
 from tui.aws.errors import OfflineError
-from tui.aws.flowlogs import stream_cloudwatch, stream_local, stream_s3
+from tui.aws.flowsources import open_plan
 from tui.aws.network import load_topology
 from tui.evidence.flows import (
     THREAD_THRESHOLD,
@@ -57,13 +57,14 @@ from tui.models.findings import Evidence, conversation_id
 from tui.models.flowagg import AGGREGATIONS, aggregate
 from tui.models.flowfilter import FilterError, FlowFilter, complete, parse_filter
 from tui.models.flowlog import (
-    DEFAULT_FORMAT,
     FlowRecord,
     OneSidedConversation,
     conversation_key,
     one_sided_conversations,
+    parse_log_format,
     parse_source,
 )
+from tui.models.flowplan import FlowPlan, NoFlowLogs, plan_sources
 from tui.models.focus import FocusScope
 from tui.models.nacl import explain
 from tui.models.network import FlowLogConfig, Topology
@@ -689,61 +690,50 @@ class FlowsPane(Pane):
             return self.filter
         return None
 
-    def _streams(self, aws: Aws, window: TimeWindow, *, first: bool) -> list[AsyncIterator[Any]]:
+    def plans(self) -> list[FlowPlan]:
+        """The sources to read: :func:`~tui.models.flowplan.plan_sources`, as ``hamari flows``.
+
+        One flow log per resource (CloudWatch Logs first, S3 when that is all there is), each
+        headerless S3 object or file read with its flow log's (or ``--flows-format``'s) fields.
+        """
         settings = getattr(self.app, "settings", None)
         choice = getattr(settings, "flows_source", None)
-        kind, where = parse_source(choice) if choice else ("auto", "")
-        flt = self._flt_for_source()
-        if kind == "s3":
-            if not first:
-                return []
-            bucket, _, prefix = where.removeprefix("s3://").partition("/")
-            self.counts.source = where
-            return [stream_s3(aws, bucket, prefix, window, flt)]
-        if kind == "local":
-            if not first:
-                return []
-            self.counts.source = where
-            # Read it all and window it here: what the window hides is counted (and its span
-            # kept), so that an empty table can say so and `W` can fit the window to the data.
-            fmt = getattr(settings, "flows_format", None)
-            return [self._windowed(stream_local(where, None, flt, fmt=fmt), window)]
-        configs = self._cwl_configs(where if kind == "cwl" else None)
-        self.counts.source = ", ".join(sorted({f"cwl:{c.log_group}" for c in configs}))
-        follow_from = None if first else self._follow_from_ms
-        return [
-            stream_cloudwatch(
-                aws, c, window, flt, seen=self.evidence.seen, follow_from_ms=follow_from
-            )
-            for c in configs
-        ]
+        fmt = getattr(settings, "flows_format", None)
+        try:
+            fields = parse_log_format(fmt) if fmt else None
+        except ValueError:  # names no field: as if none was given (a guessed layout is said)
+            fields = None
+        flow_logs = getattr(self.topology, "flow_logs", None) or ()
+        try:
+            return plan_sources(choice, flow_logs, fields)
+        except NoFlowLogs:  # the warning above the table says so, with the command to enable
+            return []
 
-    def _cwl_configs(self, group: str | None) -> list[Any]:
-        configs = list(getattr(self.topology, "flow_logs", None) or [])
-        if group:
-            mine = [c for c in configs if c.log_group == group]
-            return mine or [
-                FlowLogConfig(
-                    f"cwl:{group}", "", "cloud-watch-logs", group, None, format_known=False
+    def _streams(self, aws: Aws, window: TimeWindow, *, first: bool) -> list[AsyncIterator[Any]]:
+        plans = self.plans()
+        flt = self._flt_for_source()
+        self.counts.source = ", ".join(sorted({p.label for p in plans}))
+        follow_from = None if first else self._follow_from_ms
+        streams: list[AsyncIterator[Any]] = []
+        for plan in plans:
+            if plan.live:  # CloudWatch Logs: followed, re-reading an overlap (see `seen`)
+                seen = self.evidence.seen
+                streams.append(
+                    open_plan(aws, plan, window, flt, seen=seen, follow_from_ms=follow_from)
                 )
-            ]
-        cwl = [
-            c
-            for c in configs
-            if (c.destination_type or "cloud-watch-logs") == "cloud-watch-logs" and c.log_group
-        ]
-        # Two flow logs of one resource carry the same traffic: read the richest format once.
-        best: dict[str, Any] = {}
-        for config in cwl:
-            held = best.get(config.resource_id)
-            if held is None or len(config.fields or DEFAULT_FORMAT) > len(
-                held.fields or DEFAULT_FORMAT
-            ):
-                best[config.resource_id] = config
-        groups: dict[str, Any] = {}
-        for config in best.values():
-            groups.setdefault(config.log_group, config)
-        return list(groups.values())
+            elif not first:
+                continue  # S3 and files are read once per window
+            elif plan.kind == "local":
+                # Read it all and window it here: what the window hides is counted (and its
+                # span kept), so an empty table can say so and `W` can fit the window to the data.
+                streams.append(self._windowed(open_plan(None, plan, None, flt), window))
+            else:
+                streams.append(open_plan(aws, plan, window, flt))
+        return streams
+
+    def _cwl_configs(self) -> list[FlowLogConfig]:
+        """The CloudWatch Logs flow logs the plan reads (what Logs Insights can query)."""
+        return [p.config for p in self.plans() if p.kind == "cwl" and p.config is not None]
 
     async def _windowed(self, stream: AsyncIterator[Any], window: TimeWindow) -> AsyncIterator[Any]:
         """The batches of a local source, keeping the records in ``window``; counts the rest
@@ -1099,7 +1089,7 @@ class FlowsPane(Pane):
         if kind in ("s3", "local"):
             self._explain_athena(flt, kind)
             return
-        configs = self._cwl_configs(where if kind == "cwl" else None)
+        configs = self._cwl_configs()
         if not configs:
             self.notify(
                 "No flow log delivers to CloudWatch Logs here, so Logs Insights has nothing to "
@@ -1547,7 +1537,7 @@ class FlowsPane(Pane):
 
     def snapshot_queries(self) -> dict[str, Any]:
         """The exact source and filter this pane loaded (for the incident bundle)."""
-        configs = self._cwl_configs(None) if self.topology is not None else []
+        configs = self._cwl_configs() if self.topology is not None else []
         return {
             "source": self.counts.source,
             "filter": self.filter.text if self.filter is not None else "",
