@@ -10,7 +10,9 @@ from tui.app import HamariApp
 from tui.demo.runtime import AttachedRuntime
 from tui.demo.seed import V5_FIELDS, clients
 from tui.demo.server import FaultRule
-from tui.panes.flows import FlowRows, FlowsPane, columns_for, pair_detail
+from tui.panes.flowrows import FlowRows, columns_for
+from tui.panes.flows import FlowsPane
+from tui.panes.flowtext import pair_detail
 from tui.screens.flow_detail import FlowDetailScreen
 from tui.settings import Settings
 from widgets.filter_bar import FilterBar
@@ -240,7 +242,7 @@ async def test_access_denied_on_filter_log_events_is_inline(emulator: Any, demo_
 
 def test_pair_detail_without_topology_is_plain_text() -> None:
     from tui.models.flowlog import FlowLogParser
-    from tui.panes.flows import group_pairs
+    from tui.panes.flowrows import group_pairs
 
     parser = FlowLogParser()
     lines = [

@@ -19,17 +19,23 @@ the findings and the incident bundle read all of it, whatever the pane shows. If
 be used and records were dropped, the filter is pushed down to the source instead. Re-filtering,
 pairing and aggregating large sets run in threads so the terminal never freezes over a slow SSH
 link.
+
+The pane is split along its seams: row cells and columns in :mod:`tui.panes.flowrows`, the text
+about records and resources in :mod:`tui.panes.flowtext`, Logs Insights and Athena runs in
+:mod:`tui.panes.flowremote`, sources in :mod:`tui.models.flowplan`. What remains (~1,100 lines)
+is one widget with three views (records, aggregations, pairs), their keys, the shared time
+cursor, and the loader that fills the evidence; the loader (sources, windowing, follow) is the
+next seam to lift out when this grows.
 """
 
 from __future__ import annotations
 
 import asyncio
-import bisect
 import contextlib
-from collections.abc import AsyncIterator, Callable, Hashable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -58,11 +64,8 @@ from tui.models.flowagg import AGGREGATIONS, aggregate
 from tui.models.flowfilter import FilterError, FlowFilter, complete, parse_filter
 from tui.models.flowlog import (
     FlowRecord,
-    OneSidedConversation,
     conversation_key,
-    one_sided_conversations,
     parse_log_format,
-    parse_source,
 )
 from tui.models.flowplan import FlowPlan, NoFlowLogs, plan_sources
 from tui.models.focus import FocusScope
@@ -71,326 +74,31 @@ from tui.models.network import FlowLogConfig, Topology
 from tui.models.text import display_safe
 from tui.models.timewindow import TimeWindow, utc_now
 from tui.panes.base import Pane, Skipped, window_hint
+from tui.panes.flowremote import FlowRemote, RemoteRun
+from tui.panes.flowrows import (
+    AGG_COLUMNS,
+    AGG_TITLES,
+    PAIR_COLUMNS,
+    PAIR_HINT,
+    FlowRows,
+    PairGroup,
+    columns_for,
+    group_pairs,
+    human_bytes,
+    nearest_record,
+    pair_cells,
+)
+from tui.panes.flowtext import annotate, flow_log_warning, pair_detail
 from widgets.filter_bar import FilterBar
-from widgets.record_table import Column, RecordTable
+from widgets.record_table import RecordTable
 
 if TYPE_CHECKING:
     from tui.aws.session import Aws
 
-# Logs Insights returns at most 10,000 rows per query.
-INSIGHTS_LIMIT = 10_000
 #: Follow mode re-reads this far back: flow records reach CloudWatch Logs minutes late.
 FOLLOW_OVERLAP_MS = 10 * 60 * 1000
 
-AGG_TITLES: dict[str, str] = {
-    "top-talkers": "Top talkers",
-    "rejects-by-az": "REJECTs by AZ",
-    "rejects-by-eni": "REJECTs by ENI",
-    "rejects-by-port": "REJECTs by port",
-    "rejects-by-direction": "REJECTs by direction",
-    "by-action": "By action",
-}
-PAIR_HINT = "stateless rule on the return path?"
 NO_RECORDS_YET = "No flow records yet"
-
-
-# --- pure row formatting -------------------------------------------------------------------------
-
-
-def short_az(az: str | None) -> str:
-    """``use1-az1`` -> ``az1``; ``us-east-1a`` -> ``1a``; None -> ``?``."""
-    if not az:
-        return "?"
-    return az.rsplit("-", 1)[-1]
-
-
-def short_eni(eni: str | None, az: str | None = None) -> str:
-    """``eni-0a1b2c3d4e5f`` in AZ ``use1-az1`` -> ``eni-0a1b…/az1`` (13 cells)."""
-    if not eni:
-        return "-"
-    text = display_safe(eni)
-    head = text[:8] + "…" if len(text) > 9 else text
-    return f"{head}/{short_az(az)}" if az else head
-
-
-def endpoint(addr: str | None, port: int | None) -> str:
-    """``10.0.0.1:443``; IPv6 addresses in brackets; ``-`` when absent."""
-    if not addr:
-        return "-"
-    host = display_safe(addr)
-    if ":" in host:
-        host = f"[{host}]"
-    return host if port is None else f"{host}:{port}"
-
-
-def human_bytes(value: int | None) -> str:
-    """``1234567`` -> ``1.2M`` (decimal units, as AWS reports traffic)."""
-    if value is None:
-        return "-"
-    size = float(value)
-    for unit in ("", "k", "M", "G", "T"):
-        if size < 1000 or unit == "T":
-            return f"{size:.0f}{unit}" if unit == "" or size >= 100 else f"{size:.1f}{unit}"
-        size /= 1000
-    return str(value)
-
-
-def action_cell(record: FlowRecord) -> str:
-    """The action with a symbol, so that a REJECT reads as one without colour."""
-    if record.log_status in ("NODATA", "SKIPDATA"):
-        return "⚠SKIPDATA" if record.log_status == "SKIPDATA" else "·NODATA"
-    action = (record.action or "-").upper()
-    if action == "REJECT":
-        return "✗ REJECT"
-    if action == "ACCEPT":
-        return "✓ ACCEPT"
-    return display_safe(action)
-
-
-def time_cell(
-    epoch: int | None, *, seconds: bool = True, utc: bool = True, with_date: bool = False
-) -> str:
-    """A record's start as ``HH:MM:SS`` in UTC, or in the local zone (``TZ``); with the date
-    (``2015-12-01 09:30``) when the window spans more than a day."""
-    if epoch is None:
-        return "-"
-    stamp = datetime.fromtimestamp(epoch, UTC)
-    if not utc:
-        stamp = stamp.astimezone()
-    if with_date:
-        return stamp.strftime("%Y-%m-%d %H:%M")
-    return stamp.strftime("%H:%M:%S" if seconds else "%H:%M")
-
-
-def nearest_record(records: Sequence[FlowRecord], when: datetime) -> int | None:
-    """Index in ``records`` (oldest first, by start) of the record starting closest to ``when``."""
-    if not records:
-        return None
-    target = when.timestamp()
-    i = bisect.bisect_left(records, target, key=_start)
-    candidates = [j for j in (i - 1, i) if 0 <= j < len(records)]
-    return min(candidates, key=lambda j: abs(_start(records[j]) - target))
-
-
-def row_style(record: FlowRecord) -> str | None:
-    """RecordTable style key of a record."""
-    if record.log_status == "SKIPDATA":
-        return "warn"
-    if record.log_status == "NODATA":
-        return "dim"
-    if (record.action or "").upper() == "REJECT":
-        return "error"
-    return None
-
-
-@dataclass(frozen=True)
-class ColumnSpec:
-    column: Column
-    min_width: int  # table width from which the column is shown
-
-
-_COLUMNS: tuple[ColumnSpec, ...] = (
-    ColumnSpec(Column("time", "Time", width=5), 0),
-    ColumnSpec(Column("timefull", "Time", width=8), 100),
-    ColumnSpec(Column("eni", "ENI/AZ", width=13), 0),
-    ColumnSpec(Column("src", "Source", min_width=12, max_width=24, flex=True), 0),
-    ColumnSpec(Column("dst", "→ Destination", min_width=12, max_width=26, flex=True), 0),
-    ColumnSpec(Column("proto", "Prot", width=4), 0),
-    ColumnSpec(Column("flags", "TCP flags", width=11), 100),
-    ColumnSpec(Column("packets", "Pkts", width=5, align="right"), 100),
-    ColumnSpec(Column("bytes", "Bytes", width=6, align="right"), 90),
-    ColumnSpec(Column("dir", "Dir", width=3), 112),
-    ColumnSpec(Column("action", "Action", width=9), 0),
-)
-
-
-def columns_for(width: int, *, with_date: bool = False) -> tuple[Column, ...]:
-    """The columns that fit a table ``width`` cells wide (the short time below 100; the date
-    and time when the window spans more than a day)."""
-    chosen = [spec.column for spec in _COLUMNS if width >= spec.min_width]
-    if with_date:
-        chosen = [c for c in chosen if c.key != "timefull"]
-        return tuple(Column("time", "Time", width=16) if c.key == "time" else c for c in chosen)
-    if width >= 100:
-        chosen = [c for c in chosen if c.key != "time"]
-    return tuple(chosen)
-
-
-def cell(
-    record: FlowRecord,
-    key: str,
-    eni_az: dict[str, str],
-    *,
-    utc: bool = True,
-    with_date: bool = False,
-) -> str:
-    """One display-safe cell of a record."""
-    if key == "time":
-        return time_cell(record.start, seconds=False, utc=utc, with_date=with_date)
-    if key == "timefull":
-        return time_cell(record.start, utc=utc)
-    if key == "eni":
-        eni = record.interface_id
-        return short_eni(eni, record.az_id or (eni_az.get(eni) if eni else None))
-    if key == "src":
-        return endpoint(record.src, record.srcport)
-    if key == "dst":
-        return "→ " + endpoint(record.dst, record.dstport)
-    if key == "proto":
-        return display_safe(record.protocol_name)
-    if key == "flags":
-        return ",".join(record.flags) or "-"
-    if key == "packets":
-        return "-" if record.packets is None else str(record.packets)
-    if key == "bytes":
-        return human_bytes(record.bytes)
-    if key == "dir":
-        direction = record.flow_direction
-        return {"ingress": "in", "egress": "out"}.get(direction or "", display_safe(direction))
-    if key == "action":
-        return action_cell(record)
-    return ""
-
-
-class FlowRows:
-    """A RecordTable store over records kept oldest first, shown newest first."""
-
-    def __init__(
-        self,
-        records: Sequence[FlowRecord],
-        keys: Sequence[str],
-        eni_az: dict[str, str],
-        *,
-        utc: bool = True,
-        marked: int | None = None,
-        with_date: bool = False,
-    ) -> None:
-        self.records = records
-        self.keys = tuple(keys)
-        self.eni_az = eni_az
-        self.utc = utc
-        self.with_date = with_date
-        self.marked = marked
-        """``id()`` of the record marked for the shared time cursor, or None."""
-
-    def __len__(self) -> int:
-        return len(self.records)
-
-    def record(self, index: int) -> FlowRecord:
-        return self.records[len(self.records) - 1 - index]
-
-    def __getitem__(self, index: int, /) -> Sequence[str]:
-        record = self.record(index)
-        return [
-            cell(record, key, self.eni_az, utc=self.utc, with_date=self.with_date)
-            for key in self.keys
-        ]
-
-    def key(self, index: int) -> Hashable:
-        return id(self.record(index))
-
-    def style(self, index: int) -> str | None:
-        record = self.record(index)
-        if self.marked is not None and id(record) == self.marked:
-            return "mark"
-        return row_style(record)
-
-
-# --- pairs ---------------------------------------------------------------------------------------
-
-
-@dataclass
-class PairGroup:
-    """One-sided conversations with the same endpoints and interfaces (ephemeral ports aside)."""
-
-    sample: OneSidedConversation
-    count: int = 0
-    rejected_record: FlowRecord | None = None
-    accepted_record: FlowRecord | None = None
-
-    @property
-    def label(self) -> str:
-        fwd = self.sample.forward
-        return f"{endpoint(fwd.src, None)} → {endpoint(fwd.dst, fwd.dstport)}"
-
-
-def group_pairs(records: Sequence[FlowRecord], eni_az: dict[str, str]) -> list[PairGroup]:
-    """Group the one-sided conversations of ``records`` (pure; may run in a thread)."""
-    conversations = [_orient(c) for c in one_sided_conversations(records, eni_az)]
-    groups: dict[tuple[Any, ...], PairGroup] = {}
-    wanted: dict[tuple[Any, ...], tuple[PairGroup, str]] = {}
-    for conv in conversations:
-        fwd, rev = conv.forward, conv.reverse
-        key = (conv.protocol, fwd.src, fwd.dst, fwd.dstport, fwd.interfaces, rev.interfaces)
-        group = groups.get(key)
-        if group is None:
-            group = groups[key] = PairGroup(conv)
-            bad, good = (rev, fwd) if conv.rejected == "reverse" else (fwd, rev)
-            wanted[(bad.src, bad.srcport, bad.dst, bad.dstport, "REJECT")] = (group, "rejected")
-            wanted[(good.src, good.srcport, good.dst, good.dstport, "ACCEPT")] = (group, "accepted")
-        group.count += 1
-    for record in records:
-        hit = wanted.get(
-            (record.src, record.srcport, record.dst, record.dstport, (record.action or "").upper())
-        )
-        if hit is not None:
-            group, which = hit
-            if which == "rejected" and group.rejected_record is None:
-                group.rejected_record = record
-            elif which == "accepted" and group.accepted_record is None:
-                group.accepted_record = record
-    return sorted(groups.values(), key=lambda g: (not g.sample.cross_az, -g.count))
-
-
-def _orient(conv: OneSidedConversation) -> OneSidedConversation:
-    """Make the client -> server leg the forward one (the server port is the lower one).
-
-    Pairing orders legs by start time; within one aggregation interval the response can be
-    logged as starting first, which would read as a rejected request.
-    """
-    fwd = conv.forward
-    if fwd.srcport is None or fwd.dstport is None or fwd.srcport >= fwd.dstport:
-        return conv
-    flipped: Literal["forward", "reverse"] = "forward" if conv.rejected == "reverse" else "reverse"
-    return replace(conv, forward=conv.reverse, reverse=fwd, rejected=flipped)
-
-
-def pair_cells(group: PairGroup) -> list[str]:
-    conv = group.sample
-    fwd_az = ",".join(short_az(a) for a in conv.forward.azs) or "?"
-    rev_az = ",".join(short_az(a) for a in conv.reverse.azs) or "?"
-    which = "return ✗" if conv.rejected == "reverse" else "request ✗"
-    return [
-        str(group.count),
-        display_safe(conv.forward.src and conv.protocol and _proto(conv.protocol)),
-        group.label,
-        f"{fwd_az}→{rev_az}" + (" cross" if conv.cross_az else ""),
-        which,
-    ]
-
-
-def _proto(number: int | None) -> str:
-    from tui.models.flowlog import protocol_name
-
-    return protocol_name(number)
-
-
-PAIR_COLUMNS = (
-    Column("count", "Conv", width=5, align="right"),
-    Column("proto", "Prot", width=4),
-    Column("label", "Client → server:port", min_width=20, max_width=44, flex=True),
-    Column("azs", "AZ fwd→ret", width=15),
-    Column("leg", "Rejected", width=9),
-)
-
-AGG_COLUMNS = (
-    Column("label", "Key", min_width=16, max_width=48, flex=True),
-    Column("flows", "Flows", width=7, align="right"),
-    Column("packets", "Pkts", width=7, align="right"),
-    Column("bytes", "Bytes", width=7, align="right"),
-    Column("rejects", "✗ REJ", width=7, align="right"),
-    Column("accepts", "✓ ACC", width=7, align="right"),
-)
 
 
 # --- the filter bar's completion -------------------------------------------------------------------
@@ -425,32 +133,7 @@ def _check_filter(text: str) -> FlowFilter:
 # --- the pane ------------------------------------------------------------------------------------
 
 
-@dataclass
-class RemoteRun:
-    """A Logs Insights run of the pane's filter: its progress, then its records.
-
-    Shown in place of the loaded records until ``esc``; the loaded records, and their polling,
-    are left as they are.
-    """
-
-    query: str
-    groups: tuple[str, ...]
-    estimate: str
-    status: str = "Starting"
-    records: list[FlowRecord] = field(default_factory=list)
-    bytes_scanned: float = 0.0
-    records_scanned: float = 0.0
-    rows: int = 0
-    limit: int = INSIGHTS_LIMIT
-    error: str | None = None
-    engine: str = "Logs Insights"  # or "Athena" (S3 sources with --athena-workgroup)
-
-    @property
-    def running(self) -> bool:
-        return self.error is None and self.status not in ("Complete", "Stopped")
-
-
-class FlowsPane(Pane):
+class FlowsPane(FlowRemote, Pane):
     """ACCEPT/REJECT legs by interface and AZ."""
 
     title = "Flow logs"
@@ -1068,240 +751,6 @@ class FlowsPane(Pane):
         elif self.view == "pairs":
             self.compute_pairs()
 
-    # -- Logs Insights: the filter run remotely --------------------------------------------------
-
-    def action_insights(self) -> None:
-        """Estimate, ask, then run the filter in Logs Insights over the pane's window."""
-        if self.aws is None or self.window is None:
-            self.notify("Not connected to AWS yet", markup=False, timeout=3)
-            return
-        if self.remote is not None and self.remote.running:
-            self.notify("A Logs Insights query is running; esc stops it", markup=False, timeout=4)
-            return
-        settings = getattr(self.app, "settings", None)
-        choice = getattr(settings, "flows_source", None)
-        kind, where = parse_source(choice) if choice else ("auto", "")
-        flt = self.filter if self.filter is not None else parse_filter("")
-        if kind == "s3" and getattr(settings, "athena_workgroup", None):
-            window = self.window.at(self._now()) if self.window.live else self.window
-            self._ask_athena(flt, window, where)
-            return  # opted in: run it in Athena (the one place hamari writes: its results)
-        if kind in ("s3", "local"):
-            self._explain_athena(flt, kind)
-            return
-        configs = self._cwl_configs()
-        if not configs:
-            self.notify(
-                "No flow log delivers to CloudWatch Logs here, so Logs Insights has nothing to "
-                "query. For flow logs in S3, run the Athena SQL (hamari flows --help).",
-                severity="warning",
-                markup=False,
-                timeout=8,
-            )
-            return
-        window = self.window.at(self._now()) if self.window.live else self.window
-        self._ask_insights(configs, flt, window)
-
-    def _explain_athena(self, flt: FlowFilter, kind: str) -> None:
-        """S3 and local files are not in Logs Insights: offer the Athena SQL to copy."""
-        try:
-            sql = flt.to_sql("vpc_flow_logs", dialect="athena")
-        except (FilterError, ValueError) as err:
-            self.notify(f"No Athena SQL for this filter: {err}", markup=False, timeout=6)
-            return
-        self.app.copy_to_clipboard(sql)
-        self.notify(
-            f"Logs Insights reads CloudWatch Logs, and this pane reads {kind} files. "
-            f"Athena SQL copied to the clipboard (table vpc_flow_logs): {sql}",
-            markup=False,
-            timeout=12,
-        )
-
-    @work(exclusive=True, group="flows-remote", exit_on_error=False, description="flows-remote")
-    async def _ask_insights(
-        self, configs: list[FlowLogConfig], flt: FlowFilter, window: TimeWindow
-    ) -> None:
-        from tui.aws import insights
-        from tui.aws.errors import HamariError
-        from tui.screens.confirm import ConfirmScreen
-
-        assert self.aws is not None
-        groups = tuple(sorted({str(c.log_group) for c in configs}))
-        self.set_status(Text("Logs Insights: estimating the cost…"))
-        try:
-            estimate = await insights.estimate(self.aws, groups, window)
-        except HamariError as err:
-            self._update_status()
-            self.notify(
-                f"{err.message} {err.hint}", title=err.title, severity="error", markup=False
-            )
-            return
-        self._update_status()
-        queries = [
-            flt.to_insights(c.fields if c.format_known else None, limit=INSIGHTS_LIMIT)
-            for c in configs
-        ]
-        span = f"{window.start:%Y-%m-%d %H:%M}–{window.end:%H:%M} UTC"
-        body = (
-            f"Filter: {flt.text or '(none: every record)'}\n"
-            f"Log groups: {', '.join(groups)}\nWindow: {span}\n\n"
-            f"{estimate.describe()}.\n\nQuery:\n" + "\n".join(queries) + "\n\n"
-            f"At most {INSIGHTS_LIMIT:,} records per group come back; the query is stopped "
-            "if you press esc or quit."
-        )
-        answer = await self.app.push_screen_wait(
-            ConfirmScreen("Run this filter in CloudWatch Logs Insights?", body)
-        )
-        if not answer:
-            self.notify("Logs Insights query not run", markup=False, timeout=3)
-            return
-        self.remote = RemoteRun(query=queries[0], groups=groups, estimate=estimate.describe())
-        self.showing_remote = True
-        self._set_view("records")
-        self._show_records()
-        self.run_insights(configs, flt, window)
-
-    @work(exclusive=True, group="flows-insights", exit_on_error=False, description="flows-insights")
-    async def run_insights(
-        self, configs: list[FlowLogConfig], flt: FlowFilter, window: TimeWindow
-    ) -> None:
-        """Run the query per log group; progress in the status line, results in the table."""
-        from tui.aws import insights
-        from tui.aws.errors import HamariError
-
-        run = self.remote
-        assert self.aws is not None and run is not None
-
-        def progress(p: Any) -> None:
-            run.status = p.status
-            run.bytes_scanned = p.bytes_scanned
-            run.records_scanned = p.records_scanned
-            run.rows = len(p.rows)
-            self._update_status()
-
-        try:
-            for config in configs:
-                async for batch in insights.stream_flow_insights(
-                    self.aws, config, window, flt, limit=INSIGHTS_LIMIT, on_progress=progress
-                ):
-                    run.records.extend(batch.records)
-            run.records.sort(key=_start)
-            run.status = "Complete"
-        except asyncio.CancelledError:
-            run.status = "Stopped"
-            self._update_status()
-            raise
-        except HamariError as err:
-            run.error = f"{err.message} {err.hint}".strip()
-            self.notify(run.error, title=err.title, severity="error", markup=False, timeout=10)
-        self._show_records()
-        if run.error is None:
-            self.notify(
-                f"Logs Insights: {len(run.records):,} matching records; "
-                "esc returns to the loaded ones",
-                markup=False,
-                timeout=6,
-            )
-
-    @work(exclusive=True, group="flows-remote", exit_on_error=False, description="flows-remote")
-    async def _ask_athena(self, flt: FlowFilter, window: TimeWindow, source: str) -> None:
-        """Opted in (--athena-workgroup): estimate from S3, ask, then run it in Athena."""
-        from tui.aws import athena
-        from tui.aws.errors import HamariError
-        from tui.screens.confirm import ConfirmScreen
-
-        assert self.aws is not None
-        ref = getattr(self.app.settings, "athena_table", None)
-        self.set_status(Text("Athena: estimating the scan…"))
-        try:
-            table = await athena.resolve_table(self.aws, ref, source)
-            estimate = await athena.estimate(self.aws, table, window)
-            sql = athena.compile_query(table, window, flt, limit=INSIGHTS_LIMIT)
-        except (HamariError, FilterError) as err:
-            self._update_status()
-            text = f"{err.message} {err.hint}" if isinstance(err, HamariError) else str(err)
-            self.notify(text, severity="error", markup=False)
-            return
-        self._update_status()
-        workgroup = str(self.app.settings.athena_workgroup)
-        body = (
-            f"Filter: {flt.text or '(none: every record)'}\nTable: {table.ref} "
-            f"(workgroup {workgroup})\nWindow: {window.start:%Y-%m-%d %H:%M}–{window.end:%H:%M} "
-            f"UTC\n\n{estimate.describe()}.\n\nQuery:\n{sql}\n\nAthena writes the result to "
-            "the workgroup's S3 output location. The query is stopped if you press esc or quit."
-        )
-        body = display_safe(body, multiline=True)  # Glue's names and AWS's text are untrusted
-        if not await self.app.push_screen_wait(ConfirmScreen("Run this filter in Athena?", body)):
-            self.notify("Athena query not run", markup=False, timeout=3)
-            return
-        self.remote = RemoteRun(sql, (table.ref,), estimate.describe(), engine="Athena")
-        self.showing_remote = True
-        self._set_view("records")
-        self._show_records()
-        self.run_athena(table, flt, window, workgroup)
-
-    @work(exclusive=True, group="flows-insights", exit_on_error=False, description="flows-insights")
-    async def run_athena(self, table: Any, flt: FlowFilter, window: TimeWindow, wg: str) -> None:
-        """Results stream into the table page by page; esc (the group's cancel) stops it."""
-        from tui.aws import athena
-        from tui.aws.errors import HamariError
-
-        run = self.remote
-        assert self.aws is not None and run is not None
-
-        def progress(p: athena.AthenaProgress) -> None:
-            run.status, run.bytes_scanned, run.rows = p.state.title(), p.bytes_scanned, p.rows
-            self._update_status()
-
-        try:
-            async for batch in athena.stream_flow_athena(
-                self.aws, table, window, flt, workgroup=wg, limit=run.limit, on_progress=progress
-            ):
-                run.records.extend(batch.records)
-                self._show_records()
-            run.records.sort(key=_start)
-            run.status = "Complete"
-        except asyncio.CancelledError:
-            run.status = "Stopped"
-            self._update_status()
-            raise
-        except HamariError as err:
-            run.error = f"{err.message} {err.hint}".strip()
-            self.notify(run.error, title=err.title, severity="error", markup=False, timeout=10)
-        self._show_records()
-
-    def leave_remote(self) -> None:
-        """Back to the loaded records; a query still running is stopped (StopQuery)."""
-        run = self.remote
-        if run is not None and run.running:
-            self.workers.cancel_group(self, "flows-insights")
-            run.status = "Stopped"
-            self.notify(f"{run.engine} query stopped", markup=False, timeout=3)
-        self.showing_remote = False
-        self._show_records()
-        self._refresh_view()
-
-    @staticmethod
-    def _remote_status(run: RemoteRun) -> Text:
-        text = Text()
-        if run.running:
-            text.append("⟳ ")
-        text.append(run.engine, style="bold")
-        text.append(f" · {run.status if run.error is None else 'failed'}")
-        text.append(
-            f" · {len(run.records):,} records" if not run.running else f" · {run.rows:,} rows"
-        )
-        if run.bytes_scanned:  # AWS reports it as the query runs (the emulator does not)
-            text.append(f" · {run.bytes_scanned / 1024**2:,.1f} MB scanned")
-        if run.records_scanned:
-            text.append(f" of {run.records_scanned:,.0f} events")
-        if not run.running and run.rows >= run.limit:
-            text.append(f" · first {run.limit:,} only: narrow the window", style="yellow")
-        if run.error:
-            text.append(f" · {display_safe(run.error)}", style="red")
-        text.append(" · esc: stop" if run.running else " · esc: loaded records")
-        return text
-
     # -- the flow-logs-not-enabled warning -----------------------------------------------------
 
     def watch_focused_resource(self, old: str | None, new: str | None) -> None:
@@ -1654,151 +1103,4 @@ class FlowsPane(Pane):
         detail.update(pair_detail(group, self.topology, compact=self.size.width < 100))
 
 
-# --- pure text builders --------------------------------------------------------------------------
-
-
-def _start(record: FlowRecord) -> int:
-    return record.start or 0
-
-
-def annotate(topology: Topology | None, eni_id: str | None) -> str:
-    """``eni-0a1b… → i-… app-web-01 · app-private-a · use1-az1`` (display-safe).
-
-    A Transit Gateway attachment's interface reads ``→ TGW tgw-attach-… · <subnet> · <AZ>``.
-    """
-    if not eni_id:
-        return "-"
-    head = display_safe(eni_id)
-    eni = topology.enis.get(eni_id) if topology is not None else None
-    if eni is None or topology is None:
-        return head + (" (not in the loaded topology)" if topology is not None else "")
-    parts: list[str] = []
-    if eni.tgw_attachment_id:
-        parts.append(f"TGW {eni.tgw_attachment_id}")
-    elif eni.instance_id:
-        name = topology.names.get(eni.instance_id)
-        parts.append(f"{eni.instance_id} {name}" if name else eni.instance_id)
-    else:
-        parts.append(eni.interface_type or "interface")
-    subnet = topology.subnets.get(eni.subnet_id)
-    parts.append(subnet.name or subnet.subnet_id if subnet is not None else eni.subnet_id)
-    parts.append(topology.az_label(eni.az_id) if eni.az_id else eni.az)
-    return f"{head} → " + " · ".join(display_safe(p) for p in parts if p)
-
-
-def leg_text(
-    text: Text, title: str, leg: Any, action: str, topology: Any, *, compact: bool
-) -> None:
-    mark = "✗" if action == "REJECT" else "✓"
-    style = "bold red" if action == "REJECT" else "green"
-    text.append(f"\n{mark} {action} ", style=style)
-    text.append(f"{title} {endpoint(leg.src, leg.srcport)} → {endpoint(leg.dst, leg.dstport)}")
-    for eni in leg.interfaces or ("?",):
-        text.append("\n  ")
-        line = annotate(topology, eni)
-        if compact:
-            line = _compact_ids(line)
-        text.append(line)
-
-
-def _compact_ids(line: str) -> str:
-    """Shorten long AWS ids (``tgw-attach-0c57513064d6d5929`` -> ``tgw-attach-0c57…``)."""
-    words = []
-    for word in line.split(" "):
-        head, _, tail = word.rpartition("-")
-        if head and len(tail) >= 12 and all(c in "0123456789abcdef" for c in tail):
-            word = f"{head}-{tail[:4]}…"
-        words.append(word)
-    return " ".join(words)
-
-
-def pair_detail(group: PairGroup, topology: Any, *, compact: bool = False) -> Text:
-    """The selected pair: the NACL verdict first, then both legs with each interface resolved."""
-    conv = group.sample
-    text = Text()
-    if conv.cross_az:
-        text.append("⚠ cross-AZ ", style="bold yellow")
-    text.append(f"{PAIR_HINT} ", style="bold")
-    text.append(f"({group.count} conversations; e: explain)")
-    record = group.rejected_record
-    if record is not None and topology is not None:
-        text.append("\n")
-        try:
-            text.append_text(explanation_line(explain(record, topology)))
-        except Exception as exc:
-            text.append(f"NACL: cannot evaluate ({type(exc).__name__})", style="yellow")
-    fwd_action = "REJECT" if conv.rejected == "forward" else "ACCEPT"
-    rev_action = "REJECT" if conv.rejected == "reverse" else "ACCEPT"
-    leg_text(text, "request", conv.forward, fwd_action, topology, compact=compact)
-    leg_text(text, "return ", conv.reverse, rev_action, topology, compact=compact)
-    return text
-
-
-def explanation_line(exp: Any) -> Text:
-    """The NACL verdict in one line: ``denied by NACL acl-… rule 100 (egress deny …) on …``."""
-    denied = bool(getattr(exp, "denied", False))
-    text = Text()
-    text.append("✗ NACL: " if denied else "NACL: ", style="bold")
-    text.append(display_safe(getattr(exp, "verdict", "")), style="bold red" if denied else "")
-    return text
-
-
-def flow_log_warning(topology: Topology | None, focused: str | None, account: str) -> Text | None:
-    """A warning when no flow log covers the focused resource, or none exists at all."""
-    if topology is None:
-        return None
-    if not topology.flow_logs:
-        vpcs = topology.vpcs_without_flow_logs() or ["vpc-XXXXXXXX"]
-        text = Text("⚠ No VPC flow logs exist in this region", style="bold yellow")
-        text.append(": nothing records traffic here. ")
-        return _enable_command(text, vpcs[0], account)
-    if not focused:
-        return None
-    targets = _coverage_targets(topology, focused)
-    if not targets or any(topology.flow_logs_for(t) for t in targets):
-        return None
-    enis = [topology.enis[t] for t in targets if t in topology.enis]
-    vpc = enis[0].vpc_id if enis else None
-    if vpc is None:
-        subnet = topology.subnets.get(focused)
-        vpc = subnet.vpc_id if subnet is not None else focused
-    text = Text("⚠ Flow logs are not enabled for ", style="bold yellow")
-    text.append(display_safe(focused), style="bold")
-    text.append(" (nor its subnet or VPC): its traffic is not recorded. ")
-    return _enable_command(text, vpc, account)
-
-
-def _coverage_targets(topology: Topology, resource: str) -> list[str]:
-    """The ids whose flow-log coverage answers "is ``resource`` logged?" ([] if unknown)."""
-    if resource.startswith("i-"):
-        return [e.eni_id for e in topology.enis.values() if e.instance_id == resource]
-    known = resource in topology.enis or resource in topology.subnets
-    if known or resource in topology.vpcs:
-        return [resource]
-    return []
-
-
-def _enable_command(text: Text, resource: str, account: str) -> Text:
-    kind = "Subnet" if resource.startswith("subnet-") else "VPC"
-    rid = display_safe(resource)
-    text.append("Enable them (hamari never changes anything):\n")
-    text.append(
-        f"aws ec2 create-flow-logs --resource-type {kind} --resource-ids {rid} "
-        "--traffic-type ALL --max-aggregation-interval 60 --log-destination-type "
-        f"cloud-watch-logs --log-group-name /vpc/flow-logs/{rid} --deliver-logs-permission-arn "
-        f"arn:aws:iam::{display_safe(account)}:role/FlowLogsDelivery",
-        style="bold",
-    )
-    return text
-
-
-# --- the data-layer contract, with stand-ins for modules that do not exist yet -------------------
-
-__all__ = [
-    "FlowRows",
-    "FlowsPane",
-    "columns_for",
-    "export_records",
-    "flow_log_warning",
-    "group_pairs",
-]
+__all__ = ["FlowsPane"]
