@@ -51,3 +51,35 @@ async def test_focus_scopes_trail_and_flows_then_clears(emulator: Any, world: An
 
         screen.focused_resource = None
         assert await wait_for(pilot, lambda: len(trail._view) == len(trail.loaded_events))
+
+
+async def test_a_focus_that_hides_the_rejected_leg_still_leaves_the_finding(
+    emulator: Any, world: Any
+) -> None:
+    """Focus narrows what the flow pane shows, never what the findings see."""
+    from tui.models.findings import conversation_id
+    from tui.models.flowlog import conversation_key
+
+    app = demo_app(emulator, world)
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        screen = app.screen
+        assert isinstance(screen, MainScreen)
+        flows = screen.query_one(FlowsPane)
+        screen.focused_resource = world.web_instance_id  # before any flow record is loaded
+        assert await wait_for(pilot, lambda: flows.focus_scope is not None, 20)
+        assert await wait_for(
+            pilot,
+            lambda: any(f.kind == "return_rejected" for f in screen.findings or ()),
+            45,
+        ), [f.kind for f in screen.findings or ()]
+        finding = next(f for f in screen.findings or () if f.kind == "return_rejected")
+        key = finding.evidence[0].record_key
+        assert key
+        rejected = [
+            r
+            for r in screen.flow_evidence.records
+            if r.action == "REJECT" and conversation_id(conversation_key(r)) == key
+        ]
+        assert rejected  # loaded, and what the finding rests on ...
+        shown = {id(r) for r in flows.matched}
+        assert not any(id(r) in shown for r in rejected)  # ... yet the focused pane hides it

@@ -46,7 +46,9 @@ def _all_modules(package: str) -> list[str]:
     )
 
 
-@pytest.mark.parametrize("module", _all_modules("tui/models") + _all_modules("tui/aws"))
+@pytest.mark.parametrize(
+    "module", _all_modules("tui/models") + _all_modules("tui/aws") + _all_modules("tui/evidence")
+)
 def test_each_data_module_is_ui_free(module: str) -> None:
     assert not (_loaded_modules(f"import {module}") & {"textual", "rich"}), module
 

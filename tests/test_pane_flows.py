@@ -10,7 +10,9 @@ from tui.app import HamariApp
 from tui.demo.runtime import AttachedRuntime
 from tui.demo.seed import V5_FIELDS, clients
 from tui.demo.server import FaultRule
-from tui.panes.flows import FlowRows, FlowsPane, columns_for, pair_detail
+from tui.panes.flowrows import FlowRows, columns_for
+from tui.panes.flows import FlowsPane
+from tui.panes.flowtext import pair_detail
 from tui.screens.flow_detail import FlowDetailScreen
 from tui.settings import Settings
 from widgets.filter_bar import FilterBar
@@ -240,7 +242,7 @@ async def test_access_denied_on_filter_log_events_is_inline(emulator: Any, demo_
 
 def test_pair_detail_without_topology_is_plain_text() -> None:
     from tui.models.flowlog import FlowLogParser
-    from tui.panes.flows import group_pairs
+    from tui.panes.flowrows import group_pairs
 
     parser = FlowLogParser()
     lines = [
@@ -259,7 +261,7 @@ async def test_more_records_than_memory_holds_are_counted_filtered_and_aggregate
 ) -> None:
     """Past the in-memory cap nothing is lost: the count, the filter's matches and the
     aggregations cover every loaded record, and the table shows the newest matches."""
-    import tui.panes.flows as flows_module
+    import tui.evidence.flows as flows_module
 
     monkeypatch.setattr(flows_module, "MAX_RECORDS", 300)
     now = int(demo_world.now.timestamp())
@@ -300,8 +302,8 @@ async def test_more_records_than_memory_holds_are_counted_filtered_and_aggregate
 async def test_without_the_store_the_oldest_are_dropped_and_the_status_says_so(
     emulator: Any, demo_world: Any, tmp_path: Any, monkeypatch: Any
 ) -> None:
+    import tui.evidence.flows as flows_module
     import tui.models.flowengine as engine_module
-    import tui.panes.flows as flows_module
 
     def broken(*_: Any, **__: Any) -> Any:
         raise OSError("No space left on device")
@@ -326,7 +328,7 @@ async def test_pairs_find_a_forward_leg_older_than_memory_holds(
 ) -> None:
     """The ACCEPTed request was loaded long before its REJECTed response: memory no longer has
     it, the store does, and the pairs view still shows the conversation."""
-    import tui.panes.flows as flows_module
+    import tui.evidence.flows as flows_module
 
     monkeypatch.setattr(flows_module, "MAX_RECORDS", 300)
     now = int(demo_world.now.timestamp())
@@ -365,8 +367,8 @@ def test_export_records_csv_and_ndjson_from_a_list_or_a_stream(tmp_path: Any) ->
     import json
     from pathlib import Path
 
+    from tui.evidence.flows import export_records
     from tui.models.flowlog import FlowLogParser
-    from tui.panes.flows import export_records
 
     a = FlowLogParser(["version", "srcaddr", "action"]).feed_line("5 10.0.0.1 REJECT")
     b = FlowLogParser(["version", "dstaddr", "action"]).feed_line("5 =HYPERLINK(x) ACCEPT")
@@ -387,8 +389,8 @@ def test_export_records_csv_and_ndjson_from_a_list_or_a_stream(tmp_path: Any) ->
 async def test_a_failing_store_query_falls_back_to_memory_and_says_so(
     emulator: Any, demo_world: Any, tmp_path: Any, monkeypatch: Any
 ) -> None:
+    import tui.evidence.flows as flows_module
     import tui.models.flowengine as engine_module
-    import tui.panes.flows as flows_module
 
     monkeypatch.setattr(flows_module, "MAX_RECORDS", 300)
     now = int(demo_world.now.timestamp())

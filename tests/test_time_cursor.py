@@ -11,7 +11,8 @@ import pytest
 from tests.apptools import demo_app, wait_for
 from tests.demo_fixtures import DEMO_NOW
 from tui.demo.seed import seed
-from tui.panes.flows import FlowRows, FlowsPane, nearest_record
+from tui.panes.flowrows import FlowRows, nearest_record
+from tui.panes.flows import FlowsPane
 from tui.panes.metrics import MetricsPane, SeriesRow
 from tui.panes.trail import TrailPane
 from tui.screens.chart import ChartScreen

@@ -345,7 +345,7 @@ def test_hamari_flows_reads_world2s_s3_files_from_the_bucket_or_its_awslogs_fold
 # ------------------------------------------------------------------------------- the app
 
 
-def world_app(world: DemoWorld, monkeypatch: pytest.MonkeyPatch) -> Any:
+def world_app(world: DemoWorld, monkeypatch: pytest.MonkeyPatch, **settings: Any) -> Any:
     """The real app as a user of ``world`` starts it: not in demo mode, nothing seeded known.
 
     It signs in with the operator's credentials from the environment, to the world's region,
@@ -359,7 +359,9 @@ def world_app(world: DemoWorld, monkeypatch: pytest.MonkeyPatch) -> Any:
         if name.startswith("AWS_"):
             monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
-    return HamariApp(Settings(region=world.region, endpoint_url=world.url), clock=lambda: world.now)
+    return HamariApp(
+        Settings(region=world.region, endpoint_url=world.url, **settings), clock=lambda: world.now
+    )
 
 
 def _kinds(screen: Any) -> set[str]:
@@ -454,3 +456,44 @@ def test_the_live_feeder_keeps_world2_live_in_its_own_account(worlds: Worlds) ->
         item["EventName"] == "StartInstances" and t > w2.now.timestamp() for t, _, item in new
     )
     assert len(extensions._events[(demo.account_id, demo.region)]) == before
+
+
+@pytest.mark.parametrize("source", ["", "s3"])
+async def test_the_pane_and_hamari_flows_read_the_same_source_the_same_way(
+    worlds: Worlds, monkeypatch: pytest.MonkeyPatch, source: str
+) -> None:
+    """One planner: by default both read world2's CloudWatch Logs flow log (not its S3 copy of
+    the same traffic too); given the S3 folder, both read its header-less objects in the flow
+    log's custom format. The same records, counted the same, prove the same choice."""
+    from collections import Counter
+
+    w2 = worlds.world2
+    where = f"s3://{w2.flowlogs_bucket}/{w2.spec.flow_logs[1].prefix}" if source else ""
+    lo, hi = w2.now - timedelta(hours=2, minutes=50), w2.now - timedelta(minutes=10)
+
+    keys = ("interface-id", "srcaddr", "dstaddr", "srcport", "dstport", "start", "end", "bytes")
+
+    def steady(rows: Any) -> Counter[tuple[Any, ...]]:
+        """REJECTs well inside the window (the live feeder keeps adding at its end)."""
+        return Counter(
+            tuple(r.get(k) for k in keys)
+            for r in rows
+            if r.get("action") == "REJECT" and lo.timestamp() <= int(r["start"]) <= hi.timestamp()
+        )
+
+    args = ["flows", "--format", "ndjson", *(["--source", where] if where else [])]
+    done = hamari(w2, *args)
+    assert done.returncode == 0, done.stderr
+    headless = steady(json.loads(line) for line in done.stdout.splitlines() if line.strip())
+    assert headless, done.stderr
+
+    app = world_app(w2, monkeypatch, flows_source=where or None)
+    async with app.run_test(size=(120, 36)) as pilot:
+        main = app.screen
+        flows = main.query_one("#flows")
+        label = f"s3://{w2.flowlogs_bucket}/vpc" if source else "cwl:/acme/vpc/billing"
+        assert await wait_for(
+            pilot, lambda: flows.counts.source == label and flows._loaded_for is not None, 40
+        ), flows.counts.source
+        pane = steady(r.as_dict() for r in main.flow_evidence.records)
+    assert pane == headless

@@ -154,7 +154,7 @@ _PANE_RSS = (
 import gzip, json, sys, time
 from tui.models.flowengine import FlowEngine
 from tui.models.flowlog import FlowLogParser
-from tui.panes.flows import MAX_RECORDS, STORE_MEMORY
+from tui.evidence.flows import MAX_RECORDS, STORE_MEMORY
 base = rss()
 engine = FlowEngine(memory_limit=STORE_MEMORY)
 parser = FlowLogParser()

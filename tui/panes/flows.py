@@ -12,29 +12,30 @@ marked in words and colour. From there:
 * ``e`` (or enter) explains a record: every field and the NACL evaluation;
 * ``x`` exports the filtered records; ``f`` toggles follow (polling for new records).
 
-Memory is bounded: at most :data:`MAX_RECORDS` records are kept as Python objects (about 0.7 KB
-each). Beyond that every loaded record goes to an embedded DuckDB store on disk with a memory
-limit (:class:`~tui.models.flowengine.FlowEngine`): counts, re-filters and aggregations then run
-there over everything loaded, and the table shows the newest matches. If DuckDB cannot be used,
-the oldest records are dropped instead (the status line says so) and the filter is pushed down
-to the source. Re-filtering, pairing and aggregating large sets run in thread workers so the
-terminal never freezes over a slow SSH link.
+What is loaded is not the pane's: the records, the memory cap and the DuckDB store past it, the
+topology and what was skipped live in a :class:`~tui.evidence.flows.FlowEvidence` the main screen
+creates and hands down. The pane fills it and shows the newest matches of its filter and focus;
+the findings and the incident bundle read all of it, whatever the pane shows. If the store cannot
+be used and records were dropped, the filter is pushed down to the source instead. Re-filtering,
+pairing and aggregating large sets run in threads so the terminal never freezes over a slow SSH
+link.
 
-The data layer (topology, NACL explanation, aggregations, streaming sources) lives in
-``tui.models`` and ``tui.aws``; until every module of that contract exists, small adapters at the
-bottom of this file stand in for the missing ones, with the same shapes.
+The pane is split along its seams: row cells and columns in :mod:`tui.panes.flowrows`, the text
+about records and resources in :mod:`tui.panes.flowtext`, Logs Insights and Athena runs in
+:mod:`tui.panes.flowremote`, sources in :mod:`tui.models.flowplan`. What remains (~1,100 lines)
+is one widget with three views (records, aggregations, pairs), their keys, the shared time
+cursor, and the loader that fills the evidence; the loader (sources, windowing, follow) is the
+next seam to lift out when this grows.
 """
 
 from __future__ import annotations
 
 import asyncio
-import bisect
-import itertools
-from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+import contextlib
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -48,355 +49,56 @@ from textual.suggester import Suggester
 from textual.widgets import Static
 
 from tui.aws.errors import OfflineError
-from tui.aws.flowlogs import stream_cloudwatch, stream_local, stream_s3
+from tui.aws.flowsources import open_plan
 from tui.aws.network import load_topology
+from tui.evidence.flows import (
+    THREAD_THRESHOLD,
+    Added,
+    Counts,
+    FlowEvidence,
+    export_records,
+    scope_predicate,
+)
 from tui.models.findings import Evidence, conversation_id
 from tui.models.flowagg import AGGREGATIONS, aggregate
 from tui.models.flowfilter import FilterError, FlowFilter, complete, parse_filter
 from tui.models.flowlog import (
-    DEFAULT_FORMAT,
     FlowRecord,
-    OneSidedConversation,
     conversation_key,
-    one_sided_conversations,
-    parse_source,
+    parse_log_format,
 )
-from tui.models.focus import FocusScope, flow_in_scope
+from tui.models.flowplan import FlowPlan, NoFlowLogs, plan_sources
+from tui.models.focus import FocusScope
 from tui.models.nacl import explain
 from tui.models.network import FlowLogConfig, Topology
 from tui.models.text import display_safe
 from tui.models.timewindow import TimeWindow, utc_now
 from tui.panes.base import Pane, Skipped, window_hint
+from tui.panes.flowremote import FlowRemote, RemoteRun
+from tui.panes.flowrows import (
+    AGG_COLUMNS,
+    AGG_TITLES,
+    PAIR_COLUMNS,
+    PAIR_HINT,
+    FlowRows,
+    PairGroup,
+    columns_for,
+    group_pairs,
+    human_bytes,
+    nearest_record,
+    pair_cells,
+)
+from tui.panes.flowtext import annotate, flow_log_warning, pair_detail
 from widgets.filter_bar import FilterBar
-from widgets.record_table import Column, RecordTable
+from widgets.record_table import RecordTable
 
 if TYPE_CHECKING:
     from tui.aws.session import Aws
 
-#: Records kept as Python objects at most; beyond it everything loaded also goes to DuckDB.
-MAX_RECORDS = 50_000
-#: Records of REJECTed conversations the pairs view takes from the store at most.
-PAIR_LIMIT = 50_000
-#: Seconds between two refreshes of the store's conversations for the findings, in follow mode.
-CONVERSATIONS_EVERY = 60.0
-#: DuckDB's memory limit for the store; above it DuckDB spills to its temp directory.
-STORE_MEMORY = "128MB"
-# Logs Insights returns at most 10,000 rows per query.
-INSIGHTS_LIMIT = 10_000
-#: Above this many records, re-filtering and analysis run in a thread worker.
-THREAD_THRESHOLD = 50_000
 #: Follow mode re-reads this far back: flow records reach CloudWatch Logs minutes late.
 FOLLOW_OVERLAP_MS = 10 * 60 * 1000
 
-AGG_TITLES: dict[str, str] = {
-    "top-talkers": "Top talkers",
-    "rejects-by-az": "REJECTs by AZ",
-    "rejects-by-eni": "REJECTs by ENI",
-    "rejects-by-port": "REJECTs by port",
-    "rejects-by-direction": "REJECTs by direction",
-    "by-action": "By action",
-}
-PAIR_HINT = "stateless rule on the return path?"
 NO_RECORDS_YET = "No flow records yet"
-
-
-# --- pure row formatting -------------------------------------------------------------------------
-
-
-def short_az(az: str | None) -> str:
-    """``use1-az1`` -> ``az1``; ``us-east-1a`` -> ``1a``; None -> ``?``."""
-    if not az:
-        return "?"
-    return az.rsplit("-", 1)[-1]
-
-
-def short_eni(eni: str | None, az: str | None = None) -> str:
-    """``eni-0a1b2c3d4e5f`` in AZ ``use1-az1`` -> ``eni-0a1b…/az1`` (13 cells)."""
-    if not eni:
-        return "-"
-    text = display_safe(eni)
-    head = text[:8] + "…" if len(text) > 9 else text
-    return f"{head}/{short_az(az)}" if az else head
-
-
-def endpoint(addr: str | None, port: int | None) -> str:
-    """``10.0.0.1:443``; IPv6 addresses in brackets; ``-`` when absent."""
-    if not addr:
-        return "-"
-    host = display_safe(addr)
-    if ":" in host:
-        host = f"[{host}]"
-    return host if port is None else f"{host}:{port}"
-
-
-def human_bytes(value: int | None) -> str:
-    """``1234567`` -> ``1.2M`` (decimal units, as AWS reports traffic)."""
-    if value is None:
-        return "-"
-    size = float(value)
-    for unit in ("", "k", "M", "G", "T"):
-        if size < 1000 or unit == "T":
-            return f"{size:.0f}{unit}" if unit == "" or size >= 100 else f"{size:.1f}{unit}"
-        size /= 1000
-    return str(value)
-
-
-def action_cell(record: FlowRecord) -> str:
-    """The action with a symbol, so that a REJECT reads as one without colour."""
-    if record.log_status in ("NODATA", "SKIPDATA"):
-        return "⚠SKIPDATA" if record.log_status == "SKIPDATA" else "·NODATA"
-    action = (record.action or "-").upper()
-    if action == "REJECT":
-        return "✗ REJECT"
-    if action == "ACCEPT":
-        return "✓ ACCEPT"
-    return display_safe(action)
-
-
-def time_cell(
-    epoch: int | None, *, seconds: bool = True, utc: bool = True, with_date: bool = False
-) -> str:
-    """A record's start as ``HH:MM:SS`` in UTC, or in the local zone (``TZ``); with the date
-    (``2015-12-01 09:30``) when the window spans more than a day."""
-    if epoch is None:
-        return "-"
-    stamp = datetime.fromtimestamp(epoch, UTC)
-    if not utc:
-        stamp = stamp.astimezone()
-    if with_date:
-        return stamp.strftime("%Y-%m-%d %H:%M")
-    return stamp.strftime("%H:%M:%S" if seconds else "%H:%M")
-
-
-def nearest_record(records: Sequence[FlowRecord], when: datetime) -> int | None:
-    """Index in ``records`` (oldest first, by start) of the record starting closest to ``when``."""
-    if not records:
-        return None
-    target = when.timestamp()
-    i = bisect.bisect_left(records, target, key=_start)
-    candidates = [j for j in (i - 1, i) if 0 <= j < len(records)]
-    return min(candidates, key=lambda j: abs(_start(records[j]) - target))
-
-
-def row_style(record: FlowRecord) -> str | None:
-    """RecordTable style key of a record."""
-    if record.log_status == "SKIPDATA":
-        return "warn"
-    if record.log_status == "NODATA":
-        return "dim"
-    if (record.action or "").upper() == "REJECT":
-        return "error"
-    return None
-
-
-@dataclass(frozen=True)
-class ColumnSpec:
-    column: Column
-    min_width: int  # table width from which the column is shown
-
-
-_COLUMNS: tuple[ColumnSpec, ...] = (
-    ColumnSpec(Column("time", "Time", width=5), 0),
-    ColumnSpec(Column("timefull", "Time", width=8), 100),
-    ColumnSpec(Column("eni", "ENI/AZ", width=13), 0),
-    ColumnSpec(Column("src", "Source", min_width=12, max_width=24, flex=True), 0),
-    ColumnSpec(Column("dst", "→ Destination", min_width=12, max_width=26, flex=True), 0),
-    ColumnSpec(Column("proto", "Prot", width=4), 0),
-    ColumnSpec(Column("flags", "TCP flags", width=11), 100),
-    ColumnSpec(Column("packets", "Pkts", width=5, align="right"), 100),
-    ColumnSpec(Column("bytes", "Bytes", width=6, align="right"), 90),
-    ColumnSpec(Column("dir", "Dir", width=3), 112),
-    ColumnSpec(Column("action", "Action", width=9), 0),
-)
-
-
-def columns_for(width: int, *, with_date: bool = False) -> tuple[Column, ...]:
-    """The columns that fit a table ``width`` cells wide (the short time below 100; the date
-    and time when the window spans more than a day)."""
-    chosen = [spec.column for spec in _COLUMNS if width >= spec.min_width]
-    if with_date:
-        chosen = [c for c in chosen if c.key != "timefull"]
-        return tuple(Column("time", "Time", width=16) if c.key == "time" else c for c in chosen)
-    if width >= 100:
-        chosen = [c for c in chosen if c.key != "time"]
-    return tuple(chosen)
-
-
-def cell(
-    record: FlowRecord,
-    key: str,
-    eni_az: dict[str, str],
-    *,
-    utc: bool = True,
-    with_date: bool = False,
-) -> str:
-    """One display-safe cell of a record."""
-    if key == "time":
-        return time_cell(record.start, seconds=False, utc=utc, with_date=with_date)
-    if key == "timefull":
-        return time_cell(record.start, utc=utc)
-    if key == "eni":
-        eni = record.interface_id
-        return short_eni(eni, record.az_id or (eni_az.get(eni) if eni else None))
-    if key == "src":
-        return endpoint(record.src, record.srcport)
-    if key == "dst":
-        return "→ " + endpoint(record.dst, record.dstport)
-    if key == "proto":
-        return display_safe(record.protocol_name)
-    if key == "flags":
-        return ",".join(record.flags) or "-"
-    if key == "packets":
-        return "-" if record.packets is None else str(record.packets)
-    if key == "bytes":
-        return human_bytes(record.bytes)
-    if key == "dir":
-        direction = record.flow_direction
-        return {"ingress": "in", "egress": "out"}.get(direction or "", display_safe(direction))
-    if key == "action":
-        return action_cell(record)
-    return ""
-
-
-class FlowRows:
-    """A RecordTable store over records kept oldest first, shown newest first."""
-
-    def __init__(
-        self,
-        records: Sequence[FlowRecord],
-        keys: Sequence[str],
-        eni_az: dict[str, str],
-        *,
-        utc: bool = True,
-        marked: int | None = None,
-        with_date: bool = False,
-    ) -> None:
-        self.records = records
-        self.keys = tuple(keys)
-        self.eni_az = eni_az
-        self.utc = utc
-        self.with_date = with_date
-        self.marked = marked
-        """``id()`` of the record marked for the shared time cursor, or None."""
-
-    def __len__(self) -> int:
-        return len(self.records)
-
-    def record(self, index: int) -> FlowRecord:
-        return self.records[len(self.records) - 1 - index]
-
-    def __getitem__(self, index: int, /) -> Sequence[str]:
-        record = self.record(index)
-        return [
-            cell(record, key, self.eni_az, utc=self.utc, with_date=self.with_date)
-            for key in self.keys
-        ]
-
-    def key(self, index: int) -> Hashable:
-        return id(self.record(index))
-
-    def style(self, index: int) -> str | None:
-        record = self.record(index)
-        if self.marked is not None and id(record) == self.marked:
-            return "mark"
-        return row_style(record)
-
-
-# --- pairs ---------------------------------------------------------------------------------------
-
-
-@dataclass
-class PairGroup:
-    """One-sided conversations with the same endpoints and interfaces (ephemeral ports aside)."""
-
-    sample: OneSidedConversation
-    count: int = 0
-    rejected_record: FlowRecord | None = None
-    accepted_record: FlowRecord | None = None
-
-    @property
-    def label(self) -> str:
-        fwd = self.sample.forward
-        return f"{endpoint(fwd.src, None)} → {endpoint(fwd.dst, fwd.dstport)}"
-
-
-def group_pairs(records: Sequence[FlowRecord], eni_az: dict[str, str]) -> list[PairGroup]:
-    """Group the one-sided conversations of ``records`` (pure; may run in a thread)."""
-    conversations = [_orient(c) for c in one_sided_conversations(records, eni_az)]
-    groups: dict[tuple[Any, ...], PairGroup] = {}
-    wanted: dict[tuple[Any, ...], tuple[PairGroup, str]] = {}
-    for conv in conversations:
-        fwd, rev = conv.forward, conv.reverse
-        key = (conv.protocol, fwd.src, fwd.dst, fwd.dstport, fwd.interfaces, rev.interfaces)
-        group = groups.get(key)
-        if group is None:
-            group = groups[key] = PairGroup(conv)
-            bad, good = (rev, fwd) if conv.rejected == "reverse" else (fwd, rev)
-            wanted[(bad.src, bad.srcport, bad.dst, bad.dstport, "REJECT")] = (group, "rejected")
-            wanted[(good.src, good.srcport, good.dst, good.dstport, "ACCEPT")] = (group, "accepted")
-        group.count += 1
-    for record in records:
-        hit = wanted.get(
-            (record.src, record.srcport, record.dst, record.dstport, (record.action or "").upper())
-        )
-        if hit is not None:
-            group, which = hit
-            if which == "rejected" and group.rejected_record is None:
-                group.rejected_record = record
-            elif which == "accepted" and group.accepted_record is None:
-                group.accepted_record = record
-    return sorted(groups.values(), key=lambda g: (not g.sample.cross_az, -g.count))
-
-
-def _orient(conv: OneSidedConversation) -> OneSidedConversation:
-    """Make the client -> server leg the forward one (the server port is the lower one).
-
-    Pairing orders legs by start time; within one aggregation interval the response can be
-    logged as starting first, which would read as a rejected request.
-    """
-    fwd = conv.forward
-    if fwd.srcport is None or fwd.dstport is None or fwd.srcport >= fwd.dstport:
-        return conv
-    flipped: Literal["forward", "reverse"] = "forward" if conv.rejected == "reverse" else "reverse"
-    return replace(conv, forward=conv.reverse, reverse=fwd, rejected=flipped)
-
-
-def pair_cells(group: PairGroup) -> list[str]:
-    conv = group.sample
-    fwd_az = ",".join(short_az(a) for a in conv.forward.azs) or "?"
-    rev_az = ",".join(short_az(a) for a in conv.reverse.azs) or "?"
-    which = "return ✗" if conv.rejected == "reverse" else "request ✗"
-    return [
-        str(group.count),
-        display_safe(conv.forward.src and conv.protocol and _proto(conv.protocol)),
-        group.label,
-        f"{fwd_az}→{rev_az}" + (" cross" if conv.cross_az else ""),
-        which,
-    ]
-
-
-def _proto(number: int | None) -> str:
-    from tui.models.flowlog import protocol_name
-
-    return protocol_name(number)
-
-
-PAIR_COLUMNS = (
-    Column("count", "Conv", width=5, align="right"),
-    Column("proto", "Prot", width=4),
-    Column("label", "Client → server:port", min_width=20, max_width=44, flex=True),
-    Column("azs", "AZ fwd→ret", width=15),
-    Column("leg", "Rejected", width=9),
-)
-
-AGG_COLUMNS = (
-    Column("label", "Key", min_width=16, max_width=48, flex=True),
-    Column("flows", "Flows", width=7, align="right"),
-    Column("packets", "Pkts", width=7, align="right"),
-    Column("bytes", "Bytes", width=7, align="right"),
-    Column("rejects", "✗ REJ", width=7, align="right"),
-    Column("accepts", "✓ ACC", width=7, align="right"),
-)
 
 
 # --- the filter bar's completion -------------------------------------------------------------------
@@ -431,55 +133,7 @@ def _check_filter(text: str) -> FlowFilter:
 # --- the pane ------------------------------------------------------------------------------------
 
 
-@dataclass
-class Counts:
-    """What the status line reports about loading."""
-
-    pages: int = 0
-    bad_lines: int = 0
-    bad_files: int = 0
-    nodata: int = 0
-    skipdata: int = 0
-    dropped: int = 0  # no longer in memory (still in the store when there is one)
-    stored: int = 0  # records in the DuckDB store
-    store_error: str | None = None
-    pushed_down: str | None = None
-    source: str = ""
-    sources: set[str] = field(default_factory=set)
-
-    def add_stats(self, stats: Any) -> None:
-        self.bad_lines += int(getattr(stats, "bad_lines", 0) or 0)
-        self.bad_files += int(getattr(stats, "bad_files", 0) or 0)
-        self.nodata += int(getattr(stats, "nodata", 0) or 0)
-        self.skipdata += int(getattr(stats, "skipdata", 0) or 0)
-
-
-@dataclass
-class RemoteRun:
-    """A Logs Insights run of the pane's filter: its progress, then its records.
-
-    Shown in place of the loaded records until ``esc``; the loaded records, and their polling,
-    are left as they are.
-    """
-
-    query: str
-    groups: tuple[str, ...]
-    estimate: str
-    status: str = "Starting"
-    records: list[FlowRecord] = field(default_factory=list)
-    bytes_scanned: float = 0.0
-    records_scanned: float = 0.0
-    rows: int = 0
-    limit: int = INSIGHTS_LIMIT
-    error: str | None = None
-    engine: str = "Logs Insights"  # or "Athena" (S3 sources with --athena-workgroup)
-
-    @property
-    def running(self) -> bool:
-        return self.error is None and self.status not in ("Complete", "Stopped")
-
-
-class FlowsPane(Pane):
+class FlowsPane(FlowRemote, Pane):
     """ACCEPT/REJECT legs by interface and AZ."""
 
     title = "Flow logs"
@@ -553,21 +207,25 @@ class FlowsPane(Pane):
         def can_replace(self, message: Message) -> bool:
             return isinstance(message, FlowsPane.DataChanged)
 
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        evidence: FlowEvidence | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
         super().__init__(id=id, classes=classes)
-        self.records: list[FlowRecord] = []
+        # What is loaded (records, store, topology, counts) is the screen's, shared with the
+        # findings and the bundle; this pane fills it and shows its filter's and focus's part.
+        self.evidence = evidence if evidence is not None else FlowEvidence()
         self.matched: list[FlowRecord] = []
         self.filter: FlowFilter | None = None
         self.focus_scope: FocusScope | None = None
-        self.counts = Counts()
-        self.topology: Any = None
         self.following = True
         self.view = "records"  # records | agg | pairs
         self.agg_kind = AGGREGATIONS[0]
         self.pairs: list[PairGroup] = []
-        self._seen: set[str] = set()
         self._follow_from_ms: int | None = None
-        self._newest_ms: int | None = None
         self._loaded_for: TimeWindow | None = None
         self._table_width = 0
         self._source_key: tuple[str, ...] | None = None
@@ -577,20 +235,37 @@ class FlowsPane(Pane):
         self.replaying = False
         self.remote: RemoteRun | None = None
         self.showing_remote = False
-        # Everything loaded, once it outgrows MAX_RECORDS (see the module docstring). The
-        # lock serialises the worker threads that use the one DuckDB connection.
-        self.store: Any = None
-        self._store_lock = asyncio.Lock()
         self.match_count = 0  # matches among everything loaded (the table may show fewer)
-        self._closing: set[asyncio.Task[None]] = set()
-        self._generation = 0  # bumped by every reset, so a late store result is dropped
-        # The store's REJECTed conversations, for the findings (see _refresh_conversations).
-        self._conversations: list[FlowRecord] | None = None
-        self._conversations_for = -1
-        self._conversations_at = 0.0
-        # Each source's running counters (their samples name what was skipped).
-        self._stats: list[Any] = []
         self._with_date = False
+
+    # -- the evidence, read through ---------------------------------------------------------------
+
+    @property
+    def records(self) -> list[FlowRecord]:
+        """What memory holds, oldest first (the evidence's)."""
+        return self.evidence.records
+
+    @property
+    def counts(self) -> Counts:
+        return self.evidence.counts
+
+    @property
+    def store(self) -> Any:
+        return self.evidence.store
+
+    @property
+    def topology(self) -> Any:
+        return self.evidence.topology
+
+    @property
+    def loaded_count(self) -> int:
+        """Every record loaded: in the store when there is one, else in memory."""
+        return self.evidence.loaded_count
+
+    @property
+    def _lost(self) -> bool:
+        """Records were dropped from memory and are in no store."""
+        return self.evidence.lost
 
     # -- composition -------------------------------------------------------------------------
 
@@ -656,9 +331,9 @@ class FlowsPane(Pane):
             self._reset()
         if self.topology is None:
             try:
-                self.topology = await load_topology(aws)
+                self.evidence.topology = await load_topology(aws)
             except OfflineError as err:  # local files offline: records without network context
-                self.topology = Topology(
+                self.evidence.topology = Topology(
                     warnings=(f"interfaces, subnets and NACLs: {err.message}",)
                 )
             self.update_warning()
@@ -680,39 +355,16 @@ class FlowsPane(Pane):
         for stream in streams:
             await self._consume(stream)
         self._loaded_for = self.window
-        newest = self._newest_ms or int(window.start.timestamp() * 1000)
+        newest = self.evidence.newest_ms or int(window.start.timestamp() * 1000)
         # Late events (flow logs arrive minutes after the fact) are re-read; `seen` dedupes them.
         self._follow_from_ms = max(int(window.start.timestamp() * 1000), newest - FOLLOW_OVERLAP_MS)
         self._update_status()
         await self._refresh_conversations()
 
     async def _refresh_conversations(self) -> None:
-        """Take the REJECTed conversations' records from the store, for the findings strip.
-
-        Recomputed when the store has grown, at most every CONVERSATIONS_EVERY seconds in
-        follow mode (a million records cost a couple of seconds in a thread).
-        """
-        if self.store is None or self.counts.stored == self._conversations_for:
-            return
-        now = asyncio.get_running_loop().time()
-        if self._conversations is not None and now - self._conversations_at < CONVERSATIONS_EVERY:
-            return
-        generation = self._generation
-        async with self._store_lock:
-            store = self.store
-            if store is None or generation != self._generation:
-                return
-            stored = self.counts.stored
-            try:
-                records = await asyncio.to_thread(store.conversation_records, PAIR_LIMIT)
-            except Exception:  # the findings keep what memory holds; pairs say why
-                self._conversations_for = stored
-                return
-        if generation != self._generation:
-            return
-        self._conversations, self._conversations_for = records, stored
-        self._conversations_at = now
-        self.post_message(self.DataChanged(self))
+        """The store's REJECTed conversations, for the findings (at most every minute)."""
+        if await self.evidence.refresh_conversations(asyncio.get_running_loop().time()):
+            self.post_message(self.DataChanged(self))
 
     def _flt_for_source(self) -> FlowFilter | None:
         # The full window is loaded unfiltered so that re-filtering is local and instant; once
@@ -721,59 +373,50 @@ class FlowsPane(Pane):
             return self.filter
         return None
 
-    def _streams(self, aws: Aws, window: TimeWindow, *, first: bool) -> list[AsyncIterator[Any]]:
+    def plans(self) -> list[FlowPlan]:
+        """The sources to read: :func:`~tui.models.flowplan.plan_sources`, as ``hamari flows``.
+
+        One flow log per resource (CloudWatch Logs first, S3 when that is all there is), each
+        headerless S3 object or file read with its flow log's (or ``--flows-format``'s) fields.
+        """
         settings = getattr(self.app, "settings", None)
         choice = getattr(settings, "flows_source", None)
-        kind, where = parse_source(choice) if choice else ("auto", "")
-        flt = self._flt_for_source()
-        if kind == "s3":
-            if not first:
-                return []
-            bucket, _, prefix = where.removeprefix("s3://").partition("/")
-            self.counts.source = where
-            return [stream_s3(aws, bucket, prefix, window, flt)]
-        if kind == "local":
-            if not first:
-                return []
-            self.counts.source = where
-            # Read it all and window it here: what the window hides is counted (and its span
-            # kept), so that an empty table can say so and `W` can fit the window to the data.
-            fmt = getattr(settings, "flows_format", None)
-            return [self._windowed(stream_local(where, None, flt, fmt=fmt), window)]
-        configs = self._cwl_configs(where if kind == "cwl" else None)
-        self.counts.source = ", ".join(sorted({f"cwl:{c.log_group}" for c in configs}))
-        follow_from = None if first else self._follow_from_ms
-        return [
-            stream_cloudwatch(aws, c, window, flt, seen=self._seen, follow_from_ms=follow_from)
-            for c in configs
-        ]
+        fmt = getattr(settings, "flows_format", None)
+        try:
+            fields = parse_log_format(fmt) if fmt else None
+        except ValueError:  # names no field: as if none was given (a guessed layout is said)
+            fields = None
+        flow_logs = getattr(self.topology, "flow_logs", None) or ()
+        try:
+            return plan_sources(choice, flow_logs, fields)
+        except NoFlowLogs:  # the warning above the table says so, with the command to enable
+            return []
 
-    def _cwl_configs(self, group: str | None) -> list[Any]:
-        configs = list(getattr(self.topology, "flow_logs", None) or [])
-        if group:
-            mine = [c for c in configs if c.log_group == group]
-            return mine or [
-                FlowLogConfig(
-                    f"cwl:{group}", "", "cloud-watch-logs", group, None, format_known=False
+    def _streams(self, aws: Aws, window: TimeWindow, *, first: bool) -> list[AsyncIterator[Any]]:
+        plans = self.plans()
+        flt = self._flt_for_source()
+        self.counts.source = ", ".join(sorted({p.label for p in plans}))
+        follow_from = None if first else self._follow_from_ms
+        streams: list[AsyncIterator[Any]] = []
+        for plan in plans:
+            if plan.live:  # CloudWatch Logs: followed, re-reading an overlap (see `seen`)
+                seen = self.evidence.seen
+                streams.append(
+                    open_plan(aws, plan, window, flt, seen=seen, follow_from_ms=follow_from)
                 )
-            ]
-        cwl = [
-            c
-            for c in configs
-            if (c.destination_type or "cloud-watch-logs") == "cloud-watch-logs" and c.log_group
-        ]
-        # Two flow logs of one resource carry the same traffic: read the richest format once.
-        best: dict[str, Any] = {}
-        for config in cwl:
-            held = best.get(config.resource_id)
-            if held is None or len(config.fields or DEFAULT_FORMAT) > len(
-                held.fields or DEFAULT_FORMAT
-            ):
-                best[config.resource_id] = config
-        groups: dict[str, Any] = {}
-        for config in best.values():
-            groups.setdefault(config.log_group, config)
-        return list(groups.values())
+            elif not first:
+                continue  # S3 and files are read once per window
+            elif plan.kind == "local":
+                # Read it all and window it here: what the window hides is counted (and its
+                # span kept), so an empty table can say so and `W` can fit the window to the data.
+                streams.append(self._windowed(open_plan(None, plan, None, flt), window))
+            else:
+                streams.append(open_plan(aws, plan, window, flt))
+        return streams
+
+    def _cwl_configs(self) -> list[FlowLogConfig]:
+        """The CloudWatch Logs flow logs the plan reads (what Logs Insights can query)."""
+        return [p.config for p in self.plans() if p.kind == "cwl" and p.config is not None]
 
     async def _windowed(self, stream: AsyncIterator[Any], window: TimeWindow) -> AsyncIterator[Any]:
         """The batches of a local source, keeping the records in ``window``; counts the rest
@@ -800,134 +443,44 @@ class FlowsPane(Pane):
             yield replace(batch, records=kept)
 
     async def _consume(self, stream: AsyncIterator[Any]) -> None:
-        last_stats: Any = None
-        last_pages = 0
-        try:
-            async for batch in stream:
-                self.counts.pages += max(0, batch.pages - last_pages)
-                last_pages = batch.pages
-                if last_stats is not None and batch.stats is not last_stats:
-                    self.counts.add_stats(last_stats)
-                last_stats = batch.stats
-                if not any(s is last_stats for s in self._stats):
-                    self._stats.append(last_stats)
-                if batch.pushed_down:
-                    self.counts.pushed_down = batch.pushed_down
-                newest = getattr(batch, "last_event_ms", None)
-                if newest is not None and (self._newest_ms is None or newest > self._newest_ms):
-                    self._newest_ms = newest
-                if batch.records:
-                    await self._add_records(batch.records)
-                self._update_status(loading=True, pending=last_stats)
-        finally:
-            if last_stats is not None:
-                self.counts.add_stats(last_stats)
+        async with contextlib.aclosing(self.evidence.load(stream)) as batches:
+            async for added, pending in batches:
+                await self._show_added(added)
+                self._update_status(loading=True, pending=pending)
 
-    @property
-    def _lost(self) -> bool:
-        """Records were dropped from memory and are in no store."""
-        return bool(self.counts.dropped) and self.store is None
-
-    @property
-    def loaded_count(self) -> int:
-        """Every record loaded: in the store when there is one, else in memory."""
-        return self.counts.stored if self.store is not None else len(self.records)
-
-    async def _store_add(self, new: list[FlowRecord]) -> None:
-        """Put records in the store, creating it (with what memory holds) when memory is full."""
-        if self.counts.store_error is not None:
-            return
-        if self.store is None and len(self.records) + len(new) <= MAX_RECORDS:
-            return
-        from tui.models.flowengine import FlowEngine
-
-        generation = self._generation
-        async with self._store_lock:
-            if self.counts.store_error is not None or generation != self._generation:
-                return
-            try:
-                store = self.store
-                if store is None:
-                    held = list(self.records)
-
-                    def create() -> Any:
-                        made = FlowEngine(memory_limit=STORE_MEMORY)
-                        made.add(held)
-                        return made
-
-                    store = await asyncio.to_thread(create)
-                    if generation != self._generation:  # reset meanwhile: these are stale
-                        await asyncio.to_thread(store.close)
-                        return
-                    self.store = store
-                    self.counts.stored = len(held)
-                await asyncio.to_thread(store.add, new)
-                if generation == self._generation:
-                    self.counts.stored += len(new)
-            except Exception as exc:  # no DuckDB: drop the oldest instead, and say so
-                self.counts.store_error = f"{type(exc).__name__}: {exc}"
-                self._close_store()
-                self.notify(
-                    f"Flow records: the on-disk store failed ({display_safe(str(exc))[:120]}); "
-                    f"keeping the newest {MAX_RECORDS:,} in memory",
-                    severity="warning",
-                    markup=False,
-                )
-
-    def _close_store(self) -> None:
-        """Forget the store; close it once no worker thread is using it."""
-        store, self.store = self.store, None
-        if store is None:
-            return
-        if not self._store_lock.locked():
-            store.close()
-            return
-
-        async def close_when_free() -> None:
-            async with self._store_lock:
-                await asyncio.to_thread(store.close)
-
-        task = asyncio.get_running_loop().create_task(close_when_free())
-        self._closing.add(task)
-        task.add_done_callback(self._closing.discard)
-
-    async def _add_records(self, new: list[FlowRecord]) -> None:
-        await self._store_add(new)
-        records = self.records
-        in_order = not records or min(_start(r) for r in new) >= _start(records[-1])
-        records.extend(new)
-        if not in_order:
-            records.sort(key=_start)
-        excess = len(records) - MAX_RECORDS
-        if excess > 0:
-            del records[:excess]
-            self.counts.dropped += excess
-        self.post_message(self.DataChanged(self))
-        if in_order and (excess <= 0 or self.store is not None):
-            # Newest records only: they extend the matches (the oldest shown ones fall off).
-            predicate = self._predicate()
-            fresh = new if predicate is None else [r for r in new if predicate(r)]
-            self.matched.extend(fresh)
-            self.match_count += len(fresh)
-            if len(self.matched) > MAX_RECORDS:
-                del self.matched[: len(self.matched) - MAX_RECORDS]
-            self._show_records()
-        else:
+    async def _show_added(self, added: Added) -> None:
+        """Extend the matches with a batch the evidence took (or filter again)."""
+        if added.store_error is not None:
+            self.notify(
+                f"Flow records: the on-disk store failed ({display_safe(added.store_error)[:120]}"
+                f"); keeping the newest {self.evidence.max_records:,} in memory",
+                severity="warning",
+                markup=False,
+            )
+        if added.appended is None:
+            self.post_message(self.DataChanged(self))
             await self._refilter()
+            return
+        if not added.appended:
+            return
+        self.post_message(self.DataChanged(self))
+        # Newest records only: they extend the matches (the oldest shown ones fall off).
+        predicate = self._predicate()
+        new = added.appended
+        fresh = new if predicate is None else [r for r in new if predicate(r)]
+        self.matched.extend(fresh)
+        self.match_count += len(fresh)
+        cap = self.evidence.max_records
+        if len(self.matched) > cap:
+            del self.matched[: len(self.matched) - cap]
+        self._show_records()
 
     def _reset(self) -> None:
-        self._generation += 1
-        self._close_store()
-        self._conversations, self._conversations_for = None, -1
-        self.records = []
+        self.evidence.reset()
         self.matched = []
         self.match_count = 0
-        self.counts = Counts()
-        self._seen = set()
         self._follow_from_ms = None
-        self._newest_ms = None
         self._loaded_for = None
-        self._stats = []
         self.outside_window = 0
         self.data_span = None
         self.loaded_at = None  # a new window: loading, not stale
@@ -938,13 +491,7 @@ class FlowsPane(Pane):
 
     def _predicate(self) -> Callable[[FlowRecord], bool] | None:
         """The filter, and the focused resource's interfaces when a resource is in focus."""
-        scope = self.focus_scope
-        keep = None if self.filter is None or self.filter.is_empty else self.filter.to_predicate()
-        if scope is None:
-            return keep
-        if keep is None:
-            return lambda r: flow_in_scope(r, scope)
-        return lambda r: keep(r) and flow_in_scope(r, scope)
+        return scope_predicate(self.filter, self.focus_scope)
 
     def set_focus_scope(self, scope: FocusScope | None) -> None:
         """Data down from the screen: show only the flows of the focused resource's interfaces."""
@@ -954,69 +501,27 @@ class FlowsPane(Pane):
         self.apply_filter(self.filter)
 
     async def _refilter(self) -> None:
-        if self.store is not None:
-            await self._refilter_store()
+        """Ask the evidence for the newest matches of the filter and focus, and show them."""
+        found = await self.evidence.matches(self.filter, self.focus_scope)
+        if found is None:  # reset meanwhile: the next load filters again
             return
-        predicate = self._predicate()
-        records = list(self.records)
-        if predicate is None:
-            self.matched = records
-        elif len(records) > THREAD_THRESHOLD:
-            self.matched = await asyncio.to_thread(_apply, predicate, records)
-        else:
-            self.matched = _apply(predicate, records)
-        self.match_count = len(self.matched)
-        self.hidden_by_focus = 0
-        if self.focus_scope is not None and not self.matched:
-            flt = self.filter
-            keep = None if flt is None or flt.is_empty else flt.to_predicate()
-            self.hidden_by_focus = len(records) if keep is None else sum(map(keep, records))
+        if found.error is not None:
+            self._store_trouble(found.error, "filtering the records in memory only")
+        self.matched, self.match_count = found.records, found.count
+        self.hidden_by_focus = found.hidden_by_focus
         self._show_records()
 
-    async def _refilter_store(self) -> None:
-        """The newest matches of everything loaded, and how many match in all (in DuckDB)."""
-        flt, scope = self.filter, self.focus_scope
-        self.hidden_by_focus = 0
-        if (flt is None or flt.is_empty) and scope is None:
-            self.matched = list(self.records)
-            self.match_count = self.counts.stored
-            self._show_records()
-            return
-        async with self._store_lock:
-            store = self.store
-            if store is None:  # reset meanwhile: the next load filters again
-                return
-
-            def query() -> tuple[list[FlowRecord], int, int]:
-                newest = store.newest(flt, MAX_RECORDS, scope=scope)
-                count = store.count(flt, scope=scope)
-                hidden = store.count(flt, scope=None) if scope is not None and not count else 0
-                return newest, count, hidden
-
-            try:
-                self.matched, self.match_count, self.hidden_by_focus = await asyncio.to_thread(
-                    query
-                )
-            except Exception as exc:  # e.g. DuckDB out of memory: filter what memory holds
-                self._store_trouble(exc, "filtering the records in memory only")
-                predicate = self._predicate()
-                self.matched = (
-                    list(self.records) if predicate is None else _apply(predicate, self.records)
-                )
-                self.match_count = len(self.matched)
-        self._show_records()
-
-    def _store_trouble(self, exc: BaseException, fallback: str) -> None:
+    def _store_trouble(self, error: str, fallback: str) -> None:
         """Say that a query on the store failed, and what the pane does instead."""
         self.notify(
-            f"Flow store: {type(exc).__name__}: {display_safe(str(exc))[:160]}; {fallback}",
+            f"Flow store: {display_safe(error)[:160]}; {fallback}",
             severity="warning",
             markup=False,
             timeout=10,
         )
 
     def on_unmount(self) -> None:
-        self._close_store()  # its files live in a private temp directory
+        self.evidence.close()  # its files live in a private temp directory
 
     @work(exclusive=True, group="flows-filter", exit_on_error=False, description="flows-filter")
     async def apply_filter(self, flt: FlowFilter | None) -> None:
@@ -1032,16 +537,13 @@ class FlowsPane(Pane):
 
     @property
     def loaded_records(self) -> list[FlowRecord]:
-        """Every loaded record, oldest first (a copy: safe to hand to a thread)."""
-        return list(self.records)
+        """Every loaded record in memory, oldest first (the evidence's)."""
+        return self.evidence.loaded_records
 
     @property
     def findings_records(self) -> list[FlowRecord]:
-        """What the findings pair and explain: with a store, every record of its REJECTed
-        conversations (their requests may have left memory long ago); else what memory holds."""
-        if self.store is not None and self._conversations is not None:
-            return list(self._conversations)
-        return self.loaded_records
+        """What the findings read (the evidence's, whatever this pane shows)."""
+        return self.evidence.findings_records
 
     def show_evidence(self, evidence: Evidence) -> None:
         """Apply the evidence's filter to the records and put the cursor on its REJECT."""
@@ -1204,7 +706,7 @@ class FlowsPane(Pane):
         text.append(f" · {c.pages} pg")
         if bad_lines or bad_files:
             text.append(f" · bad {bad_lines} ln/{bad_files} files (b: list)", style="yellow")
-        if any(getattr(s, "guessed", None) for s in self._stats):
+        if self.evidence.layout_guessed:
             text.append(" · layout guessed from the field count (--flows-format)", style="yellow")
         text.append(f" · NODATA {nodata}")
         if skipdata:
@@ -1212,7 +714,8 @@ class FlowsPane(Pane):
         else:
             text.append(" · SKIPDATA 0")
         if self._lost:
-            text.append(f" · oldest {c.dropped:,} dropped (cap {MAX_RECORDS:,})", style="yellow")
+            cap = self.evidence.max_records
+            text.append(f" · oldest {c.dropped:,} dropped (cap {cap:,})", style="yellow")
         if not self.following:
             text.append(" · paused")
         elif self.stale:
@@ -1247,240 +750,6 @@ class FlowsPane(Pane):
             self.compute_aggregation(self.agg_kind)
         elif self.view == "pairs":
             self.compute_pairs()
-
-    # -- Logs Insights: the filter run remotely --------------------------------------------------
-
-    def action_insights(self) -> None:
-        """Estimate, ask, then run the filter in Logs Insights over the pane's window."""
-        if self.aws is None or self.window is None:
-            self.notify("Not connected to AWS yet", markup=False, timeout=3)
-            return
-        if self.remote is not None and self.remote.running:
-            self.notify("A Logs Insights query is running; esc stops it", markup=False, timeout=4)
-            return
-        settings = getattr(self.app, "settings", None)
-        choice = getattr(settings, "flows_source", None)
-        kind, where = parse_source(choice) if choice else ("auto", "")
-        flt = self.filter if self.filter is not None else parse_filter("")
-        if kind == "s3" and getattr(settings, "athena_workgroup", None):
-            window = self.window.at(self._now()) if self.window.live else self.window
-            self._ask_athena(flt, window, where)
-            return  # opted in: run it in Athena (the one place hamari writes: its results)
-        if kind in ("s3", "local"):
-            self._explain_athena(flt, kind)
-            return
-        configs = self._cwl_configs(where if kind == "cwl" else None)
-        if not configs:
-            self.notify(
-                "No flow log delivers to CloudWatch Logs here, so Logs Insights has nothing to "
-                "query. For flow logs in S3, run the Athena SQL (hamari flows --help).",
-                severity="warning",
-                markup=False,
-                timeout=8,
-            )
-            return
-        window = self.window.at(self._now()) if self.window.live else self.window
-        self._ask_insights(configs, flt, window)
-
-    def _explain_athena(self, flt: FlowFilter, kind: str) -> None:
-        """S3 and local files are not in Logs Insights: offer the Athena SQL to copy."""
-        try:
-            sql = flt.to_sql("vpc_flow_logs", dialect="athena")
-        except (FilterError, ValueError) as err:
-            self.notify(f"No Athena SQL for this filter: {err}", markup=False, timeout=6)
-            return
-        self.app.copy_to_clipboard(sql)
-        self.notify(
-            f"Logs Insights reads CloudWatch Logs, and this pane reads {kind} files. "
-            f"Athena SQL copied to the clipboard (table vpc_flow_logs): {sql}",
-            markup=False,
-            timeout=12,
-        )
-
-    @work(exclusive=True, group="flows-remote", exit_on_error=False, description="flows-remote")
-    async def _ask_insights(
-        self, configs: list[FlowLogConfig], flt: FlowFilter, window: TimeWindow
-    ) -> None:
-        from tui.aws import insights
-        from tui.aws.errors import HamariError
-        from tui.screens.confirm import ConfirmScreen
-
-        assert self.aws is not None
-        groups = tuple(sorted({str(c.log_group) for c in configs}))
-        self.set_status(Text("Logs Insights: estimating the cost…"))
-        try:
-            estimate = await insights.estimate(self.aws, groups, window)
-        except HamariError as err:
-            self._update_status()
-            self.notify(
-                f"{err.message} {err.hint}", title=err.title, severity="error", markup=False
-            )
-            return
-        self._update_status()
-        queries = [
-            flt.to_insights(c.fields if c.format_known else None, limit=INSIGHTS_LIMIT)
-            for c in configs
-        ]
-        span = f"{window.start:%Y-%m-%d %H:%M}–{window.end:%H:%M} UTC"
-        body = (
-            f"Filter: {flt.text or '(none: every record)'}\n"
-            f"Log groups: {', '.join(groups)}\nWindow: {span}\n\n"
-            f"{estimate.describe()}.\n\nQuery:\n" + "\n".join(queries) + "\n\n"
-            f"At most {INSIGHTS_LIMIT:,} records per group come back; the query is stopped "
-            "if you press esc or quit."
-        )
-        answer = await self.app.push_screen_wait(
-            ConfirmScreen("Run this filter in CloudWatch Logs Insights?", body)
-        )
-        if not answer:
-            self.notify("Logs Insights query not run", markup=False, timeout=3)
-            return
-        self.remote = RemoteRun(query=queries[0], groups=groups, estimate=estimate.describe())
-        self.showing_remote = True
-        self._set_view("records")
-        self._show_records()
-        self.run_insights(configs, flt, window)
-
-    @work(exclusive=True, group="flows-insights", exit_on_error=False, description="flows-insights")
-    async def run_insights(
-        self, configs: list[FlowLogConfig], flt: FlowFilter, window: TimeWindow
-    ) -> None:
-        """Run the query per log group; progress in the status line, results in the table."""
-        from tui.aws import insights
-        from tui.aws.errors import HamariError
-
-        run = self.remote
-        assert self.aws is not None and run is not None
-
-        def progress(p: Any) -> None:
-            run.status = p.status
-            run.bytes_scanned = p.bytes_scanned
-            run.records_scanned = p.records_scanned
-            run.rows = len(p.rows)
-            self._update_status()
-
-        try:
-            for config in configs:
-                async for batch in insights.stream_flow_insights(
-                    self.aws, config, window, flt, limit=INSIGHTS_LIMIT, on_progress=progress
-                ):
-                    run.records.extend(batch.records)
-            run.records.sort(key=_start)
-            run.status = "Complete"
-        except asyncio.CancelledError:
-            run.status = "Stopped"
-            self._update_status()
-            raise
-        except HamariError as err:
-            run.error = f"{err.message} {err.hint}".strip()
-            self.notify(run.error, title=err.title, severity="error", markup=False, timeout=10)
-        self._show_records()
-        if run.error is None:
-            self.notify(
-                f"Logs Insights: {len(run.records):,} matching records; "
-                "esc returns to the loaded ones",
-                markup=False,
-                timeout=6,
-            )
-
-    @work(exclusive=True, group="flows-remote", exit_on_error=False, description="flows-remote")
-    async def _ask_athena(self, flt: FlowFilter, window: TimeWindow, source: str) -> None:
-        """Opted in (--athena-workgroup): estimate from S3, ask, then run it in Athena."""
-        from tui.aws import athena
-        from tui.aws.errors import HamariError
-        from tui.screens.confirm import ConfirmScreen
-
-        assert self.aws is not None
-        ref = getattr(self.app.settings, "athena_table", None)
-        self.set_status(Text("Athena: estimating the scan…"))
-        try:
-            table = await athena.resolve_table(self.aws, ref, source)
-            estimate = await athena.estimate(self.aws, table, window)
-            sql = athena.compile_query(table, window, flt, limit=INSIGHTS_LIMIT)
-        except (HamariError, FilterError) as err:
-            self._update_status()
-            text = f"{err.message} {err.hint}" if isinstance(err, HamariError) else str(err)
-            self.notify(text, severity="error", markup=False)
-            return
-        self._update_status()
-        workgroup = str(self.app.settings.athena_workgroup)
-        body = (
-            f"Filter: {flt.text or '(none: every record)'}\nTable: {table.ref} "
-            f"(workgroup {workgroup})\nWindow: {window.start:%Y-%m-%d %H:%M}–{window.end:%H:%M} "
-            f"UTC\n\n{estimate.describe()}.\n\nQuery:\n{sql}\n\nAthena writes the result to "
-            "the workgroup's S3 output location. The query is stopped if you press esc or quit."
-        )
-        body = display_safe(body, multiline=True)  # Glue's names and AWS's text are untrusted
-        if not await self.app.push_screen_wait(ConfirmScreen("Run this filter in Athena?", body)):
-            self.notify("Athena query not run", markup=False, timeout=3)
-            return
-        self.remote = RemoteRun(sql, (table.ref,), estimate.describe(), engine="Athena")
-        self.showing_remote = True
-        self._set_view("records")
-        self._show_records()
-        self.run_athena(table, flt, window, workgroup)
-
-    @work(exclusive=True, group="flows-insights", exit_on_error=False, description="flows-insights")
-    async def run_athena(self, table: Any, flt: FlowFilter, window: TimeWindow, wg: str) -> None:
-        """Results stream into the table page by page; esc (the group's cancel) stops it."""
-        from tui.aws import athena
-        from tui.aws.errors import HamariError
-
-        run = self.remote
-        assert self.aws is not None and run is not None
-
-        def progress(p: athena.AthenaProgress) -> None:
-            run.status, run.bytes_scanned, run.rows = p.state.title(), p.bytes_scanned, p.rows
-            self._update_status()
-
-        try:
-            async for batch in athena.stream_flow_athena(
-                self.aws, table, window, flt, workgroup=wg, limit=run.limit, on_progress=progress
-            ):
-                run.records.extend(batch.records)
-                self._show_records()
-            run.records.sort(key=_start)
-            run.status = "Complete"
-        except asyncio.CancelledError:
-            run.status = "Stopped"
-            self._update_status()
-            raise
-        except HamariError as err:
-            run.error = f"{err.message} {err.hint}".strip()
-            self.notify(run.error, title=err.title, severity="error", markup=False, timeout=10)
-        self._show_records()
-
-    def leave_remote(self) -> None:
-        """Back to the loaded records; a query still running is stopped (StopQuery)."""
-        run = self.remote
-        if run is not None and run.running:
-            self.workers.cancel_group(self, "flows-insights")
-            run.status = "Stopped"
-            self.notify(f"{run.engine} query stopped", markup=False, timeout=3)
-        self.showing_remote = False
-        self._show_records()
-        self._refresh_view()
-
-    @staticmethod
-    def _remote_status(run: RemoteRun) -> Text:
-        text = Text()
-        if run.running:
-            text.append("⟳ ")
-        text.append(run.engine, style="bold")
-        text.append(f" · {run.status if run.error is None else 'failed'}")
-        text.append(
-            f" · {len(run.records):,} records" if not run.running else f" · {run.rows:,} rows"
-        )
-        if run.bytes_scanned:  # AWS reports it as the query runs (the emulator does not)
-            text.append(f" · {run.bytes_scanned / 1024**2:,.1f} MB scanned")
-        if run.records_scanned:
-            text.append(f" of {run.records_scanned:,.0f} events")
-        if not run.running and run.rows >= run.limit:
-            text.append(f" · first {run.limit:,} only: narrow the window", style="yellow")
-        if run.error:
-            text.append(f" · {display_safe(run.error)}", style="red")
-        text.append(" · esc: stop" if run.running else " · esc: loaded records")
-        return text
 
     # -- the flow-logs-not-enabled warning -----------------------------------------------------
 
@@ -1572,11 +841,7 @@ class FlowsPane(Pane):
         """
         try:
             if self.store is not None and not self.showing_remote:
-                flt, scope = self.filter, self.focus_scope
-                async with self._store_lock:
-                    store = self.store
-                    matches = store.records(flt, scope=scope) if store is not None else records
-                    where, count = await asyncio.to_thread(export_records, path, matches)
+                where, count = await self.evidence.export(path, self.filter, self.focus_scope)
             else:
                 where, count = await asyncio.to_thread(export_records, path, records)
         except Exception as exc:  # a full disk, a store query that failed
@@ -1691,17 +956,7 @@ class FlowsPane(Pane):
         self._update_status()
 
     def skipped_items(self) -> list[Skipped]:
-        items = [
-            Skipped(bad.source, bad.lineno, bad.reason, bad.text)
-            for stats in self._stats
-            for bad in getattr(stats, "samples", ())
-        ]
-        named = {(i.where, i.reason) for i in items}
-        for stats in self._stats:  # files nothing was read from, and layouts guessed
-            for source, why in [*getattr(stats, "skipped", ()), *getattr(stats, "guessed", ())]:
-                if (source, why) not in named:
-                    items.append(Skipped(source, 0, why, ""))
-        return items
+        return self.evidence.skipped_items()
 
     def skipped_total(self) -> int:
         return self.counts.bad_lines + self.counts.bad_files
@@ -1712,9 +967,8 @@ class FlowsPane(Pane):
         """Replay: show saved records and topology instead of polling (no AWS is ever opened)."""
         self.replaying = True
         self.following = False
-        self.records = sorted(records, key=_start)
-        self.topology = topology
-        self.counts = Counts(source=f"replay · {queries.get('source') or 'saved records'}")
+        source = f"replay · {queries.get('source') or 'saved records'}"
+        self.evidence.replace(records, topology, source)
         text = str(queries.get("filter") or "")
         flt: FlowFilter | None = None
         if text:
@@ -1732,7 +986,7 @@ class FlowsPane(Pane):
 
     def snapshot_queries(self) -> dict[str, Any]:
         """The exact source and filter this pane loaded (for the incident bundle)."""
-        configs = self._cwl_configs(None) if self.topology is not None else []
+        configs = self._cwl_configs() if self.topology is not None else []
         return {
             "source": self.counts.source,
             "filter": self.filter.text if self.filter is not None else "",
@@ -1764,29 +1018,18 @@ class FlowsPane(Pane):
     )
     async def compute_aggregation(self, kind: str) -> None:
         """Aggregate the filtered records (in DuckDB when it holds them, else in a thread)."""
-        topology = self.topology
-        if self.store is not None and not self.showing_remote:
-            flt, focus = self.filter, self.focus_scope
-            over = self.match_count
-            async with self._store_lock:
-                store = self.store
-                if store is None:
-                    return
-                try:
-                    rows = await asyncio.to_thread(
-                        store.aggregate, kind, flt, topology=topology, scope=focus
-                    )
-                except Exception as exc:
-                    self._store_trouble(exc, "aggregating the records in memory only")
-                    over = len(self.shown)
-                    rows = await asyncio.to_thread(aggregate, list(self.shown), kind, topology)
+        shown = list(self.shown)
+        if self.showing_remote:
+            rows = await asyncio.to_thread(aggregate, shown, kind, self.topology)
+            over = len(shown)
         else:
-            records = list(self.shown)
-            over = len(records)
-            if len(records) > THREAD_THRESHOLD:
-                rows = await asyncio.to_thread(aggregate, records, kind, topology)
-            else:
-                rows = aggregate(records, kind, topology)
+            match_count = self.match_count
+            rows, everything, error = await self.evidence.aggregate(
+                kind, self.filter, self.focus_scope, shown
+            )
+            if error is not None:
+                self._store_trouble(error, "aggregating the records in memory only")
+            over = match_count if everything else len(shown)
         table = self.query_one("#flows-agg-table", RecordTable)
         cells = [
             [
@@ -1824,15 +1067,12 @@ class FlowsPane(Pane):
         REJECTed leg, not only those still in memory.
         """
         remote = self.remote if self.showing_remote else None
-        records = list(remote.records if remote is not None else self.records)
-        if remote is None and self.store is not None:
-            async with self._store_lock:
-                store = self.store
-                if store is not None:
-                    try:
-                        records = await asyncio.to_thread(store.conversation_records, PAIR_LIMIT)
-                    except Exception as exc:
-                        self._store_trouble(exc, "pairing the records in memory only")
+        if remote is not None:
+            records = list(remote.records)
+        else:
+            records, error = await self.evidence.pair_records()
+            if error is not None:
+                self._store_trouble(error, "pairing the records in memory only")
         eni_az = self._eni_az_cached()
         if len(records) > THREAD_THRESHOLD:
             groups = await asyncio.to_thread(group_pairs, records, eni_az)
@@ -1863,186 +1103,4 @@ class FlowsPane(Pane):
         detail.update(pair_detail(group, self.topology, compact=self.size.width < 100))
 
 
-# --- pure text builders --------------------------------------------------------------------------
-
-
-def _apply(predicate: Callable[[FlowRecord], bool], records: Iterable[FlowRecord]) -> list[Any]:
-    return [r for r in records if predicate(r)]
-
-
-def _start(record: FlowRecord) -> int:
-    return record.start or 0
-
-
-def annotate(topology: Topology | None, eni_id: str | None) -> str:
-    """``eni-0a1b… → i-… app-web-01 · app-private-a · use1-az1`` (display-safe).
-
-    A Transit Gateway attachment's interface reads ``→ TGW tgw-attach-… · <subnet> · <AZ>``.
-    """
-    if not eni_id:
-        return "-"
-    head = display_safe(eni_id)
-    eni = topology.enis.get(eni_id) if topology is not None else None
-    if eni is None or topology is None:
-        return head + (" (not in the loaded topology)" if topology is not None else "")
-    parts: list[str] = []
-    if eni.tgw_attachment_id:
-        parts.append(f"TGW {eni.tgw_attachment_id}")
-    elif eni.instance_id:
-        name = topology.names.get(eni.instance_id)
-        parts.append(f"{eni.instance_id} {name}" if name else eni.instance_id)
-    else:
-        parts.append(eni.interface_type or "interface")
-    subnet = topology.subnets.get(eni.subnet_id)
-    parts.append(subnet.name or subnet.subnet_id if subnet is not None else eni.subnet_id)
-    parts.append(topology.az_label(eni.az_id) if eni.az_id else eni.az)
-    return f"{head} → " + " · ".join(display_safe(p) for p in parts if p)
-
-
-def leg_text(
-    text: Text, title: str, leg: Any, action: str, topology: Any, *, compact: bool
-) -> None:
-    mark = "✗" if action == "REJECT" else "✓"
-    style = "bold red" if action == "REJECT" else "green"
-    text.append(f"\n{mark} {action} ", style=style)
-    text.append(f"{title} {endpoint(leg.src, leg.srcport)} → {endpoint(leg.dst, leg.dstport)}")
-    for eni in leg.interfaces or ("?",):
-        text.append("\n  ")
-        line = annotate(topology, eni)
-        if compact:
-            line = _compact_ids(line)
-        text.append(line)
-
-
-def _compact_ids(line: str) -> str:
-    """Shorten long AWS ids (``tgw-attach-0c57513064d6d5929`` -> ``tgw-attach-0c57…``)."""
-    words = []
-    for word in line.split(" "):
-        head, _, tail = word.rpartition("-")
-        if head and len(tail) >= 12 and all(c in "0123456789abcdef" for c in tail):
-            word = f"{head}-{tail[:4]}…"
-        words.append(word)
-    return " ".join(words)
-
-
-def pair_detail(group: PairGroup, topology: Any, *, compact: bool = False) -> Text:
-    """The selected pair: the NACL verdict first, then both legs with each interface resolved."""
-    conv = group.sample
-    text = Text()
-    if conv.cross_az:
-        text.append("⚠ cross-AZ ", style="bold yellow")
-    text.append(f"{PAIR_HINT} ", style="bold")
-    text.append(f"({group.count} conversations; e: explain)")
-    record = group.rejected_record
-    if record is not None and topology is not None:
-        text.append("\n")
-        try:
-            text.append_text(explanation_line(explain(record, topology)))
-        except Exception as exc:
-            text.append(f"NACL: cannot evaluate ({type(exc).__name__})", style="yellow")
-    fwd_action = "REJECT" if conv.rejected == "forward" else "ACCEPT"
-    rev_action = "REJECT" if conv.rejected == "reverse" else "ACCEPT"
-    leg_text(text, "request", conv.forward, fwd_action, topology, compact=compact)
-    leg_text(text, "return ", conv.reverse, rev_action, topology, compact=compact)
-    return text
-
-
-def explanation_line(exp: Any) -> Text:
-    """The NACL verdict in one line: ``denied by NACL acl-… rule 100 (egress deny …) on …``."""
-    denied = bool(getattr(exp, "denied", False))
-    text = Text()
-    text.append("✗ NACL: " if denied else "NACL: ", style="bold")
-    text.append(display_safe(getattr(exp, "verdict", "")), style="bold red" if denied else "")
-    return text
-
-
-def flow_log_warning(topology: Topology | None, focused: str | None, account: str) -> Text | None:
-    """A warning when no flow log covers the focused resource, or none exists at all."""
-    if topology is None:
-        return None
-    if not topology.flow_logs:
-        vpcs = topology.vpcs_without_flow_logs() or ["vpc-XXXXXXXX"]
-        text = Text("⚠ No VPC flow logs exist in this region", style="bold yellow")
-        text.append(": nothing records traffic here. ")
-        return _enable_command(text, vpcs[0], account)
-    if not focused:
-        return None
-    targets = _coverage_targets(topology, focused)
-    if not targets or any(topology.flow_logs_for(t) for t in targets):
-        return None
-    enis = [topology.enis[t] for t in targets if t in topology.enis]
-    vpc = enis[0].vpc_id if enis else None
-    if vpc is None:
-        subnet = topology.subnets.get(focused)
-        vpc = subnet.vpc_id if subnet is not None else focused
-    text = Text("⚠ Flow logs are not enabled for ", style="bold yellow")
-    text.append(display_safe(focused), style="bold")
-    text.append(" (nor its subnet or VPC): its traffic is not recorded. ")
-    return _enable_command(text, vpc, account)
-
-
-def _coverage_targets(topology: Topology, resource: str) -> list[str]:
-    """The ids whose flow-log coverage answers "is ``resource`` logged?" ([] if unknown)."""
-    if resource.startswith("i-"):
-        return [e.eni_id for e in topology.enis.values() if e.instance_id == resource]
-    known = resource in topology.enis or resource in topology.subnets
-    if known or resource in topology.vpcs:
-        return [resource]
-    return []
-
-
-def _enable_command(text: Text, resource: str, account: str) -> Text:
-    kind = "Subnet" if resource.startswith("subnet-") else "VPC"
-    rid = display_safe(resource)
-    text.append("Enable them (hamari never changes anything):\n")
-    text.append(
-        f"aws ec2 create-flow-logs --resource-type {kind} --resource-ids {rid} "
-        "--traffic-type ALL --max-aggregation-interval 60 --log-destination-type "
-        f"cloud-watch-logs --log-group-name /vpc/flow-logs/{rid} --deliver-logs-permission-arn "
-        f"arn:aws:iam::{display_safe(account)}:role/FlowLogsDelivery",
-        style="bold",
-    )
-    return text
-
-
-def export_records(path: str, records: Iterable[FlowRecord]) -> tuple[str, int]:
-    """Write records as NDJSON (raw fields by AWS name) or CSV (by the ``.csv`` suffix).
-
-    Streams: a list's CSV columns are the union of its formats; an iterator's (the store's,
-    one format) are its first record's.
-    """
-    from tui.headless.common import write_csv, write_ndjson
-
-    target = Path(path).expanduser()
-    if target.is_dir():
-        target = target / f"hamari-flows-{datetime.now(UTC):%Y%m%dT%H%M%S}.ndjson"
-    with target.open("w", encoding="utf-8", newline="") as out:
-        if target.suffix.lower() == ".csv":
-            columns: list[str] = []
-            if not isinstance(records, list):
-                it = iter(records)
-                first = next(it, None)
-                records = [] if first is None else itertools.chain([first], it)
-                columns = list(first.FORMAT) if first is not None else []
-            else:
-                for r in records:
-                    for name in r.FORMAT:
-                        if name not in columns:
-                            columns.append(name)
-            count = write_csv((r.as_dict() for r in records), columns, out)
-        else:
-            count = write_ndjson((r.as_dict() for r in records), out)
-    return str(target.resolve()), count
-
-
-# --- the data-layer contract, with stand-ins for modules that do not exist yet -------------------
-
-__all__ = [
-    "MAX_RECORDS",
-    "FlowRows",
-    "FlowsPane",
-    "columns_for",
-    "export_records",
-    "flow_log_warning",
-    "group_pairs",
-]
+__all__ = ["FlowsPane"]

@@ -38,6 +38,7 @@ from textual.worker import get_current_worker
 
 from tui.aws.errors import HamariError
 from tui.aws.session import Aws, AwsEvent, Identity
+from tui.evidence.flows import FlowEvidence
 from tui.models.bundle import Bundle
 from tui.models.findings import Evidence, Finding, compute_findings, explain_rejections
 from tui.models.flowlog import one_sided_conversations
@@ -197,6 +198,8 @@ class MainScreen(Screen[None]):
         self._pending_cursor: datetime | None = None
         self._cursor_timer: Timer | None = None
         self.replay_bundle: Bundle | None = None
+        # The evidence the panes fill and show a part of; findings and bundles read all of it.
+        self.flow_evidence = FlowEvidence()
 
     def compose(self) -> ComposeResult:
         yield HeaderBar(id="header").data_bind(
@@ -215,7 +218,7 @@ class MainScreen(Screen[None]):
             )
             yield TrailPane(id="trail", classes="-active").data_bind(*shared)
             yield MetricsPane(id="metrics").data_bind(*shared)
-            yield FlowsPane(id="flows").data_bind(*shared)
+            yield FlowsPane(evidence=self.flow_evidence, id="flows").data_bind(*shared)
         yield Static(
             f"Terminal too small: hamari needs at least {MIN_COLUMNS}x{MIN_ROWS}. Enlarge the window "
             "or the tmux pane (prefix z zooms it).",
@@ -426,7 +429,8 @@ class MainScreen(Screen[None]):
                 "demo": bool(aws is not None and aws.conn.demo),
                 "endpoint_url": (aws.conn.endpoint_url or "") if aws is not None else "",
             }
-        topology = flows.topology
+        evidence = self.flow_evidence
+        topology = evidence.topology
         from tui.models.network import Topology
 
         return Bundle(
@@ -443,7 +447,7 @@ class MainScreen(Screen[None]):
                 "metrics": metrics.snapshot_queries(),
             },
             trail_events=tuple(trail.loaded_events),
-            flow_records=tuple(flows.loaded_records),
+            flow_records=tuple(evidence.loaded_records),
             topology=topology if isinstance(topology, Topology) else None,
             metrics=metrics.snapshot(),
             instances=tuple(self.instances),
@@ -588,11 +592,11 @@ class MainScreen(Screen[None]):
         from tui.models.network import Topology
 
         resource = self.focused_resource
-        flows = self.query_one(FlowsPane)
-        topology = flows.topology if isinstance(flows.topology, Topology) else None
+        known = self.flow_evidence.topology
+        topology = known if isinstance(known, Topology) else None
         scope = scope_for(resource, self.instances, topology) if resource else None
         self.query_one(TrailPane).set_focus_scope(scope)
-        flows.set_focus_scope(scope)
+        self.query_one(FlowsPane).set_focus_scope(scope)
 
     def _maybe_recompute_findings(self) -> None:
         """Debounce: recompute when a pane reported new data, at most every 2 s."""
@@ -602,7 +606,7 @@ class MainScreen(Screen[None]):
         self._findings_next = time.monotonic() + FINDINGS_DEBOUNCE
         trail = self.query_one(TrailPane)
         metrics = self.query_one(MetricsPane)
-        flows = self.query_one(FlowsPane)
+        flows = self.flow_evidence  # everything loaded, not what the flow pane shows
         self._compute_findings(
             trail.loaded_events,
             list(self.instances),

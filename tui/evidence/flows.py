@@ -1,0 +1,526 @@
+"""Every flow record loaded for the window: what the findings, the bundle and the flow pane share.
+
+The flow pane used to own its records, its memory cap and its DuckDB store, so the findings were
+only as wide as that pane's view. Now the main screen creates one :class:`FlowEvidence`; the pane's
+loader adds batches to it and shows the newest matches of its filter and focus, while the findings
+and the incident bundle read everything loaded from it (:attr:`FlowEvidence.findings_records`),
+whatever the pane's filter or focus hides.
+
+Memory is bounded: at most ``max_records`` records are kept as Python objects (about 0.7 KB each).
+Beyond that every loaded record goes to an embedded DuckDB store on disk with a memory limit
+(:class:`~tui.models.flowengine.FlowEngine`): counts, re-filters and aggregations then run there
+over everything loaded. If DuckDB cannot be used, the oldest records are dropped instead and
+counted (:attr:`Counts.dropped`), and :attr:`FlowEvidence.lost` says so. Nothing is dropped in
+silence: a store that fails is reported by the call that met it, with its error.
+
+The one DuckDB connection is used from worker threads; a lock serialises them and a generation
+number (bumped by :meth:`FlowEvidence.reset`) drops a result that arrives after a reset.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from tui.models.flowagg import AggRow, aggregate
+from tui.models.flowfilter import FlowFilter
+from tui.models.flowlog import FlowRecord
+from tui.models.focus import FocusScope, flow_in_scope
+from tui.models.skipped import Skipped
+
+__all__ = [
+    "CONVERSATIONS_EVERY",
+    "MAX_RECORDS",
+    "PAIR_LIMIT",
+    "STORE_MEMORY",
+    "THREAD_THRESHOLD",
+    "Added",
+    "Counts",
+    "FlowEvidence",
+    "Matches",
+    "export_records",
+    "scope_predicate",
+]
+
+#: Records kept as Python objects at most; beyond it everything loaded also goes to DuckDB.
+MAX_RECORDS = 50_000
+#: Records of REJECTed conversations taken from the store at most (pairs and findings).
+PAIR_LIMIT = 50_000
+#: Seconds between two refreshes of the store's conversations for the findings, in follow mode.
+CONVERSATIONS_EVERY = 60.0
+#: DuckDB's memory limit for the store; above it DuckDB spills to its temp directory.
+STORE_MEMORY = "128MB"
+#: Above this many records, filtering and analysis run in a thread.
+THREAD_THRESHOLD = 50_000
+
+
+@dataclass
+class Counts:
+    """What loading read, skipped and dropped (the pane's status line reports it)."""
+
+    pages: int = 0
+    bad_lines: int = 0
+    bad_files: int = 0
+    nodata: int = 0
+    skipdata: int = 0
+    dropped: int = 0  # no longer in memory (still in the store when there is one)
+    stored: int = 0  # records in the DuckDB store
+    store_error: str | None = None
+    pushed_down: str | None = None
+    source: str = ""
+    sources: set[str] = field(default_factory=set)
+
+    def add_stats(self, stats: Any) -> None:
+        """Add a finished source's counters (bad lines and files, NODATA, SKIPDATA)."""
+        self.bad_lines += int(getattr(stats, "bad_lines", 0) or 0)
+        self.bad_files += int(getattr(stats, "bad_files", 0) or 0)
+        self.nodata += int(getattr(stats, "nodata", 0) or 0)
+        self.skipdata += int(getattr(stats, "skipdata", 0) or 0)
+
+
+@dataclass(frozen=True)
+class Added:
+    """What one :meth:`FlowEvidence.add` did, for whoever shows the records.
+
+    Attributes:
+        appended: The batch's records when they only extend the newest end of what is loaded
+            (a view can append their matches); None when the order changed or records left
+            memory for good, so a view must ask for its matches again.
+        store_error: The store failed during this add ("Type: message"); memory keeps the newest.
+    """
+
+    appended: list[FlowRecord] | None
+    store_error: str | None = None
+
+
+@dataclass(frozen=True)
+class Matches:
+    """The newest records that match a filter and focus, and how many match in all.
+
+    Attributes:
+        records: The newest matches, oldest first (at most the limit asked for).
+        count: Matches among everything loaded (memory, or the store when there is one).
+        hidden_by_focus: When the focus leaves nothing, how many the filter alone keeps.
+        error: The store failed ("Type: message"); these are the matches in memory.
+    """
+
+    records: list[FlowRecord]
+    count: int
+    hidden_by_focus: int = 0
+    error: str | None = None
+
+
+def scope_predicate(
+    flt: FlowFilter | None, scope: FocusScope | None
+) -> Callable[[FlowRecord], bool] | None:
+    """The filter and the focused resource's interfaces as one test (None keeps everything)."""
+    keep = None if flt is None or flt.is_empty else flt.to_predicate()
+    if scope is None:
+        return keep
+    if keep is None:
+        return lambda r: flow_in_scope(r, scope)
+    return lambda r: keep(r) and flow_in_scope(r, scope)
+
+
+def _apply(predicate: Callable[[FlowRecord], bool], records: Iterable[FlowRecord]) -> list[Any]:
+    return [r for r in records if predicate(r)]
+
+
+def _start(record: FlowRecord) -> int:
+    return record.start or 0
+
+
+def _error(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+class FlowEvidence:
+    """The flow records loaded for one window, the network topology, and what was skipped.
+
+    Attributes:
+        records: What memory holds, oldest first (the newest ``max_records``).
+        store: The DuckDB store of everything loaded, once memory was outgrown; else None.
+        counts: Pages read, lines and files skipped, records stored and dropped.
+        topology: Interfaces, subnets, NACLs and flow logs (None until loaded).
+        stats: Each source's running counters (their samples name what was skipped).
+        seen: CloudWatch event IDs already loaded (follow mode re-reads an overlap).
+        newest_ms: The newest CloudWatch event timestamp loaded.
+        generation: Bumped by every reset; a result computed before it is stale.
+    """
+
+    def __init__(self, *, max_records: int | None = None, store_memory: str = STORE_MEMORY):
+        self.max_records = MAX_RECORDS if max_records is None else max_records
+        self.store_memory = store_memory
+        self.records: list[FlowRecord] = []
+        self.store: Any = None
+        self.counts = Counts()
+        self.topology: Any = None
+        self.stats: list[Any] = []
+        self.seen: set[str] = set()
+        self.newest_ms: int | None = None
+        self.generation = 0
+        self._lock = asyncio.Lock()
+        self._closing: set[asyncio.Task[None]] = set()
+        # The store's REJECTed conversations, for the findings (see refresh_conversations).
+        self._conversations: list[FlowRecord] | None = None
+        self._conversations_for = -1
+        self._conversations_at = 0.0
+
+    # -- what is loaded ------------------------------------------------------------------------
+
+    @property
+    def lost(self) -> bool:
+        """Records were dropped from memory and are in no store."""
+        return bool(self.counts.dropped) and self.store is None
+
+    @property
+    def loaded_count(self) -> int:
+        """Every record loaded: in the store when there is one, else in memory."""
+        return self.counts.stored if self.store is not None else len(self.records)
+
+    @property
+    def loaded_records(self) -> list[FlowRecord]:
+        """What memory holds, oldest first (a copy: safe to hand to a thread)."""
+        return list(self.records)
+
+    @property
+    def findings_records(self) -> list[FlowRecord]:
+        """What the findings pair and explain: never narrowed by a pane's filter or focus.
+
+        With a store, every record of its REJECTed conversations (their requests may have left
+        memory long ago); else everything memory holds.
+        """
+        if self.store is not None and self._conversations is not None:
+            return list(self._conversations)
+        return self.loaded_records
+
+    def skipped_items(self) -> list[Skipped]:
+        """Every line, record or file a source could not read, and why."""
+        items = [
+            Skipped(bad.source, bad.lineno, bad.reason, bad.text)
+            for stats in self.stats
+            for bad in getattr(stats, "samples", ())
+        ]
+        named = {(i.where, i.reason) for i in items}
+        for stats in self.stats:  # files nothing was read from, and layouts guessed
+            for source, why in [*getattr(stats, "skipped", ()), *getattr(stats, "guessed", ())]:
+                if (source, why) not in named:
+                    items.append(Skipped(source, 0, why, ""))
+        return items
+
+    @property
+    def layout_guessed(self) -> bool:
+        """A source's field layout was guessed from the field count."""
+        return any(getattr(s, "guessed", None) for s in self.stats)
+
+    # -- loading -------------------------------------------------------------------------------
+
+    async def load(self, stream: AsyncIterator[Any]) -> AsyncIterator[tuple[Added, Any]]:
+        """Add a source's batches; yield what each added and the source's running counters.
+
+        The counters of a source are added to :attr:`counts` once it moves on to new ones (and
+        when the stream ends), so a view shows ``counts`` plus the pending ones meanwhile.
+        """
+        last_stats: Any = None
+        last_pages = 0
+        try:
+            async for batch in stream:
+                self.counts.pages += max(0, batch.pages - last_pages)
+                last_pages = batch.pages
+                if last_stats is not None and batch.stats is not last_stats:
+                    self.counts.add_stats(last_stats)
+                last_stats = batch.stats
+                if not any(s is last_stats for s in self.stats):
+                    self.stats.append(last_stats)
+                if batch.pushed_down:
+                    self.counts.pushed_down = batch.pushed_down
+                newest = getattr(batch, "last_event_ms", None)
+                if newest is not None and (self.newest_ms is None or newest > self.newest_ms):
+                    self.newest_ms = newest
+                added = await self.add(batch.records) if batch.records else Added([])
+                yield added, last_stats
+        finally:
+            if last_stats is not None:
+                self.counts.add_stats(last_stats)
+
+    async def add(self, new: list[FlowRecord]) -> Added:
+        """Keep ``new`` records: in memory (the newest), and in the store once memory is full."""
+        error = await self._store_add(new)
+        records = self.records
+        in_order = not records or min(_start(r) for r in new) >= _start(records[-1])
+        records.extend(new)
+        if not in_order:
+            records.sort(key=_start)
+        excess = len(records) - self.max_records
+        if excess > 0:
+            del records[:excess]
+            self.counts.dropped += excess
+        appendable = in_order and (excess <= 0 or self.store is not None)
+        return Added(list(new) if appendable else None, error)
+
+    async def _store_add(self, new: list[FlowRecord]) -> str | None:
+        """Put records in the store, creating it (with what memory holds) when memory is full."""
+        if self.counts.store_error is not None:
+            return None
+        if self.store is None and len(self.records) + len(new) <= self.max_records:
+            return None
+        from tui.models import flowengine
+
+        generation = self.generation
+        async with self._lock:
+            if self.counts.store_error is not None or generation != self.generation:
+                return None
+            try:
+                store = self.store
+                if store is None:
+                    held = list(self.records)
+                    memory = self.store_memory
+
+                    def create() -> Any:
+                        made = flowengine.FlowEngine(memory_limit=memory)
+                        made.add(held)
+                        return made
+
+                    store = await asyncio.to_thread(create)
+                    if generation != self.generation:  # reset meanwhile: these are stale
+                        await asyncio.to_thread(store.close)
+                        return None
+                    self.store = store
+                    self.counts.stored = len(held)
+                await asyncio.to_thread(store.add, new)
+                if generation == self.generation:
+                    self.counts.stored += len(new)
+            except Exception as exc:  # no DuckDB: drop the oldest instead, and say so
+                self.counts.store_error = _error(exc)
+                self._close_store()
+                return self.counts.store_error
+        return None
+
+    def reset(self) -> None:
+        """Forget every record (a new window); the topology stays."""
+        self.generation += 1
+        self._close_store()
+        self._conversations, self._conversations_for = None, -1
+        self.records = []
+        self.counts = Counts()
+        self.stats = []
+        self.seen = set()
+        self.newest_ms = None
+
+    def replace(self, records: Sequence[FlowRecord], topology: Any, source: str) -> None:
+        """Hold saved records and topology instead (replay of an incident bundle)."""
+        self.reset()
+        self.records = sorted(records, key=_start)
+        self.topology = topology
+        self.counts = Counts(source=source)
+
+    def close(self) -> None:
+        """Close the store (its files live in a private temp directory)."""
+        self._close_store()
+
+    def _close_store(self) -> None:
+        """Forget the store; close it once no worker thread is using it."""
+        store, self.store = self.store, None
+        if store is None:
+            return
+        if not self._lock.locked():
+            store.close()
+            return
+
+        async def close_when_free() -> None:
+            async with self._lock:
+                await asyncio.to_thread(store.close)
+
+        task = asyncio.get_running_loop().create_task(close_when_free())
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    async def refresh_conversations(self, now: float) -> bool:
+        """Take the REJECTed conversations' records from the store, for the findings.
+
+        Recomputed when the store has grown, at most every :data:`CONVERSATIONS_EVERY` seconds
+        (a million records cost a couple of seconds in a thread). True when they changed.
+        """
+        if self.store is None or self.counts.stored == self._conversations_for:
+            return False
+        if self._conversations is not None and now - self._conversations_at < CONVERSATIONS_EVERY:
+            return False
+        generation = self.generation
+        async with self._lock:
+            store = self.store
+            if store is None or generation != self.generation:
+                return False
+            stored = self.counts.stored
+            try:
+                records = await asyncio.to_thread(store.conversation_records, PAIR_LIMIT)
+            except Exception:  # the findings keep what memory holds; the pairs view says why
+                self._conversations_for = stored
+                return False
+        if generation != self.generation:
+            return False
+        self._conversations, self._conversations_for = records, stored
+        self._conversations_at = now
+        return True
+
+    # -- questions -----------------------------------------------------------------------------
+
+    async def matches(
+        self, flt: FlowFilter | None, scope: FocusScope | None, limit: int | None = None
+    ) -> Matches | None:
+        """The newest ``limit`` records matching the filter and focus (None: a reset meanwhile).
+
+        Without a store, memory is filtered (in a thread when it holds many); with one, DuckDB
+        answers over everything loaded, and memory answers if DuckDB fails (``error`` says why).
+        """
+        limit = self.max_records if limit is None else limit
+        if self.store is not None:
+            return await self._store_matches(flt, scope, limit)
+        return await self._memory_matches(flt, scope, limit)
+
+    async def _memory_matches(
+        self, flt: FlowFilter | None, scope: FocusScope | None, limit: int, error: str | None = None
+    ) -> Matches:
+        predicate = scope_predicate(flt, scope)
+        records = list(self.records)
+        if predicate is None:
+            matched = records
+        elif len(records) > THREAD_THRESHOLD:
+            matched = await asyncio.to_thread(_apply, predicate, records)
+        else:
+            matched = _apply(predicate, records)
+        hidden = 0
+        if scope is not None and not matched:
+            keep = None if flt is None or flt.is_empty else flt.to_predicate()
+            hidden = len(records) if keep is None else sum(map(keep, records))
+        return Matches(matched[-limit:] if limit else [], len(matched), hidden, error)
+
+    async def _store_matches(
+        self, flt: FlowFilter | None, scope: FocusScope | None, limit: int
+    ) -> Matches | None:
+        if (flt is None or flt.is_empty) and scope is None:
+            return Matches(list(self.records)[-limit:], self.counts.stored)
+        async with self._lock:
+            store = self.store
+            if store is None:  # reset meanwhile: the next load asks again
+                return None
+
+            def query() -> tuple[list[FlowRecord], int, int]:
+                newest = store.newest(flt, limit, scope=scope)
+                count = store.count(flt, scope=scope)
+                hidden = store.count(flt, scope=None) if scope is not None and not count else 0
+                return newest, count, hidden
+
+            try:
+                return Matches(*await asyncio.to_thread(query))
+            except Exception as exc:  # e.g. DuckDB out of memory: filter what memory holds
+                error = _error(exc)
+        return await self._memory_matches(flt, scope, limit, error)
+
+    async def aggregate(
+        self,
+        kind: str,
+        flt: FlowFilter | None,
+        scope: FocusScope | None,
+        matched: Sequence[FlowRecord],
+    ) -> tuple[list[AggRow], bool, str | None]:
+        """Aggregate the matches: in DuckDB over everything loaded when it holds them.
+
+        Args:
+            kind: One of :data:`tui.models.flowagg.AGGREGATIONS`.
+            flt: The filter.
+            scope: The focus.
+            matched: The matches in memory (the view has them): what is aggregated without a
+                store, or when the store fails.
+
+        Returns:
+            The rows; True when they cover everything loaded (the store answered), False
+            when they cover ``matched``; and the store's error if it failed.
+        """
+        topology = self.topology
+        error = None
+        if self.store is not None:
+            async with self._lock:
+                store = self.store
+                if store is not None:
+                    try:
+                        rows = await asyncio.to_thread(
+                            store.aggregate, kind, flt, topology=topology, scope=scope
+                        )
+                        return rows, True, None
+                    except Exception as exc:
+                        error = _error(exc)
+        records = list(matched)
+        if len(records) > THREAD_THRESHOLD:
+            rows = await asyncio.to_thread(aggregate, records, kind, topology)
+        else:
+            rows = aggregate(records, kind, topology)
+        return rows, False, error
+
+    async def pair_records(self) -> tuple[list[FlowRecord], str | None]:
+        """The records to pair into conversations, and the store's error if it failed.
+
+        With a store, every record of the conversations that have a REJECTed leg (not only
+        those still in memory); else what memory holds.
+        """
+        if self.store is not None:
+            async with self._lock:
+                store = self.store
+                if store is not None:
+                    try:
+                        return await asyncio.to_thread(store.conversation_records, PAIR_LIMIT), None
+                    except Exception as exc:
+                        return list(self.records), _error(exc)
+        return list(self.records), None
+
+    async def export(
+        self, path: str, flt: FlowFilter | None, scope: FocusScope | None
+    ) -> tuple[str, int]:
+        """Write every match to ``path`` (NDJSON, or CSV by suffix); where, and how many.
+
+        With a store the matches are streamed from it, not only the newest in memory.
+        """
+        if self.store is None:
+            predicate = scope_predicate(flt, scope)
+            records = self.loaded_records
+            chosen = records if predicate is None else _apply(predicate, records)
+            return await asyncio.to_thread(export_records, path, chosen)
+        async with self._lock:
+            store = self.store
+            if store is None:
+                return await asyncio.to_thread(export_records, path, [])
+            return await asyncio.to_thread(export_records, path, store.records(flt, scope=scope))
+
+
+def export_records(path: str, records: Iterable[FlowRecord]) -> tuple[str, int]:
+    """Write records as NDJSON (raw fields by AWS name) or CSV (by the ``.csv`` suffix).
+
+    Streams: a list's CSV columns are the union of its formats; an iterator's (the store's,
+    one format) are its first record's.
+    """
+    from tui.headless.common import write_csv, write_ndjson
+
+    target = Path(path).expanduser()
+    if target.is_dir():
+        target = target / f"hamari-flows-{datetime.now(UTC):%Y%m%dT%H%M%S}.ndjson"
+    with target.open("w", encoding="utf-8", newline="") as out:
+        if target.suffix.lower() == ".csv":
+            columns: list[str] = []
+            if not isinstance(records, list):
+                it = iter(records)
+                first = next(it, None)
+                records = [] if first is None else itertools.chain([first], it)
+                columns = list(first.FORMAT) if first is not None else []
+            else:
+                for r in records:
+                    for name in r.FORMAT:
+                        if name not in columns:
+                            columns.append(name)
+            count = write_csv((r.as_dict() for r in records), columns, out)
+        else:
+            count = write_ndjson((r.as_dict() for r in records), out)
+    return str(target.resolve()), count
