@@ -238,3 +238,12 @@ def test_every_worker_is_named_so_textual_never_reprs_its_arguments() -> None:
     """Without a description, ``@work`` builds one from ``repr()`` of every argument, on the
     event loop: the findings worker's events and flow records took ~0.5 s per call to repr."""
     assert _work_decorators_without_description() == []
+
+
+def test_import_contracts_hold() -> None:
+    """The layers and boundaries in pyproject.toml (lint-imports), broken by any new upward import."""
+    lint = Path(sys.executable).with_name("lint-imports")
+    result = subprocess.run(
+        [str(lint), "--no-cache"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout[-3000:]

@@ -10,8 +10,8 @@ from tui.app import HamariApp
 from tui.demo.runtime import AttachedRuntime
 from tui.demo.seed import V5_FIELDS, clients
 from tui.demo.server import FaultRule
+from tui.dialogs.flow_detail import FlowDetailScreen
 from tui.panes.flows import FlowRows, FlowsPane, columns_for, pair_detail
-from tui.screens.flow_detail import FlowDetailScreen
 from tui.settings import Settings
 from widgets.filter_bar import FilterBar
 from widgets.record_table import RecordTable

@@ -34,7 +34,7 @@ from tui.crash import redact
 from tui.models.budget import METRICS_REQUESTED
 from tui.models.skipped import Skipped
 from tui.models.text import display_safe
-from tui.models.timewindow import TimeWindow
+from tui.models.timewindow import TimeWindow, window_label
 
 if TYPE_CHECKING:
     from tui.aws.session import Aws
@@ -48,9 +48,7 @@ STALE_GRACE_SECONDS = 5.0
 
 def window_hint(count: int, noun: str, window: TimeWindow, utc: bool) -> str:
     """Why a table is empty when the window hides everything a source held, and the fix."""
-    from tui.screens.chrome import HeaderBar
-
-    label = HeaderBar.window_label(window, utc=utc)
+    label = window_label(window, utc=utc)
     return f"{count:,} {noun} read, none in the window ({label}): W fits the window to the data"
 
 
@@ -334,7 +332,7 @@ class Pane(Vertical):
 
     def action_show_skipped(self) -> None:
         """b: the list of what was skipped, file:line and reason."""
-        from tui.screens.skipped import SkippedScreen
+        from tui.dialogs.skipped import SkippedScreen
 
         self.app.push_screen(
             SkippedScreen(f"{self.key} {self.title}", self.skipped_items(), self.skipped_total())

@@ -893,7 +893,7 @@ class MetricsPane(Pane):
 
     @on(SeriesRow.ChartRequested)
     def _open_chart(self, event: SeriesRow.ChartRequested) -> None:
-        from tui.screens.chart import ChartScreen
+        from tui.dialogs.chart import ChartScreen
 
         event.stop()
         if self.result is None:
@@ -937,7 +937,7 @@ class MetricsPane(Pane):
         )
 
     def _feed_chart(self, result: MetricsResult, stale: bool) -> None:
-        from tui.screens.chart import ChartScreen
+        from tui.dialogs.chart import ChartScreen
 
         screen = self.app.screen
         if self._chart_key is None or not isinstance(screen, ChartScreen):
@@ -1099,7 +1099,7 @@ class MetricsPane(Pane):
         if not self.is_mounted:
             return
         self._set_markers(new)
-        from tui.screens.chart import ChartScreen
+        from tui.dialogs.chart import ChartScreen
 
         screen = self.app.screen
         if self._chart_key is not None and isinstance(screen, ChartScreen):

@@ -42,6 +42,8 @@ from tui.aws.cloudtrail import (
     watermark,
 )
 from tui.aws.errors import HamariError
+from tui.dialogs.clipboard import copy_event
+from tui.dialogs.export import ExportPrompt
 from tui.models.cloudtrail import TrailEvent
 from tui.models.findings import Evidence
 from tui.models.focus import FocusScope, event_in_scope
@@ -51,9 +53,7 @@ from tui.models.timewindow import TimeWindow
 from tui.models.trailfilter import FIELD_NAMES, FilterError, TrailFilter, compile_filter
 from tui.models.trailstore import STORE_ABOVE, TrailStore
 from tui.panes.base import Pane, window_hint
-from tui.panes.clipboard import copy_event
 from tui.panes.trailremote import TrailRemote
-from tui.screens.export import ExportPrompt
 from widgets.filter_bar import FilterBar
 from widgets.record_table import CallableRows, Column, RecordTable
 
@@ -985,7 +985,7 @@ class TrailPane(TrailRemote, Pane):
             )
 
     def open_detail(self, event: TrailEvent) -> None:
-        from tui.screens.trail_detail import TrailDetailScreen
+        from tui.dialogs.trail_detail import TrailDetailScreen
 
         def loaded() -> Sequence[TrailEvent]:
             # Past STORE_ABOVE the store picks the candidates (find_related asks it).

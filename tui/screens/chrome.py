@@ -12,7 +12,7 @@ from textual.widgets import Static
 from tui.aws.session import AwsEvent, Connection, Identity, Meter
 from tui.models.budget import METRICS_REQUESTED
 from tui.models.text import display_safe
-from tui.models.timewindow import TimeWindow
+from tui.models.timewindow import TimeWindow, local_zone, window_label
 
 
 class HeaderBar(Static):
@@ -73,11 +73,11 @@ class HeaderBar(Static):
         if self.logs is not None:
             add(5, self.logs_badge(*self.logs))
         if self.window is not None:
-            add(8, f"⏱ {self.window_label(self.window, utc=self.utc)}")
+            add(8, f"⏱ {window_label(self.window, utc=self.utc)}")
         if self.time_cursor is not None:
             add(9, Text(f"⌖ {self.clock(self.time_cursor, utc=self.utc)}", style="bold"))
         if not self.utc:
-            add(7, Text(self.zone(), style="bold"))
+            add(7, Text(local_zone(), style="bold"))
         if self.focused_resource:
             add(8, Text(f"◎ {display_safe(self.focused_resource)}", style="bold"))
         if conn is not None and conn.endpoint_url and not conn.demo and self.replay is None:
@@ -99,28 +99,9 @@ class HeaderBar(Static):
         return text
 
     @staticmethod
-    def zone() -> str:
-        """The local zone's abbreviation (``JST``), from ``TZ``."""
-        return datetime.now().astimezone().tzname() or "local"
-
-    @staticmethod
     def clock(when: datetime, *, utc: bool) -> str:
         """``10:34:21`` in UTC or in the local zone."""
         return (when.astimezone(UTC) if utc else when.astimezone()).strftime("%H:%M:%S")
-
-    @classmethod
-    def window_label(cls, window: TimeWindow, *, utc: bool) -> str:
-        """``last 3h``, or a fixed window's ends in UTC or in the local zone, with the year
-        (``2014-12-01 00:00→2016-12-31 00:00 UTC``): files of another year must not read as
-        this year's."""
-        if window.live:
-            return window.label()
-        if utc:
-            start, end, zone = window.start.astimezone(UTC), window.end.astimezone(UTC), "UTC"
-        else:
-            start, end, zone = window.start.astimezone(), window.end.astimezone(), cls.zone()
-        end_fmt = "%H:%M" if start.date() == end.date() else "%Y-%m-%d %H:%M"
-        return f"{start:%Y-%m-%d %H:%M}→{end.strftime(end_fmt)} {zone}"
 
     @staticmethod
     def logs_badge(status: str, count: int) -> Text:

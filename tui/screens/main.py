@@ -41,7 +41,7 @@ from tui.aws.session import Aws, AwsEvent, Identity
 from tui.models.bundle import Bundle
 from tui.models.findings import Evidence, Finding, compute_findings, explain_rejections
 from tui.models.flowlog import one_sided_conversations
-from tui.models.timewindow import TimeWindow
+from tui.models.timewindow import TimeWindow, local_zone, window_label
 from tui.panes.base import Pane
 from tui.panes.flows import FlowsPane
 from tui.panes.metrics import MetricsPane
@@ -342,7 +342,7 @@ class MainScreen(Screen[None]):
 
     def action_toggle_utc(self) -> None:
         self.utc = not self.utc
-        zone = "UTC" if self.utc else HeaderBar.zone()
+        zone = "UTC" if self.utc else local_zone()
         self.query_one(StatusLine).flash(f"times in {zone}", seconds=3, level="info")
 
     @on(MetricsPane.WindowSelected)
@@ -368,7 +368,7 @@ class MainScreen(Screen[None]):
             if text:
                 self.window = parse_window(text, clock())
 
-        current = HeaderBar.window_label(self.window, utc=self.utc) if self.window else ""
+        current = window_label(self.window, utc=self.utc) if self.window else ""
         self.app.push_screen(
             TextPrompt(
                 f"Time window for every pane (now {current}): 15m, 2h, 1d (live), or "
@@ -391,7 +391,7 @@ class MainScreen(Screen[None]):
         start = min(s[0] for s in spans) - FIT_MARGIN
         end = max(s[1] for s in spans) + FIT_MARGIN
         self.window = TimeWindow(start, end, live=False)
-        label = HeaderBar.window_label(self.window, utc=self.utc)
+        label = window_label(self.window, utc=self.utc)
         self.query_one(StatusLine).flash(f"window fitted to the data: {label}", level="info")
 
     def action_unfocus(self) -> None:

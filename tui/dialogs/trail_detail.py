@@ -234,7 +234,7 @@ class TrailDetailScreen(Screen[None]):
         self.dismiss(None)
 
     def action_copy(self) -> None:
-        from tui.panes.clipboard import copy_event
+        from tui.dialogs.clipboard import copy_event
 
         event = self.event
         if self.showing_related and self.related is not None:
