@@ -247,3 +247,33 @@ def test_import_contracts_hold() -> None:
         [str(lint), "--no-cache"], cwd=ROOT, capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout[-3000:]
+
+
+def _screen_classes() -> list[tuple[Path, ast.ClassDef]]:
+    found = []
+    for path in sorted((ROOT / "tui").rglob("*.py")):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.ClassDef) and any(
+                "Screen" in ast.unparse(base) for base in node.bases
+            ):
+                found.append((path, node))
+    return found
+
+
+@pytest.mark.parametrize(
+    ("path", "cls"), _screen_classes(), ids=lambda v: v.name if hasattr(v, "name") else ""
+)
+def test_screens_lay_out_from_tcss_files_that_exist(path: Path, cls: ast.ClassDef) -> None:
+    """Screen layout lives in a .tcss file beside the screen (shipped as package data)."""
+    assigned = {
+        target.id: stmt.value
+        for stmt in cls.body
+        if isinstance(stmt, ast.Assign)
+        for target in stmt.targets
+        if isinstance(target, ast.Name)
+    }
+    assert "DEFAULT_CSS" not in assigned and "CSS" not in assigned, cls.name
+    css_path = assigned.get("CSS_PATH")
+    if css_path is not None:
+        assert isinstance(css_path, ast.Constant)
+        assert (path.parent / css_path.value).is_file(), css_path.value

@@ -47,13 +47,7 @@ def cells(row: CompareRow, width: int) -> tuple[Text, Text, Text, Text]:
 class CompareScreen(Screen[None]):
     """Side-by-side comparison of two instances."""
 
-    DEFAULT_CSS = """
-    CompareScreen { layout: vertical; }
-    CompareScreen #cmp-title { height: 1; background: $panel; padding: 0 1; }
-    CompareScreen #cmp-verdict { height: auto; max-height: 2; padding: 0 1; color: $warning; }
-    CompareScreen DataTable { height: 1fr; }
-    CompareScreen #cmp-note { height: auto; max-height: 3; padding: 0 1; color: $text-muted; }
-    """
+    CSS_PATH = "compare.tcss"
     BINDINGS = [
         Binding("escape,q", "back", "Back", id="compare.back", tooltip="Back to the panes"),
         Binding("j", "cursor(1)", "Down", show=False),

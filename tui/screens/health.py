@@ -81,12 +81,7 @@ async def monitor(app: App[Any], interval: float = REFRESH_SECONDS) -> None:
 class HealthScreen(Screen[None]):
     """Are logs written? Trails, flow logs and metrics, worst first."""
 
-    DEFAULT_CSS = """
-    HealthScreen { layout: vertical; }
-    HealthScreen #health-title { height: 1; background: $panel; padding: 0 1; }
-    HealthScreen VerticalScroll { height: 1fr; padding: 0 1; }
-    HealthScreen .check { margin-bottom: 1; }
-    """
+    CSS_PATH = "health.tcss"
     BINDINGS = [
         Binding("escape,q", "back", "Back", id="health.back", tooltip="Back to the panes"),
         Binding("r", "reload", "Re-check", id="health.reload", tooltip="Run the checks again"),

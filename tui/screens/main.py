@@ -72,15 +72,7 @@ class TextPrompt(ModalScreen[str | None]):
     ``check`` returns an error sentence for an answer it refuses (shown, the prompt stays).
     """
 
-    DEFAULT_CSS = """
-    TextPrompt { align: center middle; }
-    TextPrompt > Vertical {
-        width: 70; max-width: 100%; height: auto;
-        border: round $accent; background: $surface; padding: 0 1;
-    }
-    TextPrompt Static { height: auto; }
-    TextPrompt .prompt-error { color: $error; }
-    """
+    CSS_PATH = "text_prompt.tcss"
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="prompt.cancel")]
 
     def __init__(self, question: str, value: str = "", check: Any = None) -> None:

@@ -93,13 +93,7 @@ def _of(used: int, limit: int) -> str:
 class MeterScreen(ModalScreen[None]):
     """Requests per API, quantities read, estimated cost and budget; refreshed every second."""
 
-    DEFAULT_CSS = """
-    MeterScreen { align: center middle; }
-    MeterScreen > VerticalScroll {
-        width: 84; max-width: 100%; height: auto; max-height: 90%;
-        border: round $accent; background: $surface; padding: 0 1;
-    }
-    """
+    CSS_PATH = "meter.tcss"
     BINDINGS = [
         Binding("escape,q,dollar_sign", "dismiss", "Close", key_display="esc", id="meter.close"),
     ]
