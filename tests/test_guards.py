@@ -277,3 +277,23 @@ def test_screens_lay_out_from_tcss_files_that_exist(path: Path, cls: ast.ClassDe
     if css_path is not None:
         assert isinstance(css_path, ast.Constant)
         assert (path.parent / css_path.value).is_file(), css_path.value
+
+
+# tui/panes/flows.py is being split by another change; it moves to host() then.
+_APP_REACH_PENDING = {"tui/panes/flows.py"}
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted(p for p in (ROOT / "tui").rglob("*.py") if p.name != "app.py"),
+    ids=lambda p: str(p.relative_to(ROOT)),
+)
+def test_app_state_reaches_screens_and_panes_one_way(path: Path) -> None:
+    """Settings, clock, budget and AWS come through tui.host.host(), never getattr on the app
+    with a fallback of its own (they differed: naive local time in one pane, UTC in another)."""
+    if str(path.relative_to(ROOT)) in _APP_REACH_PENDING:
+        pytest.skip("being restructured; listed for its owner")
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "getattr" and node.args:
+            target = ast.unparse(node.args[0])
+            assert target not in {"self.app", "app"}, f"{path.name}:{node.lineno} {target}"

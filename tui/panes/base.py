@@ -31,6 +31,7 @@ from textual.widgets import Static
 
 from tui.aws.errors import AccessDeniedError, CredentialsError, HamariError
 from tui.crash import redact
+from tui.host import host
 from tui.models.budget import METRICS_REQUESTED
 from tui.models.skipped import Skipped
 from tui.models.text import display_safe
@@ -202,14 +203,14 @@ class Pane(Vertical):
             return False
         if not self.display:
             return True
-        idle = time.monotonic() - getattr(self.app, "last_input_at", time.monotonic())
+        idle = time.monotonic() - host(self).last_input_at
         return idle > self.idle_pause_seconds
 
     @property
     def over_budget(self) -> bool:
         """The app's hourly budget is exceeded and the user has not resumed (R)."""
-        budget = getattr(self.app, "budget", None)
-        if budget is None or self.aws is None:
+        budget = host(self).budget
+        if self.aws is None:
             return False
         meter = self.aws.meter
         status = budget.check(
@@ -270,8 +271,7 @@ class Pane(Vertical):
     # -- the data's age --------------------------------------------------------------------------
 
     def _clock(self) -> datetime:
-        clock = getattr(self.app, "clock", None)
-        return clock() if clock is not None else datetime.now().astimezone()
+        return host(self).clock()
 
     def overdue(self, now: datetime) -> float | None:
         """Seconds since the data's age passed the next refresh plus a grace, or None.

@@ -49,6 +49,7 @@ from textual.widgets.option_list import Option
 from tui.aws.errors import CredentialsError, HamariError, InvalidRequestError, NotFoundError
 from tui.aws.fleet import FleetSweep
 from tui.aws.metrics import MetricsResult, MetricsSource, Target, TargetSummary, classify
+from tui.host import host
 from tui.models.bundle import MetricsSnapshot
 from tui.models.findings import Evidence
 from tui.models.fleet import SWEEP_SECONDS, FleetAssessment, sweep_interval
@@ -58,7 +59,7 @@ from tui.models.metrics.limits import EXHAUSTED_BALANCE_PCT
 from tui.models.metrics.series import data_note
 from tui.models.metrics.units import fmt_number
 from tui.models.text import clip, display_safe
-from tui.models.timewindow import TimeWindow, utc_now
+from tui.models.timewindow import TimeWindow
 from tui.panes.base import Pane
 from widgets.sparkline import LeanSparkline
 
@@ -607,7 +608,7 @@ class MetricsPane(Pane):
         floor = min(SWEEP_SECONDS, self.refresh_seconds * 12)
         while True:
             self._sweep_wake.clear()
-            idle = time.monotonic() - getattr(self.app, "last_input_at", time.monotonic())
+            idle = time.monotonic() - host(self).last_input_at
             if self.window is not None and not self.over_budget and idle <= self.idle_pause_seconds:
                 try:
                     now = self._now()
@@ -629,8 +630,7 @@ class MetricsPane(Pane):
                     )
                 finally:
                     self._swept.set()
-            settings = getattr(self.app, "settings", None)
-            budget = float(getattr(settings, "budget_metrics_per_hour", 0) or 0)
+            budget = float(host(self).settings.budget_metrics_per_hour or 0)
             delay = sweep_interval(sweeper.last_metrics, budget, floor=floor)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._sweep_wake.wait(), timeout=delay)
@@ -684,8 +684,7 @@ class MetricsPane(Pane):
         super().set_status(line)
 
     def _now(self) -> datetime:
-        clock = getattr(self.app, "clock", utc_now)
-        return clock()
+        return host(self).clock()
 
     def _default_target(self, targets: Sequence[TargetSummary]) -> str | None:
         """The fleet sweep's worst instance, else the first running instance, else anything."""

@@ -44,6 +44,7 @@ from tui.aws.cloudtrail import (
 from tui.aws.errors import HamariError
 from tui.dialogs.clipboard import copy_event
 from tui.dialogs.export import ExportPrompt
+from tui.host import host
 from tui.models.cloudtrail import TrailEvent
 from tui.models.findings import Evidence
 from tui.models.focus import FocusScope, event_in_scope
@@ -354,8 +355,7 @@ class TrailPane(TrailRemote, Pane):
     # -- loading ---------------------------------------------------------------------------------
 
     def _now(self) -> datetime:
-        clock: Callable[[], datetime] = getattr(self.app, "clock", None) or datetime.now
-        return clock()
+        return host(self).clock()
 
     def _current_window(self, now: datetime) -> TimeWindow:
         assert self.window is not None
@@ -363,8 +363,7 @@ class TrailPane(TrailRemote, Pane):
 
     def _source(self) -> TrailSource:
         if self.source is None:
-            settings = getattr(self.app, "settings", None)
-            self.source = parse_source(getattr(settings, "trail_source", "lookup"))
+            self.source = parse_source(host(self).settings.trail_source)
         return self.source
 
     def _window_for(self, source: TrailSource, window: TimeWindow) -> TimeWindow | None:
@@ -386,8 +385,7 @@ class TrailPane(TrailRemote, Pane):
         return replace(batch, events=kept)
 
     def _regions(self) -> list[str]:
-        settings = getattr(self.app, "settings", None)
-        region = getattr(settings, "region", None)
+        region = host(self).settings.region
         return [region] if region else []
 
     async def refresh_data(self) -> None:

@@ -10,6 +10,7 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from tui.aws.session import AwsEvent, Connection, Identity, Meter
+from tui.host import host
 from tui.models.budget import METRICS_REQUESTED
 from tui.models.text import display_safe
 from tui.models.timewindow import TimeWindow, local_zone, window_label
@@ -162,26 +163,21 @@ class StatusLine(Static):
         """Why polling is paused (over budget, idle), or ``""`` while it runs."""
         if self.meter is None:
             return ""  # not connected: nothing polls yet
-        app = self.app
-        budget = getattr(app, "budget", None)
-        if budget is not None:
-            status = budget.check(
-                time.monotonic(),
-                self.meter.total_requests,
-                self.meter.quantities.get(METRICS_REQUESTED, 0),
-            )
-            if status.paused:
-                message = status.message()
-                if 0 < self.content_size.width < len(message):
-                    message = status.message(compact=True)
-                return message
-        settings = getattr(app, "settings", None)
-        last_input = getattr(app, "last_input_at", None)
-        if settings is not None and last_input is not None:
-            limit = settings.idle_pause_minutes * 60
-            if time.monotonic() - last_input > limit:
-                span = f"{limit / 60:g} min" if limit >= 60 else f"{limit:.0f} s"
-                return f"⏸ idle for {span}: polling paused, any key resumes"
+        app = host(self)
+        status = app.budget.check(
+            time.monotonic(),
+            self.meter.total_requests,
+            self.meter.quantities.get(METRICS_REQUESTED, 0),
+        )
+        if status.paused:
+            message = status.message()
+            if 0 < self.content_size.width < len(message):
+                message = status.message(compact=True)
+            return message
+        limit = app.settings.idle_pause_minutes * 60
+        if time.monotonic() - app.last_input_at > limit:
+            span = f"{limit / 60:g} min" if limit >= 60 else f"{limit:.0f} s"
+            return f"⏸ idle for {span}: polling paused, any key resumes"
         return ""
 
     def render(self) -> Text:

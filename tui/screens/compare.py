@@ -17,6 +17,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from tui.aws.errors import HamariError
+from tui.host import host
 from tui.models.compare import CompareRow, TwinSide, compare, verdict
 from tui.models.text import clip, display_safe
 
@@ -85,14 +86,13 @@ class CompareScreen(Screen[None]):
     async def load(self) -> None:
         from tui.aws.compare import gather_twins
 
-        aws = getattr(self.app, "aws", None)
+        aws = host(self).aws
         verdict_w = self.query_one("#cmp-verdict", Static)
         if aws is None:
             verdict_w.update(Text("Not connected to AWS yet."))
             return
-        clock = getattr(self.app, "clock", None)
         try:
-            sides = await gather_twins(aws, self.left_ref, self.right_ref, now=clock)
+            sides = await gather_twins(aws, self.left_ref, self.right_ref, now=host(self).clock)
         except HamariError as err:
             verdict_w.update(Text(f"✗ {display_safe(err.message)}"))
             return

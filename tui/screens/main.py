@@ -38,6 +38,7 @@ from textual.worker import get_current_worker
 
 from tui.aws.errors import HamariError
 from tui.aws.session import Aws, AwsEvent, Identity
+from tui.host import host
 from tui.models.bundle import Bundle
 from tui.models.findings import Evidence, Finding, compute_findings, explain_rejections
 from tui.models.flowlog import one_sided_conversations
@@ -250,7 +251,7 @@ class MainScreen(Screen[None]):
     def start_panes(self) -> None:
         if self.aws is None:
             return
-        settings = self.app.settings  # type: ignore[attr-defined]
+        settings = host(self).settings
         refresh = settings.demo_refresh_seconds if settings.demo else settings.refresh_seconds
         for pane in self.panes:
             pane.start(
@@ -346,8 +347,7 @@ class MainScreen(Screen[None]):
         """w: ask for the window (``15m``, ``2h``, ``ISO..ISO``)."""
         from tui.models.timewindow import TimeParseError, parse_window
 
-        def clock() -> datetime:
-            return self.app.clock()  # type: ignore[attr-defined,no-any-return]
+        clock = host(self).clock
 
         def check(text: str) -> str | None:
             try:
@@ -403,8 +403,7 @@ class MainScreen(Screen[None]):
         trail = self.query_one(TrailPane)
         metrics = self.query_one(MetricsPane)
         flows = self.query_one(FlowsPane)
-        clock = getattr(self.app, "clock", None)
-        now = clock() if clock is not None else datetime.now().astimezone()
+        now = host(self).clock()
         window = self.window.at(now) if self.window.live else self.window
         if self.replay_bundle is not None:
             source = dict(self.replay_bundle.source)
@@ -445,8 +444,7 @@ class MainScreen(Screen[None]):
 
     def action_save_bundle(self) -> None:
         """ctrl+s: ask where, then write the incident bundle (the only file hamari writes)."""
-        clock = getattr(self.app, "clock", None)
-        now = clock() if clock is not None else datetime.now().astimezone()
+        now = host(self).clock()
         default = f"hamari-bundle-{now:%Y%m%dT%H%M%S}.json.gz"
 
         def chosen(path: str | None) -> None:
@@ -645,8 +643,7 @@ class MainScreen(Screen[None]):
     def _show_findings(self, findings: tuple[Finding, ...], flows: _FlowAnalysis) -> None:
         self._flow_analysis = flows
         self.findings = findings
-        clock = getattr(self.app, "clock", None)
-        self.findings_at = clock() if clock is not None else None
+        self.findings_at = host(self).clock()
         strip = self.query_one(FindingsStrip)
         strip.computing = not all(p.has_data() for p in self.panes)
         strip.findings = findings
