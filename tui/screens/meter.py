@@ -26,8 +26,8 @@ from tui.models.budget import (
     S3_OBJECTS,
     BudgetStatus,
     estimate_cost,
-    human_bytes,
 )
+from tui.models.units import human_bytes
 
 
 def meter_text(meter: Meter, status: BudgetStatus | None = None) -> Text:
