@@ -19,6 +19,9 @@ filter to apply there and the record to put the cursor on, so that one key shows
 Every function is pure (no UI, no AWS SDK) and cheap enough to run on every refresh; the screen
 runs :func:`compute_findings` in a thread worker when the inputs are large. Titles and details hold
 raw AWS strings: display code must pass them through :func:`tui.models.text.display_safe`.
+
+Size (~1,070 lines): one section per incident (plus generic and combined); those sections are the
+seams if it grows.
 """
 
 from __future__ import annotations
