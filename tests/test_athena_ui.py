@@ -22,7 +22,7 @@ from tui.demo import athena as emulated
 from tui.demo.seed import DemoWorld, clients, seed
 from tui.demo.seed.catalog import DATABASE, WORKGROUP
 from tui.demo.server import EmbeddedAws
-from tui.screens.confirm import ConfirmScreen
+from tui.dialogs.confirm import ConfirmScreen
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLE = f"{DATABASE}.flow_logs_s3_parquet"

@@ -11,7 +11,6 @@ from tui.models.budget import (
     Budget,
     BudgetStatus,
     estimate_cost,
-    human_bytes,
 )
 from tui.settings import load_settings
 
@@ -178,20 +177,6 @@ def test_estimate_cost(
 ) -> None:
     lines = estimate_cost(requests, quantities)
     assert {line.label: round(line.usd, 6) for line in lines} == expected
-
-
-@pytest.mark.parametrize(
-    ("n", "text"),
-    [
-        (0, "0 B"),
-        (1023, "1023 B"),
-        (1536, "1.5 KB"),
-        (5 * 1024**3, "5.0 GB"),
-        (2 * 1024**5, "2048.0 TB"),
-    ],
-)
-def test_human_bytes(n: int, text: str) -> None:
-    assert human_bytes(n) == text
 
 
 def test_budget_settings_from_environment_and_config(tmp_path) -> None:

@@ -11,8 +11,8 @@ from tests.apptools import demo_app, wait_for
 from tests.demo_fixtures import DEMO_NOW
 from tui.demo.seed import DemoWorld, seed
 from tui.demo.server import EmbeddedAws, FaultRule
+from tui.dialogs.confirm import ConfirmScreen
 from tui.panes.flows import FlowsPane
-from tui.screens.confirm import ConfirmScreen
 from widgets.filter_bar import FilterBar
 
 

@@ -240,3 +240,62 @@ def test_every_worker_is_named_so_textual_never_reprs_its_arguments() -> None:
     """Without a description, ``@work`` builds one from ``repr()`` of every argument, on the
     event loop: the findings worker's events and flow records took ~0.5 s per call to repr."""
     assert _work_decorators_without_description() == []
+
+
+def test_import_contracts_hold() -> None:
+    """The layers and boundaries in pyproject.toml (lint-imports), broken by any new upward import."""
+    lint = Path(sys.executable).with_name("lint-imports")
+    result = subprocess.run(
+        [str(lint), "--no-cache"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+
+
+def _screen_classes() -> list[tuple[Path, ast.ClassDef]]:
+    found = []
+    for path in sorted((ROOT / "tui").rglob("*.py")):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.ClassDef) and any(
+                "Screen" in ast.unparse(base) for base in node.bases
+            ):
+                found.append((path, node))
+    return found
+
+
+@pytest.mark.parametrize(
+    ("path", "cls"), _screen_classes(), ids=lambda v: v.name if hasattr(v, "name") else ""
+)
+def test_screens_lay_out_from_tcss_files_that_exist(path: Path, cls: ast.ClassDef) -> None:
+    """Screen layout lives in a .tcss file beside the screen (shipped as package data)."""
+    assigned = {
+        target.id: stmt.value
+        for stmt in cls.body
+        if isinstance(stmt, ast.Assign)
+        for target in stmt.targets
+        if isinstance(target, ast.Name)
+    }
+    assert "DEFAULT_CSS" not in assigned and "CSS" not in assigned, cls.name
+    css_path = assigned.get("CSS_PATH")
+    if css_path is not None:
+        assert isinstance(css_path, ast.Constant)
+        assert (path.parent / css_path.value).is_file(), css_path.value
+
+
+# tui/panes/flows.py is being split by another change; it moves to host() then.
+_APP_REACH_PENDING: set[str] = set()
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted(p for p in (ROOT / "tui").rglob("*.py") if p.name != "app.py"),
+    ids=lambda p: str(p.relative_to(ROOT)),
+)
+def test_app_state_reaches_screens_and_panes_one_way(path: Path) -> None:
+    """Settings, clock, budget and AWS come through tui.host.host(), never getattr on the app
+    with a fallback of its own (they differed: naive local time in one pane, UTC in another)."""
+    if str(path.relative_to(ROOT)) in _APP_REACH_PENDING:
+        pytest.skip("being restructured; listed for its owner")
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "getattr" and node.args:
+            target = ast.unparse(node.args[0])
+            assert target not in {"self.app", "app"}, f"{path.name}:{node.lineno} {target}"

@@ -90,10 +90,10 @@ def test_bad_filter_exits_2_with_a_caret_under_the_column() -> None:
 )
 def test_fast_ndjson_lines_equal_the_json_encoder(line: str, with_explain: bool) -> None:
     """The generated per-format encoder writes exactly what json writes, hostile text included."""
-    from tui.headless.common import ndjson_line
     from tui.headless.flows import _line_encoder
     from tui.models.flowlog import FlowLogParser
     from tui.models.text import json_terminal_safe
+    from tui.models.writers import ndjson_line
 
     fmt = "version account-id interface-id srcaddr dstaddr srcport dstport protocol"
     fmt += " packets bytes start end action log-status mystery-field"

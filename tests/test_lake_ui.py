@@ -12,8 +12,8 @@ from tests.demo_fixtures import DEMO_NOW
 from tui.demo import lake as demo_lake
 from tui.demo.seed import DemoWorld, seed
 from tui.demo.server import EmbeddedAws
+from tui.dialogs.confirm import ConfirmScreen
 from tui.panes.trail import TrailPane
-from tui.screens.confirm import ConfirmScreen
 from widgets.filter_bar import FilterBar
 
 

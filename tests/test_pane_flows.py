@@ -10,10 +10,10 @@ from tui.app import HamariApp
 from tui.demo.runtime import AttachedRuntime
 from tui.demo.seed import V5_FIELDS, clients
 from tui.demo.server import FaultRule
+from tui.dialogs.flow_detail import FlowDetailScreen
 from tui.panes.flowrows import FlowRows, columns_for
 from tui.panes.flows import FlowsPane
 from tui.panes.flowtext import pair_detail
-from tui.screens.flow_detail import FlowDetailScreen
 from tui.settings import Settings
 from widgets.filter_bar import FilterBar
 from widgets.record_table import RecordTable

@@ -13,11 +13,11 @@ from tests.demo_fixtures import DEMO_NOW
 from tests.hostile import HOSTILE
 from tui.demo.seed import seed
 from tui.demo.server import FaultRule
+from tui.dialogs.chart import ChartScreen
 from tui.models.metrics import MetricSpec
 from tui.models.text import display_safe
 from tui.panes.base import ErrorPanel, Pane
 from tui.panes.metrics import MetricsPane, SeriesRow, format_value
-from tui.screens.chart import ChartScreen
 
 
 @pytest.fixture(scope="module")

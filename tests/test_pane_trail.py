@@ -16,9 +16,9 @@ from tui.demo import extensions
 from tui.demo.runtime import AttachedRuntime
 from tui.demo.seed import seed
 from tui.demo.server import FaultRule
+from tui.dialogs.trail_detail import TrailDetailScreen
 from tui.panes.base import ErrorPanel
 from tui.panes.trail import ERROR_MARK, TrailPane
-from tui.screens.trail_detail import TrailDetailScreen
 from tui.settings import Settings
 from widgets.filter_bar import FilterBar
 from widgets.record_table import RecordTable

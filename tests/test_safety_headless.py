@@ -28,8 +28,8 @@ from hypothesis import strategies as st
 from tests.hostile import HOSTILE
 from tests.ptyrun import PtyProcess, hamari_argv, spawn
 from tests.test_safety_pty import LEAKS
-from tui.headless.common import ndjson_line, write_csv, write_ndjson, write_table
 from tui.models.text import display_safe, json_terminal_safe
+from tui.models.writers import ndjson_line, write_csv, write_ndjson, write_table
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -11,14 +11,14 @@ import pytest
 from tests.apptools import demo_app, wait_for
 from tests.demo_fixtures import DEMO_NOW
 from tui.demo.seed import seed
+from tui.dialogs.chart import ChartScreen
+from tui.dialogs.trail_detail import TrailDetailScreen
 from tui.panes.flowrows import FlowRows, nearest_record
 from tui.panes.flows import FlowsPane
 from tui.panes.metrics import MetricsPane, SeriesRow
 from tui.panes.trail import TrailPane
-from tui.screens.chart import ChartScreen
 from tui.screens.chrome import HeaderBar
 from tui.screens.main import MainScreen, TextPrompt
-from tui.screens.trail_detail import TrailDetailScreen
 from widgets.sparkline import LeanSparkline
 
 
@@ -173,9 +173,9 @@ def test_detail_views_follow_the_utc_toggle(monkeypatch: pytest.MonkeyPatch) -> 
     import time as _time
     from datetime import UTC, datetime
 
+    from tui.dialogs.flow_detail import record_fields
     from tui.models.flowlog import FlowLogParser
     from tui.models.timewindow import format_instant
-    from tui.screens.flow_detail import record_fields
 
     monkeypatch.setenv("TZ", "Asia/Tokyo")
     _time.tzset()

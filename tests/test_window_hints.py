@@ -15,13 +15,13 @@ from tests.demo_fixtures import DEMO_NOW
 from tests.hostile import HOSTILE
 from tui.app import HamariApp
 from tui.demo.seed import seed
+from tui.dialogs.skipped import SkippedScreen, skipped_prompt
 from tui.models.findings import Evidence
-from tui.models.timewindow import TimeWindow
+from tui.models.timewindow import TimeWindow, window_label
 from tui.panes.flows import FlowsPane
 from tui.panes.trail import TrailPane
 from tui.screens.chrome import HeaderBar
 from tui.screens.main import MainScreen
-from tui.screens.skipped import SkippedScreen, skipped_prompt
 from tui.settings import Settings
 
 # 2015-12-01 09:30:10 UTC: a file of another year than the demo's clock.
@@ -79,12 +79,12 @@ def test_a_fixed_window_over_years_shows_the_years() -> None:
     window = TimeWindow(
         datetime(2014, 12, 1, tzinfo=UTC), datetime(2016, 12, 31, tzinfo=UTC), live=False
     )
-    label = HeaderBar.window_label(window, utc=True)
+    label = window_label(window, utc=True)
     assert label == "2014-12-01 00:00→2016-12-31 00:00 UTC"
     same_day = TimeWindow(
         datetime(2015, 3, 2, 9, tzinfo=UTC), datetime(2015, 3, 2, 11, tzinfo=UTC), live=False
     )
-    assert HeaderBar.window_label(same_day, utc=True) == "2015-03-02 09:00→11:00 UTC"
+    assert window_label(same_day, utc=True) == "2015-03-02 09:00→11:00 UTC"
 
 
 async def test_old_local_files_say_the_window_hides_them_and_w_fits_it(

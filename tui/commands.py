@@ -20,6 +20,7 @@ from typing import Any
 from rich.text import Text
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from tui.host import host
 from tui.models.inventory import InstanceInfo, resolve_instance
 from tui.models.text import display_safe
 from tui.models.timewindow import TimeParseError, parse_window
@@ -162,7 +163,7 @@ def run(app: Any, command: Command) -> None:
         main.action_save_bundle()
     elif command.verb == "window":
         try:
-            main.window = parse_window(command.args[0], app.clock())
+            main.window = parse_window(command.args[0], host(app).clock())
         except TimeParseError as err:
             app.notify(str(err), title="window", severity="error", markup=False)
 
@@ -171,19 +172,16 @@ class HamariCommands(Provider):
     """Typed ``:`` commands and their completions."""
 
     async def startup(self) -> None:
-        app: Any = self.app
+        app = host(self)
         self.instances: list[InstanceInfo] | None = None
-        cache = getattr(app, "names", None)
-        if cache is not None:
-            self.instances = await cache.get(getattr(app, "aws", None))
+        self.instances = await app.names.get(app.aws)
 
     def _names(self) -> list[str]:
         return [i.name or i.instance_id for i in self.instances or []]
 
     def _suggestions(self) -> list[tuple[str, str]]:
-        app: Any = self.app
         out: list[tuple[str, str]] = []
-        world = getattr(app, "demo_world", None)
+        world = host(self).demo_world
         by_id = {i.instance_id: i.name for i in self.instances or []}
         if world is not None:
             bad = by_id.get(world.failing_instance_id) or world.failing_instance_id

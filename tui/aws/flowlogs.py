@@ -26,7 +26,6 @@ import asyncio
 import functools
 import os
 import re
-import zlib
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -40,19 +39,13 @@ from tui.models.flowfilter import FlowFilter
 from tui.models.flowlog import (
     FlowLogParser,
     FlowRecord,
+    GunzipStream,
     ParseStats,
-    TruncatedFileError,
     read_flow_logs,
 )
 from tui.models.flowlog import _parquet_lines as _parquet_records
 from tui.models.network import FlowLogConfig
 from tui.models.timewindow import TimeWindow
-
-_fast_zlib: Any
-try:  # python-isal: gzip about 3.6x faster than zlib
-    from isal import isal_zlib as _fast_zlib
-except ImportError:  # pragma: no cover - declared dependency
-    _fast_zlib = None
 
 #: Records handed from a worker thread to the loop at a time (local files).
 LOCAL_CHUNK: Final = 5000
@@ -425,12 +418,6 @@ async def list_flow_objects(
     return sorted(keep, key=lambda o: str(o["Key"]))
 
 
-def _decompressobj() -> Any:
-    if _fast_zlib is not None:
-        return _fast_zlib.decompressobj(wbits=31)
-    return zlib.decompressobj(wbits=31)
-
-
 class _TextObject:
     """Incremental gzip (multi-member) or plain text -> parsed, filtered records."""
 
@@ -439,7 +426,6 @@ class _TextObject:
         self.keep = keep
         self.gzip: bool | None = None
         self.d: Any = None
-        self.fed = False
         self.tail = b""
 
     def _lines(self, data: bytes) -> list[FlowRecord]:
@@ -465,29 +451,19 @@ class _TextObject:
         if self.gzip is None:
             self.gzip = chunk[:2] == b"\x1f\x8b"
             if self.gzip:
-                self.d = _decompressobj()
+                self.d = GunzipStream("object")
         if not self.gzip:
             return self._lines(chunk)
         out: list[FlowRecord] = []
-        buf = chunk
-        while buf:
-            self.fed = True
-            data = self.d.decompress(buf)
-            if data:
-                out.extend(self._lines(data))
-            if self.d.eof:
-                buf = self.d.unused_data.lstrip(b"\0")
-                self.d = _decompressobj()
-                self.fed = False
-            else:
-                buf = b""
+        for data in self.d.feed(chunk):
+            out.extend(self._lines(data))
         return out
 
     def finish(self) -> list[FlowRecord]:
         out = self._parse([self.tail.decode("utf-8", "replace")]) if self.tail else []
         self.tail = b""
-        if self.gzip and self.fed and not self.d.eof:
-            raise TruncatedFileError("gzip stream ends before its end marker (truncated object)")
+        if self.gzip:
+            self.d.close()
         return out
 
 

@@ -23,6 +23,9 @@ process; none changes moto's files. What moto lacks, and what is added here:
   (``arn:aws:s3:::bucket/prefix``), which moto rejects as a missing bucket, are accepted.
 * **Instance state reason** — moto has no way to make a start fail; :func:`set_instance_state`
   puts an instance in a state with a reason such as ``Client.InternalError``.
+
+Size (~870 lines): one file for every moto patch, so that what the demo fakes is one list; each
+section patches one moto class.
 """
 
 from __future__ import annotations

@@ -502,7 +502,7 @@ def export_records(path: str, records: Iterable[FlowRecord]) -> tuple[str, int]:
     Streams: a list's CSV columns are the union of its formats; an iterator's (the store's,
     one format) are its first record's.
     """
-    from tui.headless.common import write_csv, write_ndjson
+    from tui.models.writers import write_csv, write_ndjson
 
     target = Path(path).expanduser()
     if target.is_dir():

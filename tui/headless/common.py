@@ -4,25 +4,21 @@ The verbs run in pipes and scripts: no textual import, machine-readable output o
 clear sentence on stderr when something fails (exit 2), and a clean exit when the reader of the
 pipe goes away.
 
-Their output reaches a terminal too (now, or when the file is ``cat``-ed later), so no control
-sequence from data is ever written raw: NDJSON escapes every control, bidi and zero-width
-character as ``\\uXXXX`` (valid JSON, lossless), and writes NaN and infinities, which JSON cannot
-spell, as ``null``; CSV and table cells carry the TUI's visible escapes (``\\x1b``).
+The writers (NDJSON, CSV, aligned columns) are in :mod:`tui.models.writers`.
 """
 
 from __future__ import annotations
 
-import csv
-import json
 import sys
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from tui.logsafety import install as install_log_safety
-from tui.models.text import display_safe, json_terminal_safe
 from tui.settings import Settings
+
+__all__ = ["open_aws"]
 
 if TYPE_CHECKING:  # the AWS layer (and asyncio) only for the verbs that talk to AWS
     from tui.aws.session import Aws
@@ -62,120 +58,3 @@ async def open_aws(settings: Settings, *, now: datetime | None = None) -> AsyncI
     finally:
         if runtime is not None:
             runtime.stop()
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-    if isinstance(value, (set, frozenset, tuple)):
-        return list(value)
-    return str(value)
-
-
-_NDJSON = json.JSONEncoder(default=_jsonable, ensure_ascii=False, allow_nan=False)
-
-
-def _finite(value: Any) -> Any:
-    """``value`` with every NaN or infinite float (at any depth) replaced by None."""
-    if isinstance(value, float):
-        return value if value - value == 0 else None  # inf - inf and nan - x are nan
-    if isinstance(value, Mapping):
-        return {
-            (k if k - k == 0 else str(k)) if isinstance(k, float) else k: _finite(v)
-            for k, v in value.items()
-        }
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
-
-
-def ndjson_line(row: Any) -> str:
-    """``row`` as one line of JSON that is valid for any value and safe to show on a terminal.
-
-    NaN and infinities become ``null``; control, bidi and zero-width characters are escaped
-    (:func:`~tui.models.text.json_terminal_safe`), so ``json.loads`` returns the raw strings.
-    """
-    try:
-        text = _NDJSON.encode(row)
-    except ValueError:  # "Out of range float values are not JSON compliant"
-        text = _NDJSON.encode(_finite(row))
-    return json_terminal_safe(text)
-
-
-def write_ndjson(rows: Iterable[Mapping[str, Any]], out: IO[str] | None = None) -> int:
-    """One JSON object per line (:func:`ndjson_line`)."""
-    out = out or sys.stdout
-    count = 0
-    for row in rows:
-        out.write(ndjson_line(row) + "\n")
-        count += 1
-    out.flush()
-    return count
-
-
-def write_csv(
-    rows: Iterable[Mapping[str, Any]], columns: Sequence[str], out: IO[str] | None = None
-) -> int:
-    """CSV with a header, display-safe cells; cells a spreadsheet would run as formulas get '."""
-    out = out or sys.stdout
-    writer = csv.writer(out)
-    writer.writerow(columns)
-    count = 0
-    for row in rows:
-        writer.writerow([_csv_cell(row.get(col)) for col in columns])
-        count += 1
-    out.flush()
-    return count
-
-
-def _csv_cell(value: Any) -> str:
-    """One display-safe CSV cell (the TUI's visible escapes: the file is ``cat``-ed later)."""
-    if value is None:
-        return ""
-    text = _jsonable(value) if not isinstance(value, str) else value
-    if isinstance(text, list):
-        text = " ".join(map(str, text))
-    text = display_safe(text)
-    if text[:1] in ("=", "+", "-", "@") and not _is_number(text):
-        return "'" + text
-    return text
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def write_table(
-    rows: Iterable[Mapping[str, Any]], columns: Sequence[str], out: IO[str] | None = None
-) -> int:
-    """Aligned columns for a human at a terminal; every cell made display-safe."""
-    out = out or sys.stdout
-    materialized = [[display_safe(_cell(row.get(c))) for c in columns] for row in rows]
-    widths = [len(c) for c in columns]
-    for cells in materialized:
-        widths = [min(60, max(w, len(v))) for w, v in zip(widths, cells, strict=True)]
-    out.write(
-        "  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip() + "\n"
-    )
-    for cells in materialized:
-        line = "  ".join(
-            (v if len(v) <= w else v[: w - 1] + "…").ljust(w)
-            for v, w in zip(cells, widths, strict=True)
-        )
-        out.write(line.rstrip() + "\n")
-    out.flush()
-    return len(materialized)
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return ",".join(map(str, value))
-    return str(value)

@@ -20,7 +20,6 @@ from json.encoder import encode_basestring as _esc
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from tui.headless.common import _csv_cell, ndjson_line, write_table
 from tui.models.flowagg import AGGREGATIONS, AggRow, aggregate
 from tui.models.flowfilter import FilterError, FlowFilter, parse_filter
 from tui.models.flowlog import (
@@ -35,6 +34,7 @@ from tui.models.nacl import explain
 from tui.models.network import Topology
 from tui.models.text import display_safe, json_terminal_safe
 from tui.models.timewindow import TimeWindow
+from tui.models.writers import csv_cell, ndjson_line, write_table
 from tui.settings import Settings
 from tui.verbs import fail, verb
 
@@ -197,7 +197,7 @@ class _Writer:
                 }
                 self._csv.writerow(
                     [
-                        _csv_cell(values[c])
+                        csv_cell(values[c])
                         for c in CSV_COLUMNS
                         if c != "explain" or self.with_explain
                     ]
@@ -529,7 +529,7 @@ def _write_aggregate(groups: Sequence[AggRow], ns: argparse.Namespace, out: IO[s
         w = csv.writer(out)
         w.writerow(AGG_COLUMNS)
         for row in rows:
-            w.writerow([_csv_cell(row[c]) for c in AGG_COLUMNS])
+            w.writerow([csv_cell(row[c]) for c in AGG_COLUMNS])
         out.flush()
     else:
         write_table(rows, AGG_COLUMNS, out)

@@ -16,9 +16,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tui.aws.metrics import MetricsResult, MetricsSource
-from tui.headless.common import open_aws, write_csv, write_ndjson, write_table
+from tui.headless.common import open_aws
 from tui.models.metrics.series import data_note
 from tui.models.text import display_safe
+from tui.models.writers import write_csv, write_ndjson, write_table
 from tui.settings import Settings
 from tui.verbs import verb
 

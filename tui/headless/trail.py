@@ -23,11 +23,12 @@ from datetime import UTC, datetime
 from typing import IO, Any
 
 from tui.aws.cloudtrail import S3Progress, TrailBatch, TrailSource, parse_source, stream_source
-from tui.headless.common import open_aws, write_csv, write_ndjson, write_table
+from tui.headless.common import open_aws
 from tui.models.cloudtrail import TrailEvent
 from tui.models.text import display_safe
 from tui.models.timewindow import TimeWindow
 from tui.models.trailfilter import FilterError, TrailFilter, compile_filter
+from tui.models.writers import write_csv, write_ndjson, write_table
 from tui.settings import Settings
 from tui.verbs import fail, verb
 

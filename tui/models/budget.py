@@ -218,12 +218,3 @@ def estimate_cost(requests: Mapping[str, int], quantities: Mapping[str, int]) ->
             CostLine("S3 LIST", lists, "requests", "$0.005/1k requests", lists * 0.005 / 1000)
         )
     return lines
-
-
-def human_bytes(n: float) -> str:
-    """``0 B``, ``1.5 KB``, ``3.2 GB`` (powers of 1024, as AWS bills GB)."""
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(n) < 1024 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TB"  # pragma: no cover

@@ -19,6 +19,9 @@ filter to apply there and the record to put the cursor on, so that one key shows
 Every function is pure (no UI, no AWS SDK) and cheap enough to run on every refresh; the screen
 runs :func:`compute_findings` in a thread worker when the inputs are large. Titles and details hold
 raw AWS strings: display code must pass them through :func:`tui.models.text.display_safe`.
+
+Size (~1,070 lines): one section per incident (plus generic and combined); those sections are the
+seams if it grows.
 """
 
 from __future__ import annotations
@@ -650,15 +653,6 @@ def fleet_findings(fleet: FleetAssessment | None) -> list[Finding]:
 # --------------------------------------------------------------------- incident 3: return path
 
 
-def _orient(conv: OneSidedConversation) -> OneSidedConversation:
-    """Client -> server as the forward leg (the server port is the lower one)."""
-    fwd = conv.forward
-    if fwd.srcport is None or fwd.dstport is None or fwd.srcport >= fwd.dstport:
-        return conv
-    rejected: Literal["forward", "reverse"] = "forward" if conv.rejected == "reverse" else "reverse"
-    return OneSidedConversation(conv.key, conv.protocol, conv.reverse, fwd, rejected)
-
-
 def explain_rejections(
     conversations: Sequence[OneSidedConversation],
     records: Iterable[FlowRecord],
@@ -745,7 +739,7 @@ def return_path_findings(
     explanations = explanations or {}
     groups: dict[tuple[Any, ...], list[tuple[OneSidedConversation, Explanation | None]]] = {}
     for raw in conversations:
-        conv = _orient(raw)
+        conv = raw.oriented()
         exp = explanations.get(raw.key)
         rejected = conv.reverse if conv.rejected == "reverse" else conv.forward
         if conv.rejected == "reverse" and conv.cross_az:

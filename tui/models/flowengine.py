@@ -21,6 +21,9 @@ stores the records. When the filter pins a field to one literal (``action=REJECT
 DuckDB reads the file with the SQL filter pushed into the scan.
 
 No UI here; DuckDB and pyarrow are imported when an engine is created.
+
+Size (~1,140 lines): the store and the streaming scan share their DuckDB SQL; the scan (scan_files)
+is the seam.
 """
 
 from __future__ import annotations

@@ -181,5 +181,24 @@ def format_instant(when: datetime, *, utc: bool = True) -> str:
     return f"{local:%Y-%m-%d %H:%M:%S} {zone} ({as_utc:%H:%M:%S} UTC)"
 
 
+def local_zone() -> str:
+    """The local zone's abbreviation (``JST``), from ``TZ``."""
+    return datetime.now().astimezone().tzname() or "local"
+
+
+def window_label(window: TimeWindow, *, utc: bool) -> str:
+    """``last 3h``, or a fixed window's ends in UTC or in the local zone, with the year
+    (``2014-12-01 00:00→2016-12-31 00:00 UTC``): files of another year must not read as
+    this year's."""
+    if window.live:
+        return window.label()
+    if utc:
+        start, end, zone = window.start.astimezone(UTC), window.end.astimezone(UTC), "UTC"
+    else:
+        start, end, zone = window.start.astimezone(), window.end.astimezone(), local_zone()
+    end_fmt = "%H:%M" if start.date() == end.date() else "%Y-%m-%d %H:%M"
+    return f"{start:%Y-%m-%d %H:%M}→{end.strftime(end_fmt)} {zone}"
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)

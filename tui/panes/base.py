@@ -31,10 +31,11 @@ from textual.widgets import Static
 
 from tui.aws.errors import AccessDeniedError, CredentialsError, HamariError
 from tui.crash import redact
+from tui.host import host
 from tui.models.budget import METRICS_REQUESTED
 from tui.models.skipped import Skipped
 from tui.models.text import display_safe
-from tui.models.timewindow import TimeWindow
+from tui.models.timewindow import TimeWindow, window_label
 
 if TYPE_CHECKING:
     from tui.aws.session import Aws
@@ -48,9 +49,7 @@ STALE_GRACE_SECONDS = 5.0
 
 def window_hint(count: int, noun: str, window: TimeWindow, utc: bool) -> str:
     """Why a table is empty when the window hides everything a source held, and the fix."""
-    from tui.screens.chrome import HeaderBar
-
-    label = HeaderBar.window_label(window, utc=utc)
+    label = window_label(window, utc=utc)
     return f"{count:,} {noun} read, none in the window ({label}): W fits the window to the data"
 
 
@@ -204,14 +203,14 @@ class Pane(Vertical):
             return False
         if not self.display:
             return True
-        idle = time.monotonic() - getattr(self.app, "last_input_at", time.monotonic())
+        idle = time.monotonic() - host(self).last_input_at
         return idle > self.idle_pause_seconds
 
     @property
     def over_budget(self) -> bool:
         """The app's hourly budget is exceeded and the user has not resumed (R)."""
-        budget = getattr(self.app, "budget", None)
-        if budget is None or self.aws is None:
+        budget = host(self).budget
+        if self.aws is None:
             return False
         meter = self.aws.meter
         status = budget.check(
@@ -272,8 +271,7 @@ class Pane(Vertical):
     # -- the data's age --------------------------------------------------------------------------
 
     def _clock(self) -> datetime:
-        clock = getattr(self.app, "clock", None)
-        return clock() if clock is not None else datetime.now().astimezone()
+        return host(self).clock()
 
     def overdue(self, now: datetime) -> float | None:
         """Seconds since the data's age passed the next refresh plus a grace, or None.
@@ -334,7 +332,7 @@ class Pane(Vertical):
 
     def action_show_skipped(self) -> None:
         """b: the list of what was skipped, file:line and reason."""
-        from tui.screens.skipped import SkippedScreen
+        from tui.dialogs.skipped import SkippedScreen
 
         self.app.push_screen(
             SkippedScreen(f"{self.key} {self.title}", self.skipped_items(), self.skipped_total())

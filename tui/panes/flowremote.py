@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from rich.text import Text
 from textual import work
 
+from tui.host import host
 from tui.models.flowfilter import FilterError, FlowFilter, parse_filter
 from tui.models.flowlog import FlowRecord, parse_source
 from tui.models.network import FlowLogConfig
@@ -26,7 +27,10 @@ from tui.models.timewindow import TimeWindow
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from textual.dom import DOMNode
+
     from tui.aws.session import Aws
+    from tui.settings import Settings
 
 __all__ = ["INSIGHTS_LIMIT", "FlowRemote", "RemoteRun"]
 
@@ -84,6 +88,10 @@ class FlowRemote:
         def _update_status(self, *, loading: bool = False, pending: Any = None) -> None: ...
         def _refresh_view(self) -> None: ...
 
+    @property
+    def _settings(self) -> Settings:
+        return host(cast("DOMNode", self)).settings
+
     # -- Logs Insights: the filter run remotely --------------------------------------------------
 
     def action_insights(self) -> None:
@@ -94,11 +102,10 @@ class FlowRemote:
         if self.remote is not None and self.remote.running:
             self.notify("A Logs Insights query is running; esc stops it", markup=False, timeout=4)
             return
-        settings = getattr(self.app, "settings", None)
-        choice = getattr(settings, "flows_source", None)
+        choice = self._settings.flows_source
         kind, where = parse_source(choice) if choice else ("auto", "")
         flt = self.filter if self.filter is not None else parse_filter("")
-        if kind == "s3" and getattr(settings, "athena_workgroup", None):
+        if kind == "s3" and self._settings.athena_workgroup:
             window = self.window.at(self._now()) if self.window.live else self.window
             self._ask_athena(flt, window, where)
             return  # opted in: run it in Athena (the one place hamari writes: its results)
@@ -139,7 +146,7 @@ class FlowRemote:
     ) -> None:
         from tui.aws import insights
         from tui.aws.errors import HamariError
-        from tui.screens.confirm import ConfirmScreen
+        from tui.dialogs.confirm import ConfirmScreen
 
         assert self.aws is not None
         groups = tuple(sorted({str(c.log_group) for c in configs}))
@@ -224,10 +231,10 @@ class FlowRemote:
         """Opted in (--athena-workgroup): estimate from S3, ask, then run it in Athena."""
         from tui.aws import athena
         from tui.aws.errors import HamariError
-        from tui.screens.confirm import ConfirmScreen
+        from tui.dialogs.confirm import ConfirmScreen
 
         assert self.aws is not None
-        ref = getattr(self.app.settings, "athena_table", None)
+        ref = self._settings.athena_table
         self.set_status(Text("Athena: estimating the scan…"))
         try:
             table = await athena.resolve_table(self.aws, ref, source)
@@ -239,7 +246,7 @@ class FlowRemote:
             self.notify(text, severity="error", markup=False)
             return
         self._update_status()
-        workgroup = str(self.app.settings.athena_workgroup)
+        workgroup = str(self._settings.athena_workgroup)
         body = (
             f"Filter: {flt.text or '(none: every record)'}\nTable: {table.ref} "
             f"(workgroup {workgroup})\nWindow: {window.start:%Y-%m-%d %H:%M}–{window.end:%H:%M} "

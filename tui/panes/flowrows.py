@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
+from tui.models import units
 from tui.models.flowlog import FlowRecord, OneSidedConversation, one_sided_conversations
 from tui.models.text import display_safe
 from widgets.record_table import Column
@@ -61,15 +62,8 @@ def endpoint(addr: str | None, port: int | None) -> str:
 
 
 def human_bytes(value: int | None) -> str:
-    """``1234567`` -> ``1.2M`` (decimal units, as AWS reports traffic)."""
-    if value is None:
-        return "-"
-    size = float(value)
-    for unit in ("", "k", "M", "G", "T"):
-        if size < 1000 or unit == "T":
-            return f"{size:.0f}{unit}" if unit == "" or size >= 100 else f"{size:.1f}{unit}"
-        size /= 1000
-    return str(value)
+    """``1234567`` -> ``1.2M``: the shared decimal formatter, in its compact cell form."""
+    return units.human_bytes(value, compact=True)
 
 
 def action_cell(record: FlowRecord) -> str:
@@ -253,7 +247,7 @@ class PairGroup:
 
 def group_pairs(records: Sequence[FlowRecord], eni_az: dict[str, str]) -> list[PairGroup]:
     """Group the one-sided conversations of ``records`` (pure; may run in a thread)."""
-    conversations = [_orient(c) for c in one_sided_conversations(records, eni_az)]
+    conversations = [c.oriented() for c in one_sided_conversations(records, eni_az)]
     groups: dict[tuple[Any, ...], PairGroup] = {}
     wanted: dict[tuple[Any, ...], tuple[PairGroup, str]] = {}
     for conv in conversations:
@@ -277,19 +271,6 @@ def group_pairs(records: Sequence[FlowRecord], eni_az: dict[str, str]) -> list[P
             elif which == "accepted" and group.accepted_record is None:
                 group.accepted_record = record
     return sorted(groups.values(), key=lambda g: (not g.sample.cross_az, -g.count))
-
-
-def _orient(conv: OneSidedConversation) -> OneSidedConversation:
-    """Make the client -> server leg the forward one (the server port is the lower one).
-
-    Pairing orders legs by start time; within one aggregation interval the response can be
-    logged as starting first, which would read as a rejected request.
-    """
-    fwd = conv.forward
-    if fwd.srcport is None or fwd.dstport is None or fwd.srcport >= fwd.dstport:
-        return conv
-    flipped: Literal["forward", "reverse"] = "forward" if conv.rejected == "reverse" else "reverse"
-    return replace(conv, forward=conv.reverse, reverse=fwd, rejected=flipped)
 
 
 def pair_cells(group: PairGroup) -> list[str]:

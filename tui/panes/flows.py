@@ -59,6 +59,7 @@ from tui.evidence.flows import (
     export_records,
     scope_predicate,
 )
+from tui.host import host
 from tui.models.findings import Evidence, conversation_id
 from tui.models.flowagg import AGGREGATIONS, aggregate
 from tui.models.flowfilter import FilterError, FlowFilter, complete, parse_filter
@@ -72,7 +73,7 @@ from tui.models.focus import FocusScope
 from tui.models.nacl import explain
 from tui.models.network import FlowLogConfig, Topology
 from tui.models.text import display_safe
-from tui.models.timewindow import TimeWindow, utc_now
+from tui.models.timewindow import TimeWindow
 from tui.panes.base import Pane, Skipped, window_hint
 from tui.panes.flowremote import FlowRemote, RemoteRun
 from tui.panes.flowrows import (
@@ -317,8 +318,7 @@ class FlowsPane(FlowRemote, Pane):
     # -- loading -------------------------------------------------------------------------------
 
     def _now(self) -> datetime:
-        clock: Callable[[], datetime] = getattr(self.app, "clock", utc_now)
-        return clock()
+        return host(self).clock()
 
     async def refresh_data(self) -> None:
         assert self.aws is not None and self.window is not None
@@ -379,9 +379,9 @@ class FlowsPane(FlowRemote, Pane):
         One flow log per resource (CloudWatch Logs first, S3 when that is all there is), each
         headerless S3 object or file read with its flow log's (or ``--flows-format``'s) fields.
         """
-        settings = getattr(self.app, "settings", None)
-        choice = getattr(settings, "flows_source", None)
-        fmt = getattr(settings, "flows_format", None)
+        settings = host(self).settings
+        choice = settings.flows_source
+        fmt = settings.flows_format
         try:
             fields = parse_log_format(fmt) if fmt else None
         except ValueError:  # names no field: as if none was given (a guessed layout is said)
@@ -818,7 +818,7 @@ class FlowsPane(FlowRemote, Pane):
         self.open_detail(record)
 
     def action_export(self) -> None:
-        from tui.screens.export import ExportPrompt
+        from tui.dialogs.export import ExportPrompt
 
         default = f"hamari-flows-{self._now():%Y%m%dT%H%M%S}.ndjson"
         what = "Logs Insights" if self.showing_remote else "filtered"
@@ -873,7 +873,7 @@ class FlowsPane(FlowRemote, Pane):
         return self.pairs[index]
 
     def open_detail(self, record: FlowRecord) -> None:
-        from tui.screens.flow_detail import FlowDetailScreen
+        from tui.dialogs.flow_detail import FlowDetailScreen
 
         explanation = None
         error = None

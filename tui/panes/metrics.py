@@ -21,6 +21,9 @@ The pane also runs the fleet-wide EBS limits sweep (:class:`tui.aws.fleet.FleetS
 worker, at a cadence of minutes paced by the metrics budget, hidden or not: its assessment
 (:attr:`MetricsPane.fleet`) is what the findings read, whatever target the pane shows, and the
 pane opens on the sweep's worst instance.
+
+Size (~1,210 lines): the pure row formatting (series_key ... row_view) is the seam; left whole while
+another change edits this pane.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ from textual.widgets.option_list import Option
 from tui.aws.errors import CredentialsError, HamariError, InvalidRequestError, NotFoundError
 from tui.aws.fleet import FleetSweep
 from tui.aws.metrics import MetricsResult, MetricsSource, Target, TargetSummary, classify
+from tui.host import host
 from tui.models.bundle import MetricsSnapshot
 from tui.models.findings import Evidence
 from tui.models.fleet import SWEEP_SECONDS, FleetAssessment, sweep_interval
@@ -58,7 +62,7 @@ from tui.models.metrics.limits import EXHAUSTED_BALANCE_PCT
 from tui.models.metrics.series import data_note
 from tui.models.metrics.units import fmt_number
 from tui.models.text import clip, display_safe
-from tui.models.timewindow import TimeWindow, utc_now
+from tui.models.timewindow import TimeWindow
 from tui.panes.base import Pane
 from widgets.sparkline import LeanSparkline
 
@@ -607,7 +611,7 @@ class MetricsPane(Pane):
         floor = min(SWEEP_SECONDS, self.refresh_seconds * 12)
         while True:
             self._sweep_wake.clear()
-            idle = time.monotonic() - getattr(self.app, "last_input_at", time.monotonic())
+            idle = time.monotonic() - host(self).last_input_at
             if self.window is not None and not self.over_budget and idle <= self.idle_pause_seconds:
                 try:
                     now = self._now()
@@ -629,8 +633,7 @@ class MetricsPane(Pane):
                     )
                 finally:
                     self._swept.set()
-            settings = getattr(self.app, "settings", None)
-            budget = float(getattr(settings, "budget_metrics_per_hour", 0) or 0)
+            budget = float(host(self).settings.budget_metrics_per_hour or 0)
             delay = sweep_interval(sweeper.last_metrics, budget, floor=floor)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._sweep_wake.wait(), timeout=delay)
@@ -684,8 +687,7 @@ class MetricsPane(Pane):
         super().set_status(line)
 
     def _now(self) -> datetime:
-        clock = getattr(self.app, "clock", utc_now)
-        return clock()
+        return host(self).clock()
 
     def _default_target(self, targets: Sequence[TargetSummary]) -> str | None:
         """The fleet sweep's worst instance, else the first running instance, else anything."""
@@ -893,7 +895,7 @@ class MetricsPane(Pane):
 
     @on(SeriesRow.ChartRequested)
     def _open_chart(self, event: SeriesRow.ChartRequested) -> None:
-        from tui.screens.chart import ChartScreen
+        from tui.dialogs.chart import ChartScreen
 
         event.stop()
         if self.result is None:
@@ -937,7 +939,7 @@ class MetricsPane(Pane):
         )
 
     def _feed_chart(self, result: MetricsResult, stale: bool) -> None:
-        from tui.screens.chart import ChartScreen
+        from tui.dialogs.chart import ChartScreen
 
         screen = self.app.screen
         if self._chart_key is None or not isinstance(screen, ChartScreen):
@@ -1099,7 +1101,7 @@ class MetricsPane(Pane):
         if not self.is_mounted:
             return
         self._set_markers(new)
-        from tui.screens.chart import ChartScreen
+        from tui.dialogs.chart import ChartScreen
 
         screen = self.app.screen
         if self._chart_key is not None and isinstance(screen, ChartScreen):

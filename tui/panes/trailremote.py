@@ -89,8 +89,8 @@ class TrailRemote:
     async def _ask_remote(self, source: Any, flt: Any, window: Any) -> None:
         from tui.aws import insights, lake
         from tui.aws.errors import HamariError
+        from tui.dialogs.confirm import ConfirmScreen
         from tui.models.trailsql import to_insights
-        from tui.screens.confirm import ConfirmScreen
 
         pane: Any = self
         engine = "Logs Insights" if source.kind == "cwl" else "CloudTrail Lake"

@@ -10,9 +10,10 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from tui.aws.session import AwsEvent, Connection, Identity, Meter
+from tui.host import host
 from tui.models.budget import METRICS_REQUESTED
 from tui.models.text import display_safe
-from tui.models.timewindow import TimeWindow
+from tui.models.timewindow import TimeWindow, local_zone, window_label
 
 
 class HeaderBar(Static):
@@ -73,11 +74,11 @@ class HeaderBar(Static):
         if self.logs is not None:
             add(5, self.logs_badge(*self.logs))
         if self.window is not None:
-            add(8, f"⏱ {self.window_label(self.window, utc=self.utc)}")
+            add(8, f"⏱ {window_label(self.window, utc=self.utc)}")
         if self.time_cursor is not None:
             add(9, Text(f"⌖ {self.clock(self.time_cursor, utc=self.utc)}", style="bold"))
         if not self.utc:
-            add(7, Text(self.zone(), style="bold"))
+            add(7, Text(local_zone(), style="bold"))
         if self.focused_resource:
             add(8, Text(f"◎ {display_safe(self.focused_resource)}", style="bold"))
         if conn is not None and conn.endpoint_url and not conn.demo and self.replay is None:
@@ -99,28 +100,9 @@ class HeaderBar(Static):
         return text
 
     @staticmethod
-    def zone() -> str:
-        """The local zone's abbreviation (``JST``), from ``TZ``."""
-        return datetime.now().astimezone().tzname() or "local"
-
-    @staticmethod
     def clock(when: datetime, *, utc: bool) -> str:
         """``10:34:21`` in UTC or in the local zone."""
         return (when.astimezone(UTC) if utc else when.astimezone()).strftime("%H:%M:%S")
-
-    @classmethod
-    def window_label(cls, window: TimeWindow, *, utc: bool) -> str:
-        """``last 3h``, or a fixed window's ends in UTC or in the local zone, with the year
-        (``2014-12-01 00:00→2016-12-31 00:00 UTC``): files of another year must not read as
-        this year's."""
-        if window.live:
-            return window.label()
-        if utc:
-            start, end, zone = window.start.astimezone(UTC), window.end.astimezone(UTC), "UTC"
-        else:
-            start, end, zone = window.start.astimezone(), window.end.astimezone(), cls.zone()
-        end_fmt = "%H:%M" if start.date() == end.date() else "%Y-%m-%d %H:%M"
-        return f"{start:%Y-%m-%d %H:%M}→{end.strftime(end_fmt)} {zone}"
 
     @staticmethod
     def logs_badge(status: str, count: int) -> Text:
@@ -181,26 +163,21 @@ class StatusLine(Static):
         """Why polling is paused (over budget, idle), or ``""`` while it runs."""
         if self.meter is None:
             return ""  # not connected: nothing polls yet
-        app = self.app
-        budget = getattr(app, "budget", None)
-        if budget is not None:
-            status = budget.check(
-                time.monotonic(),
-                self.meter.total_requests,
-                self.meter.quantities.get(METRICS_REQUESTED, 0),
-            )
-            if status.paused:
-                message = status.message()
-                if 0 < self.content_size.width < len(message):
-                    message = status.message(compact=True)
-                return message
-        settings = getattr(app, "settings", None)
-        last_input = getattr(app, "last_input_at", None)
-        if settings is not None and last_input is not None:
-            limit = settings.idle_pause_minutes * 60
-            if time.monotonic() - last_input > limit:
-                span = f"{limit / 60:g} min" if limit >= 60 else f"{limit:.0f} s"
-                return f"⏸ idle for {span}: polling paused, any key resumes"
+        app = host(self)
+        status = app.budget.check(
+            time.monotonic(),
+            self.meter.total_requests,
+            self.meter.quantities.get(METRICS_REQUESTED, 0),
+        )
+        if status.paused:
+            message = status.message()
+            if 0 < self.content_size.width < len(message):
+                message = status.message(compact=True)
+            return message
+        limit = app.settings.idle_pause_minutes * 60
+        if time.monotonic() - app.last_input_at > limit:
+            span = f"{limit / 60:g} min" if limit >= 60 else f"{limit:.0f} s"
+            return f"⏸ idle for {span}: polling paused, any key resumes"
         return ""
 
     def render(self) -> Text:

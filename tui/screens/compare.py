@@ -17,6 +17,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from tui.aws.errors import HamariError
+from tui.host import host
 from tui.models.compare import CompareRow, TwinSide, compare, verdict
 from tui.models.text import clip, display_safe
 
@@ -47,13 +48,7 @@ def cells(row: CompareRow, width: int) -> tuple[Text, Text, Text, Text]:
 class CompareScreen(Screen[None]):
     """Side-by-side comparison of two instances."""
 
-    DEFAULT_CSS = """
-    CompareScreen { layout: vertical; }
-    CompareScreen #cmp-title { height: 1; background: $panel; padding: 0 1; }
-    CompareScreen #cmp-verdict { height: auto; max-height: 2; padding: 0 1; color: $warning; }
-    CompareScreen DataTable { height: 1fr; }
-    CompareScreen #cmp-note { height: auto; max-height: 3; padding: 0 1; color: $text-muted; }
-    """
+    CSS_PATH = "compare.tcss"
     BINDINGS = [
         Binding("escape,q", "back", "Back", id="compare.back", tooltip="Back to the panes"),
         Binding("j", "cursor(1)", "Down", show=False),
@@ -91,14 +86,13 @@ class CompareScreen(Screen[None]):
     async def load(self) -> None:
         from tui.aws.compare import gather_twins
 
-        aws = getattr(self.app, "aws", None)
+        aws = host(self).aws
         verdict_w = self.query_one("#cmp-verdict", Static)
         if aws is None:
             verdict_w.update(Text("Not connected to AWS yet."))
             return
-        clock = getattr(self.app, "clock", None)
         try:
-            sides = await gather_twins(aws, self.left_ref, self.right_ref, now=clock)
+            sides = await gather_twins(aws, self.left_ref, self.right_ref, now=host(self).clock)
         except HamariError as err:
             verdict_w.update(Text(f"✗ {display_safe(err.message)}"))
             return

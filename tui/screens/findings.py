@@ -59,15 +59,7 @@ def evidence_prompt(evidence: Evidence) -> Text:
 class FindingsScreen(ModalScreen[Evidence | None]):
     """Findings with their evidence; enter shows the evidence in its pane."""
 
-    DEFAULT_CSS = """
-    FindingsScreen { align: center top; }
-    FindingsScreen > Vertical {
-        width: 100%; max-width: 140; height: 1fr;
-        border: round $accent; background: $surface; padding: 0 1;
-    }
-    FindingsScreen #findings-caption { height: auto; color: $text-muted; }
-    FindingsScreen OptionList { height: 1fr; border: none; padding: 0; }
-    """
+    CSS_PATH = "findings.tcss"
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q,exclamation_mark", "dismiss(None)", "Close", id="findings.close"),

@@ -21,6 +21,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from tui.aws.errors import HamariError
+from tui.host import host
 from tui.models.health import HealthCheck, HealthReport
 from tui.models.text import display_safe
 from tui.screens.chrome import HeaderBar
@@ -55,14 +56,13 @@ async def run_check(app: App[Any]) -> HealthReport | None:
     """Check now with the main screen's focus; publish the report and the header badge."""
     from tui.aws.health import check_health
 
-    aws = getattr(app, "aws", None)
+    aws = host(app).aws
     if aws is None:
         return None
     main = main_screen(app)
     focus = getattr(main, "focused_resource", None)
-    clock = getattr(app, "clock")  # noqa: B009
-    report = await check_health(aws, focus=focus, now=clock())
-    app.health_report = report  # type: ignore[attr-defined]
+    report = await check_health(aws, focus=focus, now=host(app).clock())
+    host(app).health_report = report
     if main is not None:
         for header in main.query(HeaderBar):
             header.logs = report.badge()
@@ -81,12 +81,7 @@ async def monitor(app: App[Any], interval: float = REFRESH_SECONDS) -> None:
 class HealthScreen(Screen[None]):
     """Are logs written? Trails, flow logs and metrics, worst first."""
 
-    DEFAULT_CSS = """
-    HealthScreen { layout: vertical; }
-    HealthScreen #health-title { height: 1; background: $panel; padding: 0 1; }
-    HealthScreen VerticalScroll { height: 1fr; padding: 0 1; }
-    HealthScreen .check { margin-bottom: 1; }
-    """
+    CSS_PATH = "health.tcss"
     BINDINGS = [
         Binding("escape,q", "back", "Back", id="health.back", tooltip="Back to the panes"),
         Binding("r", "reload", "Re-check", id="health.reload", tooltip="Run the checks again"),
@@ -101,7 +96,7 @@ class HealthScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        cached = getattr(self.app, "health_report", None)
+        cached = host(self).health_report
         if cached is not None:
             self.show(cached)
         self.load()

@@ -21,13 +21,7 @@ Incident playbook
 class HelpScreen(ModalScreen[None]):
     """Keys of the app and of the screen below, with what they do."""
 
-    DEFAULT_CSS = """
-    HelpScreen { align: center middle; }
-    HelpScreen > VerticalScroll {
-        width: 90; max-width: 100%; height: auto; max-height: 90%;
-        border: round $accent; background: $surface; padding: 0 1;
-    }
-    """
+    CSS_PATH = "help.tcss"
     BINDINGS = [
         Binding("escape,q,question_mark", "dismiss", "Close", key_display="esc"),
     ]

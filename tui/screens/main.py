@@ -39,10 +39,11 @@ from textual.worker import get_current_worker
 from tui.aws.errors import HamariError
 from tui.aws.session import Aws, AwsEvent, Identity
 from tui.evidence.flows import FlowEvidence
+from tui.host import host
 from tui.models.bundle import Bundle
 from tui.models.findings import Evidence, Finding, compute_findings, explain_rejections
 from tui.models.flowlog import one_sided_conversations
-from tui.models.timewindow import TimeWindow
+from tui.models.timewindow import TimeWindow, local_zone, window_label
 from tui.panes.base import Pane
 from tui.panes.flows import FlowsPane
 from tui.panes.metrics import MetricsPane
@@ -73,15 +74,7 @@ class TextPrompt(ModalScreen[str | None]):
     ``check`` returns an error sentence for an answer it refuses (shown, the prompt stays).
     """
 
-    DEFAULT_CSS = """
-    TextPrompt { align: center middle; }
-    TextPrompt > Vertical {
-        width: 70; max-width: 100%; height: auto;
-        border: round $accent; background: $surface; padding: 0 1;
-    }
-    TextPrompt Static { height: auto; }
-    TextPrompt .prompt-error { color: $error; }
-    """
+    CSS_PATH = "text_prompt.tcss"
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="prompt.cancel")]
 
     def __init__(self, question: str, value: str = "", check: Any = None) -> None:
@@ -261,7 +254,7 @@ class MainScreen(Screen[None]):
     def start_panes(self) -> None:
         if self.aws is None:
             return
-        settings = self.app.settings  # type: ignore[attr-defined]
+        settings = host(self).settings
         refresh = settings.demo_refresh_seconds if settings.demo else settings.refresh_seconds
         for pane in self.panes:
             pane.start(
@@ -345,7 +338,7 @@ class MainScreen(Screen[None]):
 
     def action_toggle_utc(self) -> None:
         self.utc = not self.utc
-        zone = "UTC" if self.utc else HeaderBar.zone()
+        zone = "UTC" if self.utc else local_zone()
         self.query_one(StatusLine).flash(f"times in {zone}", seconds=3, level="info")
 
     @on(MetricsPane.WindowSelected)
@@ -357,8 +350,7 @@ class MainScreen(Screen[None]):
         """w: ask for the window (``15m``, ``2h``, ``ISO..ISO``)."""
         from tui.models.timewindow import TimeParseError, parse_window
 
-        def clock() -> datetime:
-            return self.app.clock()  # type: ignore[attr-defined,no-any-return]
+        clock = host(self).clock
 
         def check(text: str) -> str | None:
             try:
@@ -371,7 +363,7 @@ class MainScreen(Screen[None]):
             if text:
                 self.window = parse_window(text, clock())
 
-        current = HeaderBar.window_label(self.window, utc=self.utc) if self.window else ""
+        current = window_label(self.window, utc=self.utc) if self.window else ""
         self.app.push_screen(
             TextPrompt(
                 f"Time window for every pane (now {current}): 15m, 2h, 1d (live), or "
@@ -394,7 +386,7 @@ class MainScreen(Screen[None]):
         start = min(s[0] for s in spans) - FIT_MARGIN
         end = max(s[1] for s in spans) + FIT_MARGIN
         self.window = TimeWindow(start, end, live=False)
-        label = HeaderBar.window_label(self.window, utc=self.utc)
+        label = window_label(self.window, utc=self.utc)
         self.query_one(StatusLine).flash(f"window fitted to the data: {label}", level="info")
 
     def action_unfocus(self) -> None:
@@ -414,8 +406,7 @@ class MainScreen(Screen[None]):
         trail = self.query_one(TrailPane)
         metrics = self.query_one(MetricsPane)
         flows = self.query_one(FlowsPane)
-        clock = getattr(self.app, "clock", None)
-        now = clock() if clock is not None else datetime.now().astimezone()
+        now = host(self).clock()
         window = self.window.at(now) if self.window.live else self.window
         if self.replay_bundle is not None:
             source = dict(self.replay_bundle.source)
@@ -457,8 +448,7 @@ class MainScreen(Screen[None]):
 
     def action_save_bundle(self) -> None:
         """ctrl+s: ask where, then write the incident bundle (the only file hamari writes)."""
-        clock = getattr(self.app, "clock", None)
-        now = clock() if clock is not None else datetime.now().astimezone()
+        now = host(self).clock()
         default = f"hamari-bundle-{now:%Y%m%dT%H%M%S}.json.gz"
 
         def chosen(path: str | None) -> None:
@@ -657,8 +647,7 @@ class MainScreen(Screen[None]):
     def _show_findings(self, findings: tuple[Finding, ...], flows: _FlowAnalysis) -> None:
         self._flow_analysis = flows
         self.findings = findings
-        clock = getattr(self.app, "clock", None)
-        self.findings_at = clock() if clock is not None else None
+        self.findings_at = host(self).clock()
         strip = self.query_one(FindingsStrip)
         strip.computing = not all(p.has_data() for p in self.panes)
         strip.findings = findings

@@ -8,7 +8,6 @@ and bytes were read, and a list-price estimate of the bill. It refreshes every s
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -18,6 +17,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from tui.aws.session import Meter
+from tui.host import host
 from tui.models.budget import (
     INSIGHTS_BYTES_SCANNED,
     METRICS_REQUESTED,
@@ -26,8 +26,8 @@ from tui.models.budget import (
     S3_OBJECTS,
     BudgetStatus,
     estimate_cost,
-    human_bytes,
 )
+from tui.models.units import human_bytes
 
 
 def meter_text(meter: Meter, status: BudgetStatus | None = None) -> Text:
@@ -93,13 +93,7 @@ def _of(used: int, limit: int) -> str:
 class MeterScreen(ModalScreen[None]):
     """Requests per API, quantities read, estimated cost and budget; refreshed every second."""
 
-    DEFAULT_CSS = """
-    MeterScreen { align: center middle; }
-    MeterScreen > VerticalScroll {
-        width: 84; max-width: 100%; height: auto; max-height: 90%;
-        border: round $accent; background: $surface; padding: 0 1;
-    }
-    """
+    CSS_PATH = "meter.tcss"
     BINDINGS = [
         Binding("escape,q,dollar_sign", "dismiss", "Close", key_display="esc", id="meter.close"),
     ]
@@ -116,13 +110,10 @@ class MeterScreen(ModalScreen[None]):
         self.query_one("#meter-body", Static).update(self._content())
 
     def _content(self) -> Text:
-        app: Any = self.app
-        aws = getattr(app, "aws", None)
+        app = host(self)
+        aws = app.aws
         meter = aws.meter if aws is not None else Meter()
-        budget = getattr(app, "budget", None)
-        status = None
-        if budget is not None:
-            status = budget.check(
-                time.monotonic(), meter.total_requests, meter.quantities.get(METRICS_REQUESTED, 0)
-            )
+        status = app.budget.check(
+            time.monotonic(), meter.total_requests, meter.quantities.get(METRICS_REQUESTED, 0)
+        )
         return meter_text(meter, status)

@@ -21,7 +21,7 @@ from __future__ import annotations
 from tui.models.metrics.assessment import (
     AppliedLimit,
     Assessment,
-    Finding,
+    LimitHit,
     SeriesAssessment,
     evaluate,
 )
@@ -72,7 +72,7 @@ __all__ = [
     "AppliedLimit",
     "Assessment",
     "EbsLimits",
-    "Finding",
+    "LimitHit",
     "LimitKind",
     "MetricSpec",
     "Series",

@@ -51,8 +51,9 @@ class AppliedLimit:
 
 
 @dataclass(frozen=True, slots=True)
-class Finding:
-    """A limit reached or a burst balance exhausted, with its evidence.
+class LimitHit:
+    """A limit reached or a burst balance exhausted, with its evidence: the metrics' reading,
+    which :func:`tui.models.findings.compute_findings` turns into a ``Finding`` (the one kind).
 
     Attributes:
         kind: ``volume_iops``, ``volume_mbps``, ``instance_iops``, ``instance_mbps``,
@@ -111,8 +112,8 @@ class Assessment:
     """
 
     verdict: str
-    binding: Finding | None
-    findings: tuple[Finding, ...]
+    binding: LimitHit | None
+    findings: tuple[LimitHit, ...]
     rows: tuple[SeriesAssessment, ...]
     instance_limits: EbsLimits | None
     volume_limits: dict[str, VolumeLimits] = field(default_factory=dict)
@@ -330,7 +331,7 @@ def _findings(
     threshold: float,
     window: int,
     hits: int,
-) -> list[Finding]:
+) -> list[LimitHit]:
     # One candidate per (resource, limit kind): the total when it exists, else the busiest part.
     best: dict[tuple[str, str], SeriesAssessment] = {}
     for row in rows:
@@ -348,7 +349,7 @@ def _findings(
         ):
             best[key] = row
 
-    limit_findings: list[Finding] = []
+    limit_findings: list[LimitHit] = []
     exhausted_limits: set[tuple[str, str]] = set()
     for row in best.values():
         lim = row.limit
@@ -377,7 +378,7 @@ def _findings(
             }[lim.kind]
             exhausted_limits.add((lim.resource_id, balance_kind))
         limit_findings.append(
-            Finding(
+            LimitHit(
                 lim.kind,
                 lim.resource_id,
                 value,
@@ -390,7 +391,7 @@ def _findings(
         )
     limit_findings.sort(key=lambda f: (-f.ratio, f.limit or 0.0))
 
-    balance_findings: list[Finding] = []
+    balance_findings: list[LimitHit] = []
     for row in rows:
         kind = row.series.spec.limit
         if kind not in ("burst_balance", "instance_io_balance", "instance_byte_balance"):
@@ -431,7 +432,7 @@ def _findings(
                 f"({row.series.spec.metric_name} {fmt_number(latest)}"
                 + (f", baseline {extra})" if extra else ")")
             )
-        balance_findings.append(Finding(kind, resource, latest, limit, "%", 1.0, evidence, text))
+        balance_findings.append(LimitHit(kind, resource, latest, limit, "%", 1.0, evidence, text))
     return limit_findings + balance_findings
 
 

@@ -96,19 +96,7 @@ def explanation_text(explanation: Any, error: str | None = None) -> Text:
 class FlowDetailScreen(ModalScreen[None]):
     """Every field of one flow record, its interface, and the NACL explanation."""
 
-    DEFAULT_CSS = """
-    FlowDetailScreen { align: center middle; }
-    FlowDetailScreen > Vertical {
-        width: 96%;
-        height: 94%;
-        border: round $accent;
-        border-title-color: $text;
-        background: $surface;
-    }
-    FlowDetailScreen VerticalScroll { height: 1fr; padding: 0 1; }
-    FlowDetailScreen .detail-section { height: auto; margin-bottom: 1; }
-    FlowDetailScreen .detail-foot { height: 1; color: $text-muted; padding: 0 1; }
-    """
+    CSS_PATH = "flow_detail.tcss"
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss", "Back", id="flow_detail.close", tooltip="Close"),

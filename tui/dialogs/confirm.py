@@ -20,21 +20,7 @@ from textual.widgets import Static
 class ConfirmScreen(ModalScreen[bool]):
     """Show ``title`` and ``body`` (plain text, never markup); dismiss with the answer."""
 
-    DEFAULT_CSS = """
-    ConfirmScreen { align: center middle; }
-    ConfirmScreen > Vertical {
-        width: 90%;
-        max-width: 100;
-        height: auto;
-        max-height: 90%;
-        border: round $warning;
-        background: $surface;
-        padding: 0 1;
-    }
-    ConfirmScreen Static { height: auto; }
-    ConfirmScreen #confirm-keys { color: $text-muted; }
-    ConfirmScreen #confirm-body { height: auto; }
-    """
+    CSS_PATH = "confirm.tcss"
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter,y", "answer(True)", "Run", id="confirm.yes"),

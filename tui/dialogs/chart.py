@@ -60,19 +60,7 @@ def zone_name(utc: bool) -> str:
 class ChartScreen(ModalScreen[TimeWindow | None]):
     """One series drawn over the window, against its limit; dismissed with a span or None."""
 
-    DEFAULT_CSS = """
-    ChartScreen { align: center middle; }
-    ChartScreen > Vertical {
-        width: 96%;
-        height: 92%;
-        border: round $accent;
-        background: $surface;
-        padding: 0 1;
-    }
-    ChartScreen .chart-head { height: auto; max-height: 2; }
-    ChartScreen .chart-foot { height: 1; color: $text-muted; }
-    ChartScreen PlotextPlot { height: 1fr; }
-    """
+    CSS_PATH = "chart.tcss"
 
     BINDINGS = [
         Binding("escape", "dismiss(None)", "Back", id="chart.close", tooltip="Close the chart"),

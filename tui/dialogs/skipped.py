@@ -40,15 +40,7 @@ def skipped_prompt(item: Skipped) -> Text:
 class SkippedScreen(ModalScreen[None]):
     """The list of skipped lines and files of one pane; esc closes."""
 
-    DEFAULT_CSS = """
-    SkippedScreen { align: center top; }
-    SkippedScreen > Vertical {
-        width: 100%; max-width: 140; height: 1fr;
-        border: round $warning; background: $surface; padding: 0 1;
-    }
-    SkippedScreen #skipped-caption { height: auto; color: $text-muted; }
-    SkippedScreen OptionList { height: 1fr; border: none; padding: 0; }
-    """
+    CSS_PATH = "skipped.tcss"
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q,b", "dismiss(None)", "Close", id="skipped.close"),

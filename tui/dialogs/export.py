@@ -21,18 +21,7 @@ from textual.widgets import Input, Static
 class ExportPrompt(ModalScreen[str | None]):
     """Ask for a path; dismisses with it (stripped), or None on escape or an empty answer."""
 
-    DEFAULT_CSS = """
-    ExportPrompt { align: center middle; }
-    ExportPrompt > Vertical {
-        width: 90%;
-        max-width: 90;
-        height: auto;
-        border: round $accent;
-        background: $surface;
-        padding: 0 1;
-    }
-    ExportPrompt Static { height: auto; }
-    """
+    CSS_PATH = "export.tcss"
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss(None)", "Cancel", id="export.cancel", tooltip="Do not export"),

@@ -113,18 +113,7 @@ def json_renderable(event: TrailEvent) -> Syntax:
 class TrailDetailScreen(Screen[None]):
     """An event: summary, full JSON, and related events (``r``)."""
 
-    DEFAULT_CSS = """
-    TrailDetailScreen { layout: vertical; }
-    TrailDetailScreen #detail-summary {
-        height: auto; max-height: 10; text-wrap: nowrap; text-overflow: ellipsis;
-        border: round $accent; padding: 0 1;
-    }
-    TrailDetailScreen #detail-message { height: auto; max-height: 3; color: $error; padding: 0 1; }
-    TrailDetailScreen #detail-hint { height: 1; color: $text-muted; padding: 0 1; }
-    TrailDetailScreen ContentSwitcher { height: 1fr; }
-    TrailDetailScreen #detail-json { height: 1fr; padding: 0 1; }
-    TrailDetailScreen #detail-related { height: 1fr; }
-    """
+    CSS_PATH = "trail_detail.tcss"
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="trail_detail.back", tooltip="Back to the events"),
@@ -234,7 +223,7 @@ class TrailDetailScreen(Screen[None]):
         self.dismiss(None)
 
     def action_copy(self) -> None:
-        from tui.panes.clipboard import copy_event
+        from tui.dialogs.clipboard import copy_event
 
         event = self.event
         if self.showing_related and self.related is not None:
