@@ -1,0 +1,143 @@
+"""Keypress to screen while a million flow records load, against the same app once idle.
+
+The demo is started in a pseudo-terminal at 120x36 with ``--flows-source`` pointing at a gzip file
+of 1M v5 records. While the flow pane loads it, ``?`` is pressed again and again and the time
+until the help screen's text reaches the terminal is taken (then ``esc``). Once the pane says all
+records are loaded, the same probe runs on the idle app: that is the baseline of the same run.
+Target: the 95th percentile while loading <= 100 ms.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pty
+import re
+import select
+import signal
+import statistics
+import struct
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from tui.bench.flows import generate
+
+HELP_TEXT = b"on one time line"  # the help screen's first line, nowhere else
+CSI = re.compile(rb"\x1b\[[0-9;?<>]*[a-zA-Z]")
+LOADED = re.compile(rb"([\d,]+) (?:loaded|records)")
+
+
+class Terminal:
+    """A child in a pseudo-terminal whose output is read (and kept) as it arrives."""
+
+    def __init__(self, argv: list[str], size: tuple[int, int]) -> None:
+        import fcntl
+        import termios
+
+        env = dict(os.environ, TERM="xterm-256color")
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:  # child
+            os.execvpe(argv[0], argv, env)
+        cols, rows = size
+        fcntl.ioctl(self.fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        self.output = bytearray()
+
+    def pump(self, timeout: float) -> None:
+        if select.select([self.fd], [], [], timeout)[0]:
+            with contextlib.suppress(OSError):
+                self.output += os.read(self.fd, 1 << 20)
+
+    def until(self, found: Callable[[bytes], bool], timeout: float, start: int = 0) -> float | None:
+        """Seconds until ``found`` holds for the output after ``start``; None on timeout."""
+        t0 = time.perf_counter()
+        while (elapsed := time.perf_counter() - t0) < timeout:
+            if found(bytes(self.output[start:])):
+                return elapsed
+            self.pump(0.002)
+        return None
+
+    def press(self, keys: bytes) -> int:
+        mark = len(self.output)
+        os.write(self.fd, keys)
+        return mark
+
+    def close(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGTERM)
+        end = time.monotonic() + 5
+        while time.monotonic() < end:
+            self.pump(0.02)
+            if os.waitpid(self.pid, os.WNOHANG)[0]:
+                break
+        else:
+            os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+        os.close(self.fd)
+
+
+def _loaded(term: Terminal, n: int) -> bool:
+    text = CSI.sub(b"", bytes(term.output[-200_000:]))
+    return any(int(m.group(1).replace(b",", b"")) >= n for m in LOADED.finditer(text))
+
+
+def probe(term: Terminal) -> float | None:
+    """One ``?``: seconds until the help text shows; then ``esc`` and a pause."""
+    mark = term.press(b"?")
+    latency = term.until(lambda out: HELP_TEXT in out, 10.0, mark)
+    term.press(b"\x1b")
+    term.until(lambda _out: False, 0.25)  # let the help close and the screen settle
+    return latency
+
+
+def measure(path: Path, n: int, *, idle_probes: int = 15, timeout: float = 300.0) -> dict[str, list[float]]:
+    """Latencies (s) of ``?`` while the file loads, and once it has loaded."""
+    argv = [sys.executable, "-m", "tui", "--demo", "--flows-source", str(path)]
+    term = Terminal(argv, (120, 36))
+    samples: dict[str, list[float]] = {"loading": [], "idle": [], "lost": []}
+    try:
+        if term.until(lambda out: b"Flow logs" in CSI.sub(b"", out), 60.0) is None:
+            raise RuntimeError("the app never drew its flow pane")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and len(samples["idle"]) < idle_probes:
+            phase = "idle" if _loaded(term, n) else "loading"
+            latency = probe(term)
+            samples[phase if latency is not None else "lost"].append(latency or 10.0)
+    finally:
+        term.close()
+    return samples
+
+
+def _p95(values: list[float]) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def run(report: Callable[[str, float, float | None, str], None], *, n: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="hamari-keys-") as tmp:
+        path = generate(n, Path(tmp) / "flows.log.gz", gzip=True)
+        samples = measure(path, n)
+    loading, idle = samples["loading"], samples["idle"]
+    idle_p95 = _p95(idle) * 1000 if idle else None
+    idle_p50 = statistics.median(idle) * 1000 if idle else None
+    print(f"  probes while loading: {len(loading)}, idle: {len(idle)}, lost: {len(samples['lost'])}")
+    report(
+        f"key to screen while {n:,} records load, p95 (ms) [target <= 100]",
+        _p95(loading) * 1000,
+        idle_p95,
+        "ms",
+    )
+    report(
+        f"key to screen while {n:,} records load, median (ms)",
+        statistics.median(loading) * 1000 if loading else float("nan"),
+        idle_p50,
+        "ms",
+    )
+
+
+def main(report: Callable[[str, float, float | None, str], None]) -> None:
+    run(report, n=int(os.environ.get("HAMARI_BENCH_KEYS_N", "1000000")))
