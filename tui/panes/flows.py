@@ -733,9 +733,10 @@ class FlowsPane(FlowRemote, Pane):
             "agg": "#flows-agg-table",
             "pairs": "#flows-pairs-table",
         }[self.view]
-        self.query_one(target).focus()
+        # At once, not on the next refresh: keys typed ahead must reach the view now shown.
+        self.screen.set_focus(self.query_one(target), scroll_visible=False)
 
-    def _set_view(self, view: str) -> None:
+    def _set_view(self, view: str, *, focus: bool = True) -> None:
         self.view = view
         for widget_id, name in (
             ("#flows-table", "records"),
@@ -743,7 +744,8 @@ class FlowsPane(FlowRemote, Pane):
             ("#flows-pairs", "pairs"),
         ):
             self.query_one(widget_id).set_class(view == name, "-shown")
-        self.call_after_refresh(self._focus_view)
+        if focus:
+            self._focus_view()
 
     def _refresh_view(self) -> None:
         if self.view == "agg":
@@ -777,8 +779,8 @@ class FlowsPane(FlowRemote, Pane):
         bar = self.query_one(FilterBar)
         self._show_bar(True)
         if self.view != "records":
-            self._set_view("records")
-        self.call_after_refresh(bar.focus)
+            self._set_view("records", focus=False)
+        self.screen.set_focus(bar)  # at once: the filter typed right after "/" goes in the bar
 
     def action_back(self) -> None:
         if self.view == "records" and self.showing_remote:

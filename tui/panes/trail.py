@@ -997,7 +997,7 @@ class TrailPane(TrailRemote, Pane):
     def action_focus_filter(self) -> None:
         bar = self.filter_bar
         bar.add_class("-shown")
-        bar.focus()
+        self.screen.set_focus(bar)  # at once: the filter typed right after "/" goes in the bar
 
     def action_toggle_errors(self) -> None:
         self.errors_only = not self.errors_only

@@ -534,12 +534,19 @@ class MainScreen(Screen[None]):
             pane.set_class(pane.id == new, "-active")
         pane = self.query_one(f"#{new}", Pane)
         pane.wake()
-        self.call_after_refresh(self._focus_pane, pane)
+        # Focus now: keys typed ahead (a slow link, a busy machine) arrive before the next
+        # refresh and must reach the pane they were typed for. Again after the refresh, in case
+        # the pane had nothing focusable yet.
+        self._focus_pane(pane)
+        self.call_after_refresh(self._focus_pane, pane, only_if_outside=True)
 
-    def _focus_pane(self, pane: Pane) -> None:
+    def _focus_pane(self, pane: Pane, *, only_if_outside: bool = False) -> None:
+        focused = self.focused
+        if only_if_outside and focused is not None and pane in focused.ancestors_with_self:
+            return
         for widget in pane.query("*"):
             if widget.focusable:
-                widget.focus()
+                self.set_focus(widget, scroll_visible=False)
                 return
 
     def watch_zoomed(self, zoomed: bool) -> None:
