@@ -23,7 +23,7 @@ sweep's worst instance. The sweep's assessment and the target's result live in a
 :class:`~tui.evidence.metrics.MetricsEvidence` the main screen owns and passes down: this pane fills
 it and draws from it; the findings, the bundle and replay read it, whatever target is shown.
 
-Size (~1,210 lines): the pure row formatting (series_key ... row_view) is the seam; left whole while
+Size (~1,140 lines): the pure row formatting (series_key ... row_view) is the seam; left whole while
 another change edits this pane.
 """
 

@@ -16,7 +16,7 @@ accounts seen) is a :class:`~tui.evidence.trail.TrailEvidence` the main screen o
 down: this pane fills it and shows its filter's and focus's part; the findings and the bundle
 read it whole.
 
-Size (~1,000 lines): the pure row formatting at the top is the seam (to tui/models); left whole
+Size (~1,030 lines): the pure row formatting at the top is the seam (to tui/models); left whole
 while another change edits this pane.
 """
 
