@@ -149,6 +149,46 @@ def test_healthy_local_files_exit_zero(tmp_path: Path) -> None:
     assert "1 events" in done.stdout and "1 flow records" in done.stdout
 
 
+async def test_past_the_memory_cap_records_spill_to_the_store_and_are_all_analysed(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """As in the app, records beyond what memory keeps go to DuckDB: the REJECTed return leg
+    read first (long out of memory) still makes its conversation, and nothing is said cut."""
+    monkeypatch.setattr("tui.evidence.flows.MAX_RECORDS", 10)
+    monkeypatch.setattr("tui.evidence.trail.STORE_ABOVE", 5)
+    t0 = 1740823200
+    header = (
+        "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets "
+        "bytes start end action log-status\n"
+    )
+    lines = [
+        f"2 1 eni-1 10.0.0.1 192.168.1.1 40000 443 6 3 300 {t0} {t0 + 60} ACCEPT OK\n",
+        f"2 1 eni-2 192.168.1.1 10.0.0.1 443 40000 6 3 300 {t0} {t0 + 60} REJECT OK\n",
+    ]
+    for i in range(38):  # newer, answered traffic
+        start = t0 + 120 + i
+        lines.append(
+            f"2 1 eni-1 10.0.0.1 10.0.9.9 {41000 + i} 443 6 3 300 {start} {start} ACCEPT OK\n"
+        )
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    (flows / "f.log").write_text(header + "".join(lines))
+    when = datetime.fromtimestamp(t0, UTC)
+    events = [_event("DescribeInstances", when + timedelta(seconds=i)) for i in range(12)]
+    _trail_file(tmp_path / "trail.json", events)
+    settings = Settings(trail_source=str(tmp_path / "trail.json"), flows_source=str(flows))
+
+    c = await collect(settings, now=when + timedelta(hours=1))
+
+    assert c.read["flows"].startswith("40 flow records"), c.read
+    assert c.read["trail"].startswith("12 events"), c.read
+    assert not any("only the newest" in n or "store failed" in n for n in c.notes), c.notes
+    assert [(conv.forward.src, conv.rejected) for conv in c.conversations] == [
+        ("10.0.0.1", "reverse")
+    ]
+    assert c.flows is not None and c.flows.store is None  # closed: its temp files are gone
+
+
 def test_unreadable_evidence_without_findings_exits_two(tmp_path: Path) -> None:
     flows = tmp_path / "flows"
     flows.mkdir()

@@ -33,7 +33,7 @@ async def test_focus_scopes_trail_and_flows_then_clears(emulator: Any, world: An
             40,
         )
         assert await wait_for(pilot, lambda: bool(screen.instances), 20)
-        everything = len(trail.loaded_events)
+        everything = len(screen.trail_evidence.loaded_events)
 
         screen.focused_resource = world.failing_instance_id
         assert await wait_for(pilot, lambda: 0 < len(trail._view) < everything)
@@ -50,7 +50,9 @@ async def test_focus_scopes_trail_and_flows_then_clears(emulator: Any, world: An
         ), sorted({r.interface_id for r in flows.matched})
 
         screen.focused_resource = None
-        assert await wait_for(pilot, lambda: len(trail._view) == len(trail.loaded_events))
+        assert await wait_for(
+            pilot, lambda: len(trail._view) == len(screen.trail_evidence.loaded_events)
+        )
 
 
 async def test_a_focus_that_hides_the_rejected_leg_still_leaves_the_finding(
@@ -83,3 +85,36 @@ async def test_a_focus_that_hides_the_rejected_leg_still_leaves_the_finding(
         assert rejected  # loaded, and what the finding rests on ...
         shown = {id(r) for r in flows.matched}
         assert not any(id(r) in shown for r in rejected)  # ... yet the focused pane hides it
+
+
+async def test_a_trail_filter_that_hides_the_kms_denial_still_leaves_the_finding(
+    emulator: Any, world: Any
+) -> None:
+    """A filter narrows what the trail pane shows, never what the findings see (incident 1)."""
+    from tui.models.trailfilter import compile_filter
+
+    app = demo_app(emulator, world)
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        screen = app.screen
+        assert isinstance(screen, MainScreen)
+        trail = screen.query_one(TrailPane)
+        # Typed before the load ends: the pane only ever shows the successful starts.
+        trail.filter = compile_filter("name:StartInstances -error:any")
+        trail._refilter()
+
+        def names_the_denial() -> bool:
+            # The cause is named only from the denial the filter hides from the pane.
+            return any(
+                f.kind == "start_failed" and "kms:CreateGrant denied" in f.title
+                for f in screen.findings or ()
+            )
+
+        assert await wait_for(pilot, names_the_denial, 45), [f.title for f in screen.findings or ()]
+        assert await wait_for(pilot, lambda: not trail.refreshing and trail.has_data(), 20)
+        assert trail.view and not any(e.is_error for e in trail.view)  # the denial is hidden ...
+        denied = [e for e in screen.trail_evidence.loaded_events if e.error_code == "AccessDenied"]
+        assert any(e.event_source == "kms.amazonaws.com" for e in denied)  # ... yet loaded
+        before = screen.findings
+        screen._findings_dirty = True  # recomputed while the filter hides it
+        assert await wait_for(pilot, lambda: screen.findings is not before, 10)
+        assert names_the_denial()

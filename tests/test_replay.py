@@ -62,11 +62,12 @@ def saved(emulator: Any, world: Any, tmp_path_factory: pytest.TempPathFactory) -
             )
             note = next(n.message for n in app._notifications if "Saved" in n.message)
             assert str(path) in note and "--replay" in note
-            assert metrics.assessment is not None
+            assert metrics.evidence is main.metrics_evidence  # the pane draws the screen's
+            assert main.metrics_evidence.assessment is not None
             return {
                 "events": [e.event_id for e in trail.view],
                 "flows": sorted(r.raw for r in flows.matched),
-                "verdict": metrics.assessment.verdict,
+                "verdict": main.metrics_evidence.assessment.verdict,
                 "kinds": kinds(),
                 "cursor": main.time_cursor,
                 "requests": len(emulator.calls()),
@@ -119,8 +120,9 @@ async def test_replay_shows_the_same_evidence_without_aws(
         assert [e.event_id for e in trail.view] == saved["events"]
         assert await wait_for(pilot, lambda: len(flows.matched) == len(saved["flows"]), 10)
         assert sorted(r.raw for r in flows.matched) == saved["flows"]
-        assert metrics.assessment is not None
-        assert metrics.assessment.verdict == saved["verdict"]
+        assert metrics.evidence is main.metrics_evidence
+        assert main.metrics_evidence.assessment is not None
+        assert main.metrics_evidence.assessment.verdict == saved["verdict"]
         assert await wait_for(pilot, lambda: {f.kind for f in main.findings or ()} >= INCIDENTS, 10)
         assert await wait_for(pilot, lambda: main.time_cursor == saved["cursor"], 3)
         text = str(main.query_one(HeaderBar).render())

@@ -353,7 +353,7 @@ async def test_the_app_shows_the_account_column_for_world2s_org_trail(
     async with app.run_test(size=(120, 36)) as pilot:
         pane = app.screen.query_one(TrailPane)
         assert await wait_for(pilot, lambda: pane._complete and pane.table.row_count > 0, 30)
-        assert {e.account_id for e in pane.loaded_events} == _world2_accounts(w2)
+        assert {e.account_id for e in pane.evidence.loaded_events} == _world2_accounts(w2)
         assert "account" in pane._keys
         header = pane.table.render_line(0).text
         assert "account" in header, header

@@ -243,7 +243,7 @@ async def test_pane_past_the_threshold_filters_everything_and_shows_the_newest(
     from tui.models.related import find_related
     from tui.panes.trail import TrailPane
 
-    monkeypatch.setattr("tui.panes.trail.STORE_ABOVE", 50)
+    monkeypatch.setattr("tui.evidence.trail.STORE_ABOVE", 50)
     monkeypatch.setattr("tui.panes.trail.STORE_TABLE", 20)
     now: datetime = world.now
 
@@ -284,7 +284,7 @@ async def test_pane_past_the_threshold_filters_everything_and_shows_the_newest(
         await wait_for(pilot, lambda: pane._store_matches == 67)
         assert len(pane.view) == 20 and all(e.error_code == "AccessDenied" for e in pane.view)
         assert pane.view[0].event_id == "ev-198"
-        assert {e.event_id for e in pane.loaded_events} >= {"ev-0", "ev-1", "ev-200"}
+        assert {e.event_id for e in pane.evidence.loaded_events} >= {"ev-0", "ev-1", "ev-200"}
         focal = pane.view[0]
         assert pane._store is not None
         related = find_related(pane._store.newest(compile_filter("id:ev-200"), 1)[0], pane._store)
@@ -306,7 +306,7 @@ async def test_bundle_past_the_threshold_holds_every_loaded_event(
     from tui.panes.trail import TrailPane
     from tui.settings import Settings
 
-    monkeypatch.setattr("tui.panes.trail.STORE_ABOVE", 50)
+    monkeypatch.setattr("tui.evidence.trail.STORE_ABOVE", 50)
     now = world.now
     records = [
         {

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -220,7 +220,7 @@ class FlowEvidence:
 
     # -- loading -------------------------------------------------------------------------------
 
-    async def load(self, stream: AsyncIterator[Any]) -> AsyncIterator[tuple[Added, Any]]:
+    async def load(self, stream: AsyncIterator[Any]) -> AsyncGenerator[tuple[Added, Any], None]:
         """Add a source's batches; yield what each added and the source's running counters.
 
         The counters of a source are added to :attr:`counts` once it moves on to new ones (and

@@ -1,7 +1,9 @@
 """``hamari diagnose``: the findings of the TUI, headless, for runbooks, cron jobs and chat bots.
 
 It collects the same evidence the panes load (CloudTrail events, instance states, flow records
-with the network topology, and the fleet's EBS limits), runs the same pure findings
+with the network topology, and the fleet's EBS limits) into the same evidence objects the TUI's
+screen owns (:mod:`tui.evidence`): past their memory caps, events and flow records spill to their
+DuckDB stores as in the app, so a big window is analysed whole instead of cut. It runs the same pure findings
 (:func:`tui.models.findings.compute_findings`) and prints each finding with its evidence and the
 hamari command that shows it. Each source is read on its own: one that fails is named with the
 fix and the others still count.
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import math
 import shlex
@@ -30,6 +33,8 @@ from tui.verbs import verb
 
 if TYPE_CHECKING:
     from tui.aws.session import Aws
+    from tui.evidence.flows import FlowEvidence
+    from tui.evidence.trail import TrailEvidence
     from tui.models.cloudtrail import TrailEvent
     from tui.models.findings import Finding
     from tui.models.fleet import FleetAssessment
@@ -39,8 +44,6 @@ if TYPE_CHECKING:
     from tui.models.network import Topology
     from tui.models.timewindow import TimeWindow
 
-#: At most this many flow records are analysed (the newest are kept); said when reached.
-FLOW_LIMIT = 500_000
 #: Events, series or legs printed under each finding.
 EVIDENCE_LINES = 5
 
@@ -69,6 +72,8 @@ class Collected:
     metrics_target: str = ""
     fleet: FleetAssessment | None = None
     key_aliases: dict[str, str] = field(default_factory=dict)
+    trail: TrailEvidence | None = None
+    flows: FlowEvidence | None = None
     problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     read: dict[str, str] = field(default_factory=dict)
@@ -94,19 +99,28 @@ async def _guard(collected: Collected, source: str, work: Callable[[], Any]) -> 
 
 async def _trail(aws: Aws | None, settings: Settings, c: Collected, window: Any) -> None:
     from tui.aws.cloudtrail import parse_source, stream_source
+    from tui.evidence.trail import TrailEvidence
 
     source = parse_source(settings.trail_source)
     regions = [settings.region] if settings.region else []
-    files = bad = 0
-    async for batch in stream_source(aws, source, window, None, regions=regions):
-        c.events.extend(batch.events)
-        files += batch.pages
-        bad += batch.bad + batch.bad_files
-        for note in batch.notes:
-            c.notes.append(f"trail: skipped: {note}")
-    c.read["trail"] = f"{len(c.events)} events from {source.label}" + (
+    evidence = c.trail = TrailEvidence()
+    try:
+        async for batch in stream_source(aws, source, window, None, regions=regions):
+            evidence.take(batch)
+            for note in batch.notes:
+                c.notes.append(f"trail: skipped: {note}")
+        if evidence.store is not None:  # past its memory cap: what the findings read, from disk
+            await asyncio.to_thread(evidence.refresh_findings)
+        c.events = evidence.loaded_events
+        loaded = evidence.loaded_count
+    finally:
+        evidence.close()
+    bad = evidence.bad + evidence.bad_files
+    c.read["trail"] = f"{loaded} events from {source.label}" + (
         f" ({bad} unreadable records or files skipped)" if bad else ""
     )
+    for line in evidence.region_errors.values():
+        c.notes.append(f"trail: region not read: {line}")
 
 
 async def _instances(aws: Aws, c: Collected) -> None:
@@ -154,23 +168,36 @@ async def _flows(
             )
         )
         return
-    dropped = 0
-    for plan in plans:
-        span = local_window if plan.kind == "local" else window
-        async for batch in open_plan(aws, plan, span, None):
-            c.records.extend(batch.records)
-            if len(c.records) > FLOW_LIMIT:
-                excess = len(c.records) - FLOW_LIMIT
-                dropped += excess
-                del c.records[:excess]
-    if dropped:
+    from tui.evidence.flows import FlowEvidence
+
+    evidence = c.flows = FlowEvidence()
+    evidence.topology = c.topology
+    try:
+        for plan in plans:
+            span = local_window if plan.kind == "local" else window
+            stream = open_plan(aws, plan, span, None)
+            async with contextlib.aclosing(evidence.load(stream)) as batches:
+                async for added, _stats in batches:
+                    if added.store_error is not None:
+                        c.notes.append(f"flows: the on-disk store failed: {added.store_error}")
+        # Past the memory cap, every record of the REJECTed conversations, from the store.
+        c.records, error = await evidence.pair_records()
+        loaded, lost = evidence.loaded_count, evidence.lost
+    finally:
+        evidence.close()
+    if error is not None:
+        c.notes.append(f"flows: conversations not read from the store ({error}); memory's used")
+    if lost or error is not None:
         c.notes.append(
-            f"flows: only the newest {FLOW_LIMIT:,} records analysed ({dropped:,} older)"
+            f"flows: only the newest {evidence.max_records:,} records analysed "
+            f"({evidence.counts.dropped:,} older)"
         )
+    for item in evidence.skipped_items()[:EVIDENCE_LINES]:
+        c.notes.append(f"flows: skipped: {item.where}: {item.reason}")
     eni_az = c.topology.eni_az() if c.topology is not None else {}
     c.conversations = one_sided_conversations(c.records, eni_az)
     c.explanations = explain_rejections(c.conversations, c.records, c.topology)
-    c.read["flows"] = f"{len(c.records)} flow records from " + ", ".join(p.label for p in plans)
+    c.read["flows"] = f"{loaded} flow records from " + ", ".join(p.label for p in plans)
 
 
 async def _fleet(aws: Aws, c: Collected) -> None:

@@ -22,18 +22,17 @@ link.
 
 The pane is split along its seams: row cells and columns in :mod:`tui.panes.flowrows`, the text
 about records and resources in :mod:`tui.panes.flowtext`, Logs Insights and Athena runs in
-:mod:`tui.panes.flowremote`, sources in :mod:`tui.models.flowplan`. What remains (~1,100 lines)
-is one widget with three views (records, aggregations, pairs), their keys, the shared time
-cursor, and the loader that fills the evidence; the loader (sources, windowing, follow) is the
-next seam to lift out when this grows.
+:mod:`tui.panes.flowremote`, the loader that fills the evidence (sources, windowing, follow) in
+:mod:`tui.panes.flowload`, sources in :mod:`tui.models.flowplan`. What remains (~980 lines) is
+one widget with three views (records, aggregations, pairs), their keys and the shared time
+cursor: whole because the views share the matches, the cursor and the status line; the
+aggregation and pairs views (``compute_aggregation`` ... ``_show_pair_detail``) are the next seam.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -48,9 +47,6 @@ from textual.message import Message
 from textual.suggester import Suggester
 from textual.widgets import Static
 
-from tui.aws.errors import OfflineError
-from tui.aws.flowsources import open_plan
-from tui.aws.network import load_topology
 from tui.evidence.flows import (
     THREAD_THRESHOLD,
     Added,
@@ -66,15 +62,12 @@ from tui.models.flowfilter import FilterError, FlowFilter, complete, parse_filte
 from tui.models.flowlog import (
     FlowRecord,
     conversation_key,
-    parse_log_format,
 )
-from tui.models.flowplan import FlowPlan, NoFlowLogs, plan_sources
 from tui.models.focus import FocusScope
 from tui.models.nacl import explain
-from tui.models.network import FlowLogConfig, Topology
 from tui.models.text import display_safe
-from tui.models.timewindow import TimeWindow
 from tui.panes.base import Pane, Skipped, window_hint
+from tui.panes.flowload import FlowLoader
 from tui.panes.flowremote import FlowRemote, RemoteRun
 from tui.panes.flowrows import (
     AGG_COLUMNS,
@@ -94,10 +87,7 @@ from widgets.filter_bar import FilterBar
 from widgets.record_table import RecordTable
 
 if TYPE_CHECKING:
-    from tui.aws.session import Aws
-
-#: Follow mode re-reads this far back: flow records reach CloudWatch Logs minutes late.
-FOLLOW_OVERLAP_MS = 10 * 60 * 1000
+    pass
 
 NO_RECORDS_YET = "No flow records yet"
 
@@ -134,7 +124,7 @@ def _check_filter(text: str) -> FlowFilter:
 # --- the pane ------------------------------------------------------------------------------------
 
 
-class FlowsPane(FlowRemote, Pane):
+class FlowsPane(FlowLoader, FlowRemote, Pane):
     """ACCEPT/REJECT legs by interface and AZ."""
 
     title = "Flow logs"
@@ -226,8 +216,6 @@ class FlowsPane(FlowRemote, Pane):
         self.view = "records"  # records | agg | pairs
         self.agg_kind = AGGREGATIONS[0]
         self.pairs: list[PairGroup] = []
-        self._follow_from_ms: int | None = None
-        self._loaded_for: TimeWindow | None = None
         self._table_width = 0
         self._source_key: tuple[str, ...] | None = None
         # The shared time cursor (see TrailPane): the marked record, the last self-made position.
@@ -319,134 +307,6 @@ class FlowsPane(FlowRemote, Pane):
 
     def _now(self) -> datetime:
         return host(self).clock()
-
-    async def refresh_data(self) -> None:
-        assert self.aws is not None and self.window is not None
-        aws = self.aws
-        if self._loaded_for is not None and (
-            self._loaded_for.duration != self.window.duration
-            or self._loaded_for.live != self.window.live
-            or (not self.window.live and self._loaded_for != self.window)
-        ):
-            self._reset()
-        if self.topology is None:
-            try:
-                self.evidence.topology = await load_topology(aws)
-            except OfflineError as err:  # local files offline: records without network context
-                self.evidence.topology = Topology(
-                    warnings=(f"interfaces, subnets and NACLs: {err.message}",)
-                )
-            self.update_warning()
-            self.post_message(self.DataChanged(self))
-        first = self._loaded_for is None
-        if not first and not (self.following and self.window.live):
-            return
-        window = self.window.at(self._now()) if self.window.live else self.window
-        with_date = window.duration.total_seconds() > 86400
-        if with_date != self._with_date:
-            self._with_date = with_date
-            self._fit_columns(self.size.width)
-        streams = self._streams(aws, window, first=first)
-        if not streams:
-            self.update_warning()
-            self._update_status()
-            self._loaded_for = self.window
-            return
-        for stream in streams:
-            await self._consume(stream)
-        self._loaded_for = self.window
-        newest = self.evidence.newest_ms or int(window.start.timestamp() * 1000)
-        # Late events (flow logs arrive minutes after the fact) are re-read; `seen` dedupes them.
-        self._follow_from_ms = max(int(window.start.timestamp() * 1000), newest - FOLLOW_OVERLAP_MS)
-        self._update_status()
-        await self._refresh_conversations()
-
-    async def _refresh_conversations(self) -> None:
-        """The store's REJECTed conversations, for the findings (at most every minute)."""
-        if await self.evidence.refresh_conversations(asyncio.get_running_loop().time()):
-            self.post_message(self.DataChanged(self))
-
-    def _flt_for_source(self) -> FlowFilter | None:
-        # The full window is loaded unfiltered so that re-filtering is local and instant; once
-        # the memory cap dropped records for good (no store), the filter is pushed down instead.
-        if self._lost and self.filter is not None and not self.filter.is_empty:
-            return self.filter
-        return None
-
-    def plans(self) -> list[FlowPlan]:
-        """The sources to read: :func:`~tui.models.flowplan.plan_sources`, as ``hamari flows``.
-
-        One flow log per resource (CloudWatch Logs first, S3 when that is all there is), each
-        headerless S3 object or file read with its flow log's (or ``--flows-format``'s) fields.
-        """
-        settings = host(self).settings
-        choice = settings.flows_source
-        fmt = settings.flows_format
-        try:
-            fields = parse_log_format(fmt) if fmt else None
-        except ValueError:  # names no field: as if none was given (a guessed layout is said)
-            fields = None
-        flow_logs = getattr(self.topology, "flow_logs", None) or ()
-        try:
-            return plan_sources(choice, flow_logs, fields)
-        except NoFlowLogs:  # the warning above the table says so, with the command to enable
-            return []
-
-    def _streams(self, aws: Aws, window: TimeWindow, *, first: bool) -> list[AsyncIterator[Any]]:
-        plans = self.plans()
-        flt = self._flt_for_source()
-        self.counts.source = ", ".join(sorted({p.label for p in plans}))
-        follow_from = None if first else self._follow_from_ms
-        streams: list[AsyncIterator[Any]] = []
-        for plan in plans:
-            if plan.live:  # CloudWatch Logs: followed, re-reading an overlap (see `seen`)
-                seen = self.evidence.seen
-                streams.append(
-                    open_plan(aws, plan, window, flt, seen=seen, follow_from_ms=follow_from)
-                )
-            elif not first:
-                continue  # S3 and files are read once per window
-            elif plan.kind == "local":
-                # Read it all and window it here: what the window hides is counted (and its
-                # span kept), so an empty table can say so and `W` can fit the window to the data.
-                streams.append(self._windowed(open_plan(None, plan, None, flt), window))
-            else:
-                streams.append(open_plan(aws, plan, window, flt))
-        return streams
-
-    def _cwl_configs(self) -> list[FlowLogConfig]:
-        """The CloudWatch Logs flow logs the plan reads (what Logs Insights can query)."""
-        return [p.config for p in self.plans() if p.kind == "cwl" and p.config is not None]
-
-    async def _windowed(self, stream: AsyncIterator[Any], window: TimeWindow) -> AsyncIterator[Any]:
-        """The batches of a local source, keeping the records in ``window``; counts the rest
-        (``outside_window``) and the span of all of them (``data_span``)."""
-        lo, hi = int(window.start.timestamp()), int(window.end.timestamp())
-        first, last = None, None
-        async for batch in stream:
-            kept: list[FlowRecord] = []
-            for record in batch.records:
-                start, end = record.start, record.end
-                if start is not None:
-                    first = start if first is None or start < first else first
-                    last = start if last is None or start > last else last
-                if end is not None and (last is None or end > last):
-                    last = end
-                if (end is None or end >= lo) and (start is None or start <= hi):
-                    kept.append(record)
-            self.outside_window += len(batch.records) - len(kept)
-            if first is not None and last is not None:
-                self.data_span = (
-                    datetime.fromtimestamp(first, UTC),
-                    datetime.fromtimestamp(last, UTC),
-                )
-            yield replace(batch, records=kept)
-
-    async def _consume(self, stream: AsyncIterator[Any]) -> None:
-        async with contextlib.aclosing(self.evidence.load(stream)) as batches:
-            async for added, pending in batches:
-                await self._show_added(added)
-                self._update_status(loading=True, pending=pending)
 
     async def _show_added(self, added: Added) -> None:
         """Extend the matches with a batch the evidence took (or filter again)."""

@@ -18,11 +18,12 @@ poll loop (one GetMetricData per refresh) or in named exclusive workers; the wid
 values (data down) and post messages (messages up).
 
 The pane also runs the fleet-wide EBS limits sweep (:class:`tui.aws.fleet.FleetSweep`) in its own
-worker, at a cadence of minutes paced by the metrics budget, hidden or not: its assessment
-(:attr:`MetricsPane.fleet`) is what the findings read, whatever target the pane shows, and the
-pane opens on the sweep's worst instance.
+worker, at a cadence of minutes paced by the metrics budget, hidden or not, and opens on the
+sweep's worst instance. The sweep's assessment and the target's result live in a
+:class:`~tui.evidence.metrics.MetricsEvidence` the main screen owns and passes down: this pane fills
+it and draws from it; the findings, the bundle and replay read it, whatever target is shown.
 
-Size (~1,210 lines): the pure row formatting (series_key ... row_view) is the seam; left whole while
+Size (~1,140 lines): the pure row formatting (series_key ... row_view) is the seam; left whole while
 another change edits this pane.
 """
 
@@ -52,11 +53,12 @@ from textual.widgets.option_list import Option
 from tui.aws.errors import CredentialsError, HamariError, InvalidRequestError, NotFoundError
 from tui.aws.fleet import FleetSweep
 from tui.aws.metrics import MetricsResult, MetricsSource, Target, TargetSummary, classify
+from tui.evidence.metrics import MetricsEvidence
 from tui.host import host
 from tui.models.bundle import MetricsSnapshot
 from tui.models.findings import Evidence
 from tui.models.fleet import SWEEP_SECONDS, FleetAssessment, sweep_interval
-from tui.models.metrics.assessment import Assessment, SeriesAssessment, evaluate
+from tui.models.metrics.assessment import SeriesAssessment
 from tui.models.metrics.catalogue import MetricSpec
 from tui.models.metrics.limits import EXHAUSTED_BALANCE_PCT
 from tui.models.metrics.series import data_note
@@ -496,13 +498,21 @@ class MetricsPane(Pane):
         def can_replace(self, message: Message) -> bool:
             return isinstance(message, MetricsPane.DataChanged)
 
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        evidence: MetricsEvidence | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
         super().__init__(id=id, classes=classes)
+        # The target's result and the fleet sweep are the screen's, shared with the findings
+        # and the bundle; this pane fills them and draws the target.
+        self.evidence = evidence if evidence is not None else MetricsEvidence()
         self.source: MetricsSource | None = None
         self.targets: list[TargetSummary] | None = None
         self.requested_id: str | None = None
         self.target: Target | None = None
-        self.result: MetricsResult | None = None
         self.extra: list[MetricSpec] = []
         self.show_details = False
         self._discovered_at = 0.0
@@ -514,9 +524,6 @@ class MetricsPane(Pane):
         self._evidence_key: str | None = None
         self._posted_cursor: datetime | None = None
         self.replaying = False
-        self.fleet: FleetAssessment | None = None
-        """The last fleet-wide sweep (None before the first, and in a replay)."""
-        self.fleet_error: HamariError | None = None
         self._swept = asyncio.Event()
         self._sweep_wake = asyncio.Event()
 
@@ -538,7 +545,19 @@ class MetricsPane(Pane):
         self._show_input(False)
 
     def has_data(self) -> bool:
-        return self.result is not None and any(s.points() for s in self.result.series)
+        return self.evidence.has_data()
+
+    # -- the evidence, read through ---------------------------------------------------------------
+
+    @property
+    def result(self) -> MetricsResult | None:
+        """The target's last result (the evidence's)."""
+        return self.evidence.result
+
+    @property
+    def fleet(self) -> FleetAssessment | None:
+        """The last fleet-wide sweep (the evidence's)."""
+        return self.evidence.fleet
 
     # -- the poll loop's work ------------------------------------------------------------------
 
@@ -568,7 +587,7 @@ class MetricsPane(Pane):
                 self._discovery_failed(err)
                 return
             if self.target is None or target.resource_id != self.target.resource_id:
-                self.result = None
+                self.evidence.result = None
                 self.extra = [s for s in self.extra if s.resource_id in _ids(target)]
             if target.resource_id != (self.target.resource_id if self.target else None):
                 self._show_message(None)
@@ -581,7 +600,7 @@ class MetricsPane(Pane):
         result = await self.source.fetch(
             self.target, window.start, window.end, now=now, extra=self.extra
         )
-        self.result = result
+        self.evidence.result = result
         self._render_result(result, stale=False)
         self.post_message(self.DataChanged(self))
         if self._evidence_key is not None:
@@ -616,18 +635,17 @@ class MetricsPane(Pane):
                 try:
                     now = self._now()
                     window = self.window.at(now) if self.window.live else self.window
-                    self.fleet = await sweeper.sweep(window.start, window.end, now=now)
-                    self.fleet_error = None
+                    self.evidence.swept(await sweeper.sweep(window.start, window.end, now=now))
                     self.post_message(self.DataChanged(self))
                 except HamariError as err:
-                    self.fleet_error = err
+                    self.evidence.fleet_error = err
                     if isinstance(err, CredentialsError):
                         self._swept.set()
                         return
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:  # a bug must not end the sweep silently
-                    self.fleet_error = HamariError(
+                    self.evidence.fleet_error = HamariError(
                         f"fleet sweep: {type(exc).__name__}: {exc}",
                         hint="This is a bug in hamari; the pane keeps working.",
                     )
@@ -640,20 +658,7 @@ class MetricsPane(Pane):
 
     def _fleet_text(self) -> str:
         """The sweep in a few words for the status line."""
-        fleet = self.fleet
-        if fleet is None:
-            return "sweep: failed" if self.fleet_error is not None else ""
-        return f"sweep: {len(fleet.bound)}/{fleet.instances} at a limit"
-
-    @property
-    def assessment(self) -> Assessment | None:
-        """The latest assessment of the target, or None before the first result."""
-        return self.result.assessment if self.result is not None else None
-
-    @property
-    def target_id(self) -> str:
-        """The resource the loaded result is for ("" before the first result)."""
-        return self.result.target.resource_id if self.result is not None else ""
+        return self.evidence.fleet_text()
 
     def show_evidence(self, evidence: Evidence) -> None:
         """Show the evidence's target (its ``query``) and focus its series row."""
@@ -691,8 +696,8 @@ class MetricsPane(Pane):
 
     def _default_target(self, targets: Sequence[TargetSummary]) -> str | None:
         """The fleet sweep's worst instance, else the first running instance, else anything."""
-        worst = self.fleet.worst if self.fleet is not None else None
-        if worst is not None and (worst.bound or worst.closeness > 0):
+        worst = self.evidence.worst
+        if worst is not None:
             return worst.item.instance_id
         running = next((t for t in targets if t.kind == "instance" and t.state == "running"), None)
         if running is not None:
@@ -1113,92 +1118,19 @@ class MetricsPane(Pane):
         if snap is None:
             self.set_status("replay: no metrics were saved")
             return
-        target = Target(
-            kind=snap.kind,  # type: ignore[arg-type]
-            resource_id=snap.resource_id,
-            name=snap.name,
-            instance=snap.instance,
-            instance_type_info=snap.instance_type_info,
-            volumes=snap.volumes,
-            specs=snap.specs,
-            note=snap.note,
-        )
-        base = tuple(s for s in snap.series if not s.spec.parts)
-        assessment = evaluate(target.instance_type_info, target.volumes, base)
-        start = snap.start or (base[0].timestamps[0] if base and base[0].timestamps else None)
-        end = snap.end or start
-        assert start is not None and end is not None
-        result = MetricsResult(
-            target,
-            base,
-            assessment,
-            snap.period,
-            start,
-            end,
-            snap.requests,
-            snap.metrics_requested,
-            snap.messages,
-        )
-        self.target = target
-        self.requested_id = target.resource_id
-        self.result = result
+        result = self.evidence.replace(snap)
+        self.target = result.target
+        self.requested_id = result.target.resource_id
         self._render_result(result, stale=False)
         self.post_message(self.DataChanged(self))
 
     def snapshot(self) -> MetricsSnapshot | None:
-        """The last result as a bundle section (None before the first result)."""
-        result = self.result
-        if result is None:
-            return None
-        target = result.target
-        limits = tuple(
-            {
-                "series": r.series.spec.label,
-                "resource": r.series.spec.resource_id,
-                "metric": r.series.spec.metric_name,
-                "unit": r.series.unit,
-                "limit": r.limit.value if r.limit is not None else None,
-                "limit_label": r.limit.label if r.limit is not None else "",
-                "latest": r.latest,
-                "percent": r.percent,
-                "saturated": r.saturated,
-            }
-            for r in result.assessment.rows
-        )
-        return MetricsSnapshot(
-            kind=target.kind,
-            resource_id=target.resource_id,
-            name=target.name,
-            instance=target.instance,
-            instance_type_info=target.instance_type_info,
-            volumes=target.volumes,
-            note=target.note,
-            specs=target.specs,
-            series=result.series,
-            period=result.period,
-            start=result.start,
-            end=result.end,
-            requests=result.requests,
-            metrics_requested=result.metrics_requested,
-            messages=result.messages,
-            verdict=result.assessment.verdict,
-            limits=limits,
-        )
+        """The last result as a bundle section (the evidence's)."""
+        return self.evidence.snapshot()
 
     def snapshot_queries(self) -> dict[str, object]:
-        """The exact GetMetricData request of the last result (for the incident bundle)."""
-        result = self.result
-        if result is None:
-            return {}
-        specs = [s.spec for s in result.series if not s.spec.parts]
-        return {
-            "api": "cloudwatch:GetMetricData",
-            "target": result.target.resource_id,
-            "StartTime": result.start.isoformat(),
-            "EndTime": result.end.isoformat(),
-            "ScanBy": "TimestampAscending",
-            "MetricDataQueries": result.target.queries(specs, result.period),
-        }
+        """The exact GetMetricData request of the last result (the evidence's)."""
+        return self.evidence.snapshot_queries()
 
     def watch_focused_resource(self, old: str | None, new: str | None) -> None:
         """Follow the shared focus when it names something this pane can chart."""

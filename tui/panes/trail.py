@@ -11,7 +11,12 @@ related events (the KMS denials) are one key away.
 All AWS work runs in the base pane's poll worker or in named exclusive workers; re-filtering above
 50k events runs in a thread worker. Every AWS string is made display-safe before it is drawn.
 
-Size (~1,090 lines): the pure row formatting at the top is the seam (to tui/models); left whole
+What is loaded (events, the store past its threshold, copies folded, what was skipped, the
+accounts seen) is a :class:`~tui.evidence.trail.TrailEvidence` the main screen owns and passes
+down: this pane fills it and shows its filter's and focus's part; the findings and the bundle
+read it whole.
+
+Size (~1,030 lines): the pure row formatting at the top is the seam (to tui/models); left whole
 while another change edits this pane.
 """
 
@@ -47,6 +52,7 @@ from tui.aws.cloudtrail import (
 from tui.aws.errors import HamariError
 from tui.dialogs.clipboard import copy_event
 from tui.dialogs.export import ExportPrompt
+from tui.evidence.trail import TrailEvidence, sort_key
 from tui.host import host
 from tui.models.cloudtrail import TrailEvent
 from tui.models.findings import Evidence
@@ -55,7 +61,7 @@ from tui.models.skipped import Skipped
 from tui.models.text import display_safe
 from tui.models.timewindow import TimeWindow
 from tui.models.trailfilter import FIELD_NAMES, FilterError, TrailFilter, compile_filter
-from tui.models.trailstore import STORE_ABOVE, TrailStore
+from tui.models.trailstore import TrailStore
 from tui.panes.base import Pane, window_hint
 from tui.panes.trailremote import TrailRemote
 from widgets.filter_bar import FilterBar
@@ -64,16 +70,11 @@ from widgets.record_table import CallableRows, Column, RecordTable
 ERROR_MARK = "✖"
 """Shown in the first column of a failed call, so that errors do not rely on colour."""
 
-MAX_SKIPPED = 200
-"""Reasons kept for the `b` list of skipped records and files (the counts are exact)."""
-
 THREAD_FILTER_ABOVE = 50_000
 """Re-filter in a thread worker above this many events, so keys stay responsive."""
 
-_FINDINGS_READ = compile_filter("name:StartInstances or error:any")
-
 STORE_TABLE = 10_000
-"""Past STORE_ABOVE loaded events the events live in a TrailStore; the table shows the newest
+"""Past tui.evidence.trail.STORE_ABOVE loaded events the events live in a TrailStore; the table shows the newest
 this many matches (each is parsed back from the store for display)."""
 
 MAX_LOOKUP_PAGES = 400
@@ -157,10 +158,6 @@ def event_cells(
         "account": event.account_id,
     }
     return tuple(display_safe(values[key]) for key in keys)
-
-
-def sort_key(event: TrailEvent) -> tuple[datetime, str]:
-    return (event.event_time, event.key)
 
 
 def nearest_event(view: Sequence[TrailEvent], when: datetime) -> int | None:
@@ -261,10 +258,17 @@ class TrailPane(TrailRemote, Pane):
         def can_replace(self, message: Message) -> bool:
             return isinstance(message, TrailPane.DataChanged)
 
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        evidence: TrailEvidence | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
         super().__init__(id=id, classes=classes)
-        self.events: dict[str, TrailEvent] = {}  # by TrailEvent.key (eventID alone folds too much)
-        self._ordered: list[TrailEvent] = []  # every loaded event, newest first
+        # What is loaded (events, store, counts, accounts) is the screen's, shared with the
+        # findings and the bundle; this pane fills it and shows its filter's and focus's part.
+        self.evidence = evidence if evidence is not None else TrailEvidence()
         self._view: list[TrailEvent] = []  # what the table shows
         self._view_index: dict[str, int] | None = None
         self.filter: TrailFilter = compile_filter("")
@@ -272,13 +276,6 @@ class TrailPane(TrailRemote, Pane):
         self.errors_only = False
         self.follow = True
         self.source: TrailSource | None = None
-        self.scanned = 0
-        self.pages = 0
-        self.bad = 0
-        self.bad_files = 0
-        self.duplicates = 0
-        self.skipped_files = 0
-        self.region_errors: dict[str, str] = {}  # region -> why it could not be read
         self._loaded_key: object = None
         self._complete = False
         self._capped = False
@@ -286,7 +283,6 @@ class TrailPane(TrailRemote, Pane):
         self._follower: TrailFollower | None = None
         self._rate_samples: list[tuple[float, int]] = []
         self._columns_layout: tuple[int, bool, bool] | None = None
-        self._accounts: set[str] = set()  # accounts of the loaded events (a column when > 1)
         self._s3_progress: S3Progress | None = None
         self._keys: tuple[str, ...] = ()
         self._with_date = False
@@ -295,11 +291,7 @@ class TrailPane(TrailRemote, Pane):
         self._marked_id: str | None = None
         self._cursor_key: str | None = None
         self.replaying = False
-        self._skipped: list[Skipped] = []
-        # Past STORE_ABOVE events every loaded event lives here (tui/models/trailstore.py).
-        self._store: TrailStore | None = None
-        self._store_matches = 0
-        self._store_findings: list[TrailEvent] = []
+        self._store_matches = 0  # matches of the filter among the stored events
         self._store_shown = 0.0  # when the table last took the store's newest matches
 
     # -- composition -----------------------------------------------------------------------------
@@ -330,7 +322,7 @@ class TrailPane(TrailRemote, Pane):
         width = self.size.width - 3  # borders and the scrollbar
         if width <= 0:
             return
-        accounts = len(self._accounts) > 1
+        accounts = len(self.evidence.accounts) > 1
         layout = (width, self._with_date, accounts)
         if layout == self._columns_layout:
             return
@@ -341,7 +333,24 @@ class TrailPane(TrailRemote, Pane):
         self._set_rows()
 
     def has_data(self) -> bool:
-        return bool(self.events) or self._store is not None
+        return self.evidence.has_data()
+
+    # -- the evidence, read through ---------------------------------------------------------------
+
+    @property
+    def events(self) -> dict[str, TrailEvent]:
+        """The events memory holds, by key (the evidence's; empty once they are stored)."""
+        return self.evidence.events
+
+    @property
+    def _ordered(self) -> list[TrailEvent]:
+        """Every event memory holds, newest first (the evidence's)."""
+        return self.evidence.ordered
+
+    @property
+    def _store(self) -> TrailStore | None:
+        """The evidence's store, past its threshold."""
+        return self.evidence.store
 
     @property
     def view(self) -> list[TrailEvent]:
@@ -417,18 +426,12 @@ class TrailPane(TrailRemote, Pane):
         self._loaded_key = key
         self._complete = False
         self._capped = False
-        self.events.clear()
-        self._ordered = []
-        self._close_store()
-        self.scanned = self.pages = self.bad = self.bad_files = 0
-        self.duplicates = self.skipped_files = 0
-        self.region_errors = {}
+        self.evidence.reset()
+        self._store_matches = 0
         self.outside_window = 0
         self.data_span = None
-        self._accounts = set()
         self._s3_progress = None
         self.loaded_at = None  # a new window: loading, not stale
-        self._skipped = []
         self._follower = None
         self._refilter()
         self.post_message(self.DataChanged(self))
@@ -493,36 +496,24 @@ class TrailPane(TrailRemote, Pane):
             self.on_failure(err)
 
     def _add_batch(self, batch: TrailBatch, *, follow: bool = False) -> None:
-        # Follow polls re-read the newest minutes: count only what they add.
-        self.scanned += len(batch.events) if follow else batch.scanned
-        self.pages += batch.pages
-        self.bad += batch.bad
-        self.bad_files += batch.bad_files
-        self.duplicates += batch.duplicates
-        self.skipped_files += len(batch.skipped) - batch.bad_files
-        self._note_skipped(batch)
-        if batch.pages and batch.source.startswith("lookup "):
-            self.region_errors.pop(batch.source.removeprefix("lookup "), None)
-        for line in batch.region_errors:
-            self.region_errors[line.partition(":")[0]] = line
+        evidence = self.evidence
+        accounts = len(evidence.accounts)
+        added = evidence.take(batch, follow=follow)
         if batch.progress is not None:
             self._s3_progress = batch.progress
-        accounts = len(self._accounts)
-        self._accounts.update(e.account_id for e in batch.events if e.account_id)
-        if accounts < 2 <= len(self._accounts):
+        if accounts < 2 <= len(evidence.accounts):
             self._columns_layout = None  # an organization's events: show the account column
             self._fit_columns()
         meter = self.aws.meter.requests["cloudtrail:LookupEvents"] if self.aws else 0
         self._rate_samples.append((time.monotonic(), meter))
-        fresh = [e for e in batch.events if e.key not in self.events]
-        if fresh and (self._store is not None or len(self.events) + len(fresh) > STORE_ABOVE):
-            self._store_add(fresh)
-        elif fresh:
-            for event in fresh:
-                self.events[event.key] = event
-            self._ordered.extend(fresh)
-            self._ordered.sort(key=sort_key, reverse=True)
-            shown = self._select(fresh)
+        if added.stored:
+            # Inserting and querying run in the filter thread; the table follows about once
+            # a second (the findings are told once the store answered, see _store_view).
+            if time.monotonic() - self._store_shown >= 1.0:
+                self._store_shown = time.monotonic()
+                self._refilter()
+        elif added.fresh:
+            shown = self._select(added.fresh)
             if shown and not self.remote_shown:
                 self._view.extend(shown)
                 self._view.sort(key=sort_key, reverse=True)
@@ -530,20 +521,11 @@ class TrailPane(TrailRemote, Pane):
             self.post_message(self.DataChanged(self))
         self._render_status()
 
-    def _note_skipped(self, batch: TrailBatch) -> None:
-        """Keep the batch's reasons for bad records and files, for the `b` list."""
-        if len(self._skipped) >= MAX_SKIPPED:
-            return
-        for note in (*batch.skipped, *batch.notes):
-            where, _, reason = note.partition(": ")
-            self._skipped.append(Skipped(where, 0, reason or note))
-        del self._skipped[MAX_SKIPPED:]
-
     def skipped_items(self) -> list[Skipped]:
-        return list(self._skipped)
+        return self.evidence.skipped_items()
 
     def skipped_total(self) -> int:
-        return self.bad + self.bad_files + self.skipped_files
+        return self.evidence.skipped_total()
 
     # -- filtering -------------------------------------------------------------------------------
 
@@ -582,21 +564,7 @@ class TrailPane(TrailRemote, Pane):
         hidden = self._hidden_by(events, view, flt, errors_only)
         self.app.call_from_thread(self._set_view, view, flt, errors_only, hidden)
 
-    # -- the store (past STORE_ABOVE events) ----------------------------------------------------
-
-    def _store_add(self, fresh: list[TrailEvent]) -> None:
-        """Hand events to the store (created on the first batch past the threshold, with every
-        event loaded so far). Buffered here in arrival order; inserting and querying run in
-        the filter thread, and the table follows about once a second."""
-        if self._store is None:
-            self._store = TrailStore()
-            fresh = [*self._ordered, *fresh]
-            self.events.clear()  # the store holds them now (and dedupes what comes next)
-            self._ordered = []
-        self._store.add(fresh, flush=False)
-        if time.monotonic() - self._store_shown >= 1.0:
-            self._store_shown = time.monotonic()
-            self._refilter()
+    # -- the evidence's store (past its threshold) -----------------------------------------------
 
     @work(
         exclusive=True,
@@ -626,26 +594,18 @@ class TrailPane(TrailRemote, Pane):
             return  # reset meanwhile
 
         # What findings read (StartInstances and failed calls), once the load is over.
-        found = None if self._loading else list(store.matching(_FINDINGS_READ))
+        found = not self._loading and self.evidence.refresh_findings()
 
         def show() -> None:
             self._store_matches = matches
             self._set_view(view, flt, errors_only, 0)
-            if found is not None:
-                self._store_findings = found
+            if found:
                 self.post_message(self.DataChanged(self))
 
         self.app.call_from_thread(show)
 
-    def _close_store(self) -> None:
-        if self._store is not None:
-            self._store.close()
-            self._store = None
-            self._store_matches = 0
-            self._store_findings = []
-
     def on_unmount(self) -> None:
-        self._close_store()
+        self.evidence.close()  # its files live in a private temp directory
 
     def _hidden_by(
         self, events: list[TrailEvent], view: list[TrailEvent], flt: TrailFilter, errors_only: bool
@@ -738,8 +698,9 @@ class TrailPane(TrailRemote, Pane):
             return
         source = self._source()
         unit = "pages" if source.kind == "lookup" else "files"
+        ev = self.evidence
         text = Text()
-        text.append(f"scanned {self.scanned:,} events in {self.pages:,} {unit}")
+        text.append(f"scanned {ev.scanned:,} events in {ev.pages:,} {unit}")
         if source.kind == "lookup":
             text.append(f" · {self._rate():.1f} req/s")
         if self._loading and self._s3_progress is not None:
@@ -750,21 +711,21 @@ class TrailPane(TrailRemote, Pane):
             mark = watermark(source, self._now(), self._current_window(self._now()))
             if mark is not None:
                 text.append(f" · complete up to {mark:%H:%M}")
-        if self.bad or self.bad_files:
-            text.append(f" · {self.bad + self.bad_files} bad skipped (b: list)", style="yellow")
+        if ev.bad or ev.bad_files:
+            text.append(f" · {ev.bad + ev.bad_files} bad skipped (b: list)", style="yellow")
         if self._store is not None:
             total = len(self._store)
             text.append(f" · {total:,} loaded · {self._store_matches:,} match")
             text.append(f" · table: newest {len(self._view):,}")
             if self._store.duplicates:
                 text.append(f" · {self._store.duplicates:,} duplicates folded")
-        if self.duplicates:
+        if ev.duplicates:
             # Copies are folded, never dropped unsaid (the eventID alone once hid 279 of 436).
-            text.append(f" · {len(self._ordered):,} shown · {self.duplicates:,} duplicates folded")
-        if self.skipped_files:
-            files = "file" if self.skipped_files == 1 else "files"
-            text.append(f" · {self.skipped_files:,} {files} not read (b: list)", style="yellow")
-        for line in self.region_errors.values():
+            text.append(f" · {len(ev.ordered):,} shown · {ev.duplicates:,} duplicates folded")
+        if ev.skipped_files:
+            files = "file" if ev.skipped_files == 1 else "files"
+            text.append(f" · {ev.skipped_files:,} {files} not read (b: list)", style="yellow")
+        for line in ev.region_errors.values():
             # "us-east-1: not reachable" (the details are in the line's tail): the other
             # regions' events are shown; this one's are missing.
             text.append(f" · {display_safe(': '.join(line.split(': ')[:2]))}", style="yellow")
@@ -898,16 +859,13 @@ class TrailPane(TrailRemote, Pane):
 
     def load_snapshot(self, events: Sequence[TrailEvent], queries: dict[str, object]) -> None:
         """Replay: show saved events instead of polling CloudTrail (no AWS is ever opened)."""
-        self._close_store()
+        self.evidence.replace(events)
+        self._store_matches = 0
         self.replaying = True
         self.follow = False
         flt = str(queries.get("filter") or "")
-        self.events = {e.key: e for e in events}
-        self._accounts = {e.account_id for e in events if e.account_id}
         self._columns_layout = None
         self._fit_columns()
-        self._ordered = sorted(events, key=sort_key, reverse=True)
-        self.scanned = len(self._ordered)
         self._complete = True
         try:
             self.filter = compile_filter(flt)
@@ -930,26 +888,10 @@ class TrailPane(TrailRemote, Pane):
             "regions": self._regions(),
             "filter": self.filter.text,
             "errors_only": self.errors_only,
-            "scanned": self.scanned,
-            "pages": self.pages,
+            "scanned": self.evidence.scanned,
+            "pages": self.evidence.pages,
             "capped": self._capped,
         }
-
-    @property
-    def loaded_events(self) -> list[TrailEvent]:
-        """Every loaded event, newest first (a copy: safe to hand to a thread). Past
-        STORE_ABOVE, the events findings read (StartInstances and failed calls) from the store."""
-        if self._store is not None:
-            return list(self._store_findings)  # read from the store in the filter thread
-        return list(self._ordered)
-
-    def all_events(self) -> list[TrailEvent]:
-        """Every loaded event, newest first, for the incident bundle: past STORE_ABOVE they are
-        read back from the store (call it from a thread: it parses them all)."""
-        store = self._store
-        if store is not None:
-            return list(store.matching())
-        return list(self._ordered)
 
     def show_evidence(self, evidence: Evidence) -> None:
         """Apply the evidence's filter and put the cursor on its event."""
@@ -968,9 +910,7 @@ class TrailPane(TrailRemote, Pane):
 
     def _move_to_event(self, record_key: str) -> None:
         # Findings name an event by its eventID; the pane keys events by TrailEvent.key.
-        event = self.events.get(record_key) or next(
-            (e for e in self._ordered if e.event_id == record_key), None
-        )
+        event = self.evidence.find(record_key)
         index = self._index_of_event(event) if event is not None else None
         if index is not None:
             self.table.move_cursor(index)
@@ -990,7 +930,7 @@ class TrailPane(TrailRemote, Pane):
 
         def loaded() -> Sequence[TrailEvent]:
             # Past STORE_ABOVE the store picks the candidates (find_related asks it).
-            return self._store if self._store is not None else self._ordered  # type: ignore[return-value]
+            return self.evidence.candidates()  # type: ignore[return-value]
 
         self.app.push_screen(TrailDetailScreen(event, loaded, utc=self.utc))
 

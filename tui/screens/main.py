@@ -39,6 +39,8 @@ from textual.worker import get_current_worker
 from tui.aws.errors import HamariError
 from tui.aws.session import Aws, AwsEvent, Identity
 from tui.evidence.flows import FlowEvidence
+from tui.evidence.metrics import MetricsEvidence
+from tui.evidence.trail import TrailEvidence
 from tui.host import host
 from tui.models.bundle import Bundle
 from tui.models.findings import Evidence, Finding, compute_findings, explain_rejections
@@ -193,6 +195,8 @@ class MainScreen(Screen[None]):
         self.replay_bundle: Bundle | None = None
         # The evidence the panes fill and show a part of; findings and bundles read all of it.
         self.flow_evidence = FlowEvidence()
+        self.trail_evidence = TrailEvidence()
+        self.metrics_evidence = MetricsEvidence()
 
     def compose(self) -> ComposeResult:
         yield HeaderBar(id="header").data_bind(
@@ -209,8 +213,10 @@ class MainScreen(Screen[None]):
                 MainScreen.time_cursor,
                 MainScreen.utc,
             )
-            yield TrailPane(id="trail", classes="-active").data_bind(*shared)
-            yield MetricsPane(id="metrics").data_bind(*shared)
+            yield TrailPane(evidence=self.trail_evidence, id="trail", classes="-active").data_bind(
+                *shared
+            )
+            yield MetricsPane(evidence=self.metrics_evidence, id="metrics").data_bind(*shared)
             yield FlowsPane(evidence=self.flow_evidence, id="flows").data_bind(*shared)
         yield Static(
             f"Terminal too small: hamari needs at least {MIN_COLUMNS}x{MIN_ROWS}. Enlarge the window "
@@ -404,8 +410,8 @@ class MainScreen(Screen[None]):
         from tui import __version__
 
         trail = self.query_one(TrailPane)
-        metrics = self.query_one(MetricsPane)
         flows = self.query_one(FlowsPane)
+        metrics = self.metrics_evidence
         now = host(self).clock()
         window = self.window.at(now) if self.window.live else self.window
         if self.replay_bundle is not None:
@@ -437,7 +443,7 @@ class MainScreen(Screen[None]):
                 "flows": flows.snapshot_queries(),
                 "metrics": metrics.snapshot_queries(),
             },
-            trail_events=tuple(trail.loaded_events),
+            trail_events=tuple(self.trail_evidence.loaded_events),
             flow_records=tuple(evidence.loaded_records),
             topology=topology if isinstance(topology, Topology) else None,
             metrics=metrics.snapshot(),
@@ -467,7 +473,7 @@ class MainScreen(Screen[None]):
 
     def save_bundle(self, path: str) -> None:
         """Write the bundle to ``path`` (in a thread); notify where, or why not."""
-        self._write_bundle(self.build_bundle(), path, self.query_one(TrailPane))
+        self._write_bundle(self.build_bundle(), path, self.trail_evidence)
 
     @work(
         exclusive=True,
@@ -476,13 +482,13 @@ class MainScreen(Screen[None]):
         exit_on_error=False,
         description="bundle-save",
     )
-    def _write_bundle(self, bundle: Bundle, path: str, trail: TrailPane | None = None) -> None:
+    def _write_bundle(self, bundle: Bundle, path: str, trail: TrailEvidence | None = None) -> None:
         from dataclasses import replace
 
         from tui.models.bundle import save
 
         if trail is not None:
-            # Every loaded event, not only what the findings read (past the pane's memory
+            # Every loaded event, not only what the findings read (past the evidence's memory
             # threshold they live in its store and are read back here, off the event loop).
             bundle = replace(bundle, trail_events=tuple(trail.all_events()))
 
@@ -601,11 +607,10 @@ class MainScreen(Screen[None]):
             return
         self._findings_dirty = False
         self._findings_next = time.monotonic() + FINDINGS_DEBOUNCE
-        trail = self.query_one(TrailPane)
-        metrics = self.query_one(MetricsPane)
+        metrics = self.metrics_evidence  # the sweep, whatever target the metrics pane shows
         flows = self.flow_evidence  # everything loaded, not what the flow pane shows
         self._compute_findings(
-            trail.loaded_events,
+            self.trail_evidence.loaded_events,  # whatever the trail pane's filter or focus hides
             list(self.instances),
             metrics.assessment,
             metrics.target_id,

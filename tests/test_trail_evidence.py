@@ -1,0 +1,178 @@
+"""The trail evidence without an app: what is loaded, folded, stored, skipped and read by findings.
+
+These build :class:`tui.evidence.trail.TrailEvidence` directly (milliseconds; DuckDB only where
+the store is the point) so that what the findings and the bundle see is pinned apart from the pane.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from tui.aws.trailbatch import TrailBatch
+from tui.evidence import trail as trail_evidence
+from tui.evidence.trail import TrailEvidence
+from tui.models.cloudtrail import TrailEvent, parse_event
+
+T0 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+
+
+def _event(
+    i: int, name: str = "DescribeInstances", error: str = "", account: str = ""
+) -> TrailEvent:
+    raw: dict[str, Any] = {
+        "eventTime": f"{T0 + timedelta(minutes=i):%Y-%m-%dT%H:%M:%SZ}",
+        "eventID": f"ev-{i}",
+        "eventName": name,
+        "eventSource": "kms.amazonaws.com" if error else "ec2.amazonaws.com",
+        "userIdentity": {"type": "IAMUser", "userName": "alice"},
+    }
+    if error:
+        raw["errorCode"] = error
+    if account:
+        raw["recipientAccountId"] = account
+    return parse_event(raw)
+
+
+def _batch(events: list[TrailEvent], **kw: Any) -> TrailBatch:
+    fields: dict[str, Any] = {"bad": 0, "source": "s3://b/k", "pages": 1, "done": False}
+    fields["scanned"] = len(events)
+    fields.update(kw)
+    return TrailBatch(events, **fields)
+
+
+# The incident-1 shape: a successful start, then the KMS denial made on its behalf.
+START = _event(1, "StartInstances")
+DENIED = _event(2, "CreateGrant", error="AccessDenied")
+NOISE = [_event(i) for i in range(3, 8)]
+
+
+@pytest.mark.parametrize(
+    ("batches", "loaded", "newest"),
+    [
+        ([[START, DENIED, *NOISE]], 7, "ev-7"),
+        ([[START], [DENIED], [START, DENIED]], 2, "ev-2"),  # a re-read adds nothing
+        ([[NOISE[-1]], [START]], 2, "ev-7"),  # an older event goes behind the newest
+        ([], 0, None),
+    ],
+)
+def test_events_are_kept_once_newest_first(
+    batches: list[list[TrailEvent]], loaded: int, newest: str | None
+) -> None:
+    evidence = TrailEvidence()
+    for events in batches:
+        evidence.add(events)
+    assert evidence.loaded_count == len(evidence.loaded_events) == loaded
+    assert (evidence.ordered[0].event_id if evidence.ordered else None) == newest
+    assert evidence.has_data() == bool(loaded)
+
+
+def test_add_says_what_was_new_so_a_view_can_extend() -> None:
+    evidence = TrailEvidence()
+    assert [e.event_id for e in evidence.add([START, DENIED]).fresh] == ["ev-1", "ev-2"]
+    again = evidence.add([DENIED, NOISE[0]])
+    assert [e.event_id for e in again.fresh] == ["ev-3"] and not again.stored
+
+
+def test_findings_read_every_loaded_event_not_a_view() -> None:
+    """Nothing here filters: a pane's filter or focus narrows its own view only."""
+    evidence = TrailEvidence()
+    evidence.add([START, DENIED, *NOISE])
+    assert DENIED in evidence.loaded_events and START in evidence.loaded_events
+    assert evidence.find("ev-2") is DENIED  # findings name an event by its eventID
+    assert evidence.find(DENIED.key) is DENIED
+    assert evidence.find("ev-99") is None
+
+
+@pytest.mark.parametrize(
+    ("batch", "follow", "counts"),
+    [
+        (_batch([START], scanned=40, pages=2), False, (40, 2, 0, 0, 0, 0)),
+        (_batch([START], scanned=40, pages=2), True, (1, 2, 0, 0, 0, 0)),  # follow: what it adds
+        (_batch([], bad=3, notes=("f.json: line 3: not JSON",)), False, (0, 1, 3, 0, 0, 0)),
+        (
+            _batch([], bad_files=1, skipped=("a.gz: truncated", "b.txt: not a trail file")),
+            False,
+            (0, 1, 0, 1, 1, 0),
+        ),
+        (_batch([START], duplicates=4), False, (1, 1, 0, 0, 0, 4)),
+    ],
+)
+def test_what_a_batch_read_and_skipped_is_counted(
+    batch: TrailBatch, follow: bool, counts: tuple[int, ...]
+) -> None:
+    evidence = TrailEvidence()
+    evidence.take(batch, follow=follow)
+    got = (
+        evidence.scanned,
+        evidence.pages,
+        evidence.bad,
+        evidence.bad_files,
+        evidence.skipped_files,
+        evidence.duplicates,
+    )
+    assert got == counts
+    assert evidence.skipped_total() == counts[2] + counts[3] + counts[4]
+    assert len(evidence.skipped_items()) == len(batch.skipped) + len(batch.notes)
+    assert evidence.folded == counts[5]
+
+
+def test_skipped_reasons_are_bounded_but_counts_exact() -> None:
+    evidence = TrailEvidence()
+    notes = tuple(f"f{i}.json: bad record" for i in range(300))
+    evidence.take(_batch([], bad=300, notes=notes))
+    assert len(evidence.skipped_items()) == trail_evidence.MAX_SKIPPED
+    assert evidence.bad == 300
+    assert evidence.skipped_items()[0].where == "f0.json"
+
+
+def test_a_region_that_fails_is_named_until_it_answers() -> None:
+    evidence = TrailEvidence()
+    evidence.take(_batch([], pages=0, region_errors=("eu-west-1: not reachable: timeout",)))
+    assert list(evidence.region_errors) == ["eu-west-1"]
+    evidence.take(_batch([START], source="lookup eu-west-1"))
+    assert evidence.region_errors == {}
+
+
+def test_accounts_seen_and_reset_forgets_everything() -> None:
+    evidence = TrailEvidence()
+    evidence.take(_batch([_event(1, account="111"), _event(2, account="222")], bad=1))
+    assert evidence.accounts == {"111", "222"}
+    generation = evidence.generation
+    evidence.reset()
+    assert (evidence.loaded_count, evidence.bad, evidence.accounts) == (0, 0, set())
+    assert evidence.generation == generation + 1
+
+
+def test_replay_holds_saved_events() -> None:
+    evidence = TrailEvidence()
+    evidence.add(NOISE)
+    evidence.replace([DENIED, START, DENIED])
+    assert [e.event_id for e in evidence.ordered] == ["ev-2", "ev-1"]
+    assert evidence.scanned == 2
+
+
+def test_past_the_threshold_every_event_moves_to_the_store(monkeypatch: Any) -> None:
+    """Memory is bounded; the findings still read the start and the denial, the bundle all."""
+    monkeypatch.setattr(trail_evidence, "STORE_ABOVE", 3)
+    evidence = TrailEvidence()
+    try:
+        assert not evidence.add([START, DENIED]).stored
+        added = evidence.add(NOISE)
+        assert added.stored and evidence.store is not None
+        assert evidence.events == {} and evidence.ordered == []  # memory let go of them
+        evidence.add([NOISE[0], _event(9)])  # a copy folded by the store, and one new event
+        assert evidence.loaded_count == 8
+        assert evidence.loaded_events == []  # not read yet: a thread asks the store
+        assert evidence.refresh_findings()
+        assert {e.event_id for e in evidence.loaded_events} == {"ev-1", "ev-2"}
+        assert len(evidence.all_events()) == 8
+        assert evidence.folded == 1
+        store = evidence.store
+        evidence.reset()
+        assert evidence.store is None and not evidence.refresh_findings()
+        assert store is not None
+    finally:
+        evidence.close()
