@@ -37,7 +37,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from tui.models.cloudtrail import TrailEvent, parse_event
-from tui.models.trailfilter import Term, TrailFilter
+from tui.models.trailfilter import Term, TrailFilter, _tail
 from tui.models.trailsql import _GLOB, _SUFFIX, _TRUE_WORDS, _compile, _sql_match, _sql_str
 
 try:  # python-isal compresses several times faster than zlib at the same ratio
@@ -82,6 +82,9 @@ _COLUMNS: Final[tuple[tuple[str, str], ...]] = (
     ("resources", "VARCHAR[]"),
     ("user_names", "VARCHAR[]"),
     ("ips4", "BIGINT[]"),  # every IPv4 address of source_ip (one, or a forwarded chain)
+    # "\n" + each resource and its last segment, lower-cased: a ``resource:`` prefix is one
+    # contains() over this, not a lambda and a regex over every list (0.5 s over 1M events)
+    ("resource_keys", "VARCHAR"),
     ("search_text", "VARCHAR"),
     ("plain", "BOOLEAN"),  # SQL's answer is Python's on this row (see the module docstring)
     ("raw", "BLOB"),  # zlib(JSON of the raw event)
@@ -176,16 +179,16 @@ def _store_term(term: Term) -> tuple[str | None, bool]:
                     f"{_sql_match('lower(' + tail.format(x=x) + ')', low)[0]})"
                 ),
             ), exact
+        if "\n" not in low:  # the keys of plain rows are printable: "\n" starts each one
+            return f"contains(resource_keys, {_sql_str(chr(10) + low)})", True
         lit = _sql_str(low)
-        # Cheap first: a resource is in the search text unless that was cut (4,096 chars).
-        seen = f"(length(search_text) >= 4096 OR contains(search_text, {lit}))"
         found = _any(
             "resources",
             lambda x: (
                 f"(starts_with(lower({x}), {lit}) OR starts_with(lower({tail.format(x=x)}), {lit}))"
             ),
         )
-        return f"({seen} AND {found})", True
+        return found, True
     if key == "text":
         return f"contains(search_text, {_sql_str(value.lower())})", True
     return None, False
@@ -256,6 +259,7 @@ def _row(event: TrailEvent, seq: int, key: str) -> tuple[Any, ...]:
         [clean(r) for r in event.resources],
         [clean(n) for n in event.user_names],
         _ips4(event),
+        "".join(f"\n{r}\n{_tail(r)}" for r in (clean(r).lower() for r in event.resources)),
         search,
         plain,
         _pack(event),
