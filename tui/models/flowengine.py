@@ -34,6 +34,9 @@ import sys
 import tempfile
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import partial
+from itertools import repeat
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Final
 
@@ -605,38 +608,52 @@ class FlowEngine:
         every value can be told apart in it, else value by value through DuckDB's appender."""
         base = self._seq
         self._seq += len(records)
-        by_format: dict[tuple[str, ...], list[tuple[int, FlowRecord]]] = {}
-        if len({rec.FORMAT for rec in records}) == 1:  # the usual batch: one layout
-            by_format[records[0].FORMAT] = list(enumerate(records, base))
-        else:
+        groups: dict[tuple[str, ...], list[tuple[int, FlowRecord]]] = {}
+        if len({rec.FORMAT for rec in records}) > 1:
             for seq, rec in enumerate(records, base):
-                by_format.setdefault(rec.FORMAT, []).append((seq, rec))
-        for fmt, recs in by_format.items():
+                groups.setdefault(rec.FORMAT, []).append((seq, rec))
+        for fmt in groups or (records[0].FORMAT,):
             columns = _csv_columns(fmt)
             self._ensure_columns(columns)
             keep = [i for i, (col, _) in enumerate(columns) if not col.startswith("_dup")]
             typed = [(_SEQ, "BIGINT"), *(columns[i] for i in keep)]
-            if len(keep) == len(columns):  # a record may carry more than its fields
-                n = len(columns)
-                rows = [(seq, *rec[:n]) for seq, rec in recs]
-            else:
-                rows = [(seq, *(rec[i] for i in keep)) for seq, rec in recs]
-            if self._insert_text(typed, rows, file_id):
+            pairs = groups.get(fmt)
+            if pairs is None and len(keep) == len(columns):
+                # The usual batch, one layout: its lines are built by C loops alone (a record
+                # carries its raw line after its fields).
+                fields = map(itemgetter(slice(0, len(columns))), records)
+                text = "\n".join(
+                    map(
+                        "{} {}".format,
+                        range(base, base + len(records)),
+                        map(" ".join, map(partial(map, str), fields)),
+                    )
+                )
+                nones = sum(
+                    map(tuple.count, map(itemgetter(slice(0, len(columns))), records), repeat(None))
+                )
+                if self._insert_text(typed, text, len(records), nones, file_id):
+                    self.inserted_as_text += len(records)
+                    continue
+            pairs = pairs or list(enumerate(records, base))
+            rows = [(seq, *(rec[i] for i in keep)) for seq, rec in pairs]
+            text = "\n".join(map(" ".join, map(partial(map, str), rows)))
+            nones = sum(map(tuple.count, rows, repeat(None)))
+            if self._insert_text(typed, text, len(rows), nones, file_id):
                 self.inserted_as_text += len(rows)
             else:
                 self._append(typed, rows, file_id)
 
     def _insert_text(
-        self, typed: Sequence[tuple[str, str]], rows: list[tuple[Any, ...]], file_id: int
+        self, typed: Sequence[tuple[str, str]], text: str, count: int, nones: int, file_id: int
     ) -> bool:
-        """Insert ``rows`` as space-separated text read by DuckDB; False (nothing inserted)
-        when a value would not read back exactly (a space, a newline, ``None`` in a string,
-        a lone surrogate, a value of another type)."""
-        text = "\n".join([" ".join(map(str, row)) for row in rows])
+        """Insert ``count`` rows of space-separated ``text`` (``None`` for NULL) read by DuckDB;
+        False (nothing inserted) when a value would not read back exactly: a space, a newline
+        or ``None`` in a string, a lone surrogate, a value of another type."""
         if (
-            text.count(" ") != len(rows) * (len(typed) - 1)
-            or text.count("\n") != len(rows) - 1
-            or text.count("None") != sum(row.count(None) for row in rows)
+            text.count(" ") != count * (len(typed) - 1)
+            or text.count("\n") != count - 1
+            or text.count("None") != nones
             or "\r" in text
             or "\0" in text
         ):
