@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import gzip
-import io
 import json
 import time
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
 import pytest
 
+from tests.parquet import read_parquet
 from tui.demo.live import LiveFeeder
 from tui.demo.seed import V2_FIELDS, DemoWorld, clients, seed
 from tui.demo.server import EmbeddedAws
@@ -182,7 +182,9 @@ def test_flow_logs_registered_and_legacy_vpc_has_none(
     assert legacy["FlowLogs"] == []
 
 
-def test_s3_objects_in_both_layouts_parse(world: DemoWorld, aws: dict[str, Any]) -> None:
+def test_s3_objects_in_both_layouts_parse(
+    world: DemoWorld, aws: dict[str, Any], tmp_path: Path
+) -> None:
     s3 = aws["s3"]
     keys = [
         o["Key"]
@@ -200,11 +202,11 @@ def test_s3_objects_in_both_layouts_parse(world: DemoWorld, aws: dict[str, Any])
     body = gzip.decompress(s3.get_object(Bucket=world.flowlogs_bucket, Key=text[0])["Body"].read())
     lines = body.decode().splitlines()
     assert lines[0] == " ".join(V2_FIELDS) and len(lines[1].split()) == 14
-    table = pq.read_table(
-        io.BytesIO(s3.get_object(Bucket=world.flowlogs_bucket, Key=hive[-1])["Body"].read())
+    table = read_parquet(
+        s3.get_object(Bucket=world.flowlogs_bucket, Key=hive[-1])["Body"].read(), tmp_path
     )
-    assert {"az_id", "flow_direction", "tcp_flags", "pkt_srcaddr"} <= set(table.column_names)
-    assert "REJECT" in table.column("action").to_pylist()
+    assert {"az_id", "flow_direction", "tcp_flags", "pkt_srcaddr"} <= set(table)
+    assert "REJECT" in table["action"]
     trail_keys = [o["Key"] for o in s3.list_objects_v2(Bucket=world.trail_bucket)["Contents"]]
     logs = [k for k in trail_keys if "/CloudTrail/us-east-1/" in k]
     assert logs and any("/CloudTrail-Digest/" in k for k in trail_keys)

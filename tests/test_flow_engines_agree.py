@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 pytest.importorskip("duckdb")
 
+from tests.parquet import write_parquet
 from tui.models.flowengine import FlowEngine, scan_files
 from tui.models.flowfilter import parse_filter
 from tui.models.flowlog import FlowRecord, ParseStats, read_flow_logs
@@ -202,21 +203,18 @@ def test_a_reject_with_a_bad_byte_or_a_huge_count_is_never_lost(tmp_path: Path) 
 def test_parquet_with_bad_numbers_loads_as_the_pure_reader(tmp_path: Path) -> None:
     """A float count, a negative port and a millisecond epoch in Parquet: DuckDB's casts would
     round or keep them; the store names them as the pure reader does."""
-    pa = pytest.importorskip("pyarrow")
-    pq = pytest.importorskip("pyarrow.parquet")
-    table = pa.table(
+    path = write_parquet(
+        tmp_path / "f.parquet",
         {
-            "version": [2, 2, 2, 2],
-            "srcaddr": ["10.0.0.1"] * 4,
-            "dstport": [443.0, 5.5, 443.0, 443.0],
-            "srcport": [1, 2, -3, 4],
-            "start": [1700000000, 1700000000, 1700000000, 1700000000000],
-            "action": ["REJECT"] * 4,
-            "log_status": ["OK"] * 4,
-        }
+            "version": ("BIGINT", [2, 2, 2, 2]),
+            "srcaddr": ("VARCHAR", ["10.0.0.1"] * 4),
+            "dstport": ("DOUBLE", [443.0, 5.5, 443.0, 443.0]),
+            "srcport": ("BIGINT", [1, 2, -3, 4]),
+            "start": ("BIGINT", [1700000000, 1700000000, 1700000000, 1700000000000]),
+            "action": ("VARCHAR", ["REJECT"] * 4),
+            "log_status": ("VARCHAR", ["OK"] * 4),
+        },
     )
-    path = tmp_path / "f.parquet"
-    pq.write_table(table, path)
     want = ParseStats()
     recs = list(read_flow_logs(path, stats=want))
     assert (len(recs), want.bad_lines) == (1, 3)

@@ -12,6 +12,7 @@ import pytest
 
 pytest.importorskip("duckdb")
 
+from tests.parquet import write_parquet
 from tui.models.flowagg import AGGREGATIONS, aggregate
 from tui.models.flowengine import FlowEngine, scan_files
 from tui.models.flowfilter import FilterError, parse_filter
@@ -231,19 +232,16 @@ def test_ipv6_cidr_falls_back_to_python_and_says_so(corpus: list[Path], tmp_path
 
 
 def test_parquet_loads_like_the_pure_reader(tmp_path: Path) -> None:
-    pa = pytest.importorskip("pyarrow")
-    pq = pytest.importorskip("pyarrow.parquet")
     rng = random.Random(5)
     rows = [[_value(rng, f, i, "OK") for f in V5] for i in range(200)]
-    cols = {}
+    cols: dict[str, tuple[str, list[Any]]] = {}
     for j, name in enumerate(V5):
         vals = [r[j] for r in rows]
         if name in ("srcport", "dstport", "packets", "bytes", "start", "end", "version"):
-            cols[name.replace("-", "_")] = pa.array([None if v == "-" else int(v) for v in vals])
+            cols[name.replace("-", "_")] = ("BIGINT", [None if v == "-" else int(v) for v in vals])
         else:
-            cols[name.replace("-", "_")] = pa.array([None if v == "-" else v for v in vals])
-    path = tmp_path / "f.parquet"
-    pq.write_table(pa.table(cols), path)
+            cols[name.replace("-", "_")] = ("VARCHAR", [None if v == "-" else v for v in vals])
+    path = write_parquet(tmp_path / "f.parquet", cols)
     records, stats = _pure([path])
     with FlowEngine(temp_directory=tmp_path) as engine:
         assert _counts(engine.load_files(path)) == _counts(stats)

@@ -6,12 +6,11 @@ import gzip
 import json
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.parquet import write_parquet
 from tui.models.flowlog import (
     DEFAULT_FORMAT,
     FIELD_SPECS,
@@ -341,17 +340,17 @@ def test_cloudwatch_subscription_payload_gz_and_concatenated(tmp_path: Path) -> 
 
 
 def test_parquet_with_nulls_and_int_account(tmp_path: Path) -> None:
-    table = pa.table(
+    write_parquet(
+        tmp_path / "f.parquet",
         {
-            "version": pa.array([2, 2], pa.int32()),
-            "account_id": pa.array([12345, 12345], pa.int64()),
-            "srcaddr": ["10.0.0.1", None],
-            "dstport": pa.array([443, None], pa.int32()),
-            "action": ["REJECT", None],
-            "log_status": ["OK", "NODATA"],
-        }
+            "version": ("INTEGER", [2, 2]),
+            "account_id": ("BIGINT", [12345, 12345]),
+            "srcaddr": ("VARCHAR", ["10.0.0.1", None]),
+            "dstport": ("INTEGER", [443, None]),
+            "action": ("VARCHAR", ["REJECT", None]),
+            "log_status": ("VARCHAR", ["OK", "NODATA"]),
+        },
     )
-    pq.write_table(table, tmp_path / "f.parquet")
     stats = ParseStats()
     recs = list(read_flow_logs(tmp_path, stats=stats))
     assert [r.dstport for r in recs] == [443, None]

@@ -6,7 +6,7 @@ import importlib
 import math
 import sys
 
-SECTIONS = ["startup", "trail", "metrics", "flows", "keys", "size"]
+SECTIONS = ["size", "startup", "trail", "stores", "metrics", "flows", "keys"]
 
 
 def report(name: str, value: float, baseline: float | None, unit: str) -> None:

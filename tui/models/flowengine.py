@@ -20,14 +20,16 @@ stores the records. When the filter pins a field to one literal (``action=REJECT
 ``dstport=443``), :mod:`tui.models.flowscan` parses only the lines that can match; otherwise
 DuckDB reads the file with the SQL filter pushed into the scan.
 
-No UI here; DuckDB and pyarrow are imported when an engine is created.
+No UI here; DuckDB is imported when an engine is created (no pyarrow: records parsed in
+Python go in through DuckDB's own appender).
 
-Size (~1,140 lines): the store and the streaming scan share their DuckDB SQL; the scan (scan_files)
+Size (~1,200 lines): the store and the streaming scan share their DuckDB SQL; the scan (scan_files)
 is the seam.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import shutil
@@ -35,6 +37,9 @@ import sys
 import tempfile
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import partial
+from itertools import repeat
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Final
 
@@ -290,6 +295,20 @@ class _Counting:
         return self._rows, self._rejected
 
 
+def duckdb_errors() -> type[Exception]:
+    """DuckDB's base error (a conversion or a malformed line), imported when first needed."""
+    import duckdb
+
+    return duckdb.Error
+
+
+def _valid(value: Any) -> Any:
+    """``value`` with a string made valid UTF-8 (a lone surrogate becomes U+FFFD)."""
+    if isinstance(value, str) and not value.isascii():
+        return value.encode("utf-8", "replace").decode("utf-8")
+    return value
+
+
 def _record_class_for(columns: Sequence[str]) -> Any:
     return layout_for(tuple(_aws(c) for c in columns)).record_class
 
@@ -354,6 +373,7 @@ class FlowEngine:
         self.fallback: str | None = None
         self._columns: list[str] = [_FILE_COL, _SEQ]
         self._seq = 0
+        self.inserted_as_text = 0  # records of add() that went in as text (the fast path)
         self._files = itertools.count(1)
         self.con.execute(f"CREATE TABLE {_TABLE} ({_FILE_COL} INTEGER, {_SEQ} BIGINT)")
         self._refresh_view()
@@ -587,34 +607,87 @@ class FlowEngine:
             self._insert_records(records, 0)
 
     def _insert_records(self, records: Sequence[FlowRecord], file_id: int) -> None:
-        """Insert parsed records (grouped by format) through Arrow."""
-        import pyarrow as pa
-
-        by_format: dict[tuple[str, ...], list[FlowRecord]] = {}
-        order: dict[tuple[str, ...], list[int]] = {}
+        """Insert parsed records (grouped by format): as text DuckDB's CSV reader splits when
+        every value can be told apart in it, else value by value through DuckDB's appender."""
         base = self._seq
         self._seq += len(records)
-        for i, rec in enumerate(records):
-            by_format.setdefault(rec.FORMAT, []).append(rec)
-            order.setdefault(rec.FORMAT, []).append(base + i)
-        for fmt, recs in by_format.items():
+        groups: dict[tuple[str, ...], list[tuple[int, FlowRecord]]] = {}
+        if len({rec.FORMAT for rec in records}) > 1:
+            for seq, rec in enumerate(records, base):
+                groups.setdefault(rec.FORMAT, []).append((seq, rec))
+        for fmt in groups or (records[0].FORMAT,):
             columns = _csv_columns(fmt)
             self._ensure_columns(columns)
-            arrays: dict[str, Any] = {
-                _FILE_COL: pa.array([file_id] * len(recs), pa.int32()),
-                _SEQ: pa.array(order[fmt], pa.int64()),  # arrival order across formats
-            }
-            by_column = list(zip(*recs, strict=True))  # one C-level transpose, not a loop a field
-            for i, (col, typ) in enumerate(columns):
-                if col.startswith("_dup"):
+            keep = [i for i, (col, _) in enumerate(columns) if not col.startswith("_dup")]
+            typed = [(_SEQ, "BIGINT"), *(columns[i] for i in keep)]
+            pairs = groups.get(fmt)
+            if pairs is None and len(keep) == len(columns):
+                # The usual batch, one layout: its lines are built by C loops alone (a record
+                # carries its raw line after its fields).
+                fields = map(itemgetter(slice(0, len(columns))), records)
+                text = "\n".join(
+                    map(
+                        "{} {}".format,
+                        range(base, base + len(records)),
+                        map(" ".join, map(partial(map, str), fields)),
+                    )
+                )
+                nones = sum(
+                    map(tuple.count, map(itemgetter(slice(0, len(columns))), records), repeat(None))
+                )
+                if self._insert_text(typed, text, len(records), nones, file_id):
+                    self.inserted_as_text += len(records)
                     continue
-                arrays[col] = pa.array(by_column[i], pa.int64() if typ == "BIGINT" else pa.string())
-            self.con.register("hamari_batch", pa.table(arrays))
-            names = ", ".join(_quote(c) for c in arrays)
-            try:
-                self.con.execute(f"INSERT INTO {_TABLE} ({names}) SELECT {names} FROM hamari_batch")
-            finally:
-                self.con.unregister("hamari_batch")
+            pairs = pairs or list(enumerate(records, base))
+            rows = [(seq, *(rec[i] for i in keep)) for seq, rec in pairs]
+            text = "\n".join(map(" ".join, map(partial(map, str), rows)))
+            nones = sum(map(tuple.count, rows, repeat(None)))
+            if self._insert_text(typed, text, len(rows), nones, file_id):
+                self.inserted_as_text += len(rows)
+            else:
+                self._append(typed, rows, file_id)
+
+    def _insert_text(
+        self, typed: Sequence[tuple[str, str]], text: str, count: int, nones: int, file_id: int
+    ) -> bool:
+        """Insert ``count`` rows of space-separated ``text`` (``None`` for NULL) read by DuckDB;
+        False (nothing inserted) when a value would not read back exactly: a space, a newline
+        or ``None`` in a string, a lone surrogate, a value of another type."""
+        if (
+            text.count(" ") != count * (len(typed) - 1)
+            or text.count("\n") != count - 1
+            or text.count("None") != nones
+            or "\r" in text
+            or "\0" in text
+        ):
+            return False
+        path = os.path.join(self._dir, "batch.txt")  # the engine's private (0700) folder
+        try:
+            with open(path, "w", encoding="utf-8", newline="") as fh:
+                fh.write(text)
+            del text
+            names = ", ".join(_quote(c) for c, _ in typed)
+            types = ", ".join(f"{_lit(c)}: {_lit(t)}" for c, t in typed)
+            self.con.execute(
+                f"INSERT INTO {_TABLE} ({_FILE_COL}, {names}) SELECT {int(file_id)}, {names} "
+                f"FROM read_csv({_lit(path)}, delim=' ', quote='', escape='', header=false, "
+                f"auto_detect=false, new_line='\\n', nullstr='None', columns={{{types}}})"
+            )
+        except (UnicodeEncodeError, duckdb_errors()):
+            return False
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+        return True
+
+    def _append(
+        self, typed: Sequence[tuple[str, str]], rows: list[tuple[Any, ...]], file_id: int
+    ) -> None:
+        """Insert ``rows`` value by value (exact for any value a column can hold; a lone
+        surrogate from a JSON escape, which DuckDB refuses, becomes U+FFFD)."""
+        appender = self.con.appender(_TABLE, columns=[_FILE_COL, *(c for c, _ in typed)])
+        appender.append_rows([(file_id, *(_valid(v) for v in row)) for row in rows])
+        appender.flush()  # one statement: the whole group or nothing
 
     # -- queries -----------------------------------------------------------------------------
 
