@@ -8,7 +8,7 @@ import pytest
 
 from tui.models.flowagg import AGGREGATIONS, aggregate, service_port
 from tui.models.flowengine import FlowEngine
-from tui.models.flowlog import TGW_DEFAULT_FORMAT, FlowLogParser, FlowRecord
+from tui.models.flowlog import DEFAULT_FORMAT, TGW_DEFAULT_FORMAT, FlowLogParser, FlowRecord
 from tui.models.network import EniInfo, Topology
 
 V5 = [
@@ -28,22 +28,7 @@ V5 = [
     "az-id",
     "flow-direction",
 ]
-V2 = [
-    "version",
-    "account-id",
-    "interface-id",
-    "srcaddr",
-    "dstaddr",
-    "srcport",
-    "dstport",
-    "protocol",
-    "packets",
-    "bytes",
-    "start",
-    "end",
-    "action",
-    "log-status",
-]
+V2 = list(DEFAULT_FORMAT)  # the default (version 2) format
 
 LINES = [
     "5 eni-a 10.0.1.10 192.168.1.10 40000 5432 6 4 240 1 2 ACCEPT OK use1-az1 egress",

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from tui.models.flowlog import DEFAULT_FORMAT
+
 pytest.importorskip("duckdb")
 
 from tests.hostile import HOSTILE
@@ -111,22 +113,7 @@ def test_trail_copies_are_counted_not_stored(trail: Any) -> None:
 
 # ----------------------------------------------------------------------------- flow records
 
-FIELDS = (
-    "version",
-    "account-id",
-    "interface-id",
-    "srcaddr",
-    "dstaddr",
-    "srcport",
-    "dstport",
-    "protocol",
-    "packets",
-    "bytes",
-    "start",
-    "end",
-    "action",
-    "log-status",
-)
+FIELDS = DEFAULT_FORMAT  # the default (version 2) format
 _CLS = layout_for(FIELDS).record_class
 
 

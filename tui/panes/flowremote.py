@@ -11,6 +11,7 @@ are. A mixin of :class:`tui.panes.flows.FlowsPane`, like the trail pane's ``Trai
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
@@ -190,7 +191,6 @@ class FlowRemote:
     ) -> None:
         """Run the query per log group; progress in the status line, results in the table."""
         from tui.aws import insights
-        from tui.aws.errors import HamariError
 
         run = self.remote
         assert self.aws is not None and run is not None
@@ -202,22 +202,15 @@ class FlowRemote:
             run.rows = len(p.rows)
             self._update_status()
 
-        try:
+        async def batches() -> AsyncIterator[Any]:
+            assert self.aws is not None
             for config in configs:
                 async for batch in insights.stream_flow_insights(
                     self.aws, config, window, flt, limit=INSIGHTS_LIMIT, on_progress=progress
                 ):
-                    run.records.extend(batch.records)
-            run.records.sort(key=_start)
-            run.status = "Complete"
-        except asyncio.CancelledError:
-            run.status = "Stopped"
-            self._update_status()
-            raise
-        except HamariError as err:
-            run.error = f"{err.message} {err.hint}".strip()
-            self.notify(run.error, title=err.title, severity="error", markup=False, timeout=10)
-        self._show_records()
+                    yield batch
+
+        await self._collect(run, batches(), show_each=False)
         if run.error is None:
             self.notify(
                 f"Logs Insights: {len(run.records):,} matching records; "
@@ -267,7 +260,6 @@ class FlowRemote:
     async def run_athena(self, table: Any, flt: FlowFilter, window: TimeWindow, wg: str) -> None:
         """Results stream into the table page by page; esc (the group's cancel) stops it."""
         from tui.aws import athena
-        from tui.aws.errors import HamariError
 
         run = self.remote
         assert self.aws is not None and run is not None
@@ -276,12 +268,22 @@ class FlowRemote:
             run.status, run.bytes_scanned, run.rows = p.state.title(), p.bytes_scanned, p.rows
             self._update_status()
 
+        batches = athena.stream_flow_athena(
+            self.aws, table, window, flt, workgroup=wg, limit=run.limit, on_progress=progress
+        )
+        await self._collect(run, batches, show_each=True)
+
+    async def _collect(
+        self, run: RemoteRun, batches: AsyncIterator[Any], *, show_each: bool
+    ) -> None:
+        """Gather a remote run's batches into ``run``; esc stops it, an AWS error is said."""
+        from tui.aws.errors import HamariError
+
         try:
-            async for batch in athena.stream_flow_athena(
-                self.aws, table, window, flt, workgroup=wg, limit=run.limit, on_progress=progress
-            ):
+            async for batch in batches:
                 run.records.extend(batch.records)
-                self._show_records()
+                if show_each:
+                    self._show_records()
             run.records.sort(key=_start)
             run.status = "Complete"
         except asyncio.CancelledError:
