@@ -92,7 +92,9 @@ def probe(term: Terminal) -> float | None:
     return latency
 
 
-def measure(path: Path, n: int, *, idle_probes: int = 15, timeout: float = 300.0) -> dict[str, list[float]]:
+def measure(
+    path: Path, n: int, *, idle_probes: int = 15, timeout: float = 300.0
+) -> dict[str, list[float]]:
     """Latencies (s) of ``?`` while the file loads, and once it has loaded."""
     argv = [sys.executable, "-m", "tui", "--demo", "--flows-source", str(path)]
     term = Terminal(argv, (120, 36))
@@ -124,7 +126,9 @@ def run(report: Callable[[str, float, float | None, str], None], *, n: int) -> N
     loading, idle = samples["loading"], samples["idle"]
     idle_p95 = _p95(idle) * 1000 if idle else None
     idle_p50 = statistics.median(idle) * 1000 if idle else None
-    print(f"  probes while loading: {len(loading)}, idle: {len(idle)}, lost: {len(samples['lost'])}")
+    print(
+        f"  probes while loading: {len(loading)}, idle: {len(idle)}, lost: {len(samples['lost'])}"
+    )
     report(
         f"key to screen while {n:,} records load, p95 (ms) [target <= 100]",
         _p95(loading) * 1000,
