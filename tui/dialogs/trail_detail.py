@@ -24,11 +24,12 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import ContentSwitcher, Footer, Static
+from textual.widgets import ContentSwitcher, Static
 
 from tui.models.cloudtrail import TrailEvent
 from tui.models.related import RelatedEvent, RelatedEvents, find_related, format_offset, summarize
 from tui.models.text import display_safe
+from widgets.keybar import KeyBar
 from widgets.record_table import CallableRows, Column, RecordTable
 
 JSON_DISPLAY_LIMIT = 256 * 1024
@@ -149,7 +150,7 @@ class TrailDetailScreen(Screen[None]):
             with VerticalScroll(id="detail-json"):
                 yield Static(json_renderable(self.event), id="detail-json-body", markup=False)
             yield RecordTable(RELATED_COLUMNS, empty_text="no related events", id="detail-related")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         # A str border title is parsed as markup: untrusted names go in as Content.

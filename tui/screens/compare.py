@@ -14,12 +14,13 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from tui.aws.errors import HamariError
 from tui.host import host
 from tui.models.compare import CompareRow, TwinSide, compare, verdict
 from tui.models.text import clip, display_safe
+from widgets.keybar import KeyBar
 
 DIFF_STYLE = "bold yellow"
 SYMPTOM_STYLE = "italic"
@@ -73,7 +74,7 @@ class CompareScreen(Screen[None]):
         table: DataTable[Text] = DataTable(cursor_type="row", zebra_stripes=False, id="cmp-table")
         yield table
         yield Static("", id="cmp-note", markup=False)
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.load()

@@ -18,13 +18,14 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from tui.aws.errors import HamariError
 from tui.host import host
 from tui.models.health import HealthCheck, HealthReport
 from tui.models.text import display_safe
 from tui.screens.chrome import HeaderBar
+from widgets.keybar import KeyBar
 
 REFRESH_SECONDS = 300.0
 STATUS_STYLE = {"ok": "green", "warn": "bold yellow", "missing": "bold red", "unknown": "dim"}
@@ -93,7 +94,7 @@ class HealthScreen(Screen[None]):
         yield Static(Text("Are logs written?", style="bold"), id="health-title", markup=False)
         with VerticalScroll(id="health-list"):
             yield Static(Text("checking trails, flow logs and metrics…"), markup=False)
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         cached = host(self).health_report

@@ -33,7 +33,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
 from tui.aws.errors import HamariError
@@ -53,6 +53,7 @@ from tui.panes.trail import TrailPane
 from tui.screens.chrome import HeaderBar, StatusLine
 from tui.screens.findings import FindingsScreen
 from tui.screens.findings_strip import FindingsStrip
+from widgets.keybar import KeyBar
 
 # Below this size the panes are shown one at a time.
 WIDE_MIN_COLUMNS = 110
@@ -225,7 +226,7 @@ class MainScreen(Screen[None]):
             markup=False,
         )
         yield StatusLine(id="status")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self._apply_layout(self.size.width, self.size.height)
