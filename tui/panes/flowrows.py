@@ -61,11 +61,6 @@ def endpoint(addr: str | None, port: int | None) -> str:
     return host if port is None else f"{host}:{port}"
 
 
-def human_bytes(value: int | None) -> str:
-    """``1234567`` -> ``1.2M``: the shared decimal formatter, in its compact cell form."""
-    return units.human_bytes(value, compact=True)
-
-
 def action_cell(record: FlowRecord) -> str:
     """The action with a symbol, so that a REJECT reads as one without colour."""
     if record.log_status in ("NODATA", "SKIPDATA"):
@@ -174,7 +169,7 @@ def cell(
     if key == "packets":
         return "-" if record.packets is None else str(record.packets)
     if key == "bytes":
-        return human_bytes(record.bytes)
+        return units.human_bytes(record.bytes, compact=True)
     if key == "dir":
         direction = record.flow_direction
         return {"ingress": "in", "egress": "out"}.get(direction or "", display_safe(direction))

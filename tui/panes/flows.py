@@ -66,6 +66,7 @@ from tui.models.flowlog import (
 from tui.models.focus import FocusScope
 from tui.models.nacl import explain
 from tui.models.text import display_safe
+from tui.models.units import human_bytes
 from tui.panes.base import Pane, Skipped, window_hint
 from tui.panes.flowload import FlowLoader
 from tui.panes.flowremote import FlowRemote, RemoteRun
@@ -78,7 +79,6 @@ from tui.panes.flowrows import (
     PairGroup,
     columns_for,
     group_pairs,
-    human_bytes,
     nearest_record,
     pair_cells,
 )
@@ -898,7 +898,7 @@ class FlowsPane(FlowLoader, FlowRemote, Pane):
                 display_safe(row.label or row.key),
                 f"{row.flows:,}",
                 f"{row.packets:,}",
-                human_bytes(row.bytes),
+                human_bytes(row.bytes, compact=True),
                 f"{row.rejects:,}" + (" ✗" if row.rejects else ""),
                 f"{row.accepts:,}",
             ]
