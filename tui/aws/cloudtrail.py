@@ -714,7 +714,7 @@ async def _fetch_object(aws: Aws, bucket: str, key: str, size: int) -> ParseResu
     return await asyncio.to_thread(read_trail_bytes, b"".join(chunks), name)
 
 
-def _batch_from_result(
+def batch_from_result(
     result: ParseResult, selector: _Selector, source: str | None = None
 ) -> TrailBatch:
     """One file's batch; a file (or archive member) not read gets one line saying why."""
@@ -842,7 +842,7 @@ async def stream_s3(
             progress = S3Progress(
                 done, len(keys), done_bytes, total_bytes, events, time.monotonic() - started
             )
-            batch = _batch_from_result(result, selector)
+            batch = batch_from_result(result, selector)
             yield dataclasses.replace(batch, progress=progress)
     finally:
         for task in pending:
@@ -888,7 +888,7 @@ async def stream_local(
         if result is end:
             break
         assert isinstance(result, ParseResult)
-        yield _batch_from_result(result, selector)
+        yield batch_from_result(result, selector)
     yield TrailBatch([], 0, path, 0, True)
 
 

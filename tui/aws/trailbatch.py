@@ -1,7 +1,8 @@
 """What a CloudTrail stream hands over, and the selection every stream shares.
 
 ``TrailBatch`` (one page, object or file, after window and filter), ``S3Progress`` and the
-selector that applies the window and the filter and folds delivery duplicates. Its own module so
+selector (``tui.models.trailscan.Selector``) that applies the window and the filter and folds
+delivery duplicates. Its own module so
 that every CloudTrail reader (LookupEvents, S3 and local files in ``tui.aws.cloudtrail``, CloudWatch
 Logs and Insights in ``tui.aws.trailcwl``, Lake in ``tui.aws.lake``) uses them without importing the
 others.
@@ -9,18 +10,12 @@ others.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import TYPE_CHECKING
 
 from tui.models.cloudtrail import TrailEvent
+from tui.models.trailscan import Selector as _Selector
 
-if TYPE_CHECKING:
-    from tui.models.timewindow import TimeWindow
-    from tui.models.trailfilter import TrailFilter
-
-__all__ = ["S3Progress", "TrailBatch", "_Selector", "_in_window"]
+__all__ = ["S3Progress", "TrailBatch", "_Selector"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,51 +103,3 @@ class S3Progress:
         else:
             text += f" in {self.seconds:.1f} s"
         return text
-
-
-def _in_window(event: TrailEvent, start: datetime | None, end: datetime | None) -> bool:
-    when = event.event_time
-    return (start is None or when >= start) and (end is None or when <= end)
-
-
-class _Selector:
-    """Window + filter + folding of delivery duplicates, shared by one stream.
-
-    An event is a copy of another when their :attr:`~tui.models.cloudtrail.TrailEvent.key`
-    (eventID, name, time, source) is equal; the eventID alone is not enough, as files reuse it
-    for different calls. ``seen`` holds the keys known before the stream (updated in place):
-    meeting one again is a re-read, not a duplicate, and only copies met within the stream are
-    counted in ``last_folded`` (per :meth:`take`) and ``folded`` (in all).
-    """
-
-    def __init__(
-        self,
-        window: TimeWindow | None,
-        flt: TrailFilter | None,
-        seen: set[str] | None = None,
-    ) -> None:
-        self.start = window.start if window is not None else None
-        self.end = window.end if window is not None else None
-        self.flt = flt if flt is not None and not flt.is_empty else None
-        self.seen: set[str] = seen if seen is not None else set()
-        self._mine: set[str] = set()
-        self.folded = 0
-        self.last_folded = 0
-
-    def take(self, events: Sequence[TrailEvent]) -> list[TrailEvent]:
-        fresh: list[TrailEvent] = []
-        seen, mine = self.seen, self._mine
-        folded = 0
-        for event in events:
-            if not _in_window(event, self.start, self.end):
-                continue
-            key = event.key
-            if key in seen:
-                folded += key in mine
-                continue
-            seen.add(key)
-            mine.add(key)
-            fresh.append(event)
-        self.last_folded = folded
-        self.folded += folded
-        return self.flt.apply(fresh) if self.flt is not None else fresh

@@ -18,7 +18,7 @@ import argparse
 import asyncio
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import IO, Any
 
@@ -28,6 +28,7 @@ from tui.models.cloudtrail import TrailEvent
 from tui.models.text import display_safe
 from tui.models.timewindow import TimeWindow
 from tui.models.trailfilter import FilterError, TrailFilter, compile_filter
+from tui.models.trailscan import Match
 from tui.models.writers import write_csv, write_ndjson, write_table
 from tui.settings import Settings
 from tui.verbs import fail, verb
@@ -170,6 +171,34 @@ async def _events(
                 yield event
 
 
+def _drain_local(
+    source: TrailSource,
+    window: TimeWindow | None,
+    flt: TrailFilter,
+    totals: _Totals,
+    fmt: str,
+    out: IO[str],
+) -> None:
+    """Local files through the fast route (``tui.aws.trailfiles``): a kept record is written as
+    delivered, and only csv and table rows build the whole event."""
+    from tui.aws.trailfiles import scan_local
+
+    def kept() -> Iterator[Match]:
+        for batch, matches in scan_local(source.location, window, flt):
+            totals.add(batch)
+            totals.events += len(matches)
+            yield from matches
+
+    if fmt == "ndjson":
+        for match in kept():
+            out.write(match.line() + "\n")
+        out.flush()
+    elif fmt == "csv":
+        write_csv((event_row(m.full()) for m in kept()), COLUMNS, out)
+    else:
+        write_table([event_row(m.full()) for m in kept()], COLUMNS, out)
+
+
 def _drain(agen: AsyncIterator[TrailEvent], fmt: str, out: IO[str]) -> None:
     """Run the async stream, writing each event as it arrives (ndjson/csv) or at the end."""
     loop = asyncio.new_event_loop()
@@ -214,12 +243,16 @@ def run(settings: Settings, ns: argparse.Namespace) -> int:
     live = sys.stderr.isatty() and (ns.format == "table" or not sys.stdout.isatty())
     totals.progress = _ProgressLine(sys.stderr, live)
     try:
-        events = _events(settings, source, window, flt, totals)
-        if getattr(ns, "remote", False):  # CloudTrail Lake or Logs Insights (trailremote.py)
-            from tui.headless.trailremote import remote_events
+        remote = getattr(ns, "remote", False)
+        if source.kind == "local" and not remote:
+            _drain_local(source, window, flt, totals, ns.format, sys.stdout)
+        else:
+            events = _events(settings, source, window, flt, totals)
+            if remote:  # CloudTrail Lake or Logs Insights (trailremote.py)
+                from tui.headless.trailremote import remote_events
 
-            events = remote_events(settings, source, window, flt, totals, ns)
-        _drain(events, ns.format, sys.stdout)
+                events = remote_events(settings, source, window, flt, totals, ns)
+            _drain(events, ns.format, sys.stdout)
     finally:
         totals.progress.finish()
     for line in totals.skipped:
