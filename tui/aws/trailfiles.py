@@ -14,6 +14,8 @@ from __future__ import annotations
 import dataclasses
 import multiprocessing
 import os
+import threading
+from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
@@ -25,6 +27,7 @@ from tui.aws.trailbatch import TrailBatch, _Selector
 from tui.models.cloudtrail import (
     GZIP_ERRORS,
     EventParseError,
+    ParseResult,
     read_failure,
     read_trail_bytes,
     trail_files,
@@ -41,6 +44,9 @@ __all__ = ["MAX_WORKERS", "scan_local"]
 
 MAX_WORKERS = 4
 """Worker processes at most (one per core, up to this)."""
+
+AHEAD = 3
+"""Files in flight per worker."""
 
 _SCANNERS: dict[str, DeliveryScan] = {}  # per worker process: the compiled filter, cached
 
@@ -71,19 +77,29 @@ def _scan_file(path: str, filter_text: str) -> FileScan | str | None:
     return scanner.scan(text) if text is not None else None
 
 
-def _executor(files: int) -> Executor:
-    """Worker processes (forked: nothing to re-import; no thread runs yet in a headless verb),
-    or one thread where fork is not offered or there is one file only."""
+def _executor(files: int) -> tuple[Executor, int]:
+    """Worker processes, or one thread where there is one file only or no fork.
+
+    Forked when this process runs no other thread (a headless verb: nothing to re-import);
+    spawned otherwise, as forking a process with threads may copy a lock another thread held.
+    """
     workers = min(MAX_WORKERS, os.cpu_count() or 1, files)
-    if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
-        return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
-    return ThreadPoolExecutor(1, thread_name_prefix="hamari-trail-scan")
+    methods = multiprocessing.get_all_start_methods()
+    if workers < 2 or not {"fork", "spawn"} & set(methods):
+        return ThreadPoolExecutor(1, thread_name_prefix="hamari-trail-scan"), 1
+    method = "fork" if "fork" in methods and threading.active_count() == 1 else "spawn"
+    context = multiprocessing.get_context(method)
+    return ProcessPoolExecutor(workers, mp_context=context), workers
 
 
 def scan_local(
     path: str, window: TimeWindow | None, flt: TrailFilter | None
 ) -> Iterator[tuple[TrailBatch, list[Match]]]:
     """Each file's counts (a batch without events) and the records kept from it, in path order.
+
+    At most :data:`AHEAD` files per worker are in flight, so a slow reader of the output (a
+    pipe to ``less``) holds a few files' matches, not the folder's; a reader that stops early
+    (``| head``) cancels what was not started.
 
     Raises:
         NotFoundError: the path does not exist.
@@ -96,30 +112,43 @@ def scan_local(
     selector = _Selector(window, flt)
     listed = list(trail_files(path))
     text = flt.text if flt is not None else ""
-    with _executor(sum(1 for _, skipped in listed if skipped is None)) as pool:
-        futures: list[Future[FileScan | str | None] | None] = [
-            None if skipped is not None else pool.submit(_scan_file, str(file), text)
-            for file, skipped in listed
-        ]
-        for (file, skipped), future in zip(listed, futures, strict=True):
-            name = str(file)
-            if skipped is not None or future is None:
-                yield batch_from_result(skipped or read_failure(name, OSError()), selector), []
-                continue
-            scan = future.result()
-            if isinstance(scan, str):
-                yield batch_from_result(read_failure(name, OSError(scan)), selector), []
-            elif scan is None:
-                yield _ordinary(file, selector)
-            else:
-                selector.last_folded = 0
-                kept = [m for m in scan.matches() if m.when and selector.admit(m.key, m.when)]
-                notes = tuple(f"{name}: {note}" for note in scan.notes)
-                batch = TrailBatch(
-                    [], scan.bad, name, 1, False, scan.scanned, notes=notes,
-                    duplicates=selector.last_folded,
-                )  # fmt: skip
-                yield batch, kept
+    pool, workers = _executor(sum(1 for _, skipped in listed if skipped is None))
+    limit = AHEAD * workers
+    pending: deque[Future[FileScan | str | None] | None] = deque()
+    position = 0
+    try:
+        for file, skipped in listed:
+            while position < len(listed) and len(pending) < limit:
+                ahead, ahead_skipped = listed[position]
+                pending.append(None if ahead_skipped else pool.submit(_scan_file, str(ahead), text))
+                position += 1
+            future = pending.popleft()
+            yield _outcome(file, skipped, future, selector)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _outcome(
+    file: Path,
+    skipped: ParseResult | None,
+    future: Future[FileScan | str | None] | None,
+    selector: _Selector,
+) -> tuple[TrailBatch, list[Match]]:
+    name = str(file)
+    if skipped is not None or future is None:
+        return batch_from_result(skipped or read_failure(name, OSError()), selector), []
+    scan = future.result()
+    if isinstance(scan, str):
+        return batch_from_result(read_failure(name, OSError(scan)), selector), []
+    if scan is None:
+        return _ordinary(file, selector)
+    selector.last_folded = 0
+    kept = [m for m in scan.matches() if m.when and selector.admit(m.key, m.when)]
+    notes = tuple(f"{name}: {note}" for note in scan.notes)
+    batch = TrailBatch(
+        [], scan.bad, name, 1, False, scan.scanned, notes=notes, duplicates=selector.last_folded
+    )
+    return batch, kept
 
 
 def _ordinary(file: Path, selector: _Selector) -> tuple[TrailBatch, list[Match]]:
