@@ -579,15 +579,22 @@ LIGHT_FIELDS: Final = (
     "read_only",
     "account_id",
     "access_key_id",
+    "principal",
+    "principal_arn",
+    "user_names",
+    "source_ip",
+    "ip_value",
+    "ip_version",
+    "ip_chain",
 )
 
 
 class LightEvent:
-    """An event's top-level fields only, with the same values a :class:`TrailEvent` has.
+    """An event's top-level and identity fields only, with the values a :class:`TrailEvent` has.
 
-    ``hamari trail`` over files decides most filters (error, name, source, region, ...) on this
-    and never builds the whole event (principal, resources walk, search text) of an event the
-    filter does not keep: that walk is most of the cost of a full parse.
+    ``hamari trail`` over files decides most filters (error, name, source, user, ip, ...) on this
+    and never builds the whole event (the walk of parameters and responses for resources and
+    search text) of an event the filter does not keep: that walk is most of a full parse's cost.
     """
 
     __slots__ = LIGHT_FIELDS
@@ -606,6 +613,13 @@ class LightEvent:
     read_only: bool | None
     account_id: str
     access_key_id: str
+    principal: str
+    principal_arn: str
+    user_names: tuple[str, ...]
+    source_ip: str
+    ip_value: int
+    ip_version: int
+    ip_chain: tuple[tuple[int, int], ...]
 
     @property
     def is_error(self) -> bool:
@@ -633,9 +647,19 @@ def light_event(obj: Any) -> LightEvent | None:
     light = LightEvent()
     light.event_id = event_id
     light.event_time = event_time
-    for name, value in _top_fields(obj, _d(obj.get("userIdentity"))).items():
+    ui = _d(obj.get("userIdentity"))
+    for name, value in _top_fields(obj, ui).items():
         setattr(light, name, value)
+    light.principal, light.principal_arn, light.user_names = _principal(ui)
+    light.source_ip = source_ip = _s(obj.get("sourceIPAddress"))
+    light.ip_value, light.ip_version, light.ip_chain = _ip_chain(source_ip)
     return light
+
+
+def ip_fields(source_ip: str) -> dict[str, Any]:
+    """The address fields of an event with this ``sourceIPAddress``, as the full parse sets them."""
+    value, version, chain = _ip_chain(source_ip)
+    return {"source_ip": source_ip, "ip_value": value, "ip_version": version, "ip_chain": chain}
 
 
 def _build(

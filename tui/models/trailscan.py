@@ -31,7 +31,8 @@ object or has no eventTime, a field of an unexpected JSON type, invalid UTF-8, N
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator, Sequence
+import re
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -43,6 +44,7 @@ from tui.models.cloudtrail import (
     EventParseError,
     LightEvent,
     TrailEvent,
+    ip_fields,
     light_event,
     parse_event,
 )
@@ -108,24 +110,33 @@ class Selector:
 
 LIGHT_KEYS: Final = frozenset(
     {"error", "name", "region", "id", "invokedby", "type", "account", "accesskey", "agent"}
-    | {"source", "readonly"}
+    | {"source", "readonly", "user", "ip"}
 )
 """Filter keys whose terms read only :class:`~tui.models.cloudtrail.LightEvent` fields."""
 
-# key -> (JSON field, under userIdentity?, the attribute the term's predicate reads). A term on
-# one of these reads one field, so its predicate can be asked once per distinct value.
-_PROBES: Final[dict[str, tuple[str, bool, str]]] = {
-    "error": ("errorCode", False, "error_code"),
-    "name": ("eventName", False, "event_name"),
-    "region": ("awsRegion", False, "aws_region"),
-    "source": ("eventSource", False, "event_source"),
-    "agent": ("userAgent", False, "user_agent"),
-    "invokedby": ("invokedBy", True, "invoked_by"),
-    "type": ("type", True, "identity_type"),
-    "accesskey": ("accessKeyId", True, "access_key_id"),
+
+def _text(attr: str) -> Callable[[str], dict[str, Any]]:
+    return lambda value: {attr: value}
+
+
+# key -> (JSON field, under userIdentity?, the attributes the full parse derives from its value).
+# A term on one of these reads that one field, so its own predicate can be asked once per
+# distinct value (on a stand-in holding those attributes) to pick the records that can match.
+_PROBES: Final[dict[str, tuple[str, bool, Callable[[str], dict[str, Any]]]]] = {
+    "error": ("errorCode", False, _text("error_code")),
+    "name": ("eventName", False, _text("event_name")),
+    "region": ("awsRegion", False, _text("aws_region")),
+    "source": ("eventSource", False, _text("event_source")),
+    "agent": ("userAgent", False, _text("user_agent")),
+    "ip": ("sourceIPAddress", False, ip_fields),
+    "invokedby": ("invokedBy", True, _text("invoked_by")),
+    "type": ("type", True, _text("identity_type")),
+    "accesskey": ("accessKeyId", True, _text("access_key_id")),
 }
 # error:any / error:none ask about errorCode *or* errorMessage: not one field.
 _ERROR_WORDS: Final = frozenset({"any", "*", "yes", "true", "none", "no", "false"})
+_GLOB_SPLIT: Final = re.compile(r"[*?/ ]+")
+_ANSWERS_LIMIT: Final = 1 << 16
 
 
 class _Top(msgspec.Struct, gc=False):
@@ -143,6 +154,7 @@ class _Top(msgspec.Struct, gc=False):
     readOnly: Any = None
     recipientAccountId: Any = None
     userIdentity: Any = None
+    sourceIPAddress: Any = None
 
     def get(self, name: str, default: Any = None) -> Any:
         return getattr(self, name, default)
@@ -157,35 +169,100 @@ _TOP: Final = msgspec.json.Decoder(_Top)
 _DECODE_ERRORS: Final = (msgspec.DecodeError, msgspec.ValidationError)
 
 
-class _One:
-    """A stand-in event with one attribute, to ask a term's predicate about one value."""
+class _Stand:
+    """A stand-in event holding only the attributes one term's predicate reads."""
 
-    __slots__ = tuple(spec[2] for spec in _PROBES.values())
+    def __init__(self, attrs: dict[str, Any]) -> None:
+        self.__dict__.update(attrs)
 
 
 @dataclass(frozen=True, slots=True)
-class _Probe:
-    """For one branch of the filter: the field to decode and which of its values can match."""
+class _Check:
+    """One term asked about one field of every record.
+
+    A value check asks the term about each distinct value of the field (on a stand-in holding
+    the attributes the full parse derives from it). A literal check (``user:``, whose names
+    come from several userIdentity fields) keeps the records whose raw userIdentity holds the
+    term's longest literal run, lower-cased: every name is lower-cased text cut from those
+    fields, joined at most by "/" or " " (``Role/session``, ``account N``, ``AWS service``), so
+    a run without either lies inside one of them."""
 
     field: str
     nested: bool
-    attr: str
     term: Term
+    attrs: Callable[[str], dict[str, Any]] | None = None
+    literal: bytes = b""
 
 
-def _probe_for(branch: Sequence[Term]) -> _Probe | None:
+def _literal(term: Term) -> bytes:
+    """The longest run of the term's value that every matching name must contain (b"": none)."""
+    low = term.value.lower().split("[", 1)[0]  # a bracket class: only what precedes it is sure
+    run = max(_GLOB_SPLIT.split(low), key=len, default="")
+    return run.encode() if run.isascii() and "]" not in run else b""
+
+
+def _checks_for(branch: Sequence[Term]) -> list[_Check]:
+    """Every term of a branch that can be checked on one field (all must pass: an AND)."""
+    checks: list[_Check] = []
+    literal = next(
+        (c for t in branch if t.key == "user" and not t.negated for c in [_user_check(t)] if c),
+        None,
+    )
     for term in branch:
         spec = _PROBES.get(term.key)
         if spec is None or (term.key == "error" and term.value.lower() in _ERROR_WORDS):
             continue
-        return _Probe(spec[0], spec[1], spec[2], term)
-    return None
+        if spec[1] and literal is not None:
+            continue  # userIdentity is decoded raw for the literal check
+        checks.append(_Check(spec[0], spec[1], term, attrs=spec[2]))
+    # Few distinct values first (one answer each), then the byte search, then addresses (as
+    # many distinct values as records): each check sees only what the earlier ones kept.
+    checks.sort(key=lambda c: c.term.key == "ip")
+    if literal is not None:
+        checks.insert(sum(c.term.key != "ip" for c in checks), literal)
+    return checks
 
 
-def _value_matches(probe: _Probe, value: str | None) -> bool:
-    one = _One()
-    setattr(one, probe.attr, "" if value is None else value)
-    return bool(probe.term.predicate(one))
+def _user_check(term: Term) -> _Check | None:
+    literal = _literal(term)
+    return _Check("userIdentity", False, term, literal=literal) if literal else None
+
+
+def _value_matches(check: _Check, value: str | None) -> bool:
+    assert check.attrs is not None
+    return bool(check.term.predicate(_Stand(check.attrs("" if value is None else value))))
+
+
+def _decoder(checks: list[_Check]) -> msgspec.json.Decoder[Any]:
+    """A decoder of the fields ``checks`` read, for every record, in one pass.
+
+    A checked field is typed str | None: another JSON type there sends the file to the full
+    parse, which coerces it (a number, an object) as the pane would. eventTime is required: a
+    record without it is a bad record, which only the full parse counts and names.
+    """
+    fields: dict[str, tuple[str, Any, Any]] = {}
+    nested: dict[str, tuple[str, Any, Any]] = {}
+    for check in checks:
+        if check.literal:
+            fields[check.field] = (check.field, msgspec.Raw, msgspec.UNSET)
+        elif check.nested:
+            nested[check.field] = (check.field, str | None, None)
+        else:
+            fields[check.field] = (check.field, str | None, None)
+    if nested:
+        leaf = msgspec.defstruct("Identity", list(nested.values()), gc=False)
+        fields["userIdentity"] = ("userIdentity", leaf | None, None)
+    record = msgspec.defstruct("Record", [("eventTime", Any), *fields.values()], gc=False)
+    return msgspec.json.Decoder(msgspec.defstruct("Doc", [("Records", list[record])]))
+
+
+def _raw_may_hold(raw: Any, literal: bytes) -> bool:
+    """True when a raw JSON value may hold ``literal`` once decoded and lower-cased: it does,
+    or escapes or non-ASCII text make a byte search unsure."""
+    if raw is msgspec.UNSET:
+        return False
+    data = bytes(raw)
+    return literal in data.lower() or b"\\" in data or not data.isascii()
 
 
 @contextmanager
@@ -254,55 +331,48 @@ class DeliveryScan:
         self.flt = flt if flt is not None and not flt.is_empty else None
         branches = self.flt.branches if self.flt is not None else ((),)
         self.light = all(t.key in LIGHT_KEYS for b in branches for t in b)
-        probes = [_probe_for(b) for b in branches]
-        self.probes: list[_Probe] | None = None
-        if probes and all(p is not None for p in probes):
-            self.probes = [p for p in probes if p is not None]
-        self._decoders: dict[tuple[str, bool], msgspec.json.Decoder[Any]] = {}
-        self._answers: dict[tuple[int, str | None], bool] = {}
-
-    def _decoder(self, probe: _Probe) -> msgspec.json.Decoder[Any]:
-        key = (probe.field, probe.nested)
-        dec = self._decoders.get(key)
-        if dec is None:
-            # The field typed str | None: another JSON type there sends the file to the full
-            # parse, which coerces it (a number, an object) exactly as the pane would.
-            # eventTime is required: a record without it is a bad record, which only the full
-            # parse counts and names.
-            leaf = msgspec.defstruct("Leaf", [(probe.field, str | None, None)], gc=False)
-            fields: list[tuple[str, Any] | tuple[str, Any, Any]] = [("eventTime", Any)]
-            if probe.nested:
-                fields.append(("userIdentity", leaf | None, None))
-            else:
-                fields.append((probe.field, str | None, None))
-            outer = msgspec.defstruct("Rec", fields, gc=False)
-            dec = msgspec.json.Decoder(msgspec.defstruct("Doc", [("Records", list[outer])]))
-            self._decoders[key] = dec
-        return dec
+        checks = [_checks_for(b) for b in branches]
+        # A branch nothing can be checked for can match any record: then every record is one.
+        self.checks: list[list[_Check]] | None = checks if all(checks) else None
+        self._decoders = [_decoder(c) for c in checks] if self.checks is not None else []
+        self._answers: dict[tuple[Term, str | None], bool] = {}
 
     def _candidates(self, data: bytes, count: int) -> Sequence[int] | None:
         """Indexes of the records that can match, in order; None when not readable so."""
-        if self.probes is None:
+        if self.checks is None:
             return range(count)
         chosen: set[int] = set()
-        for n, probe in enumerate(self.probes):
+        answers = self._answers
+        for checks, decoder in zip(self.checks, self._decoders, strict=True):
             try:
-                records = self._decoder(probe).decode(data).Records
+                records = decoder.decode(data).Records
             except _DECODE_ERRORS:
                 return None
-            answers = self._answers
-            name = probe.field
-            for i, rec in enumerate(records):
-                if probe.nested:
-                    ui = rec.userIdentity
-                    value = None if ui is None else getattr(ui, name)
-                else:
-                    value = getattr(rec, name)
-                ok = answers.get((n, value))
-                if ok is None:
-                    ok = answers[(n, value)] = _value_matches(probe, value)
-                if ok:
-                    chosen.add(i)
+            keep: Iterator[tuple[int, Any]] = enumerate(records)
+            for check in checks:
+                name = check.field
+                if check.literal:
+                    literal = check.literal
+                    keep = iter(
+                        [(i, r) for i, r in keep if _raw_may_hold(getattr(r, name), literal)]
+                    )
+                    continue
+                picked: list[tuple[int, Any]] = []
+                for i, rec in keep:
+                    if check.nested:
+                        ui = rec.userIdentity
+                        value = None if ui is None else getattr(ui, name)
+                    else:
+                        value = getattr(rec, name)
+                    ok = answers.get((check.term, value))
+                    if ok is None:
+                        if len(answers) >= _ANSWERS_LIMIT:
+                            answers.clear()  # addresses: as many values as records
+                        ok = answers[(check.term, value)] = _value_matches(check, value)
+                    if ok:
+                        picked.append((i, rec))
+                keep = iter(picked)
+            chosen.update(i for i, _ in keep)
         return sorted(chosen)
 
     def scan(self, data: bytes) -> FileScan | None:
