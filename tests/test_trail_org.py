@@ -437,3 +437,21 @@ def test_the_account_column_fits_the_layouts_and_only_when_asked(width: int) -> 
     event = parse_event(_record("333333333333", "ap-southeast-2", T0, "DescribeThings"))
     cells = event_cells(event, [c.key for c in many])
     assert cells[1] == "333333333333"
+
+
+@pytest.mark.parametrize(
+    "text", ["", "name:Describe10", "account:2222* name:Describe70", "region:eu-*"]
+)
+async def test_fast_route_from_s3_keeps_what_the_whole_read_keeps(
+    aws: Aws, org_bucket: str, text: str
+) -> None:
+    """``hamari trail --source s3://…`` reads objects through the fast route: the same events,
+    in the listing's order, with the same counts, as the pane's whole read."""
+    uri = f"s3://{org_bucket}/central/"
+    whole = [b async for b in stream_s3(aws, uri, WINDOW, compile_filter(text))]
+    fast = [b async for b in stream_s3(aws, uri, WINDOW, compile_filter(text), fast=True)]
+    assert [m.key for b in fast for m in b.matches()] == [e.key for b in whole for e in b.events]
+    assert sum(len(b.kept) for b in fast) == sum(len(b.events) for b in whole) > 0
+    assert [b.scanned for b in fast] == [b.scanned for b in whole]
+    assert fast[-1].progress is None and fast[-2].progress is not None
+    assert fast[-2].progress.events == sum(b.scanned for b in fast)

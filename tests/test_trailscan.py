@@ -219,8 +219,8 @@ def _reference(path: Path, window: TimeWindow | None, text: str) -> tuple[list[s
 def _fast(path: Path, window: TimeWindow | None, text: str) -> tuple[list[str], list[str]]:
     keys: list[str] = []
     lines: list[str] = []
-    for _batch, matches in scan_local(str(path), window, compile_filter(text)):
-        for match in matches:
+    for batch in scan_local(str(path), window, compile_filter(text)):
+        for match in batch.matches():
             keys.append(match.key)
             lines.append(match.line())
             assert match.full().key == match.key
@@ -270,7 +270,7 @@ def test_counts_match_the_full_parse_on_files_the_fast_route_reads(tmp_path: Pat
     for text in ("error:AccessDenied*", "name:Decrypt"):
         _keys, scanned, bad = _reference(tmp_path, None, text)
         got_scanned = got_bad = dups = 0
-        for batch, _ in scan_local(str(tmp_path), None, compile_filter(text)):
+        for batch in scan_local(str(tmp_path), None, compile_filter(text)):
             got_scanned += batch.scanned
             got_bad += batch.bad
             dups += batch.duplicates

@@ -63,6 +63,7 @@ from tui.models.cloudtrail import (
     read_trail_bytes,
 )
 from tui.models.trailfilter import FolderScope, TrailFilter
+from tui.models.trailscan import DeliveryScan, FileScan, delivery_text
 
 if TYPE_CHECKING:
     from tui.aws.session import Aws
@@ -682,7 +683,9 @@ async def _list_keys(
     return [key for keys in await _bounded(prefixes, listed, parallel) for key in keys]
 
 
-async def _fetch_object(aws: Aws, bucket: str, key: str, size: int) -> ParseResult:
+async def _fetch_object(
+    aws: Aws, bucket: str, key: str, size: int, scan: DeliveryScan | None = None
+) -> ParseResult | FileScan:
     name = f"s3://{bucket}/{key}"
     if size > MAX_OBJECT_BYTES:
         return ParseResult(name, SourceKind.BAD, reason=f"object too large ({size} bytes)")
@@ -711,7 +714,28 @@ async def _fetch_object(aws: Aws, bucket: str, key: str, size: int) -> ParseResu
             close()
     aws.meter.add("s3_bytes", total)
     # Decompression and JSON parsing are CPU work: off the event loop.
-    return await asyncio.to_thread(read_trail_bytes, b"".join(chunks), name)
+    return await asyncio.to_thread(read_object, b"".join(chunks), name, scan)
+
+
+def read_object(data: bytes, name: str, scan: DeliveryScan | None) -> ParseResult | FileScan:
+    """One file or object: through the fast route when given one and it can, else read whole."""
+    if scan is not None:
+        text = delivery_text(name, data)
+        found = scan.scan(text) if text is not None else None
+        if found is not None:
+            return found
+    return read_trail_bytes(data, name)
+
+
+def batch_from_scan(scan: FileScan, name: str, selector: _Selector) -> TrailBatch:
+    """A fast-route file's batch: its kept records windowed and folded by the stream's selector."""
+    selector.last_folded = 0
+    kept = [m for m in scan.matches() if m.when and selector.admit(m.key, m.when)]
+    notes = _notes(f"{name}: {note}" for note in scan.notes)
+    return TrailBatch(
+        [], scan.bad, name, 1, False, scan.scanned, notes=notes,
+        duplicates=selector.last_folded, kept=kept,
+    )  # fmt: skip
 
 
 def batch_from_result(
@@ -752,6 +776,7 @@ async def stream_s3(
     seen: set[str] | None = None,
     empty_ok: bool = False,
     parallel: int = S3_PARALLEL,
+    fast: bool = False,
 ) -> AsyncIterator[TrailBatch]:
     """Stream the trail's S3 log files that overlap ``window``, one batch per object.
 
@@ -770,6 +795,8 @@ async def stream_s3(
         seen: EventIds already known; updated in place.
         empty_ok: no file in the window is normal (a follow poll over the last minutes).
         parallel: objects downloaded and parsed at once (1: one after another).
+        fast: decode only the records the filter can match (``tui.models.trailscan``); they
+            come in ``kept``, not ``events`` (``hamari trail``; the pane needs every event).
 
     Yields:
         A batch with the listing's totals (``progress``), one batch per object (digests are
@@ -815,15 +842,16 @@ async def stream_s3(
     source = f"s3://{loc.bucket}/{loc.prefix}"
     total_bytes = sum(size for _, size in keys)
     gate = asyncio.Semaphore(max(1, parallel))
+    scan = DeliveryScan(flt) if fast else None
 
-    async def fetch(key: str, size: int) -> ParseResult:
+    async def fetch(key: str, size: int) -> ParseResult | FileScan:
         async with gate:
-            return await _fetch_object(aws, loc.bucket, key, size)
+            return await _fetch_object(aws, loc.bucket, key, size, scan)
 
     # Up to twice the parallelism is started ahead, and results are handed over in the
     # listing's order (account, region, day, delivery time): the same order every run, so
     # which copy of a duplicate is kept does not depend on the network.
-    pending: deque[asyncio.Task[ParseResult]] = deque()
+    pending: deque[asyncio.Task[ParseResult | FileScan]] = deque()
     position = done_bytes = events = 0
     started = time.monotonic()
     yield TrailBatch(
@@ -838,11 +866,15 @@ async def stream_s3(
             result = await pending.popleft()
             done = position - len(pending)
             done_bytes += keys[done - 1][1]
-            events += len(result.events)
+            if isinstance(result, FileScan):
+                events += result.scanned
+                batch = batch_from_scan(result, f"s3://{loc.bucket}/{keys[done - 1][0]}", selector)
+            else:
+                events += len(result.events)
+                batch = batch_from_result(result, selector)
             progress = S3Progress(
                 done, len(keys), done_bytes, total_bytes, events, time.monotonic() - started
             )
-            batch = batch_from_result(result, selector)
             yield dataclasses.replace(batch, progress=progress)
     finally:
         for task in pending:
@@ -902,10 +934,12 @@ def stream_source(
     max_pages: int | None = None,
     seen: set[str] | None = None,
     empty_ok: bool = False,
+    fast: bool = False,
 ) -> AsyncIterator[TrailBatch]:
     """The stream for a parsed source (``aws`` may be None for local files).
 
-    ``empty_ok``: a window without S3 files is no error (follow polls); see :func:`stream_s3`.
+    ``empty_ok``: a window without S3 files is no error (follow polls); ``fast``: S3 objects
+    through the fast route (see :func:`stream_s3`).
     """
     if source.kind == "local":
         return stream_local(source.location, window, flt, seen=seen)
@@ -916,8 +950,9 @@ def stream_source(
         return stream_cwl(aws, source.location, window, flt, seen=seen)
     if source.kind == "s3":
         return stream_s3(
-            aws, source.location, window, flt, regions=regions, seen=seen, empty_ok=empty_ok
-        )
+            aws, source.location, window, flt, regions=regions, seen=seen, empty_ok=empty_ok,
+            fast=fast,
+        )  # fmt: skip
     return stream_lookup(aws, window, flt, regions=regions, max_pages=max_pages, seen=seen)
 
 

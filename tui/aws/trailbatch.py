@@ -10,9 +10,10 @@ others.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tui.models.cloudtrail import TrailEvent
+from tui.models.trailscan import Match
 from tui.models.trailscan import Selector as _Selector
 
 __all__ = ["S3Progress", "TrailBatch", "_Selector"]
@@ -38,6 +39,8 @@ class TrailBatch:
         region_errors: one line per region that could not be read (``us-east-1: not
             reachable: …``); the other regions' events still come.
         progress: how far an S3 read is, after its listing and after each object.
+        kept: what the fast route (``hamari trail``: ``tui.models.trailscan``) kept instead of
+            ``events``: each record's bytes, its event built only when asked.
     """
 
     events: list[TrailEvent]
@@ -52,6 +55,12 @@ class TrailBatch:
     skipped: tuple[str, ...] = ()
     region_errors: tuple[str, ...] = ()
     progress: S3Progress | None = None
+    kept: list[Match] = field(default_factory=list)
+
+    def matches(self) -> list[Match]:
+        """Every kept event as a :class:`~tui.models.trailscan.Match`, whichever route read it."""
+        built = [Match(b"", e.key, e.event_time, e) for e in self.events]
+        return built + self.kept if self.kept else built
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,6 @@ selector. No textual or rich here.
 
 from __future__ import annotations
 
-import dataclasses
 import multiprocessing
 import os
 import threading
@@ -21,20 +20,17 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPool
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tui.aws.cloudtrail import batch_from_result
+from tui.aws.cloudtrail import batch_from_result, batch_from_scan
 from tui.aws.errors import NotFoundError
 from tui.aws.trailbatch import TrailBatch, _Selector
 from tui.models.cloudtrail import (
-    GZIP_ERRORS,
-    EventParseError,
     ParseResult,
     read_failure,
     read_trail_bytes,
     trail_files,
 )
-from tui.models.cloudtrail import gunzip as _gunzip
 from tui.models.trailfilter import compile_filter
-from tui.models.trailscan import DeliveryScan, FileScan, Match
+from tui.models.trailscan import DeliveryScan, FileScan, delivery_text
 
 if TYPE_CHECKING:
     from tui.models.timewindow import TimeWindow
@@ -51,18 +47,6 @@ AHEAD = 3
 _SCANNERS: dict[str, DeliveryScan] = {}  # per worker process: the compiled filter, cached
 
 
-def _inflate(file: Path, data: bytes) -> bytes | None:
-    """The text of a plain or gzip file the fast route may read; None for the ordinary read."""
-    if data[:4] in (b"PK\x03\x04", b"PK\x05\x06") or "CloudTrail-Digest" in file.name:
-        return None
-    if data[:2] == b"\x1f\x8b":
-        try:
-            return _gunzip(data)
-        except (EventParseError, *GZIP_ERRORS):
-            return None  # the ordinary read says what is wrong with it
-    return None if file.name.endswith(".gz") else data
-
-
 def _scan_file(path: str, filter_text: str) -> FileScan | str | None:
     """In a worker: the fast route's result, a read error's text, or None (read it ordinarily)."""
     scanner = _SCANNERS.get(filter_text)
@@ -73,7 +57,7 @@ def _scan_file(path: str, filter_text: str) -> FileScan | str | None:
         data = file.read_bytes()
     except OSError as exc:
         return exc.strerror or str(exc)
-    text = _inflate(file, data)
+    text = delivery_text(file.name, data)
     return scanner.scan(text) if text is not None else None
 
 
@@ -94,8 +78,9 @@ def _executor(files: int) -> tuple[Executor, int]:
 
 def scan_local(
     path: str, window: TimeWindow | None, flt: TrailFilter | None
-) -> Iterator[tuple[TrailBatch, list[Match]]]:
-    """Each file's counts (a batch without events) and the records kept from it, in path order.
+) -> Iterator[TrailBatch]:
+    """One batch per file, in path order: its counts, and what it kept (``kept`` for the fast
+    route, ``events`` for a file read whole).
 
     At most :data:`AHEAD` files per worker are in flight, so a slow reader of the output (a
     pipe to ``less``) holds a few files' matches, not the folder's; a reader that stops early
@@ -133,30 +118,17 @@ def _outcome(
     skipped: ParseResult | None,
     future: Future[FileScan | str | None] | None,
     selector: _Selector,
-) -> tuple[TrailBatch, list[Match]]:
+) -> TrailBatch:
     name = str(file)
     if skipped is not None or future is None:
-        return batch_from_result(skipped or read_failure(name, OSError()), selector), []
+        return batch_from_result(skipped or read_failure(name, OSError()), selector)
     scan = future.result()
     if isinstance(scan, str):
-        return batch_from_result(read_failure(name, OSError(scan)), selector), []
-    if scan is None:
-        return _ordinary(file, selector)
-    selector.last_folded = 0
-    kept = [m for m in scan.matches() if m.when and selector.admit(m.key, m.when)]
-    notes = tuple(f"{name}: {note}" for note in scan.notes)
-    batch = TrailBatch(
-        [], scan.bad, name, 1, False, scan.scanned, notes=notes, duplicates=selector.last_folded
-    )
-    return batch, kept
-
-
-def _ordinary(file: Path, selector: _Selector) -> tuple[TrailBatch, list[Match]]:
-    name = str(file)
+        return batch_from_result(read_failure(name, OSError(scan)), selector)
+    if scan is not None:
+        return batch_from_scan(scan, name, selector)
     try:
         data = file.read_bytes()
     except OSError as exc:
-        return batch_from_result(read_failure(name, exc), selector), []
-    batch = batch_from_result(read_trail_bytes(data, name), selector)
-    matches = [Match(b"", e.key, e.event_time, e) for e in batch.events]
-    return dataclasses.replace(batch, events=[]), matches
+        return batch_from_result(read_failure(name, exc), selector)
+    return batch_from_result(read_trail_bytes(data, name), selector)

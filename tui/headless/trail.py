@@ -18,7 +18,7 @@ import argparse
 import asyncio
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import IO, Any
 
@@ -29,7 +29,7 @@ from tui.models.text import display_safe
 from tui.models.timewindow import TimeWindow
 from tui.models.trailfilter import FilterError, TrailFilter, compile_filter
 from tui.models.trailscan import Match
-from tui.models.writers import write_csv, write_ndjson, write_table
+from tui.models.writers import write_csv, write_table
 from tui.settings import Settings
 from tui.verbs import fail, verb
 
@@ -118,7 +118,7 @@ class _Totals:
     def add(self, batch: TrailBatch) -> None:
         if batch.progress is not None and self.progress is not None:
             self.progress.update(batch.progress)
-        self.events += len(batch.events)
+        self.events += len(batch.events) + len(batch.kept)
         self.scanned += batch.scanned
         self.pages += batch.pages
         self.bad += batch.bad
@@ -154,21 +154,17 @@ async def _events(
     window: TimeWindow | None,
     flt: TrailFilter,
     totals: _Totals,
-) -> AsyncIterator[TrailEvent]:
+) -> AsyncIterator[Match]:
+    """LookupEvents, S3 objects (through the fast route) or CloudWatch Logs, as matches."""
     regions = [settings.region] if settings.region else []
-    if source.kind == "local":
-        async for batch in stream_source(None, source, window, flt):
-            totals.add(batch)
-            for event in batch.events:
-                yield event
-        return
     async with open_aws(settings) as aws:
         now = datetime.now(UTC)
         live_window = window or settings.window(now)
-        async for batch in stream_source(aws, source, live_window, flt, regions=regions):
+        stream = stream_source(aws, source, live_window, flt, regions=regions, fast=True)
+        async for batch in stream:
             totals.add(batch)
-            for event in batch.events:
-                yield event
+            for match in batch.matches():
+                yield match
 
 
 def _drain_local(
@@ -179,46 +175,46 @@ def _drain_local(
     fmt: str,
     out: IO[str],
 ) -> None:
-    """Local files through the fast route (``tui.aws.trailfiles``): a kept record is written as
-    delivered, and only csv and table rows build the whole event."""
+    """Local files, scanned in worker processes (``tui.aws.trailfiles``)."""
     from tui.aws.trailfiles import scan_local
 
     def kept() -> Iterator[Match]:
-        for batch, matches in scan_local(source.location, window, flt):
+        for batch in scan_local(source.location, window, flt):
             totals.add(batch)
-            totals.events += len(matches)
-            yield from matches
+            yield from batch.matches()
 
+    _write(kept(), fmt, out)
+
+
+def _write(matches: Iterable[Match], fmt: str, out: IO[str]) -> None:
+    """ndjson as each event arrives (as delivered when safe), csv too, a table at the end;
+    only csv and table rows build the whole event."""
     if fmt == "ndjson":
-        for match in kept():
+        for match in matches:
             out.write(match.line() + "\n")
         out.flush()
     elif fmt == "csv":
-        write_csv((event_row(m.full()) for m in kept()), COLUMNS, out)
+        write_csv((event_row(m.full()) for m in matches), COLUMNS, out)
     else:
-        write_table([event_row(m.full()) for m in kept()], COLUMNS, out)
+        write_table([event_row(m.full()) for m in matches], COLUMNS, out)
 
 
-def _drain(agen: AsyncIterator[TrailEvent], fmt: str, out: IO[str]) -> None:
+def _drain(agen: AsyncIterator[Match | TrailEvent], fmt: str, out: IO[str]) -> None:
     """Run the async stream, writing each event as it arrives (ndjson/csv) or at the end."""
     loop = asyncio.new_event_loop()
     try:
 
-        def iterate() -> Any:
+        def iterate() -> Iterator[Match]:
             while True:
                 try:
-                    yield loop.run_until_complete(agen.__anext__())
+                    item = loop.run_until_complete(agen.__anext__())
                 except StopAsyncIteration:
                     return
+                if isinstance(item, TrailEvent):  # a remote query's events
+                    item = Match(b"", item.key, item.event_time, item)
+                yield item
 
-        events = iterate()
-        if fmt == "ndjson":
-            for event in events:
-                write_ndjson([event.raw], out)
-        elif fmt == "csv":
-            write_csv((event_row(e) for e in events), COLUMNS, out)
-        else:
-            write_table([event_row(e) for e in events], COLUMNS, out)
+        _write(iterate(), fmt, out)
     finally:
         try:
             loop.run_until_complete(agen.aclose())  # type: ignore[attr-defined]
@@ -247,7 +243,9 @@ def run(settings: Settings, ns: argparse.Namespace) -> int:
         if source.kind == "local" and not remote:
             _drain_local(source, window, flt, totals, ns.format, sys.stdout)
         else:
-            events = _events(settings, source, window, flt, totals)
+            events: AsyncIterator[Match | TrailEvent] = _events(
+                settings, source, window, flt, totals
+            )
             if remote:  # CloudTrail Lake or Logs Insights (trailremote.py)
                 from tui.headless.trailremote import remote_events
 

@@ -41,9 +41,11 @@ from typing import TYPE_CHECKING, Any, Final
 import msgspec
 
 from tui.models.cloudtrail import (
+    GZIP_ERRORS,
     EventParseError,
     LightEvent,
     TrailEvent,
+    gunzip,
     ip_fields,
     light_event,
     parse_event,
@@ -54,7 +56,7 @@ if TYPE_CHECKING:
     from tui.models.timewindow import TimeWindow
     from tui.models.trailfilter import Term, TrailFilter
 
-__all__ = ["DeliveryScan", "FileScan", "Match", "Selector", "in_window"]
+__all__ = ["DeliveryScan", "FileScan", "Match", "Selector", "delivery_text", "in_window"]
 
 
 def in_window(when: datetime, start: datetime | None, end: datetime | None) -> bool:
@@ -416,3 +418,17 @@ class DeliveryScan:
         out.raws.append(raw)
         out.keys.append(event.key)
         out.stamps.append(event.event_time.timestamp())
+
+
+def delivery_text(name: str, data: bytes) -> bytes | None:
+    """The text of a file or object the fast route may read (plain, or gzip inflated); None
+    for what only the ordinary read handles (zip, digest, bad gzip, .gz that is not gzip), which
+    then says what it is."""
+    if data[:4] in (b"PK\x03\x04", b"PK\x05\x06") or "CloudTrail-Digest" in name:
+        return None
+    if data[:2] == b"\x1f\x8b":
+        try:
+            return gunzip(data)
+        except (EventParseError, *GZIP_ERRORS):
+            return None
+    return None if name.endswith(".gz") else data
