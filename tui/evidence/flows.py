@@ -67,6 +67,8 @@ CONVERSATIONS_EVERY = 60.0
 STORE_MEMORY = "128MB"
 #: Above this many records, filtering and analysis run in a thread.
 THREAD_THRESHOLD = 50_000
+#: DuckDB threads reading local files: the other core stays with the event loop.
+LOAD_THREADS = 1
 #: Seconds between two progress reports while DuckDB reads local files.
 PROGRESS_EVERY = 0.25
 
@@ -371,7 +373,7 @@ class FlowEvidence:
                 return made
 
             def load(store: Any) -> tuple[int, int | None, int | None, int, list[FlowRecord]]:
-                store.load_files(path, fields, stats=stats)
+                store.load_files(path, fields, stats=stats, threads=LOAD_THREADS)
                 outside, first, last = store.keep_window(*window) if window else (0, None, None)
                 stored = store.count()
                 # Memory holds the newest, sorted by start (ties in load order), as add() keeps.

@@ -442,6 +442,7 @@ class FlowEngine:
         fields: Sequence[str] | None = None,
         *,
         stats: ParseStats | None = None,
+        threads: int | None = None,
     ) -> ParseStats:
         """Load flow-log files and folders (text or gzip with or without header, Parquet, JSON).
 
@@ -450,17 +451,25 @@ class FlowEngine:
             fields: The format of files without a header line (``LogFormat`` names); if None,
                 a ``name.format`` sidecar or the AWS default (14 or 36 fields) is used.
             stats: Counters of this load alone, kept instead of the engine's :attr:`stats`.
+            threads: DuckDB worker threads for this load only (an app leaves a core to its
+                event loop); the engine's setting otherwise.
 
         Returns:
             The counters updated (``stats``, or the engine's running :attr:`stats`).
         """
-        if stats is None:
-            return self._load_files(paths, fields)
-        running, self.stats = self.stats, stats
+        running = self.stats
+        if stats is not None:
+            self.stats = stats
+        before = None
+        if threads is not None:
+            before = self.con.execute("SELECT current_setting('threads')").fetchone()
+            self.con.execute(f"SET threads = {int(threads)}")
         try:
             return self._load_files(paths, fields)
         finally:
             self.stats = running
+            if before is not None:
+                self.con.execute(f"SET threads = {int(before[0])}")
 
     def progress(self) -> float | None:
         """How far the running statement is (percent), from any thread; None when unknown."""
