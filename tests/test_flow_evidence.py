@@ -201,3 +201,111 @@ def test_export_without_a_store_writes_the_filter_and_focus_matches(tmp_path: Pa
     _where, n = asyncio.run(evidence.export(str(out), parse_filter("action=ACCEPT"), ON_A))
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert n == 2 and {r["interface-id"] for r in rows} == {"eni-a"}
+
+
+def _flow_file(tmp_path: Path, extra: Sequence[str]) -> Path:
+    """A gzip flow log (header line) of 120 records, two status rows and ``extra`` lines."""
+    import gzip
+
+    lines = [FIELDS]
+    for i in range(120):
+        start = 1000 + (i * 37) % 120  # not in file order: memory keeps them sorted by start
+        action = "REJECT" if i % 5 == 0 else "ACCEPT"
+        lines.append(
+            f"5 eni-{i % 3} 10.0.0.{i % 7} 10.1.0.1 {40000 + i} 443 6 {start} {start + 60} "
+            f"{action} OK"
+        )
+    lines += ["5 eni-1 - - - - - 1050 1110 - NODATA", "5 eni-2 - - - - - 1060 1120 - SKIPDATA"]
+    lines += extra
+    path = tmp_path / "flows.log.gz"
+    path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    return path
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["5 eni-1 too few fields"],  # DuckDB rejects the line; the pure parser names it
+        ["5 eni-1 10.0.0.1 10.1.0.1 x 443 6 1001 1061 ACCEPT OK"],  # the pure reader takes it
+        [],
+    ],
+)
+@pytest.mark.parametrize("max_records", [1000, 50])  # all in memory; the store past the cap
+def test_local_files_load_the_pure_readers_records_and_name_every_skipped_line(
+    tmp_path: Path, extra: list[str], max_records: int
+) -> None:
+    """DuckDB reads the file straight into the store: the same records, counts and named bad
+    lines as the pure reader (the way the pane read files before), nothing dropped in silence."""
+    from tui.models.flowlog import ParseStats, read_flow_logs
+
+    path = _flow_file(tmp_path, extra)
+    stats = ParseStats()
+    pure = sorted(read_flow_logs(path, stats=stats), key=lambda r: r.start or 0)
+
+    async def scenario() -> tuple[Any, ...]:
+        evidence = FlowEvidence(max_records=max_records)
+        loaded = await evidence.load_files(str(path), None, None)
+        stored = list(evidence.store.records()) if evidence.store is not None else []
+        state = (evidence.loaded_count, evidence.store is not None, evidence.lost)
+        evidence.close()
+        return loaded, evidence, stored, state
+
+    loaded, evidence, stored, state = asyncio.run(scenario())
+    assert loaded is not None and loaded.added.appended is None  # a view asks for its matches
+    rows = len(pure)  # status rows are rows too
+    assert state == (rows, rows > max_records, False)
+    c = evidence.counts
+    assert (c.bad_lines, c.nodata, c.skipdata, c.bad_files) == (
+        stats.bad_lines,
+        1,
+        1,
+        0,
+    )
+    assert c.bad_lines == len(extra)
+    named = [(s.where, s.line, s.reason) for s in evidence.skipped_items()]
+    assert named == [(b.source, b.lineno, b.reason) for b in stats.samples]
+    as_seen = [(r.start, r.srcport, r.action) for r in pure if r.log_status == "OK"]
+    memory = [(r.start, r.srcport, r.action) for r in evidence.records if r.log_status == "OK"]
+    if state[1]:  # memory holds the newest, the store everything
+        assert len(evidence.records) == max_records
+        assert [r.start for r in evidence.records] == sorted(r.start for r in evidence.records)
+        assert sorted((r.start, r.srcport, r.action) for r in stored if r.log_status == "OK") == (
+            sorted(as_seen)
+        )
+    else:
+        assert memory == as_seen  # the same records, in the same order
+
+
+def test_local_files_are_windowed_in_the_store_and_what_it_hides_is_counted(
+    tmp_path: Path,
+) -> None:
+    path = _flow_file(tmp_path, [])
+
+    async def scenario() -> tuple[Any, ...]:
+        evidence = FlowEvidence(max_records=10)
+        loaded = await evidence.load_files(str(path), None, (1000, 1029))
+        starts = sorted(r.start for r in evidence.store.records())
+        state = (loaded, evidence.loaded_count, starts)
+        evidence.close()
+        return state
+
+    loaded, count, starts = asyncio.run(scenario())
+    # Kept: what ends at or after 1000 and starts at or before 1029 (30 starts, one each).
+    assert count == len(starts) == 30 and starts == list(range(1000, 1030))
+    assert loaded.outside == 122 - 30 and loaded.span == (1000, 1179)
+
+
+def test_local_files_go_to_the_pure_reader_when_the_store_cannot_be_used(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    import tui.models.flowengine as engine
+
+    def broken(*_: Any, **__: Any) -> Any:
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(engine, "FlowEngine", broken)
+    evidence = FlowEvidence()
+    path = _flow_file(tmp_path, [])
+    assert asyncio.run(evidence.load_files(str(path), None, None)) is None
+    assert evidence.counts.store_error == "OSError: No space left on device"
+    assert evidence.records == [] and evidence.stats == []  # nothing half-counted

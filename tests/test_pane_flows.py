@@ -415,3 +415,19 @@ async def test_a_failing_store_query_falls_back_to_memory_and_says_so(
         assert await _wait(pilot, lambda: "150 match" in _status(pane))  # REJECTs in memory
         notes = [n.message for n in app._notifications]
         assert any("could not allocate" in m and "in memory only" in m for m in notes)
+
+
+async def test_a_file_being_read_is_named_literally_with_how_far_it_is(
+    emulator: Any, demo_world: Any
+) -> None:
+    """While DuckDB reads a local file the status says which and how far; the name is a
+    path from the user's disk, shown as text (never markup, no escape sequences)."""
+    app = _app(emulator, demo_world)
+    async with app.run_test(size=(120, 36)) as pilot:
+        pane = await _open_flows(pilot)
+        name = "/tmp/[bold]flows[/]\x1b]52;c;eA==\x07.log.gz 43%"
+        pane._update_status(loading=True, reading=name)
+        await pilot.pause()
+        shown = _status(pane)
+        assert shown.startswith("⟳ reading /tmp/[bold]flows[/]") and "43% · " in shown
+        assert not ESCAPE_BYTES.search(shown)

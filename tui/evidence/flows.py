@@ -13,6 +13,14 @@ over everything loaded. If DuckDB cannot be used, the oldest records are dropped
 counted (:attr:`Counts.dropped`), and :attr:`FlowEvidence.lost` says so. Nothing is dropped in
 silence: a store that fails is reported by the call that met it, with its error.
 
+Local files skip Python on the way in (:meth:`FlowEvidence.load_files`): DuckDB's reader puts
+them straight into the store, releasing the GIL, so the terminal stays responsive while a million
+records load (parsing them in Python held the GIL and starved the event loop), and no million
+short-lived record objects are made. The counts and named bad lines are the pure reader's
+(:meth:`~tui.models.flowengine.FlowEngine.load_files`); memory then holds the newest records,
+taken from the store, and a load that fits in memory closes the store as if it had never been
+needed.
+
 The one DuckDB connection is used from worker threads; a lock serialises them and a generation
 number (bumped by :meth:`FlowEvidence.reset`) drops a result that arrives after a reset.
 """
@@ -37,10 +45,12 @@ __all__ = [
     "CONVERSATIONS_EVERY",
     "MAX_RECORDS",
     "PAIR_LIMIT",
+    "PROGRESS_EVERY",
     "STORE_MEMORY",
     "THREAD_THRESHOLD",
     "Added",
     "Counts",
+    "FilesLoaded",
     "FlowEvidence",
     "Matches",
     "export_records",
@@ -57,6 +67,10 @@ CONVERSATIONS_EVERY = 60.0
 STORE_MEMORY = "128MB"
 #: Above this many records, filtering and analysis run in a thread.
 THREAD_THRESHOLD = 50_000
+#: DuckDB threads reading local files: the other core stays with the event loop.
+LOAD_THREADS = 1
+#: Seconds between two progress reports while DuckDB reads local files.
+PROGRESS_EVERY = 0.25
 
 
 @dataclass
@@ -96,6 +110,22 @@ class Added:
 
     appended: list[FlowRecord] | None
     store_error: str | None = None
+
+
+@dataclass(frozen=True)
+class FilesLoaded:
+    """What :meth:`FlowEvidence.load_files` did.
+
+    Attributes:
+        added: What a view must do (``appended`` is None: ask for the matches again).
+        outside: Records read but outside the window (deleted from the store).
+        span: Earliest start and latest start or end of every record read (epoch seconds),
+            or None when no record had a start.
+    """
+
+    added: Added
+    outside: int = 0
+    span: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -300,6 +330,98 @@ class FlowEvidence:
                 self._close_store()
                 return self.counts.store_error
         return None
+
+    async def load_files(
+        self,
+        path: str,
+        fields: Sequence[str] | None,
+        window: tuple[int, int] | None,
+        progress: Callable[[float | None], None] | None = None,
+    ) -> FilesLoaded | None:
+        """Read local files with DuckDB straight into the store, then keep the newest in memory.
+
+        Args:
+            path: A file or a folder (read recursively).
+            fields: The format of files without a header line, or None.
+            window: Keep the records overlapping ``(start, end)`` (epoch seconds); count the
+                others (``outside``). None keeps every record.
+            progress: Called every :data:`PROGRESS_EVERY` seconds while DuckDB reads, with the
+                percentage read (None when DuckDB cannot say yet).
+
+        Returns:
+            What was loaded; None when the store cannot be used (its error is in
+            :attr:`counts`) or a reset came meanwhile: the caller then reads the files with
+            the pure reader, through :meth:`load`.
+        """
+        if self.counts.store_error is not None:
+            return None
+        from tui.models import flowengine
+        from tui.models.flowlog import ParseStats
+
+        generation = self.generation
+        stats = ParseStats()
+        async with self._lock:
+            if self.counts.store_error is not None or generation != self.generation:
+                return None
+            store = self.store
+            held = list(self.records) if store is None else []
+            memory, limit = self.store_memory, self.max_records
+
+            def create() -> Any:
+                made = flowengine.FlowEngine(memory_limit=memory)
+                made.add(held)
+                return made
+
+            def load(store: Any) -> tuple[int, int | None, int | None, int, list[FlowRecord]]:
+                store.load_files(path, fields, stats=stats, threads=LOAD_THREADS)
+                outside, first, last = store.keep_window(*window) if window else (0, None, None)
+                stored = store.count()
+                # Memory holds the newest, sorted by start (ties in load order), as add() keeps.
+                return outside, first, last, stored, store.newest(None, limit)
+
+            try:
+                if store is None:
+                    store = await asyncio.to_thread(create)
+                    if generation != self.generation:  # reset meanwhile: these are stale
+                        await asyncio.to_thread(store.close)
+                        return None
+                task = asyncio.ensure_future(asyncio.to_thread(load, store))
+                try:
+                    while not task.done():
+                        await asyncio.wait([task], timeout=PROGRESS_EVERY)
+                        if progress is not None and not task.done():
+                            progress(store.progress())
+                except asyncio.CancelledError:  # stop DuckDB; a store of ours goes when it stops
+                    store.interrupt()
+                    if store is not self.store:
+                        task.add_done_callback(lambda _done: store.close())
+                    raise
+                outside, first, last, stored, newest = task.result()
+            except Exception as exc:  # no DuckDB: the pure reader takes the files, and says so
+                self.counts.store_error = _error(exc)
+                if store is not None and store is not self.store:
+                    await asyncio.to_thread(store.close)
+                self._close_store()
+                return None
+            if generation != self.generation:
+                if store is not self.store:
+                    await asyncio.to_thread(store.close)
+                return None
+            self.stats.append(stats)
+            self.counts.add_stats(stats)
+            self.counts.pages += stats.files
+            if stored <= limit and self.store is None:
+                # Everything fits in memory: as if the store had never been needed.
+                await asyncio.to_thread(store.close)
+                self.records = newest
+                self.counts.stored = 0
+            else:
+                self.store = store
+                self.records = newest
+                self.counts.stored = stored
+                self.counts.dropped = stored - len(newest)
+        span = (first, last) if first is not None and last is not None else None
+        return FilesLoaded(Added(None), outside, span)
 
     def reset(self) -> None:
         """Forget every record (a new window); the topology stays."""

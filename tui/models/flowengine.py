@@ -82,6 +82,9 @@ _VIEW: Final = "flows"
 _FILE_COL: Final = "_file"
 _SEQ: Final = "_seq"  # arrival order of records added by add() (files keep the row order)
 _ROW: Final = "_row"  # load order, in the view
+# Rows turned into Python tuples per fetch when records are built for the app: DuckDB holds the
+# GIL while it converts a batch (10,000 rows of a v5 record took ~50 ms, a frozen UI meanwhile).
+_FETCH_ROWS: Final = 1000
 
 
 def _attr(name: str) -> str:
@@ -302,6 +305,12 @@ def duckdb_errors() -> type[Exception]:
     return duckdb.Error
 
 
+def _interrupted(exc: BaseException) -> bool:
+    import duckdb
+
+    return isinstance(exc, duckdb.InterruptException)
+
+
 def _valid(value: Any) -> Any:
     """``value`` with a string made valid UTF-8 (a lone surrogate becomes U+FFFD)."""
     if isinstance(value, str) and not value.isascii():
@@ -368,7 +377,9 @@ class FlowEngine:
         if threads:
             config["threads"] = threads
         self.con = duckdb.connect(database, config=config)
-        self.con.execute("SET enable_progress_bar = false")
+        # Progress is tracked (for progress()) but never printed.
+        self.con.execute("SET enable_progress_bar = true")
+        self.con.execute("SET enable_progress_bar_print = false")
         self.stats = ParseStats()
         self.fallback: str | None = None
         self._columns: list[str] = [_FILE_COL, _SEQ]
@@ -426,7 +437,12 @@ class FlowEngine:
     # -- loading -----------------------------------------------------------------------------
 
     def load_files(
-        self, paths: str | Path | Iterable[str | Path], fields: Sequence[str] | None = None
+        self,
+        paths: str | Path | Iterable[str | Path],
+        fields: Sequence[str] | None = None,
+        *,
+        stats: ParseStats | None = None,
+        threads: int | None = None,
     ) -> ParseStats:
         """Load flow-log files and folders (text or gzip with or without header, Parquet, JSON).
 
@@ -434,10 +450,68 @@ class FlowEngine:
             paths: A file, a folder (read recursively) or several.
             fields: The format of files without a header line (``LogFormat`` names); if None,
                 a ``name.format`` sidecar or the AWS default (14 or 36 fields) is used.
+            stats: Counters of this load alone, kept instead of the engine's :attr:`stats`.
+            threads: DuckDB worker threads for this load only (an app leaves a core to its
+                event loop); the engine's setting otherwise.
 
         Returns:
-            The engine's running :attr:`stats`.
+            The counters updated (``stats``, or the engine's running :attr:`stats`).
         """
+        running = self.stats
+        if stats is not None:
+            self.stats = stats
+        before = None
+        if threads is not None:
+            before = self.con.execute("SELECT current_setting('threads')").fetchone()
+            self.con.execute(f"SET threads = {int(threads)}")
+        try:
+            return self._load_files(paths, fields)
+        finally:
+            self.stats = running
+            if before is not None:
+                self.con.execute(f"SET threads = {int(before[0])}")
+
+    def progress(self) -> float | None:
+        """How far the running statement is (percent), from any thread; None when unknown."""
+        try:
+            done = float(self.con.query_progress())
+        except Exception:  # closed, or an older DuckDB
+            return None
+        return done if done >= 0 else None
+
+    def interrupt(self) -> None:
+        """Stop the running statement (from any thread); it raises in its own thread."""
+        with contextlib.suppress(Exception):
+            self.con.interrupt()
+
+    def keep_window(self, lo: int, hi: int) -> tuple[int, int | None, int | None]:
+        """Delete the records outside ``[lo, hi]`` (epoch seconds), as the pane windows files.
+
+        A record stays when it ends at or after ``lo`` and starts at or before ``hi`` (a missing
+        time keeps it). Returns how many were deleted, and the earliest start and latest start
+        or end of every record before the deletion (None when no record has a start).
+        """
+        have = set(self._columns)
+        start = "start" if "start" in have else "NULL"
+        end = '"end"' if "end" in have else "NULL"
+        row = self.con.execute(
+            f"SELECT min({start}), greatest(max({start}), max({end})) FROM {_TABLE}"
+        ).fetchone()
+        first, last = (row[0], row[1]) if row and row[0] is not None else (None, None)
+        keep = (
+            f"({end} IS NULL OR {end} >= {int(lo)}) AND ({start} IS NULL OR {start} <= {int(hi)})"
+        )
+        gone = self.con.execute(f"DELETE FROM {_TABLE} WHERE NOT ({keep})").fetchone()
+        outside = int(gone[0]) if gone else 0
+        return (
+            outside,
+            (int(first) if first is not None else None),
+            (int(last) if last is not None else None),
+        )
+
+    def _load_files(
+        self, paths: str | Path | Iterable[str | Path], fields: Sequence[str] | None
+    ) -> ParseStats:
         for path in iter_files(paths, skipped=self.stats.skipped):
             file_id = next(self._files)
             mark = self.stats.mark()
@@ -486,8 +560,10 @@ class FlowEngine:
             recovered, scratch = _reparse(rejected, names, path)
             if scratch.headers:  # another header: the lines after it have another layout
                 raise _NotPlain
-        except Exception:
+        except Exception as exc:
             con.execute("ROLLBACK")
+            if _interrupted(exc):  # stopped (interrupt()): not a file for the pure reader
+                raise
             return False
         con.execute("COMMIT")
         con.execute("DROP TABLE IF EXISTS hamari_rejects")
@@ -842,7 +918,7 @@ class FlowEngine:
             rows: list[FlowRecord] = []
             # Kept for a while (table, pairs, findings): text values shared as the parser
             # shares them, batch by batch, so DuckDB's copies of one ENI do not pile up.
-            while batch := cur.fetchmany(10000):
+            while batch := cur.fetchmany(_FETCH_ROWS):
                 rows.extend(
                     new(cls, (*(intern(v) if v.__class__ is str else v for v in r[:-1]), r[-1]))
                     for r in batch
@@ -864,7 +940,7 @@ class FlowEngine:
         cur = self.con.cursor()
         names = ", ".join(_quote(c) for c in cols)
         cur.execute(f"SELECT {names}, {_raw_sql(cols)} FROM {_VIEW} {tail}")
-        while batch := cur.fetchmany(10000):
+        while batch := cur.fetchmany(_FETCH_ROWS):
             for row in batch:
                 yield new(cls, row)
 

@@ -8,6 +8,10 @@ memory cap dropped records for good), windows local files here (so an empty tabl
 the window hides and ``W`` can fit it), and in follow mode re-reads CloudWatch Logs from a little
 before the newest record (flow records arrive minutes late; the evidence's ``seen`` dedupes).
 Everything loaded goes to the screen's :class:`~tui.evidence.flows.FlowEvidence`.
+
+Local files go straight into the evidence's DuckDB store
+(:meth:`~tui.evidence.flows.FlowEvidence.load_files`), the status line saying how far the read
+is; the pure reader streams them only when the store cannot be used or the filter is pushed down.
 """
 
 from __future__ import annotations
@@ -73,7 +77,9 @@ class FlowLoader:
         def _reset(self) -> None: ...
         def _fit_columns(self, pane_width: int) -> None: ...
         def update_warning(self) -> None: ...
-        def _update_status(self, *, loading: bool = False, pending: Any = None) -> None: ...
+        def _update_status(
+            self, *, loading: bool = False, pending: Any = None, reading: str | None = None
+        ) -> None: ...
         async def _show_added(self, added: Added) -> None: ...
         def post_message(self, message: Any) -> bool: ...
         def DataChanged(self, pane: Any) -> Any: ...
@@ -111,6 +117,10 @@ class FlowLoader:
             self._loaded_for = self.window
             return
         for stream in streams:
+            if isinstance(stream, FlowPlan):
+                if await self._load_files(stream, window):
+                    continue
+                stream = self._windowed(open_plan(None, stream, None, None), window)
             await self._consume(stream)
         self._loaded_for = self.window
         newest = self.evidence.newest_ms or int(window.start.timestamp() * 1000)
@@ -150,12 +160,15 @@ class FlowLoader:
         except NoFlowLogs:  # the warning above the table says so, with the command to enable
             return []
 
-    def _streams(self, aws: Aws, window: TimeWindow, *, first: bool) -> list[AsyncIterator[Any]]:
+    def _streams(
+        self, aws: Aws, window: TimeWindow, *, first: bool
+    ) -> list[AsyncIterator[Any] | FlowPlan]:
+        """What to read: a stream per plan, or a local plan itself (see :meth:`_load_files`)."""
         plans = self.plans()
         flt = self._flt_for_source()
         self.counts.source = ", ".join(sorted({p.label for p in plans}))
         follow_from = None if first else self._follow_from_ms
-        streams: list[AsyncIterator[Any]] = []
+        streams: list[AsyncIterator[Any] | FlowPlan] = []
         for plan in plans:
             if plan.live:  # CloudWatch Logs: followed, re-reading an overlap (see `seen`)
                 seen = self.evidence.seen
@@ -164,6 +177,8 @@ class FlowLoader:
                 )
             elif not first:
                 continue  # S3 and files are read once per window
+            elif plan.kind == "local" and flt is None:
+                streams.append(plan)  # read by DuckDB into the store, windowed there
             elif plan.kind == "local":
                 # Read it all and window it here: what the window hides is counted (and its
                 # span kept), so an empty table can say so and `W` can fit the window to the data.
@@ -199,6 +214,28 @@ class FlowLoader:
                     datetime.fromtimestamp(last, UTC),
                 )
             yield replace(batch, records=kept)
+
+    async def _load_files(self, plan: FlowPlan, window: TimeWindow) -> bool:
+        """Read a local plan with DuckDB into the evidence's store, windowed as
+        :meth:`_windowed` windows a stream; False when the store cannot be used."""
+        lo, hi = int(window.start.timestamp()), int(window.end.timestamp())
+        label = plan.label
+
+        def progress(percent: float | None) -> None:
+            done = f" {percent:.0f}%" if percent is not None else ""
+            self._update_status(loading=True, reading=f"{label}{done}")
+
+        progress(None)
+        loaded = await self.evidence.load_files(plan.path, plan.fields, (lo, hi), progress)
+        if loaded is None:  # the store cannot be used (the pure reader then), or a reset came
+            return self.evidence.counts.store_error is None
+        self.outside_window += loaded.outside
+        if loaded.span is not None:
+            first, last = loaded.span
+            self.data_span = (datetime.fromtimestamp(first, UTC), datetime.fromtimestamp(last, UTC))
+        await self._show_added(loaded.added)
+        self._update_status(loading=True)
+        return True
 
     async def _consume(self, stream: AsyncIterator[Any]) -> None:
         async with contextlib.aclosing(self.evidence.load(stream)) as batches:

@@ -535,7 +535,10 @@ class FlowsPane(FlowLoader, FlowRemote, Pane):
             self.table.set_columns(columns)
             self._show_records()
 
-    def _update_status(self, *, loading: bool = False, pending: Any = None) -> None:
+    def _update_status(
+        self, *, loading: bool = False, pending: Any = None, reading: str | None = None
+    ) -> None:
+        """The status line; ``reading`` names the file DuckDB is reading, and how far it is."""
         if not self.is_mounted:
             return
         c = self.counts
@@ -554,6 +557,8 @@ class FlowsPane(FlowLoader, FlowRemote, Pane):
             return
         text = Text()
         text.append("⟳ " if loading else "")
+        if reading is not None:
+            text.append(f"reading {display_safe(reading)} · ")
         text.append(f"{self.loaded_count:,} loaded")
         if self.filter is not None and not self.filter.is_empty:
             text.append(f" · {self.match_count:,} match", style="bold")
