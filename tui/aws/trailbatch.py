@@ -82,6 +82,8 @@ class S3Progress:
     bytes_total: int
     events: int
     seconds: float
+    unit: str = "objects"
+    """What is counted: S3 objects, or local files."""
 
     @property
     def done(self) -> bool:
@@ -100,7 +102,7 @@ class S3Progress:
         """``12/200 objects · 1.2/20.4 MB · 31,200 events · 9,800 ev/s · 188 left, ~30 s``."""
         mb = 1 << 20
         text = (
-            f"{self.objects_done:,}/{self.objects_total:,} objects · "
+            f"{self.objects_done:,}/{self.objects_total:,} {self.unit} · "
             f"{self.bytes_done / mb:.1f}/{self.bytes_total / mb:.1f} MB · {self.events:,} events"
         )
         if self.seconds > 0:

@@ -11,9 +11,11 @@ selector. No textual or rich here.
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import os
 import threading
+import time
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -22,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from tui.aws.cloudtrail import batch_from_result, batch_from_scan
 from tui.aws.errors import NotFoundError
-from tui.aws.trailbatch import TrailBatch, _Selector
+from tui.aws.trailbatch import S3Progress, TrailBatch, _Selector
 from tui.models.cloudtrail import (
     ParseResult,
     read_failure,
@@ -101,16 +103,34 @@ def scan_local(
     limit = AHEAD * workers
     pending: deque[Future[FileScan | str | None] | None] = deque()
     position = 0
+    sizes = [_size(file) if skipped is None else 0 for file, skipped in listed]
+    total_bytes = sum(sizes)
+    done_bytes = events = 0
+    started = time.monotonic()
     try:
-        for file, skipped in listed:
+        for done, (file, skipped) in enumerate(listed, 1):
             while position < len(listed) and len(pending) < limit:
                 ahead, ahead_skipped = listed[position]
                 pending.append(None if ahead_skipped else pool.submit(_scan_file, str(ahead), text))
                 position += 1
             future = pending.popleft()
-            yield _outcome(file, skipped, future, selector)
+            batch = _outcome(file, skipped, future, selector)
+            done_bytes += sizes[done - 1]
+            events += batch.scanned
+            seconds = time.monotonic() - started
+            progress = S3Progress(
+                done, len(listed), done_bytes, total_bytes, events, seconds, unit="files"
+            )
+            yield dataclasses.replace(batch, progress=progress)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _size(file: Path) -> int:
+    try:
+        return file.stat().st_size
+    except OSError:
+        return 0
 
 
 def _outcome(

@@ -431,6 +431,22 @@ def headless_vs_jq(report: Report, *, n: int = 1_000_000, runs: int = 3) -> None
             statistics.median(t_b),
             "s",
         )
+        # Other filters hamari decides without building whole events (user: by its names,
+        # ip: by CIDR), and csv (each kept event built whole), beside the same jq run.
+        for text, fmt in (("user:alice", "ndjson"), ("ip:10.0.0.0/8 name:Start*", "ndjson")):
+            cmd = f"{sys.executable} -m tui trail --source {tmp} --filter '{text}' --format {fmt}"
+            seconds = statistics.median(lines(cmd)[1] for _ in range(runs))
+            report(
+                f"trail {label} gz: hamari trail '{text}' {fmt} (s)",
+                seconds,
+                statistics.median(t_b),
+                "s",
+            )
+        cmd = hamari.replace('--format ndjson', '--format csv')
+        seconds = statistics.median(lines(cmd)[1] for _ in range(runs))
+        report(
+            f"trail {label} gz: hamari trail --filter csv (s)", seconds, statistics.median(t_b), "s"
+        )
 
 
 def main(report: Report) -> None:

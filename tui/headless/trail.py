@@ -5,10 +5,14 @@ streamed as they arrive: ``ndjson`` prints each event's raw JSON object on one l
 wants), ``csv`` and ``table`` print the pane's columns and the account. Counts (events scanned,
 pages or files, bad records and files, duplicates folded) go to stderr so stdout stays
 machine-readable, with one line per file that was not read saying why; a run that could read
-nothing exits 2. An S3 read shows its progress on stderr (objects, bytes, events, rate, what is
-left) at most once a second when stderr is a terminal (and stdout is not, or holds a table
-written at the end), and one summary line at the end. A malformed filter is shown with a caret
-under the offending column and exits 2 before any request is made.
+nothing exits 2. An S3 or local read shows its progress on stderr (objects or files, bytes,
+events, rate, what is left) at most once a second when stderr is a terminal (and stdout is not,
+or holds a table written at the end), and one summary line at the end. A malformed filter is
+shown with a caret under the offending column and exits 2 before any request is made.
+
+Files and S3 objects go through the fast route (``tui.models.trailscan``): only the records the
+filter can match are decoded, and a kept record is written as delivered when that is safe on a
+terminal. Local files are scanned in worker processes (``tui.aws.trailfiles``).
 No textual or rich is imported on this path.
 """
 
@@ -76,7 +80,7 @@ MAX_NOTES = 10
 
 
 class _ProgressLine:
-    """S3 progress on stderr: a line rewritten at most once a second on a terminal, one
+    """S3 or file progress on stderr: a line rewritten at most once a second on a terminal, one
     summary at the end (also when stderr is a file or a pipe, where a ticker would be noise)."""
 
     def __init__(self, err: IO[str], live: bool) -> None:
