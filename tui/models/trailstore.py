@@ -85,7 +85,12 @@ _COLUMNS: Final[tuple[tuple[str, str], ...]] = (
     # "\n" + each resource and its last segment, lower-cased: a ``resource:`` prefix is one
     # contains() over this, not a lambda and a regex over every list (0.5 s over 1M events)
     ("resource_keys", "VARCHAR"),
-    ("search_text", "VARCHAR"),
+    # The search text's distinct lines, in four columns (see _text_columns): free text is one
+    # contains() per column, and the costly scan is only of lines that vary row to row
+    ("text_call", "VARCHAR"),
+    ("text_who", "VARCHAR"),
+    ("text_ids", "VARCHAR"),
+    ("text_rest", "VARCHAR"),
     ("plain", "BOOLEAN"),  # SQL's answer is Python's on this row (see the module docstring)
     ("raw", "BLOB"),  # zlib(JSON of the raw event)
 )
@@ -190,8 +195,27 @@ def _store_term(term: Term) -> tuple[str | None, bool]:
         )
         return found, True
     if key == "text":
-        return f"contains(search_text, {_sql_str(value.lower())})", True
+        return _text_sql(value.lower())
     return None, False
+
+
+def _text_sql(needle: str) -> tuple[str, bool]:
+    """``needle in event.search_text`` over the text columns.
+
+    A needle without a line break lies within one line of the search text, so it is in the
+    text exactly when it is in one of the columns; a line of ``text_ids`` holds only
+    :data:`_ID_CHARS`, so a needle with any other character is not looked for there. A needle
+    with line breaks is widened to "every piece of it is somewhere" and Python finishes.
+    """
+    pieces = [p for p in needle.split("\n") if p]
+    if not pieces:
+        return "TRUE", False
+    conds = []
+    for piece in pieces:
+        lit = _sql_str(piece)
+        columns = _TEXT if _is_id(piece) else tuple(c for c in _TEXT if c != "text_ids")
+        conds.append("(" + " OR ".join(f"contains({c}, {lit})" for c in columns) + ")")
+    return " AND ".join(conds), "\n" not in needle
 
 
 def filter_sql(flt: TrailFilter) -> tuple[str | None, bool]:
@@ -239,6 +263,49 @@ def _clean(text: str) -> str:
     return text.encode("utf-8", "replace").decode("utf-8")
 
 
+_TEXT: Final = ("text_call", "text_who", "text_ids", "text_rest")
+# Lines from fields that repeat row to row: stored dictionary-compressed, DuckDB checks each
+# distinct value once. Two groups, so that many principals do not spoil the calls' dictionary.
+_CALL: Final = (
+    "event_name",
+    "event_source",
+    "aws_region",
+    "account_id",
+    "identity_type",
+    "invoked_by",
+    "error_code",
+)
+_WHO: Final = ("principal", "principal_arn", "user_agent", "error_message")
+_ID_CHARS: Final = "0123456789abcdef.:-"  # event and request IDs, addresses, account numbers
+_NOT_ID: Final = str.maketrans("", "", _ID_CHARS)
+
+
+def _is_id(text: str) -> bool:
+    """Only ID characters (hex digits, ``.:-``): could be part of a line of ``text_ids``."""
+    return not text.translate(_NOT_ID)
+
+
+def _text_columns(event: TrailEvent, search: str) -> tuple[str, str, str, str]:
+    """The distinct lines of ``search`` (the event's search text), split by kind: lines equal to
+    a call field, to a principal field, made of ID characters, and the rest.
+
+    Every line lands in exactly one column, so a needle without a line break is in ``search``
+    exactly when it is in one of them (the split only decides what a query can skip).
+    """
+    group: dict[str, int] = {}
+    for column, names in ((1, _WHO), (0, _CALL)):  # a call field wins a line both hold
+        for name in names:
+            value = getattr(event, name)
+            if value:
+                group[value.lower()] = column
+    lines: tuple[list[str], ...] = ([], [], [], [])
+    for line in dict.fromkeys(search.split("\n")):
+        if line:
+            lines[group.get(line, 2 if _is_id(line) else 3)].append(line)
+    call, who, ids, rest = ("\n".join(part) for part in lines)
+    return call, who, ids, rest
+
+
 def _row(event: TrailEvent, seq: int, key: str) -> tuple[Any, ...]:
     """Every column of one event, as the appender takes it (strings made valid UTF-8 on odd
     rows: the appender, like DuckDB, refuses a lone surrogate)."""
@@ -260,7 +327,7 @@ def _row(event: TrailEvent, seq: int, key: str) -> tuple[Any, ...]:
         [clean(n) for n in event.user_names],
         _ips4(event),
         "".join(f"\n{r}\n{_tail(r)}" for r in (clean(r).lower() for r in event.resources)),
-        search,
+        *_text_columns(event, search),
         plain,
         _pack(event),
     )
@@ -476,7 +543,9 @@ class TrailStore:
         keep: Callable[[TrailEvent], bool] | None = None,
     ) -> list[TrailEvent]:
         """The ``limit`` newest matching events, newest first (the pane's order)."""
-        events = self.matching(flt, errors_only=errors_only, keep=keep, batch=min(limit, 4096))
+        events = self.matching(
+            flt, errors_only=errors_only, keep=keep, batch=min(limit, 4096), limit=limit
+        )
         return list(self._take(events, limit))
 
     @staticmethod
@@ -494,23 +563,30 @@ class TrailStore:
         keep: Callable[[TrailEvent], bool] | None = None,
         where: str | None = None,
         batch: int = 4096,
+        limit: int | None = None,
     ) -> Iterator[TrailEvent]:
         """Every matching event, newest first, parsed batch by batch (export, findings).
 
         ``where`` is an extra SQL condition over the columns (a time span, request IDs).
+        ``limit`` says that no more than that many will be read: the query then asks DuckDB for
+        the top rows alone, when it can know how many it needs.
         """
         with self._lock:
             self.flush()
             sure, check, exact = self._plan(flt, errors_only)
+            odd = self.odd
         extra = f" AND ({where})" if where else ""
         if keep is None and check is None:
-            yield from self._events(f"WHERE {sure}{extra}", order=True, batch=batch)
+            yield from self._events(f"WHERE {sure}{extra}", order=True, batch=batch, limit=limit)
             return
         finish = self._finish(flt, errors_only, keep)
         cond = sure if check is None else f"({sure}) OR ({check})"
-        checked = f"CASE WHEN {sure} THEN NULL ELSE TRUE END" if exact and keep is None else "TRUE"
+        sql_decides = exact and keep is None
+        checked = f"CASE WHEN {sure} THEN NULL ELSE TRUE END" if sql_decides else "TRUE"
+        # Python turns down only odd rows then: the top limit + odd candidates hold the top limit.
+        top = limit + odd if limit is not None and sql_decides else None
         for event, must in self._events(
-            f"WHERE ({cond}){extra}", order=True, flag=checked, batch=batch
+            f"WHERE ({cond}){extra}", order=True, flag=checked, batch=batch, limit=top
         ):
             if not must or finish(event):
                 yield event
@@ -529,15 +605,24 @@ class TrailStore:
         return list(self.matching(where=cond))
 
     def _events(
-        self, tail: str, *, order: bool = False, flag: str | None = None, batch: int = 4096
+        self,
+        tail: str,
+        *,
+        order: bool = False,
+        flag: str | None = None,
+        batch: int = 4096,
+        limit: int | None = None,
     ) -> Iterator[Any]:
         """Stored events for ``WHERE ...`` (newest first when ``order``), read in batches; with
-        ``flag``, (event, flag value) pairs.
+        ``flag``, (event, flag value) pairs; with ``limit``, the first ``limit`` of them.
 
         The order is taken over (ts, key, seq) alone and the raw events are read by ``seq``
-        a batch at a time: sorting whole rows of a big store runs out of memory.
+        a batch at a time: sorting whole rows of a big store runs out of memory. A limit
+        lets DuckDB keep only the top rows, and skip row groups older than them.
         """
         sort = " ORDER BY ts DESC, key DESC" if order else ""
+        if limit is not None:
+            sort += f" LIMIT {max(0, int(limit))}"
         extra = f", {flag}" if flag else ", NULL"
         with self._lock:
             cur = self.con.cursor()
@@ -548,10 +633,13 @@ class TrailStore:
                     rows = cur.fetchmany(max(1, batch))
                     if not rows:
                         return
-                    ids = ", ".join(str(int(r[0])) for r in rows)
+                    seqs = [int(r[0]) for r in rows]
+                    ids = ", ".join(map(str, seqs))
+                    # seq grows with insertion: the range lets DuckDB skip other row groups
+                    span = f"seq BETWEEN {min(seqs)} AND {max(seqs)}"
                     blobs = dict(
                         self.con.execute(
-                            f"SELECT seq, raw FROM {_TABLE} WHERE seq IN ({ids})"
+                            f"SELECT seq, raw FROM {_TABLE} WHERE {span} AND seq IN ({ids})"
                         ).fetchall()
                     )
                 for seq, value in rows:
