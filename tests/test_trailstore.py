@@ -177,6 +177,7 @@ TEXT_EVENTS = [
     make(eventID="t-ip", sourceIPAddress="10.20.30.40, 192.168.1.1"),
     make(eventID="t-sql", userAgent="x'; DROP TABLE trail; --", errorMessage="100%_sure\\n"),
     make(eventID="t-long", errorMessage="y" * 5000, requestID="cafe-after-the-cut"),
+    make(eventID="t-bucket", requestParameters={"bucketName": "Größe-Daten_2024 (alt)"}),
     *(make(eventID=f"t-hostile-{i}", userAgent=text) for i, text in enumerate(HOSTILE)),
 ]
 # (free-text filter, some event it must find; None: none)
@@ -216,6 +217,9 @@ TEXT_CASES = [
     ("_", "t-sql"),
     ("\\n", "t-sql"),
     ("yyyy", "t-long"),
+    ("öße-daten", "t-bucket"),
+    ('"_2024 (alt)"', "t-bucket"),
+    ("größe-daten_2024", "t-bucket"),
     ("cafe-after-the-cut", None),  # past the search text's limit: not searched
     ("[/]", "t-hostile-15"),
     ('"[link=https://evil.example]"', "t-hostile-20"),

@@ -16,6 +16,12 @@ honest: SQL is trusted only on *plain* rows (every matched field printable ASCII
 ``lower`` and ``LIKE`` agree with Python's); other rows, and every candidate of a widened filter,
 are parsed and finished by the Python filter, the authority on what a filter means.
 
+Free text is the costly term (a substring of every event's search text). The store keeps the
+search text's distinct lines, split by kind into columns: lines equal to a call field or a
+principal field repeat from row to row, so DuckDB stores them as dictionaries and checks each
+distinct value once; lines of ID characters (hex, ``.:-``) are only read for a needle made of
+those characters. What is read row by row is what varies: IDs, addresses, resources.
+
 Rows go in through DuckDB's own appender (no pyarrow: 170 MB of a bastion install for one
 insert path): copies of stored events are found first by one keyed lookup over the batch's time
 span, and only new rows are appended, in one statement a batch.
@@ -28,12 +34,14 @@ from __future__ import annotations
 import ipaddress
 import os
 import pickle
+import re
 import shutil
 import tempfile
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from operator import attrgetter
 from typing import Any, Final
 
 from tui.models.cloudtrail import TrailEvent, parse_event
@@ -91,6 +99,8 @@ _COLUMNS: Final[tuple[tuple[str, str], ...]] = (
     ("text_who", "VARCHAR"),
     ("text_ids", "VARCHAR"),
     ("text_rest", "VARCHAR"),
+    ("ids_chars", "BIGINT"),  # _chars() of text_ids: rows without a needle's characters are
+    ("rest_chars", "BIGINT"),  # skipped before their text is even decompressed
     ("plain", "BOOLEAN"),  # SQL's answer is Python's on this row (see the module docstring)
     ("raw", "BLOB"),  # zlib(JSON of the raw event)
 )
@@ -203,18 +213,22 @@ def _text_sql(needle: str) -> tuple[str, bool]:
     """``needle in event.search_text`` over the text columns.
 
     A needle without a line break lies within one line of the search text, so it is in the
-    text exactly when it is in one of the columns; a line of ``text_ids`` holds only
-    :data:`_ID_CHARS`, so a needle with any other character is not looked for there. A needle
-    with line breaks is widened to "every piece of it is somewhere" and Python finishes.
+    text exactly when it is in one of the columns. Only rows whose lines hold every character
+    of the needle are searched (:func:`_chars`), and ``text_ids`` only for a needle of ID
+    characters. A needle with line breaks is widened to "every piece of it is somewhere" and
+    Python finishes.
     """
     pieces = [p for p in needle.split("\n") if p]
     if not pieces:
         return "TRUE", False
     conds = []
     for piece in pieces:
-        lit = _sql_str(piece)
-        columns = _TEXT if _is_id(piece) else tuple(c for c in _TEXT if c != "text_ids")
-        conds.append("(" + " OR ".join(f"contains({c}, {lit})" for c in columns) + ")")
+        lit, bits = _sql_str(piece), _chars(piece)
+        found = [f"contains(text_call, {lit})", f"contains(text_who, {lit})"]
+        if _is_id(piece):
+            found.append(f"((ids_chars & {bits}) = {bits} AND contains(text_ids, {lit}))")
+        found.append(f"((rest_chars & {bits}) = {bits} AND contains(text_rest, {lit}))")
+        conds.append("(" + " OR ".join(found) + ")")
     return " AND ".join(conds), "\n" not in needle
 
 
@@ -263,10 +277,24 @@ def _clean(text: str) -> str:
     return text.encode("utf-8", "replace").decode("utf-8")
 
 
-_TEXT: Final = ("text_call", "text_who", "text_ids", "text_rest")
+# One bit each (a line's characters as a BIGINT); every other character shares _OTHER.
+_BIT: Final = {
+    c: 1 << i for i, c in enumerate("abcdefghijklmnopqrstuvwxyz0123456789-.:/_ @=,+*()[]{}'\"%")
+}
+_OTHER: Final = 1 << 62
+
+
+def _chars(text: str) -> int:
+    """The characters of ``text`` as bits: a needle is only in text that has all of its bits."""
+    bits = 0
+    for char in set(text):
+        bits |= _BIT.get(char, _OTHER)
+    return bits
+
+
 # Lines from fields that repeat row to row: stored dictionary-compressed, DuckDB checks each
 # distinct value once. Two groups, so that many principals do not spoil the calls' dictionary.
-_CALL: Final = (
+_CALL: Final = attrgetter(
     "event_name",
     "event_source",
     "aws_region",
@@ -275,35 +303,39 @@ _CALL: Final = (
     "invoked_by",
     "error_code",
 )
-_WHO: Final = ("principal", "principal_arn", "user_agent", "error_message")
-_ID_CHARS: Final = "0123456789abcdef.:-"  # event and request IDs, addresses, account numbers
-_NOT_ID: Final = str.maketrans("", "", _ID_CHARS)
+_WHO: Final = attrgetter("principal", "principal_arn", "user_agent", "error_message")
+# Event and request IDs, addresses, account numbers: a line of these characters alone.
+_IS_ID: Final = re.compile(r"[0-9a-f.:\-]*").fullmatch
 
 
 def _is_id(text: str) -> bool:
     """Only ID characters (hex digits, ``.:-``): could be part of a line of ``text_ids``."""
-    return not text.translate(_NOT_ID)
+    return _IS_ID(text) is not None
 
 
-def _text_columns(event: TrailEvent, search: str) -> tuple[str, str, str, str]:
+def _text_columns(event: TrailEvent, search: str) -> tuple[str, str, str, str, int, int]:
     """The distinct lines of ``search`` (the event's search text), split by kind: lines equal to
-    a call field, to a principal field, made of ID characters, and the rest.
+    a call field, to a principal field, made of ID characters, and the rest; then the
+    characters of the last two (:func:`_chars`).
 
     Every line lands in exactly one column, so a needle without a line break is in ``search``
-    exactly when it is in one of them (the split only decides what a query can skip).
+    exactly when it is in one of them (the split only decides what a query can skip). Fields
+    come in a fixed order, so that equal events give equal strings (one dictionary entry).
     """
-    group: dict[str, int] = {}
-    for column, names in ((1, _WHO), (0, _CALL)):  # a call field wins a line both hold
-        for name in names:
-            value = getattr(event, name)
-            if value:
-                group[value.lower()] = column
-    lines: tuple[list[str], ...] = ([], [], [], [])
-    for line in dict.fromkeys(search.split("\n")):
-        if line:
-            lines[group.get(line, 2 if _is_id(line) else 3)].append(line)
-    call, who, ids, rest = ("\n".join(part) for part in lines)
-    return call, who, ids, rest
+    lines = dict.fromkeys(search.split("\n"))
+    lines.pop("", None)
+    call = [v for v in dict.fromkeys(map(str.lower, _CALL(event))) if v in lines]
+    for line in call:
+        del lines[line]
+    who = [v for v in dict.fromkeys(map(str.lower, _WHO(event))) if v in lines]
+    for line in who:
+        del lines[line]
+    ids: list[str] = []
+    rest: list[str] = []
+    for line in lines:
+        (ids if _IS_ID(line) else rest).append(line)
+    id_text, rest_text = "\n".join(ids), "\n".join(rest)
+    return "\n".join(call), "\n".join(who), id_text, rest_text, _chars(id_text), _chars(rest_text)
 
 
 def _row(event: TrailEvent, seq: int, key: str) -> tuple[Any, ...]:
