@@ -367,6 +367,13 @@ def store_figures(report: Report, *, n: int = 1_000_000, quick: bool = False) ->
         report(f"{name}: count + newest 1,000 (ms) [<100]", both, python, "ms")
         report(f"{name}: count alone (ms)", count, python, "ms")
         report(f"{name}: newest 1,000 parsed (ms)", newest, None, "ms")
+    from tui.panes.trail import STORE_TABLE  # the pane's table holds this many
+
+    flt = compile_filter(FILTERS[-1])
+    ms = _median_ms(lambda: store.newest(flt, STORE_TABLE), runs)
+    report(
+        f"trail store {label} '{FILTERS[-1]}': newest {STORE_TABLE:,} parsed (ms)", ms, None, "ms"
+    )
     store.close()
 
 

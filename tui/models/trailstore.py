@@ -20,7 +20,8 @@ Free text is the costly term (a substring of every event's search text). The sto
 search text's distinct lines, split by kind into columns: lines equal to a call field or a
 principal field repeat from row to row, so DuckDB stores them as dictionaries and checks each
 distinct value once; lines of ID characters (hex, ``.:-``) are only read for a needle made of
-those characters. What is read row by row is what varies: IDs, addresses, resources.
+those characters; and a row's other lines are only read when they hold every character of the
+needle (one BIGINT of bits a column). What is read row by row is what varies and could match.
 
 Rows go in through DuckDB's own appender (no pyarrow: 170 MB of a bastion install for one
 insert path): copies of stored events are found first by one keyed lookup over the batch's time
