@@ -21,7 +21,7 @@ search text's distinct lines, split by kind into columns: lines equal to a call 
 principal field repeat from row to row, so DuckDB stores them as dictionaries and checks each
 distinct value once; lines of ID characters (hex, ``.:-``) are only read for a needle made of
 those characters; and a row's other lines are only read when they hold every character of the
-needle (one BIGINT of bits a column). What is read row by row is what varies and could match.
+needle (one BIGINT of bits). What is read row by row is what varies and could match.
 
 Rows go in through DuckDB's own appender (no pyarrow: 170 MB of a bastion install for one
 insert path): copies of stored events are found first by one keyed lookup over the batch's time
@@ -100,8 +100,8 @@ _COLUMNS: Final[tuple[tuple[str, str], ...]] = (
     ("text_who", "VARCHAR"),
     ("text_ids", "VARCHAR"),
     ("text_rest", "VARCHAR"),
-    ("ids_chars", "BIGINT"),  # _chars() of text_ids: rows without a needle's characters are
-    ("rest_chars", "BIGINT"),  # skipped before their text is even decompressed
+    ("rest_chars", "BIGINT"),  # _chars() of text_rest: rows without a needle's characters
+    # are skipped before their text is decompressed (not worth it for IDs: all hex is there)
     ("plain", "BOOLEAN"),  # SQL's answer is Python's on this row (see the module docstring)
     ("raw", "BLOB"),  # zlib(JSON of the raw event)
 )
@@ -214,10 +214,10 @@ def _text_sql(needle: str) -> tuple[str, bool]:
     """``needle in event.search_text`` over the text columns.
 
     A needle without a line break lies within one line of the search text, so it is in the
-    text exactly when it is in one of the columns. Only rows whose lines hold every character
-    of the needle are searched (:func:`_chars`), and ``text_ids`` only for a needle of ID
-    characters. A needle with line breaks is widened to "every piece of it is somewhere" and
-    Python finishes.
+    text exactly when it is in one of the columns. ``text_rest`` is searched only in rows
+    whose lines hold every character of the needle (:func:`_chars`), ``text_ids`` only for a
+    needle of ID characters. A needle with line breaks is widened to "every piece of it is
+    somewhere" and Python finishes.
     """
     pieces = [p for p in needle.split("\n") if p]
     if not pieces:
@@ -227,7 +227,7 @@ def _text_sql(needle: str) -> tuple[str, bool]:
         lit, bits = _sql_str(piece), _chars(piece)
         found = [f"contains(text_call, {lit})", f"contains(text_who, {lit})"]
         if _is_id(piece):
-            found.append(f"((ids_chars & {bits}) = {bits} AND contains(text_ids, {lit}))")
+            found.append(f"contains(text_ids, {lit})")
         found.append(f"((rest_chars & {bits}) = {bits} AND contains(text_rest, {lit}))")
         conds.append("(" + " OR ".join(found) + ")")
     return " AND ".join(conds), "\n" not in needle
@@ -314,10 +314,10 @@ def _is_id(text: str) -> bool:
     return _IS_ID(text) is not None
 
 
-def _text_columns(event: TrailEvent, search: str) -> tuple[str, str, str, str, int, int]:
+def _text_columns(event: TrailEvent, search: str) -> tuple[str, str, str, str, int]:
     """The distinct lines of ``search`` (the event's search text), split by kind: lines equal to
     a call field, to a principal field, made of ID characters, and the rest; then the
-    characters of the last two (:func:`_chars`).
+    characters of the rest (:func:`_chars`).
 
     Every line lands in exactly one column, so a needle without a line break is in ``search``
     exactly when it is in one of them (the split only decides what a query can skip). Fields
@@ -335,8 +335,8 @@ def _text_columns(event: TrailEvent, search: str) -> tuple[str, str, str, str, i
     rest: list[str] = []
     for line in lines:
         (ids if _IS_ID(line) else rest).append(line)
-    id_text, rest_text = "\n".join(ids), "\n".join(rest)
-    return "\n".join(call), "\n".join(who), id_text, rest_text, _chars(id_text), _chars(rest_text)
+    rest_text = "\n".join(rest)
+    return "\n".join(call), "\n".join(who), "\n".join(ids), rest_text, _chars(rest_text)
 
 
 def _row(event: TrailEvent, seq: int, key: str) -> tuple[Any, ...]:
