@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests import test_pane_trail
+from tests.hostile import HOSTILE
 from tests.test_lake_sql import FILTERS, _corpus
 from tests.test_trailfilter import FORWARDED, PEOPLE, make
 from tui.models.cloudtrail import TrailEvent
@@ -158,6 +159,125 @@ def test_private_folder_is_removed_on_close_and_when_forgotten(tmp_path: Any) ->
     del forgotten
     gc.collect()
     assert os.listdir(tmp_path) == []
+
+
+# ----------------------------------------------------------------------------- free text
+
+# Events whose search text holds what a free-text term can trip on: one value in several fields,
+# hex IDs beside names, non-ASCII, multi-line values, hostile strings, a cut-off search text.
+TEXT_EVENTS = [
+    make(eventID="0f3c9a2e-77d1-4b6a-9e0d-5a1b2c3d4e5f", requestID="deadbeef-0001"),
+    make(eventID="t-kms", eventSource="kms.amazonaws.com", eventName="Decrypt", userAgent="kms"),
+    make(eventID="t-umlaut", userAgent="Über-Tool/1.0 ✓", errorMessage="Zugriff für ÄÖÜ"),
+    make(eventID="t-kelvin", eventName="\u212aillInstance"),  # lower(): "killinstance"
+    make(eventID="t-sigma", errorMessage="ΟΔΟΣ ΟΔΟΣ"),  # final sigma: "οδος οδος"
+    make(eventID="t-lines", requestParameters={"note": "line one\nline two", "b": "logs-bucket"}),
+    make(eventID="t-crlf", errorMessage="first\r\nsecond", errorCode="Denied"),
+    make(eventID="t-same", userAgent="alice", errorCode="alice", sourceIPAddress="alice"),
+    make(eventID="t-ip", sourceIPAddress="10.20.30.40, 192.168.1.1"),
+    make(eventID="t-sql", userAgent="x'; DROP TABLE trail; --", errorMessage="100%_sure\\n"),
+    make(eventID="t-long", errorMessage="y" * 5000, requestID="cafe-after-the-cut"),
+    make(eventID="t-bucket", requestParameters={"bucketName": "Größe-Daten_2024 (alt)"}),
+    *(make(eventID=f"t-hostile-{i}", userAgent=text) for i, text in enumerate(HOSTILE)),
+]
+# (free-text filter, some event it must find; None: none)
+TEXT_CASES = [
+    ("decrypt", "t-kms"),
+    ("DECRYPT", "t-kms"),
+    ("startinstances", "t-umlaut"),
+    ("9a2e-77d1", "0f3c9a2e-77d1-4b6a-9e0d-5a1b2c3d4e5f"),  # ID characters only
+    ("deadbeef", "0f3c9a2e-77d1-4b6a-9e0d-5a1b2c3d4e5f"),
+    ("0abc123", "t-kms"),  # the instance ID's middle: ID characters inside a longer line
+    ("i-0abc", "t-kms"),
+    ("10.20.30", "t-ip"),
+    ('"30.40, 192"', "t-ip"),
+    ("111122223333", "t-kms"),
+    ("a", "t-kms"),
+    ('"-"', "t-kms"),
+    ("über", "t-umlaut"),
+    ("ÜBER-TOOL", "t-umlaut"),
+    ("✓", "t-umlaut"),
+    ('"für äöü"', "t-umlaut"),
+    ("killinstance", "t-kelvin"),
+    ("\u212aill", "t-kelvin"),
+    ("οδος οδος", "t-sigma"),
+    ("ΟΔΟΣ", "t-sigma"),
+    ("line one", "t-lines"),
+    ('"one\nline"', "t-lines"),  # across a line break inside one value
+    ('"startinstances\nec2"', "t-umlaut"),  # across the boundary of two fields
+    ('"first\r\nsecond"', "t-crlf"),
+    ('"\nus-east-1\n"', "t-kms"),
+    ('"ec2.amazonaws.com\n"', "t-umlaut"),
+    ('"decrypt\nec2"', None),  # each piece is somewhere, not together
+    ("alice", "t-same"),
+    ('"drop table"', "t-sql"),
+    ('"\'; drop"', "t-sql"),
+    ("%_sure", "t-sql"),
+    ("100%", "t-sql"),
+    ("_", "t-sql"),
+    ("\\n", "t-sql"),
+    ("yyyy", "t-long"),
+    ("öße-daten", "t-bucket"),
+    ('"_2024 (alt)"', "t-bucket"),
+    ("größe-daten_2024", "t-bucket"),
+    ("cafe-after-the-cut", None),  # past the search text's limit: not searched
+    ("[/]", "t-hostile-15"),
+    ('"[link=https://evil.example]"', "t-hostile-20"),
+    ("\x1b]52;c;", "t-hostile-0"),
+    ("gnp.exe", "t-hostile-11"),
+    ("nul\x00byte", "t-hostile-13"),
+    ("lone\udc80", "t-hostile-14"),
+    ("nothing-has-this", None),
+    ("-decrypt", "t-umlaut"),
+    ("-a", None),
+    ('-"one\nline"', "t-kms"),
+    ("decrypt or 9a2e", "t-kms"),
+    ("decrypt kms", "t-kms"),
+]
+
+
+@pytest.fixture(scope="module")
+def text_store() -> Any:
+    with store_events([*TEXT_EVENTS, *PEOPLE, *ODD]) as store:
+        yield store
+
+
+@pytest.mark.parametrize(("text", "finds"), TEXT_CASES, ids=[repr(t) for t, _ in TEXT_CASES])
+def test_free_text_finds_what_the_python_filter_finds(
+    text_store: TrailStore, text: str, finds: str | None
+) -> None:
+    """A free-text term finds in the store exactly the events the in-memory filter finds:
+    substrings of any field, across field boundaries, any case, non-ASCII, hostile text."""
+    events = [*TEXT_EVENTS, *PEOPLE, *ODD]
+    flt = compile_filter(text)
+    want = flt.apply(events)
+    got = [e.key for e in text_store.matching(flt)]
+    assert got == _newest_first(list(want))
+    assert text_store.count(flt) == len(want)
+    assert [e.key for e in text_store.newest(flt, 3)] == got[:3]
+    if finds is None:
+        assert not [e for e in want if e.event_id.startswith("t-")]
+    else:
+        assert finds in {e.event_id for e in want}
+
+
+def test_free_text_is_answered_by_sql_unless_it_holds_a_line_break() -> None:
+    for text in ("decrypt", "9a2e-77d1", "über", '"\'; drop"', "-decrypt", "[/]"):
+        assert filter_sql(compile_filter(text))[1], text
+    for text in ('"one\nline"', '"\nus-east-1"'):
+        assert not filter_sql(compile_filter(text))[1], text
+
+
+def test_newest_reads_the_top_rows_also_when_odd_rows_are_stored(
+    store: TrailStore, events: list[TrailEvent]
+) -> None:
+    """The table's newest rows are right whether or not odd rows must be checked in Python."""
+    assert store.odd
+    for text in ("", "get", "error:any", "-name:?x"):
+        flt = compile_filter(text)
+        want = _newest_first(flt.apply(events))
+        for limit in (0, 1, 7, len(want) + 3):
+            assert [e.key for e in store.newest(flt, limit)] == want[:limit], (text, limit)
 
 
 # ----------------------------------------------------------------------------- generated

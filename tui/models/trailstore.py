@@ -16,6 +16,13 @@ honest: SQL is trusted only on *plain* rows (every matched field printable ASCII
 ``lower`` and ``LIKE`` agree with Python's); other rows, and every candidate of a widened filter,
 are parsed and finished by the Python filter, the authority on what a filter means.
 
+Free text is the costly term (a substring of every event's search text). The store keeps the
+search text's distinct lines, split by kind into columns: lines equal to a call field or a
+principal field repeat from row to row, so DuckDB stores them as dictionaries and checks each
+distinct value once; lines of ID characters (hex, ``.:-``) are only read for a needle made of
+those characters; and a row's other lines are only read when they hold every character of the
+needle (one BIGINT of bits). What is read row by row is what varies and could match.
+
 Rows go in through DuckDB's own appender (no pyarrow: 170 MB of a bastion install for one
 insert path): copies of stored events are found first by one keyed lookup over the batch's time
 span, and only new rows are appended, in one statement a batch.
@@ -28,12 +35,14 @@ from __future__ import annotations
 import ipaddress
 import os
 import pickle
+import re
 import shutil
 import tempfile
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from operator import attrgetter
 from typing import Any, Final
 
 from tui.models.cloudtrail import TrailEvent, parse_event
@@ -85,7 +94,14 @@ _COLUMNS: Final[tuple[tuple[str, str], ...]] = (
     # "\n" + each resource and its last segment, lower-cased: a ``resource:`` prefix is one
     # contains() over this, not a lambda and a regex over every list (0.5 s over 1M events)
     ("resource_keys", "VARCHAR"),
-    ("search_text", "VARCHAR"),
+    # The search text's distinct lines, in four columns (see _text_columns): free text is one
+    # contains() per column, and the costly scan is only of lines that vary row to row
+    ("text_call", "VARCHAR"),
+    ("text_who", "VARCHAR"),
+    ("text_ids", "VARCHAR"),
+    ("text_rest", "VARCHAR"),
+    ("rest_chars", "BIGINT"),  # _chars() of text_rest: rows without a needle's characters
+    # are skipped before their text is decompressed (not worth it for IDs: all hex is there)
     ("plain", "BOOLEAN"),  # SQL's answer is Python's on this row (see the module docstring)
     ("raw", "BLOB"),  # zlib(JSON of the raw event)
 )
@@ -190,8 +206,31 @@ def _store_term(term: Term) -> tuple[str | None, bool]:
         )
         return found, True
     if key == "text":
-        return f"contains(search_text, {_sql_str(value.lower())})", True
+        return _text_sql(value.lower())
     return None, False
+
+
+def _text_sql(needle: str) -> tuple[str, bool]:
+    """``needle in event.search_text`` over the text columns.
+
+    A needle without a line break lies within one line of the search text, so it is in the
+    text exactly when it is in one of the columns. ``text_rest`` is searched only in rows
+    whose lines hold every character of the needle (:func:`_chars`), ``text_ids`` only for a
+    needle of ID characters. A needle with line breaks is widened to "every piece of it is
+    somewhere" and Python finishes.
+    """
+    pieces = [p for p in needle.split("\n") if p]
+    if not pieces:
+        return "TRUE", False
+    conds = []
+    for piece in pieces:
+        lit, bits = _sql_str(piece), _chars(piece)
+        found = [f"contains(text_call, {lit})", f"contains(text_who, {lit})"]
+        if _is_id(piece):
+            found.append(f"contains(text_ids, {lit})")
+        found.append(f"((rest_chars & {bits}) = {bits} AND contains(text_rest, {lit}))")
+        conds.append("(" + " OR ".join(found) + ")")
+    return " AND ".join(conds), "\n" not in needle
 
 
 def filter_sql(flt: TrailFilter) -> tuple[str | None, bool]:
@@ -239,6 +278,67 @@ def _clean(text: str) -> str:
     return text.encode("utf-8", "replace").decode("utf-8")
 
 
+# One bit each (a line's characters as a BIGINT); every other character shares _OTHER.
+_BIT: Final = {
+    c: 1 << i for i, c in enumerate("abcdefghijklmnopqrstuvwxyz0123456789-.:/_ @=,+*()[]{}'\"%")
+}
+_OTHER: Final = 1 << 62
+
+
+def _chars(text: str) -> int:
+    """The characters of ``text`` as bits: a needle is only in text that has all of its bits."""
+    bits = 0
+    for char in set(text):
+        bits |= _BIT.get(char, _OTHER)
+    return bits
+
+
+# Lines from fields that repeat row to row: stored dictionary-compressed, DuckDB checks each
+# distinct value once. Two groups, so that many principals do not spoil the calls' dictionary.
+_CALL: Final = attrgetter(
+    "event_name",
+    "event_source",
+    "aws_region",
+    "account_id",
+    "identity_type",
+    "invoked_by",
+    "error_code",
+)
+_WHO: Final = attrgetter("principal", "principal_arn", "user_agent", "error_message")
+# Event and request IDs, addresses, account numbers: a line of these characters alone.
+_IS_ID: Final = re.compile(r"[0-9a-f.:\-]*").fullmatch
+
+
+def _is_id(text: str) -> bool:
+    """Only ID characters (hex digits, ``.:-``): could be part of a line of ``text_ids``."""
+    return _IS_ID(text) is not None
+
+
+def _text_columns(event: TrailEvent, search: str) -> tuple[str, str, str, str, int]:
+    """The distinct lines of ``search`` (the event's search text), split by kind: lines equal to
+    a call field, to a principal field, made of ID characters, and the rest; then the
+    characters of the rest (:func:`_chars`).
+
+    Every line lands in exactly one column, so a needle without a line break is in ``search``
+    exactly when it is in one of them (the split only decides what a query can skip). Fields
+    come in a fixed order, so that equal events give equal strings (one dictionary entry).
+    """
+    lines = dict.fromkeys(search.split("\n"))
+    lines.pop("", None)
+    call = [v for v in dict.fromkeys(map(str.lower, _CALL(event))) if v in lines]
+    for line in call:
+        del lines[line]
+    who = [v for v in dict.fromkeys(map(str.lower, _WHO(event))) if v in lines]
+    for line in who:
+        del lines[line]
+    ids: list[str] = []
+    rest: list[str] = []
+    for line in lines:
+        (ids if _IS_ID(line) else rest).append(line)
+    rest_text = "\n".join(rest)
+    return "\n".join(call), "\n".join(who), "\n".join(ids), rest_text, _chars(rest_text)
+
+
 def _row(event: TrailEvent, seq: int, key: str) -> tuple[Any, ...]:
     """Every column of one event, as the appender takes it (strings made valid UTF-8 on odd
     rows: the appender, like DuckDB, refuses a lone surrogate)."""
@@ -260,7 +360,7 @@ def _row(event: TrailEvent, seq: int, key: str) -> tuple[Any, ...]:
         [clean(n) for n in event.user_names],
         _ips4(event),
         "".join(f"\n{r}\n{_tail(r)}" for r in (clean(r).lower() for r in event.resources)),
-        search,
+        *_text_columns(event, search),
         plain,
         _pack(event),
     )
@@ -476,7 +576,9 @@ class TrailStore:
         keep: Callable[[TrailEvent], bool] | None = None,
     ) -> list[TrailEvent]:
         """The ``limit`` newest matching events, newest first (the pane's order)."""
-        events = self.matching(flt, errors_only=errors_only, keep=keep, batch=min(limit, 4096))
+        events = self.matching(
+            flt, errors_only=errors_only, keep=keep, batch=min(limit, 4096), limit=limit
+        )
         return list(self._take(events, limit))
 
     @staticmethod
@@ -494,23 +596,30 @@ class TrailStore:
         keep: Callable[[TrailEvent], bool] | None = None,
         where: str | None = None,
         batch: int = 4096,
+        limit: int | None = None,
     ) -> Iterator[TrailEvent]:
         """Every matching event, newest first, parsed batch by batch (export, findings).
 
         ``where`` is an extra SQL condition over the columns (a time span, request IDs).
+        ``limit`` says that no more than that many will be read: the query then asks DuckDB for
+        the top rows alone, when it can know how many it needs.
         """
         with self._lock:
             self.flush()
             sure, check, exact = self._plan(flt, errors_only)
+            odd = self.odd
         extra = f" AND ({where})" if where else ""
         if keep is None and check is None:
-            yield from self._events(f"WHERE {sure}{extra}", order=True, batch=batch)
+            yield from self._events(f"WHERE {sure}{extra}", order=True, batch=batch, limit=limit)
             return
         finish = self._finish(flt, errors_only, keep)
         cond = sure if check is None else f"({sure}) OR ({check})"
-        checked = f"CASE WHEN {sure} THEN NULL ELSE TRUE END" if exact and keep is None else "TRUE"
+        sql_decides = exact and keep is None
+        checked = f"CASE WHEN {sure} THEN NULL ELSE TRUE END" if sql_decides else "TRUE"
+        # Python turns down only odd rows then: the top limit + odd candidates hold the top limit.
+        top = limit + odd if limit is not None and sql_decides else None
         for event, must in self._events(
-            f"WHERE ({cond}){extra}", order=True, flag=checked, batch=batch
+            f"WHERE ({cond}){extra}", order=True, flag=checked, batch=batch, limit=top
         ):
             if not must or finish(event):
                 yield event
@@ -529,15 +638,24 @@ class TrailStore:
         return list(self.matching(where=cond))
 
     def _events(
-        self, tail: str, *, order: bool = False, flag: str | None = None, batch: int = 4096
+        self,
+        tail: str,
+        *,
+        order: bool = False,
+        flag: str | None = None,
+        batch: int = 4096,
+        limit: int | None = None,
     ) -> Iterator[Any]:
         """Stored events for ``WHERE ...`` (newest first when ``order``), read in batches; with
-        ``flag``, (event, flag value) pairs.
+        ``flag``, (event, flag value) pairs; with ``limit``, the first ``limit`` of them.
 
         The order is taken over (ts, key, seq) alone and the raw events are read by ``seq``
-        a batch at a time: sorting whole rows of a big store runs out of memory.
+        a batch at a time: sorting whole rows of a big store runs out of memory. A limit
+        lets DuckDB keep only the top rows, and skip row groups older than them.
         """
         sort = " ORDER BY ts DESC, key DESC" if order else ""
+        if limit is not None:
+            sort += f" LIMIT {max(0, int(limit))}"
         extra = f", {flag}" if flag else ", NULL"
         with self._lock:
             cur = self.con.cursor()
@@ -548,10 +666,13 @@ class TrailStore:
                     rows = cur.fetchmany(max(1, batch))
                     if not rows:
                         return
-                    ids = ", ".join(str(int(r[0])) for r in rows)
+                    seqs = [int(r[0]) for r in rows]
+                    ids = ", ".join(map(str, seqs))
+                    # seq grows with insertion: the range lets DuckDB skip other row groups
+                    span = f"seq BETWEEN {min(seqs)} AND {max(seqs)}"
                     blobs = dict(
                         self.con.execute(
-                            f"SELECT seq, raw FROM {_TABLE} WHERE seq IN ({ids})"
+                            f"SELECT seq, raw FROM {_TABLE} WHERE {span} AND seq IN ({ids})"
                         ).fetchall()
                     )
                 for seq, value in rows:
