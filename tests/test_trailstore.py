@@ -22,7 +22,7 @@ from tests.test_lake_sql import FILTERS, _corpus
 from tests.test_trailfilter import FORWARDED, PEOPLE, make
 from tui.models.cloudtrail import TrailEvent
 from tui.models.trailfilter import FilterError, TrailFilter, compile_filter
-from tui.models.trailstore import TrailStore, filter_sql, store_events
+from tui.models.trailstore import StoredView, TrailStore, filter_sql, store_events
 
 pytest_plugins = ["tests.demo_fixtures"]
 world = test_pane_trail.world  # the seeded emulator (a module fixture)
@@ -457,3 +457,32 @@ async def test_bundle_past_the_threshold_holds_every_loaded_event(
 
         await wait_for(pilot, complete)
         assert len(load(str(saved)).trail_events) == 120
+
+
+@pytest.mark.parametrize("text", ["", "error:AccessDenied*", "name:Start*", "decrypt", "user:*"])
+@pytest.mark.parametrize("odd", [True, False])
+def test_newest_view_is_the_events_and_outlives_its_store(
+    events: list[TrailEvent], text: str, odd: bool
+) -> None:
+    """The table's 10,000 newest come as a view parsed row by row (a re-filter does not parse
+    what is not drawn): the same events, whole, in the same order, and still readable once the
+    store is closed (a new window replaces it while the old table may still draw)."""
+    flt = compile_filter(text)
+    with store_events(events if odd else _corpus(2000)) as store:
+        want = list(store.matching(flt))[:700]
+        view = store.newest(flt, 700)
+        keys = [e.key for e in want]
+    assert len(view) == len(want)
+    if isinstance(view, StoredView):
+        assert view.keys == keys  # known before any event is parsed
+    assert [e.key for e in view] == keys
+    assert [e.raw for e in view[:5]] == [e.raw for e in want[:5]]
+    assert view[-1].key == keys[-1]
+    assert [e.search_text for e in view[::100]] == [e.search_text for e in want[::100]]
+
+
+def test_exact_filters_come_as_a_lazy_view() -> None:
+    with store_events(_corpus(2000)) as store:
+        assert store.odd == 0
+        assert isinstance(store.newest(compile_filter("error:AccessDenied*"), 50), StoredView)
+        assert isinstance(store.newest(compile_filter("name:Start*"), 50), StoredView)

@@ -26,6 +26,7 @@ import ipaddress
 import json
 import os
 import re
+import types
 import zipfile
 import zlib
 from collections import Counter
@@ -36,13 +37,16 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Final
 
+_inflate: types.ModuleType = zlib
 try:  # python-isal inflates ~3x faster than zlib and releases the GIL while it works
-    from isal import isal_zlib as _inflate
+    from isal import isal_zlib
 
-    GZIP_ERRORS: Final[tuple[type[Exception], ...]] = (zlib.error, _inflate.error)
+    _inflate = isal_zlib
 except ImportError:  # pragma: no cover - isal is a declared dependency
-    _inflate = zlib  # type: ignore[no-redef]
-    GZIP_ERRORS = (zlib.error,)
+    pass
+
+GZIP_ERRORS: Final[tuple[type[Exception], ...]] = (zlib.error, _inflate.error)
+"""What corrupt gzip data raises (isal's error is not zlib's)."""
 
 __all__ = [
     "MAX_BAD_SAMPLES",

@@ -232,7 +232,8 @@ def _user_check(term: Term) -> _Check | None:
 
 def _value_matches(check: _Check, value: str | None) -> bool:
     assert check.attrs is not None
-    return bool(check.term.predicate(_Stand(check.attrs("" if value is None else value))))
+    stand: Any = _Stand(check.attrs("" if value is None else value))
+    return bool(check.term.predicate(stand))
 
 
 def _decoder(checks: list[_Check]) -> msgspec.json.Decoder[Any]:
@@ -254,7 +255,7 @@ def _decoder(checks: list[_Check]) -> msgspec.json.Decoder[Any]:
     if nested:
         leaf = msgspec.defstruct("Identity", list(nested.values()), gc=False)
         fields["userIdentity"] = ("userIdentity", leaf | None, None)
-    record = msgspec.defstruct("Record", [("eventTime", Any), *fields.values()], gc=False)
+    record: Any = msgspec.defstruct("Record", [("eventTime", Any), *fields.values()], gc=False)
     return msgspec.json.Decoder(msgspec.defstruct("Doc", [("Records", list[record])]))
 
 
@@ -429,6 +430,8 @@ def delivery_text(name: str, data: bytes) -> bytes | None:
     if data[:2] == b"\x1f\x8b":
         try:
             return gunzip(data)
-        except (EventParseError, *GZIP_ERRORS):
+        except EventParseError:
+            return None
+        except GZIP_ERRORS:
             return None
     return None if name.endswith(".gz") else data

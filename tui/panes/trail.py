@@ -61,7 +61,7 @@ from tui.models.skipped import Skipped
 from tui.models.text import display_safe
 from tui.models.timewindow import TimeWindow
 from tui.models.trailfilter import FIELD_NAMES, FilterError, TrailFilter, compile_filter
-from tui.models.trailstore import TrailStore
+from tui.models.trailstore import StoredView, TrailStore
 from tui.panes.base import Pane, window_hint
 from tui.panes.trailremote import TrailRemote
 from widgets.filter_bar import FilterBar
@@ -269,7 +269,7 @@ class TrailPane(TrailRemote, Pane):
         # What is loaded (events, store, counts, accounts) is the screen's, shared with the
         # findings and the bundle; this pane fills it and shows its filter's and focus's part.
         self.evidence = evidence if evidence is not None else TrailEvidence()
-        self._view: list[TrailEvent] = []  # what the table shows
+        self._view: Sequence[TrailEvent] = []  # what the table shows
         self._view_index: dict[str, int] | None = None
         self.filter: TrailFilter = compile_filter("")
         self.focus_scope: FocusScope | None = None
@@ -353,8 +353,9 @@ class TrailPane(TrailRemote, Pane):
         return self.evidence.store
 
     @property
-    def view(self) -> list[TrailEvent]:
-        """The events the table shows, newest first (filtered, errors only if toggled)."""
+    def view(self) -> Sequence[TrailEvent]:
+        """The events the table shows, newest first (filtered, errors only if toggled); from
+        the store, a :class:`~tui.models.trailstore.StoredView` parsed as rows are drawn."""
         return self._view
 
     @property
@@ -515,6 +516,8 @@ class TrailPane(TrailRemote, Pane):
         elif added.fresh:
             shown = self._select(added.fresh)
             if shown and not self.remote_shown:
+                if not isinstance(self._view, list):
+                    self._view = []  # the view of a store closed since (a new window)
                 self._view.extend(shown)
                 self._view.sort(key=sort_key, reverse=True)
                 self._set_rows()
@@ -608,7 +611,11 @@ class TrailPane(TrailRemote, Pane):
         self.evidence.close()  # its files live in a private temp directory
 
     def _hidden_by(
-        self, events: list[TrailEvent], view: list[TrailEvent], flt: TrailFilter, errors_only: bool
+        self,
+        events: list[TrailEvent],
+        view: Sequence[TrailEvent],
+        flt: TrailFilter,
+        errors_only: bool,
     ) -> int:
         """How many events the focus alone hides, when it hides every one of them."""
         if self.focus_scope is None or view:
@@ -617,7 +624,7 @@ class TrailPane(TrailRemote, Pane):
 
     def _set_view(
         self,
-        view: list[TrailEvent],
+        view: Sequence[TrailEvent],
         flt: TrailFilter,
         errors_only: bool,
         hidden: int | None = None,
@@ -637,7 +644,7 @@ class TrailPane(TrailRemote, Pane):
 
     def _index_of_event(self, event: TrailEvent) -> int | None:
         if self._view_index is None:
-            self._view_index = {e.key: i for i, e in enumerate(self._view)}
+            self._view_index = _index(self._view)
         return self._view_index.get(event.key)
 
     def _set_rows(self) -> None:
@@ -666,7 +673,7 @@ class TrailPane(TrailRemote, Pane):
             if self._view is not view:
                 return None
             if self._view_index is None:
-                self._view_index = {e.key: i for i, e in enumerate(view)}
+                self._view_index = _index(view)
             return self._view_index.get(str(key))
 
         self.table.set_rows(
@@ -1029,3 +1036,9 @@ def _narrow(
     if scope is not None:
         selected = [e for e in selected if event_in_scope(e, scope)]
     return selected
+
+
+def _index(view: Sequence[TrailEvent]) -> dict[str, int]:
+    """Row of each event key (a stored view knows its keys without parsing its events)."""
+    keys = view.keys if isinstance(view, StoredView) else [e.key for e in view]
+    return {key: i for i, key in enumerate(keys)}
