@@ -7,6 +7,12 @@ until the help screen's text reaches the terminal is taken (then ``esc``). Once 
 records are loaded, the same probe runs on the idle app: that is the baseline of the same run.
 Target: the 95th percentile while loading <= 100 ms. The app's RSS is read when its flow pane
 first shows and once every record has loaded: target growth <= 250 MB.
+
+The CloudTrail side (issue 14.8, :func:`run_trail`) does the same with ``--trail-source`` pointing
+at a folder of S3 deliveries (200 gzip files, 1M events: ``tui.bench.trail._write_deliveries``),
+loaded while its status says ``loading…`` and idle once it reads ``scanned 1,000,000 events``
+without it; RSS growth target <= 300 MB. It is its own section (``python -m tui.bench
+trailkeys``, :mod:`tui.bench.trailkeys`); ``HAMARI_BENCH_KEYS_TRAIL_N`` sets the number of events.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tui.bench.flows import generate
+from tui.bench.trail import _write_deliveries
 
 HELP_TEXT = b"on one time line"  # the help screen's first line, nowhere else
 CSI = re.compile(rb"\x1b\[[0-9;?<>]*[a-zA-Z]")
@@ -33,6 +40,10 @@ LOADED = re.compile(rb"([\d,]+) loaded")
 # The generated records start at 1700000000 and span 10,000 s (tui.bench.flows): a fixed window
 # around them, or the live window (the last 3 h) would leave every record outside it.
 WINDOW = ["--since", "2023-11-14T22:00Z", "--until", "2023-11-15T02:00Z"]
+# tui.bench.trail's events start 2024-05-01 00:00 UTC, one every 0.5 s (1M: under 6 days).
+TRAIL_WINDOW = ["--since", "2024-04-30T00:00Z", "--until", "2024-05-07T00:00Z"]
+# The trail pane's status: "scanned N events in M files", then " · loading…" until the load ends.
+TRAIL_SCANNED = re.compile(rb"scanned ([\d,]+) events in [\d,]+ files(?! \xc2\xb7 loading)")
 
 
 class Terminal:
@@ -83,9 +94,9 @@ class Terminal:
         os.close(self.fd)
 
 
-def _loaded(term: Terminal, n: int) -> bool:
+def _loaded(term: Terminal, n: int, pattern: re.Pattern[bytes] = LOADED) -> bool:
     text = CSI.sub(b"", bytes(term.output[-200_000:]))
-    return any(int(m.group(1).replace(b",", b"")) >= n for m in LOADED.finditer(text))
+    return any(int(m.group(1).replace(b",", b"")) >= n for m in pattern.finditer(text))
 
 
 def probe(term: Terminal) -> float | None:
@@ -108,12 +119,12 @@ def _rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def plain_rss(seconds: float) -> float:
-    """RSS (MB) of the demo without the file, ``seconds`` after its flow pane first shows."""
-    term = Terminal([sys.executable, "-m", "tui", "--demo", *WINDOW], (120, 36))
+def plain_rss(seconds: float, window: list[str] = WINDOW, pane: bytes = b"Flow logs") -> float:
+    """RSS (MB) of the demo without the file, ``seconds`` after its ``pane`` first shows."""
+    term = Terminal([sys.executable, "-m", "tui", "--demo", *window], (120, 36))
     try:
-        if term.until(lambda out: b"Flow logs" in CSI.sub(b"", out), 60.0) is None:
-            raise RuntimeError("the app never drew its flow pane")
+        if term.until(lambda out: pane in CSI.sub(b"", out), 60.0) is None:
+            raise RuntimeError(f"the app never drew its {pane.decode()} pane")
         term.until(lambda _out: False, seconds)
         return _rss_mb(term.pid)
     finally:
@@ -121,20 +132,32 @@ def plain_rss(seconds: float) -> float:
 
 
 def measure(
-    path: Path, n: int, *, idle_probes: int = 15, timeout: float = 300.0
+    path: Path,
+    n: int,
+    *,
+    idle_probes: int = 15,
+    timeout: float = 300.0,
+    option: str = "--flows-source",
+    window: list[str] = WINDOW,
+    pane: bytes = b"Flow logs",
+    loaded: re.Pattern[bytes] = LOADED,
 ) -> dict[str, list[float]]:
-    """Latencies (s) of ``?`` while the file loads and once it has loaded; RSS (MB) before/after."""
-    argv = [sys.executable, "-m", "tui", "--demo", "--flows-source", str(path), *WINDOW]
+    """Latencies (s) of ``?`` while the file loads and once it has loaded; RSS (MB) before/after.
+
+    ``option`` names the source (``--trail-source`` for CloudTrail), ``pane`` the title that
+    shows the app is drawn, ``loaded`` the status text whose number reaches ``n`` once loaded.
+    """
+    argv = [sys.executable, "-m", "tui", "--demo", option, str(path), *window]
     term = Terminal(argv, (120, 36))
     samples: dict[str, list[float]] = {"loading": [], "idle": [], "lost": [], "rss": []}
     try:
-        if term.until(lambda out: b"Flow logs" in CSI.sub(b"", out), 60.0) is None:
-            raise RuntimeError("the app never drew its flow pane")
+        if term.until(lambda out: pane in CSI.sub(b"", out), 60.0) is None:
+            raise RuntimeError(f"the app never drew its {pane.decode()} pane")
         samples["rss"].append(_rss_mb(term.pid))
         drawn = time.monotonic()
         deadline = drawn + timeout
         while time.monotonic() < deadline and len(samples["idle"]) < idle_probes:
-            phase = "idle" if _loaded(term, n) else "loading"
+            phase = "idle" if _loaded(term, n, loaded) else "loading"
             if phase == "idle" and len(samples["rss"]) == 1:
                 samples["rss"].append(_rss_mb(term.pid))
                 samples["loaded_after"] = [time.monotonic() - drawn]
@@ -157,6 +180,32 @@ def run(report: Callable[[str, float, float | None, str], None], *, n: int) -> N
     with tempfile.TemporaryDirectory(prefix="hamari-keys-") as tmp:
         path = generate(n, Path(tmp) / "flows.log.gz", gzip=True)
         samples = measure(path, n)
+    _report(report, samples, n, "records", 250)
+
+
+def run_trail(report: Callable[[str, float, float | None, str], None], *, n: int) -> None:
+    """The same probe while ``n`` CloudTrail events (gzip S3 deliveries) load (issue 14.8)."""
+    with tempfile.TemporaryDirectory(prefix="hamari-keys-trail-") as tmp:
+        t0 = time.perf_counter()
+        files = _write_deliveries(n, Path(tmp))
+        print(f"  {files} delivery files written in {time.perf_counter() - t0:.0f} s", flush=True)
+        samples = measure(
+            Path(tmp), n, timeout=900.0, option="--trail-source", window=TRAIL_WINDOW,
+            pane=b"CloudTrail", loaded=TRAIL_SCANNED,
+        )  # fmt: skip
+    _report(report, samples, n, "trail events", 300, window=TRAIL_WINDOW, pane=b"CloudTrail")
+
+
+def _report(
+    report: Callable[[str, float, float | None, str], None],
+    samples: dict[str, list[float]],
+    n: int,
+    what: str,
+    rss_target: int,
+    *,
+    window: list[str] = WINDOW,
+    pane: bytes = b"Flow logs",
+) -> None:
     loading, idle = samples["loading"], samples["idle"]
     idle_p95 = _p95(idle) * 1000 if idle else None
     idle_p50 = statistics.median(idle) * 1000 if idle else None
@@ -164,7 +213,7 @@ def run(report: Callable[[str, float, float | None, str], None], *, n: int) -> N
         f"  probes while loading: {len(loading)}, idle: {len(idle)}, lost: {len(samples['lost'])}"
     )
     report(
-        f"key to screen while {n:,} records load, p95 (ms) [target <= 100]",
+        f"key to screen while {n:,} {what} load, p95 (ms) [target <= 100]",
         _p95(loading) * 1000,
         idle_p95,
         "ms",
@@ -172,17 +221,18 @@ def run(report: Callable[[str, float, float | None, str], None], *, n: int) -> N
     rss = samples["rss"]
     if len(rss) >= 3 and samples.get("loaded_after"):
         # Baseline: the same demo without the file, as long after its first frame.
-        plain = plain_rss(samples["loaded_after"][0] + 5.0)
+        plain = plain_rss(samples["loaded_after"][0] + 5.0, window, pane)
         loaded = max(rss[1:])
         print(f"  RSS: {loaded:.0f} MB with the file loaded, {plain:.0f} MB without it")
+        print(f"  loaded {samples['loaded_after'][0]:.0f} s after the first frame")
         report(
-            f"whole app: RSS growth for {n:,} records (MB) [target <= 250]",
+            f"whole app: RSS growth for {n:,} {what} (MB) [target <= {rss_target}]",
             loaded - plain,
             plain,
             "MB",
         )
     report(
-        f"key to screen while {n:,} records load, median (ms)",
+        f"key to screen while {n:,} {what} load, median (ms)",
         statistics.median(loading) * 1000 if loading else float("nan"),
         idle_p50,
         "ms",
