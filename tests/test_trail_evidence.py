@@ -168,6 +168,14 @@ def test_past_the_threshold_every_event_moves_to_the_store(monkeypatch: Any) -> 
         assert evidence.loaded_events == []  # not read yet: a thread asks the store
         assert evidence.refresh_findings()
         assert {e.event_id for e in evidence.loaded_events} == {"ev-1", "ev-2"}
+        # held for the findings without their raw JSON; the bundle reads them whole
+        assert all(
+            e.raw == {} and e.error_code == d.error_code and e.resources == d.resources
+            for e in evidence.loaded_events
+            for d in [DENIED, START]
+            if e.key == d.key
+        )
+        assert {e.key: e.raw for e in evidence.all_events()}[DENIED.key] == DENIED.raw != {}
         assert len(evidence.all_events()) == 8
         assert evidence.folded == 1
         store = evidence.store

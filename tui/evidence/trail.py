@@ -17,8 +17,8 @@ not be read are counted here, with a bounded list of reasons (:meth:`TrailEviden
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Final
 
 from tui.models.cloudtrail import TrailEvent
 from tui.models.skipped import Skipped
@@ -44,6 +44,7 @@ MAX_SKIPPED = 200
 """Reasons kept for the list of skipped records and files (the counts are exact)."""
 
 _FINDINGS_READ = compile_filter(FINDINGS_QUERY)
+_NO_RAW: Final[dict[str, Any]] = {}  # shared by the findings' events read from a store
 
 
 def sort_key(event: TrailEvent) -> tuple[object, str]:
@@ -120,7 +121,8 @@ class TrailEvidence:
         """What the findings read, newest first: never narrowed by a pane's filter or focus.
 
         In memory, every loaded event; past ``STORE_ABOVE``, the store's StartInstances and
-        failed calls as of the last :meth:`refresh_findings`. A copy: safe to hand to a thread.
+        failed calls as of the last :meth:`refresh_findings`, without their raw JSON (read
+        :meth:`all_events` for that). A copy: safe to hand to a thread.
         """
         if self.store is not None:
             return list(self._store_findings)
@@ -150,7 +152,10 @@ class TrailEvidence:
         store, generation = self.store, self.generation
         if store is None:
             return False
-        found = list(store.matching(_FINDINGS_READ))
+        # Without their raw JSON (most of an event's memory: ~3 KB of dicts): the findings
+        # read fields only, and the bundle reads every event whole (all_events). A day of an
+        # org trail has a failed call in ten; 1M events held 160k of them, ~450 MB with raw.
+        found = [replace(e, raw=_NO_RAW) for e in store.matching(_FINDINGS_READ)]
         if store is not self.store or generation != self.generation:
             return False
         self._store_findings = found
