@@ -730,7 +730,7 @@ def read_object(data: bytes, name: str, scan: DeliveryScan | None) -> ParseResul
 def batch_from_scan(scan: FileScan, name: str, selector: _Selector) -> TrailBatch:
     """A fast-route file's batch: its kept records windowed and folded by the stream's selector."""
     selector.last_folded = 0
-    kept = [m for m in scan.matches() if m.when and selector.admit(m.key, m.when)]
+    kept = [m for m in scan.matches() if selector.admit_stamp(m.key, m.stamp)]
     notes = _notes(f"{name}: {note}" for note in scan.notes)
     return TrailBatch(
         [], scan.bad, name, 1, False, scan.scanned, notes=notes,

@@ -59,7 +59,7 @@ class TrailBatch:
 
     def matches(self) -> list[Match]:
         """Every kept event as a :class:`~tui.models.trailscan.Match`, whichever route read it."""
-        built = [Match(b"", e.key, e.event_time, e) for e in self.events]
+        built = [Match.of(e) for e in self.events]
         return built + self.kept if self.kept else built
 
 

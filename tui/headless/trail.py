@@ -195,7 +195,8 @@ def _write(matches: Iterable[Match], fmt: str, out: IO[str]) -> None:
     only csv and table rows build the whole event."""
     if fmt == "ndjson":
         for match in matches:
-            out.write(match.line() + "\n")
+            out.write(match.line())
+            out.write("\n")
         out.flush()
     elif fmt == "csv":
         write_csv((event_row(m.full()) for m in matches), COLUMNS, out)
@@ -215,7 +216,7 @@ def _drain(agen: AsyncIterator[Match | TrailEvent], fmt: str, out: IO[str]) -> N
                 except StopAsyncIteration:
                     return
                 if isinstance(item, TrailEvent):  # a remote query's events
-                    item = Match(b"", item.key, item.event_time, item)
+                    item = Match.of(item)
                 yield item
 
         _write(iterate(), fmt, out)

@@ -660,6 +660,20 @@ def light_event(obj: Any) -> LightEvent | None:
     return light
 
 
+def event_key_of(obj: Any) -> tuple[str, datetime] | None:
+    """(:attr:`TrailEvent.key`, event time) of a decoded event, read from the four fields
+    alone; None where :func:`light_event` would say None (only the full parse can say)."""
+    event_id = obj.get("eventID")
+    if not isinstance(event_id, str) or not event_id:
+        return None
+    try:
+        when = _parse_time(obj.get("eventTime"))
+    except EventParseError:
+        return None
+    key = event_key(event_id, _s(obj.get("eventName")), when, _s(obj.get("eventSource")))
+    return key, when
+
+
 def ip_fields(source_ip: str) -> dict[str, Any]:
     """The address fields of an event with this ``sourceIPAddress``, as the full parse sets them."""
     value, version, chain = _ip_chain(source_ip)

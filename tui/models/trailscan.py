@@ -36,6 +36,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import compress
 from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
@@ -45,6 +46,7 @@ from tui.models.cloudtrail import (
     EventParseError,
     LightEvent,
     TrailEvent,
+    event_key_of,
     gunzip,
     ip_fields,
     light_event,
@@ -92,6 +94,15 @@ class Selector:
         """True for an event inside the window not met before; counts a copy met again."""
         if not in_window(when, self.start, self.end):
             return False
+        return self._admit_key(key)
+
+    def admit_stamp(self, key: str, stamp: float) -> bool:
+        """:meth:`admit` for a POSIX time (no datetime is built when there is no window)."""
+        if self.start is None and self.end is None:
+            return self._admit_key(key)
+        return self.admit(key, datetime.fromtimestamp(stamp, UTC))
+
+    def _admit_key(self, key: str) -> bool:
         if key in self.seen:
             if key in self._mine:
                 self.folded += 1
@@ -166,7 +177,20 @@ class _Delivery(msgspec.Struct, gc=False):
     Records: list[msgspec.Raw]
 
 
+class _Key(msgspec.Struct, gc=False):
+    """The fields of an event's duplicate key (:attr:`TrailEvent.key`)."""
+
+    eventID: Any = None
+    eventTime: Any = None
+    eventName: Any = None
+    eventSource: Any = None
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return getattr(self, name, default)
+
+
 _SPLIT: Final = msgspec.json.Decoder(_Delivery)
+_KEY: Final = msgspec.json.Decoder(_Key)
 _TOP: Final = msgspec.json.Decoder(_Top)
 _DECODE_ERRORS: Final = (msgspec.DecodeError, msgspec.ValidationError)
 
@@ -268,6 +292,12 @@ def _raw_may_hold(raw: Any, literal: bytes) -> bool:
     return literal in data.lower() or b"\\" in data or not data.isascii()
 
 
+def _verbatim(raw: bytes) -> bool:
+    """True when a record's raw JSON can be written as it is: one line of plain ASCII (no DEL;
+    JSON keeps other controls escaped)."""
+    return raw.isascii() and b"\x7f" not in raw and b"\n" not in raw and b"\r" not in raw
+
+
 @contextmanager
 def _no_gc() -> Iterator[None]:
     """A million small objects in one decode would run the cyclic GC again and again (none of
@@ -283,20 +313,26 @@ def _no_gc() -> Iterator[None]:
 
 @dataclass(slots=True)
 class Match:
-    """One record the filter keeps: its bytes as delivered, its duplicate key and time (for the
-    selector), and the whole event once something needed it (csv and table rows)."""
+    """One record the filter keeps: its bytes as delivered, its duplicate key and time (POSIX,
+    for the selector), and the whole event once something needed it (csv and table rows)."""
 
     raw: bytes
     key: str = ""
-    when: datetime | None = None
+    stamp: float = 0.0
     event: TrailEvent | None = None
+    safe: bool = False
+    """The raw bytes are one line of plain ASCII (checked where the record was read)."""
+
+    @classmethod
+    def of(cls, event: TrailEvent) -> Match:
+        """A match for an event read whole."""
+        return cls(b"", event.key, event.event_time.timestamp(), event)
 
     def line(self) -> str:
         """The event as one NDJSON line: as delivered when that is plain ASCII on one line
         (nothing a terminal acts on), else through the writer every other export uses."""
-        raw = self.raw
-        if raw and raw.isascii() and not any(c in raw for c in (b"\x7f", b"\n", b"\r")):
-            return raw.decode("ascii")
+        if self.safe or (self.raw and _verbatim(self.raw)):
+            return self.raw.decode("ascii")
         return ndjson_line(self.full().raw)
 
     def full(self) -> TrailEvent:
@@ -316,13 +352,14 @@ class FileScan:
     raws: list[bytes] = field(default_factory=list)
     keys: list[str] = field(default_factory=list)
     stamps: list[float] = field(default_factory=list)
+    safe: list[bool] = field(default_factory=list)
     bad: int = 0
     notes: list[str] = field(default_factory=list)
 
     def matches(self) -> Iterator[Match]:
         """The kept records as :class:`Match` objects, in file order."""
-        for raw, key, stamp in zip(self.raws, self.keys, self.stamps, strict=True):
-            yield Match(raw, key, datetime.fromtimestamp(stamp, UTC))
+        for raw, key, stamp, safe in zip(self.raws, self.keys, self.stamps, self.safe, strict=True):
+            yield Match(raw, key, stamp, None, safe)
 
 
 class DeliveryScan:
@@ -337,6 +374,12 @@ class DeliveryScan:
         checks = [_checks_for(b) for b in branches]
         # A branch nothing can be checked for can match any record: then every record is one.
         self.checks: list[list[_Check]] | None = checks if all(checks) else None
+        # Every term of every branch asked of its value: a record that passes them is a match,
+        # and only its key and time are still needed.
+        self.decided = self.checks is not None and all(
+            len(c) == len(b) and not any(x.literal for x in c)
+            for c, b in zip(checks, branches, strict=True)
+        )
         self._decoders = [_decoder(c) for c in checks] if self.checks is not None else []
         self._answers: dict[tuple[Term, str | None], bool] = {}
 
@@ -345,38 +388,38 @@ class DeliveryScan:
         if self.checks is None:
             return range(count)
         chosen: set[int] = set()
-        answers = self._answers
         for checks, decoder in zip(self.checks, self._decoders, strict=True):
             try:
                 records = decoder.decode(data).Records
             except _DECODE_ERRORS:
                 return None
-            keep: Iterator[tuple[int, Any]] = enumerate(records)
+            index: list[int] = list(range(len(records)))
             for check in checks:
-                name = check.field
-                if check.literal:
-                    literal = check.literal
-                    keep = iter(
-                        [(i, r) for i, r in keep if _raw_may_hold(getattr(r, name), literal)]
-                    )
-                    continue
-                picked: list[tuple[int, Any]] = []
-                for i, rec in keep:
-                    if check.nested:
-                        ui = rec.userIdentity
-                        value = None if ui is None else getattr(ui, name)
-                    else:
-                        value = getattr(rec, name)
-                    ok = answers.get((check.term, value))
-                    if ok is None:
-                        if len(answers) >= _ANSWERS_LIMIT:
-                            answers.clear()  # addresses: as many values as records
-                        ok = answers[(check.term, value)] = _value_matches(check, value)
-                    if ok:
-                        picked.append((i, rec))
-                keep = iter(picked)
-            chosen.update(i for i, _ in keep)
+                keep = self._passes(check, records)
+                index = list(compress(index, keep))
+                records = list(compress(records, keep))
+            chosen.update(index)
         return sorted(chosen)
+
+    def _passes(self, check: _Check, records: list[Any]) -> list[bool]:
+        """Which records pass one check (each distinct value asked once, in C-speed loops)."""
+        name = check.field
+        if check.literal:
+            literal = check.literal
+            return [_raw_may_hold(getattr(r, name), literal) for r in records]
+        if check.nested:
+            uis = [r.userIdentity for r in records]
+            values = [None if ui is None else getattr(ui, name) for ui in uis]
+        else:
+            values = [getattr(r, name) for r in records]
+        answers = self._answers
+        if len(answers) >= _ANSWERS_LIMIT:
+            answers.clear()  # addresses: as many values as records
+        term = check.term
+        for value in set(values):
+            if (term, value) not in answers:
+                answers[(term, value)] = _value_matches(check, value)
+        return [answers[(term, v)] for v in values]
 
     def scan(self, data: bytes) -> FileScan | None:
         """Read one inflated delivery file; None when it must be read the ordinary way."""
@@ -399,6 +442,17 @@ class DeliveryScan:
         return out
 
     def _one(self, raw: bytes, index: int, out: FileScan) -> None:
+        if self.decided:
+            try:
+                found = event_key_of(_KEY.decode(raw))
+            except _DECODE_ERRORS:
+                found = None
+            if found is not None:
+                out.raws.append(raw)
+                out.keys.append(found[0])
+                out.stamps.append(found[1].timestamp())
+                out.safe.append(_verbatim(raw))
+                return
         event: TrailEvent | LightEvent | None = None
         if self.light:
             try:
@@ -419,6 +473,7 @@ class DeliveryScan:
         out.raws.append(raw)
         out.keys.append(event.key)
         out.stamps.append(event.event_time.timestamp())
+        out.safe.append(_verbatim(raw))
 
 
 def delivery_text(name: str, data: bytes) -> bytes | None:
