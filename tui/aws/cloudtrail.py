@@ -887,6 +887,15 @@ async def stream_s3(
 # ---------------------------------------------------------------------------------------- local
 
 
+def require_path(path: str) -> None:
+    """Raise NotFoundError (with the fix) when a local trail file or folder does not exist."""
+    if not Path(path).exists():
+        raise NotFoundError(
+            f"No such file or folder: {path}",
+            hint="Give a CloudTrail file (.json or .json.gz) or a folder of them.",
+        )
+
+
 async def stream_local(
     path: str,
     window: TimeWindow | None = None,
@@ -907,11 +916,7 @@ async def stream_local(
     Raises:
         NotFoundError: the path does not exist.
     """
-    if not Path(path).exists():
-        raise NotFoundError(
-            f"No such file or folder: {path}",
-            hint="Give a CloudTrail file (.json or .json.gz) or a folder of them.",
-        )
+    require_path(path)
     selector = _Selector(window, flt, seen)
     files = iter_trail_path(path)
     end = object()

@@ -22,8 +22,7 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPool
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tui.aws.cloudtrail import batch_from_result, batch_from_scan
-from tui.aws.errors import NotFoundError
+from tui.aws.cloudtrail import batch_from_result, batch_from_scan, require_path
 from tui.aws.trailbatch import S3Progress, TrailBatch, _Selector
 from tui.models.cloudtrail import (
     ParseResult,
@@ -91,11 +90,7 @@ def scan_local(
     Raises:
         NotFoundError: the path does not exist.
     """
-    if not Path(path).exists():
-        raise NotFoundError(
-            f"No such file or folder: {path}",
-            hint="Give a CloudTrail file (.json or .json.gz) or a folder of them.",
-        )
+    require_path(path)
     selector = _Selector(window, flt)
     listed = list(trail_files(path))
     text = flt.text if flt is not None else ""

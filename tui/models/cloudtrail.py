@@ -641,13 +641,10 @@ def light_event(obj: Any) -> LightEvent | None:
     when only the full parse can say what it is: no eventID (the full parse derives one from
     the whole event), no or an unreadable eventTime (a bad record, with its reason), or a
     record that is not a CloudTrail event as delivered (log-pipeline layouts)."""
-    event_id = obj.get("eventID")
-    if not isinstance(event_id, str) or not event_id:
+    found = _id_and_time(obj)
+    if found is None:
         return None
-    try:
-        event_time = _parse_time(obj.get("eventTime"))
-    except EventParseError:
-        return None
+    event_id, event_time = found
     light = LightEvent()
     light.event_id = event_id
     light.event_time = event_time
@@ -663,15 +660,23 @@ def light_event(obj: Any) -> LightEvent | None:
 def event_key_of(obj: Any) -> tuple[str, datetime] | None:
     """(:attr:`TrailEvent.key`, event time) of a decoded event, read from the four fields
     alone; None where :func:`light_event` would say None (only the full parse can say)."""
+    found = _id_and_time(obj)
+    if found is None:
+        return None
+    event_id, when = found
+    key = event_key(event_id, _s(obj.get("eventName")), when, _s(obj.get("eventSource")))
+    return key, when
+
+
+def _id_and_time(obj: Any) -> tuple[str, datetime] | None:
+    """The eventID (a non-empty string) and the eventTime, or None when either is not so."""
     event_id = obj.get("eventID")
     if not isinstance(event_id, str) or not event_id:
         return None
     try:
-        when = _parse_time(obj.get("eventTime"))
+        return event_id, _parse_time(obj.get("eventTime"))
     except EventParseError:
         return None
-    key = event_key(event_id, _s(obj.get("eventName")), when, _s(obj.get("eventSource")))
-    return key, when
 
 
 def ip_fields(source_ip: str) -> dict[str, Any]:
