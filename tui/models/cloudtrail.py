@@ -13,8 +13,9 @@ through :func:`tui.models.text.display_safe` (see :func:`tui.models.related.summ
 
 This module is pure: no UI, no AWS SDK.
 
-Size (~1,340 lines): one record type and every parser of it; the log-pipeline layouts and the file
-readers are the seams.
+Size (~1,500 lines): one record type and every parser of it, with its light form (LightEvent, the
+fields the fast route of ``hamari trail`` reads); the log-pipeline layouts and the file readers
+are the seams to split at.
 """
 
 from __future__ import annotations
