@@ -14,7 +14,12 @@
   rate limit (GetObject 50/s) stays on, as the product runs;
 * the store past 50,000 events (:func:`store_figures`): RSS growth loading 1M events against
   the same events held as TrailEvents (100k measured, extrapolated), and a re-filter over 1M
-  against the Python filter over the in-memory events (extrapolated), same run.
+  against the Python filter over the in-memory events (extrapolated), same run: the count and
+  the newest 1,000, and what the pane waits for (the count, its newest 10,000 as a view, one
+  screen of rows parsed);
+* ``hamari trail`` over 1M events in gzip deliveries (:func:`headless_vs_jq`), whole process,
+  against ``zcat | jq`` selecting the same events (target: 10x faster), with other filters and
+  csv beside the same jq run.
 """
 
 from __future__ import annotations
