@@ -63,16 +63,16 @@ def _scan_file(path: str, filter_text: str) -> FileScan | str | None:
 
 
 def _executor(files: int) -> tuple[Executor, int]:
-    """Worker processes, or one thread where there is one file only or no fork.
+    """Worker processes, or one thread where there is one file or one core.
 
     Forked when this process runs no other thread (a headless verb: nothing to re-import);
     spawned otherwise, as forking a process with threads may copy a lock another thread held.
     """
     workers = min(MAX_WORKERS, os.cpu_count() or 1, files)
-    methods = multiprocessing.get_all_start_methods()
-    if workers < 2 or not {"fork", "spawn"} & set(methods):
+    if workers < 2:
         return ThreadPoolExecutor(1, thread_name_prefix="hamari-trail-scan"), 1
-    method = "fork" if "fork" in methods and threading.active_count() == 1 else "spawn"
+    fork = "fork" in multiprocessing.get_all_start_methods()
+    method = "fork" if fork and threading.active_count() == 1 else "spawn"
     context = multiprocessing.get_context(method)
     return ProcessPoolExecutor(workers, mp_context=context), workers
 

@@ -152,14 +152,24 @@ _GLOB_SPLIT: Final = re.compile(r"[*?/ ]+")
 _ANSWERS_LIMIT: Final = 1 << 16
 
 
-class _Top(msgspec.Struct, gc=False):
-    """The fields a LightEvent is built from; ``get`` lets the model's helpers read it as they
-    read a dict. Any JSON type is accepted here (the helpers coerce as the full parse does)."""
+class _Key(msgspec.Struct, gc=False):
+    """The fields of an event's duplicate key (:attr:`TrailEvent.key`); ``get`` lets the model's
+    helpers read it as they read a dict. Any JSON type is accepted (the helpers coerce as the
+    full parse does)."""
 
     eventID: Any = None
     eventTime: Any = None
     eventName: Any = None
     eventSource: Any = None
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return getattr(self, name, default)
+
+
+class _Top(_Key, gc=False):
+    """The fields a LightEvent is built from: the key's, and the top-level and identity fields
+    the light filter terms read."""
+
     awsRegion: Any = None
     userAgent: Any = None
     errorCode: Any = None
@@ -169,24 +179,9 @@ class _Top(msgspec.Struct, gc=False):
     userIdentity: Any = None
     sourceIPAddress: Any = None
 
-    def get(self, name: str, default: Any = None) -> Any:
-        return getattr(self, name, default)
-
 
 class _Delivery(msgspec.Struct, gc=False):
     Records: list[msgspec.Raw]
-
-
-class _Key(msgspec.Struct, gc=False):
-    """The fields of an event's duplicate key (:attr:`TrailEvent.key`)."""
-
-    eventID: Any = None
-    eventTime: Any = None
-    eventName: Any = None
-    eventSource: Any = None
-
-    def get(self, name: str, default: Any = None) -> Any:
-        return getattr(self, name, default)
 
 
 _SPLIT: Final = msgspec.json.Decoder(_Delivery)

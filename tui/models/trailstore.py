@@ -614,18 +614,18 @@ class TrailStore:
         """
         with self._lock:
             self.flush()
-            _sure, check, _exact = self._plan(flt, errors_only)
+            sure, check, _exact = self._plan(flt, errors_only)
         if keep is None and check is None:
-            return self._view(flt, errors_only, limit)
+            return self._view(sure, limit)
         events = self.matching(
             flt, errors_only=errors_only, keep=keep, batch=min(limit, 4096), limit=limit
         )
         return list(self._take(events, limit))
 
-    def _view(self, flt: TrailFilter | None, errors_only: bool, limit: int) -> StoredView:
+    def _view(self, sure: str, limit: int) -> StoredView:
+        """The newest ``limit`` rows matching ``sure`` (SQL that decides the filter alone)."""
         limit = max(0, int(limit))
         with self._lock:
-            sure, _check, _exact = self._plan(flt, errors_only)
             # The time of the limit-th newest first (a sort of integers alone), then the rows
             # from it on, sorted whole: sorting every match by (ts, key) took twice as long.
             cut = (

@@ -293,6 +293,9 @@ class TrailPane(TrailRemote, Pane):
         self.replaying = False
         self._store_matches = 0  # matches of the filter among the stored events
         self._store_shown = 0.0  # when the table last took the store's newest matches
+        # Store queries run in threads that cannot be stopped: a slow older one may answer
+        # after a newer one. Each is numbered when asked; only the last asked is shown.
+        self._store_asked = 0
 
     # -- composition -----------------------------------------------------------------------------
 
@@ -547,7 +550,8 @@ class TrailPane(TrailRemote, Pane):
             self._set_view(self._select(self.remote.events), self.filter, self.errors_only)
             return
         if self._store is not None:
-            self._refilter_store(self.filter, self.errors_only)
+            self._store_asked += 1
+            self._refilter_store(self.filter, self.errors_only, self._store_asked)
             return
         if len(self._ordered) > THREAD_FILTER_ABOVE:
             self._refilter_in_thread(self.filter, self.errors_only)
@@ -576,12 +580,15 @@ class TrailPane(TrailRemote, Pane):
         exit_on_error=False,
         description="trail-filter",
     )
-    def _refilter_store(self, flt: TrailFilter, errors_only: bool) -> None:
+    def _refilter_store(self, flt: TrailFilter, errors_only: bool, asked: int) -> None:
         if self._store is not None:
-            self._store_view(self._store, flt, errors_only)
+            self._store_view(self._store, flt, errors_only, asked)
 
-    def _store_view(self, store: TrailStore, flt: TrailFilter, errors_only: bool) -> None:
-        """(Thread) the newest matches of everything stored, and how many match."""
+    def _store_view(
+        self, store: TrailStore, flt: TrailFilter, errors_only: bool, asked: int
+    ) -> None:
+        """(Thread) the newest matches of everything stored, and how many match; shown only
+        when no newer query was asked meanwhile (its answer is on its way)."""
         scope = self.focus_scope
         keep = (lambda e: event_in_scope(e, scope)) if scope is not None else None
         try:
@@ -600,6 +607,8 @@ class TrailPane(TrailRemote, Pane):
         found = not self._loading and self.evidence.refresh_findings()
 
         def show() -> None:
+            if asked != self._store_asked:
+                return
             self._store_matches = matches
             self._set_view(view, flt, errors_only, 0)
             if found:
