@@ -184,3 +184,77 @@ def test_past_the_threshold_every_event_moves_to_the_store(monkeypatch: Any) -> 
         assert store is not None
     finally:
         evidence.close()
+
+
+def _calls(minutes: int, per_minute: int, error_every: int, burst_at: int) -> list[TrailEvent]:
+    """Calls through ``minutes``; one in ``error_every`` fails, and every call fails in the
+    five minutes from ``burst_at``."""
+    out = []
+    for m in range(minutes):
+        for k in range(per_minute):
+            i = m * per_minute + k
+            failed = burst_at <= m < burst_at + 5 or i % error_every == 0
+            raw: dict[str, Any] = {
+                "eventTime": f"{T0 + timedelta(minutes=m, seconds=k):%Y-%m-%dT%H:%M:%SZ}",
+                "eventID": f"call-{i}",
+                "eventName": "PutObject",
+                "eventSource": "s3.amazonaws.com",
+                "userIdentity": {"type": "IAMUser", "userName": "bob"},
+            }
+            if failed:
+                raw["errorCode"] = "InternalError"
+            out.append(parse_event(raw))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("error_every", "fires"),
+    [(10, True), (4, True), (1_000_000, True), (2, False)],
+)
+def test_the_error_rate_past_the_threshold_is_measured_against_every_call(
+    monkeypatch: Any, error_every: int, fires: bool
+) -> None:
+    """The store gives the findings its failed calls only; the error rate's baseline still
+    counts every loaded call, so the finding says what it says in memory."""
+    from tui.models.findings import compute_findings
+
+    events = _calls(60, 12, error_every, burst_at=30)
+    in_memory = [f.title for f in compute_findings(events=events) if f.kind == "error_rate"]
+    assert bool(in_memory) is fires
+    monkeypatch.setattr(trail_evidence, "STORE_ABOVE", 100)
+    evidence = TrailEvidence()
+    try:
+        evidence.add(events)
+        assert evidence.store is not None and evidence.refresh_findings()
+        assert len(evidence.loaded_events) < len(events)  # failed calls only
+        stored = compute_findings(
+            events=evidence.loaded_events, trail_totals=evidence.bucket_totals
+        )
+        assert [f.title for f in stored if f.kind == "error_rate"] == in_memory
+    finally:
+        evidence.close()
+
+
+@pytest.mark.parametrize(
+    "times",
+    [
+        ["2026-11-28T09:00:00Z", "2026-11-28T09:04:59.999Z", "2026-11-28T09:05:00Z"],
+        ["1969-12-31T23:57:00Z", "1970-01-01T00:00:00Z", "1969-12-31T23:54:59Z"],
+        ["2026-11-28T09:02:00+09:00", "2026-11-28T00:02:30Z"],
+    ],
+)
+def test_the_store_counts_calls_per_bucket_as_python_does(times: list[str]) -> None:
+    from tui.models.findings import ERROR_BUCKET
+    from tui.models.trailstore import TrailStore
+
+    events = [
+        parse_event({"eventTime": t, "eventID": f"b-{i}", "eventName": "X", "eventSource": "s"})
+        for i, t in enumerate(times)
+    ]
+    want: dict[int, int] = {}
+    for e in events:
+        b = int(e.timestamp // ERROR_BUCKET.total_seconds())
+        want[b] = want.get(b, 0) + 1
+    with TrailStore() as store:
+        store.add(events)
+        assert store.bucket_counts(ERROR_BUCKET) == want

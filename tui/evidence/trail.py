@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Final
 
 from tui.models.cloudtrail import TrailEvent
+from tui.models.findings import ERROR_BUCKET
 from tui.models.skipped import Skipped
 from tui.models.trailfilter import compile_filter
 from tui.models.trailstore import STORE_ABOVE, TrailStore
@@ -99,6 +100,7 @@ class TrailEvidence:
         self.accounts: set[str] = set()
         self._skipped: list[Skipped] = []
         self._store_findings: list[TrailEvent] = []
+        self._store_totals: dict[int, int] = {}
 
     # -- what is loaded ------------------------------------------------------------------------
 
@@ -128,6 +130,13 @@ class TrailEvidence:
             return list(self._store_findings)
         return list(self.ordered)
 
+    @property
+    def bucket_totals(self) -> dict[int, int] | None:
+        """Every loaded call per :data:`~tui.models.findings.ERROR_BUCKET` when the findings
+        read a store's failed calls and starts only (as of the last :meth:`refresh_findings`);
+        None in memory, where :attr:`loaded_events` holds every call."""
+        return dict(self._store_totals) if self.store is not None else None
+
     def all_events(self) -> list[TrailEvent]:
         """Every loaded event, newest first, for the incident bundle (call it from a thread:
         past ``STORE_ABOVE`` it parses them all back from the store)."""
@@ -156,9 +165,10 @@ class TrailEvidence:
         # read fields only, and the bundle reads every event whole (all_events). A day of an
         # org trail has a failed call in ten; 1M events held 160k of them, ~450 MB with raw.
         found = [replace(e, raw=_NO_RAW) for e in store.matching(_FINDINGS_READ)]
+        totals = store.bucket_counts(ERROR_BUCKET)
         if store is not self.store or generation != self.generation:
             return False
-        self._store_findings = found
+        self._store_findings, self._store_totals = found, totals
         return True
 
     def skipped_items(self) -> list[Skipped]:
@@ -241,6 +251,6 @@ class TrailEvidence:
     def close(self) -> None:
         """Close the store (its files live in a private temp directory)."""
         store, self.store = self.store, None
-        self._store_findings = []
+        self._store_findings, self._store_totals = [], {}
         if store is not None:
             store.close()

@@ -63,6 +63,9 @@ class Collected:
 
     window: TimeWindow
     events: list[TrailEvent] = field(default_factory=list)
+    trail_totals: dict[int, int] | None = (
+        None  # calls per findings bucket, past the store threshold
+    )
     instances: list[Any] = field(default_factory=list)
     topology: Topology | None = None
     records: list[FlowRecord] = field(default_factory=list)
@@ -112,6 +115,7 @@ async def _trail(aws: Aws | None, settings: Settings, c: Collected, window: Any)
         if evidence.store is not None:  # past its memory cap: what the findings read, from disk
             await asyncio.to_thread(evidence.refresh_findings)
         c.events = evidence.loaded_events
+        c.trail_totals = evidence.bucket_totals
         loaded = evidence.loaded_count
     finally:
         evidence.close()
@@ -501,6 +505,7 @@ def diagnose(c: Collected) -> list[Finding]:
         explanations=c.explanations,
         topology=c.topology,
         key_aliases=c.key_aliases,
+        trail_totals=c.trail_totals,
     )
 
 

@@ -42,6 +42,7 @@ from tui.models.nacl import Explanation, explain
 from tui.models.network import Topology
 
 __all__ = [
+    "ERROR_BUCKET",
     "Evidence",
     "Finding",
     "InstanceLike",
@@ -71,6 +72,8 @@ SEVERITY_MARK: Final[dict[str, str]] = {"error": "✖", "warning": "▲", "info"
 """A symbol per severity, so that meaning never rests on colour."""
 
 START_WINDOW: Final = timedelta(minutes=5)
+ERROR_BUCKET: Final = timedelta(minutes=5)
+"""The time bucket of :func:`error_rate_findings` (a store counts every call per bucket)."""
 """How long after a StartInstances the calls EC2 makes for it are looked for."""
 
 EC2_SERVICE: Final = "ec2.amazonaws.com"
@@ -944,10 +947,11 @@ def throttling_findings(
 def error_rate_findings(
     events: Sequence[TrailEvent],
     *,
-    bucket: timedelta = timedelta(minutes=5),
+    bucket: timedelta = ERROR_BUCKET,
     min_errors: int = 10,
     factor: float = 3.0,
     min_jump: float = 0.2,
+    totals: Mapping[int, int] | None = None,
 ) -> list[Finding]:
     """A sudden error rate: a time bucket whose share of failed calls jumps above the baseline.
 
@@ -961,6 +965,9 @@ def error_rate_findings(
         min_errors: The fewest errors in a bucket that can fire.
         factor: How many times the baseline share.
         min_jump: How far above the baseline share (a fraction).
+        totals: Every call per bucket (index ``i``: from ``i * bucket`` after the epoch), when
+            ``events`` hold the failed calls only (a store past its threshold gives only those
+            to the findings; counting calls from them would make every bucket fail).
 
     Returns:
         At most one finding: the worst bucket.
@@ -968,13 +975,16 @@ def error_rate_findings(
     if not events:
         return []
     width = bucket.total_seconds()
-    totals: dict[int, int] = defaultdict(int)
+    counted: dict[int, int] = defaultdict(int)
     errors: dict[int, list[TrailEvent]] = defaultdict(list)
     for event in events:
         index = int(event.timestamp // width)
-        totals[index] += 1
+        counted[index] += 1
         if event.is_error:
             errors[index].append(event)
+    if totals is not None:
+        counted = defaultdict(int, totals)
+    totals = counted
     all_total = sum(totals.values())
     all_errors = sum(len(v) for v in errors.values())
     worst: tuple[float, int] | None = None
@@ -1033,6 +1043,7 @@ def compute_findings(
     explanations: Mapping[ConversationKey, Explanation] | None = None,
     topology: Topology | None = None,
     key_aliases: Mapping[str, str] | None = None,
+    trail_totals: Mapping[int, int] | None = None,
 ) -> list[Finding]:
     """Every finding the loaded evidence supports, deduplicated, sorted by severity then time.
 
@@ -1050,6 +1061,8 @@ def compute_findings(
         explanations: NACL explanations of their REJECTed legs (:func:`explain_rejections`).
         topology: The flows pane's topology.
         key_aliases: KMS key ID -> alias, to name the key a failed start was denied.
+        trail_totals: Every loaded call per :data:`ERROR_BUCKET`, when ``events`` are a store's
+            failed calls and starts only (see :func:`error_rate_findings`).
 
     Returns:
         The findings, errors first, newest first within a severity.
@@ -1063,7 +1076,7 @@ def compute_findings(
     found += return_path_findings(conversations, explanations, topology)
     found += denial_burst_findings(events, exclude=covered)
     found += throttling_findings(events)
-    found += error_rate_findings(events)
+    found += error_rate_findings(events, totals=trail_totals)
     unique: dict[tuple[str, str, str], Finding] = {}
     for finding in found:
         key = (finding.kind, finding.resource_id, finding.title)

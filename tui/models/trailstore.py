@@ -685,6 +685,17 @@ class TrailStore:
             if not must or finish(event):
                 yield event
 
+    def bucket_counts(self, width: timedelta) -> dict[int, int]:
+        """Stored events per time bucket of ``width`` (bucket ``i`` starts at ``i * width``
+        after the epoch): what an error rate is measured against, without reading events."""
+        step = width // _US
+        with self._lock:
+            self.flush()
+            rows = self.con.execute(
+                f"SELECT CAST(floor(ts / {step}) AS BIGINT) AS b, count(*) FROM {_TABLE} GROUP BY b"
+            ).fetchall()
+        return {int(b): int(n) for b, n in rows}
+
     def around(self, focal: TrailEvent, window: timedelta) -> list[TrailEvent]:
         """Candidates for :func:`tui.models.related.find_related`: the events within ``window``
         of ``focal`` and those sharing its requestID or sharedEventID at any time."""

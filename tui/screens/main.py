@@ -618,6 +618,7 @@ class MainScreen(Screen[None]):
             flows.findings_records,
             flows.topology,
             metrics.fleet,
+            self.trail_evidence.bucket_totals,
         )
 
     @work(
@@ -632,6 +633,7 @@ class MainScreen(Screen[None]):
         records: list[Any],
         topology: Any,
         fleet: Any = None,
+        trail_totals: dict[int, int] | None = None,
     ) -> None:
         """Pure functions over snapshots of what the panes hold, off the event loop."""
         flows = self._flow_analysis
@@ -652,6 +654,7 @@ class MainScreen(Screen[None]):
             explanations=flows.explanations,
             topology=topology,
             key_aliases=self.key_aliases,
+            trail_totals=trail_totals,
         )
         if get_current_worker().is_cancelled:
             return
