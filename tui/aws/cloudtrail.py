@@ -739,13 +739,18 @@ def batch_from_scan(scan: FileScan, name: str, selector: _Selector) -> TrailBatc
 
 
 def batch_from_result(
-    result: ParseResult, selector: _Selector, source: str | None = None
+    result: ParseResult, selector: _Selector, source: str | None = None, *, read: int | None = None
 ) -> TrailBatch:
-    """One file's batch; a file (or archive member) not read gets one line saying why."""
+    """One file's batch; a file (or archive member) not read gets one line saying why.
+
+    ``read``: how many events the file had when they are not in ``result.events`` (a worker
+    stored them, see :func:`tui.aws.trailfiles.stream_files`).
+    """
     skipped: list[str] = []
+    scanned = len(result.events) if read is None else read
     if result.skipped or result.bad_file:
         skipped.append(f"{result.name}: {result.reason or result.kind.value}")
-    elif not result.events and result.bad_samples:
+    elif not scanned and result.bad_samples:
         count = result.bad_count
         why = result.bad_samples[0].reason
         skipped.append(f"{result.name}: {count} record{'s' * (count != 1)}, none readable: {why}")
@@ -758,7 +763,7 @@ def batch_from_result(
         source=source or result.name,
         pages=0 if result.skipped else 1,
         done=False,
-        scanned=len(result.events),
+        scanned=scanned,
         bad_files=1 if result.bad_file else 0,
         notes=_notes(notes),
         duplicates=selector.last_folded,
@@ -940,13 +945,25 @@ def stream_source(
     seen: set[str] | None = None,
     empty_ok: bool = False,
     fast: bool = False,
+    store_after: int | None = None,
+    store_window: TimeWindow | None = None,
 ) -> AsyncIterator[TrailBatch]:
     """The stream for a parsed source (``aws`` may be None for local files).
 
     ``empty_ok``: a window without S3 files is no error (follow polls); ``fast``: S3 objects
-    through the fast route (see :func:`stream_s3`).
+    through the fast route (see :func:`stream_s3`); ``store_after``: a big local folder is read
+    in worker processes, its files past that many events as store rows
+    (:func:`tui.aws.trailfiles.stream_files`, rows windowed by ``store_window``; without a
+    filter only).
     """
     if source.kind == "local":
+        if store_after is not None and (flt is None or flt.is_empty):
+            from tui.aws.trailfiles import stream_files
+
+            return stream_files(
+                source.location, window, seen=seen, store_after=store_after,
+                store_window=store_window,
+            )  # fmt: skip
         return stream_local(source.location, window, flt, seen=seen)
     assert aws is not None and window is not None
     if source.kind == "cwl":

@@ -11,10 +11,12 @@ others.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from tui.models.cloudtrail import TrailEvent
 from tui.models.trailscan import Match
 from tui.models.trailscan import Selector as _Selector
+from tui.models.trailstore import StoreChunk
 
 __all__ = ["S3Progress", "TrailBatch", "_Selector"]
 
@@ -41,6 +43,10 @@ class TrailBatch:
         progress: how far an S3 read is, after its listing and after each object.
         kept: what the fast route (``hamari trail``: ``tui.models.trailscan``) kept instead of
             ``events``: each record's bytes, its event built only when asked.
+        chunk: what a worker process wrote as store rows instead of ``events`` (a pane's big
+            local load, :func:`tui.aws.trailfiles.stream_files`), already windowed.
+        outside: events of ``chunk``'s file outside the window (not in the chunk).
+        span: the oldest and newest event time of ``chunk``'s file, window or not.
     """
 
     events: list[TrailEvent]
@@ -56,6 +62,9 @@ class TrailBatch:
     region_errors: tuple[str, ...] = ()
     progress: S3Progress | None = None
     kept: list[Match] = field(default_factory=list)
+    chunk: StoreChunk | None = None
+    outside: int = 0
+    span: tuple[datetime, datetime] | None = None
 
     def matches(self) -> list[Match]:
         """Every kept event as a :class:`~tui.models.trailscan.Match`, whichever route read it."""

@@ -11,18 +11,24 @@ selector. No textual or rich here.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import multiprocessing
 import os
+import pickle
+import shutil
+import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tui.aws.cloudtrail import batch_from_result, batch_from_scan, require_path
+from tui.aws.cloudtrail import batch_from_result, batch_from_scan, require_path, stream_local
 from tui.aws.trailbatch import S3Progress, TrailBatch, _Selector
 from tui.models.cloudtrail import (
     ParseResult,
@@ -32,12 +38,16 @@ from tui.models.cloudtrail import (
 )
 from tui.models.trailfilter import compile_filter
 from tui.models.trailscan import DeliveryScan, FileScan, delivery_text
+from tui.models.trailstore import StoreChunk, write_chunk
 
 if TYPE_CHECKING:
     from tui.models.timewindow import TimeWindow
     from tui.models.trailfilter import TrailFilter
 
-__all__ = ["MAX_WORKERS", "scan_local"]
+__all__ = ["MAX_WORKERS", "WORKERS_ABOVE", "scan_local", "stream_files"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_US = timedelta(microseconds=1)
 
 MAX_WORKERS = 4
 """Worker processes at most (one per core, up to this)."""
@@ -147,3 +157,162 @@ def _outcome(
     except OSError as exc:
         return batch_from_result(read_failure(name, exc), selector)
     return batch_from_result(read_trail_bytes(data, name), selector)
+
+
+# ------------------------------------------------------------------- the pane's big local loads
+
+WORKERS_ABOVE = 32 << 20
+"""Bytes of local files from which a pane's load runs in worker processes (below: a thread;
+starting the workers costs more than they save)."""
+
+EVENT_CHUNK = 200
+"""Events unpickled at a time on the event loop (~5 ms each time)."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Loaded:
+    """What a worker read of one file: the result without its events, and the events either
+    pickled in small chunks or written as store rows (``chunk``)."""
+
+    result: ParseResult
+    read: int
+    pickled: list[bytes]
+    chunk: StoreChunk | None = None
+    outside: int = 0
+    span: tuple[int, int] | None = None  # microseconds since the epoch
+
+
+def _worker_init() -> None:
+    """A pane's worker yields the CPU to the app (on two cores they share it) and writes
+    nothing to the terminal the app draws on (its errors come back pickled)."""
+    with contextlib.suppress(OSError):  # not permitted: the same priority
+        os.nice(10)
+    quiet = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(quiet, 1)
+    os.dup2(quiet, 2)
+    os.close(quiet)
+
+
+def _load_file(path: str, chunk_path: str | None, window: TimeWindow | None) -> _Loaded:
+    """(Worker) one file read whole: its events pickled, or, given ``chunk_path``, the ones in
+    ``window`` written there as store rows (the rest counted, their span kept)."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        return _Loaded(read_failure(path, exc), 0, [])
+    result = read_trail_bytes(data, path)
+    events, result.events = result.events, []
+    if chunk_path is None:
+        step = EVENT_CHUNK
+        pickled = [pickle.dumps(events[i : i + step], 5) for i in range(0, len(events), step)]
+        return _Loaded(result, len(events), pickled)
+    if not events:
+        return _Loaded(result, 0, [])
+    stamps = [(e.event_time - _EPOCH) // _US for e in events]
+    kept = [e for e in events if window is None or window.contains(e.event_time)]
+    chunk = write_chunk(chunk_path, kept)
+    span = (min(stamps), max(stamps))
+    return _Loaded(result, len(events), [], chunk, len(events) - len(kept), span)
+
+
+def _process_pool(files: int) -> tuple[Executor, int]:
+    """Spawned worker processes (the app runs threads: forking could copy a held lock)."""
+    workers = min(MAX_WORKERS, os.cpu_count() or 1, files)
+    if workers < 1 or "spawn" not in multiprocessing.get_all_start_methods():
+        return ThreadPoolExecutor(1, thread_name_prefix="hamari-trail-load"), 1
+    from multiprocessing import resource_tracker
+
+    # Spawning starts multiprocessing's resource tracker with sys.stderr's descriptor: under
+    # Textual that is a capture without one ("bad value(s) in fds_to_keep").
+    with open(os.devnull, "w") as quiet, contextlib.redirect_stderr(quiet):
+        resource_tracker.ensure_running()
+    context = multiprocessing.get_context("spawn")
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init), workers
+
+
+async def stream_files(
+    path: str,
+    window: TimeWindow | None = None,
+    *,
+    seen: set[str] | None = None,
+    store_after: int,
+    store_window: TimeWindow | None = None,
+) -> AsyncIterator[TrailBatch]:
+    """A pane's load of a local path: what :func:`tui.aws.cloudtrail.stream_local` yields (one
+    batch per file, in path order, the same counts), for folders too big to read in a thread.
+
+    Files are read whole in worker processes at a lower priority (JSON decoding holds the GIL:
+    in the app's process it froze keys). Once ``store_after`` events were handed over, the
+    files read from then on come back as store rows in a DuckDB file each (``chunk``: windowed,
+    copies folded by the store), so the app never builds those events; before, as events,
+    unpickled a few at a time on the event loop. Progress comes with every batch.
+
+    ``window`` is applied to events (a pane that windows them itself passes None);
+    ``store_window`` to store rows (what it leaves out is counted in ``outside``).
+
+    Raises:
+        NotFoundError: the path does not exist.
+    """
+    require_path(path)
+    listed = await asyncio.to_thread(lambda: [(f, s, _size(f)) for f, s in trail_files(path)])
+    total_bytes = sum(size for _, skipped, size in listed if skipped is None)
+    readable = sum(1 for _, skipped, _size in listed if skipped is None)
+    if total_bytes < WORKERS_ABOVE or readable < 2:
+        async for batch in stream_local(path, window, None, seen=seen):
+            yield batch
+        return
+    selector = _Selector(window, None, seen)
+    pool, workers = await asyncio.to_thread(_process_pool, readable)
+    chunks = tempfile.mkdtemp(prefix="hamari-trail-load-")
+    loop = asyncio.get_running_loop()
+    limit = AHEAD * workers
+    pending: deque[asyncio.Future[_Loaded] | None] = deque()
+    position = handed = done_bytes = events = 0
+    started = time.monotonic()
+    try:
+        for done, (file, skipped, size) in enumerate(listed, 1):
+            while position < len(listed) and len(pending) < limit:
+                ahead, ahead_skipped, _ = listed[position]
+                as_rows = os.path.join(chunks, f"{position:08d}.duckdb")
+                job = pool.submit(
+                    _load_file,
+                    str(ahead),
+                    as_rows if handed >= store_after else None,
+                    store_window,
+                )
+                pending.append(None if ahead_skipped else asyncio.wrap_future(job, loop=loop))
+                position += 1
+            future = pending.popleft()
+            if skipped is not None or future is None:
+                batch = batch_from_result(skipped or read_failure(str(file), OSError()), selector)
+            else:
+                loaded = await future
+                batch = await _batch_of(loaded, selector)
+            handed += batch.scanned
+            done_bytes += size if skipped is None else 0
+            events += batch.scanned
+            progress = S3Progress(
+                done, len(listed), done_bytes, total_bytes, events, time.monotonic() - started,
+                unit="files",
+            )  # fmt: skip
+            yield dataclasses.replace(batch, progress=progress)
+        yield TrailBatch([], 0, path, 0, True)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+        shutil.rmtree(chunks, ignore_errors=True)
+
+
+async def _batch_of(loaded: _Loaded, selector: _Selector) -> TrailBatch:
+    """A worker's file as a batch: its events unpickled a chunk at a time (the event loop
+    draws in between), or its store chunk with what the window left out."""
+    result = loaded.result
+    if loaded.chunk is not None or loaded.span is not None:
+        batch = batch_from_result(result, selector, read=loaded.read)
+        span = None
+        if loaded.span is not None:
+            span = (_EPOCH + loaded.span[0] * _US, _EPOCH + loaded.span[1] * _US)
+        return dataclasses.replace(batch, chunk=loaded.chunk, outside=loaded.outside, span=span)
+    for blob in loaded.pickled:
+        result.events.extend(pickle.loads(blob))
+        await asyncio.sleep(0)
+    return batch_from_result(result, selector)

@@ -182,9 +182,26 @@ class TrailEvidence:
     # -- loading -------------------------------------------------------------------------------
 
     def take(self, batch: TrailBatch, *, follow: bool = False) -> TrailAdded:
-        """Count a source's batch and keep its new events (:meth:`note`, then :meth:`add`)."""
+        """Count a source's batch and keep its new events (:meth:`note`, then :meth:`add`).
+
+        A batch whose events a worker wrote as store rows (``batch.chunk``) must have been
+        inserted first (:meth:`ensure_store`, then the store's ``add_chunk`` in a thread).
+        """
         self.note(batch, follow=follow)
+        if batch.chunk is not None:
+            self.accounts.update(batch.chunk.accounts)
+            return TrailAdded([], stored=True)
         return self.add(batch.events)
+
+    def ensure_store(self) -> TrailStore:
+        """The store, created now if there is none (with every event memory holds)."""
+        if self.store is None:
+            self.store = TrailStore(memory_limit=self.store_memory)
+            moved = self.ordered
+            self.events = {}  # the store holds them now (and folds what comes again)
+            self.ordered = []
+            self.store.add(moved, flush=False)
+        return self.store
 
     def note(self, batch: TrailBatch, *, follow: bool = False) -> None:
         """Count what a batch read and skipped, and keep its reasons.
@@ -224,14 +241,7 @@ class TrailEvidence:
             self.ordered.extend(fresh)
             self.ordered.sort(key=sort_key, reverse=True)
             return TrailAdded(fresh)
-        if self.store is None:
-            self.store = TrailStore(memory_limit=self.store_memory)
-            moved = [*self.ordered, *fresh]
-            self.events.clear()  # the store holds them now (and folds what comes again)
-            self.ordered = []
-            self.store.add(moved, flush=False)
-        else:
-            self.store.add(fresh, flush=False)
+        self.ensure_store().add(fresh, flush=False)
         return TrailAdded(fresh, stored=True)
 
     def replace(self, events: Sequence[TrailEvent]) -> None:

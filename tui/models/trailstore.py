@@ -32,6 +32,7 @@ No UI here; DuckDB is imported when a store is created.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 import pickle
@@ -41,6 +42,7 @@ import tempfile
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from operator import attrgetter
 from typing import Any, Final, overload
@@ -54,7 +56,7 @@ try:  # python-isal compresses several times faster than zlib at the same ratio
 except ImportError:  # pragma: no cover - isal is a declared dependency
     import zlib as _zlib  # type: ignore[no-redef]
 
-__all__ = ["STORE_ABOVE", "TrailStore", "filter_sql"]
+__all__ = ["STORE_ABOVE", "StoreChunk", "TrailStore", "filter_sql", "write_chunk"]
 
 STORE_ABOVE: Final = 50_000
 """Past this many loaded events, a pane keeps them in a :class:`TrailStore`."""
@@ -377,6 +379,58 @@ def _unpack(blob: bytes) -> TrailEvent:
     return parse_event(pickle.loads(_zlib.decompress(blob)))
 
 
+@dataclass(frozen=True, slots=True)
+class StoreChunk:
+    """Rows a worker process wrote to a DuckDB file of its own (:func:`write_chunk`), for
+    :meth:`TrailStore.add_chunk`: the app then never holds the events, and DuckDB inserts them
+    without the GIL.
+
+    Attributes:
+        path: the chunk's database file (the store removes it once inserted).
+        rows: rows in it (copies within it already folded, counted in ``folded``).
+        lo: the oldest row's time, microseconds since the epoch.
+        hi: the newest row's.
+        accounts: the accounts of its events.
+        folded: copies of an event within the chunk's events, left out.
+    """
+
+    path: str
+    rows: int
+    lo: int
+    hi: int
+    accounts: frozenset[str]
+    folded: int = 0
+
+
+def write_chunk(path: str, events: Iterable[TrailEvent]) -> StoreChunk | None:
+    """(Worker process) the events as store rows in a new DuckDB file at ``path``; copies of an
+    event among them are folded (the first kept). None when there is no event."""
+    unique: dict[str, TrailEvent] = {}
+    folded = 0
+    for event in events:
+        key = _clean(event.key)
+        if key in unique:
+            folded += 1
+        else:
+            unique[key] = event
+    if not unique:
+        return None
+    import duckdb
+
+    rows = [_row(event, seq, key) for seq, (key, event) in enumerate(unique.items())]
+    con = duckdb.connect(path, config={"threads": 1})
+    try:
+        con.execute(f"CREATE TABLE {_TABLE} ({', '.join(f'{n} {t}' for n, t in _COLUMNS)})")
+        appender = con.appender(_TABLE)
+        appender.append_rows(rows)
+        appender.flush()
+    finally:
+        con.close()
+    stamps = [r[1] for r in rows]
+    accounts = frozenset(e.account_id for e in unique.values() if e.account_id)
+    return StoreChunk(path, len(rows), min(stamps), max(stamps), accounts, folded)
+
+
 class StoredView(Sequence[TrailEvent]):
     """Stored events as a sequence: keys at once, each event parsed from its blob when first
     read. It holds the compressed blobs itself, so it outlives the store (a pane may still
@@ -551,6 +605,43 @@ class TrailStore:
         self._seq = seq
         self._rows += len(rows)
         self.odd += sum(1 for r in rows if not r[_PLAIN])
+
+    def add_chunk(self, chunk: StoreChunk) -> int:
+        """Insert a worker's chunk (:func:`write_chunk`), leaving out copies of stored events;
+        returns how many rows were new. DuckDB reads the file itself (no row passes through
+        Python), and the file is removed."""
+        with self._lock:
+            self.flush()  # buffered events first: copies are folded against them too
+            base = self._seq
+            names = ", ".join(_NAMES[1:])
+            try:
+                self.con.execute(f"ATTACH {_sql_str(chunk.path)} AS chunk (READ_ONLY)")
+                try:
+                    inserted = self.con.execute(
+                        f"INSERT INTO {_TABLE} SELECT {base} - 1 + row_number() OVER (ORDER BY seq),"
+                        f" {names} FROM chunk.{_TABLE} AS n WHERE NOT EXISTS (SELECT 1 FROM"
+                        f" {_TABLE} AS t WHERE t.ts BETWEEN {chunk.lo} AND {chunk.hi}"
+                        " AND t.key = n.key)"
+                    ).fetchone()
+                    added = int(inserted[0]) if inserted else 0
+                    odd = self.con.execute(
+                        f"SELECT count(*) FROM {_TABLE} WHERE seq >= {base} AND NOT plain"
+                    ).fetchone()
+                finally:
+                    self.con.execute("DETACH chunk")
+            finally:
+                with contextlib.suppress(OSError):
+                    os.unlink(chunk.path)
+            self._seq = base + added
+            self._rows += added
+            self.odd += int(odd[0]) if odd else 0
+            self.duplicates += chunk.folded + chunk.rows - added
+            self.accounts.update(chunk.accounts)
+            lo, hi = _EPOCH + chunk.lo * _US, _EPOCH + chunk.hi * _US
+            self.span = (
+                (lo, hi) if self.span is None else (min(lo, self.span[0]), max(hi, self.span[1]))
+            )
+            return added
 
     # -- queries -----------------------------------------------------------------------------
 

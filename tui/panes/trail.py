@@ -22,6 +22,7 @@ while another change edits this pane.
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 import csv
 import io
@@ -52,6 +53,7 @@ from tui.aws.cloudtrail import (
 from tui.aws.errors import HamariError
 from tui.dialogs.clipboard import copy_event
 from tui.dialogs.export import ExportPrompt
+from tui.evidence import trail as _evidence
 from tui.evidence.trail import TrailEvidence, sort_key
 from tui.host import host
 from tui.models.cloudtrail import TrailEvent
@@ -388,7 +390,15 @@ class TrailPane(TrailRemote, Pane):
         return None if source.kind == "local" else window
 
     def _windowed(self, batch: TrailBatch, window: TimeWindow) -> TrailBatch:
-        """Keep a local batch's events in ``window``; count the rest and widen ``data_span``."""
+        """Keep a local batch's events in ``window``; count the rest and widen ``data_span``
+        (a worker's store rows come windowed, with their count and span)."""
+        if batch.span is not None:
+            self.outside_window += batch.outside
+            lo, hi = batch.span
+            if self.data_span is not None:
+                lo, hi = min(lo, self.data_span[0]), max(hi, self.data_span[1])
+            self.data_span = (lo, hi)
+            return batch
         if not batch.events:
             return batch
         times = [e.event_time for e in batch.events]
@@ -452,9 +462,14 @@ class TrailPane(TrailRemote, Pane):
                 regions=self._regions(),
                 max_pages=MAX_LOOKUP_PAGES,
                 seen=set(self.events),
+                store_after=max(0, _evidence.STORE_ABOVE - self.evidence.loaded_count),
+                store_window=window,
             )
             async for batch in stream:
                 pages += batch.pages
+                if batch.chunk is not None:  # a worker's store rows: DuckDB inserts, no GIL
+                    store = self.evidence.ensure_store()
+                    await asyncio.to_thread(store.add_chunk, batch.chunk)
                 if source.kind == "local":
                     batch = self._windowed(batch, window)
                 self._add_batch(batch)
