@@ -492,3 +492,20 @@ def test_exact_filters_come_as_a_lazy_view() -> None:
         assert store.odd == 0
         assert isinstance(store.newest(compile_filter("error:AccessDenied*"), 50), StoredView)
         assert isinstance(store.newest(compile_filter("name:Start*"), 50), StoredView)
+
+
+@pytest.mark.parametrize(
+    "text", ["name:StartInstances or error:any", "", "user:i*", "error:denied*", "get"]
+)
+def test_slim_events_are_the_parsed_events_without_their_raw(
+    store: TrailStore, events: list[TrailEvent], text: str
+) -> None:
+    """What the findings hold past the threshold, built from the columns: every field equal to
+    the event parsed from its raw (odd rows too), newest first, and nothing of the raw kept."""
+    flt = compile_filter(text)
+    want = list(store.matching(flt))
+    got = store.slim(flt)
+    assert [e.key for e in got] == [e.key for e in want]
+    assert got == want  # every field but raw and search_text
+    assert all(e.raw == {} and e.search_text == "" for e in got)
+    assert {e.key for e in got} == {e.key for e in flt.apply(events)}

@@ -42,8 +42,11 @@ LOADED = re.compile(rb"([\d,]+) loaded")
 WINDOW = ["--since", "2023-11-14T22:00Z", "--until", "2023-11-15T02:00Z"]
 # tui.bench.trail's events start 2024-05-01 00:00 UTC, one every 0.5 s (1M: under 6 days).
 TRAIL_WINDOW = ["--since", "2024-04-30T00:00Z", "--until", "2024-05-07T00:00Z"]
-# The trail pane's status: "scanned N events in M files", then " · loading…" until the load ends.
-TRAIL_SCANNED = re.compile(rb"scanned ([\d,]+) events in [\d,]+ files(?! \xc2\xb7 loading)")
+# The trail pane's status: "scanned N events in M files", then " · loading…" or the progress
+# ("12/200 files · …") until the load ends.
+TRAIL_SCANNED = re.compile(
+    rb"scanned ([\d,]+) events in [\d,]+ files(?! \xc2\xb7 (?:loading|[\d,]+/[\d,]+ files))"
+)
 
 
 class Terminal:
@@ -99,12 +102,15 @@ def _loaded(term: Terminal, n: int, pattern: re.Pattern[bytes] = LOADED) -> bool
     return any(int(m.group(1).replace(b",", b"")) >= n for m in pattern.finditer(text))
 
 
-def probe(term: Terminal) -> float | None:
-    """One ``?``: seconds until the help text shows; then ``esc`` and a pause."""
+def probe(term: Terminal, back: bytes) -> float | None:
+    """One ``?``: seconds until the help text shows; then ``esc``, until the main screen (its
+    ``back`` text) is drawn again, and a pause. Without that wait, a slow app still drawing the
+    last help screen made the next probe look instant."""
     mark = term.press(b"?")
     latency = term.until(lambda out: HELP_TEXT in out, 10.0, mark)
-    term.press(b"\x1b")
-    term.until(lambda _out: False, 0.25)  # let the help close and the screen settle
+    closed = term.press(b"\x1b")
+    term.until(lambda out: back in CSI.sub(b"", out), 10.0, closed)
+    term.until(lambda _out: False, 0.25)  # let the screen settle
     return latency
 
 
@@ -161,7 +167,7 @@ def measure(
             if phase == "idle" and len(samples["rss"]) == 1:
                 samples["rss"].append(_rss_mb(term.pid))
                 samples["loaded_after"] = [time.monotonic() - drawn]
-            latency = probe(term)
+            latency = probe(term, b"scanned" if option == "--trail-source" else b"loaded")
             samples[phase if latency is not None else "lost"].append(latency or 10.0)
         samples["rss"].append(_rss_mb(term.pid))
     finally:

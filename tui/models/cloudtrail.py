@@ -446,16 +446,21 @@ def _principal(ui: Mapping[str, Any]) -> tuple[str, str, tuple[str, ...]]:
     return principal, arn, tuple(sorted(all_names))
 
 
+_IPV4 = re.compile(r"([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})").fullmatch
+
+
 def _ip(text: str) -> tuple[int, int]:
     if not text or not (text[0].isdigit() or ":" in text[:5]):
         return -1, 0
-    parts = text.split(".")
-    if len(parts) == 4 and all(p.isascii() and p.isdigit() and len(p) <= 3 for p in parts):
+    dotted = _IPV4(text)
+    if dotted is not None:
         # fast path for the common case (ipaddress is several times slower)
-        a, b, c, d = (int(p) for p in parts)
-        if max(a, b, c, d) <= 255:
+        a, b, c, d = map(int, dotted.groups())
+        if a <= 255 and b <= 255 and c <= 255 and d <= 255:
             return (a << 24) | (b << 16) | (c << 8) | d, 4
         return -1, 0
+    if text.count(".") == 3 and ":" not in text:
+        return -1, 0  # dotted but not an address (the old fast path said so too)
     try:
         address = ipaddress.ip_address(text)
     except ValueError:

@@ -42,12 +42,12 @@ import tempfile
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from operator import attrgetter
 from typing import Any, Final, overload
 
-from tui.models.cloudtrail import TrailEvent, parse_event
+from tui.models.cloudtrail import TrailEvent, _ip_chain, _short_source, parse_event
 from tui.models.trailfilter import Term, TrailFilter, _tail
 from tui.models.trailsql import _GLOB, _SUFFIX, _TRUE_WORDS, _compile, _sql_match, _sql_str
 
@@ -104,10 +104,23 @@ _COLUMNS: Final[tuple[tuple[str, str], ...]] = (
     ("text_rest", "VARCHAR"),
     ("rest_chars", "BIGINT"),  # _chars() of text_rest: rows without a needle's characters
     # are skipped before their text is decompressed (not worth it for IDs: all hex is there)
+    # The rest of a TrailEvent's fields, so that the findings' events are built from the
+    # columns alone (TrailStore.slim), not parsed from the raw
+    ("event_version", "VARCHAR"),
+    ("event_type", "VARCHAR"),
+    ("partial_reason", "VARCHAR"),
     ("plain", "BOOLEAN"),  # SQL's answer is Python's on this row (see the module docstring)
     ("raw", "BLOB"),  # zlib(JSON of the raw event)
 )
 _NAMES: Final = tuple(c for c, _ in _COLUMNS)
+# What TrailStore.slim reads, in the order it builds a TrailEvent from.
+_SLIM: Final = (
+    "ts", "event_id", "event_name", "event_source", "aws_region", "principal", "principal_arn",
+    "identity_type", "invoked_by", "source_ip", "user_agent", "error_code", "error_message",
+    "read_only", "request_id", "shared_event_id", "resources", "event_version", "event_type",
+    "account_id", "access_key_id", "user_names", "partial_reason",
+)  # fmt: skip
+_NO_RAW: Final[dict[str, Any]] = {}  # shared by every slim event
 _PLAIN: Final = _NAMES.index("plain")
 
 
@@ -260,6 +273,9 @@ def _plain(event: TrailEvent) -> bool:
             event.user_agent,
             event.error_code,
             event.source_ip,
+            event.event_version,
+            event.event_type,
+            event.partial_reason,
             *event.resources,
             *event.user_names,
         )
@@ -279,6 +295,11 @@ def _clean(text: str) -> str:
         return text
     return text.encode("utf-8", "replace").decode("utf-8")
 
+
+# The string columns _plain does not check (it checks what SQL matches).
+_REST: Final = attrgetter(
+    "principal", "principal_arn", "error_message", "request_id", "shared_event_id"
+)
 
 # One bit each (a line's characters as a BIGINT); every other character shares _OTHER.
 _BIT: Final = {
@@ -345,6 +366,9 @@ def _row(event: TrailEvent, seq: int, key: str) -> tuple[Any, ...]:
     """Every column of one event, as the appender takes it (strings made valid UTF-8 on odd
     rows: the appender, like DuckDB, refuses a lone surrogate)."""
     plain = _plain(event)
+    if plain:  # every other string column valid too (a slim event is built from them)
+        rest = _REST(event)
+        plain = all(t.isascii() or _clean(t) == t for t in rest)
     search = event.search_text
     clean: Callable[[str], str] = (lambda t: t) if plain else _clean
     if not search.isascii():
@@ -363,6 +387,9 @@ def _row(event: TrailEvent, seq: int, key: str) -> tuple[Any, ...]:
         _ips4(event),
         "".join(f"\n{r}\n{_tail(r)}" for r in (clean(r).lower() for r in event.resources)),
         *_text_columns(event, search),
+        _clean(event.event_version),
+        _clean(event.event_type),
+        _clean(event.partial_reason),
         plain,
         _pack(event),
     )
@@ -618,10 +645,12 @@ class TrailStore:
                 self.con.execute(f"ATTACH {_sql_str(chunk.path)} AS chunk (READ_ONLY)")
                 try:
                     inserted = self.con.execute(
-                        f"INSERT INTO {_TABLE} SELECT {base} - 1 + row_number() OVER (ORDER BY seq),"
-                        f" {names} FROM chunk.{_TABLE} AS n WHERE NOT EXISTS (SELECT 1 FROM"
-                        f" {_TABLE} AS t WHERE t.ts BETWEEN {chunk.lo} AND {chunk.hi}"
-                        " AND t.key = n.key)"
+                        # Only stored rows in the chunk's time span can be copies: that scan
+                        # is pruned by the ts zone maps (a correlated NOT EXISTS read them all).
+                        f"WITH old AS (SELECT key FROM {_TABLE} WHERE ts BETWEEN {chunk.lo}"
+                        f" AND {chunk.hi}) INSERT INTO {_TABLE} SELECT {base} - 1 +"
+                        f" row_number() OVER (ORDER BY seq), {names} FROM chunk.{_TABLE} AS n"
+                        " ANTI JOIN old USING (key)"
                     ).fetchone()
                     added = int(inserted[0]) if inserted else 0
                     odd = self.con.execute(
@@ -775,6 +804,64 @@ class TrailStore:
         ):
             if not must or finish(event):
                 yield event
+
+    def slim(self, flt: TrailFilter) -> list[TrailEvent]:
+        """Every matching event without its raw JSON or search text, newest first: what the
+        findings hold (a day of an org trail has a failed call in ten; parsing those back from
+        their raw took seconds of the GIL, and ~2 KB each).
+
+        Plain rows are built from the columns (equal to the parsed event, every field but
+        ``raw`` and ``search_text``), with repeated strings shared; odd rows, and any row the
+        SQL cannot decide, are parsed from their raw and stripped.
+        """
+        with self._lock:
+            self.flush()
+            sure, check, _exact = self._plan(flt, False)
+            rows = self.con.execute(
+                f"SELECT {', '.join(_SLIM)} FROM {_TABLE} WHERE {sure}"
+            ).fetchall()
+        shared: dict[Any, Any] = {}
+        one = shared.setdefault
+        out = [
+            TrailEvent(
+                event_id=r[1],
+                event_time=_EPOCH + timedelta(microseconds=r[0]),
+                event_name=one(r[2], r[2]),
+                event_source=one(r[3], r[3]),
+                source=one(("source", r[3]), _short_source(r[3])),
+                aws_region=one(r[4], r[4]),
+                principal=one(r[5], r[5]),
+                principal_arn=one(r[6], r[6]),
+                identity_type=one(r[7], r[7]),
+                invoked_by=one(r[8], r[8]),
+                source_ip=one(r[9], r[9]),
+                user_agent=one(r[10], r[10]),
+                error_code=one(r[11], r[11]),
+                error_message=one(r[12], r[12]),
+                read_only=r[13],
+                request_id=r[14],
+                shared_event_id=r[15],
+                resources=tuple(one(x, x) for x in r[16]),
+                event_version=one(r[17], r[17]),
+                event_type=one(r[18], r[18]),
+                account_id=one(r[19], r[19]),
+                access_key_id=one(r[20], r[20]),
+                user_names=one(("names", *r[21]), tuple(r[21])),
+                partial_reason=one(r[22], r[22]),
+                raw=_NO_RAW,
+                **dict(zip(("ip_value", "ip_version", "ip_chain"), _ip_chain(r[9]), strict=True)),
+            )
+            for r in rows
+        ]
+        if check is not None:
+            finish = self._finish(flt, False, None)
+            out += [
+                replace(e, raw=_NO_RAW, search_text="")
+                for e in self._events(f"WHERE {check}")
+                if finish(e)
+            ]
+        out.sort(key=lambda e: (e.event_time, e.key), reverse=True)
+        return out
 
     def bucket_counts(self, width: timedelta) -> dict[int, int]:
         """Stored events per time bucket of ``width`` (bucket ``i`` starts at ``i * width``
