@@ -618,3 +618,31 @@ def test_hostile_principal_stays_in_the_finding_as_data() -> None:
 def test_principal_arn_of_the_demo_is_the_same_principal() -> None:
     events = start_events(T0, denied=True)
     assert {e.principal_arn for e in events} == {PRINCIPAL}
+
+
+@pytest.mark.parametrize(
+    ("offset", "linked"),
+    [
+        (timedelta(seconds=-1), False),  # before the start: not caused by it
+        (timedelta(0), True),
+        (timedelta(minutes=2), True),
+        (timedelta(minutes=5), True),  # the window's last second still counts
+        (timedelta(minutes=5, seconds=1), False),
+    ],
+)
+def test_a_start_is_linked_to_the_errors_within_its_window(offset: timedelta, linked: bool) -> None:
+    """Among many other starts and errors (a day of an org trail), each start is linked to
+    the errors of its own window only."""
+    noise = []
+    for k in range(200):  # other instances' starts and denials, hours apart
+        at = T0 + timedelta(hours=2, minutes=k)
+        noise.append(call(at, "StartInstances", resources=(f"i-{k:017x}",), n=k))
+        noise.append(call(at, "CreateGrant", source="kms.amazonaws.com", error="AccessDenied",
+                          invoked_by="ec2.amazonaws.com", n=k))  # fmt: skip
+    start = call(T0, "StartInstances", resources=(IID,))
+    denied = call(
+        T0 + offset, "CreateGrant", source="kms.amazonaws.com", error="AccessDenied",
+        invoked_by="ec2.amazonaws.com", n=999,
+    )  # fmt: skip
+    found = [f for f in start_failed_findings([*noise, denied, start]) if IID in f.title]
+    assert bool(found) is linked

@@ -26,6 +26,7 @@ seams if it grows.
 
 from __future__ import annotations
 
+import bisect
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -302,11 +303,16 @@ def _start_attempts(
     if not starts:
         return {}
     errors = sorted((e for e in events if e.is_error), key=lambda e: e.event_time)
+    times = [e.event_time for e in errors]
     attempts: dict[str, list[_Attempt]] = defaultdict(list)
     for start in sorted(starts, key=lambda e: (e.event_time, e.event_id)):
+        # Only the errors within the window after the start (a day of an org trail has tens
+        # of thousands of each: every start against every error took hours).
+        lo = bisect.bisect_left(times, start.event_time)
+        near = errors[lo : bisect.bisect_right(times, start.event_time + window, lo)]
         for instance_id in dict.fromkeys(r for r in start.resources if r.startswith("i-")):
             extra = _instance_resources(infos.get(instance_id))
-            linked = _linked_errors(start, instance_id, extra, errors, window)
+            linked = _linked_errors(start, instance_id, extra, near, window)
             attempts[instance_id].append(_Attempt(start, linked))
     return attempts
 
