@@ -68,7 +68,7 @@ from tui.models.flowlog import (
     iter_files,
     layout_for,
 )
-from tui.models.flowscan import helper_worth_it, literals, scan_prefiltered
+from tui.models.flowscan import helper_worth_it, literals, scan_prefiltered, status_column
 from tui.models.focus import FocusScope, flow_in_scope
 from tui.models.network import Topology
 
@@ -1169,7 +1169,16 @@ def scan_files(
                 if tokens and names is not None:
                     spaces = len(names) - 1
                     helper = helper_worth_it(path, gz)
-                    rows = scan_prefiltered(path, gz, parser, spaces, tokens, pred, helper=helper)
+                    rows = scan_prefiltered(
+                        path,
+                        gz,
+                        parser,
+                        spaces,
+                        tokens,
+                        pred,
+                        status_column=status_column(names),
+                        helper=helper,
+                    )
                 else:
                     got = None
                     if kind == "text" and names is not None and sql_ok and not flt.is_empty:
