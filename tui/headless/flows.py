@@ -30,8 +30,6 @@ from tui.models.flowlog import (
     parse_log_format,
     parse_source,
 )
-from tui.models.nacl import explain
-from tui.models.network import Topology
 from tui.models.text import display_safe, json_terminal_safe
 from tui.models.timewindow import TimeWindow
 from tui.models.writers import csv_cell, ndjson_line, write_table
@@ -41,6 +39,7 @@ from tui.verbs import fail, verb
 if TYPE_CHECKING:
     from tui.aws.flowlogs import FlowBatch
     from tui.aws.session import Aws
+    from tui.models.network import Topology
 
 # The AWS layer (aiobotocore, asyncio) is imported only when a source needs AWS: a local file
 # with --filter is a pipe stage, and its start-up is part of every run.
@@ -101,6 +100,8 @@ def _where(record: FlowRecord, topology: Topology | None) -> str:
 def _explain(record: FlowRecord, topology: Topology | None) -> str | None:
     if topology is None or record.action != "REJECT":
         return None
+    from tui.models.nacl import explain  # with --explain only: a local file has no topology
+
     return explain(record, topology).verdict
 
 

@@ -31,7 +31,6 @@ import io
 import json
 import os
 import re
-import tempfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -1026,6 +1025,8 @@ class CorruptParquetError(ValueError):
 def _parquet_lines(source: Path | bytes, parser: FlowLogParser) -> Iterator[FlowRecord]:
     """Records of a Parquet file (or an S3 object's bytes), read by DuckDB: no pyarrow needed."""
     if isinstance(source, bytes):  # DuckDB reads files, not buffers (without fsspec)
+        import tempfile  # Parquet only: tempfile pulls shutil, random, bz2 and lzma
+
         with tempfile.TemporaryDirectory(prefix="hamari-parquet-") as tmp:
             path = Path(tmp) / "object.parquet"
             path.write_bytes(source)
