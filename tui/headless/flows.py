@@ -169,11 +169,16 @@ class _Writer:
             # per call, and per-record writes dominate once the scan itself is fast.
             lines = []
             explain = self.with_explain
+            fmt: tuple[str, ...] = ()
+            encode: Callable[..., str] = str
             for r in records:
                 where = _where(r, topo)
                 why = _explain(r, topo) if explain else None
+                if r.FORMAT is not fmt:  # once per format, not an lru_cache hash of 29 names
+                    fmt = r.FORMAT
+                    encode = _line_encoder(fmt, explain)
                 try:
-                    lines.append(_line_encoder(r.FORMAT, explain)(r, where, why, source))
+                    lines.append(encode(r, where, why, source))
                 except TypeError:  # a value of an unexpected type: the general encoder
                     row: dict[str, Any] = r.as_dict()
                     row["where"] = where
