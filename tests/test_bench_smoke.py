@@ -43,6 +43,8 @@ def test_flows_tiny() -> None:
     flows.run(report, n=20_000, big=False, quick=True)  # type: ignore[arg-type]
     names = [name for name, *_ in got]
     assert any("hamari flows" in n for n in names) and any("re-aggregate" in n for n in names)
+    floor = [(v, b) for name, v, b, _ in got if "isal inflate alone" in name]
+    assert floor and floor[0][0] > 0 and floor[0][1] > 0  # beside its floor, both measured
     matched = [(v, b) for name, v, b, _ in got if "records matched" in name]
     assert matched and matched[0][0] == matched[0][1] > 0  # hamari finds what awk finds
 

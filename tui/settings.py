@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
@@ -111,10 +110,12 @@ def load_settings(
     path = config_file or config_path(env)
     try:
         with open(path, "rb") as fh:
+            import tomllib  # only with a config file: every headless run starts here
+
             data = tomllib.load(fh)
     except FileNotFoundError:
         data = {}
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # tomllib.TOMLDecodeError is a ValueError
         raise ConfigError(f"Cannot read {path}: {exc}", hint="Fix or remove the file.") from None
     known = {f.name for f in fields(Settings)}
     for key, value in data.items():

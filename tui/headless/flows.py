@@ -30,8 +30,6 @@ from tui.models.flowlog import (
     parse_log_format,
     parse_source,
 )
-from tui.models.nacl import explain
-from tui.models.network import Topology
 from tui.models.text import display_safe, json_terminal_safe
 from tui.models.timewindow import TimeWindow
 from tui.models.writers import csv_cell, ndjson_line, write_table
@@ -41,6 +39,7 @@ from tui.verbs import fail, verb
 if TYPE_CHECKING:
     from tui.aws.flowlogs import FlowBatch
     from tui.aws.session import Aws
+    from tui.models.network import Topology
 
 # The AWS layer (aiobotocore, asyncio) is imported only when a source needs AWS: a local file
 # with --filter is a pipe stage, and its start-up is part of every run.
@@ -101,6 +100,8 @@ def _where(record: FlowRecord, topology: Topology | None) -> str:
 def _explain(record: FlowRecord, topology: Topology | None) -> str | None:
     if topology is None or record.action != "REJECT":
         return None
+    from tui.models.nacl import explain  # with --explain only: a local file has no topology
+
     return explain(record, topology).verdict
 
 
@@ -168,11 +169,16 @@ class _Writer:
             # per call, and per-record writes dominate once the scan itself is fast.
             lines = []
             explain = self.with_explain
+            fmt: tuple[str, ...] = ()
+            encode: Callable[..., str] = str
             for r in records:
                 where = _where(r, topo)
                 why = _explain(r, topo) if explain else None
+                if r.FORMAT is not fmt:  # once per format, not an lru_cache hash of 29 names
+                    fmt = r.FORMAT
+                    encode = _line_encoder(fmt, explain)
                 try:
-                    lines.append(_line_encoder(r.FORMAT, explain)(r, where, why, source))
+                    lines.append(encode(r, where, why, source))
                 except TypeError:  # a value of an unexpected type: the general encoder
                     row: dict[str, Any] = r.as_dict()
                     row["where"] = where

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from tui.models.flowlog import FlowRecord, protocol_name
-from tui.models.network import Topology
+
+if TYPE_CHECKING:  # annotations only: `hamari flows FILE` never builds a topology
+    from tui.models.network import Topology
 
 #: The aggregation kinds, in the order the UI offers them.
 AGGREGATIONS: Final[tuple[str, ...]] = (

@@ -32,16 +32,14 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
-import shutil
 import sys
-import tempfile
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
 from itertools import repeat
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from tui.models.flowagg import AGGREGATIONS, AggRow, finish, key_function
 from tui.models.flowagg import aggregate as pure_aggregate
@@ -68,9 +66,11 @@ from tui.models.flowlog import (
     iter_files,
     layout_for,
 )
-from tui.models.flowscan import helper_worth_it, literals, scan_prefiltered
-from tui.models.focus import FocusScope, flow_in_scope
-from tui.models.network import Topology
+from tui.models.flowscan import helper_worth_it, literals, scan_prefiltered, status_column
+
+if TYPE_CHECKING:  # annotations only: a scan of files needs neither
+    from tui.models.focus import FocusScope
+    from tui.models.network import Topology
 
 __all__ = ["SQL_TYPES", "FlowEngine", "scan_files"]
 
@@ -363,6 +363,9 @@ class FlowEngine:
             on_disk: Keep the table in a database file in the temp directory (compressed and
                 evictable, so resident memory stays bounded); False keeps it in memory.
         """
+        import shutil  # here, like duckdb: a scan of files (`hamari flows FILE`) opens no store
+        import tempfile
+
         import duckdb
 
         self._dir = tempfile.mkdtemp(prefix="hamari-flows-", dir=temp_directory)
@@ -782,6 +785,8 @@ class FlowEngine:
         keep = flt.to_predicate() if flt is not None and not flt.is_empty else None
         if scope is None:
             return keep or (lambda r: True)
+        from tui.models.focus import flow_in_scope
+
         if keep is None:
             return lambda r: flow_in_scope(r, scope)
         return lambda r: keep(r) and flow_in_scope(r, scope)
@@ -1169,7 +1174,16 @@ def scan_files(
                 if tokens and names is not None:
                     spaces = len(names) - 1
                     helper = helper_worth_it(path, gz)
-                    rows = scan_prefiltered(path, gz, parser, spaces, tokens, pred, helper=helper)
+                    rows = scan_prefiltered(
+                        path,
+                        gz,
+                        parser,
+                        spaces,
+                        tokens,
+                        pred,
+                        status_column=status_column(names),
+                        helper=helper,
+                    )
                 else:
                     got = None
                     if kind == "text" and names is not None and sql_ok and not flt.is_empty:

@@ -31,7 +31,6 @@ the AST and every compiler at once.
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -182,6 +181,8 @@ def resolve_field(name: str, column: int = 0, extra_fields: Iterable[str] = ()) 
     if compact is not None:  # dst_port, logstatus
         return resolve_field(compact, column)
     choices = [*FIELDS, *ALIASES, *extras]
+    import difflib  # only for a misspelt name
+
     near = difflib.get_close_matches(key, choices, n=1)
     hint = f"; did you mean {near[0]!r}?" if near else ""
     raise FilterError(f"unknown field {name!r}{hint}", column)

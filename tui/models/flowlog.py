@@ -31,7 +31,6 @@ import io
 import json
 import os
 import re
-import tempfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -823,6 +822,8 @@ class FlowLogParser:
 # --- reading files and folders ---------------------------------------------------------------
 
 _CHUNK: Final = 1 << 20
+#: The largest piece of inflated data :class:`GunzipStream` yields.
+_INFLATE_OUT: Final = 1 << 20
 _READABLE_SUFFIXES: Final = frozenset({".log", ".gz", ".json", ".parquet", ".txt", ".ndjson"})
 
 
@@ -847,18 +848,30 @@ class GunzipStream:
         self._fed = False
 
     def feed(self, buf: bytes) -> Iterator[bytes]:
-        """The data ``buf`` completes, in order (consume it before the next feed)."""
-        while buf:
-            self._fed = True
-            out = self._d.decompress(buf)
+        """The data ``buf`` completes, in order (consume it before the next feed).
+
+        Pieces are at most :data:`_INFLATE_OUT` bytes: unbounded, isal grows one output buffer
+        per call (2 MB from 256 kB of gzip), and inflating took 2.5x as long (0.25 s instead
+        of 0.10 s for 1M records).
+        """
+        while True:
+            if not self._fed:  # between members: zero padding (in this piece or the last)
+                buf = buf.lstrip(b"\0")
+            self._fed = self._fed or bool(buf)
+            out = self._d.decompress(buf, _INFLATE_OUT)
             if out:
                 yield out
             if self._d.eof:
-                buf = self._d.unused_data.lstrip(b"\0")
+                buf = self._d.unused_data
                 self._d = _decompressobj()
                 self._fed = False
+                if not buf.strip(b"\0"):
+                    return
             else:
-                buf = b""
+                # A full piece may leave output inside even with no input left: ask again.
+                buf = self._d.unconsumed_tail
+                if not buf and len(out) < _INFLATE_OUT:
+                    return
 
     def close(self) -> None:
         """Raise :class:`TruncatedFileError` when the last member has no end marker."""
@@ -1012,6 +1025,8 @@ class CorruptParquetError(ValueError):
 def _parquet_lines(source: Path | bytes, parser: FlowLogParser) -> Iterator[FlowRecord]:
     """Records of a Parquet file (or an S3 object's bytes), read by DuckDB: no pyarrow needed."""
     if isinstance(source, bytes):  # DuckDB reads files, not buffers (without fsspec)
+        import tempfile  # Parquet only: tempfile pulls shutil, random, bz2 and lzma
+
         with tempfile.TemporaryDirectory(prefix="hamari-parquet-") as tmp:
             path = Path(tmp) / "object.parquet"
             path.write_bytes(source)

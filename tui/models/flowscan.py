@@ -23,14 +23,14 @@ import functools
 import marshal
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
 
 from tui.models.flowfilter import ENUMS, Compare, FlowFilter, _conjuncts
 from tui.models.flowlog import FlowLogParser, FlowRecord, _gunzip
 
-__all__ = ["helper_worth_it", "literals", "scan_prefiltered"]
+__all__ = ["helper_worth_it", "literals", "scan_prefiltered", "status_column"]
 
 # Compressed bytes per read: ~2 MB of text per region, so that the several passes over a
 # region find it in the CPU cache, and the buffers stay below malloc's mmap threshold (an 8 MB
@@ -69,6 +69,11 @@ def literals(flt: FlowFilter, names: Sequence[str]) -> list[tuple[int, list[byte
             out.append((list(names).index(name), tokens))
     out.sort(key=lambda pin: (len(pin[1]), -len(pin[1][0])))  # one long literal anchors best
     return out
+
+
+def status_column(names: Sequence[str]) -> int:
+    """The column of log-status in a header's fields (its first, as the parser reads it), or -1."""
+    return next((i for i, n in enumerate(names) if n in ("log-status", "log_status")), -1)
 
 
 def _chunks(path: Path, gz: bool) -> Iterator[bytes]:
@@ -128,26 +133,36 @@ def _anchor(token: bytes, sample: bytes) -> tuple[bytes, int]:
     return token[best : best + 1], best
 
 
-def _status_counts(data: bytes, start: int, end: int) -> tuple[int, int]:
-    """NODATA and SKIPDATA rows in the region, found by memchr on ``D`` (rare in flow logs).
+_STATUS_WORDS: Final = (b"NODATA", b"SKIPDATA")
 
-    Only a whole field counts: the word starts the line or follows a space, and ends the line
-    or precedes one.
+
+def _status_counts(
+    data: bytes, start: int, end: int, column: int, anchors: Sequence[tuple[bytes, bytes, int]]
+) -> list[int]:
+    """NODATA and SKIPDATA rows in the region, each found by memchr on its rarest byte.
+
+    Only the whole log-status field counts (the word in its column, ending the line or before a
+    space): NODATA as an interface id is a record to the parser. (Walking ``D`` for both, as
+    before, stepped through every upper-case hex digit of an interface id.)
     """
-    nodata = skipdata = 0
-    find = data.find
-    pos = start
-    while True:
-        hit = find(b"D", pos, end)
-        if hit < 0:
-            return nodata, skipdata
-        pos = hit + 1
-        if not data.startswith(b"DATA", hit) or data[hit + 4 : hit + 5] not in (b" ", b"\n"):
-            continue
-        if data.startswith(b"NO", hit - 2) and _field_starts(data, start, hit - 2):
-            nodata += 1
-        elif data.startswith(b"SKIP", hit - 4) and _field_starts(data, start, hit - 4):
-            skipdata += 1
+    find, rfind, startswith, count = data.find, data.rfind, data.startswith, data.count
+    counts = []
+    for word, byte, k in anchors:
+        n = 0
+        pos = start + k
+        after = len(word)
+        while (hit := find(byte, pos, end)) >= 0:
+            pos = hit + 1
+            at = hit - k
+            if (
+                startswith(word, at)
+                and data[at + after : at + after + 1] in (b" ", b"\n")
+                and _field_starts(data, start, at)
+                and count(b" ", rfind(b"\n", start, at) + 1 or start, at) == column
+            ):
+                n += 1
+        counts.append(n)
+    return counts
 
 
 def _field_starts(data: bytes, start: int, at: int) -> bool:
@@ -156,11 +171,20 @@ def _field_starts(data: bytes, start: int, at: int) -> bool:
 
 @dataclass
 class _Plan:
-    """What every region of a file is checked for: its line width and the pinned literals."""
+    """What every region of a file is checked for: its line width and the pinned literals.
+
+    The bytes searched for (and walked) are chosen on the first region sifted, from what is
+    rare in that file; they change how fast a region is sifted, never what it yields.
+    """
 
     spaces: int
     pins: list[tuple[int, list[bytes]]]
-    walk: Any = None  # (token, (byte, index)) or None, chosen on the first region sifted
+    status_column: int  # of log-status; -1: the format has none, no row is NODATA or SKIPDATA
+    walk: tuple[bytes, bytes, int, int] | None = None  # token, its rarest byte, index, column
+    others: list[tuple[bytes, int]] = field(default_factory=list)  # single literals, column
+    pinned: list[tuple[bytes, int]] = field(default_factory=list)  # the walked one and others
+    columns: list[tuple[int, frozenset[bytes]]] = field(default_factory=list)  # alternatives
+    status: list[tuple[bytes, bytes, int]] = field(default_factory=list)  # word, byte, index
     chosen: bool = False
 
     @property
@@ -170,10 +194,21 @@ class _Plan:
     def choose(self, data: bytes, start: int, end: int) -> None:
         """Walk the literal whose rarest byte is rarest (REJECT's J, not 443's 4)."""
         self.chosen = True
-        sample = data[start : min(end, start + (1 << 20))]
-        singles = [alts[0] for _, alts in self.pins if len(alts) == 1]
-        anchored = [(t, _anchor(t, sample)) for t in singles]
-        self.walk = min(anchored, key=lambda ta: sample.count(ta[1][0])) if anchored else None
+        sample = data[start : min(end, start + (1 << 16))]  # ~270 lines: enough to rank bytes
+        if self.status_column >= 0:
+            self.status = [(w, *_anchor(w, sample)) for w in _STATUS_WORDS]
+        singles = [(alts[0], col) for col, alts in self.pins if len(alts) == 1]
+        self.columns = [
+            (col, frozenset(t.strip(b" ") for t in alts))
+            for col, alts in self.pins
+            if len(alts) > 1
+        ]
+        if not singles:
+            return
+        anchored = [(t, *_anchor(t, sample), col) for t, col in singles]
+        self.walk = min(anchored, key=lambda w: sample.count(w[1]))
+        self.others = [(t, col) for t, col in singles if (t, col) != (self.walk[0], self.walk[3])]
+        self.pinned = [(self.walk[0], self.walk[3]), *self.others]
 
 
 # (lines, NODATA, SKIPDATA, spans of the candidate lines); None for a region to parse line by line
@@ -194,48 +229,72 @@ def _sift(data: bytes, start: int, end: int, plan: _Plan) -> _Sifted:
     the byte search itself.
     """
     n = data.count(b"\n", start, end)
-    find = data.find
+    find, count = data.find, data.count
     if (
-        data.count(b" ", start, end) != n * plan.spaces
+        count(b" ", start, end) != n * plan.spaces
         or find(b"#", start, end) >= 0
         or find(b"\t", start, end) >= 0
         or find(b"\r", start, end) >= 0
     ):
         return None
-    nodata, skipdata = _status_counts(data, start, end)
     if not plan.chosen:
         plan.choose(data, start, end)
-    width = plan.width
-    columns = [(i, frozenset(t.strip(b" ") for t in alts)) for i, alts in plan.pins]
+    nodata, skipdata = (
+        _status_counts(data, start, end, plan.status_column, plan.status) if plan.status else (0, 0)
+    )
+    width, spaces, columns = plan.width, plan.spaces, plan.columns
     spans: list[tuple[int, int]] = []
     keep = spans.append
-    if plan.walk is not None:
-        token, (byte, k) = plan.walk
-        others = [alts[0] for _, alts in plan.pins if len(alts) == 1 and alts[0] != token]
-        rfind, startswith = data.rfind, data.startswith
-        pos = start + k
-        while True:
-            hit = find(byte, pos, end)
-            if hit < 0:
-                break
-            at = hit - k
-            if at < start or not startswith(token, at):
-                pos = hit + 1
-                continue
-            line_start = rfind(b"\n", start, at) + 1 or start
-            line_end = find(b"\n", at, end)
-            pos = line_end + 1 + k
-            for t in others:
-                if find(t, line_start, line_end) < 0:
-                    break
-            else:
-                if _in_columns(data, line_start, line_end, width, columns):
-                    keep((line_start, line_end))
-    else:
+    if plan.walk is None:
         for line_start, line_end in _line_spans(data, start, end):
             if _in_columns(data, line_start, line_end, width, columns):
                 keep((line_start, line_end))
+        return n, nodata, skipdata, spans
+    token, byte, k, _ = plan.walk
+    others, pinned = plan.others, plan.pinned
+    rfind, startswith = data.rfind, data.startswith
+    pos = start + k
+    while (hit := find(byte, pos, end)) >= 0:
+        at = hit - k
+        if not startswith(token, at):
+            pos = hit + 1
+            continue
+        line_start = rfind(b"\n", start, at) + 1 or start
+        line_end = find(b"\n", at, end)
+        pos = line_end + 1 + k
+        for t, _ in others:
+            if find(t, line_start, line_end) < 0:
+                break
+        else:
+            if (
+                _placed(data, line_start, line_end, pinned, columns, width)
+                or count(b" ", line_start, line_end) != spaces  # the parser counts it as bad
+            ):
+                keep((line_start, line_end))
     return n, nodata, skipdata, spans
+
+
+def _placed(
+    data: bytes,
+    line_start: int,
+    line_end: int,
+    pinned: list[tuple[bytes, int]],
+    columns: list[tuple[int, Any]],
+    width: int,
+) -> bool:
+    """Every literal of the line sits in its column (443 as the source port does not count).
+
+    The column of a hit is the count of spaces before it: a hundred bytes, cheaper than
+    splitting the line. A literal may also sit in another column first (``443 443``).
+    """
+    find, count = data.find, data.count
+    for t, c in pinned:
+        q = find(t, line_start, line_end)
+        while q >= 0 and count(b" ", line_start, q) != c - 1:
+            q = find(t, q + 1, line_end)
+        if q < 0:
+            return False
+    return not columns or _in_columns(data, line_start, line_end, width, columns)
 
 
 def _in_columns(
@@ -264,17 +323,19 @@ def scan_prefiltered(
     pins: list[tuple[int, list[bytes]]],
     pred: Callable[[FlowRecord], bool],
     *,
+    status_column: int,
     helper: bool = False,
 ) -> Iterator[FlowRecord]:
     """Parse only the lines holding every literal in its column; count the others from bytes.
 
     The file's first line is its header (it sets the parser's layout); ``spaces`` is the number
-    of separators in a well-formed line and ``pins`` come from :func:`literals`. With
-    ``helper``, a forked process sifts most regions (see :class:`_Helper`).
+    of separators in a well-formed line, ``pins`` come from :func:`literals` and
+    ``status_column`` from :func:`status_column`. With ``helper``, a forked process sifts most
+    regions (see :class:`_Helper`).
     """
     stats = parser.stats
     feed = parser.feed_line
-    plan = _Plan(spaces, pins)
+    plan = _Plan(spaces, pins, status_column)
     regions = _regions(_chunks(path, gz))
     first = next(regions, None)
     if first is None:
