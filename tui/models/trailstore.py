@@ -25,7 +25,13 @@ needle (one BIGINT of bits). What is read row by row is what varies and could ma
 
 Rows go in through DuckDB's own appender (no pyarrow: 170 MB of a bastion install for one
 insert path): copies of stored events are found first by one keyed lookup over the batch's time
-span, and only new rows are appended, in one statement a batch.
+span, and only new rows are appended, in one statement a batch. A big local load goes around
+Python altogether: worker processes write each file's rows to a DuckDB file of their own
+(:func:`write_chunk`) and :meth:`TrailStore.add_chunk` inserts them with one statement that
+folds copies, while the app's process holds no event (a million took +700 MB there).
+
+The findings hold the store's failed calls and starts as events built from the columns
+(:meth:`TrailStore.slim`), and count every call per time bucket (:meth:`TrailStore.bucket_counts`).
 
 No UI here; DuckDB is imported when a store is created.
 """
