@@ -129,3 +129,47 @@ def test_a_negated_filter_term_is_not_taken_for_an_option(verb: str, tmp_path: P
         assert done.returncode == 0, done.stderr
         (event,) = [json.loads(line) for line in done.stdout.splitlines()]
         assert event["eventID"] == "b"
+
+
+def test_ndjson_from_files_is_written_one_file_at_a_time(tmp_path: Path) -> None:
+    """On an unbuffered stdout (``python -u``) each write is a system call: one per file with
+    matches, not two per event."""
+    import gzip
+    import io
+
+    from tui.aws.cloudtrail import parse_source
+    from tui.headless.trail import _drain_local, _Totals
+    from tui.models.trailfilter import compile_filter
+
+    def event(n: int, i: int) -> dict[str, object]:
+        return {
+            "eventVersion": "1.09",
+            "eventTime": f"2025-03-01T08:{n:02d}:{i:02d}Z",
+            "eventSource": "kms.amazonaws.com",
+            "eventName": "Decrypt",
+            "eventID": f"evt-{n}-{i}",
+            **({"errorCode": "AccessDenied"} if i % 4 == 0 else {}),
+        }
+
+    for n in range(3):
+        body = json.dumps({"Records": [event(n, i) for i in range(20)]}).encode()
+        (tmp_path / f"{n}.json.gz").write_bytes(gzip.compress(body))
+    (tmp_path / "3.json.gz").write_bytes(
+        gzip.compress(b'{"Records":[' + json.dumps(event(3, 1)).encode() + b"]}")
+    )
+
+    class Counted(io.StringIO):
+        writes = 0
+
+        def write(self, text: str) -> int:
+            self.writes += 1
+            return super().write(text)
+
+    out = Counted()
+    flt = compile_filter("error:AccessDenied*")
+    _drain_local(parse_source(str(tmp_path)), None, flt, _Totals(), "ndjson", out)
+    lines = out.getvalue().splitlines()
+    assert [json.loads(line)["eventID"] for line in lines[:5]] == [
+        f"evt-0-{i}" for i in range(0, 20, 4)
+    ]
+    assert (len(lines), out.writes) == (15, 3)

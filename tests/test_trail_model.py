@@ -18,6 +18,7 @@ from tui.models.cloudtrail import (
     EventParseError,
     SourceKind,
     TrailEvent,
+    event_key_of,
     iter_trail_path,
     loads_json,
     parse_event,
@@ -627,3 +628,35 @@ def test_truncated_pretty_printed_file_recovers_intact_events() -> None:
     assert result.kind is SourceKind.NDJSON
     assert [e.event_id for e in result.events] == ["a"]
     assert result.bad_count > 0
+
+
+@pytest.mark.parametrize(
+    "over",
+    [
+        {},
+        {"eventTime": "2025-03-01T09:00:00+09:00"},
+        {"eventTime": " 2025-03-01T08:00:00.250Z"},
+        {"eventTime": 1740816000},
+        {"eventTime": 1740816000123},
+        {"eventName": 7, "eventSource": None},
+        {"eventID": ""},
+        {"eventID": 12},
+        {"eventTime": "yesterday"},
+        {"eventTime": None},
+    ],
+)
+def test_event_key_of_is_the_full_parses_key_and_time(over: dict[str, Any]) -> None:
+    """Read from four fields, with or without the times remembered from earlier events."""
+    obj = base_event(**over)
+    stamps: dict[str, float] = {}
+    first, again = event_key_of(obj, stamps), event_key_of(obj, stamps)
+    assert first == again == event_key_of(obj)
+    try:
+        event = parse_event(obj)
+    except EventParseError:
+        assert first is None
+        return
+    if not isinstance(obj.get("eventID"), str) or not obj["eventID"]:
+        assert first is None  # the full parse derives an id from the whole event
+        return
+    assert first == (event.key, event.event_time.timestamp())

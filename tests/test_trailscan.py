@@ -21,9 +21,11 @@ import pytest
 from tui.aws import trailfiles
 from tui.aws.cloudtrail import stream_local
 from tui.aws.trailfiles import scan_local
+from tui.models import trailscan
 from tui.models.cloudtrail import parse_event
 from tui.models.timewindow import TimeWindow
 from tui.models.trailfilter import compile_filter
+from tui.models.trailscan import DeliveryScan
 
 CORPUS = Path("/work/shared/corpus/cloudtrail")
 T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
@@ -328,3 +330,113 @@ def test_copies_that_differ_keep_the_copy_the_filter_matches(tmp_path: Path) -> 
     assert want == []
     assert [json.loads(line)["errorCode"] for line in lines] == ["AccessDenied"]
     assert len(got) == 1
+
+
+# ------------------------------------------------ record bytes placed by the check pass alone
+
+
+def _every_and_placed(doc: bytes) -> tuple[list[bytes], list[bytes] | None]:
+    """Each record's bytes as the split pass gives them, and as placed from the check pass."""
+    decoder = DeliveryScan(compile_filter("error:AccessDenied*"))._decoders[0]
+    records = decoder.decode(doc).Records
+    every = [bytes(raw) for raw in trailscan._SPLIT.decode(doc).Records]
+    return every, trailscan._spans(doc, records, range(len(records)))
+
+
+_R1 = (
+    b'{"eventVersion":"1.09","eventTime":"2025-03-01T08:00:00Z","eventID":"a",'
+    b'"errorCode":"AccessDenied","requestParameters":{"items":[{"x":"}, {"},{"y":"]}"}]}}'
+)
+_R2 = (
+    b'{"eventVersion": "1.08", "eventTime": "2025-03-01T08:00:01Z", "eventID": "b", '
+    b'"note": "a \\"{\\"eventVersion\\":\\" inside, }]"}'
+)
+_R3 = b'{"eventVersion":\n\t null, "eventTime": 1740816000, "eventID": "c"}'
+_TIME = b'"eventTime":"2025-03-01T08:00:02Z"'
+
+
+@pytest.mark.parametrize(
+    ("doc", "placed"),
+    [
+        (b'{"Records":[' + _R1 + b"," + _R2 + b"," + _R3 + b"]}", True),  # CloudTrail's own
+        (b'{"Records": [' + _R1 + b", " + _R2 + b"]}", True),  # json.dumps
+        (b'\n{\n"Records" :\n[\n\t' + _R1 + b"\n\t,\n\t" + _R2 + b"\n]\n}\n", True),
+        (b'{"Records":[' + _R3 + b"]}", True),
+        (b'{"Records":[' + _R1 + b'],"Records":[' + _R2 + b"," + _R3 + b"]}", True),
+        (b'{"Records":[{"eventVersion":{"a":[1,{"b":"}"}]},' + _TIME + b"}]}", True),
+        # the bytes before eventVersion's value are not {"eventVersion":
+        (b'{"Records":[' + _R1 + b',{ "eventVersion":"1",' + _TIME + b"}]}", False),
+        (b'{"Records":[' + _R1 + b',{"eventVersion" :"1",' + _TIME + b"}]}", False),
+        (b'{"Records":[' + _R1 + b",{" + _TIME + b',"eventVersion":"1"}]}', False),
+        (b'{"Records":[' + _R1 + b',{"event\\u0056ersion":"1",' + _TIME + b"}]}", False),
+        (
+            b'{"Records":[{"eventVersion":"1",' + _TIME + b',"eventVersion":"2"},' + _R1 + b"]}",
+            False,
+        ),
+        # no eventVersion at the top (one opens a member's object)
+        (b'{"Records":[' + _R1 + b",{" + _TIME + b"}]}", False),
+        (b'{"Records":[{' + _TIME + b',"x":{"eventVersion":"9"}},' + _R1 + b"]}", False),
+        # the array is not the document's last member
+        (b'{"Records":[' + _R1 + b'],"Other":[{"eventVersion":"x"}]}', False),
+        (b'{"Records":[' + _R1 + b'],"n":1}', False),
+    ],
+)
+def test_records_placed_from_the_check_pass_are_the_split_records(doc: bytes, placed: bool) -> None:
+    every, got = _every_and_placed(doc)
+    assert (got is not None) == placed
+    assert got is None or got == every
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_records_placed_on_random_layouts_are_the_split_records(seed: int) -> None:
+    rng = random.Random(seed)
+    space = ["", " ", "\n", "\t", " \r\n "]
+    odd = rng.random() < 0.5  # else every record as CloudTrail writes it (spacing aside)
+    records = []
+    for i in range(rng.randrange(1, 6)):
+        event = _event(i, rng)
+        items = list(event.items())
+        roll = rng.random() if odd else 1.0
+        if roll < 0.15:
+            rng.shuffle(items)  # eventVersion anywhere
+        elif roll < 0.25:
+            items = [kv for kv in items if kv[0] != "eventVersion"]
+        elif roll < 0.35:
+            items.insert(3, ("nested", {"eventVersion": "x"}))
+        elif roll < 0.4:
+            items.append(("eventVersion", "again"))
+        colon = [":", ":", " :"] if odd else [":"]
+        pairs = [
+            json.dumps(k) + rng.choice(colon) + rng.choice(space) + json.dumps(v) for k, v in items
+        ]
+        brace = rng.choice(["", "", " "]) if odd else ""
+        records.append("{" + brace + ("," + rng.choice(space)).join(pairs) + "}")
+    body = (rng.choice(space) + "," + rng.choice(space)).join(records)
+    tail = rng.choice(["", "", ', "Other": [{"eventVersion": "1"}]', ', "n": 1']) if odd else ""
+    doc = f'{rng.choice(space)}{{"Records":{rng.choice(space)}[{body}]{tail}}}{rng.choice(space)}'
+    every, got = _every_and_placed(doc.encode())
+    assert got is None or got == every
+    plain = all(r.startswith('{"eventVersion":') for r in records) and not tail
+    duplicate = any(r.count('"eventVersion"') > 1 for r in records)
+    assert (got is not None) == (plain and not duplicate) or duplicate
+
+
+def test_the_scan_places_records_without_splitting_cloudtrails_layout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rng = random.Random(2)
+    events = [_event(i, rng) for i in range(200)]
+    doc = json.dumps({"Records": events}, separators=(",", ":")).encode()
+    for text in ("error:AccessDenied*", "name:Start* or user:alice", "ip:10.0.0.0/8"):
+        placed = DeliveryScan(compile_filter(text)).scan(doc)
+        monkeypatch.setattr(trailscan, "_spans", lambda *_: None)
+        split = DeliveryScan(compile_filter(text)).scan(doc)
+        monkeypatch.undo()
+        assert placed is not None and split is not None and placed.raws
+        assert placed == split, text
+
+    def split_pass(_data: bytes) -> None:
+        raise AssertionError("split")
+
+    monkeypatch.setattr(trailscan, "_SPLIT", type("Split", (), {"decode": split_pass})())
+    assert DeliveryScan(compile_filter("error:AccessDenied*")).scan(doc) is not None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import dataclasses
 import multiprocessing
 import os
@@ -26,7 +27,7 @@ from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from tui.aws.cloudtrail import batch_from_result, batch_from_scan, require_path, stream_local
 from tui.aws.trailbatch import S3Progress, TrailBatch, _Selector
@@ -72,6 +73,22 @@ def _scan_file(path: str, filter_text: str) -> FileScan | str | None:
     return scanner.scan(text) if text is not None else None
 
 
+_M_TRIM_THRESHOLD: Final = -1
+_M_MMAP_THRESHOLD: Final = -3
+
+
+def _keep_heap() -> None:
+    """A worker's initializer: keep freed memory for the next file (glibc only; elsewhere a
+    no-op). Each file inflates to a few MB, which glibc maps afresh and hands back on free;
+    touching the new pages again cost ~0.4 s per million events, as much as the inflating."""
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt(_M_MMAP_THRESHOLD, 32 << 20)  # glibc's largest: files inflating beyond it are mapped
+    mallopt(_M_TRIM_THRESHOLD, 256 << 20)
+
+
 def _executor(files: int) -> tuple[Executor, int]:
     """Worker processes, or one thread where there is one file or one core.
 
@@ -84,7 +101,7 @@ def _executor(files: int) -> tuple[Executor, int]:
     fork = "fork" in multiprocessing.get_all_start_methods()
     method = "fork" if fork and threading.active_count() == 1 else "spawn"
     context = multiprocessing.get_context(method)
-    return ProcessPoolExecutor(workers, mp_context=context), workers
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=_keep_heap), workers
 
 
 def scan_local(
@@ -185,6 +202,7 @@ class _Loaded:
 def _worker_init() -> None:
     """A pane's worker yields the CPU to the app (on two cores they share it) and writes
     nothing to the terminal the app draws on (its errors come back pickled)."""
+    _keep_heap()
     with contextlib.suppress(OSError):  # not permitted: the same priority
         os.nice(10)
     quiet = os.open(os.devnull, os.O_WRONLY)

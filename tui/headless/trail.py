@@ -22,7 +22,7 @@ import argparse
 import asyncio
 import sys
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import IO, Any
 
@@ -179,15 +179,31 @@ def _drain_local(
     fmt: str,
     out: IO[str],
 ) -> None:
-    """Local files, scanned in worker processes (``tui.aws.trailfiles``)."""
+    """Local files, scanned in worker processes (``tui.aws.trailfiles``); ndjson is written
+    one file at a time."""
     from tui.aws.trailfiles import scan_local
 
+    batches = scan_local(source.location, window, flt)
+    if fmt == "ndjson":
+        for batch in batches:
+            totals.add(batch)
+            _write_lines(batch.matches(), out)
+        out.flush()
+        return
+
     def kept() -> Iterator[Match]:
-        for batch in scan_local(source.location, window, flt):
+        for batch in batches:
             totals.add(batch)
             yield from batch.matches()
 
     _write(kept(), fmt, out)
+
+
+def _write_lines(matches: Sequence[Match], out: IO[str]) -> None:
+    """NDJSON lines in one write: on an unbuffered stdout (``python -u``, PYTHONUNBUFFERED)
+    each write is a system call, and a million events' two writes each cost ~0.1 s."""
+    if matches:
+        out.write("".join([f"{match.line()}\n" for match in matches]))
 
 
 def _write(matches: Iterable[Match], fmt: str, out: IO[str]) -> None:
@@ -195,8 +211,7 @@ def _write(matches: Iterable[Match], fmt: str, out: IO[str]) -> None:
     only csv and table rows build the whole event."""
     if fmt == "ndjson":
         for match in matches:
-            out.write(match.line())
-            out.write("\n")
+            _write_lines([match], out)
         out.flush()
     elif fmt == "csv":
         write_csv((event_row(m.full()) for m in matches), COLUMNS, out)

@@ -187,7 +187,11 @@ class TrailEvent:
 
 def event_key(event_id: str, event_name: str, event_time: datetime, event_source: str) -> str:
     """:attr:`TrailEvent.key` from its four parts (also for events not built as TrailEvents)."""
-    return f"{event_id}\x1f{event_name}\x1f{event_time.timestamp()!r}\x1f{event_source}"
+    return _key_text(event_id, event_name, event_time.timestamp(), event_source)
+
+
+def _key_text(event_id: str, event_name: str, stamp: float, event_source: str) -> str:
+    return f"{event_id}\x1f{event_name}\x1f{stamp!r}\x1f{event_source}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -663,15 +667,26 @@ def light_event(obj: Any) -> LightEvent | None:
     return light
 
 
-def event_key_of(obj: Any) -> tuple[str, datetime] | None:
-    """(:attr:`TrailEvent.key`, event time) of a decoded event, read from the four fields
-    alone; None where :func:`light_event` would say None (only the full parse can say)."""
-    found = _id_and_time(obj)
-    if found is None:
+def event_key_of(obj: Any, stamps: dict[str, float] | None = None) -> tuple[str, float] | None:
+    """(:attr:`TrailEvent.key`, event time as POSIX seconds) of a decoded event, read from the
+    four fields alone; None where :func:`light_event` would say None (only the full parse can
+    say). ``stamps`` keeps the time of each eventTime text met: a file's events share seconds.
+    """
+    event_id = obj.get("eventID")
+    if not isinstance(event_id, str) or not event_id:
         return None
-    event_id, when = found
-    key = event_key(event_id, _s(obj.get("eventName")), when, _s(obj.get("eventSource")))
-    return key, when
+    value = obj.get("eventTime")
+    text = value if stamps is not None and isinstance(value, str) else None
+    stamp = stamps.get(text) if text is not None and stamps is not None else None
+    if stamp is None:
+        try:
+            stamp = _parse_time(value).timestamp()
+        except EventParseError:
+            return None
+        if text is not None and stamps is not None:
+            stamps[text] = stamp
+    name, source = _s(obj.get("eventName")), _s(obj.get("eventSource"))
+    return _key_text(event_id, name, stamp, source), stamp
 
 
 def _id_and_time(obj: Any) -> tuple[str, datetime] | None:

@@ -6,10 +6,11 @@ delivery file (``{"Records": [...]}``) for ``hamari trail`` over files, where bu
 :class:`~tui.models.cloudtrail.TrailEvent` for each of a million events costs ~50 us apiece
 (``zcat | jq`` is faster than that). Instead:
 
-1. msgspec splits the file into the raw bytes of each record (validating the JSON) and, in one
-   more pass, decodes for every record only the field a filter term reads (``errorCode`` for
-   ``error:AccessDenied*``). The term's own predicate, asked once per distinct value, picks the
-   records that can match.
+1. One msgspec pass validates the file and decodes, for every record, only the field a filter
+   term reads (``errorCode`` for ``error:AccessDenied*``) and where the record starts. The
+   term's own predicate, asked once per distinct value, picks the records that can match, and
+   their raw bytes are cut from the file (a second pass splits it into records when the layout
+   does not say where they are: not CloudTrail's ``{"eventVersion":...`` first).
 2. Only those are decoded further: a :class:`~tui.models.cloudtrail.LightEvent` (top-level
    fields, same values as the full parse) when every term of the filter reads only those, the
    full parse otherwise, and the whole filter is applied. The scan keeps no state, so files are
@@ -30,6 +31,7 @@ object or has no eventTime, a field of an unexpected JSON type, invalid UTF-8, N
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -37,6 +39,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import compress
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
@@ -260,7 +263,8 @@ def _decoder(checks: list[_Check]) -> msgspec.json.Decoder[Any]:
 
     A checked field is typed str | None: another JSON type there sends the file to the full
     parse, which coerces it (a number, an object) as the pane would. eventTime is required: a
-    record without it is a bad record, which only the full parse counts and names.
+    record without it is a bad record, which only the full parse counts and names. The raw
+    eventVersion value says where each record starts (:func:`_spans`).
     """
     fields: dict[str, tuple[str, Any, Any]] = {}
     nested: dict[str, tuple[str, Any, Any]] = {}
@@ -274,8 +278,132 @@ def _decoder(checks: list[_Check]) -> msgspec.json.Decoder[Any]:
     if nested:
         leaf = msgspec.defstruct("Identity", list(nested.values()), gc=False)
         fields["userIdentity"] = ("userIdentity", leaf | None, None)
+    fields[_ANCHOR_FIELD] = (_ANCHOR_FIELD, msgspec.Raw, msgspec.UNSET)  # where it starts
     record: Any = msgspec.defstruct("Record", [("eventTime", Any), *fields.values()], gc=False)
     return msgspec.json.Decoder(msgspec.defstruct("Doc", [("Records", list[record])]))
+
+
+# ------------------------------------------------------------ record bytes without a second pass
+
+_ANCHOR_FIELD: Final = "eventVersion"
+_ANCHOR: Final = b'{"eventVersion":'
+_SPACE: Final = frozenset(b" \t\n\r")  # JSON's whitespace
+_ANY: Final = msgspec.json.Decoder(msgspec.Raw)
+
+
+class _PyBuffer(ctypes.Structure):
+    """CPython's ``Py_buffer`` (stable ABI); ``obj`` as a plain pointer so ctypes leaves its
+    reference count to PyBuffer_Release."""
+
+    _fields_ = [
+        ("buf", ctypes.c_void_p),
+        ("obj", ctypes.c_void_p),
+        ("len", ctypes.c_ssize_t),
+        ("itemsize", ctypes.c_ssize_t),
+        ("readonly", ctypes.c_int),
+        ("ndim", ctypes.c_int),
+        ("format", ctypes.c_char_p),
+        ("shape", ctypes.c_void_p),
+        ("strides", ctypes.c_void_p),
+        ("suboffsets", ctypes.c_void_p),
+        ("internal", ctypes.c_void_p),
+    ]
+
+
+def _buffer_api() -> tuple[Any, Any] | None:
+    """PyObject_GetBuffer and PyBuffer_Release as ctypes calls (a view's address as a plain
+    int: ~0.6 us a call, a third of what argtypes conversions cost); None where not CPython."""
+    try:
+        api = ctypes.pythonapi
+        get = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.py_object, ctypes.c_void_p, ctypes.c_int)
+        release = ctypes.PYFUNCTYPE(None, ctypes.c_void_p)
+        return get(("PyObject_GetBuffer", api)), release(("PyBuffer_Release", api))
+    except (AttributeError, OSError):  # pragma: no cover - not CPython
+        return None
+
+
+_BUFFER_API: Final = _buffer_api()
+
+
+def _spans(data: bytes, records: list[Any], picked: Sequence[int]) -> list[bytes] | None:
+    """The bytes of the picked records of a delivery file, found from the check pass alone;
+    None when they cannot be found so (the caller splits the file: a second pass).
+
+    The check pass decodes each record's eventVersion as ``msgspec.Raw``, a view into the file:
+    its place says where the record starts when the bytes before it are ``{"eventVersion":``
+    (and JSON whitespace). That ``:`` separates the member whose value msgspec put there, a
+    member of this record; the 14 bytes before it are that member's key written plainly (an
+    escaped key is longer, and its last 14 bytes would hold an unescaped quote), and the ``{``
+    before the key opens the record. CloudTrail writes eventVersion first. A record ends where
+    the next starts, less the ``,`` and whitespace between; the last one where the array
+    closes, checked by decoding it alone (a JSON object has one end, so what decodes whole is
+    the record). Another first key, or a view msgspec copied, answers None.
+    """
+    if not picked:
+        return []
+    if _BUFFER_API is None:  # pragma: no cover - not CPython
+        return None
+    get, release = _BUFFER_API
+    view = _PyBuffer()
+    at = ctypes.addressof(view)
+
+    def address(obj: Any) -> int:
+        get(obj, at, 0)
+        found = view.buf or 0
+        release(at)
+        return found
+
+    base = address(data)
+    size = len(data)
+    unset = msgspec.UNSET
+    anchor, width, space = _ANCHOR, len(_ANCHOR), _SPACE
+
+    def start(index: int) -> int:
+        value = getattr(records[index], _ANCHOR_FIELD)
+        if value is unset:
+            return -1
+        place = address(value) - base
+        if not width <= place < size:
+            return -1  # not a view into this file
+        while place > width and data[place - 1] in space:
+            place -= 1
+        place -= width
+        return place if data.startswith(anchor, place) else -1
+
+    def before(end: int, floor: int, close: int = 0) -> int:
+        """``end`` moved back over whitespace (not to ``floor``), then over ``close`` (if one
+        is given): -1 if that is not there."""
+        while end > floor + 1 and data[end - 1] in space:
+            end -= 1
+        if not close:
+            return end
+        return end - 1 if data[end - 1] == close and end - 1 > floor else -1
+
+    found: list[bytes] = []
+    last = len(records) - 1
+    next_index = next_start = -1
+    for index in picked:
+        begin = next_start if index == next_index else start(index)
+        if begin < 0:
+            return None
+        if index < last:
+            next_index, next_start = index + 1, start(index + 1)
+            end = before(next_start, begin, 0x2C) if next_start > begin else -1  # ","
+        else:
+            end = before(size, begin, 0x7D)  # "}": the document closes
+            end = before(end, begin, 0x5D) if end > begin else -1  # "]": the array closes
+        if end <= begin:
+            return None
+        raw = data[begin : before(end, begin)]
+        if index == last:
+            try:
+                _ANY.decode(raw)
+            except _DECODE_ERRORS:
+                return None  # the array is not the document's last member
+        if not raw.endswith(b"}"):
+            return None
+        found.append(raw)
+    return found
 
 
 def _raw_may_hold(raw: Any, literal: bytes) -> bool:
@@ -376,45 +504,40 @@ class DeliveryScan:
             for c, b in zip(checks, branches, strict=True)
         )
         self._decoders = [_decoder(c) for c in checks] if self.checks is not None else []
-        self._answers: dict[tuple[Term, str | None], bool] = {}
+        self._answers: dict[Term, dict[str | None, bool]] = {}
+        self._stamps: dict[str, float] = {}
 
-    def _candidates(self, data: bytes, count: int) -> Sequence[int] | None:
-        """Indexes of the records that can match, in order; None when not readable so."""
-        if self.checks is None:
-            return range(count)
-        chosen: set[int] = set()
-        for checks, decoder in zip(self.checks, self._decoders, strict=True):
-            try:
-                records = decoder.decode(data).Records
-            except _DECODE_ERRORS:
-                return None
-            index: list[int] = list(range(len(records)))
+    def _pick(self, decoded: list[list[Any]]) -> Sequence[int]:
+        """Indexes of the records that can match, in order (``decoded``: each branch's records)."""
+        assert self.checks is not None
+        chosen: list[Sequence[int]] = []
+        for checks, records in zip(self.checks, decoded, strict=True):
+            index: Sequence[int] = range(len(records))
             for check in checks:
                 keep = self._passes(check, records)
                 index = list(compress(index, keep))
                 records = list(compress(records, keep))
-            chosen.update(index)
-        return sorted(chosen)
+            chosen.append(index)
+        return chosen[0] if len(chosen) == 1 else sorted(set().union(*chosen))
 
     def _passes(self, check: _Check, records: list[Any]) -> list[bool]:
-        """Which records pass one check (each distinct value asked once, in C-speed loops)."""
-        name = check.field
+        """Which records pass one check: each distinct value is asked once, and the loops over
+        a million records are C's (``map``), not Python's."""
         if check.literal:
             literal = check.literal
-            return [_raw_may_hold(getattr(r, name), literal) for r in records]
+            return [_raw_may_hold(raw, literal) for raw in map(attrgetter(check.field), records)]
         if check.nested:
-            uis = [r.userIdentity for r in records]
-            values = [None if ui is None else getattr(ui, name) for ui in uis]
+            read = attrgetter(check.field)
+            uis = map(attrgetter("userIdentity"), records)
+            values = [None if ui is None else read(ui) for ui in uis]
         else:
-            values = [getattr(r, name) for r in records]
-        answers = self._answers
-        if len(answers) >= _ANSWERS_LIMIT:
-            answers.clear()  # addresses: as many values as records
-        term = check.term
-        for value in set(values):
-            if (term, value) not in answers:
-                answers[(term, value)] = _value_matches(check, value)
-        return [answers[(term, v)] for v in values]
+            values = list(map(attrgetter(check.field), records))
+        answers = self._answers.get(check.term)
+        if answers is None or len(answers) >= _ANSWERS_LIMIT:  # addresses: one value a record
+            answers = self._answers[check.term] = {}
+        for value in set(values).difference(answers):
+            answers[value] = _value_matches(check, value)
+        return list(map(answers.__getitem__, values))
 
     def scan(self, data: bytes) -> FileScan | None:
         """Read one inflated delivery file; None when it must be read the ordinary way."""
@@ -422,30 +545,59 @@ class DeliveryScan:
         if not head.startswith(b"{") or b'"Records"' not in data[:4096]:
             return None
         with _no_gc():
-            try:
-                raws = _SPLIT.decode(data).Records
-            except _DECODE_ERRORS:
-                return None
-            if not raws:
+            if self.checks is None:
+                try:
+                    every = _SPLIT.decode(data).Records
+                except _DECODE_ERRORS:
+                    return None
+                count = len(every)
+                picked: Sequence[int] = range(count)
+                raws = [bytes(raw) for raw in every]
+            else:
+                decoded: list[list[Any]] = []
+                for decoder in self._decoders:
+                    try:
+                        decoded.append(decoder.decode(data).Records)
+                    except _DECODE_ERRORS:
+                        return None
+                count = len(decoded[0])
+                picked = self._pick(decoded)
+                found = self._raws(data, decoded[0], picked)
+                if found is None:
+                    return None
+                raws = found
+            if not count:
                 return None  # the full parse says "Records list is empty"
-            picked = self._candidates(data, len(raws))
-            if picked is None:
-                return None
-        out = FileScan(scanned=len(raws))
-        for index in picked:
-            self._one(bytes(raws[index]), index, out)
+        out = FileScan(scanned=count)
+        if len(self._stamps) >= _ANSWERS_LIMIT:
+            self._stamps.clear()
+        for raw, index in zip(raws, picked, strict=True):
+            self._one(raw, index, out)
         return out
+
+    @staticmethod
+    def _raws(data: bytes, records: list[Any], picked: Sequence[int]) -> list[bytes] | None:
+        """The bytes of the picked records: placed by the check pass when it can say where
+        they are (:func:`_spans`), else by splitting the file (None: it does not split)."""
+        found = _spans(data, records, picked)
+        if found is not None:
+            return found
+        try:
+            every = _SPLIT.decode(data).Records
+        except _DECODE_ERRORS:
+            return None
+        return [bytes(every[index]) for index in picked]
 
     def _one(self, raw: bytes, index: int, out: FileScan) -> None:
         if self.decided:
             try:
-                found = event_key_of(_KEY.decode(raw))
+                found = event_key_of(_KEY.decode(raw), self._stamps)
             except _DECODE_ERRORS:
                 found = None
             if found is not None:
                 out.raws.append(raw)
                 out.keys.append(found[0])
-                out.stamps.append(found[1].timestamp())
+                out.stamps.append(found[1])
                 out.safe.append(_verbatim(raw))
                 return
         event: TrailEvent | LightEvent | None = None
