@@ -646,3 +646,23 @@ def test_a_start_is_linked_to_the_errors_within_its_window(offset: timedelta, li
     )  # fmt: skip
     found = [f for f in start_failed_findings([*noise, denied, start]) if IID in f.title]
     assert bool(found) is linked
+
+
+def test_the_trail_findings_are_kept_while_their_events_stay_the_same() -> None:
+    """A day of an org trail takes seconds to link; metrics and flows update every few seconds,
+    so the CloudTrail part is recomputed only when its events, instances or aliases change."""
+    from tui.models.findings import TrailMemo
+
+    memo = TrailMemo()
+    events = start_events(T0, denied=True)
+    first = [f.title for f in compute_findings(events=events, trail_key=1, memo=memo)]
+    assert any(IID in t for t in first)
+    # the same key says the same events: the kept answer (the events are not read again)
+    assert [f.title for f in compute_findings(events=[], trail_key=1, memo=memo)] == first
+    # new events, other instances: computed again
+    assert compute_findings(events=[], trail_key=2, memo=memo) == []
+    assert compute_findings(events=events, trail_key=2, memo=memo) == []  # key 2 is kept
+    running = replace(STOPPED, state="running", state_reason_code=None)
+    assert compute_findings(events=events, instances=[running], trail_key=2, memo=memo) == []
+    # without a key nothing is kept
+    assert compute_findings(events=events, memo=TrailMemo()) != []

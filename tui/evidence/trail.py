@@ -88,6 +88,7 @@ class TrailEvidence:
         self.store_memory = store_memory
         self.store: TrailStore | None = None
         self.generation = 0
+        self._refreshed = 0
         self._clear()
 
     def _clear(self) -> None:
@@ -130,6 +131,11 @@ class TrailEvidence:
         return list(self.ordered)
 
     @property
+    def findings_key(self) -> tuple[int, int, int]:
+        """Changes whenever :attr:`loaded_events` may have (a memo of the findings reads it)."""
+        return (self.generation, self.loaded_count, self._refreshed)
+
+    @property
     def bucket_totals(self) -> dict[int, int] | None:
         """Every loaded call per :data:`~tui.models.findings.ERROR_BUCKET` when the findings
         read a store's failed calls and starts only (as of the last :meth:`refresh_findings`);
@@ -168,6 +174,7 @@ class TrailEvidence:
         if store is not self.store or generation != self.generation:
             return False
         self._store_findings, self._store_totals = found, totals
+        self._refreshed += 1
         return True
 
     def skipped_items(self) -> list[Skipped]:

@@ -49,6 +49,7 @@ __all__ = [
     "InstanceLike",
     "PaneName",
     "Severity",
+    "TrailMemo",
     "compute_findings",
     "conversation_id",
     "denial_burst_findings",
@@ -273,19 +274,18 @@ def _linked_errors(
     start: TrailEvent,
     instance_id: str,
     extra: set[str],
-    errors: Sequence[TrailEvent],
+    errors: Sequence[tuple[TrailEvent, set[str]]],
     window: timedelta,
 ) -> tuple[TrailEvent, ...]:
-    """Errors EC2 (or the caller) hit for this start: denials, and any KMS error."""
+    """Errors EC2 (or the caller) hit for this start, among ``errors`` (denials and KMS
+    errors, each with its :func:`_resource_keys`)."""
     own = _resource_keys((instance_id,)) | extra
     out = []
-    for event in errors:
+    for event, keys in errors:
         offset = event.event_time - start.event_time
         if offset < timedelta(0) or offset > window:
             continue
-        if not (is_denial(event.error_code) or event.source == "kms"):
-            continue
-        shares = bool(own & _resource_keys(event.resources))
+        shares = not own.isdisjoint(keys)
         on_behalf = event.invoked_by == EC2_SERVICE and _same_principal(event, start)
         if shares or on_behalf:
             out.append(event)
@@ -302,14 +302,18 @@ def _start_attempts(
     ]
     if not starts:
         return {}
-    errors = sorted((e for e in events if e.is_error), key=lambda e: e.event_time)
+    errors = sorted(
+        (e for e in events if e.is_error and (is_denial(e.error_code) or e.source == "kms")),
+        key=lambda e: e.event_time,
+    )
     times = [e.event_time for e in errors]
+    keyed = [(e, _resource_keys(e.resources)) for e in errors]
     attempts: dict[str, list[_Attempt]] = defaultdict(list)
     for start in sorted(starts, key=lambda e: (e.event_time, e.event_id)):
         # Only the errors within the window after the start (a day of an org trail has tens
         # of thousands of each: every start against every error took hours).
         lo = bisect.bisect_left(times, start.event_time)
-        near = errors[lo : bisect.bisect_right(times, start.event_time + window, lo)]
+        near = keyed[lo : bisect.bisect_right(times, start.event_time + window, lo)]
         for instance_id in dict.fromkeys(r for r in start.resources if r.startswith("i-")):
             extra = _instance_resources(infos.get(instance_id))
             linked = _linked_errors(start, instance_id, extra, near, window)
@@ -1038,6 +1042,31 @@ def _sort_key(finding: Finding) -> tuple[int, float]:
     return (SEVERITY_RANK.get(finding.severity, 9), at)
 
 
+@dataclass
+class TrailMemo:
+    """The CloudTrail part of the findings, kept while its inputs stay the same.
+
+    Linking starts to errors and finding bursts over a day of an org trail takes seconds;
+    the findings are recomputed every few seconds while metrics and flows update, so the
+    trail part is only recomputed when its events (``key``), instances or aliases changed.
+    """
+
+    entry: tuple[object, tuple[Finding, ...]] | None = None  # one attribute: set atomically
+
+
+def _trail_findings(
+    events: Sequence[TrailEvent],
+    instances: Sequence[InstanceLike],
+    key_aliases: Mapping[str, str] | None,
+    trail_totals: Mapping[int, int] | None,
+) -> list[Finding]:
+    found, covered = _start_failed(events, instances, START_WINDOW, key_aliases)
+    found += denial_burst_findings(events, exclude=covered)
+    found += throttling_findings(events)
+    found += error_rate_findings(events, totals=trail_totals)
+    return found
+
+
 def compute_findings(
     *,
     events: Sequence[TrailEvent] = (),
@@ -1050,6 +1079,8 @@ def compute_findings(
     topology: Topology | None = None,
     key_aliases: Mapping[str, str] | None = None,
     trail_totals: Mapping[int, int] | None = None,
+    trail_key: object = None,
+    memo: TrailMemo | None = None,
 ) -> list[Finding]:
     """Every finding the loaded evidence supports, deduplicated, sorted by severity then time.
 
@@ -1069,20 +1100,31 @@ def compute_findings(
         key_aliases: KMS key ID -> alias, to name the key a failed start was denied.
         trail_totals: Every loaded call per :data:`ERROR_BUCKET`, when ``events`` are a store's
             failed calls and starts only (see :func:`error_rate_findings`).
+        trail_key: Says which ``events`` these are (the same key, the same events), for ``memo``.
+        memo: Where the CloudTrail findings are kept between calls (with a ``trail_key``).
 
     Returns:
         The findings, errors first, newest first within a severity.
     """
-    found, covered = _start_failed(events, instances, START_WINDOW, key_aliases)
+    key = (
+        trail_key,
+        tuple(instances),  # compared by value: state, reason, volumes, keys
+        tuple(sorted((key_aliases or {}).items())),
+        tuple(sorted((trail_totals or {}).items())),
+    )
+    held = memo.entry if memo is not None and trail_key is not None else None
+    if held is not None and held[0] == key:
+        found = list(held[1])
+    else:
+        found = _trail_findings(events, instances, key_aliases, trail_totals)
+        if memo is not None and trail_key is not None:
+            memo.entry = (key, tuple(found))
     swept = fleet.covers() if fleet is not None else set()
     found += fleet_findings(fleet)
     found += [
         f for f in ebs_limit_findings(assessment, metrics_target) if f.resource_id not in swept
     ]
     found += return_path_findings(conversations, explanations, topology)
-    found += denial_burst_findings(events, exclude=covered)
-    found += throttling_findings(events)
-    found += error_rate_findings(events, totals=trail_totals)
     unique: dict[tuple[str, str, str], Finding] = {}
     for finding in found:
         key = (finding.kind, finding.resource_id, finding.title)

@@ -43,7 +43,13 @@ from tui.evidence.metrics import MetricsEvidence
 from tui.evidence.trail import TrailEvidence
 from tui.host import host
 from tui.models.bundle import Bundle
-from tui.models.findings import Evidence, Finding, compute_findings, explain_rejections
+from tui.models.findings import (
+    Evidence,
+    Finding,
+    TrailMemo,
+    compute_findings,
+    explain_rejections,
+)
 from tui.models.flowlog import one_sided_conversations
 from tui.models.timewindow import TimeWindow, local_zone, window_label
 from tui.panes.base import Pane
@@ -191,6 +197,7 @@ class MainScreen(Screen[None]):
         self._findings_dirty = False
         self._findings_next = 0.0
         self._flow_analysis = _FlowAnalysis()
+        self._trail_memo = TrailMemo()  # the CloudTrail findings while its events stay the same
         self._pending_cursor: datetime | None = None
         self._cursor_timer: Timer | None = None
         self.replay_bundle: Bundle | None = None
@@ -619,6 +626,7 @@ class MainScreen(Screen[None]):
             flows.topology,
             metrics.fleet,
             self.trail_evidence.bucket_totals,
+            self.trail_evidence.findings_key,
         )
 
     @work(
@@ -634,6 +642,7 @@ class MainScreen(Screen[None]):
         topology: Any,
         fleet: Any = None,
         trail_totals: dict[int, int] | None = None,
+        trail_key: object = None,
     ) -> None:
         """Pure functions over snapshots of what the panes hold, off the event loop."""
         flows = self._flow_analysis
@@ -655,6 +664,8 @@ class MainScreen(Screen[None]):
             topology=topology,
             key_aliases=self.key_aliases,
             trail_totals=trail_totals,
+            trail_key=trail_key,
+            memo=self._trail_memo,
         )
         if get_current_worker().is_cancelled:
             return
