@@ -53,7 +53,7 @@ from datetime import UTC, datetime, timedelta
 from operator import attrgetter
 from typing import Any, Final, overload
 
-from tui.models.cloudtrail import TrailEvent, _ip_chain, _short_source, parse_event
+from tui.models.cloudtrail import TrailEvent, _ip_chain, _short_source, event_key, parse_event
 from tui.models.trailfilter import Term, TrailFilter, _tail
 from tui.models.trailsql import _GLOB, _SUFFIX, _TRUE_WORDS, _compile, _sql_match, _sql_str
 
@@ -410,6 +410,24 @@ def _pack(event: TrailEvent) -> bytes:
 def _unpack(blob: bytes) -> TrailEvent:
     """The event again, parsed from its raw (every raw parses back to the same event)."""
     return parse_event(pickle.loads(_zlib.decompress(blob)))
+
+
+def _trim() -> None:
+    """Hand freed heap back to the system after a big read (glibc keeps it otherwise: the
+    app's RSS then never comes down from its peak). Elsewhere a no-op."""
+    global _MALLOC_TRIM
+    if _MALLOC_TRIM is None:
+        try:
+            import ctypes
+
+            _MALLOC_TRIM = ctypes.CDLL(None).malloc_trim
+        except (OSError, AttributeError):
+            _MALLOC_TRIM = False
+    if _MALLOC_TRIM:
+        _MALLOC_TRIM(0)
+
+
+_MALLOC_TRIM: Any = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -823,12 +841,41 @@ class TrailStore:
         with self._lock:
             self.flush()
             sure, check, _exact = self._plan(flt, False)
-            rows = self.con.execute(
-                f"SELECT {', '.join(_SLIM)} FROM {_TABLE} WHERE {sure}"
-            ).fetchall()
+            cur = self.con.cursor()
+            cur.execute(f"SELECT {', '.join(_SLIM)} FROM {_TABLE} WHERE {sure}")
         shared: dict[Any, Any] = {}
         one = shared.setdefault
-        out = [
+        out: list[TrailEvent] = []
+        try:
+            while True:  # a batch at a time: 160k rows fetched whole peaked at +150 MB
+                with self._lock:
+                    rows = cur.fetchmany(8192)
+                if not rows:
+                    break
+                out += self._slim_rows(rows, one)
+        finally:
+            cur.close()
+        if check is not None:
+            finish = self._finish(flt, False, None)
+            out += [
+                replace(e, raw=_NO_RAW, search_text="")
+                for e in self._events(f"WHERE {check}")
+                if finish(e)
+            ]
+        # Ordered as matching() orders them, without keeping each key (130 bytes an event).
+        out.sort(
+            key=lambda e: (
+                e.event_time,
+                event_key(e.event_id, e.event_name, e.event_time, e.event_source),
+            ),
+            reverse=True,
+        )
+        _trim()
+        return out
+
+    @staticmethod
+    def _slim_rows(rows: list[tuple[Any, ...]], one: Callable[[Any, Any], Any]) -> list[TrailEvent]:
+        return [
             TrailEvent(
                 event_id=r[1],
                 event_time=_EPOCH + timedelta(microseconds=r[0]),
@@ -859,15 +906,6 @@ class TrailStore:
             )
             for r in rows
         ]
-        if check is not None:
-            finish = self._finish(flt, False, None)
-            out += [
-                replace(e, raw=_NO_RAW, search_text="")
-                for e in self._events(f"WHERE {check}")
-                if finish(e)
-            ]
-        out.sort(key=lambda e: (e.event_time, e.key), reverse=True)
-        return out
 
     def bucket_counts(self, width: timedelta) -> dict[int, int]:
         """Stored events per time bucket of ``width`` (bucket ``i`` starts at ``i * width``
