@@ -295,6 +295,7 @@ class TrailPane(TrailRemote, Pane):
         self.replaying = False
         self._store_matches = 0  # matches of the filter among the stored events
         self._store_shown = 0.0  # when the table last took the store's newest matches
+        self._store_every = 1.0  # how often it follows them while loading (see _store_view)
         # Store queries run in threads that cannot be stopped: a slow older one may answer
         # after a newer one. Each is numbered when asked; only the last asked is shown.
         self._store_asked = 0
@@ -528,7 +529,7 @@ class TrailPane(TrailRemote, Pane):
         if added.stored:
             # Inserting and querying run in the filter thread; the table follows about once
             # a second (the findings are told once the store answered, see _store_view).
-            if time.monotonic() - self._store_shown >= 1.0:
+            if time.monotonic() - self._store_shown >= self._store_every:
                 self._store_shown = time.monotonic()
                 self._refilter()
         elif added.fresh:
@@ -606,6 +607,7 @@ class TrailPane(TrailRemote, Pane):
         when no newer query was asked meanwhile (its answer is on its way)."""
         scope = self.focus_scope
         keep = (lambda e: event_in_scope(e, scope)) if scope is not None else None
+        started = time.monotonic()
         try:
             matches = store.count(flt, errors_only=errors_only, keep=keep)
             view = store.newest(flt, STORE_TABLE, errors_only=errors_only, keep=keep)
@@ -626,6 +628,9 @@ class TrailPane(TrailRemote, Pane):
                 return
             self._store_matches = matches
             self._set_view(view, flt, errors_only, 0)
+            # While loading, the table follows at most every five query-and-draw times (at
+            # least 1 s): back to back, they held the CPU the keys need.
+            self._store_every = max(1.0, 5 * (time.monotonic() - started))
             if found:
                 self.post_message(self.DataChanged(self))
 
