@@ -412,24 +412,6 @@ def _unpack(blob: bytes) -> TrailEvent:
     return parse_event(pickle.loads(_zlib.decompress(blob)))
 
 
-def _trim() -> None:
-    """Hand freed heap back to the system after a big read (glibc keeps it otherwise: the
-    app's RSS then never comes down from its peak). Elsewhere a no-op."""
-    global _MALLOC_TRIM
-    if _MALLOC_TRIM is None:
-        try:
-            import ctypes
-
-            _MALLOC_TRIM = ctypes.CDLL(None).malloc_trim
-        except (OSError, AttributeError):
-            _MALLOC_TRIM = False
-    if _MALLOC_TRIM:
-        _MALLOC_TRIM(0)
-
-
-_MALLOC_TRIM: Any = None
-
-
 @dataclass(frozen=True, slots=True)
 class StoreChunk:
     """Rows a worker process wrote to a DuckDB file of its own (:func:`write_chunk`), for
@@ -870,7 +852,6 @@ class TrailStore:
             ),
             reverse=True,
         )
-        _trim()
         return out
 
     @staticmethod
