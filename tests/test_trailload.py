@@ -21,7 +21,8 @@ import pytest
 
 from tests.test_trailscan import CORPUS, _hostile_folder
 from tui.aws import trailfiles
-from tui.aws.cloudtrail import parse_source, stream_source
+from tui.aws.cloudtrail import stream_local
+from tui.aws.trailfiles import stream_files
 from tui.evidence import trail as trail_evidence
 from tui.evidence.trail import TrailEvidence
 from tui.models.timewindow import TimeWindow
@@ -38,13 +39,12 @@ def _load(path: Path, window: TimeWindow, store_after: int | None) -> dict[str, 
         pane: Any = SimpleNamespace(outside_window=0, data_span=None)
         chunks = 0
         try:
-            async for batch in stream_source(
-                None,
-                parse_source(str(path)),
-                None,
-                store_after=store_after,
-                store_window=window,
-            ):
+            stream = (
+                stream_local(str(path))
+                if store_after is None
+                else stream_files(str(path), store_after=store_after, store_window=window)
+            )
+            async for batch in stream:
                 if batch.chunk is not None:
                     chunks += 1
                     await asyncio.to_thread(evidence.ensure_store().add_chunk, batch.chunk)

@@ -945,25 +945,14 @@ def stream_source(
     seen: set[str] | None = None,
     empty_ok: bool = False,
     fast: bool = False,
-    store_after: int | None = None,
-    store_window: TimeWindow | None = None,
 ) -> AsyncIterator[TrailBatch]:
     """The stream for a parsed source (``aws`` may be None for local files).
 
     ``empty_ok``: a window without S3 files is no error (follow polls); ``fast``: S3 objects
-    through the fast route (see :func:`stream_s3`); ``store_after``: a big local folder is read
-    in worker processes, its files past that many events as store rows
-    (:func:`tui.aws.trailfiles.stream_files`, rows windowed by ``store_window``; without a
-    filter only).
+    through the fast route (see :func:`stream_s3`). A pane's big local loads go through
+    :func:`tui.aws.trailfiles.stream_files` instead.
     """
     if source.kind == "local":
-        if store_after is not None and (flt is None or flt.is_empty):
-            from tui.aws.trailfiles import stream_files
-
-            return stream_files(
-                source.location, window, seen=seen, store_after=store_after,
-                store_window=store_window,
-            )  # fmt: skip
         return stream_local(source.location, window, flt, seen=seen)
     assert aws is not None and window is not None
     if source.kind == "cwl":

@@ -1106,19 +1106,19 @@ def compute_findings(
     Returns:
         The findings, errors first, newest first within a severity.
     """
-    key = (
+    inputs = (
         trail_key,
         tuple(instances),  # compared by value: state, reason, volumes, keys
         tuple(sorted((key_aliases or {}).items())),
         tuple(sorted((trail_totals or {}).items())),
     )
-    held = memo.entry if memo is not None and trail_key is not None else None
-    if held is not None and held[0] == key:
-        found = list(held[1])
+    kept = memo.entry if memo is not None and trail_key is not None else None
+    if kept is not None and kept[0] == inputs:
+        found = list(kept[1])
     else:
         found = _trail_findings(events, instances, key_aliases, trail_totals)
         if memo is not None and trail_key is not None:
-            memo.entry = (key, tuple(found))
+            memo.entry = (inputs, tuple(found))
     swept = fleet.covers() if fleet is not None else set()
     found += fleet_findings(fleet)
     found += [

@@ -883,9 +883,12 @@ class TrailStore:
                 user_names=one(("names", *r[21]), tuple(r[21])),
                 partial_reason=one(r[22], r[22]),
                 raw=_NO_RAW,
-                **dict(zip(("ip_value", "ip_version", "ip_chain"), _ip_chain(r[9]), strict=True)),
+                ip_value=ip[0],
+                ip_version=ip[1],
+                ip_chain=ip[2],
             )
             for r in rows
+            for ip in (_ip_chain(r[9]),)
         ]
 
     def bucket_counts(self, width: timedelta) -> dict[int, int]:

@@ -51,6 +51,7 @@ from tui.aws.cloudtrail import (
     watermark,
 )
 from tui.aws.errors import HamariError
+from tui.aws.trailfiles import stream_files
 from tui.dialogs.clipboard import copy_event
 from tui.dialogs.export import ExportPrompt
 from tui.evidence import trail as _evidence
@@ -455,17 +456,23 @@ class TrailPane(TrailRemote, Pane):
         self._loading = True
         pages = 0
         try:
-            stream = stream_source(
-                self.aws,
-                source,
-                self._window_for(source, window),
-                self._folder_filter(source),
-                regions=self._regions(),
-                max_pages=MAX_LOOKUP_PAGES,
-                seen=set(self.events),
-                store_after=max(0, _evidence.STORE_ABOVE - self.evidence.loaded_count),
-                store_window=window,
-            )
+            if source.kind == "local":  # read whole: big folders in worker processes
+                stream = stream_files(
+                    source.location,
+                    seen=set(self.events),
+                    store_after=max(0, _evidence.STORE_ABOVE - self.evidence.loaded_count),
+                    store_window=window,
+                )
+            else:
+                stream = stream_source(
+                    self.aws,
+                    source,
+                    self._window_for(source, window),
+                    self._folder_filter(source),
+                    regions=self._regions(),
+                    max_pages=MAX_LOOKUP_PAGES,
+                    seen=set(self.events),
+                )
             async for batch in stream:
                 pages += batch.pages
                 if batch.chunk is not None:  # a worker's store rows: DuckDB inserts, no GIL
