@@ -404,6 +404,8 @@ async def test_pane_past_the_threshold_filters_everything_and_shows_the_newest(
         await wait_for(pilot, lambda: pane._store_matches == 67)
         assert len(pane.view) == 20 and all(e.error_code == "AccessDenied" for e in pane.view)
         assert pane.view[0].event_id == "ev-198"
+        pane._render_subtitle()
+        assert str(pane.border_subtitle).startswith("20 of 201 · filtered")  # shown of loaded
         # the findings read the store once the load is over (a query answered while the
         # last file was still being read does not refresh them): wait for that answer
         await wait_for(

@@ -801,7 +801,7 @@ class TrailPane(TrailRemote, Pane):
         return "no events yet" if not self._complete else "no events in the window"
 
     def _render_subtitle(self) -> None:
-        parts = [f"{len(self._view):,} of {len(self._ordered):,}"]
+        parts = [f"{len(self._view):,} of {self.evidence.loaded_count:,}"]  # shown of loaded
         if self.focus_scope is not None:
             parts.append(f"◎ {display_safe(self.focus_scope.resource_id)}")
         if self.errors_only:
