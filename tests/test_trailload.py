@@ -118,7 +118,7 @@ def test_workers_load_what_the_thread_loads(
 def test_a_small_folder_is_read_in_a_thread(hostile: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Starting processes costs more than they save on a small folder: the thread reads it."""
     monkeypatch.setattr(trail_evidence, "STORE_ABOVE", 0)
-    monkeypatch.setattr(trailfiles, "_process_pool", None)  # would fail if called
+    monkeypatch.setattr(trailfiles, "_executor", None)  # would fail if called
     assert _load(hostile, EVERYTHING, 0)["chunks"] == 0
 
 

@@ -23,9 +23,9 @@ import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -46,9 +46,6 @@ if TYPE_CHECKING:
     from tui.models.trailfilter import TrailFilter
 
 __all__ = ["MAX_WORKERS", "WORKERS_ABOVE", "scan_local", "stream_files"]
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_US = timedelta(microseconds=1)
 
 MAX_WORKERS = 4
 """Worker processes at most (one per core, up to this)."""
@@ -89,19 +86,28 @@ def _keep_heap() -> None:
     mallopt(_M_TRIM_THRESHOLD, 256 << 20)
 
 
-def _executor(files: int) -> tuple[Executor, int]:
-    """Worker processes, or one thread where there is one file or one core.
+def _executor(files: int, initializer: Callable[[], None] = _keep_heap) -> tuple[Executor, int]:
+    """Worker processes (each started with ``initializer``), or one thread where there is one
+    file or one core.
 
     Forked when this process runs no other thread (a headless verb: nothing to re-import);
-    spawned otherwise, as forking a process with threads may copy a lock another thread held.
+    spawned otherwise (the app), as forking a process with threads may copy a lock another
+    thread held.
     """
     workers = min(MAX_WORKERS, os.cpu_count() or 1, files)
     if workers < 2:
-        return ThreadPoolExecutor(1, thread_name_prefix="hamari-trail-scan"), 1
+        return ThreadPoolExecutor(1, thread_name_prefix="hamari-trail-read"), 1
     fork = "fork" in multiprocessing.get_all_start_methods()
     method = "fork" if fork and threading.active_count() == 1 else "spawn"
+    if method == "spawn":
+        from multiprocessing import resource_tracker
+
+        # Spawning starts multiprocessing's resource tracker with sys.stderr's descriptor:
+        # under Textual that is a capture without one ("bad value(s) in fds_to_keep").
+        with open(os.devnull, "w") as quiet, contextlib.redirect_stderr(quiet):
+            resource_tracker.ensure_running()
     context = multiprocessing.get_context(method)
-    return ProcessPoolExecutor(workers, mp_context=context, initializer=_keep_heap), workers
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=initializer), workers
 
 
 def scan_local(
@@ -196,7 +202,7 @@ class _Loaded:
     pickled: list[bytes]
     chunk: StoreChunk | None = None
     outside: int = 0
-    span: tuple[int, int] | None = None  # microseconds since the epoch
+    span: tuple[datetime, datetime] | None = None
 
 
 def _worker_init() -> None:
@@ -226,26 +232,12 @@ def _load_file(path: str, chunk_path: str | None, window: TimeWindow | None) -> 
         return _Loaded(result, len(events), pickled)
     if not events:
         return _Loaded(result, 0, [])
-    stamps = [(e.event_time - _EPOCH) // _US for e in events]
+    times = [e.event_time for e in events]
     kept = [e for e in events if window is None or window.contains(e.event_time)]
     chunk = write_chunk(chunk_path, kept)
-    span = (min(stamps), max(stamps))
-    return _Loaded(result, len(events), [], chunk, len(events) - len(kept), span)
-
-
-def _process_pool(files: int) -> tuple[Executor, int]:
-    """Spawned worker processes (the app runs threads: forking could copy a held lock)."""
-    workers = min(MAX_WORKERS, os.cpu_count() or 1, files)
-    if workers < 1 or "spawn" not in multiprocessing.get_all_start_methods():
-        return ThreadPoolExecutor(1, thread_name_prefix="hamari-trail-load"), 1
-    from multiprocessing import resource_tracker
-
-    # Spawning starts multiprocessing's resource tracker with sys.stderr's descriptor: under
-    # Textual that is a capture without one ("bad value(s) in fds_to_keep").
-    with open(os.devnull, "w") as quiet, contextlib.redirect_stderr(quiet):
-        resource_tracker.ensure_running()
-    context = multiprocessing.get_context("spawn")
-    return ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init), workers
+    return _Loaded(
+        result, len(events), [], chunk, len(events) - len(kept), (min(times), max(times))
+    )
 
 
 async def stream_files(
@@ -284,7 +276,7 @@ async def stream_files(
         # app first, then moving them to the store, left ~400 MB of freed heap behind).
         store_after = 0
     selector = _Selector(window, None, seen)
-    pool, workers = await asyncio.to_thread(_process_pool, readable)
+    pool, workers = await asyncio.to_thread(_executor, readable, _worker_init)
     chunks = tempfile.mkdtemp(prefix="hamari-trail-load-")
     loop = asyncio.get_running_loop()
     limit = AHEAD * workers
@@ -340,10 +332,9 @@ async def _batch_of(loaded: _Loaded, selector: _Selector) -> TrailBatch:
     result = loaded.result
     if loaded.chunk is not None or loaded.span is not None:
         batch = batch_from_result(result, selector, read=loaded.read)
-        span = None
-        if loaded.span is not None:
-            span = (_EPOCH + loaded.span[0] * _US, _EPOCH + loaded.span[1] * _US)
-        return dataclasses.replace(batch, chunk=loaded.chunk, outside=loaded.outside, span=span)
+        return dataclasses.replace(
+            batch, chunk=loaded.chunk, outside=loaded.outside, span=loaded.span
+        )
     for blob in loaded.pickled:
         result.events.extend(pickle.loads(blob))
         await asyncio.sleep(0)

@@ -63,9 +63,8 @@ class Collected:
 
     window: TimeWindow
     events: list[TrailEvent] = field(default_factory=list)
-    trail_totals: dict[int, int] | None = (
-        None  # calls per findings bucket, past the store threshold
-    )
+    # Calls per findings bucket, past the store threshold (events then hold failures only).
+    trail_totals: dict[int, int] | None = None
     instances: list[Any] = field(default_factory=list)
     topology: Topology | None = None
     records: list[FlowRecord] = field(default_factory=list)
