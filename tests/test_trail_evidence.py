@@ -258,3 +258,59 @@ def test_the_store_counts_calls_per_bucket_as_python_does(times: list[str]) -> N
     with TrailStore() as store:
         store.add(events)
         assert store.bucket_counts(ERROR_BUCKET) == want
+
+
+def test_every_trail_finding_says_the_same_past_the_threshold(monkeypatch: Any) -> None:
+    """Past the threshold the findings hold lean events (no source IP, request ID, agent, nor
+    an error message beside a code). Every finding, and every evidence line `hamari diagnose`
+    prints for it, is what the same events give in memory."""
+    from types import SimpleNamespace
+
+    from tests import test_findings as tf
+    from tui.bench.trail import make_events
+    from tui.headless.diagnose import _trail_evidence
+    from tui.models.findings import compute_findings
+
+    t0 = tf.T0
+    events = [
+        *tf.start_events(t0, denied=True),
+        *tf.denials(6, timedelta(seconds=20)),
+        *[
+            tf.call(
+                t0 + timedelta(seconds=9 * i),
+                "GetMetricData",
+                error="ThrottlingException",
+                source="monitoring.amazonaws.com",
+                user="ci",
+                n=i,
+            )
+            for i in range(12)
+        ],  # fmt: skip
+        *_calls(60, 12, 10, burst_at=30),
+        *[parse_event(raw) for raw in make_events(3000)],  # addresses, agents, request IDs
+    ]
+    memory = TrailEvidence()
+    memory.add(events)
+    assert memory.store is None
+    in_memory = compute_findings(events=memory.loaded_events, instances=[tf.STOPPED])
+    kinds = {f.kind for f in in_memory}
+    assert {"start_failed", "denial_burst", "throttling", "error_rate"} <= kinds
+    monkeypatch.setattr(trail_evidence, "STORE_ABOVE", 500)
+    evidence = TrailEvidence()
+    try:
+        evidence.add(events)
+        assert evidence.store is not None and evidence.refresh_findings()
+        lean = evidence.loaded_events
+        assert all(e.source_ip == e.request_id == e.user_agent == "" for e in lean)
+        stored = compute_findings(
+            events=lean, instances=[tf.STOPPED], trail_totals=evidence.bucket_totals
+        )
+        assert stored == in_memory
+        for finding in in_memory:
+            for ev in finding.evidence:
+                if ev.pane == "trail":
+                    full = _trail_evidence(ev.query, SimpleNamespace(events=memory.loaded_events))  # type: ignore[arg-type]
+                    held = _trail_evidence(ev.query, SimpleNamespace(events=lean))  # type: ignore[arg-type]
+                    assert held == full and full, ev.query
+    finally:
+        evidence.close()

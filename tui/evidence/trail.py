@@ -24,7 +24,7 @@ from tui.models.cloudtrail import TrailEvent
 from tui.models.findings import ERROR_BUCKET
 from tui.models.skipped import Skipped
 from tui.models.trailfilter import compile_filter
-from tui.models.trailstore import STORE_ABOVE, TrailStore
+from tui.models.trailstore import STORE_ABOVE, STORE_MEMORY, TrailStore
 
 if TYPE_CHECKING:
     from tui.aws.trailbatch import TrailBatch
@@ -84,7 +84,7 @@ class TrailEvidence:
         generation: Bumped by every reset; a result computed before it is stale.
     """
 
-    def __init__(self, *, store_memory: str = "128MB") -> None:
+    def __init__(self, *, store_memory: str = STORE_MEMORY) -> None:
         self.store_memory = store_memory
         self.store: TrailStore | None = None
         self.generation = 0
@@ -169,7 +169,7 @@ class TrailEvidence:
         # Built from the store's columns, without their raw JSON or search text: the
         # findings read fields only, and the bundle reads every event whole (all_events).
         # 1M events of a day held 160k of them: ~330 MB and seconds of the GIL when parsed.
-        found = store.slim(_FINDINGS_READ)
+        found = store.slim(_FINDINGS_READ, lean=True)
         totals = store.bucket_counts(ERROR_BUCKET)
         if store is not self.store or generation != self.generation:
             return False
