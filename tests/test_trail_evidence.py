@@ -285,7 +285,7 @@ def test_every_trail_finding_says_the_same_past_the_threshold(monkeypatch: Any) 
                 n=i,
             )
             for i in range(12)
-        ],  # fmt: skip
+        ],
         *_calls(60, 12, 10, burst_at=30),
         *[parse_event(raw) for raw in make_events(3000)],  # addresses, agents, request IDs
     ]
