@@ -27,6 +27,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
 
+import stringzilla as sz
+
 from tui.models.flowfilter import ENUMS, Compare, FlowFilter, _conjuncts
 from tui.models.flowlog import FlowLogParser, FlowRecord, _gunzip
 
@@ -88,6 +90,26 @@ def _chunks(path: Path, gz: bool) -> Iterator[bytes]:
             yield from _gunzip(fh, _SCAN_READ)
         else:
             yield from iter(lambda: fh.read(_SCAN_READ * 8), b"")
+
+
+_ONE_FOR_SPACE: Final = bytes(1 if b == 0x20 else 0 for b in range(256))
+
+
+def _newlines(data: bytes, start: int, end: int) -> int:
+    """Newlines in ``data[start:end]``: a SIMD search (CPython's ``bytes.count`` of one byte
+    walks it a byte at a time: 122 ms against 11 for the 238 MB of 1M v5 records)."""
+    return int(sz.count(data, b"\n", start, end))
+
+
+def _spaces(data: bytes, start: int, end: int, scratch: bytearray) -> int:
+    """Spaces in ``data[start:end]``: each byte mapped to 1 (a space) or 0, then summed, both in
+    SIMD (a search restarts at every one of 28 spaces a line; this reads each byte once:
+    17 ms against ``bytes.count``'s 173 for 238 MB). ``scratch`` is reused, grown as needed."""
+    size = end - start
+    if len(scratch) < size:
+        scratch.extend(bytes(size - len(scratch)))
+    sz.translate(data, _ONE_FOR_SPACE, start=start, end=end, out=scratch)
+    return int(sz.bytesum(memoryview(scratch)[:size]))
 
 
 def _regions(chunks: Iterable[bytes]) -> Iterator[tuple[bytes, int, int]]:
@@ -186,6 +208,7 @@ class _Plan:
     columns: list[tuple[int, frozenset[bytes]]] = field(default_factory=list)  # alternatives
     status: list[tuple[bytes, bytes, int]] = field(default_factory=list)  # word, byte, index
     chosen: bool = False
+    scratch: bytearray = field(default_factory=bytearray, repr=False)  # for :func:`_spaces`
 
     @property
     def width(self) -> int:
@@ -228,10 +251,10 @@ def _sift(data: bytes, start: int, end: int, plan: _Plan) -> _Sifted:
     of all lines for ``action=REJECT``), and every call or generator step there costs more than
     the byte search itself.
     """
-    n = data.count(b"\n", start, end)
+    n = _newlines(data, start, end)
     find, count = data.find, data.count
     if (
-        count(b" ", start, end) != n * plan.spaces
+        _spaces(data, start, end, plan.scratch) != n * plan.spaces
         or find(b"#", start, end) >= 0
         or find(b"\t", start, end) >= 0
         or find(b"\r", start, end) >= 0
