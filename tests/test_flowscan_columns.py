@@ -12,6 +12,8 @@ import gzip
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tui.models.flowengine import scan_files
 from tui.models.flowfilter import parse_filter
@@ -92,3 +94,24 @@ def test_sift_keeps_what_the_pure_reader_keeps(
     assert [(b.lineno, b.reason) for b in got_stats.samples] == [
         (b.lineno, b.reason) for b in want_stats.samples
     ]
+
+
+@given(
+    st.binary(max_size=300).map(lambda b: b.replace(b"a", b" ").replace(b"b", b"\n")),
+    st.integers(-5, 320),
+    st.integers(-5, 320),
+    st.integers(0, 400),
+)
+def test_the_simd_counts_equal_bytes_count(data: bytes, start: int, end: int, held: int) -> None:
+    """The sift's line and field counts (a wrong count sends every region to the slow path,
+    or lets a short line through): equal to ``bytes.count`` over any bounds, whatever the
+    scratch buffer held before."""
+    from tui.models.flowscan import _newlines, _spaces
+
+    lo, hi = max(0, min(start, len(data))), max(0, min(end, len(data)))
+    if hi < lo:
+        lo, hi = hi, lo
+    scratch = bytearray(b"\x01" * held)
+    assert _newlines(data, lo, hi) == data.count(b"\n", lo, hi)
+    assert _spaces(data, lo, hi, scratch) == data.count(b" ", lo, hi)
+    assert _spaces(data, lo, hi, scratch) == data.count(b" ", lo, hi)  # reused
