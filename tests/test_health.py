@@ -239,5 +239,7 @@ async def test_demo_report_flags_the_legacy_vpc(emulator: Any, world: Any) -> No
         c.name.startswith("metrics app-batch-01") and c.status == "ok" for c in report.checks
     )
     assert report.checks[0].status == "missing"  # worst first
+    store = next(c for c in report.checks if c.name == "hamari's store folder")
+    assert "free" in store.detail and store.status in ("ok", "warn")
     status, count = report.badge()
     assert status == "warn" and count >= 1

@@ -18,6 +18,7 @@ from tui.aws.errors import HamariError
 from tui.aws.inventory import describe_instances
 from tui.aws.network import load_topology
 from tui.aws.session import Aws
+from tui.models import scratch
 from tui.models.health import (
     FLOW_COST,
     METRIC_COST,
@@ -28,6 +29,7 @@ from tui.models.health import (
     flow_log_checks,
     metric_checks,
     sort_checks,
+    store_check,
     trail_checks,
 )
 from tui.models.network import Topology
@@ -156,4 +158,5 @@ async def check_health(aws: Aws, *, focus: str | None, now: datetime) -> HealthR
         warnings.extend(topology.warnings)
         checks += flow_log_checks(topology, focus=focus_parts, region=region)
     checks += metric_result
+    checks.append(store_check(scratch.place().in_memory, scratch.describe()))
     return HealthReport(tuple(sort_checks(checks)), now, tuple(warnings))

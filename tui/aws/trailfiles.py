@@ -19,7 +19,6 @@ import multiprocessing
 import os
 import pickle
 import shutil
-import tempfile
 import threading
 import time
 from collections import deque
@@ -37,6 +36,7 @@ from tui.models.cloudtrail import (
     read_trail_bytes,
     trail_files,
 )
+from tui.models.scratch import make_dir
 from tui.models.trailfilter import compile_filter
 from tui.models.trailscan import DeliveryScan, FileScan, delivery_text
 from tui.models.trailstore import StoreChunk, write_chunk
@@ -277,7 +277,7 @@ async def stream_files(
         store_after = 0
     selector = _Selector(window, None, seen)
     pool, workers = await asyncio.to_thread(_executor, readable, _worker_init)
-    chunks = tempfile.mkdtemp(prefix="hamari-trail-load-")
+    chunks = make_dir("hamari-trail-load-")
     loop = asyncio.get_running_loop()
     limit = AHEAD * workers
     pending: deque[asyncio.Future[_Loaded] | None] = deque()

@@ -368,7 +368,13 @@ class FlowEngine:
 
         import duckdb
 
-        self._dir = tempfile.mkdtemp(prefix="hamari-flows-", dir=temp_directory)
+        from tui.models.scratch import make_dir
+
+        self._dir = (
+            make_dir("hamari-flows-")
+            if temp_directory is None
+            else tempfile.mkdtemp(prefix="hamari-flows-", dir=temp_directory)
+        )
         # Removed at exit even if close() never runs (an app quitting while a query is busy).
         self._cleanup = weakref.finalize(self, shutil.rmtree, self._dir, ignore_errors=True)
         database = os.path.join(self._dir, "flows.duckdb") if on_disk else ":memory:"

@@ -114,6 +114,25 @@ class HealthReport:
         return badge(self.checks)
 
 
+STORE_COST = (
+    "past 50,000 events or records the panes keep them in stores on disk (1M CloudTrail events: "
+    "~800 MB) so that memory stays bounded; in a RAM folder they take that memory after all"
+)
+
+
+def store_check(in_memory: bool, detail: str) -> HealthCheck:
+    """Where hamari's stores go (:mod:`tui.models.scratch`): a warning when that is RAM."""
+    return HealthCheck(
+        "hamari's store folder",
+        "warn" if in_memory else "ok",
+        detail,
+        STORE_COST,
+        "export TMPDIR=/var/tmp  # or any folder on a disk, before starting hamari"
+        if in_memory
+        else None,
+    )
+
+
 def badge(checks: Iterable[HealthCheck]) -> tuple[Status, int]:
     """The header badge for ``checks``: a status and how many checks need attention.
 

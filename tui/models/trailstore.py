@@ -54,6 +54,7 @@ from operator import attrgetter
 from typing import Any, Final, overload
 
 from tui.models.cloudtrail import TrailEvent, _ip_chain, _short_source, event_key, parse_event
+from tui.models.scratch import make_dir
 from tui.models.trailfilter import Term, TrailFilter, _tail
 from tui.models.trailsql import _GLOB, _SUFFIX, _TRUE_WORDS, _compile, _sql_match, _sql_str
 
@@ -535,7 +536,11 @@ class TrailStore:
     ) -> None:
         import duckdb
 
-        self._dir = tempfile.mkdtemp(prefix="hamari-trail-", dir=temp_directory)
+        self._dir = (
+            make_dir("hamari-trail-")
+            if temp_directory is None
+            else tempfile.mkdtemp(prefix="hamari-trail-", dir=temp_directory)
+        )
         self._cleanup = weakref.finalize(self, shutil.rmtree, self._dir, ignore_errors=True)
         config: dict[str, Any] = {
             "memory_limit": memory_limit,

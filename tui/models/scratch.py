@@ -1,0 +1,232 @@
+"""Where the stores' files go, and what earlier runs left there.
+
+The trail and flow stores keep up to gigabytes on disk so that memory stays bounded. Two things
+would defeat that on a bastion:
+
+* ``/tmp`` is often RAM: Amazon Linux 2023 mounts it as tmpfs (half the RAM) and AWS's guide
+  says larger temporary files belong in ``/var/tmp``. Files there count against the memory the
+  stores were built to spare. So, unless ``TMPDIR`` says otherwise, a tmpfs ``/tmp`` gives way
+  to ``/var/tmp`` when that is on a disk.
+* A run killed by the OOM killer or ``kill -9`` never removes its folder (1M trail events: about
+  800 MB). Each folder holds an owner file naming its process; a folder whose process is gone is
+  removed by the next run, once, and said (:data:`SWEPT`).
+
+UI-free: the health screen shows :func:`describe`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Final
+
+__all__ = ["SWEPT", "Place", "choose", "describe", "make_dir", "mount_type", "sweep"]
+
+OWNER: Final = ".hamari-owner"
+"""The file in each store folder that names the process it belongs to: ``pid start-time``."""
+
+_MEMORY_TYPES: Final = frozenset({"tmpfs", "ramfs"})
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where the store folders go, and why there (``in_memory``: nowhere better was found)."""
+
+    root: str
+    why: str
+    in_memory: bool = False
+
+
+@dataclass(frozen=True)
+class Swept:
+    """Folders of killed runs removed at this run's first store."""
+
+    folders: int
+    size: int
+
+
+SWEPT: list[Swept] = []
+"""What the sweep removed in this process (empty until a store was made)."""
+
+_lock = threading.Lock()
+_place: Place | None = None
+
+
+def mount_type(path: str, mounts: str) -> str:
+    """The file-system type ``path`` lives on, from ``/proc/self/mounts`` text ("" unknown).
+
+    The longest mount point that is ``path`` or a parent of it wins; mount points are written
+    with octal escapes (``\\040`` for a space).
+    """
+    best, kind = -1, ""
+    target = path.rstrip("/") or "/"
+    for line in mounts.splitlines():
+        fields = line.split()
+        if len(fields) < 3:
+            continue
+        point = fields[1].replace("\\040", " ").replace("\\011", "\t").replace("\\134", "\\")
+        point = point.rstrip("/") or "/"
+        inside = point == "/" or target == point or target.startswith(point + "/")
+        if inside and len(point) > best:
+            best, kind = len(point), fields[2]
+    return kind
+
+
+def choose(
+    env: Mapping[str, str],
+    default: str,
+    mounts: str,
+    usable: Callable[[str], bool],
+) -> Place:
+    """Where store folders go: ``TMPDIR`` when set (the user chose), else the system temp
+    folder, unless it is in RAM and ``/var/tmp`` is a usable disk.
+
+    Args:
+        env: The environment (``TMPDIR``).
+        default: The system temp folder (:func:`tempfile.gettempdir`).
+        mounts: ``/proc/self/mounts`` text ("" where there is none).
+        usable: Whether a folder exists and can be written.
+    """
+    kind = mount_type(os.path.realpath(default), mounts)
+    if env.get("TMPDIR"):
+        if kind in _MEMORY_TYPES:
+            return Place(default, f"TMPDIR, {kind}: in memory", True)
+        return Place(default, "TMPDIR")
+    if kind in _MEMORY_TYPES:
+        var = "/var/tmp"
+        var_kind = mount_type(os.path.realpath(var), mounts)
+        if var_kind and var_kind not in _MEMORY_TYPES and usable(var):
+            return Place(var, f"{default} is {kind} (memory); stores need a disk")
+        return Place(default, f"{kind}: in memory (set TMPDIR to a folder on a disk)", True)
+    return Place(default, "the system temp folder")
+
+
+def _usable(path: str) -> bool:
+    return os.path.isdir(path) and os.access(path, os.W_OK | os.X_OK)
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return fh.read()
+    except OSError:
+        return ""
+
+
+def place() -> Place:
+    """This process's choice (made once)."""
+    global _place
+    with _lock:
+        if _place is None:
+            _place = choose(os.environ, tempfile.gettempdir(), _read("/proc/self/mounts"), _usable)
+        return _place
+
+
+def _start_time(pid: int) -> str:
+    """The process's start time in clock ticks since boot (Linux), "" elsewhere or if gone."""
+    stat = _read(f"/proc/{pid}/stat")
+    # The command name may hold spaces and parentheses: fields start after the last ')'.
+    fields = stat.rpartition(")")[2].split()
+    return fields[19] if len(fields) > 19 else ""
+
+
+def _alive(pid: int, started: str) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: alive
+    now = _start_time(pid)
+    return not (started and now and now != started)  # a reused pid is not the owner
+
+
+def _size(path: str) -> int:
+    total = 0
+    for folder, _dirs, files in os.walk(path):
+        for name in files:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(folder, name)).st_size
+    return total
+
+
+def sweep(root: str) -> Swept:
+    """Remove this user's store folders in ``root`` whose owning process is gone.
+
+    Only folders named ``hamari-*`` holding an :data:`OWNER` file are considered; a folder
+    whose process still runs (or whose owner cannot be read) is kept.
+    """
+    folders = size = 0
+    uid = os.getuid() if hasattr(os, "getuid") else None
+    try:
+        entries = list(os.scandir(root))
+    except OSError:
+        return Swept(0, 0)
+    for entry in entries:
+        if not entry.name.startswith("hamari-"):
+            continue
+        try:
+            if not entry.is_dir(follow_symlinks=False):
+                continue
+            if uid is not None and entry.stat(follow_symlinks=False).st_uid != uid:
+                continue
+        except OSError:
+            continue
+        owner = _read(os.path.join(entry.path, OWNER)).split()
+        if len(owner) < 1 or not owner[0].isdigit():
+            continue
+        if _alive(int(owner[0]), owner[1] if len(owner) > 1 else ""):
+            continue
+        bytes_ = _size(entry.path)
+        shutil.rmtree(entry.path, ignore_errors=True)
+        if not os.path.exists(entry.path):
+            folders += 1
+            size += bytes_
+    return Swept(folders, size)
+
+
+_swept_once = threading.Event()
+
+
+def make_dir(prefix: str) -> str:
+    """A private folder for a store (``prefix`` like ``hamari-trail-``), with its owner file.
+
+    The first call in a process also removes what killed runs left (:func:`sweep`).
+    """
+    root = place().root
+    if not _swept_once.is_set():
+        with _lock:
+            if not _swept_once.is_set():
+                SWEPT.append(sweep(root))
+                _swept_once.set()
+    path = tempfile.mkdtemp(prefix=prefix, dir=root)
+    pid = os.getpid()
+    with open(os.path.join(path, OWNER), "w", encoding="utf-8") as fh:
+        fh.write(f"{pid} {_start_time(pid)}\n")
+    return path
+
+
+def describe() -> str:
+    """One line for the health screen: where the stores go, why, free space, what was swept."""
+    from tui.models.units import human_bytes
+
+    where = place()
+    try:
+        free = f", {human_bytes(shutil.disk_usage(where.root).free)} free"
+    except OSError:
+        free = ""
+    line = f"{where.root} ({where.why}{free})"
+    swept = [s for s in SWEPT if s.folders]
+    if swept:
+        folders = sum(s.folders for s in swept)
+        size = sum(s.size for s in swept)
+        line += (
+            f"; removed {folders} folder{'s' if folders != 1 else ''} ({human_bytes(size)}) "
+            "left by hamari runs that were killed"
+        )
+    return line
