@@ -121,6 +121,14 @@ class HamariApp(App[None]):
         self.push_screen(MainScreen(self.settings.window(self.clock())))
         self.call_after_refresh(self.milestone, "first_frame")
         self.connect()
+        self._sweep_scratch()
+
+    @work(thread=True, exit_on_error=False, name="scratch-sweep", description="scratch-sweep")
+    def _sweep_scratch(self) -> None:
+        """Remove the store folders of killed runs before any store is made (off the loop)."""
+        from tui.models import scratch
+
+        scratch.sweep_once()
 
     # -- connection ----------------------------------------------------------------------------
 

@@ -25,7 +25,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
-__all__ = ["SWEPT", "Place", "choose", "describe", "make_dir", "mount_type", "sweep"]
+__all__ = [
+    "SWEPT",
+    "Place",
+    "choose",
+    "describe",
+    "make_dir",
+    "mount_type",
+    "sweep",
+    "sweep_once",
+]
 
 OWNER: Final = ".hamari-owner"
 """The file in each store folder that names the process it belongs to: ``pid start-time``."""
@@ -190,20 +199,24 @@ def sweep(root: str) -> Swept:
     return Swept(folders, size)
 
 
-_swept_once = threading.Event()
+_sweep_lock = threading.Lock()
+
+
+def sweep_once() -> None:
+    """(Thread) :func:`sweep` the store root, once per process; the app calls it at start so
+    that removing a killed run's gigabyte never holds up the first store."""
+    with _sweep_lock:
+        if not SWEPT:
+            SWEPT.append(sweep(place().root))
 
 
 def make_dir(prefix: str) -> str:
     """A private folder for a store (``prefix`` like ``hamari-trail-``), with its owner file.
 
-    The first call in a process also removes what killed runs left (:func:`sweep`).
+    What killed runs left is removed first, unless that was done (:func:`sweep_once`).
     """
+    sweep_once()
     root = place().root
-    if not _swept_once.is_set():
-        with _lock:
-            if not _swept_once.is_set():
-                SWEPT.append(sweep(root))
-                _swept_once.set()
     path = tempfile.mkdtemp(prefix=prefix, dir=root)
     pid = os.getpid()
     with open(os.path.join(path, OWNER), "w", encoding="utf-8") as fh:
