@@ -22,7 +22,7 @@ from tests.test_lake_sql import FILTERS, _corpus
 from tests.test_trailfilter import FORWARDED, PEOPLE, make
 from tui.models.cloudtrail import TrailEvent
 from tui.models.trailfilter import FilterError, TrailFilter, compile_filter
-from tui.models.trailstore import StoredView, TrailStore, filter_sql, store_events
+from tui.models.trailstore import StoredView, TrailStore, _leaner, filter_sql, store_events
 
 pytest_plugins = ["tests.demo_fixtures"]
 world = test_pane_trail.world  # the seeded emulator (a module fixture)
@@ -511,3 +511,9 @@ def test_slim_events_are_the_parsed_events_without_their_raw(
     assert got == want  # every field but raw and search_text
     assert all(e.raw == {} and e.search_text == "" for e in got)
     assert {e.key for e in got} == {e.key for e in flt.apply(events)}
+    # What the findings hold: the same, less what they never read.
+    lean = store.slim(flt, lean=True)
+    assert lean == [_leaner(e) for e in want]
+    assert all(e.source_ip == e.request_id == e.user_agent == "" for e in lean)
+    assert all(e.error_message == "" or not e.error_code for e in lean)
+    assert [e.is_error for e in lean] == [e.is_error for e in want]

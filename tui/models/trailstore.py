@@ -134,6 +134,10 @@ _SLIM: Final = (
 _NO_RAW: Final[dict[str, Any]] = {}  # shared by every slim event
 LEAN_BLANK: Final = ("source_ip", "user_agent", "request_id", "shared_event_id")
 """What a lean slim event leaves empty (with its address values): never read by the findings."""
+_LEAN: Final = {
+    **dict.fromkeys(LEAN_BLANK, "''"),
+    "error_message": "CASE WHEN coalesce(error_code, '') <> '' THEN '' ELSE error_message END",
+}
 _PLAIN: Final = _NAMES.index("plain")
 
 
@@ -853,7 +857,7 @@ class TrailStore:
             self.flush()
             sure, check, _exact = self._plan(flt, False)
             cur = self.con.cursor()
-            columns = ("''" if lean and c in LEAN_BLANK else c for c in _SLIM)
+            columns = (_LEAN.get(c, c) if lean else c for c in _SLIM)
             cur.execute(f"SELECT {', '.join(columns)} FROM {_TABLE} WHERE {sure}")
         shared: dict[Any, Any] = {}
         one = shared.setdefault
@@ -864,7 +868,7 @@ class TrailStore:
                     rows = cur.fetchmany(8192)
                 if not rows:
                     break
-                out += self._slim_rows(rows, one, lean)
+                out += self._slim_rows(rows, one)
         finally:
             cur.close()
         if check is not None:
@@ -885,40 +889,7 @@ class TrailStore:
         return out
 
     @staticmethod
-    def _slim_rows(
-        rows: list[tuple[Any, ...]], one: Callable[[Any, Any], Any], lean: bool
-    ) -> list[TrailEvent]:
-        if lean:
-            return [
-                TrailEvent(
-                    event_id=r[1],
-                    event_time=_EPOCH + timedelta(microseconds=r[0]),
-                    event_name=one(r[2], r[2]),
-                    event_source=one(r[3], r[3]),
-                    source=one(("source", r[3]), _short_source(r[3])),
-                    aws_region=one(r[4], r[4]),
-                    principal=one(r[5], r[5]),
-                    principal_arn=one(r[6], r[6]),
-                    identity_type=one(r[7], r[7]),
-                    invoked_by=one(r[8], r[8]),
-                    source_ip="",
-                    user_agent="",
-                    error_code=one(r[11], r[11]),
-                    error_message="" if r[11] else one(r[12], r[12]),
-                    read_only=r[13],
-                    request_id="",
-                    shared_event_id="",
-                    resources=tuple(one(x, x) for x in r[16]),
-                    event_version=one(r[17], r[17]),
-                    event_type=one(r[18], r[18]),
-                    account_id=one(r[19], r[19]),
-                    access_key_id=one(r[20], r[20]),
-                    user_names=one(("names", *r[21]), tuple(r[21])),
-                    partial_reason=one(r[22], r[22]),
-                    raw=_NO_RAW,
-                )
-                for r in rows
-            ]
+    def _slim_rows(rows: list[tuple[Any, ...]], one: Callable[[Any, Any], Any]) -> list[TrailEvent]:
         return [
             TrailEvent(
                 event_id=r[1],
