@@ -517,3 +517,66 @@ def test_slim_events_are_the_parsed_events_without_their_raw(
     assert all(e.source_ip == e.request_id == e.user_agent == "" for e in lean)
     assert all(e.error_message == "" or not e.error_code for e in lean)
     assert [e.is_error for e in lean] == [e.is_error for e in want]
+
+
+async def test_a_full_disk_is_said_with_the_fix_and_the_loaded_events_stay(
+    emulator: Any, world: Any, tmp_path: Any, monkeypatch: Any
+) -> None:
+    """The stores' folder fills up while a big folder loads: the pane says the disk is full,
+    where, and what to do (not "a bug in hamari"), and keeps showing what it stored."""
+    import errno
+    import json
+
+    from tests.test_pane_trail import static_text, wait_for
+    from tui.app import HamariApp
+    from tui.demo.runtime import AttachedRuntime
+    from tui.panes.base import ErrorPanel
+    from tui.panes.trail import TrailPane
+    from tui.settings import Settings
+
+    monkeypatch.setattr("tui.evidence.trail.STORE_ABOVE", 50)
+    real_insert = TrailStore._insert
+    calls = []
+
+    def insert(self: TrailStore, events: list[Any]) -> None:
+        calls.append(len(events))
+        if len(calls) > 1:  # the disk fills after the first insert
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_insert(self, events)
+
+    monkeypatch.setattr(TrailStore, "_insert", insert)
+    now = world.now
+    for part in range(4):
+        records = [
+            {
+                "eventTime": f"{now - timedelta(minutes=60 - part * 10 - i * 0.05):%Y-%m-%dT%H:%M:%SZ}",
+                "eventID": f"ev-{part}-{i}",
+                "eventName": "DescribeInstances",
+                "eventSource": "ec2.amazonaws.com",
+                "userIdentity": {"type": "IAMUser", "userName": "alice"},
+            }
+            for i in range(60)
+        ]
+        (tmp_path / f"p{part}.json").write_text(json.dumps({"Records": records}))
+    settings = Settings(demo=True, since="70m", trail_source=str(tmp_path))
+    app = HamariApp(
+        settings, clock=lambda: world.now, demo_runtime=AttachedRuntime(emulator.url, world)
+    )
+    async with app.run_test(size=(160, 40)) as pilot:
+        pane = app.screen.query_one(TrailPane)
+        panel = pane.query_one(ErrorPanel)
+        await wait_for(pilot, lambda: "Disk full" in static_text(panel))
+        said = static_text(panel)
+        assert "TMPDIR" in said and "is full" in said and "bug" not in said
+        await wait_for(pilot, lambda: len(pane.view) > 0)
+        store = pane._store
+        assert store is not None and len(store) == calls[0] > 0  # what was stored stays
+        await wait_for(
+            pilot, lambda: "not stored (disk full)" in static_text(pane.query_one(".pane-status"))
+        )
+        assert store.unstored > 0 and len(store) + store.unstored <= 240  # none counted twice
+        tries = len(calls)
+        for _ in range(2):  # r: no re-reading of every file into a full disk, and still said
+            pane.wake()
+            await pilot.pause(0.5)
+            assert len(calls) == tries and "Disk full" in static_text(panel)

@@ -117,6 +117,12 @@ class ReadOnlyViolation(HamariError):
     title = "Refused: not read-only"
 
 
+class DiskFullError(HamariError):
+    """The stores' folder filled up (:mod:`tui.models.scratch`): not AWS, not a bug."""
+
+    title = "Disk full"
+
+
 class ConfigError(HamariError):
     """Bad profile, bad flag, insecure endpoint: found before any call is made."""
 

@@ -17,6 +17,7 @@ UI-free: the health screen shows :func:`describe`.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import tempfile
@@ -30,6 +31,8 @@ __all__ = [
     "Place",
     "choose",
     "describe",
+    "disk_full",
+    "full_hint",
     "make_dir",
     "mount_type",
     "sweep",
@@ -243,3 +246,30 @@ def describe() -> str:
             "left by hamari runs that were killed"
         )
     return line
+
+
+_FULL_TEXTS: Final = ("No space left on device", "Disk quota exceeded")
+
+
+def disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` says a disk or quota is full: ENOSPC/EDQUOT from Python, or the same
+    in DuckDB's own I/O error text (it writes the stores and their spill files)."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    text = str(exc)
+    return any(t in text for t in _FULL_TEXTS)
+
+
+def full_hint() -> str:
+    """What to do when the stores' folder is full."""
+    from tui.models.units import human_bytes
+
+    root = place().root
+    try:
+        free = human_bytes(shutil.disk_usage(root).free)
+    except OSError:
+        free = "?"
+    return (
+        f"The store folder {root} is full ({free} free). Loading stopped; what was stored is "
+        "kept. Restart hamari with TMPDIR on a bigger disk, or free space there first."
+    )

@@ -39,6 +39,7 @@ No UI here; DuckDB is imported when a store is created.
 from __future__ import annotations
 
 import contextlib
+import errno
 import ipaddress
 import os
 import pickle
@@ -54,7 +55,7 @@ from operator import attrgetter
 from typing import Any, Final, overload
 
 from tui.models.cloudtrail import TrailEvent, _ip_chain, _short_source, event_key, parse_event
-from tui.models.scratch import make_dir
+from tui.models.scratch import disk_full, make_dir
 from tui.models.trailfilter import Term, TrailFilter, _tail
 from tui.models.trailsql import _GLOB, _SUFFIX, _TRUE_WORDS, _compile, _sql_match, _sql_str
 
@@ -528,6 +529,8 @@ class TrailStore:
     Attributes:
         duplicates: copies of an already stored event that :meth:`add` dropped (counted).
         odd: stored rows that are not plain (always finished in Python).
+        unstored: events read but never stored: their insert failed (counted, never silent).
+        full: the disk-full error that stopped inserting; every later add raises it again.
         fallback: why the last query ran (partly) in Python, or None.
     """
 
@@ -566,6 +569,8 @@ class TrailStore:
         self._seq = 0
         self.duplicates = 0
         self.odd = 0
+        self.unstored = 0
+        self.full: OSError | None = None
         self.fallback: str | None = None
         self.span: tuple[datetime, datetime] | None = None
         self.accounts: set[str] = set()
@@ -601,6 +606,8 @@ class TrailStore:
         Copies of a stored event (same :attr:`TrailEvent.key`) are dropped and counted in
         :attr:`duplicates` when the batch is inserted.
         """
+        if self.full is not None:
+            raise self.full
         added = 0
         with self._pending_lock:  # never waits for an insert or a query
             pending = self._pending
@@ -628,8 +635,17 @@ class TrailStore:
                 self._inflight = len(events)
             try:
                 self._insert(events)
+            except Exception as exc:
+                self._failed(exc, len(events))
+                raise
             finally:
                 self._inflight = 0
+
+    def _failed(self, exc: Exception, events: int) -> None:
+        """An insert failed: its events are counted as not stored; a full disk stops adding."""
+        self.unstored += events
+        if disk_full(exc):
+            self.full = OSError(errno.ENOSPC, f"the store folder is full: {exc}")
 
     def _insert(self, events: list[TrailEvent]) -> None:
         lo = min(e.event_time for e in events)
@@ -672,6 +688,8 @@ class TrailStore:
         """Insert a worker's chunk (:func:`write_chunk`), leaving out copies of stored events;
         returns how many rows were new. DuckDB reads the file itself (no row passes through
         Python), and the file is removed."""
+        if self.full is not None:
+            raise self.full
         with self._lock:
             self.flush()  # buffered events first: copies are folded against them too
             base = self._seq
@@ -691,6 +709,9 @@ class TrailStore:
                     odd = self.con.execute(
                         f"SELECT count(*) FROM {_TABLE} WHERE seq >= {base} AND NOT plain"
                     ).fetchone()
+                except Exception as exc:
+                    self._failed(exc, chunk.rows)
+                    raise
                 finally:
                     self.con.execute("DETACH chunk")
             finally:

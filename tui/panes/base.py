@@ -29,9 +29,10 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Static
 
-from tui.aws.errors import AccessDeniedError, CredentialsError, HamariError
+from tui.aws.errors import AccessDeniedError, CredentialsError, DiskFullError, HamariError
 from tui.crash import redact
 from tui.host import host
+from tui.models import scratch
 from tui.models.budget import METRICS_REQUESTED
 from tui.models.skipped import Skipped
 from tui.models.text import display_safe
@@ -45,6 +46,15 @@ if TYPE_CHECKING:
 PAUSED_RECHECK_SECONDS = 1.0
 # A refresh not completed this many seconds after it was due marks the pane's data stale.
 STALE_GRACE_SECONDS = 5.0
+
+
+def _unexpected(exc: Exception) -> HamariError:
+    """What a pane says of an exception its refresh did not expect: a full store folder is
+    said as such (with the fix), anything else is a bug."""
+    text = redact(f"{type(exc).__name__}: {exc}")
+    if scratch.disk_full(exc):
+        return DiskFullError(text, hint=scratch.full_hint())
+    return HamariError(text, hint="This is a bug in hamari; the pane keeps what it loaded.")
 
 
 def window_hint(count: int, noun: str, window: TimeWindow, utc: bool) -> str:
@@ -240,12 +250,7 @@ class Pane(Vertical):
                     raise
                 except Exception as exc:  # a bug must not kill the pane silently
                     failures += 1
-                    self.on_failure(
-                        HamariError(
-                            redact(f"{type(exc).__name__}: {exc}"),
-                            hint="This is a bug in hamari; the pane keeps what it loaded.",
-                        )
-                    )
+                    self.on_failure(_unexpected(exc))
                 else:
                     failures = 0
                     self._last_ok = time.monotonic()

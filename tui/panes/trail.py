@@ -50,13 +50,14 @@ from tui.aws.cloudtrail import (
     stream_source,
     watermark,
 )
-from tui.aws.errors import HamariError
+from tui.aws.errors import DiskFullError, HamariError
 from tui.aws.trailfiles import stream_files
 from tui.dialogs.clipboard import copy_event
 from tui.dialogs.export import ExportPrompt
 from tui.evidence import trail as _evidence
 from tui.evidence.trail import TrailEvidence, sort_key
 from tui.host import host
+from tui.models import scratch
 from tui.models.cloudtrail import TrailEvent
 from tui.models.findings import Evidence
 from tui.models.focus import FocusScope, event_in_scope
@@ -437,6 +438,8 @@ class TrailPane(TrailRemote, Pane):
         elif self.follow and source.live and self.window.live:
             await self._follow_poll(window, now)
         self._render_status()
+        if self._store is not None and self._store.full is not None:
+            raise self._store.full  # said on every refresh until the window or source changes
 
     def _reset(self, key: object) -> None:
         self._loaded_key = key
@@ -483,6 +486,9 @@ class TrailPane(TrailRemote, Pane):
                 self._add_batch(batch)
         finally:
             self._loading = False
+            if self._store is not None and self._store.full is not None:
+                self._complete = True  # a full disk ended the load: reading again stores nothing
+                self._refilter()  # what was stored
         self._capped = source.kind == "lookup" and pages >= MAX_LOOKUP_PAGES
         self._complete = True
         if self._store is not None:
@@ -619,10 +625,12 @@ class TrailPane(TrailRemote, Pane):
             matches = store.count(flt, errors_only=errors_only, keep=keep)
             view = store.newest(flt, STORE_TABLE, errors_only=errors_only, keep=keep)
         except Exception as exc:  # a failing store says so; the loaded events stay on disk
-            if store is self._store:
-                self.app.call_from_thread(
-                    self.app.notify, f"trail store: {exc}", severity="error", markup=False
-                )
+            if store is self._store and scratch.disk_full(exc):  # said until it is fixed
+                full = DiskFullError(f"{type(exc).__name__}: {exc}", hint=scratch.full_hint())
+                self.app.call_from_thread(self.on_failure, full)
+            elif store is self._store:
+                said = f"trail store: {exc}"
+                self.app.call_from_thread(self.app.notify, said, severity="error", markup=False)
             return
         if store is not self._store:
             return  # reset meanwhile
@@ -762,6 +770,9 @@ class TrailPane(TrailRemote, Pane):
             text.append(f" · table: newest {len(self._view):,}")
             if self._store.duplicates:
                 text.append(f" · {self._store.duplicates:,} duplicates folded")
+            if self._store.unstored:
+                why = "disk full" if self._store.full is not None else "insert failed"
+                text.append(f" · {self._store.unstored:,} not stored ({why})", style="red")
         if ev.duplicates:
             # Copies are folded, never dropped unsaid (the eventID alone once hid 279 of 436).
             text.append(f" · {len(ev.ordered):,} shown · {ev.duplicates:,} duplicates folded")
