@@ -126,3 +126,22 @@ def test_a_killed_run_leaves_a_store_the_next_run_removes(tmp_path: Path) -> Non
     assert not left.exists()
     assert "removed 1 folder" in run.stdout and "killed" in run.stdout
     assert list(tmp_path.iterdir()) == []  # the second run's own store went with close()
+
+
+@pytest.mark.parametrize(
+    ("exc", "full"),
+    [
+        (OSError(28, "No space left on device"), True),
+        (OSError(122, "Disk quota exceeded"), True),
+        (RuntimeError('IO Error: Could not write file "x.wal": No space left on device'), True),
+        (OSError(13, "Permission denied"), False),
+        (ValueError("no space"), False),
+    ],
+)
+def test_a_full_disk_is_told_from_other_errors(exc: Exception, full: bool) -> None:
+    assert scratch.disk_full(exc) is full
+
+
+def test_a_real_full_folder_is_named_with_its_room(tmp_path: Path) -> None:
+    hint = scratch.full_hint()
+    assert scratch.place().root in hint and "free" in hint and "TMPDIR" in hint

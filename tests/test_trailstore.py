@@ -580,3 +580,4 @@ async def test_a_full_disk_is_said_with_the_fix_and_the_loaded_events_stay(
             pane.wake()
             await pilot.pause(0.5)
             assert len(calls) == tries and "Disk full" in static_text(panel)
+            assert panel.has_class("-shown")  # not cleared by the next refresh
