@@ -170,3 +170,34 @@ def compile_user(name: str) -> Any:
     from tui.models.trailfilter import compile_filter
 
     return compile_filter(f"user:{name}")
+
+
+def test_workers_stop_before_the_disk_fills(hostile: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The workers' store rows are files too: with too little room left the load stops with
+    a full-disk error before handing a file to a worker, and leaves no chunk behind."""
+    import errno
+
+    monkeypatch.setattr(trailfiles, "WORKERS_ABOVE", 0)
+    asked: list[tuple[str, int]] = []
+
+    def short(folder: str, needed: int) -> str:
+        asked.append((folder, needed))
+        return "only 1 MB left"
+
+    monkeypatch.setattr(trailfiles, "short_of_room", short)
+    made: list[str] = []
+    make = trailfiles.make_dir
+    monkeypatch.setattr(
+        trailfiles, "make_dir", lambda prefix: made.append(make(prefix)) or made[-1]
+    )
+
+    async def run() -> None:
+        async for _batch in stream_files(str(hostile), store_after=0, store_window=EVERYTHING):
+            pass
+
+    with pytest.raises(OSError) as raised:
+        asyncio.run(run())
+    assert raised.value.errno == errno.ENOSPC and "only 1 MB left" in str(raised.value)
+    assert asked and asked[0][1] > 0
+    assert made and asked[0][0] == str(Path(made[0]).parent)
+    assert not Path(made[0]).exists()  # the chunk folder went with the load

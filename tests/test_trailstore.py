@@ -565,7 +565,7 @@ async def test_a_full_disk_is_said_with_the_fix_and_the_loaded_events_stay(
     async with app.run_test(size=(160, 40)) as pilot:
         pane = app.screen.query_one(TrailPane)
         panel = pane.query_one(ErrorPanel)
-        await wait_for(pilot, lambda: "Disk full" in static_text(panel))
+        await wait_for(pilot, lambda: "Store folder full" in static_text(panel))
         said = static_text(panel)
         assert "TMPDIR" in said and "is full" in said and "bug" not in said
         await wait_for(pilot, lambda: len(pane.view) > 0)
@@ -579,5 +579,34 @@ async def test_a_full_disk_is_said_with_the_fix_and_the_loaded_events_stay(
         for _ in range(2):  # r: no re-reading of every file into a full disk, and still said
             pane.wake()
             await pilot.pause(0.5)
-            assert len(calls) == tries and "Disk full" in static_text(panel)
+            assert len(calls) == tries and "Store folder full" in static_text(panel)
             assert panel.has_class("-shown")  # not cleared by the next refresh
+
+
+def test_a_store_stops_before_its_disk_fills_and_stays_searchable(
+    tmp_path: Any, monkeypatch: Any
+) -> None:
+    """DuckDB invalidates a database whose checkpoint could not be written (every later query
+    then fails): the store stops adding while there is still room, counts what it did not
+    store, refuses later adds, and answers queries on what it holds."""
+    import errno
+
+    from tui.models import trailstore
+    from tui.models.trailstore import write_chunk
+
+    events = _corpus(600)
+    store = store_events(events[:300])
+    try:
+        store.flush()
+        chunk = write_chunk(str(tmp_path / "c.duckdb"), events[300:])
+        assert chunk is not None
+        monkeypatch.setattr(trailstore, "short_of_room", lambda folder, needed: "only 1 MB left")
+        with pytest.raises(OSError) as raised:
+            store.add_chunk(chunk)
+        assert raised.value.errno == errno.ENOSPC and "only 1 MB left" in str(raised.value)
+        assert store.unstored == chunk.rows and not os.path.exists(chunk.path)
+        with pytest.raises(OSError):
+            store.add(events[300:310])  # refused: nothing buffered in memory behind a full disk
+        assert len(store) == store.count(compile_filter("")) == 300  # still searchable
+    finally:
+        store.close()

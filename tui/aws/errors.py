@@ -120,7 +120,7 @@ class ReadOnlyViolation(HamariError):
 class DiskFullError(HamariError):
     """The stores' folder filled up (:mod:`tui.models.scratch`): not AWS, not a bug."""
 
-    title = "Disk full"
+    title = "Store folder full"
 
 
 class ConfigError(HamariError):

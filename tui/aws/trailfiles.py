@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import ctypes
 import dataclasses
+import errno
 import multiprocessing
 import os
 import pickle
@@ -36,7 +37,7 @@ from tui.models.cloudtrail import (
     read_trail_bytes,
     trail_files,
 )
-from tui.models.scratch import make_dir
+from tui.models.scratch import make_dir, short_of_room
 from tui.models.trailfilter import compile_filter
 from tui.models.trailscan import DeliveryScan, FileScan, delivery_text
 from tui.models.trailstore import StoreChunk, write_chunk
@@ -286,8 +287,15 @@ async def stream_files(
     try:
         for done, (file, skipped, size) in enumerate(listed, 1):
             while position < len(listed) and len(pending) < limit:
-                ahead, ahead_skipped, _ = listed[position]
+                ahead, ahead_skipped, ahead_size = listed[position]
                 as_rows = os.path.join(chunks, f"{position:08d}.duckdb")
+                if handed >= store_after:
+                    # Stop before the disk fills (the store's database would be invalidated):
+                    # room for this chunk and those in flight, ~12x the gzip (1x plain JSON).
+                    each = ahead_size * (12 if ahead.name.endswith(".gz") else 1)
+                    why = short_of_room(os.path.dirname(chunks), each * (len(pending) + 1))
+                    if why is not None:
+                        raise OSError(errno.ENOSPC, why)
                 job = pool.submit(
                     _load_file,
                     str(ahead),

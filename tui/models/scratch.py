@@ -35,6 +35,7 @@ __all__ = [
     "full_hint",
     "make_dir",
     "mount_type",
+    "short_of_room",
     "sweep",
     "sweep_once",
 ]
@@ -270,6 +271,31 @@ def full_hint() -> str:
     except OSError:
         free = "?"
     return (
-        f"The store folder {root} is full ({free} free). Loading stopped; what was stored is "
-        "kept. Restart hamari with TMPDIR on a bigger disk, or free space there first."
+        f"The store folder {root} is full or nearly ({free} free). Loading stopped; what was "
+        "stored is kept and searchable. Restart hamari with TMPDIR on a bigger disk, or free "
+        "space there first."
+    )
+
+
+_RESERVE: Final = 256 << 20  # kept free (or a tenth of a smaller disk)
+
+
+def short_of_room(folder: str, needed: int) -> str | None:
+    """Why ``needed`` more bytes should not be written in ``folder`` (None: there is room).
+
+    A store stops before its disk fills: DuckDB invalidates a database whose checkpoint could
+    not be written, and every later query then fails, so what was stored could no longer be
+    searched. What stays free is 256 MB, or a tenth of a smaller disk.
+    """
+    from tui.models.units import human_bytes
+
+    try:
+        usage = shutil.disk_usage(folder)
+    except OSError:
+        return None
+    reserve = min(_RESERVE, usage.total // 10)
+    if usage.free - needed >= reserve:
+        return None
+    return (
+        f"only {human_bytes(usage.free)} left in {folder}: loading stopped before the disk filled"
     )

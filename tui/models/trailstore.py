@@ -55,7 +55,7 @@ from operator import attrgetter
 from typing import Any, Final, overload
 
 from tui.models.cloudtrail import TrailEvent, _ip_chain, _short_source, event_key, parse_event
-from tui.models.scratch import disk_full, make_dir
+from tui.models.scratch import disk_full, make_dir, short_of_room
 from tui.models.trailfilter import Term, TrailFilter, _tail
 from tui.models.trailsql import _GLOB, _SUFFIX, _TRUE_WORDS, _compile, _sql_match, _sql_str
 
@@ -74,6 +74,7 @@ this, and that stays in the app's RSS: with 128 MB, 1M loaded events held ~80 MB
 a few re-filters, which ran no faster (measured on this data: 57-114 ms at either limit)."""
 
 _TABLE: Final = "trail"
+_BYTES_PER_EVENT: Final = 2_000  # what an insert may write per event, its checkpoint included
 _FLUSH: Final = 5_000  # events buffered before one insert (a small peak; one join a flush)
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _US: Final = timedelta(microseconds=1)
@@ -516,8 +517,11 @@ def _leaner(event: TrailEvent) -> TrailEvent:
         ip_value=-1,
         ip_version=0,
         ip_chain=(),
-        **dict.fromkeys(LEAN_BLANK, ""),
-    )
+        source_ip="",
+        user_agent="",
+        request_id="",
+        shared_event_id="",
+    )  # LEAN_BLANK
 
 
 class TrailStore:
@@ -634,6 +638,7 @@ class TrailStore:
                 self._pending = {}
                 self._inflight = len(events)
             try:
+                self._room_for(len(events) * _BYTES_PER_EVENT, 0)
                 self._insert(events)
             except Exception as exc:
                 self._failed(exc, len(events))
@@ -641,10 +646,24 @@ class TrailStore:
             finally:
                 self._inflight = 0
 
+    def stop(self, exc: OSError) -> None:
+        """A load stopped for want of room (before the store failed): refuse every later add."""
+        if self.full is None:
+            self.full = exc
+
+    def _room_for(self, needed: int, events: int) -> None:
+        """Stop, before writing, when the disk would be left with too little (see
+        :func:`~tui.models.scratch.short_of_room`); the events are counted as not stored."""
+        why = short_of_room(os.path.dirname(self._dir), needed)
+        if why is not None:
+            self.unstored += events
+            self.full = OSError(errno.ENOSPC, why)
+            raise self.full
+
     def _failed(self, exc: Exception, events: int) -> None:
         """An insert failed: its events are counted as not stored; a full disk stops adding."""
         self.unstored += events
-        if disk_full(exc):
+        if disk_full(exc) and self.full is None:
             self.full = OSError(errno.ENOSPC, f"the store folder is full: {exc}")
 
     def _insert(self, events: list[TrailEvent]) -> None:
@@ -692,6 +711,12 @@ class TrailStore:
             raise self.full
         with self._lock:
             self.flush()  # buffered events first: copies are folded against them too
+            try:  # the insert and its checkpoint: about twice the chunk's file
+                self._room_for(2 * os.path.getsize(chunk.path), chunk.rows)
+            except OSError:
+                with contextlib.suppress(OSError):
+                    os.unlink(chunk.path)
+                raise
             base = self._seq
             names = ", ".join(_NAMES[1:])
             try:

@@ -484,6 +484,10 @@ class TrailPane(TrailRemote, Pane):
                 if source.kind == "local":
                     batch = self._windowed(batch, window)
                 self._add_batch(batch)
+        except OSError as exc:
+            if self._store is not None and scratch.disk_full(exc):
+                self._store.stop(exc)  # what was stored stays; the load is over
+            raise
         finally:
             self._loading = False
             if self._store is not None and self._store.full is not None:
