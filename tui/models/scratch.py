@@ -271,13 +271,13 @@ def full_hint() -> str:
     except OSError:
         free = "?"
     return (
-        f"The store folder {root} is full or nearly ({free} free). Loading stopped; what was "
+        f"The store folder {root} has too little room left ({free} free). Loading stopped; what was "
         "stored is kept and searchable. Restart hamari with TMPDIR on a bigger disk, or free "
         "space there first."
     )
 
 
-_RESERVE: Final = 256 << 20  # kept free (or a tenth of a smaller disk)
+_RESERVE: Final = 256 << 20  # kept free (a tenth of a smaller disk, 64 MB at the least)
 
 
 def short_of_room(folder: str, needed: int) -> str | None:
@@ -285,7 +285,8 @@ def short_of_room(folder: str, needed: int) -> str | None:
 
     A store stops before its disk fills: DuckDB invalidates a database whose checkpoint could
     not be written, and every later query then fails, so what was stored could no longer be
-    searched. What stays free is 256 MB, or a tenth of a smaller disk.
+    searched. What stays free is 256 MB, or a tenth of a smaller disk but at least 64 MB (the
+    workers' chunks in flight and a checkpoint's new blocks come before the old are freed).
     """
     from tui.models.units import human_bytes
 
@@ -293,7 +294,7 @@ def short_of_room(folder: str, needed: int) -> str | None:
         usage = shutil.disk_usage(folder)
     except OSError:
         return None
-    reserve = min(_RESERVE, usage.total // 10)
+    reserve = min(_RESERVE, max(_RESERVE // 4, usage.total // 10))
     if usage.free - needed >= reserve:
         return None
     return (
