@@ -145,3 +145,31 @@ def test_a_full_disk_is_told_from_other_errors(exc: Exception, full: bool) -> No
 def test_a_real_full_folder_is_named_with_its_room(tmp_path: Path) -> None:
     hint = scratch.full_hint()
     assert scratch.place().root in hint and "free" in hint and "TMPDIR" in hint
+
+
+def test_the_flow_store_stops_before_its_disk_fills_and_stays_queryable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As the trail store: a full-disk error before anything is written, for added records
+    and for files, and what was stored still answers."""
+    import errno
+
+    from tui.models.flowengine import FlowEngine
+    from tui.models.flowlog import FlowLogParser
+
+    parser = FlowLogParser()
+    line = "2 123456789012 eni-1 10.0.0.1 10.0.0.2 1234 443 6 1 40 1700000000 1700000060 REJECT OK"
+    records = [r for r in (parser.feed_line(line) for _ in range(10)) if r is not None]
+    log = tmp_path / "f.log"
+    log.write_text(line + "\n")
+    engine = FlowEngine(temp_directory=str(tmp_path))
+    try:
+        engine.add(records)
+        monkeypatch.setattr(scratch, "short_of_room", lambda folder, needed: "only 1 MB left")
+        for attempt in (lambda: engine.add(records), lambda: engine.load_files(log)):
+            with pytest.raises(OSError) as raised:
+                attempt()
+            assert raised.value.errno == errno.ENOSPC and "only 1 MB left" in str(raised.value)
+        assert engine.count() == 10
+    finally:
+        engine.close()

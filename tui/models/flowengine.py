@@ -30,6 +30,7 @@ is the seam.
 from __future__ import annotations
 
 import contextlib
+import errno
 import itertools
 import os
 import sys
@@ -80,6 +81,7 @@ SQL_TYPES: Final[dict[str, str]] = {"int": "BIGINT", "str": "VARCHAR", "ip": "VA
 _TABLE: Final = "flow_store"
 _VIEW: Final = "flows"
 _FILE_COL: Final = "_file"
+_BYTES_PER_RECORD: Final = 600  # what an insert may write per record, its checkpoint included
 _SEQ: Final = "_seq"  # arrival order of records added by add() (files keep the row order)
 _ROW: Final = "_row"  # load order, in the view
 # Rows turned into Python tuples per fetch when records are built for the app: DuckDB holds the
@@ -377,7 +379,9 @@ class FlowEngine:
         )
         # Removed at exit even if close() never runs (an app quitting while a query is busy).
         self._cleanup = weakref.finalize(self, shutil.rmtree, self._dir, ignore_errors=True)
-        database = os.path.join(self._dir, "flows.duckdb") if on_disk else ":memory:"
+        database = self._database = (
+            os.path.join(self._dir, "flows.duckdb") if on_disk else ":memory:"
+        )
         config: dict[str, Any] = {
             "memory_limit": memory_limit,
             "temp_directory": os.path.join(self._dir, "spill"),
@@ -530,6 +534,11 @@ class FlowEngine:
                 self.stats.file_done(str(path), mark, file_error(exc, path))
                 continue
             error: str | None = None
+            try:
+                size = path.stat().st_size
+            except OSError:
+                size = 0
+            self._room_for(size * (10 if gz else 1))  # raises when the disk is short
             if kind == "empty":  # or a gzip too short to inflate: the pure reader judges it
                 error = self._load_pure(path, file_id, fields)
             elif kind == "parquet":
@@ -689,7 +698,22 @@ class FlowEngine:
     def add(self, records: Sequence[FlowRecord]) -> None:
         """Store records that were parsed elsewhere (a pane's stream), in arrival order."""
         if records:
+            self._room_for(len(records) * _BYTES_PER_RECORD)
             self._insert_records(records, 0)
+
+    def _room_for(self, needed: int) -> None:
+        """Raise a full-disk OSError before writing when the disk would be left with too little
+        (:func:`~tui.models.scratch.short_of_room`): DuckDB invalidates a database whose
+        checkpoint could not be written, and nothing stored could be queried after that."""
+        if self._database == ":memory:":
+            return
+        from tui.models.scratch import checkpoint_bytes, short_of_room
+
+        rows = self.con.execute(f"SELECT count(*) FROM {_TABLE}").fetchone()
+        needed += checkpoint_bytes(self._database, int(rows[0]) if rows else 0)
+        why = short_of_room(os.path.dirname(self._dir), needed)
+        if why is not None:
+            raise OSError(errno.ENOSPC, why)
 
     def _insert_records(self, records: Sequence[FlowRecord], file_id: int) -> None:
         """Insert parsed records (grouped by format): as text DuckDB's CSV reader splits when

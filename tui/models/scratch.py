@@ -29,6 +29,7 @@ from typing import Final
 __all__ = [
     "SWEPT",
     "Place",
+    "checkpoint_bytes",
     "choose",
     "describe",
     "disk_full",
@@ -300,3 +301,18 @@ def short_of_room(folder: str, needed: int) -> str | None:
     return (
         f"only {human_bytes(usage.free)} left in {folder}: loading stopped before the disk filled"
     )
+
+
+_ROW_GROUP: Final = 122_880  # DuckDB's rows per row group
+
+
+def checkpoint_bytes(database: str, rows: int) -> int:
+    """What a DuckDB checkpoint of ``database`` (holding ``rows``) may write before it frees
+    the old blocks: the row group being filled is written anew (measured: 160 MB over a 171 MB
+    trail store of 200k events), with half again for the write-ahead log and metadata."""
+    size = 0
+    for name in (database, database + ".wal"):
+        with contextlib.suppress(OSError):
+            size += os.path.getsize(name)
+    group = min(size, size * _ROW_GROUP // max(1, rows))
+    return group * 3 // 2

@@ -55,7 +55,7 @@ from operator import attrgetter
 from typing import Any, Final, overload
 
 from tui.models.cloudtrail import TrailEvent, _ip_chain, _short_source, event_key, parse_event
-from tui.models.scratch import disk_full, make_dir, short_of_room
+from tui.models.scratch import checkpoint_bytes, disk_full, make_dir, short_of_room
 from tui.models.trailfilter import Term, TrailFilter, _tail
 from tui.models.trailsql import _GLOB, _SUFFIX, _TRUE_WORDS, _compile, _sql_match, _sql_str
 
@@ -74,7 +74,6 @@ this, and that stays in the app's RSS: with 128 MB, 1M loaded events held ~80 MB
 a few re-filters, which ran no faster (measured on this data: 57-114 ms at either limit)."""
 
 _TABLE: Final = "trail"
-_ROW_GROUP: Final = 122_880  # DuckDB's rows per row group
 _BYTES_PER_EVENT: Final = 2_000  # what an insert may write per event, its checkpoint included
 _FLUSH: Final = 5_000  # events buffered before one insert (a small peak; one join a flush)
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
@@ -653,15 +652,7 @@ class TrailStore:
             self.full = exc
 
     def _checkpoint(self) -> int:
-        """What a checkpoint may write before it frees the old blocks: the row group being
-        filled is written anew (122,880 rows; measured: 160 MB over a 171 MB store of 200k
-        events), with half again for the write-ahead log and metadata."""
-        size = 0
-        for name in ("trail.duckdb", "trail.duckdb.wal"):
-            with contextlib.suppress(OSError):
-                size += os.path.getsize(os.path.join(self._dir, name))
-        group = min(size, size * _ROW_GROUP // max(1, self._rows))
-        return group * 3 // 2
+        return checkpoint_bytes(os.path.join(self._dir, "trail.duckdb"), self._rows)
 
     def _room_for(self, needed: int, events: int) -> None:
         """Stop, before writing, when the disk would be left with too little (see
