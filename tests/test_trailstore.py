@@ -420,6 +420,22 @@ async def test_pane_past_the_threshold_filters_everything_and_shows_the_newest(
         assert focal.event_id == "ev-198"
 
 
+def _describes(
+    now: Any, minutes_ago: float, count: int, step: float, user: str, prefix: str
+) -> list[dict[str, Any]]:
+    """``count`` DescribeInstances by ``user``, from ``minutes_ago`` on, ``step`` minutes apart."""
+    return [
+        {
+            "eventTime": f"{now - timedelta(minutes=minutes_ago - i * step):%Y-%m-%dT%H:%M:%SZ}",
+            "eventID": f"{prefix}{i}",
+            "eventName": "DescribeInstances",
+            "eventSource": "ec2.amazonaws.com",
+            "userIdentity": {"type": "IAMUser", "userName": user},
+        }
+        for i in range(count)
+    ]
+
+
 async def test_bundle_past_the_threshold_holds_every_loaded_event(
     emulator: Any, world: Any, tmp_path: Any, monkeypatch: Any
 ) -> None:
@@ -436,16 +452,7 @@ async def test_bundle_past_the_threshold_holds_every_loaded_event(
 
     monkeypatch.setattr("tui.evidence.trail.STORE_ABOVE", 50)
     now = world.now
-    records = [
-        {
-            "eventTime": f"{now - timedelta(minutes=60 - i * 0.25):%Y-%m-%dT%H:%M:%SZ}",
-            "eventID": f"ev-{i}",
-            "eventName": "DescribeInstances",
-            "eventSource": "ec2.amazonaws.com",
-            "userIdentity": {"type": "IAMUser", "userName": "bob"},
-        }
-        for i in range(120)
-    ]
+    records = _describes(now, 60, 120, 0.25, "bob", "ev-")
     (tmp_path / "t.json").write_text(json.dumps({"Records": records}))
     settings = Settings(demo=True, since="70m", trail_source=str(tmp_path / "t.json"))
     app = HamariApp(
@@ -547,16 +554,7 @@ async def test_a_full_disk_is_said_with_the_fix_and_the_loaded_events_stay(
     monkeypatch.setattr(TrailStore, "_insert", insert)
     now = world.now
     for part in range(4):
-        records = [
-            {
-                "eventTime": f"{now - timedelta(minutes=60 - part * 10 - i * 0.05):%Y-%m-%dT%H:%M:%SZ}",
-                "eventID": f"ev-{part}-{i}",
-                "eventName": "DescribeInstances",
-                "eventSource": "ec2.amazonaws.com",
-                "userIdentity": {"type": "IAMUser", "userName": "alice"},
-            }
-            for i in range(60)
-        ]
+        records = _describes(now, 60 - part * 10, 60, 0.05, "alice", f"ev-{part}-")
         (tmp_path / f"p{part}.json").write_text(json.dumps({"Records": records}))
     settings = Settings(demo=True, since="70m", trail_source=str(tmp_path))
     app = HamariApp(

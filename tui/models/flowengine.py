@@ -709,8 +709,8 @@ class FlowEngine:
             return
         from tui.models.scratch import checkpoint_bytes, short_of_room
 
-        rows = self.con.execute(f"SELECT count(*) FROM {_TABLE}").fetchone()
-        needed += checkpoint_bytes(self._database, int(rows[0]) if rows else 0)
+        ((rows,),) = self.con.execute(f"SELECT count(*) FROM {_TABLE}").fetchall()
+        needed += checkpoint_bytes(self._database, int(rows))
         why = short_of_room(os.path.dirname(self._dir), needed)
         if why is not None:
             raise OSError(errno.ENOSPC, why)
