@@ -191,3 +191,19 @@ def test_parse_duration_refuses_what_no_window_can_hold() -> None:
     assert parse_duration("20000d") == timedelta(days=20000)
     with pytest.raises(TimeParseError):
         parse_duration("10" * 20 + "d")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "00000000000000\x1f\x1f\x1f\x1f\x1f\x08" + "\U00010d3a\U00011af9\U00011d37\U00014647" * 3,
+        "\U0001f600" * 50,
+        "x" * 10_000,
+    ],
+)
+def test_a_bad_time_is_quoted_back_short_whatever_its_characters(text: str) -> None:
+    """Escaped, an astral character takes ten: a cut by characters let a message reach 240."""
+    _fails_only_with_a_sentence(lambda: TimeWindow.parse(text, None, now=NOW))
+    with pytest.raises(TimeParseError) as raised:
+        TimeWindow.parse(text, None, now=NOW)
+    assert len(str(raised.value)) < 160

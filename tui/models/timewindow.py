@@ -35,8 +35,14 @@ class TimeParseError(ValueError):
 
 
 def _quoted(text: str) -> str:
-    """The input quoted back, short and with every control character escaped (``repr``)."""
+    """The input quoted back, short and with every control character escaped (``repr``).
+
+    Cut to fit once escaped: one character can take ten (``\U0001f600``), so cutting the
+    input at ``_SHOWN_CHARS`` characters let a message grow past a line.
+    """
     shown = text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 1] + "…"
+    while len(repr(shown)) > _SHOWN_CHARS + 2 and len(shown) > 1:
+        shown = shown[: len(shown) - 2] + "…"
     return repr(shown)
 
 
