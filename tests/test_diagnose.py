@@ -314,3 +314,67 @@ def test_healthy_world_exits_zero_with_nothing_found(worlds: Any) -> None:
     done = _diagnose_in(worlds.healthy)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "No findings." in done.stdout
+
+
+def test_evidence_is_listed_for_the_first_findings_and_each_keeps_its_show_command(
+    monkeypatch: Any,
+) -> None:
+    """Each finding's evidence is a search over every loaded event: thousands of findings over
+    a day of an org trail took 12 minutes. Past the first few, the show: command stands in."""
+    from tui.headless import diagnose as d
+
+    monkeypatch.setattr(d, "EVIDENCE_FINDINGS", 2)
+    from tui.models.cloudtrail import parse_event
+
+    events = [parse_event(_event("ListSecrets", DEMO_NOW - timedelta(minutes=i))) for i in range(3)]
+    findings = [
+        Finding(
+            "x", "warning", f"finding {i}", "d", "", (Evidence("trail", "x", "name:ListSecrets"),)
+        )
+        for i in range(4)
+    ]
+    window = TimeWindow(DEMO_NOW - timedelta(hours=1), DEMO_NOW, live=False)
+    c = Collected(window, problems=[], notes=[])
+    c.events = events
+    text = _text(findings, c, Settings())
+    assert "evidence is listed for the first 2" in text
+    assert text.count("  evidence:") == 2 and text.count("  show: ") == 4
+    doc = report(findings, c, Settings())
+    assert [bool(f["evidence"]) for f in doc["findings"]] == [True, True, False, False]
+    assert doc["findings"][3]["evidence"] is None and doc["findings"][3]["show"]
+
+
+async def test_past_the_threshold_trail_events_are_inserted_as_they_arrive(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """Past the store threshold the evidence buffers events for a query to insert; diagnose
+    has no query until the end, and held every event (6.9 GB at its peak for 1M)."""
+    from tui.models.trailstore import TrailStore
+
+    monkeypatch.setattr("tui.evidence.trail.STORE_ABOVE", 5)
+    monkeypatch.setattr("tui.headless.diagnose.STORE_FLUSH", 10)
+    held: list[int] = []
+    flush = TrailStore.flush
+
+    def counting(self: TrailStore) -> None:
+        held.append(self.buffered)
+        flush(self)
+
+    monkeypatch.setattr(TrailStore, "flush", counting)
+    when = datetime(2025, 3, 1, 10, 0, tzinfo=UTC)
+    for part in range(6):
+        evs = [
+            _event("DescribeInstances", when + timedelta(seconds=part * 10 + i)) for i in range(8)
+        ]
+        _trail_file(tmp_path / f"t{part}.json", evs)
+    trail = tmp_path / "trail"
+    trail.mkdir()
+    for f in tmp_path.glob("t*.json"):
+        f.rename(trail / f.name)
+    flows = tmp_path / "f.log"
+    flows.write_text("version account-id interface-id srcaddr dstaddr srcport dstport protocol\n")
+    settings = Settings(trail_source=str(trail), flows_source=str(flows))
+    c = await collect(settings, now=when + timedelta(hours=1))
+    assert c.read["trail"].startswith("48 events"), c.read
+    assert max(held) <= 10 + 8  # never more than a flush's worth and one file
+    assert len([h for h in held if h]) >= 3  # inserted during the load, not all at the end

@@ -46,6 +46,10 @@ if TYPE_CHECKING:
 
 #: Events, series or legs printed under each finding.
 EVIDENCE_LINES = 5
+STORE_FLUSH = 5_000  # buffered trail events inserted into the store at a time
+EVIDENCE_FINDINGS = 50
+"""Findings whose evidence lines are listed (each is a search over every loaded event; a day
+of a synthetic org trail gave 7,653 findings and took 12 minutes); every one has its ``show:``."""
 
 
 @dataclass
@@ -111,6 +115,11 @@ async def _trail(aws: Aws | None, settings: Settings, c: Collected, window: Any)
             evidence.take(batch)
             for note in batch.notes:
                 c.notes.append(f"trail: skipped: {note}")
+            store = evidence.store
+            if store is not None and store.buffered >= STORE_FLUSH:
+                # Past the threshold the evidence buffers events for a query to insert; with no
+                # query before the end, 1M events were all held (6.9 GB at its peak).
+                await asyncio.to_thread(store.flush)
         if evidence.store is not None:  # past its memory cap: what the findings read, from disk
             await asyncio.to_thread(evidence.refresh_findings)
         c.events = evidence.loaded_events
@@ -442,11 +451,16 @@ def write_text(findings: Sequence[Finding], c: Collected, settings: Settings, ou
         out.write("No findings.\n" if not c.problems else "No findings in what could be read.\n")
         return
     out.write(f"{len(findings)} finding(s):\n")
-    for f in findings:
+    if len(findings) > EVIDENCE_FINDINGS:
+        out.write(
+            f"(evidence is listed for the first {EVIDENCE_FINDINGS}; every finding's show: "
+            "command lists its own)\n"
+        )
+    for i, f in enumerate(findings):
         out.write(f"\n{f.mark} {_safe(f.title)}\n")
         for line in _safe(f.detail).splitlines():
             out.write(f"    {line}\n")
-        lines = evidence_lines(f, c)
+        lines = evidence_lines(f, c) if i < EVIDENCE_FINDINGS else []
         if lines:
             out.write("  evidence:\n")
             for line in lines:
@@ -477,10 +491,11 @@ def report(findings: Sequence[Finding], c: Collected, settings: Settings) -> dic
                 "detail": f.detail,
                 "resource": f.resource_id,
                 "at": _iso(f.at),
-                "evidence": evidence_lines(f, c),
+                # null past the first EVIDENCE_FINDINGS: not listed (show lists them)
+                "evidence": evidence_lines(f, c) if i < EVIDENCE_FINDINGS else None,
                 "show": show_command(f, settings, c.window),
             }
-            for f in findings
+            for i, f in enumerate(findings)
         ],
     }
 

@@ -595,6 +595,11 @@ class TrailStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @property
+    def buffered(self) -> int:
+        """Events added but not inserted yet (:meth:`flush` inserts them)."""
+        return len(self._pending)
+
     def __len__(self) -> int:
         """Stored events, buffered ones included (copies excluded)."""
         return self._rows + self._inflight + len(self._pending)
