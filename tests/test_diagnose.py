@@ -378,3 +378,50 @@ async def test_past_the_threshold_trail_events_are_inserted_as_they_arrive(
     assert c.read["trail"].startswith("48 events"), c.read
     assert max(held) <= 10 + 8  # never more than a flush's worth and one file
     assert len([h for h in held if h]) >= 3  # inserted during the load, not all at the end
+
+
+async def test_a_local_folder_read_by_worker_processes_gives_the_same_report(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """Big local folders are read by worker processes (as the pane reads them); what diagnose
+    collects is the same as from the thread reader: counts, events, the window kept."""
+    from tui.aws import trailfiles
+
+    monkeypatch.setattr("tui.evidence.trail.STORE_ABOVE", 2)  # both routes store
+    when = datetime(2025, 3, 1, 10, 0, tzinfo=UTC)
+    trail = tmp_path / "trail"
+    trail.mkdir()
+    for part in range(5):
+        evs = [
+            _event("DescribeInstances" if i % 4 else "ListSecrets", when + timedelta(minutes=part * 30 + i),
+                   errorCode="" if i % 4 else "AccessDenied")
+            for i in range(12)
+        ]  # fmt: skip
+        _trail_file(trail / f"t{part}.json", evs)
+    flows = tmp_path / "f.log"
+    flows.write_text("version account-id interface-id srcaddr dstaddr srcport dstport protocol\n")
+    settings = Settings(
+        trail_source=str(trail), flows_source=str(flows), since="2025-03-01T10:20Z",
+        until="2025-03-01T12:00Z",
+    )  # fmt: skip
+
+    async def collected() -> tuple[Any, ...]:
+        c = await collect(settings, now=when + timedelta(hours=3))
+        return c.read["trail"], sorted(e.key for e in c.events), c.trail_totals
+
+    from tui.models.trailstore import TrailStore
+
+    chunks: list[int] = []
+    add_chunk = TrailStore.add_chunk
+    monkeypatch.setattr(
+        TrailStore,
+        "add_chunk",
+        lambda self, chunk: chunks.append(chunk.rows) or add_chunk(self, chunk),
+    )
+    thread = await collected()
+    assert not chunks
+    monkeypatch.setattr(trailfiles, "WORKERS_ABOVE", 0)
+    workers = await collected()
+    assert chunks  # the workers' store rows
+    assert workers == thread
+    assert thread[0].startswith("37 events"), thread  # 23 of 60 fall outside the window

@@ -111,7 +111,18 @@ async def _trail(aws: Aws | None, settings: Settings, c: Collected, window: Any)
     regions = [settings.region] if settings.region else []
     evidence = c.trail = TrailEvidence()
     try:
-        async for batch in stream_source(aws, source, window, None, regions=regions):
+        if source.kind == "local":  # big folders in worker processes, as the pane reads them
+            from tui.aws.trailfiles import stream_files
+            from tui.evidence.trail import STORE_ABOVE
+
+            stream = stream_files(
+                source.location, window, store_after=STORE_ABOVE, store_window=window
+            )
+        else:
+            stream = stream_source(aws, source, window, None, regions=regions)
+        async for batch in stream:
+            if batch.chunk is not None:  # a worker's store rows: inserted before they count
+                await asyncio.to_thread(evidence.ensure_store().add_chunk, batch.chunk)
             evidence.take(batch)
             for note in batch.notes:
                 c.notes.append(f"trail: skipped: {note}")
