@@ -52,7 +52,7 @@ async def test_trail_selection_moves_the_shared_cursor_and_the_flows_follow(
         await pilot.press("G")  # the oldest event of the window, hours before the newest flows
         event = trail.selected
         assert event is not None
-        assert await wait_for(pilot, lambda: main.time_cursor == event.event_time, 3)
+        assert await wait_for(pilot, lambda: main.time_cursor == event.event_time, 10)
         await pilot.pause()
         assert f"⌖ {event.event_time:%H:%M:%S}" in header(main)
         # The trail keeps the user's cursor and marks the event; the flows jump to the nearest.
@@ -71,13 +71,13 @@ async def test_trail_selection_moves_the_shared_cursor_and_the_flows_follow(
 
         # w asks for the window; 30m makes it the last 30 minutes for every pane.
         await pilot.press("w")
-        assert await wait_for(pilot, lambda: isinstance(app.screen, TextPrompt), 3)
+        assert await wait_for(pilot, lambda: isinstance(app.screen, TextPrompt), 10)
         await pilot.press("n", "o", "p", "e", "enter")
         assert isinstance(app.screen, TextPrompt)  # refused with a sentence, still open
         for _ in range(4):
             await pilot.press("backspace")
         await pilot.press("3", "0", "m", "enter")
-        assert await wait_for(pilot, lambda: app.screen is main, 3)
+        assert await wait_for(pilot, lambda: app.screen is main, 10)
         assert main.window.duration == timedelta(minutes=30) and main.window.live
         assert trail.window == main.window and flows.window == main.window
         await pilot.pause()
@@ -128,7 +128,7 @@ async def test_utc_toggle_and_the_metrics_cursor(
             await pilot.pause()
             await pilot.press("left", "left")
             stamps = row.view.timestamps
-            assert await wait_for(pilot, lambda: main.time_cursor == stamps[-2], 3)
+            assert await wait_for(pilot, lambda: main.time_cursor == stamps[-2], 10)
             assert row.query_one(LeanSparkline).marker == len(stamps) - 2
             assert f"⌖ {stamps[-2]:%H:%M:%S}" in header(main)
 
@@ -141,8 +141,8 @@ async def test_utc_toggle_and_the_metrics_cursor(
             span = chart.span()
             assert span is not None and span.end == stamps[-2]
             await pilot.press("enter")
-            assert await wait_for(pilot, lambda: app.screen is main, 3)
-            assert await wait_for(pilot, lambda: main.window == span, 3)
+            assert await wait_for(pilot, lambda: app.screen is main, 10)
+            assert await wait_for(pilot, lambda: main.window == span, 10)
             assert not main.window.live
     finally:
         monkeypatch.delenv("TZ")
