@@ -66,7 +66,7 @@ async def test_trail_selection_moves_the_shared_cursor_and_the_flows_follow(
         assert flows.table.cursor_row > 0  # it really moved from the newest record
 
         await pilot.press("escape")
-        assert await wait_for(pilot, lambda: main.time_cursor is None, 2)
+        assert await wait_for(pilot, lambda: main.time_cursor is None, 10)
         assert "⌖" not in header(main)
 
         # w asks for the window; 30m makes it the last 30 minutes for every pane.
