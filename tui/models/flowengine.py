@@ -81,7 +81,7 @@ SQL_TYPES: Final[dict[str, str]] = {"int": "BIGINT", "str": "VARCHAR", "ip": "VA
 _TABLE: Final = "flow_store"
 _VIEW: Final = "flows"
 _FILE_COL: Final = "_file"
-_BYTES_PER_RECORD: Final = 600  # what an insert may write per record, its checkpoint included
+_BYTES_PER_RECORD: Final = 600  # an insert writes a record twice: write-ahead log, database
 _SEQ: Final = "_seq"  # arrival order of records added by add() (files keep the row order)
 _ROW: Final = "_row"  # load order, in the view
 # Rows turned into Python tuples per fetch when records are built for the app: DuckDB holds the

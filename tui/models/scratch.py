@@ -9,7 +9,7 @@ would defeat that on a bastion:
   to ``/var/tmp`` when that is on a disk.
 * A run killed by the OOM killer or ``kill -9`` never removes its folder (1M trail events: about
   800 MB). Each folder holds an owner file naming its process; a folder whose process is gone is
-  removed by the next run, once, and said (:data:`SWEPT`).
+  removed by the next run, once, and said (:func:`describe`).
 
 UI-free: the health screen shows :func:`describe`.
 """
@@ -26,8 +26,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
+from tui.models.units import human_bytes
+
 __all__ = [
-    "SWEPT",
     "Place",
     "checkpoint_bytes",
     "choose",
@@ -64,8 +65,7 @@ class Swept:
     size: int
 
 
-SWEPT: list[Swept] = []
-"""What the sweep removed in this process (empty until a store was made)."""
+_swept: Swept | None = None  # what the sweep removed in this process (None: not swept yet)
 
 _lock = threading.Lock()
 _place: Place | None = None
@@ -210,9 +210,10 @@ _sweep_lock = threading.Lock()
 def sweep_once() -> None:
     """(Thread) :func:`sweep` the store root, once per process; the app calls it at start so
     that removing a killed run's gigabyte never holds up the first store."""
+    global _swept
     with _sweep_lock:
-        if not SWEPT:
-            SWEPT.append(sweep(place().root))
+        if _swept is None:
+            _swept = sweep(place().root)
 
 
 def make_dir(prefix: str) -> str:
@@ -231,21 +232,17 @@ def make_dir(prefix: str) -> str:
 
 def describe() -> str:
     """One line for the health screen: where the stores go, why, free space, what was swept."""
-    from tui.models.units import human_bytes
-
     where = place()
     try:
         free = f", {human_bytes(shutil.disk_usage(where.root).free)} free"
     except OSError:
         free = ""
     line = f"{where.root} ({where.why}{free})"
-    swept = [s for s in SWEPT if s.folders]
-    if swept:
-        folders = sum(s.folders for s in swept)
-        size = sum(s.size for s in swept)
+    swept = _swept
+    if swept is not None and swept.folders:
         line += (
-            f"; removed {folders} folder{'s' if folders != 1 else ''} ({human_bytes(size)}) "
-            "left by hamari runs that were killed"
+            f"; removed {swept.folders} folder{'s' if swept.folders != 1 else ''} "
+            f"({human_bytes(swept.size)}) left by hamari runs that were killed"
         )
     return line
 
@@ -264,8 +261,6 @@ def disk_full(exc: BaseException) -> bool:
 
 def full_hint() -> str:
     """What to do when the stores' folder is full."""
-    from tui.models.units import human_bytes
-
     root = place().root
     try:
         free = human_bytes(shutil.disk_usage(root).free)
@@ -289,8 +284,6 @@ def short_of_room(folder: str, needed: int) -> str | None:
     searched. What stays free is 256 MB, or a tenth of a smaller disk but at least 64 MB (the
     workers' chunks in flight and a checkpoint's new blocks come before the old are freed).
     """
-    from tui.models.units import human_bytes
-
     try:
         usage = shutil.disk_usage(folder)
     except OSError:

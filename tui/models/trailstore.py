@@ -74,7 +74,9 @@ this, and that stays in the app's RSS: with 128 MB, 1M loaded events held ~80 MB
 a few re-filters, which ran no faster (measured on this data: 57-114 ms at either limit)."""
 
 _TABLE: Final = "trail"
-_BYTES_PER_EVENT: Final = 2_000  # what an insert may write per event, its checkpoint included
+# What inserting one event may write: its row in the write-ahead log, then in the database
+# (~800 B stored; at 1,000 a 50,000-event flush filled a 400 MB disk and DuckDB gave up the store).
+_BYTES_PER_EVENT: Final = 2_000
 _FLUSH: Final = 5_000  # events buffered before one insert (a small peak; one join a flush)
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _US: Final = timedelta(microseconds=1)
@@ -643,7 +645,7 @@ class TrailStore:
                 self._pending = {}
                 self._inflight = len(events)
             try:
-                self._room_for(len(events) * _BYTES_PER_EVENT + self._checkpoint(), 0)
+                self._room_for(len(events) * _BYTES_PER_EVENT)
                 self._insert(events)
             except Exception as exc:
                 self._failed(exc, len(events))
@@ -659,12 +661,11 @@ class TrailStore:
     def _checkpoint(self) -> int:
         return checkpoint_bytes(os.path.join(self._dir, "trail.duckdb"), self._rows)
 
-    def _room_for(self, needed: int, events: int) -> None:
+    def _room_for(self, needed: int) -> None:
         """Stop, before writing, when the disk would be left with too little (see
-        :func:`~tui.models.scratch.short_of_room`); the events are counted as not stored."""
-        why = short_of_room(os.path.dirname(self._dir), needed)
+        :func:`~tui.models.scratch.short_of_room`); the caller counts what it did not store."""
+        why = short_of_room(os.path.dirname(self._dir), needed + self._checkpoint())
         if why is not None:
-            self.unstored += events
             self.full = OSError(errno.ENOSPC, why)
             raise self.full
 
@@ -719,9 +720,10 @@ class TrailStore:
             raise self.full
         with self._lock:
             self.flush()  # buffered events first: copies are folded against them too
-            try:
-                self._room_for(2 * os.path.getsize(chunk.path) + self._checkpoint(), chunk.rows)
+            try:  # the insert writes about what the chunk's file holds, and a log of it
+                self._room_for(2 * os.path.getsize(chunk.path))
             except OSError:
+                self.unstored += chunk.rows
                 with contextlib.suppress(OSError):
                     os.unlink(chunk.path)
                 raise

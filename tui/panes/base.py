@@ -48,7 +48,7 @@ PAUSED_RECHECK_SECONDS = 1.0
 STALE_GRACE_SECONDS = 5.0
 
 
-def _unexpected(exc: Exception) -> HamariError:
+def unexpected_error(exc: Exception) -> HamariError:
     """What a pane says of an exception its refresh did not expect: a full store folder is
     said as such (with the fix), anything else is a bug."""
     text = redact(f"{type(exc).__name__}: {exc}")
@@ -250,7 +250,7 @@ class Pane(Vertical):
                     raise
                 except Exception as exc:  # a bug must not kill the pane silently
                     failures += 1
-                    self.on_failure(_unexpected(exc))
+                    self.on_failure(unexpected_error(exc))
                 else:
                     failures = 0
                     self._last_ok = time.monotonic()

@@ -50,7 +50,7 @@ from tui.aws.cloudtrail import (
     stream_source,
     watermark,
 )
-from tui.aws.errors import DiskFullError, HamariError
+from tui.aws.errors import HamariError
 from tui.aws.trailfiles import stream_files
 from tui.dialogs.clipboard import copy_event
 from tui.dialogs.export import ExportPrompt
@@ -66,7 +66,7 @@ from tui.models.text import display_safe
 from tui.models.timewindow import TimeWindow
 from tui.models.trailfilter import FIELD_NAMES, FilterError, TrailFilter, compile_filter
 from tui.models.trailstore import StoredView, TrailStore
-from tui.panes.base import Pane, window_hint
+from tui.panes.base import Pane, unexpected_error, window_hint
 from tui.panes.trailremote import TrailRemote
 from widgets.filter_bar import FilterBar
 from widgets.record_table import CallableRows, Column, RecordTable
@@ -630,8 +630,7 @@ class TrailPane(TrailRemote, Pane):
             view = store.newest(flt, STORE_TABLE, errors_only=errors_only, keep=keep)
         except Exception as exc:  # a failing store says so; the loaded events stay on disk
             if store is self._store and scratch.disk_full(exc):  # said until it is fixed
-                full = DiskFullError(f"{type(exc).__name__}: {exc}", hint=scratch.full_hint())
-                self.app.call_from_thread(self.on_failure, full)
+                self.app.call_from_thread(self.on_failure, unexpected_error(exc))
             elif store is self._store:
                 said = f"trail store: {exc}"
                 self.app.call_from_thread(self.app.notify, said, severity="error", markup=False)
