@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import io
+
+from rich.console import Console
+
 from tests.apptools import demo_app, wait_for
 from tui.panes.base import Pane
 from tui.screens.chrome import HeaderBar
@@ -64,8 +68,19 @@ async def test_help_lists_the_keys_and_closes(emulator, demo_world) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("question_mark")
         await pilot.pause(0.2)
-        text = str(app.screen.query_one("Static").render())
+        lines = [strip.text for strip in app.screen._compositor.render_strips()]
+        console = Console(width=76, record=True, file=io.StringIO())
+        console.print(app.screen.query_one("Static").content)
+        text = console.export_text()  # the whole help, scrolled or not
         assert "zoom" in text.lower() and "quit" in text.lower()
+        # At 80 columns a long description wraps inside its own column: the continuation line
+        # is indented past the keys, not back to the border (as one long string would wrap).
+        cost = next(i for i, line in enumerate(lines) if "Cost: Requests per API" in line)
+        key_col = lines[cost].index("$")
+        desc_col = lines[cost].index("Cost:")
+        wrapped = lines[cost + 1]
+        assert wrapped[:desc_col].strip(" │") == "" and wrapped[desc_col:].strip(" │"), wrapped
+        assert desc_col > key_col
         await pilot.press("escape")
         await pilot.pause(0.1)
         assert type(app.screen).__name__ == "MainScreen"
