@@ -425,3 +425,26 @@ async def test_a_local_folder_read_by_worker_processes_gives_the_same_report(
     assert chunks  # the workers' store rows
     assert workers == thread
     assert thread[0].startswith("37 events"), thread  # 23 of 60 fall outside the window
+
+
+@pytest.mark.parametrize(
+    ("records", "azs", "said"),
+    [
+        (1, ("use1-az2",), "(1 record, seen in use1-az2)"),
+        (2, ("use1-az6",), "(2 records, seen in use1-az6)"),
+        (3, (), "(3 records, seen in ?)"),
+    ],
+)
+def test_a_conversation_leg_counts_its_records_in_words(
+    records: int, azs: tuple[str, ...], said: str
+) -> None:
+    from types import SimpleNamespace
+
+    from tui.headless.diagnose import _leg_line
+
+    leg = SimpleNamespace(
+        src="10.0.0.1", srcport=40000, dst="10.0.1.1", dstport=5432, records=records, azs=azs
+    )
+    assert _leg_line(leg, rejected=records == 1) == (
+        f"10.0.0.1:40000 -> 10.0.1.1:5432 {'REJECT' if records == 1 else 'ACCEPT'} {said}"
+    )

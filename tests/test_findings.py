@@ -227,6 +227,11 @@ def test_start_failed_names_the_denied_actions_the_key_and_the_state_reason() ->
     assert "kms:CreateGrant AccessDenied" in f.detail and "kms:Decrypt AccessDenied" in f.detail
     assert KEY in f.detail and "Client.InternalError" in f.detail and "app-batch-01" in f.detail
     assert "invoked by ec2.amazonaws.com" in f.detail
+    # The call succeeds and the instance stops again: the text says both, not "succeeded ...
+    # 1 failed", which reads as a contradiction mid-incident.
+    assert "StartInstances by OpsAdmin/alice returned success at 10:00:00 UTC" in f.detail
+    assert "yet the instance is stopped (1 attempt, 1 followed by denials)" in f.detail
+    assert f.evidence[1].label == "the StartInstances call"
     # Evidence: a trail query that selects exactly the start and its denials, cursor on a denial.
     ev = f.evidence[0]
     assert ev.pane == "trail" and ev.query is not None

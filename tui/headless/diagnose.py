@@ -370,7 +370,7 @@ def _leg_line(leg: Any, rejected: bool) -> str:
     where = ",".join(leg.azs) or "?"
     return (
         f"{leg.src}:{leg.srcport} -> {leg.dst}:{leg.dstport} {action} "
-        f"({leg.records} records, seen in {where})"
+        f"({leg.records} record{'' if leg.records == 1 else 's'}, seen in {where})"
     )
 
 

@@ -429,11 +429,13 @@ def _start_failed(
         lines: list[str] = []
         if tries:
             last = tries[-1].start
+            # The call returns success and the instance stops again: say both, or "succeeded
+            # ... 2 failed" reads as a contradiction to someone who has not seen this before.
             lines.append(
-                f"{who}: StartInstances by {last.principal or '?'} succeeded at "
+                f"{who}: StartInstances by {last.principal or '?'} returned success at "
                 f"{_hhmm(last.event_time)} UTC"
-                + (f" ({_plural(len(tries), 'attempt')}, {len(failed)} failed)" if tries else "")
-                + "."
+                + (f", yet the instance is {state}" if state else "")
+                + f" ({_plural(len(tries), 'attempt')}, {len(failed)} followed by denials)."
             )
         if denied:
             by_action: dict[str, set[str]] = defaultdict(set)
@@ -492,7 +494,7 @@ def _start_failed(
             evidence.append(
                 Evidence(
                     "trail",
-                    "the StartInstances call",
+                    "the StartInstances call" if len(tries) == 1 else "the StartInstances calls",
                     f"name:StartInstances resource:{filter_value(instance_id)}",
                     focus.start.event_id,
                     focus.start.event_time,
