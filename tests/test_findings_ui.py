@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
-from rich.text import Text
+from rich.console import Console
 from textual.app import App, ComposeResult
 from textual.widgets import OptionList
 
@@ -127,14 +128,36 @@ async def test_hostile_text_in_a_finding_renders_literally() -> None:
         await pilot.pause()
         options = app.screen.query_one(OptionList)
         prompts = [options.get_option_at_index(i).prompt for i in range(options.option_count)]
-        plain = "\n".join(p.plain if isinstance(p, Text) else str(p) for p in prompts)
+        console = Console(width=400, file=io.StringIO(), record=True)
+        segments = [seg for p in prompts for seg in console.render(p)]
+        plain = "".join(seg.text for seg in segments)
         assert hostile in plain and "\x1b" not in plain
-        assert not any(
-            span.style and "link" in str(span.style)
-            for p in prompts
-            if isinstance(p, Text)
-            for span in p.spans
-        )
+        assert not any(seg.style is not None and seg.style.link for seg in segments)
+
+
+async def test_a_finding_wraps_under_itself_at_80_columns() -> None:
+    """Detail and evidence lines wrap under their own start, not back to the border."""
+    detail = "word " * 60
+    finding = Finding(
+        "denial_burst",
+        "warning",
+        "6 AccessDenied",
+        detail.strip(),
+        "x",
+        (Evidence("trail", "denials " + "long " * 30, "user:x error:any"),),
+    )
+    app = StripApp((finding,))
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.push_screen(FindingsScreen([finding]))
+        await pilot.pause()
+        lines = [strip.text for strip in app.screen._compositor.render_strips()]
+        body = [ln for ln in lines if "word" in ln]
+        assert len(body) >= 3  # it wraps
+        starts = {ln.index("word") - ln.index("│") for ln in body}
+        assert len(starts) == 1, body  # every wrapped line starts in the same column
+        ev = [ln for ln in lines if "long" in ln or "denials" in ln]
+        arrow = ev[0].index("→")
+        assert all(ln.index("long" if "denials" not in ln else "denials") > arrow for ln in ev), ev
 
 
 @pytest.mark.parametrize("width", [40, 80, 120])

@@ -13,6 +13,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import ClassVar
 
+from rich.console import Group
+from rich.padding import Padding
+from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -29,31 +32,34 @@ from tui.screens.findings_strip import MARK_STYLES
 PANE_LABELS = {"trail": "1 CloudTrail", "metrics": "2 CloudWatch", "flows": "3 Flow logs"}
 
 
-def finding_prompt(finding: Finding) -> Text:
-    """A finding's entry: ``✖ title`` in bold, then its detail (display-safe)."""
-    text = Text()
-    text.append(finding.mark, style=MARK_STYLES.get(finding.severity, ""))
-    text.append(" ")
-    text.append(display_safe(finding.title), style="bold")
+def finding_prompt(finding: Finding) -> Group:
+    """A finding's entry: ``✖ title`` in bold, then its detail (display-safe), indented so that
+    its wrapped lines stay under it at 80 columns instead of running back to the border."""
+    title = Text()
+    title.append(finding.mark, style=MARK_STYLES.get(finding.severity, ""))
+    title.append(" ")
+    title.append(display_safe(finding.title), style="bold")
     if finding.at is not None:
-        text.append(f"  {finding.at.astimezone(UTC):%H:%M:%S}", style="dim")
-    if finding.detail:
-        text.append("\n  ")
-        text.append(display_safe(finding.detail))
-    return text
+        title.append(f"  {finding.at.astimezone(UTC):%H:%M:%S}", style="dim")
+    if not finding.detail:
+        return Group(title)
+    return Group(title, Padding(Text(display_safe(finding.detail)), (0, 0, 0, 2)))
 
 
-def evidence_prompt(evidence: Evidence) -> Text:
-    """An evidence entry: ``  → 1 CloudTrail: label  [query]``."""
+def evidence_prompt(evidence: Evidence) -> Table:
+    """An evidence entry: ``  → 1 CloudTrail: label  [query]``, wrapping after the arrow."""
     text = Text()
-    text.append("  → ")
     text.append(PANE_LABELS.get(evidence.pane, evidence.pane), style="bold")
     text.append(": ")
     text.append(display_safe(evidence.label))
     if evidence.query:
         text.append("  ")
         text.append(display_safe(evidence.query), style="dim")
-    return text
+    grid = Table.grid(padding=(0, 1, 0, 0))
+    grid.add_column(width=3, no_wrap=True)
+    grid.add_column(ratio=1)
+    grid.add_row(Text("  →"), text)
+    return grid
 
 
 class FindingsScreen(ModalScreen[Evidence | None]):
