@@ -465,6 +465,9 @@ def test_gp2_limits(
         ({"VolumeType": "gp3", "Size": 100, "Iops": 6000, "Throughput": 500}, 6000, 500, None),
         ({"VolumeType": "io1", "Size": 100, "Iops": 1000}, 1000, 256, None),
         ({"VolumeType": "io1", "Size": 1000, "Iops": 64000}, 64000, 1000, None),
+        # above 32,000 IOPS, 16 KiB per IOPS (EBS user guide): 48,000 IOPS -> 750 MiB/s
+        ({"VolumeType": "io1", "Size": 1000, "Iops": 48000}, 48000, 750, None),
+        ({"VolumeType": "io1", "Size": 1000, "Iops": 40000}, 40000, 625, None),
         ({"VolumeType": "io2", "Size": 100, "Iops": 1000}, 1000, 256, None),
         ({"VolumeType": "io2", "Size": 4000, "Iops": 16000}, 16000, 4000, None),  # 4,096 capped
         ({"VolumeType": "st1", "Size": 2048}, 500, 80, 500),
