@@ -133,6 +133,32 @@ def test_vpc_without_flow_logs_is_missing_with_create_flow_logs() -> None:
 
 
 @pytest.mark.parametrize(
+    ("region", "partition"),
+    [
+        ("eu-west-1", "aws"),
+        ("cn-north-1", "aws-cn"),
+        ("cn-northwest-1", "aws-cn"),
+        ("us-gov-west-1", "aws-us-gov"),
+        ("us-iso-east-1", "aws-iso"),
+        ("us-isob-east-1", "aws-iso-b"),
+        (None, "aws"),
+    ],
+)
+def test_create_flow_logs_commands_name_arns_in_the_regions_partition(
+    region: str | None, partition: str
+) -> None:
+    """Copied in China or GovCloud, an ``arn:aws:`` destination or role is refused."""
+    from tui.panes.flowtext import flow_log_warning
+
+    checks = by_resource(flow_log_checks(topology((fl("vpc-app"),)), region=region))
+    fix = checks["vpc-old"].fix_command
+    assert fix is not None and f" arn:{partition}:s3:::" in fix, fix
+    warning = flow_log_warning(topology(()), None, "123456789012", region or "")
+    assert warning is not None
+    assert f"arn:{partition}:iam::123456789012:role/" in warning.plain, warning.plain
+
+
+@pytest.mark.parametrize(
     ("flow_logs", "status"),
     [
         ((fl("subnet-9"),), "warn"),  # partial: a subnet flow log only

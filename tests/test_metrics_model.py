@@ -465,6 +465,9 @@ def test_gp2_limits(
         ({"VolumeType": "gp3", "Size": 100, "Iops": 6000, "Throughput": 500}, 6000, 500, None),
         ({"VolumeType": "io1", "Size": 100, "Iops": 1000}, 1000, 256, None),
         ({"VolumeType": "io1", "Size": 1000, "Iops": 64000}, 64000, 1000, None),
+        # above 32,000 IOPS, 16 KiB per IOPS (EBS user guide): 48,000 IOPS -> 750 MiB/s
+        ({"VolumeType": "io1", "Size": 1000, "Iops": 48000}, 48000, 750, None),
+        ({"VolumeType": "io1", "Size": 1000, "Iops": 40000}, 40000, 625, None),
         ({"VolumeType": "io2", "Size": 100, "Iops": 1000}, 1000, 256, None),
         ({"VolumeType": "io2", "Size": 4000, "Iops": 16000}, 16000, 4000, None),  # 4,096 capped
         ({"VolumeType": "st1", "Size": 2048}, 500, 80, 500),
@@ -874,3 +877,127 @@ def test_data_note_says_what_resolution_is_shown() -> None:
     assert data_note(one, 60) == "1-min data"
     assert data_note(one + five, 60) == "1-min data · 5-min data for i-1 (basic monitoring)"
     assert data_note([], 3600) == "1-h data"
+
+
+# ------------------------------------------------- Xen types: no instance EBS metrics at all
+
+# DescribeInstanceTypes items of Xen types as moto 5.2.5 returns them: EBS-optimized limits, but
+# AWS/EC2 EBSReadOps and friends are published for Nitro instances only.
+M4_LARGE: dict[str, Any] = {
+    "InstanceType": "m4.large",
+    "Hypervisor": "xen",
+    "EbsInfo": {
+        "EbsOptimizedSupport": "default",
+        "EbsOptimizedInfo": {
+            "BaselineBandwidthInMbps": 450,
+            "BaselineIops": 3600,
+            "BaselineThroughputInMBps": 56.25,
+            "MaximumBandwidthInMbps": 450,
+            "MaximumIops": 3600,
+            "MaximumThroughputInMBps": 56.25,
+        },
+    },
+}
+C4_XLARGE: dict[str, Any] = {
+    "InstanceType": "c4.xlarge",
+    "Hypervisor": "xen",
+    "EbsInfo": {
+        "EbsOptimizedInfo": {
+            "BaselineIops": 6000,
+            "BaselineThroughputInMBps": 93.75,
+            "MaximumIops": 6000,
+            "MaximumThroughputInMBps": 93.75,
+        }
+    },
+}
+XEN_A = {
+    "VolumeId": "vol-0aaa",
+    "VolumeType": "gp3",
+    "Size": 500,
+    "Iops": 4000,
+    "Throughput": 250,
+    "Attachments": [{"InstanceId": "i-xen", "State": "attached"}],
+}
+XEN_B = {**XEN_A, "VolumeId": "vol-0bbb"}
+
+
+def _xen_series(
+    info: dict[str, Any], per_volume: dict[str, tuple[float | None, float | None]]
+) -> list[Series]:
+    """The instance's AWS/EC2 EBS series (asked for, empty: Xen publishes none) and each volume's
+    (IOPS, MB/s) as 1-minute sums, 5 points; None: no datapoint (Xen volumes report only activity).
+    """
+    ip = instance_presets("i-xen", info)
+    pairs: list[tuple[MetricSpec, list[Any]]] = [
+        (spec_of(ip, name), []) for name in ("EBSReadOps", "EBSWriteOps", "EBSReadBytes")
+    ]
+    for vol in (XEN_A, XEN_B):
+        iops, mbps = per_volume.get(str(vol["VolumeId"]), (None, None))
+        vp = volume_presets(vol)
+        if iops is not None:
+            pairs.append((spec_of(vp, "VolumeReadOps"), [iops * 0.7 * 60] * 5))
+            pairs.append((spec_of(vp, "VolumeWriteOps"), [iops * 0.3 * 60] * 5))
+        if mbps is not None:
+            pairs.append((spec_of(vp, "VolumeReadBytes"), [mbps * 0.5e6 * 60] * 5))
+            pairs.append((spec_of(vp, "VolumeWriteBytes"), [mbps * 0.5e6 * 60] * 5))
+    return fetch(pairs)
+
+
+@pytest.mark.parametrize(
+    ("info", "per_volume", "binding", "verdict_has"),
+    [
+        # two gp3 volumes at half their 4,000 IOPS each: the m4.large's 3,600 IOPS binds
+        (
+            M4_LARGE,
+            {"vol-0aaa": (1800, 10), "vol-0bbb": (1800, 10)},
+            "instance_iops",
+            "instance m4.large at its 3,600 IOPS EBS limit",
+        ),
+        # 48 MB/s each, far under each volume's 250 MiB/s: the c4.xlarge's 93.75 MB/s binds
+        (
+            C4_XLARGE,
+            {"vol-0aaa": (500, 48), "vol-0bbb": (500, 48)},
+            "instance_mbps",
+            "instance c4.xlarge at its 94 MB/s EBS limit",
+        ),
+        # one busy volume, the other idle and so without datapoints (Xen reports activity only)
+        (
+            M4_LARGE,
+            {"vol-0aaa": (3500, 10)},
+            "instance_iops",
+            "instance m4.large at its 3,600 IOPS EBS limit",
+        ),
+        # healthy: 1,800 of 3,600 IOPS, 20 of 56 MB/s: no finding
+        (M4_LARGE, {"vol-0aaa": (900, 10), "vol-0bbb": (900, 10)}, None, "no EBS limit reached"),
+    ],
+)
+def test_xen_instance_limits_are_judged_on_the_sum_of_its_volumes(
+    info: dict[str, Any],
+    per_volume: dict[str, tuple[float | None, float | None]],
+    binding: str | None,
+    verdict_has: str,
+) -> None:
+    a = evaluate(info, [XEN_A, XEN_B], _xen_series(info, per_volume))
+    assert verdict_has in a.verdict, a.verdict
+    assert (a.binding.kind if a.binding is not None else None) == binding
+    if binding is not None:
+        assert a.binding is not None and a.binding.resource_id == "i-xen"
+        assert "sum of its volumes" in a.verdict
+        assert a.binding.evidence  # the chart can show where it was at the limit
+    summed = [r for r in a.rows if r.series.spec.resource_id == "i-xen" and r.series.points()]
+    assert {r.limit.kind for r in summed if r.limit} == {"instance_iops", "instance_mbps"}
+
+
+def test_instance_metrics_when_published_are_not_replaced_by_the_volumes_sum() -> None:
+    """Nitro (m5.large): the instance's own series are judged; the volumes are not summed too."""
+    ip = instance_presets("i-xen", M5_LARGE)
+    series = fetch(
+        [
+            (spec_of(ip, "EBSReadOps"), [500 * 60] * 5),
+            (spec_of(ip, "EBSWriteOps"), [0] * 5),
+            (spec_of(volume_presets(XEN_A), "VolumeReadOps"), [500 * 60] * 5),
+        ]
+    )
+    a = evaluate(M5_LARGE, [XEN_A, XEN_B], series)
+    instance_rows = [r for r in a.rows if r.series.spec.resource_id == "i-xen"]
+    assert {r.series.spec.namespace for r in instance_rows} == {"AWS/EC2"}

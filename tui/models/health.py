@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Final, Literal
 
 from tui.models.flowlog import DEFAULT_FORMAT
 from tui.models.network import FlowLogConfig, Topology
@@ -288,6 +288,28 @@ def describe_flow_log(fl: FlowLogConfig) -> str:
     return ", ".join(parts)
 
 
+# (region prefix, partition), as botocore's endpoint data says: every ARN names its partition,
+# and an ``arn:aws:`` ARN is refused in China, GovCloud and the isolated regions.
+_PARTITIONS: Final = (
+    ("cn-", "aws-cn"),
+    ("us-gov-", "aws-us-gov"),
+    ("us-iso-", "aws-iso"),
+    ("us-isob-", "aws-iso-b"),
+    ("eu-isoe-", "aws-iso-e"),
+    ("us-isof-", "aws-iso-f"),
+    ("eusc-", "aws-eusc"),
+)
+
+
+def partition_of(region: str | None) -> str:
+    """The ARN partition of a region: ``aws-cn`` for cn-north-1, ``aws-us-gov`` for
+    us-gov-west-1, ``aws`` for any other (or unknown) region."""
+    for prefix, partition in _PARTITIONS:
+        if region and region.startswith(prefix):
+            return partition
+    return "aws"
+
+
 def flow_log_fix(resource_id: str, region: str | None = None) -> str:
     """The CLI command that creates a flow log for a VPC, subnet or ENI (to S3, all traffic)."""
     kind = (
@@ -301,7 +323,7 @@ def flow_log_fix(resource_id: str, region: str | None = None) -> str:
     return (
         f"aws ec2 create-flow-logs{where} --resource-type {kind} --resource-ids {resource_id} "
         f"--traffic-type ALL --log-destination-type s3 "
-        f"--log-destination arn:aws:s3:::{PLACEHOLDER_BUCKET}/vpc-flow-logs/ "
+        f"--log-destination arn:{partition_of(region)}:s3:::{PLACEHOLDER_BUCKET}/vpc-flow-logs/ "
         "--max-aggregation-interval 60"
     )
 

@@ -628,7 +628,9 @@ class FlowsPane(FlowLoader, FlowRemote, Pane):
         if not self.is_mounted:
             return
         warning = self.query_one("#flows-warning", Static)
-        text = flow_log_warning(self.topology, self.focused_resource, self._account())
+        text = flow_log_warning(
+            self.topology, self.focused_resource, self._account(), self._region()
+        )
         if text is None:
             warning.remove_class("-shown")
             return
@@ -637,6 +639,9 @@ class FlowsPane(FlowLoader, FlowRemote, Pane):
 
     def _account(self) -> str:
         return getattr(self.aws, "account", "") or "ACCOUNT_ID"
+
+    def _region(self) -> str:
+        return str(getattr(self.aws, "region", "") or "")  # "" offline: the aws partition
 
     # -- actions -------------------------------------------------------------------------------
 

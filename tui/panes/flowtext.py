@@ -12,6 +12,7 @@ from typing import Any
 
 from rich.text import Text
 
+from tui.models.health import partition_of
 from tui.models.nacl import explain
 from tui.models.network import Topology
 from tui.models.text import display_safe
@@ -102,15 +103,18 @@ def explanation_line(exp: Any) -> Text:
     return text
 
 
-def flow_log_warning(topology: Topology | None, focused: str | None, account: str) -> Text | None:
-    """A warning when no flow log covers the focused resource, or none exists at all."""
+def flow_log_warning(
+    topology: Topology | None, focused: str | None, account: str, region: str = ""
+) -> Text | None:
+    """A warning when no flow log covers the focused resource, or none exists at all (with the
+    command that enables them, its role ARN in ``region``'s partition)."""
     if topology is None:
         return None
     if not topology.flow_logs:
         vpcs = topology.vpcs_without_flow_logs() or ["vpc-XXXXXXXX"]
         text = Text("⚠ No VPC flow logs exist in this region", style="bold yellow")
         text.append(": nothing records traffic here. ")
-        return _enable_command(text, vpcs[0], account)
+        return _enable_command(text, vpcs[0], account, region)
     if not focused:
         return None
     targets = _coverage_targets(topology, focused)
@@ -124,7 +128,7 @@ def flow_log_warning(topology: Topology | None, focused: str | None, account: st
     text = Text("⚠ Flow logs are not enabled for ", style="bold yellow")
     text.append(display_safe(focused), style="bold")
     text.append(" (nor its subnet or VPC): its traffic is not recorded. ")
-    return _enable_command(text, vpc, account)
+    return _enable_command(text, vpc, account, region)
 
 
 def _coverage_targets(topology: Topology, resource: str) -> list[str]:
@@ -137,7 +141,7 @@ def _coverage_targets(topology: Topology, resource: str) -> list[str]:
     return []
 
 
-def _enable_command(text: Text, resource: str, account: str) -> Text:
+def _enable_command(text: Text, resource: str, account: str, region: str) -> Text:
     kind = "Subnet" if resource.startswith("subnet-") else "VPC"
     rid = display_safe(resource)
     text.append("Enable them (hamari never changes anything):\n")
@@ -145,7 +149,7 @@ def _enable_command(text: Text, resource: str, account: str) -> Text:
         f"aws ec2 create-flow-logs --resource-type {kind} --resource-ids {rid} "
         "--traffic-type ALL --max-aggregation-interval 60 --log-destination-type "
         f"cloud-watch-logs --log-group-name /vpc/flow-logs/{rid} --deliver-logs-permission-arn "
-        f"arn:aws:iam::{display_safe(account)}:role/FlowLogsDelivery",
+        f"arn:{partition_of(region)}:iam::{display_safe(account)}:role/FlowLogsDelivery",
         style="bold",
     )
     return text

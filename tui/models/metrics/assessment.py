@@ -9,7 +9,7 @@ and the limit used at the highest fraction named in a one-line verdict with its 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +21,7 @@ from tui.models.metrics.limits import (
     instance_ebs_limits,
     volume_limits,
 )
-from tui.models.metrics.series import Series, with_totals
+from tui.models.metrics.series import Series, volumes_sum, with_totals
 from tui.models.metrics.units import MIB_IN_MB, fmt_number, mib_text
 
 
@@ -277,6 +277,15 @@ def evaluate(
 
     base = [s for s in series if not s.spec.parts]
     all_series = with_totals(base) if len(base) == len(series) else list(series)
+    summed_for = _instance_without_ebs_data(ilimits, all_series, vlimits)
+    if summed_for:
+        attached = [
+            s
+            for s in base
+            if s.spec.resource_id in vlimits
+            and summed_for in (vlimits[s.spec.resource_id].attached_to or (summed_for,))
+        ]
+        all_series += volumes_sum(summed_for, attached)
 
     balances: dict[tuple[str, str], Series] = {}
     for s in all_series:
@@ -302,6 +311,9 @@ def evaluate(
                 applied = _instance_limit(kind, ilimits, resource, balance_of(resource, bal_kind))
         elif kind in ("volume_iops", "volume_mbps") and resource in vlimits:
             applied = _volume_limit(kind, vlimits[resource], balance_of(resource, "burst_balance"))
+        if applied is not None and kind.startswith("instance") and s.spec.namespace == "AWS/EBS":
+            said = "sum of its volumes: no instance EBS metrics"
+            applied = replace(applied, note=f"{applied.note}; {said}" if applied.note else said)
         latest = s.latest
         percent = peak = None
         saturated = False
@@ -321,6 +333,28 @@ def evaluate(
     if note:
         verdict = f"{verdict}; {note}"
     return Assessment(verdict, binding, tuple(findings), tuple(rows), ilimits, vlimits)
+
+
+def _instance_without_ebs_data(
+    ilimits: EbsLimits | None,
+    series: Sequence[Series],
+    vlimits: Mapping[str, VolumeLimits],
+) -> str:
+    """The instance whose EBS limits must be judged on its volumes' sum, or ''.
+
+    That is an instance with known limits, with no datapoint in any of its own EBS ops or bytes
+    series: Xen types publish none (they are Nitro-only metrics). Its ID comes from its (empty)
+    series, else from the one instance its volumes are attached to.
+    """
+    if ilimits is None:
+        return ""
+    own = [s for s in series if s.spec.limit in ("instance_iops", "instance_mbps")]
+    if any(s.points() for s in own):
+        return ""
+    ids = {s.spec.resource_id for s in own if s.spec.resource_id}
+    if not ids:
+        ids = {i for v in vlimits.values() for i in v.attached_to}
+    return next(iter(ids)) if len(ids) == 1 else ""
 
 
 def _findings(

@@ -137,7 +137,7 @@ def volume_limits(volume: Mapping[str, Any]) -> VolumeLimits:
       170 to 334 GiB, 128 MiB/s sustained and 250 MiB/s on credits; from 334 GiB, 250 MiB/s.
     * gp3: the provisioned ``Iops`` (default 3,000) and ``Throughput`` (default 125 MiB/s).
     * io1: provisioned ``Iops``; throughput 0.256 MiB/s per IOPS up to 500 MiB/s, and up to
-      1,000 MiB/s above 32,000 IOPS (0.016 MiB/s per IOPS).
+      1,000 MiB/s above 32,000 IOPS (16 KiB per IOPS: 48,000 IOPS give 750 MiB/s).
     * io2 (Block Express): provisioned ``Iops``; throughput 0.256 MiB/s per IOPS, up to 4,000.
     * st1: 40 MiB/s per TiB sustained, 250 MiB/s per TiB burst, both capped at 500; 500 IOPS.
     * sc1: 12 MiB/s per TiB sustained, 80 MiB/s per TiB burst, both capped at 250; 250 IOPS.
@@ -180,7 +180,7 @@ def volume_limits(volume: Mapping[str, Any]) -> VolumeLimits:
             elif iops <= 32000:
                 base_tp = min(iops * 0.256, 500.0)
             else:
-                base_tp = min(max(iops * 0.016, 500.0), 1000.0)
+                base_tp = min(max(iops * 16 / 1024, 500.0), 1000.0)  # 16 KiB per IOPS
     elif vtype in ("st1", "sc1"):
         tib = size / 1024
         per_base, per_burst, cap, cap_iops = (

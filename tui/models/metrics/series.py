@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from tui.models.metrics.catalogue import MetricSpec
+from tui.models.metrics.catalogue import LimitKind, MetricSpec, UnitKind
 from tui.models.metrics.units import MB, finite_number
 
 STANDARD_PERIODS: Final[tuple[int, ...]] = (60, 300, 900, 3600, 21600, 86400)
@@ -510,6 +510,72 @@ def with_totals(series: Sequence[Series]) -> list[Series]:
                 message="; ".join(p.message for p in parts if p.message),
                 unit=first.unit,
                 period=first.period,
+                stale=any(p.stale for p in parts),
+            )
+        )
+    return out
+
+
+_VOLUME_TO_INSTANCE: Final[dict[str, tuple[LimitKind, UnitKind]]] = {
+    "volume_ops": ("instance_iops", "iops"),
+    "volume_bytes": ("instance_mbps", "mbps"),
+}
+
+
+def volumes_sum(instance_id: str, series: Sequence[Series]) -> list[Series]:
+    """An instance's EBS IOPS and MB/s as the sum of its volumes' series.
+
+    Xen instance types (m4, c4, r4, t2, i3...) publish no ``EBSReadOps``/``EBSWriteOps``/
+    ``EBSReadBytes``/``EBSWriteBytes`` (those are Nitro-only), yet their EBS-optimized limits
+    bind. What the instance moves is what its volumes move, so the sum of every volume's read and
+    write series stands for it. A Xen volume reports a datapoint only when it is active, so a
+    missing datapoint counts as zero: the sum can only be low, never claim a limit it did not see.
+
+    Args:
+        instance_id: The instance the sum stands for.
+        series: Volume series (read and write ops and bytes, any volumes); others are ignored.
+
+    Returns:
+        Up to two series (IOPS, MB/s), each limited as the instance's, with ``parts`` naming the
+        metrics summed; none for a kind whose volumes' periods differ or that has no datapoint.
+    """
+    groups: dict[str, list[Series]] = {}
+    for s in series:
+        if s.spec.combine in _VOLUME_TO_INSTANCE and not s.spec.parts:
+            groups.setdefault(s.spec.combine, []).append(s)
+    out: list[Series] = []
+    for combine, parts in groups.items():
+        if len({p.period for p in parts}) != 1:
+            continue
+        sums: dict[datetime, list[float]] = {}
+        for p in parts:
+            for t, v in p.points():
+                sums.setdefault(t, []).append(v)
+        if not sums:
+            continue
+        stamps = sorted(sums)
+        limit, unit_kind = _VOLUME_TO_INSTANCE[combine]
+        names = tuple(dict.fromkeys(p.spec.metric_name for p in parts))
+        volumes = len({p.spec.resource_id for p in parts})
+        spec = MetricSpec(
+            "AWS/EBS",
+            "+".join(names),
+            (("InstanceId", instance_id),),
+            "Sum",
+            unit_kind,
+            f"{instance_id} total {parts[0].unit} (sum of {volumes} volumes)",
+            limit,
+            None,
+            names,
+        )
+        out.append(
+            Series(
+                spec,
+                tuple(stamps),
+                tuple(math.fsum(sums[t]) for t in stamps),
+                status=next((p.status for p in parts if p.status != "Complete"), "Complete"),
+                unit=parts[0].unit,
+                period=parts[0].period,
                 stale=any(p.stale for p in parts),
             )
         )
