@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -20,6 +21,7 @@ from tui.headless.diagnose import (
     Collected,
     collect,
     diagnose,
+    evidence_lines,
     exit_status,
     report,
     show_command,
@@ -81,6 +83,16 @@ async def test_demo_world_names_the_kms_denial_and_the_nacl_with_evidence(
     # The NACL rule that drops the return leg is named under the flow finding.
     assert "denied by NACL acl-" in text
     assert "show: hamari flows '--filter=" in text
+    # Each EBS finding leads its evidence with its own series, the latest value with its unit.
+    ebs = [f for f in findings if f.evidence and f.evidence[0].pane == "metrics"]
+    assert len(ebs) >= 2
+    firsts = set()
+    for f in ebs:
+        lines = evidence_lines(f, c)
+        firsts.add(lines[0])
+        assert re.search(r"latest [\d,.]+ (IOPS|MB/s), limit ", lines[0]), (f.title, lines)
+        assert lines[0].split()[0] in f.title, (f.title, lines)  # its own volume or instance
+    assert len(firsts) == len(ebs)  # not the same first line for every finding
 
 
 async def test_one_source_failing_is_named_and_the_others_still_count(

@@ -390,7 +390,10 @@ def _flow_evidence(record_key: str | None, c: Collected) -> list[str]:
     return lines
 
 
-def _metrics_evidence(c: Collected, resource: str) -> list[str]:
+def _metrics_evidence(c: Collected, resource: str, record_key: str | None = None) -> list[str]:
+    """The assessment's verdict and its saturated series, the finding's own series first
+    (``record_key``): three findings on one instance each lead with their own evidence."""
+    from tui.models.findings import series_id
     from tui.models.metrics.units import fmt_number
 
     assessments = [c.assessment] if c.assessment is not None else []
@@ -402,6 +405,7 @@ def _metrics_evidence(c: Collected, resource: str) -> list[str]:
             or v.item.instance_id == resource
             or any(row.series.spec.resource_id == resource for row in v.assessment.rows)
         ]
+    own: list[str] = []
     lines: list[str] = []
     for assessment in assessments:
         if assessment.verdict:
@@ -410,11 +414,14 @@ def _metrics_evidence(c: Collected, resource: str) -> list[str]:
             spec = row.series.spec
             if row.limit is None or row.latest is None or not row.saturated:
                 continue
-            lines.append(
-                f"{spec.resource_id} {spec.metric_name}: latest {fmt_number(row.latest)}, "
-                f"limit {row.limit.label}"
+            line = (
+                f"{spec.resource_id} {spec.metric_name}: latest "
+                f"{fmt_number(row.latest)} {row.series.unit}, limit {row.limit.label}"
             )
-    return list(dict.fromkeys(lines))[:EVIDENCE_LINES]
+            (own if record_key is not None and series_id(spec) == record_key else lines).append(
+                line
+            )
+    return list(dict.fromkeys(own + lines))[:EVIDENCE_LINES]
 
 
 def evidence_lines(finding: Finding, c: Collected) -> list[str]:
@@ -429,7 +436,7 @@ def evidence_lines(finding: Finding, c: Collected) -> list[str]:
         elif ev.pane == "flows":
             lines = _flow_evidence(ev.record_key, c)
         else:
-            lines = _metrics_evidence(c, finding.resource_id)
+            lines = _metrics_evidence(c, finding.resource_id, ev.record_key)
         if lines:
             groups.append((ev.label, lines))
     if len(groups) == 1:
