@@ -924,13 +924,12 @@ XEN_B = {**XEN_A, "VolumeId": "vol-0bbb"}
 def _xen_series(
     info: dict[str, Any], per_volume: dict[str, tuple[float | None, float | None]]
 ) -> list[Series]:
-    """The instance's AWS/EC2 EBS series (asked for, empty: Xen publishes none) and each volume's
-    (IOPS, MB/s) as 1-minute sums, 5 points; None: no datapoint (Xen volumes report only activity).
+    """What the pane asks for a Xen instance (its presets: no AWS/EC2 EBS series, which Xen does
+    not publish) and each volume's (IOPS, MB/s) as 1-minute sums, 5 points; None: no datapoint
+    (Xen volumes report only activity).
     """
     ip = instance_presets("i-xen", info)
-    pairs: list[tuple[MetricSpec, list[Any]]] = [
-        (spec_of(ip, name), []) for name in ("EBSReadOps", "EBSWriteOps", "EBSReadBytes")
-    ]
+    pairs: list[tuple[MetricSpec, list[Any]]] = [(spec_of(ip, "CPUUtilization"), [20.0] * 5)]
     for vol in (XEN_A, XEN_B):
         iops, mbps = per_volume.get(str(vol["VolumeId"]), (None, None))
         vp = volume_presets(vol)
@@ -1001,3 +1000,19 @@ def test_instance_metrics_when_published_are_not_replaced_by_the_volumes_sum() -
     a = evaluate(M5_LARGE, [XEN_A, XEN_B], series)
     instance_rows = [r for r in a.rows if r.series.spec.resource_id == "i-xen"]
     assert {r.series.spec.namespace for r in instance_rows} == {"AWS/EC2"}
+
+
+@pytest.mark.parametrize(
+    ("info", "asks_ebs"),
+    [(M4_LARGE, False), (C4_XLARGE, False), (M5_LARGE, True), (None, True), ({}, True)],
+    ids=["m4.large", "c4.xlarge", "m5.large", "unknown", "no-hypervisor"],
+)
+def test_instance_ebs_series_are_not_asked_of_xen_types(
+    info: dict[str, Any] | None, asks_ebs: bool
+) -> None:
+    """GetMetricData bills every metric asked for: the four Nitro-only EBS series are not asked
+    of a Xen type (its limits are judged on its volumes' sum), and are asked when unsure."""
+    names = {s.metric_name for s in instance_presets("i-1", info)}
+    ebs = {"EBSReadOps", "EBSWriteOps", "EBSReadBytes", "EBSWriteBytes"}
+    assert (ebs <= names) is asks_ebs and (not ebs & names) is (not asks_ebs)
+    assert {"CPUUtilization", "StatusCheckFailed"} <= names

@@ -1,11 +1,11 @@
 """Rates from the period the data has (issue 11 item 1): basic monitoring is 5-minute data.
 
-A world of the test's own, in its own region: an m4.large (EBS baseline = maximum: 3,600 IOPS,
-56.25 MB/s) with basic monitoring, truly doing 900 IOPS and 42 MB/s, publishes its AWS/EC2 EBS
-metrics as 5-minute sums; its gp3 volume publishes 1-minute sums (843 IOPS). Read as 1-minute
-sums the instance would show 4,500 IOPS and 210 MB/s: "at its EBS limit", which it is not.
+A world of the test's own, in its own region: an m5a.4xlarge (a Nitro type, which publishes
+AWS/EC2 EBS metrics; EBS baseline = maximum: 16,000 IOPS, 360 MB/s) with basic monitoring, truly
+doing 3,600 IOPS and 80 MB/s, publishes its AWS/EC2 EBS metrics as 5-minute sums; its gp3 volume
+publishes 1-minute sums (843 IOPS). Read as 1-minute sums the instance would show 18,000 IOPS and
+400 MB/s: "at its EBS limit", which it is not.
 """
-
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
@@ -23,7 +23,7 @@ from tui.aws.session import Aws
 from tui.models.metrics import data_note
 
 REGION = "ap-southeast-2"
-TRUE_IOPS, TRUE_MBPS, VOLUME_IOPS = 900.0, 42.0, 843.0
+TRUE_IOPS, TRUE_MBPS, VOLUME_IOPS = 3600.0, 80.0, 843.0
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ def seed_basic_world(url: str, now: datetime) -> BasicWorld:
         ImageId="ami-0c7217cdde317cfec",
         MinCount=1,
         MaxCount=1,
-        InstanceType="m4.large",
+        InstanceType="m5a.4xlarge",
         EbsOptimized=True,
         BlockDeviceMappings=[
             {"DeviceName": "/dev/xvda", "Ebs": {"VolumeSize": 500, "VolumeType": "gp3"}}
@@ -156,7 +156,7 @@ async def test_basic_monitoring_instance_shows_its_true_rate_and_no_false_limit(
     vol = _total(result, world.volume_id, "VolumeReadOps")
     assert vol.latest == pytest.approx(VOLUME_IOPS, rel=1e-3) and vol.series.period == 60
 
-    # m4.large: baseline = maximum; 900 of 3,600 IOPS and 42 of 56.25 MB/s is no limit reached
+    # m5a.4xlarge: baseline = maximum; 3,600 of 16,000 IOPS and 80 of 360 MB/s: no limit reached
     assert result.assessment.binding is None
     assert not [f for f in result.assessment.findings if f.kind.startswith("instance")]
     assert result.assessment.verdict.startswith("no EBS limit reached")

@@ -211,21 +211,26 @@ def instance_presets(
 
     Returns:
         CPUUtilization, NetworkIn/Out, EBSRead/WriteOps, EBSRead/WriteBytes, the EBS balances when
-        the type can burst (see :func:`has_ebs_burst`), and StatusCheckFailed.
+        the type can burst (see :func:`has_ebs_burst`), and StatusCheckFailed. The four EBS
+        series are left out for a Xen type (``Hypervisor: xen``): AWS publishes them on Nitro
+        only, and GetMetricData bills every metric asked for, empty or not (its limits are then
+        judged on its volumes' sum).
     """
-    names = [
-        "CPUUtilization",
-        "NetworkIn",
-        "NetworkOut",
-        "EBSReadOps",
-        "EBSWriteOps",
-        "EBSReadBytes",
-        "EBSWriteBytes",
-    ]
+    names = ["CPUUtilization", "NetworkIn", "NetworkOut"]
+    if not is_xen(instance_type_info):
+        names += ["EBSReadOps", "EBSWriteOps", "EBSReadBytes", "EBSWriteBytes"]
     if has_ebs_burst(instance_type_info):
         names += ["EBSIOBalance%", "EBSByteBalance%"]
     names.append("StatusCheckFailed")
     return [_preset("AWS/EC2", n, "InstanceId", instance_id) for n in names]
+
+
+def is_xen(instance_type_info: Mapping[str, Any] | None) -> bool:
+    """Whether DescribeInstanceTypes says the type runs on Xen (m4, c4, r4, t2, i3...)."""
+    return (
+        isinstance(instance_type_info, Mapping)
+        and str(instance_type_info.get("Hypervisor") or "").lower() == "xen"
+    )
 
 
 def volume_presets(volume: Mapping[str, Any]) -> list[MetricSpec]:
