@@ -6,6 +6,7 @@ doing 3,600 IOPS and 80 MB/s, publishes its AWS/EC2 EBS metrics as 5-minute sums
 publishes 1-minute sums (843 IOPS). Read as 1-minute sums the instance would show 18,000 IOPS and
 400 MB/s: "at its EBS limit", which it is not.
 """
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
