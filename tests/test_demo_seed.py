@@ -333,3 +333,23 @@ def test_direct_backend_writes_read_back_like_http_writes(world: DemoWorld) -> N
     http, direct = read(regions["http"]), read(regions["direct"])
     assert http[1] and http[2]  # something was written and found
     assert direct == http
+
+
+def test_every_demo_balance_is_a_percentage(world: DemoWorld) -> None:
+    """Burst and EBS balances stay within 0-100 %, also when the clock is not on a minute (the
+    first minute of a live demo's history was floored before its start: 102 %)."""
+    import random
+
+    from tui.demo.seed.metrics import metric_data
+    from tui.demo.seed.spec import HISTORY
+
+    start = world.now - HISTORY - timedelta(seconds=37)
+    data = metric_data(world, random.Random(7), start, world.now)
+    balances = [
+        d
+        for items in data.values()
+        for d in items
+        if d["MetricName"] in ("BurstBalance", "EBSByteBalance%", "EBSIOBalance%")
+    ]
+    assert len({d["MetricName"] for d in balances}) == 3
+    assert all(0 <= d["Value"] <= 100 for d in balances), max(d["Value"] for d in balances)

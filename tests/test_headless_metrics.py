@@ -38,3 +38,28 @@ def test_unknown_target_fails_with_a_hint_and_never_imports_the_ui() -> None:
     assert "No instance 'i-0123456789abcdef0'" in done.stderr and "fix:" in done.stderr
     imported = {line.split("|")[-1].strip().split(".")[0] for line in done.stderr.splitlines()}
     assert "textual" not in imported and "rich" not in imported
+
+
+def test_at_a_terminal_the_default_is_a_line_per_series_under_the_verdict() -> None:
+    """Mid-incident, ``hamari metrics app-db-01`` answers in a screen, not 4,500 CSV rows; the
+    ones at their limit come first. In a pipe the default stays csv (scripts keep working)."""
+    import os
+
+    from tests.ptyrun import hamari_argv, spawn
+
+    proc = spawn(hamari_argv("metrics", "app-db-01", "--demo", "--since", "30m"), dict(os.environ))
+    try:
+        assert proc.wait(90) == 0, proc.output.decode(errors="replace")
+    finally:
+        proc.close()
+    lines = proc.output.decode().replace("\r\n", "\n").splitlines()
+    assert lines[0].startswith("verdict: instance m5.large at its 81 MB/s EBS baseline")
+    header = next(i for i, ln in enumerate(lines) if ln.startswith("RESOURCE"))
+    rows = lines[header + 1 :]
+    assert 10 <= len(rows) <= 40  # one per series, not one per datapoint
+    at_limit = [r for r in rows if r.rstrip().endswith("baseline") and "▲" in r]
+    assert at_limit and rows[: len(at_limit)] == at_limit  # the ones at their limit lead
+    assert any("MB/s" in r and "81 MB/s EBS baseline" in r for r in at_limit)
+    assert not any("B/s" in r.split()[2:3] for r in rows)  # bytes shown as MB/s, not raw B/s
+    piped = run("-m", "tui", "metrics", "app-db-01", "--demo", "--since", "30m")
+    assert piped.stdout.startswith("time,resource,metric,")  # csv when not a terminal

@@ -15,9 +15,10 @@ from tui.demo.seed import seed
 from tui.demo.server import FaultRule
 from tui.dialogs.chart import ChartScreen
 from tui.models.metrics import MetricSpec
+from tui.models.metrics.units import format_value
 from tui.models.text import display_safe
 from tui.panes.base import ErrorPanel, Pane
-from tui.panes.metrics import MetricsPane, SeriesRow, format_value
+from tui.panes.metrics import MetricsPane, SeriesRow
 
 
 @pytest.fixture(scope="module")

@@ -2,8 +2,10 @@
 
 The same discovery, single GetMetricData request and verdict as the CloudWatch pane, printed as
 rows (one per datapoint) that a spreadsheet or ``jq`` can read; the verdict goes to stderr for csv
-and ndjson (so stdout stays machine-readable) and is the last line of the table. No textual or rich
-is imported on this path.
+and ndjson (so stdout stays machine-readable) and is the last line of the table. At a terminal the
+default is the summary: a line per series (latest, peak, share of its limit) under the verdict,
+what an engineer reads mid-incident instead of thousands of datapoints. No textual or rich is
+imported on this path.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 from tui.aws.metrics import MetricsResult, MetricsSource
 from tui.headless.common import open_aws
 from tui.models.metrics.series import data_note
+from tui.models.metrics.units import format_value
 from tui.models.text import display_safe
 from tui.models.writers import write_csv, write_ndjson, write_table
 from tui.settings import Settings
@@ -36,6 +39,9 @@ COLUMNS = (
     "saturated",
     "status",
 )
+
+
+SUMMARY_COLUMNS = ("resource", "metric", "latest", "peak", "of_limit", "limit")
 
 
 def _round(value: float | None, digits: int = 3) -> float | None:
@@ -68,6 +74,33 @@ def result_rows(result: MetricsResult, *, totals: bool = True) -> Iterator[dict[
             }
 
 
+def summary_rows(result: MetricsResult) -> Iterator[dict[str, Any]]:
+    """One row per series: its latest and peak values, and how close they are to its limit.
+
+    Series at their limit first (▲), then those with a limit, then the rest, each in the pane's
+    order; a series with no datapoint says so instead of a value.
+    """
+    rows = list(result.assessment.rows)
+    rank = {id(r): (0 if r.saturated else 1 if r.limit is not None else 2) for r in rows}
+    for row in sorted(rows, key=lambda r: rank[id(r)]):
+        spec, unit = row.series.spec, row.series.unit
+        values = [v for v in row.series.values if v is not None]
+        peak = max(values) if values else None
+        # The latest against the limit that applies now (a gp2 volume's peak was against its
+        # burst, not the baseline it is held to since: a peak share would mislead).
+        share = ""
+        if row.percent is not None:
+            share = f"{row.percent:.0f}%" + (" ▲" if row.saturated else "")
+        yield {
+            "resource": spec.resource_id,
+            "metric": spec.metric_name,
+            "latest": format_value(row.latest, unit),
+            "peak": format_value(peak, unit) if peak is not None else "",
+            "of_limit": share,
+            "limit": row.limit.label if row.limit else "",
+        }
+
+
 async def collect(settings: Settings, target_id: str) -> MetricsResult:
     """Open AWS (or the demo), discover the target and fetch its series over the window."""
     async with open_aws(settings) as aws:
@@ -83,18 +116,24 @@ def run(settings: Settings, ns: argparse.Namespace) -> int:
     result = asyncio.run(collect(settings, ns.target))
     rows = result_rows(result)
     verdict = display_safe(result.assessment.verdict)
-    if ns.format == "ndjson":
-        write_ndjson(rows)
-    elif ns.format == "table":
-        write_table(rows, COLUMNS)
-    else:
-        write_csv(rows, COLUMNS)
     summary = (
         f"verdict: {verdict} "
         f"({len(result.series)} series, {data_note(result.series, result.period)}, "
         f"{result.requests} GetMetricData request(s), {result.metrics_requested} metrics)"
     )
-    if ns.format == "table":
+    fmt = ns.format or ("summary" if sys.stdout.isatty() else "csv")
+    if fmt == "summary":
+        print(summary, flush=True)
+        print(flush=True)
+        write_table(summary_rows(result), SUMMARY_COLUMNS)
+        return 0
+    if fmt == "ndjson":
+        write_ndjson(rows)
+    elif fmt == "table":
+        write_table(rows, COLUMNS)
+    else:
+        write_csv(rows, COLUMNS)
+    if fmt == "table":
         print(summary, flush=True)
     else:
         print(summary, file=sys.stderr, flush=True)
@@ -111,8 +150,10 @@ def register(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--format",
-        choices=("csv", "ndjson", "table"),
-        default="csv",
-        help="output format (default csv); the verdict goes to stderr for csv/ndjson",
+        choices=("summary", "csv", "ndjson", "table"),
+        default=None,
+        help="summary: the verdict, then a line per series (latest, peak, share of its limit); "
+        "csv/ndjson/table: a row per datapoint. Default: summary at a terminal, csv in a pipe; "
+        "the verdict goes to stderr for csv/ndjson",
     )
     parser.set_defaults(run=run)

@@ -62,7 +62,7 @@ from tui.models.metrics.assessment import SeriesAssessment
 from tui.models.metrics.catalogue import MetricSpec
 from tui.models.metrics.limits import EXHAUSTED_BALANCE_PCT
 from tui.models.metrics.series import data_note
-from tui.models.metrics.units import fmt_number
+from tui.models.metrics.units import fmt_number, format_value
 from tui.models.text import clip, display_safe
 from tui.models.timewindow import TimeWindow
 from tui.panes.base import Pane
@@ -118,23 +118,6 @@ def short_label(spec: MetricSpec) -> str:
     if spec.parts:
         return f"EBS {spec.unit}" if spec.namespace == "AWS/EC2" else spec.unit
     return _SHORT.get(spec.metric_name, spec.metric_name)
-
-
-def format_value(value: float | None, unit: str) -> str:
-    """The latest value with an honest unit: ``3,012 IOPS``, ``81.2 MB/s``, ``42%``, ``3.9 MB/s``."""
-    if value is None or not math.isfinite(value):
-        return "no data"
-    if unit == "%":
-        return f"{fmt_number(value)}%"
-    if unit == "B/s":
-        for factor, name in ((1e9, "GB/s"), (1e6, "MB/s"), (1e3, "kB/s")):
-            if abs(value) >= factor:
-                return f"{value / factor:.1f} {name}"
-        return f"{value:.0f} B/s"
-    if unit == "MB/s":
-        return f"{value:.1f} MB/s" if abs(value) < 100 else f"{fmt_number(value)} MB/s"
-    number = fmt_number(value)
-    return f"{number} {unit}".strip() if unit and unit != "count" else number
 
 
 @dataclass(frozen=True, slots=True)

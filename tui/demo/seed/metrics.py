@@ -60,10 +60,10 @@ def metric_data(
         j = lambda spread=0.03: 1 + rng.uniform(-spread, spread)  # noqa: E731
         if spec.incidents:
             # gp2: bursts at 3,000 IOPS until BurstBalance (100 %) is gone, then its baseline.
-            burst = max(0.0, 100 - minutes * 3.0)
+            burst = min(100.0, max(0.0, 100 - minutes * 3.0))  # full before it
             gp2_iops = 3000 * j(0.02) if burst > 0 else gp2_baseline * j(0.01)
             gp3_iops = (gp3_limit - 10) * j(0.005)  # pinned at its provisioned IOPS
-            byte_balance = max(0.0, 100 - minutes * 2.5)
+            byte_balance = min(100.0, max(0.0, 100 - minutes * 2.5))
             inst_mbps = (burst_mbps if byte_balance > 0 else baseline_mbps) * (
                 j(0.01) if byte_balance > 0 else 1
             )
@@ -96,7 +96,7 @@ def metric_data(
             "EBSIOBalance%",
             ("InstanceId", db),
             ts,
-            max(0.0, 100 - minutes * 0.2) if spec.incidents else 100.0,
+            min(100.0, max(0.0, 100 - minutes * 0.2)) if spec.incidents else 100.0,
             "Percent",
         )
         put("AWS/EC2", "CPUUtilization", ("InstanceId", db), ts, 20 * j(0.2), "Percent")

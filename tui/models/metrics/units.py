@@ -49,3 +49,20 @@ def fmt_number(value: float) -> str:
 def mib_text(mib: float) -> str:
     """A volume throughput in its native MiB/s with the MB/s figure beside it."""
     return f"{fmt_number(mib)} MiB/s ({fmt_number(mib * MIB_IN_MB)} MB/s)"
+
+
+def format_value(value: float | None, unit: str) -> str:
+    """The latest value with an honest unit: ``3,012 IOPS``, ``81.2 MB/s``, ``42%``, ``3.9 MB/s``."""
+    if value is None or not math.isfinite(value):
+        return "no data"
+    if unit == "%":
+        return f"{fmt_number(value)}%"
+    if unit == "B/s":
+        for factor, name in ((1e9, "GB/s"), (1e6, "MB/s"), (1e3, "kB/s")):
+            if abs(value) >= factor:
+                return f"{value / factor:.1f} {name}"
+        return f"{value:.0f} B/s"
+    if unit == "MB/s":
+        return f"{value:.1f} MB/s" if abs(value) < 100 else f"{fmt_number(value)} MB/s"
+    number = fmt_number(value)
+    return f"{number} {unit}".strip() if unit and unit != "count" else number
