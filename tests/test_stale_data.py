@@ -29,14 +29,57 @@ def proxy(emulator: Any) -> Iterator[FaultProxy]:
         yield running
 
 
-def test_ages_are_short() -> None:
-    assert [format_age(s) for s in (0.4, 59, 61, 7200, 3 * 86400)] == [
-        "0s",
-        "59s",
-        "1m",
-        "2h",
-        "3d",
-    ]
+@pytest.mark.parametrize(
+    ("seconds", "said"),
+    [
+        (0.4, "<10s"),
+        (9.9, "<10s"),
+        (10, "10s"),
+        (59, "50s"),
+        (61, "1m"),
+        (7200, "2h"),
+        (3 * 86400, "3d"),
+        (-3, "<10s"),
+    ],
+)
+def test_ages_are_short_and_coarse(seconds: float, said: str) -> None:
+    assert format_age(seconds) == said
+
+
+async def test_an_ageing_title_repaints_the_pane_only_when_its_text_changes(
+    emulator: Any, demo_world: Any
+) -> None:
+    """Every repaint of a pane is sent to the terminal whole (~4.5 KB at 80x24): a title that
+    ticked each second filled a slow SSH link with the same pane, over and over."""
+    from datetime import timedelta
+
+    now = [utc_now()]
+    settings = Settings(demo=True, demo_refresh_seconds=600.0)
+    app = HamariApp(
+        settings, clock=lambda: now[0], demo_runtime=AttachedRuntime(emulator.url, demo_world)
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        trail = app.screen.query_one(TrailPane)
+        assert await wait_for(pilot, lambda: trail.loaded_at is not None, 40)
+        trail.loaded_at = now[0]
+        trail._tick_age()
+        repaints = 0
+        real_refresh = trail.refresh
+
+        def counting_refresh(*args: Any, **kwargs: Any) -> Any:
+            nonlocal repaints
+            repaints += 1
+            return real_refresh(*args, **kwargs)
+
+        trail.refresh = counting_refresh  # type: ignore[method-assign]
+        titles = []
+        for _ in range(12):
+            now[0] += timedelta(seconds=1)
+            trail._tick_age()
+            titles.append(_title(trail))
+        trail.refresh = real_refresh  # type: ignore[method-assign]
+        assert "<10s ago" in titles[0] and "10s ago" in titles[-1], titles
+        assert repaints == 1, (repaints, titles)  # once, when "<10s" became "10s"
 
 
 @pytest.mark.parametrize("mode", ["black_hole", "drip"])

@@ -136,9 +136,18 @@ class StatusLine(Static):
         self.meter = meter
         self._flash: str = ""
         self._flash_until = 0.0
+        self._shown: tuple[str, tuple[str, ...]] | None = None
 
     def on_mount(self) -> None:
-        self.set_interval(1.0, self.refresh)
+        self.set_interval(1.0, self._tick)
+
+    def _tick(self) -> None:
+        """Once a second (a flash ending, the idle pause, counts): repaint only on a change, as
+        every repaint is sent to the terminal, over what may be a slow SSH link."""
+        shown = (self.render().plain, tuple(sorted(self.classes)))
+        if shown != self._shown:
+            self._shown = shown
+            self.refresh()
 
     def flash(self, message: str, *, seconds: float = 8.0, level: str = "warning") -> None:
         self._flash = display_safe(message)
