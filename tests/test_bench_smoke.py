@@ -20,7 +20,9 @@ def _collect() -> tuple[list[tuple[str, float, float | None, str]], object]:
     return got, report
 
 
-@pytest.mark.parametrize("section", ["size", "startup", "trail", "stores", "metrics", "flows"])
+@pytest.mark.parametrize(
+    "section", ["size", "startup", "trail", "stores", "metrics", "flows", "keys", "idle"]
+)
 def test_section_imports_with_main(section: str) -> None:
     module = importlib.import_module(f"tui.bench.{section}")
     assert callable(module.main)

@@ -6,7 +6,7 @@ import importlib
 import math
 import sys
 
-SECTIONS = ["size", "startup", "trail", "stores", "metrics", "flows", "keys", "trailkeys"]
+SECTIONS = ["size", "startup", "trail", "stores", "metrics", "flows", "keys", "trailkeys", "idle"]
 
 
 def report(name: str, value: float, baseline: float | None, unit: str) -> None:
