@@ -422,6 +422,7 @@ class MetricsPane(Pane):
     """Live metrics against the limits that bind."""
 
     title = "CloudWatch"
+    HELP_WIDGETS: ClassVar[tuple[type, ...]] = (SeriesRow,)  # ? lists a row's keys (enter)
     key = "2"
 
     DEFAULT_CSS = """
