@@ -86,6 +86,29 @@ async def test_help_lists_the_keys_and_closes(emulator, demo_world) -> None:
         assert type(app.screen).__name__ == "MainScreen"
 
 
+async def test_help_lists_the_keys_that_work_but_were_not_shown(emulator, demo_world) -> None:
+    """? said "every key", yet left out b (declared once on the base pane), the tables' keys
+    (enter opens an event or a flow record, s sorts) and a series row's enter (chart)."""
+    import re
+
+    app = demo_app(emulator, demo_world)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause(0.2)
+        console = Console(width=76, record=True, file=io.StringIO())
+        console.print(app.screen.query_one("Static").content)
+        text = console.export_text()
+        for key, what in [
+            ("b", "Skipped"),
+            ("⏎", "Open"),
+            ("s", "Sort"),
+            ("S", "Reverse"),
+            ("⏎", "Chart"),
+            ("esc", "Clear: In the filter bar"),
+        ]:
+            assert re.search(rf"^  {re.escape(key)} +{re.escape(what)}", text, re.M), (key, what)
+
+
 async def test_quit_closes_aws_clients(emulator, demo_world) -> None:
     app = demo_app(emulator, demo_world)
     async with app.run_test(size=(80, 24)) as pilot:

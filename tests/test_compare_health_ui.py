@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import boto3
 import pytest
+from rich.console import Console, Group
 from rich.text import Text
 from textual.command import CommandInput, CommandList, CommandPalette
 
@@ -50,7 +52,13 @@ def world(emulator: Any) -> Any:
 
 def plain(widget: Any) -> str:
     content = widget.content if hasattr(widget, "content") else widget.renderable
-    return content.plain if isinstance(content, Text) else str(content)
+    if isinstance(content, Text):
+        return content.plain
+    if isinstance(content, Group):  # rendered wide, so that nothing wraps
+        console = Console(width=400, record=True, file=io.StringIO())
+        console.print(content)
+        return "\n".join(line.rstrip() for line in console.export_text().splitlines())
+    return str(content)
 
 
 async def run_command(pilot: Any, app: Any, text: str) -> None:
@@ -165,3 +173,33 @@ async def test_time_commands_from_the_palette(emulator: Any, world: Any) -> None
         assert await wait_for(pilot, lambda: main.time_cursor is None)
         await run_command(pilot, app, "utc")
         assert await wait_for(pilot, lambda: main.utc is True)
+
+
+async def test_health_at_80_columns_wraps_each_part_under_its_own_start(
+    emulator: Any, world: Any
+) -> None:
+    """The legacy VPC's check: 'without it:' and 'fix:' continue under their own text, not
+    back at the border (the fix command read as a new paragraph at column 1)."""
+    app = demo_app(emulator, world)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        assert await wait_for(pilot, lambda: app.demo_world is not None)
+        await run_command(pilot, app, "health")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, HealthScreen))
+        health = app.screen
+        assert await wait_for(
+            pilot, lambda: any(world.legacy_vpc_id in plain(s) for s in health.query(".check"))
+        )
+        await pilot.pause(0.2)
+        lines = [strip.text for strip in app.screen._compositor.render_strips()]
+        start = next(i for i, line in enumerate(lines) if world.legacy_vpc_id in line)
+        block = lines[start : next(i for i in range(start + 1, len(lines)) if not lines[i].strip())]
+        name_col = block[0].index("✗") + 2
+        for label in ("without it:", "fix:"):
+            at = next(i for i, line in enumerate(block) if line.lstrip().startswith(label))
+            after = block[at].index(label) + len(label)
+            value_col = after + len(block[at][after:]) - len(block[at][after:].lstrip())
+            follow = block[at + 1]  # both run past 80 columns: their second line
+            assert follow[:value_col].strip() == "", (label, follow)
+            assert follow[value_col] != " ", (label, follow)
+        # What was found is indented under the name too, and nothing starts at the border.
+        assert all(line[:name_col].strip() == "" for line in block[1:]), block

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from rich.console import Console
+from rich.table import Table
 from rich.text import Text
 
 from tests.demo_fixtures import DEMO_NOW
@@ -56,7 +59,13 @@ def visible_rows(table: RecordTable) -> list[str]:
 
 def static_text(widget: Any) -> str:
     content = widget.content
-    return content.plain if isinstance(content, Text) else str(content)
+    if isinstance(content, Text):
+        return content.plain
+    if isinstance(content, Table):  # the event summary's grid, rendered wide
+        console = Console(width=400, record=True, file=io.StringIO())
+        console.print(content)
+        return console.export_text()
+    return str(content)
 
 
 async def test_filter_detail_and_related(emulator: Any, world: Any) -> None:

@@ -28,6 +28,10 @@ def world(emulator: Any) -> Any:
     return seed(emulator.url, now=DEMO_NOW)
 
 
+def screen_text(app: Any) -> list[str]:
+    return [strip.text for strip in app.screen._compositor.render_strips()]
+
+
 def header(main: MainScreen) -> str:
     return str(main.query_one(HeaderBar).render())
 
@@ -110,7 +114,7 @@ async def test_utc_toggle_and_the_metrics_cursor(
             trail.table.move_cursor(0)
             await pilot.press("enter")
             assert await wait_for(pilot, lambda: isinstance(app.screen, TrailDetailScreen), 5)
-            summary = str(app.screen.query_one("#detail-summary").render())
+            summary = "\n".join(screen_text(app))  # the summary, as drawn
             assert f"{local} JST" in summary and f"({first.event_time:%H:%M:%S} UTC)" in summary
             await pilot.press("escape")
             assert await wait_for(pilot, lambda: app.screen is main, 5)

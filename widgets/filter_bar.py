@@ -49,7 +49,14 @@ class FilterBar(Input):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "clear_filter", "Clear", show=False, id="filter_bar.clear"),
+        Binding(
+            "escape",
+            "clear_filter",
+            "Clear",
+            show=False,
+            id="filter_bar.clear",
+            tooltip="In the filter bar: clear the filter",
+        ),
     ]
 
     DEFAULT_CSS = """

@@ -203,7 +203,14 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
             id="record_table.sort_reverse",
             tooltip="Reverse the sort order",
         ),
-        Binding("enter", "select", "Select", show=False, id="record_table.select"),
+        Binding(
+            "enter",
+            "select",
+            "Open",
+            show=False,
+            id="record_table.select",
+            tooltip="The row in full (an event, a flow record)",
+        ),
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {

@@ -17,6 +17,7 @@ from collections.abc import Callable, Hashable, Sequence
 from typing import ClassVar
 
 from rich.syntax import Syntax
+from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -72,24 +73,25 @@ RELATED_COLUMNS = [
 ]
 
 
-def summary_text(event: TrailEvent, *, utc: bool = True) -> tuple[Text, str]:
-    """The who/what/where/result block (one line each, labels bold, values display-safe), and
-    the error message ("" when none) to show wrapped below it."""
-    text = Text(no_wrap=True, overflow="ellipsis")
+def summary_text(event: TrailEvent, *, utc: bool = True) -> tuple[Table, str]:
+    """The who/what/where/result block (labels bold, values display-safe, each wrapping under
+    its own start: a key ARN or a user agent was cut at 80 columns), and the error message
+    ("" when none) to show wrapped below it."""
+    grid = Table.grid(padding=(0, 1, 0, 0))
+    grid.add_column(no_wrap=True, justify="right")
+    grid.add_column(ratio=1, overflow="fold")
     message = ""
     lines = summarize(event, utc=utc)
     if event.invoked_by:
         lines.insert(2, ("Invoked", f"by {display_safe(event.invoked_by)} for the caller"))
-    for index, (label, value) in enumerate(lines):
-        if index:
-            text.append("\n")
-        text.append(f"{label:>9} ", style="bold")
+    for label, value in lines:
         if label == "Result" and event.is_error:
             code, _, message = value.removeprefix("FAILED ").partition(": ")
-            text.append(f"{ERROR_MARK} FAILED {code}", style="bold red")
-            continue
-        text.append(value)
-    return text, message
+            cell = Text(f"{ERROR_MARK} FAILED {code}", style="bold red")
+        else:
+            cell = Text(value)
+        grid.add_row(Text(label, style="bold"), cell)
+    return grid, message
 
 
 def json_renderable(event: TrailEvent) -> Syntax:

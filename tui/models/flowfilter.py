@@ -405,6 +405,15 @@ class _Parser:
         if tok.kind == "word" and all(n in BARE_PROTOCOLS for n in names):  # tcp, udp|icmp
             numbers = tuple((PROTOCOL_NUMBERS[n], PROTOCOL_NUMBERS[n]) for n in names)
             return Compare(resolve_field("protocol"), "=", numbers, tok.col)
+        name, colon, value = tok.text.partition(":")
+        if colon and value and _network(tok.text) is None:
+            # `action:REJECT` is how the CloudTrail pane's filter is written: say the flow way.
+            try:
+                resolve_field(name, tok.col, self.extra)
+            except FilterError:
+                pass  # not a field: the error below says what a term can be
+            else:
+                raise FilterError(f"flow filters compare with '=': {name}={value}", tok.col)
         nets = []
         for part in tok.text.split("|"):
             net = _network(part)

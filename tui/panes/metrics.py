@@ -405,6 +405,7 @@ class MetricsPane(Pane):
     """Live metrics against the limits that bind."""
 
     title = "CloudWatch"
+    HELP_WIDGETS: ClassVar[tuple[type, ...]] = (SeriesRow,)  # ? lists a row's keys (enter)
     key = "2"
 
     DEFAULT_CSS = """
@@ -817,10 +818,18 @@ class MetricsPane(Pane):
                 )
             )
         with self.app.batch_update():
-            container.remove_children()
-            container.mount_all(widgets)
+            removed = container.remove_children()
+            mounted = container.mount_all(widgets)
         if focused_key is not None or self._should_take_focus():
-            self.call_after_refresh(self._refocus, focused_key)
+
+            async def refocus_new_rows() -> None:
+                # Only once the old rows are gone: focusing one of them (same key) lost the
+                # focus when it was removed, and the pane's keys (t, a, m, d) did nothing.
+                await removed
+                await mounted
+                self._refocus(focused_key)
+
+            self.call_after_refresh(refocus_new_rows)
 
     def _should_take_focus(self) -> bool:
         """Focus the first row when this pane is active and nothing useful has the focus."""

@@ -12,6 +12,9 @@ import asyncio
 import contextlib
 from typing import Any
 
+from rich.console import Group
+from rich.padding import Padding
+from rich.table import Table
 from rich.text import Text
 from textual import work
 from textual.app import App, ComposeResult
@@ -31,19 +34,32 @@ REFRESH_SECONDS = 300.0
 STATUS_STYLE = {"ok": "green", "warn": "bold yellow", "missing": "bold red", "unknown": "dim"}
 
 
-def check_text(check: HealthCheck) -> Text:
-    """One check as display-safe text (never markup)."""
-    text = Text()
-    text.append(f"{check.symbol} ", style=STATUS_STYLE[check.status])
-    text.append(display_safe(check.name), style="bold")
-    text.append(f"\n  {display_safe(check.detail)}")
+def check_text(check: HealthCheck) -> Group:
+    """One check as display-safe text (never markup): the status and name, then what was found,
+    what is lost without it and the fix, each wrapping under its own start at 80 columns
+    instead of running back to the border."""
+    title = Text()
+    title.append(f"{check.symbol} ", style=STATUS_STYLE[check.status])
+    title.append(display_safe(check.name), style="bold")
+    rows: list[tuple[Text, Text]] = []
     if check.status != "ok" and check.cost_of_missing:
-        text.append("\n  without it: ", style="dim")
-        text.append(display_safe(check.cost_of_missing), style="dim")
+        rows.append(
+            (
+                Text("without it:", style="dim"),
+                Text(display_safe(check.cost_of_missing), style="dim"),
+            )
+        )
     if check.fix_command and check.status != "ok":
-        text.append("\n  fix: ", style="bold")
-        text.append(display_safe(check.fix_command))
-    return text
+        rows.append((Text("fix:", style="bold"), Text(display_safe(check.fix_command))))
+    body: list[Text | Table] = [Text(display_safe(check.detail))]
+    if rows:
+        labelled = Table.grid(padding=(0, 1, 0, 0))
+        labelled.add_column(no_wrap=True)
+        labelled.add_column(ratio=1)
+        for label, value in rows:
+            labelled.add_row(label, value)
+        body.append(labelled)
+    return Group(title, Padding(Group(*body), (0, 0, 0, 2)))
 
 
 def main_screen(app: App[Any]) -> Any:

@@ -40,13 +40,32 @@ class HelpScreen(ModalScreen[None]):
 
     def _text(self) -> Group:
         below = next((s for s in reversed(self.app.screen_stack) if s is not self), None)
-        sections: list[tuple[str, list[Binding]]] = [("Everywhere", _bindings(self.app))]
+        sections: list[tuple[str, list[Binding]]] = [("Everywhere", _bindings(type(self.app)))]
         if below is not None:
-            sections.append(("Panes and layout", _bindings(below)))
             from tui.panes.base import Pane
+            from widgets.record_table import RecordTable
 
-            for pane in below.query(Pane):
-                sections.append((f"{pane.key} {pane.title} pane", _bindings(pane)))
+            panes = list(below.query(Pane))
+            layout = _bindings(type(below))
+            if panes:
+                layout += _bindings(Pane)  # every pane's (b), said once
+            sections.append(("Panes and layout", layout))
+            from widgets.filter_bar import FilterBar
+
+            shared = _bindings(RecordTable) + _bindings(FilterBar)
+            common = {id(b) for b in _bindings(Pane) + shared}
+            for pane in panes:
+                # The pane's own keys, and those of the rows it shows (a series row's enter),
+                # whether or not any row is on screen yet.
+                classes = [type(pane), *getattr(pane, "HELP_WIDGETS", ())]
+                classes += [type(w) for w in pane.query("*")]
+                own: list[Binding] = []
+                for cls in dict.fromkeys(classes):
+                    own += [b for b in _bindings(cls) if id(b) not in common and b not in own]
+                sections.append((f"{pane.key} {pane.title} pane", own))
+            tables = {f"{p.key} {p.title}" for p in panes if p.query(RecordTable)}
+            if tables:
+                sections.append((f"Tables and filters ({', '.join(sorted(tables))})", shared))
         seen: set[tuple[str, str]] = set()
         listed: list[tuple[str, list[tuple[str, str]]]] = [("Incident playbook", list(PLAYBOOK))]
         for title, bindings in sections:
@@ -82,6 +101,14 @@ def help_text(sections: list[tuple[str, list[tuple[str, str]]]]) -> Group:
     return Group(*parts)
 
 
-def _bindings(node: object) -> list[Binding]:
-    """The declared bindings of a node, in order (never markup: plain strings)."""
-    return [b for b in getattr(node, "BINDINGS", []) if isinstance(b, Binding)]
+def _bindings(cls: type) -> list[Binding]:
+    """The bindings hamari declares on a class, its own first, then those it inherits from
+    hamari's classes (a pane's b, declared once on the base pane); never Textual's own."""
+    found: list[Binding] = []
+    for klass in cls.__mro__:
+        if not klass.__module__.startswith(("tui.", "widgets.")):
+            break
+        found += [b for b in klass.__dict__.get("BINDINGS", []) if isinstance(b, Binding)]
+        if not klass.__dict__.get("_inherit_bindings", True):
+            break
+    return found
