@@ -40,6 +40,8 @@ from pathlib import Path
 from sys import intern as _intern
 from typing import Any, ClassVar, Final, Literal
 
+from tui.models.localfiles import entry_problem
+
 _fast_zlib: Any
 try:  # python-isal decompresses gzip about 3.6x faster than zlib on the bastion.
     from isal import isal_zlib as _fast_zlib
@@ -1135,8 +1137,10 @@ def iter_files(
 ) -> Iterator[Path]:
     """Expand files and folders (recursively, sorted) into the files to read.
 
-    In a folder only flow-log-looking files are taken (``.log``, ``.gz``, ``.json``,
-    ``.parquet``, ``.txt``, ``.ndjson``); a file named explicitly is always taken.
+    In a folder only flow-log-looking regular files are taken (``.log``, ``.gz``, ``.json``,
+    ``.parquet``, ``.txt``, ``.ndjson``); a FIFO, socket or device, a broken symlink and a
+    symlink to a folder are named in ``skipped``, never opened. A file named explicitly is
+    always taken (a pipe too: ``<(zcat …)``).
 
     Args:
         paths: Files and folders.
@@ -1148,7 +1152,12 @@ def iter_files(
         p = Path(item)
         if p.is_dir():
             for child in sorted(p.rglob("*")):
-                if not child.is_file() or child.name.startswith("."):
+                if child.name.startswith(".") or (child.is_dir() and not child.is_symlink()):
+                    continue  # hidden, or a folder (rglob lists what it holds)
+                problem = entry_problem(child)
+                if problem is not None:  # a FIFO, a broken link, a link to a folder
+                    if skipped is not None:
+                        skipped.append((str(child), problem))
                     continue
                 if child.suffix.lower() in _READABLE_SUFFIXES:
                     yield child
@@ -1208,6 +1217,8 @@ def file_error(exc: BaseException, path: Path, lineno: int = 0) -> str:
         return f"corrupt gzip{at}: {text}"
     if path.suffix.lower() == ".parquet" or isinstance(exc, CorruptParquetError):
         return f"corrupt Parquet: {text}"
+    if isinstance(exc, RecursionError):
+        return "not a flow log: JSON nested too deeply"
     if isinstance(exc, ValueError) and ("JSON" in text or isinstance(exc, json.JSONDecodeError)):
         return f"not a flow log: {text}"
     return f"{type(exc).__name__}: {text}"
