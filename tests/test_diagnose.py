@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import shlex
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -425,3 +426,81 @@ async def test_a_local_folder_read_by_worker_processes_gives_the_same_report(
     assert chunks  # the workers' store rows
     assert workers == thread
     assert thread[0].startswith("37 events"), thread  # 23 of 60 fall outside the window
+
+
+def _denials(path: Path) -> Path:
+    """Twelve AccessDenied for alice in a 2024 trail file, three of them in one second."""
+    base = {
+        "eventVersion": "1.08",
+        "eventSource": "ec2.amazonaws.com",
+        "eventName": "DescribeInstances",
+        "awsRegion": "us-east-1",
+        "recipientAccountId": "123456789012",
+        "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::123456789012:user/alice"},
+        "errorCode": "AccessDenied",
+    }
+    records = [
+        base | {"eventTime": f"2024-05-01T12:00:{i:02d}Z", "eventID": f"e{i}"} for i in range(9)
+    ]
+    records += [base | {"eventTime": "2024-05-01T12:00:30Z", "eventID": f"s{i}"} for i in range(3)]
+    path.write_text(json.dumps({"Records": records}))
+    return path
+
+
+def test_a_local_files_show_command_shows_the_evidence(tmp_path: Path) -> None:
+    """Local files are read whole, but each `show:` command carried the default 3-hour window
+    (--since/--until of today): run as printed, it showed none of a past incident's events.
+    The evidence said "the newest 5" over fewer lines: calls in one second were folded uncounted.
+    """
+    trail = _denials(tmp_path / "trail.json")
+    flows = tmp_path / "f.log"
+    flows.write_text("2 111122223333 eni-1 10.0.0.1 10.0.0.2 40000 443 6 3 300 1 2 ACCEPT OK\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "tui", "diagnose", "--trail-source", str(trail),
+         "--flows-source", str(flows)],
+        capture_output=True, text=True, timeout=60, cwd=ROOT,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "    2024-05-01T12:00:30Z ec2:DescribeInstances AccessDenied by alice (3 times)\n" in (
+        done.stdout
+    )
+    (show,) = [line.split("show: ", 1)[1] for line in done.stdout.splitlines() if "show: " in line]
+    argv = shlex.split(show)
+    assert argv[0] == "hamari" and "--since" not in argv
+    shown = subprocess.run(
+        [sys.executable, "-m", "tui", *argv[1:]], capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+    )  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    assert len(shown.stdout.splitlines()) == 12, shown.stderr
+
+
+@pytest.mark.parametrize(
+    ("pane", "sources", "windowed"),
+    [
+        ("trail", {"trail_source": "/logs/trail"}, False),
+        ("trail", {"trail_source": "/logs/trail", "since": "2h"}, True),
+        ("trail", {"trail_source": "/logs/trail", "until": "2026-11-28T10:00Z"}, True),
+        ("trail", {"trail_source": "s3://bucket/AWSLogs/"}, True),
+        ("trail", {}, True),  # LookupEvents
+        ("flows", {"flows_source": "/logs/flows"}, False),
+        ("flows", {"flows_source": "/logs/flows", "since": "1d"}, True),
+        ("flows", {"flows_source": "cwl:/vpc/flow-logs"}, True),
+        ("flows", {"trail_source": "/logs/trail"}, True),  # flows from AWS, trail local
+    ],
+)
+def test_show_command_carries_the_window_unless_local_files_were_read_whole(
+    pane: str, sources: dict[str, str], windowed: bool
+) -> None:
+    finding = Finding(
+        kind="x",
+        severity="info",
+        title="t",
+        detail="d",
+        resource_id="",
+        evidence=(Evidence(pane, "x", query="action=REJECT" if pane == "flows" else "error:any"),),
+    )
+    window = TimeWindow(DEMO_NOW - timedelta(hours=1), DEMO_NOW, live=False)
+    argv = shlex.split(show_command(finding, Settings(**sources), window))
+    assert argv[1] == pane
+    assert ("--since" in argv and "--until" in argv) is windowed, argv

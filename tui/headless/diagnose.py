@@ -22,6 +22,7 @@ import json
 import math
 import shlex
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -338,8 +339,23 @@ def show_command(finding: Finding, settings: Settings, window: TimeWindow) -> st
             args.append(f"--filter={ev.query}")
         if pane == "flows":
             args.append("--explain")
-    args += _source_flags(settings, pane) + _window_flags(window)
+    args += _source_flags(settings, pane)
+    if not (_reads_whole(settings, pane) and not (settings.since or settings.until)):
+        # Local files were read whole (no --since/--until): the default window would hide
+        # their events from the command, as it hides a past incident's.
+        args += _window_flags(window)
     return " ".join(shlex.quote(a) for a in args)
+
+
+def _reads_whole(settings: Settings, pane: str) -> bool:
+    """True when the pane's source is local files, which are read whole without a window."""
+    from tui.models.flowlog import parse_source as flow_source
+
+    if pane == "trail":
+        return _trail_kind(settings) == "local"
+    if pane == "flows":
+        return flow_source(settings.flows_source or "")[0] == "local"
+    return False
 
 
 def _event_line(e: TrailEvent) -> str:
@@ -359,7 +375,11 @@ def _trail_evidence(query: str | None, c: Collected) -> list[str]:
     except FilterError:
         return []
     matched.sort(key=lambda e: e.event_time)
-    lines = [_event_line(e) for e in matched[-EVIDENCE_LINES:]]
+    newest = [_event_line(e) for e in matched[-EVIDENCE_LINES:]]
+    # Calls in the same second read alike: one line with its count, not "the newest 5" over
+    # a single line (identical lines were folded into one, uncounted).
+    times = Counter(newest)
+    lines = [f"{line} ({times[line]} times)" if times[line] > 1 else line for line in times]
     if len(matched) > EVIDENCE_LINES:
         lines.insert(0, f"({len(matched)} events; the newest {EVIDENCE_LINES})")
     return lines
