@@ -443,3 +443,32 @@ def test_a_deeply_nested_json_file_is_named_in_words(tmp_path: Path) -> None:
     line = f"hamari: not read: {tmp_path / 'deep.json'}: not a flow log: JSON nested too deeply"
     assert line in proc.stderr.splitlines(), proc.stderr
     assert "RecursionError" not in proc.stderr
+
+
+_PIPED_LINE = "2 123 eni-p 10.0.0.1 10.0.0.2 40000 443 6 1 40 1700000000 1700000060 REJECT OK"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        (_HEADER + _PIPED_LINE + "\n").encode(),
+        gzip.compress((_HEADER + _PIPED_LINE + "\n").encode()),
+        json.dumps({"logEvents": [{"id": "1", "timestamp": 1, "message": _PIPED_LINE}]}).encode(),
+        b"    " + json.dumps({"logEvents": [{"message": _PIPED_LINE}]}).encode(),
+    ],
+    ids=["text", "gzip", "cwl-json", "indented-json"],
+)
+@pytest.mark.parametrize("engine", ["auto", "duckdb", "python"])
+def test_a_pipe_is_read_as_a_source(body: bytes, engine: str) -> None:
+    """`aws s3 cp s3://…/x.log.gz - | hamari flows /dev/stdin`: a pipe was "not read:
+    UnsupportedOperation: File or stream is not seekable." and the run exited 2."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "tui", "flows", "/dev/stdin", "--engine", engine, "--format",
+         "csv", "--filter", "action=REJECT"],
+        input=body, capture_output=True, timeout=60, cwd=ROOT,
+    )  # fmt: skip
+    stderr = proc.stderr.decode()
+    assert proc.returncode == 0, stderr
+    rows = list(csv.DictReader(io.StringIO(proc.stdout.decode())))
+    assert [(r["interface_id"], r["action"]) for r in rows] == [("eni-p", "REJECT")], stderr
+    assert "seekable" not in stderr

@@ -393,18 +393,22 @@ def _needs_aws(kind: str, settings: Settings, ns: argparse.Namespace) -> bool:
     return kind != "local" or settings.demo or ns.explain or getattr(ns, "remote", False)
 
 
-def _engine_applies(kind: str, settings: Settings, ns: argparse.Namespace) -> bool:
-    """Local files without a time window go through DuckDB / the byte pre-filter."""
+def _engine_applies(
+    kind: str, settings: Settings, ns: argparse.Namespace, paths: Sequence[str] = ()
+) -> bool:
+    """Local files without a time window go through DuckDB / the byte pre-filter; a pipe
+    (``<(zcat …)``, /dev/stdin) is read once, by the Python path (DuckDB reads a file twice)."""
     explicit_window = bool(settings.since or settings.until)
     need_aws = _needs_aws(kind, settings, ns)
     engine = getattr(ns, "engine", "auto")
-    if engine == "duckdb" and (need_aws or explicit_window):
+    piped = [p for p in paths if Path(p).exists() and not (Path(p).is_file() or Path(p).is_dir())]
+    if engine == "duckdb" and (need_aws or explicit_window or piped):
         print(
-            "hamari: note: --engine duckdb reads local files without --demo, --explain or "
-            "--since/--until; using the Python path",
+            "hamari: note: --engine duckdb reads local files (not a pipe) without --demo, "
+            "--explain or --since/--until; using the Python path",
             file=sys.stderr,
         )
-    return not need_aws and engine != "python" and not explicit_window
+    return not need_aws and engine != "python" and not explicit_window and not piped
 
 
 async def collect_and_write(settings: Settings, ns: argparse.Namespace, flt: FlowFilter) -> int:
@@ -619,7 +623,7 @@ def run(settings: Settings, ns: argparse.Namespace) -> int:
             f"several PATHs are local files or folders; {display_safe(ns.source)} is not one",
             "Give local files, or one --source s3://bucket/prefix or cwl:LOG_GROUP.",
         )
-    if _engine_applies(kind, settings, ns):
+    if _engine_applies(kind, settings, ns, _local_paths(value, ns) if kind == "local" else ()):
         status = _run_engine(_local_paths(value, ns), flt, ns, sys.stdout)
         if status is not None:
             return status
@@ -637,7 +641,8 @@ def register(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="PATH",
         help="local flow-log files or folders, read as one source (one is the same as "
-        "--source PATH; a shell glob such as ./flowlogs/*.gz gives several)",
+        "--source PATH; a shell glob such as ./flowlogs/*.gz gives several); a pipe too: "
+        "/dev/stdin, <(zcat x.log.gz)",
     )
     parser.add_argument(
         "--source",

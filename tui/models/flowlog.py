@@ -1088,15 +1088,32 @@ def _sidecar_format(path: Path) -> tuple[str, ...] | None:
     return None
 
 
+class _PutBack:
+    """A pipe with the bytes already read from it in front again (a pipe cannot seek back)."""
+
+    def __init__(self, head: bytes, fh: io.BufferedIOBase) -> None:
+        self._head = head
+        self._fh = fh
+
+    def read(self, size: int = -1) -> bytes:
+        head, self._head = self._head, b""
+        return head + self._fh.read(size)
+
+
 def _read_one(path: Path, parser: FlowLogParser) -> Iterator[FlowRecord]:
     with path.open("rb") as fh:
         head = fh.read(4)
-        fh.seek(0)
+        seekable = fh.seekable()
+        src: Any = fh
+        if seekable:
+            fh.seek(0)
+        else:  # a pipe named as the source: `<(zcat …)`, /dev/stdin
+            src = _PutBack(head, fh)
         if head == b"PAR1":
-            yield from _parquet_lines(path, parser)
+            yield from _parquet_lines(path if seekable else src.read(), parser)
             return
         chunks: Iterator[bytes] = (
-            _gunzip(fh) if head[:2] == b"\x1f\x8b" else iter(lambda: fh.read(_CHUNK), b"")
+            _gunzip(src) if head[:2] == b"\x1f\x8b" else iter(lambda: src.read(_CHUNK), b"")
         )
         first = next(chunks, b"")
         if first.lstrip()[:1] in (b"{", b"["):
