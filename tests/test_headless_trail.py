@@ -250,3 +250,20 @@ def test_a_pipe_named_as_the_source_is_read(tmp_path: Path) -> None:
     writer.join(5)
     assert done.returncode == 0, done.stderr
     assert [json.loads(line)["eventID"] for line in done.stdout.splitlines()] == ["a", "b"]
+
+
+@pytest.mark.parametrize("flt", ["", "name:StartInstances"])
+@pytest.mark.parametrize(("bad", "unnamed"), [(2, 0), (14, 11)])
+def test_bad_records_past_those_named_are_said_to_exist(
+    tmp_path: Path, flt: str, bad: int, unnamed: int
+) -> None:
+    """14 bad records, 3 named, and nothing said of the other 11."""
+    lines = [json.dumps(_event("ok"))] + [json.dumps({"eventName": f"b{i}"}) for i in range(bad)]
+    (tmp_path / "export.ndjson").write_text("\n".join(lines) + "\n")
+    done = hamari("trail", "--source", str(tmp_path), "--filter", flt)
+    assert done.returncode == 0, done.stderr
+    named = [x for x in done.stderr.splitlines() if x.startswith("hamari: skipped: ")]
+    assert len(named) == bad - unnamed, done.stderr
+    more = f"hamari: … and {unnamed} more bad record(s) not listed here (the count is exact)"
+    assert (more in done.stderr.splitlines()) is (unnamed > 0), done.stderr
+    assert f"; {bad} bad records skipped" in done.stderr
