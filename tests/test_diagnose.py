@@ -504,3 +504,63 @@ def test_show_command_carries_the_window_unless_local_files_were_read_whole(
     argv = shlex.split(show_command(finding, Settings(**sources), window))
     assert argv[1] == pane
     assert ("--since" in argv and "--until" in argv) is windowed, argv
+
+
+_GOOD_FLOWS = "2 111122223333 eni-1 10.0.0.1 10.0.0.2 40000 443 6 3 300 1 2 ACCEPT OK\n"
+_GOOD_TRAIL = json.dumps(
+    {"Records": [{"eventTime": "2024-05-01T12:00:00Z", "eventID": "a", "eventName": "X",
+                  "eventSource": "ec2.amazonaws.com"}]}
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("trail", "flows", "not_read"),
+    [
+        ('{"Records": [' + "[" * 50_000 + "]" * 50_000 + "]}", _GOOD_FLOWS, {"trail"}),
+        ("", _GOOD_FLOWS, {"trail"}),  # an empty file
+        (_GOOD_TRAIL, "not a flow log\n", {"flows"}),
+        ('{"Records": []}', "", {"trail", "flows"}),
+        (_GOOD_TRAIL, _GOOD_FLOWS, set()),
+    ],
+    ids=["deep-trail", "empty-trail", "bad-flows", "both", "healthy"],
+)
+def test_local_files_of_which_nothing_could_be_read_are_not_called_healthy(
+    tmp_path: Path, trail: str, flows: str, not_read: set[str]
+) -> None:
+    """A trail file nested too deeply and a flow file that holds no record: "No findings.",
+    exit 0, the same as a healthy account (and the trail file's reason was not shown)."""
+    (tmp_path / "trail.json").write_text(trail)
+    (tmp_path / "flows.log").write_text(flows)
+    done = subprocess.run(
+        [sys.executable, "-m", "tui", "diagnose", "--trail-source", str(tmp_path / "trail.json"),
+         "--flows-source", str(tmp_path / "flows.log"), "--format", "json"],
+        capture_output=True, text=True, timeout=60, cwd=ROOT,
+    )  # fmt: skip
+    doc = json.loads(done.stdout)
+    assert done.returncode == (2 if not_read else 0), done.stdout + done.stderr
+    assert {p["source"] for p in doc["problems"]} == not_read
+    for p in doc["problems"]:
+        assert p["message"].startswith("nothing could be read: ") and p["hint"]
+    if "trail" in not_read:  # the file's own reason, not only a count
+        assert any(
+            n.startswith(f"trail: not read: {tmp_path / 'trail.json'}: ") for n in doc["notes"]
+        )
+
+
+def test_more_skipped_than_listed_says_which_command_names_them_all(tmp_path: Path) -> None:
+    folder = tmp_path / "trail"
+    folder.mkdir()
+    (folder / "ok.json").write_text(_GOOD_TRAIL)
+    for i in range(12):
+        (folder / f"empty-{i:02d}.json").write_text("")
+    done = subprocess.run(
+        [sys.executable, "-m", "tui", "diagnose", "--trail-source", str(folder),
+         "--flows-source", str(tmp_path / "f.log"), "--format", "json"],
+        capture_output=True, text=True, timeout=60, cwd=ROOT,
+    )  # fmt: skip
+    notes = json.loads(done.stdout)["notes"]
+    named = [n for n in notes if n.startswith("trail: not read: ")]
+    assert len(named) == 10, notes
+    assert f"trail: more was skipped than is listed here: `hamari trail --source {folder}`" in (
+        "\n".join(notes)
+    )
