@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import shlex
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -459,4 +460,142 @@ def test_a_conversation_leg_counts_its_records_in_words(
     )
     assert _leg_line(leg, rejected=records == 1) == (
         f"10.0.0.1:40000 -> 10.0.1.1:5432 {'REJECT' if records == 1 else 'ACCEPT'} {said}"
+    )
+
+
+def _denials(path: Path) -> Path:
+    """Twelve AccessDenied for alice in a 2024 trail file, three of them in one second."""
+    base = {
+        "eventVersion": "1.08",
+        "eventSource": "ec2.amazonaws.com",
+        "eventName": "DescribeInstances",
+        "awsRegion": "us-east-1",
+        "recipientAccountId": "123456789012",
+        "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::123456789012:user/alice"},
+        "errorCode": "AccessDenied",
+    }
+    records = [
+        base | {"eventTime": f"2024-05-01T12:00:{i:02d}Z", "eventID": f"e{i}"} for i in range(9)
+    ]
+    records += [base | {"eventTime": "2024-05-01T12:00:30Z", "eventID": f"s{i}"} for i in range(3)]
+    path.write_text(json.dumps({"Records": records}))
+    return path
+
+
+def test_a_local_files_show_command_shows_the_evidence(tmp_path: Path) -> None:
+    """Local files are read whole, but each `show:` command carried the default 3-hour window
+    (--since/--until of today): run as printed, it showed none of a past incident's events.
+    The evidence said "the newest 5" over fewer lines: calls in one second were folded uncounted.
+    """
+    trail = _denials(tmp_path / "trail.json")
+    flows = tmp_path / "f.log"
+    flows.write_text("2 111122223333 eni-1 10.0.0.1 10.0.0.2 40000 443 6 3 300 1 2 ACCEPT OK\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "tui", "diagnose", "--trail-source", str(trail),
+         "--flows-source", str(flows)],
+        capture_output=True, text=True, timeout=60, cwd=ROOT,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "    2024-05-01T12:00:30Z ec2:DescribeInstances AccessDenied by alice (3 times)\n" in (
+        done.stdout
+    )
+    (show,) = [line.split("show: ", 1)[1] for line in done.stdout.splitlines() if "show: " in line]
+    argv = shlex.split(show)
+    assert argv[0] == "hamari" and "--since" not in argv
+    shown = subprocess.run(
+        [sys.executable, "-m", "tui", *argv[1:]], capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+    )  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    assert len(shown.stdout.splitlines()) == 12, shown.stderr
+
+
+@pytest.mark.parametrize(
+    ("pane", "sources", "windowed"),
+    [
+        ("trail", {"trail_source": "/logs/trail"}, False),
+        ("trail", {"trail_source": "/logs/trail", "since": "2h"}, True),
+        ("trail", {"trail_source": "/logs/trail", "until": "2026-11-28T10:00Z"}, True),
+        ("trail", {"trail_source": "s3://bucket/AWSLogs/"}, True),
+        ("trail", {}, True),  # LookupEvents
+        ("flows", {"flows_source": "/logs/flows"}, False),
+        ("flows", {"flows_source": "/logs/flows", "since": "1d"}, True),
+        ("flows", {"flows_source": "cwl:/vpc/flow-logs"}, True),
+        ("flows", {"trail_source": "/logs/trail"}, True),  # flows from AWS, trail local
+    ],
+)
+def test_show_command_carries_the_window_unless_local_files_were_read_whole(
+    pane: str, sources: dict[str, str], windowed: bool
+) -> None:
+    finding = Finding(
+        kind="x",
+        severity="info",
+        title="t",
+        detail="d",
+        resource_id="",
+        evidence=(Evidence(pane, "x", query="action=REJECT" if pane == "flows" else "error:any"),),
+    )
+    window = TimeWindow(DEMO_NOW - timedelta(hours=1), DEMO_NOW, live=False)
+    argv = shlex.split(show_command(finding, Settings(**sources), window))
+    assert argv[1] == pane
+    assert ("--since" in argv and "--until" in argv) is windowed, argv
+
+
+_GOOD_FLOWS = "2 111122223333 eni-1 10.0.0.1 10.0.0.2 40000 443 6 3 300 1 2 ACCEPT OK\n"
+_GOOD_TRAIL = json.dumps(
+    {"Records": [{"eventTime": "2024-05-01T12:00:00Z", "eventID": "a", "eventName": "X",
+                  "eventSource": "ec2.amazonaws.com"}]}
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("trail", "flows", "not_read"),
+    [
+        ('{"Records": [' + "[" * 50_000 + "]" * 50_000 + "]}", _GOOD_FLOWS, {"trail"}),
+        ("", _GOOD_FLOWS, {"trail"}),  # an empty file
+        (_GOOD_TRAIL, "not a flow log\n", {"flows"}),
+        ('{"Records": []}', "", {"trail", "flows"}),
+        (_GOOD_TRAIL, _GOOD_FLOWS, set()),
+    ],
+    ids=["deep-trail", "empty-trail", "bad-flows", "both", "healthy"],
+)
+def test_local_files_of_which_nothing_could_be_read_are_not_called_healthy(
+    tmp_path: Path, trail: str, flows: str, not_read: set[str]
+) -> None:
+    """A trail file nested too deeply and a flow file that holds no record: "No findings.",
+    exit 0, the same as a healthy account (and the trail file's reason was not shown)."""
+    (tmp_path / "trail.json").write_text(trail)
+    (tmp_path / "flows.log").write_text(flows)
+    done = subprocess.run(
+        [sys.executable, "-m", "tui", "diagnose", "--trail-source", str(tmp_path / "trail.json"),
+         "--flows-source", str(tmp_path / "flows.log"), "--format", "json"],
+        capture_output=True, text=True, timeout=60, cwd=ROOT,
+    )  # fmt: skip
+    doc = json.loads(done.stdout)
+    assert done.returncode == (2 if not_read else 0), done.stdout + done.stderr
+    assert {p["source"] for p in doc["problems"]} == not_read
+    for p in doc["problems"]:
+        assert p["message"].startswith("nothing could be read: ") and p["hint"]
+    if "trail" in not_read:  # the file's own reason, not only a count
+        assert any(
+            n.startswith(f"trail: not read: {tmp_path / 'trail.json'}: ") for n in doc["notes"]
+        )
+
+
+def test_more_skipped_than_listed_says_which_command_names_them_all(tmp_path: Path) -> None:
+    folder = tmp_path / "trail"
+    folder.mkdir()
+    (folder / "ok.json").write_text(_GOOD_TRAIL)
+    for i in range(12):
+        (folder / f"empty-{i:02d}.json").write_text("")
+    done = subprocess.run(
+        [sys.executable, "-m", "tui", "diagnose", "--trail-source", str(folder),
+         "--flows-source", str(tmp_path / "f.log"), "--format", "json"],
+        capture_output=True, text=True, timeout=60, cwd=ROOT,
+    )  # fmt: skip
+    notes = json.loads(done.stdout)["notes"]
+    named = [n for n in notes if n.startswith("trail: not read: ")]
+    assert len(named) == 10, notes
+    assert f"trail: more was skipped than is listed here: `hamari trail --source {folder}`" in (
+        "\n".join(notes)
     )

@@ -173,3 +173,97 @@ def test_ndjson_from_files_is_written_one_file_at_a_time(tmp_path: Path) -> None
         f"evt-0-{i}" for i in range(0, 20, 4)
     ]
     assert (len(lines), out.writes) == (15, 3)
+
+
+# ------------------------------------------------------------------ hostile files and folders
+
+_DEEP = 50_000  # far past any JSON decoder's nesting limit
+
+
+_DEEP_FILES = {
+    "deep-records.json": '{"Records":[' + "[" * _DEEP + "]" * _DEEP + "]}",
+    "deep-params.json": (
+        '{"Records":[{"eventTime":"2024-05-01T12:00:00Z","eventID":"d","eventName":"X",'
+        '"eventSource":"ec2.amazonaws.com","requestParameters":'
+        + '{"a":' * _DEEP
+        + "1"
+        + "}" * _DEEP
+        + "}]}"
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_DEEP_FILES))
+@pytest.mark.parametrize("flt", ["", "error:AccessDenied*", "name:StartInstances"])
+def test_a_deeply_nested_file_is_named_and_the_others_are_still_read(
+    tmp_path: Path, name: str, flt: str
+) -> None:
+    """A file nested past the decoder's limit crashed the whole run with a RecursionError
+    traceback (the fast route's decoder let it through) and printed nothing of the good files."""
+    (tmp_path / name).write_text(_DEEP_FILES[name])
+    (tmp_path / "ok.json").write_text(_records(_event("a") | {"errorCode": "AccessDenied"}))
+    done = hamari("trail", "--source", str(tmp_path), "--filter", flt)
+    assert "Traceback" not in done.stderr, done.stderr[-1500:]
+    assert done.returncode == 0, done.stderr
+    assert [json.loads(line)["eventID"] for line in done.stdout.splitlines()] == ["a"]
+    assert f"hamari: not read: {tmp_path / name}: JSON nested too deeply" in done.stderr
+
+
+def test_a_fifo_or_a_link_in_a_folder_is_named_not_opened(tmp_path: Path) -> None:
+    """A FIFO in a folder made `hamari trail --source DIR` wait forever for a writer; a symlink
+    to a folder was left out without a word."""
+    import os
+
+    (tmp_path / "ok.json").write_text(_records(_event("a")))
+    os.mkfifo(tmp_path / "pipe.json")
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "more.json").write_text(_records(_event("b")))
+    (tmp_path / "linked").symlink_to(tmp_path / "elsewhere")
+    (tmp_path / "gone.json").symlink_to(tmp_path / "nowhere.json")
+    done = hamari("trail", "--source", str(tmp_path), timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert sorted(json.loads(line)["eventID"] for line in done.stdout.splitlines()) == ["a", "b"]
+    for entry, why in [
+        ("pipe.json", "a FIFO (named pipe), not a regular file"),
+        ("linked", "a symlink to a folder: not followed"),
+        ("gone.json", "a broken symlink"),
+    ]:
+        assert f"hamari: not read: {tmp_path / entry}: {why}" in done.stderr, done.stderr
+
+
+def test_a_pipe_named_as_the_source_is_read(tmp_path: Path) -> None:
+    """`--source <(zcat trail.json.gz)`: a pipe the user names is read, not refused."""
+    import os
+    import threading
+
+    fifo = tmp_path / "named-pipe"
+    os.mkfifo(fifo)
+    body = _records(_event("a"), _event("b")).encode()
+
+    def feed() -> None:
+        with open(fifo, "wb") as w:
+            w.write(body)
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    done = hamari("trail", "--source", str(fifo), timeout=30)
+    writer.join(5)
+    assert done.returncode == 0, done.stderr
+    assert [json.loads(line)["eventID"] for line in done.stdout.splitlines()] == ["a", "b"]
+
+
+@pytest.mark.parametrize("flt", ["", "name:StartInstances"])
+@pytest.mark.parametrize(("bad", "unnamed"), [(2, 0), (14, 11)])
+def test_bad_records_past_those_named_are_said_to_exist(
+    tmp_path: Path, flt: str, bad: int, unnamed: int
+) -> None:
+    """14 bad records, 3 named, and nothing said of the other 11."""
+    lines = [json.dumps(_event("ok"))] + [json.dumps({"eventName": f"b{i}"}) for i in range(bad)]
+    (tmp_path / "export.ndjson").write_text("\n".join(lines) + "\n")
+    done = hamari("trail", "--source", str(tmp_path), "--filter", flt)
+    assert done.returncode == 0, done.stderr
+    named = [x for x in done.stderr.splitlines() if x.startswith("hamari: skipped: ")]
+    assert len(named) == bad - unnamed, done.stderr
+    more = f"hamari: … and {unnamed} more bad record(s) not listed here (the count is exact)"
+    assert (more in done.stderr.splitlines()) is (unnamed > 0), done.stderr
+    assert f"; {bad} bad records skipped" in done.stderr

@@ -137,6 +137,28 @@ def test_csv_still_neutralises_formulas() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("value", "cell"),
+    [
+        ("-inf", "'-inf"),  # float() takes these; a spreadsheet runs them as =-inf, =+nan
+        ("+nan", "'+nan"),
+        ("-Infinity", "'-Infinity"),
+        ("-1_000", "'-1_000"),
+        ("-1 ", "'-1 "),
+        (float("-inf"), "'-inf"),
+        ("-1.5", "-1.5"),  # plain numbers stay numbers
+        ("+3", "+3"),
+        ("-.5", "-.5"),
+        ("-1e5", "-1e5"),
+        (-2, "-2"),
+    ],
+)
+def test_csv_prefixes_what_a_spreadsheet_would_read_as_a_formula(value: Any, cell: str) -> None:
+    out = io.StringIO()
+    write_csv([{"a": value}], ["a"], out)
+    assert list(csv.reader(io.StringIO(out.getvalue())))[1] == [cell]
+
+
 def _flow_records(fields: list[str], lines: list[str]) -> list[Any]:
     from tui.models.flowlog import FlowLogParser
 

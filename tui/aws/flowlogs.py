@@ -41,6 +41,7 @@ from tui.models.flowlog import (
     FlowRecord,
     GunzipStream,
     ParseStats,
+    iter_files,
     read_flow_logs,
 )
 from tui.models.flowlog import _parquet_lines as _parquet_records
@@ -608,18 +609,19 @@ def _take(
 
 
 async def stream_local(
-    path: str,
+    path: str | Sequence[str],
     window: TimeWindow | None,
     flt: FlowFilter | None = None,
     fmt: str | Sequence[str] | None = None,
 ) -> AsyncIterator[FlowBatch]:
-    """Stream records from a local file or folder (text, gzip, CWL JSON, Parquet).
+    """Stream records from local files or folders (text, gzip, CWL JSON, Parquet).
 
-    Reading, decompressing, parsing and filtering run in a worker thread, about
-    :data:`LOCAL_CHUNK` records at a time.
+    Listing, reading, decompressing, parsing and filtering run in a worker thread, about
+    :data:`LOCAL_CHUNK` records at a time; a batch holds one file's records and names that
+    file as its ``source`` (``hamari flows`` writes it beside each record).
 
     Args:
-        path: A file or a folder (read recursively).
+        path: A file or a folder (read recursively), or several.
         window: Keep records overlapping this window; None keeps all.
         flt: The filter, or None.
         fmt: The log format of files without a header line (``--log-format``), or None.
@@ -628,14 +630,19 @@ async def stream_local(
         Non-empty batches as chunks complete, and a last one with ``done=True``.
     """
     stats = ParseStats()
-    source = os.fspath(Path(path).expanduser())
-    it = read_flow_logs(source, fmt=fmt, stats=stats)
+    given = [path] if isinstance(path, str) else list(path)
+    paths = [os.fspath(Path(p).expanduser()) for p in given]
+    files = await asyncio.to_thread(lambda: list(iter_files(paths, skipped=stats.skipped)))
     keep = _both(_in_window(window), _predicate(flt))
     chunks = 0
-    while True:
-        records, exhausted = await asyncio.to_thread(_take, it, keep, LOCAL_CHUNK)
-        chunks += 1
-        if records or exhausted:
-            yield FlowBatch(records, stats, source, chunks, exhausted)
-        if exhausted:
-            return
+    for number, file in enumerate(files, 1):
+        it = read_flow_logs(file, fmt=fmt, stats=stats)
+        exhausted = False
+        while not exhausted:
+            records, exhausted = await asyncio.to_thread(_take, it, keep, LOCAL_CHUNK)
+            chunks += 1
+            last = exhausted and number == len(files)
+            if records or last:
+                yield FlowBatch(records, stats, str(file), chunks, last)
+    if not files:
+        yield FlowBatch([], stats, ", ".join(paths), chunks, True)

@@ -22,6 +22,7 @@ import json
 import math
 import shlex
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -85,6 +86,21 @@ class Collected:
     read: dict[str, str] = field(default_factory=dict)
 
 
+MAX_REASONS = 10
+"""Reasons a source skipped a file, line or record, named in the notes (the verbs name all)."""
+
+
+def _name_reasons(c: Collected, source: str, reasons: list[str], unlisted: bool, src: str) -> None:
+    """Put the first reasons in the notes, and say where the others are when there are more."""
+    c.notes += [f"{source}: {reason}" for reason in reasons[:MAX_REASONS]]
+    if unlisted:
+        where = f" --source {shlex.quote(src)}" if src else ""
+        c.notes.append(
+            f"{source}: more was skipped than is listed here: `hamari {source}{where}` names "
+            "every file not read and counts every bad record or line"
+        )
+
+
 def _problem(source: str, exc: BaseException) -> Problem:
     from tui.aws.errors import HamariError
 
@@ -110,6 +126,7 @@ async def _trail(aws: Aws | None, settings: Settings, c: Collected, window: Any)
     source = parse_source(settings.trail_source)
     regions = [settings.region] if settings.region else []
     evidence = c.trail = TrailEvidence()
+    reasons: list[str] = []  # every file not read, and samples of the records skipped
     try:
         if source.kind == "local":  # big folders in worker processes, as the pane reads them
             from tui.aws.trailfiles import stream_files
@@ -124,8 +141,8 @@ async def _trail(aws: Aws | None, settings: Settings, c: Collected, window: Any)
             if batch.chunk is not None:  # a worker's store rows: inserted before they count
                 await asyncio.to_thread(evidence.ensure_store().add_chunk, batch.chunk)
             evidence.take(batch)
-            for note in batch.notes:
-                c.notes.append(f"trail: skipped: {note}")
+            reasons += [f"not read: {line}" for line in batch.skipped]
+            reasons += [f"skipped: {note}" for note in batch.notes]
             store = evidence.store
             if store is not None and store.buffered >= STORE_FLUSH:
                 # Past the threshold the evidence buffers events for a query to insert; with no
@@ -139,11 +156,25 @@ async def _trail(aws: Aws | None, settings: Settings, c: Collected, window: Any)
     finally:
         evidence.close()
     bad = evidence.bad + evidence.bad_files
+    unlisted = len(reasons) > MAX_REASONS or evidence.bad > sum(
+        r.startswith("skipped: ") for r in reasons
+    )
+    _name_reasons(c, "trail", reasons, unlisted, settings.trail_source)
     c.read["trail"] = f"{loaded} events from {source.label}" + (
         f" ({bad} unreadable records or files skipped)" if bad else ""
     )
     for line in evidence.region_errors.values():
         c.notes.append(f"trail: region not read: {line}")
+    if source.kind == "local" and not evidence.scanned:  # health cannot be claimed from it
+        c.problems.append(
+            Problem(
+                "trail",
+                f"nothing could be read: no CloudTrail event in {source.location} "
+                "(the reasons are in the notes)",
+                "give CloudTrail files: S3 deliveries (.json, .json.gz), NDJSON, LookupEvents "
+                "output, a zip of those, or the console's Event history CSV",
+            )
+        )
 
 
 async def _instances(aws: Aws, c: Collected) -> None:
@@ -215,12 +246,26 @@ async def _flows(
             f"flows: only the newest {evidence.max_records:,} records analysed "
             f"({evidence.counts.dropped:,} older)"
         )
-    for item in evidence.skipped_items()[:EVIDENCE_LINES]:
-        c.notes.append(f"flows: skipped: {item.where}: {item.reason}")
+    items = evidence.skipped_items()
+    bad_lines = sum(getattr(s, "bad_lines", 0) for s in evidence.stats)
+    unlisted = len(items) > MAX_REASONS or bad_lines > sum(1 for i in items if i.line)
+    reasons = [f"skipped: {i.where}: {i.reason}" for i in items]
+    _name_reasons(c, "flows", reasons, unlisted, settings.flows_source or "")
     eni_az = c.topology.eni_az() if c.topology is not None else {}
     c.conversations = one_sided_conversations(c.records, eni_az)
     c.explanations = explain_rejections(c.conversations, c.records, c.topology)
     c.read["flows"] = f"{loaded} flow records from " + ", ".join(p.label for p in plans)
+    local = [p.label for p in plans if p.kind == "local"]
+    if local and not sum(s.rows for s in evidence.stats):  # NODATA rows are rows read
+        c.problems.append(
+            Problem(
+                "flows",
+                f"nothing could be read: no flow-log record in {', '.join(local)} "
+                "(the reasons are in the notes)",
+                "give VPC or Transit Gateway flow-log files: S3 deliveries (.log.gz, with their "
+                "header line), CloudWatch Logs or Firehose JSON, or Parquet",
+            )
+        )
 
 
 async def _fleet(aws: Aws, c: Collected) -> None:
@@ -338,8 +383,23 @@ def show_command(finding: Finding, settings: Settings, window: TimeWindow) -> st
             args.append(f"--filter={ev.query}")
         if pane == "flows":
             args.append("--explain")
-    args += _source_flags(settings, pane) + _window_flags(window)
+    args += _source_flags(settings, pane)
+    if not (_reads_whole(settings, pane) and not (settings.since or settings.until)):
+        # Local files were read whole (no --since/--until): the default window would hide
+        # their events from the command, as it hides a past incident's.
+        args += _window_flags(window)
     return " ".join(shlex.quote(a) for a in args)
+
+
+def _reads_whole(settings: Settings, pane: str) -> bool:
+    """True when the pane's source is local files, which are read whole without a window."""
+    from tui.models.flowlog import parse_source as flow_source
+
+    if pane == "trail":
+        return _trail_kind(settings) == "local"
+    if pane == "flows":
+        return flow_source(settings.flows_source or "")[0] == "local"
+    return False
 
 
 def _event_line(e: TrailEvent) -> str:
@@ -359,7 +419,11 @@ def _trail_evidence(query: str | None, c: Collected) -> list[str]:
     except FilterError:
         return []
     matched.sort(key=lambda e: e.event_time)
-    lines = [_event_line(e) for e in matched[-EVIDENCE_LINES:]]
+    newest = [_event_line(e) for e in matched[-EVIDENCE_LINES:]]
+    # Calls in the same second read alike: one line with its count, not "the newest 5" over
+    # a single line (identical lines were folded into one, uncounted).
+    times = Counter(newest)
+    lines = [f"{line} ({times[line]} times)" if times[line] > 1 else line for line in times]
     if len(matched) > EVIDENCE_LINES:
         lines.insert(0, f"({len(matched)} events; the newest {EVIDENCE_LINES})")
     return lines

@@ -255,8 +255,16 @@ async def _batches(
     given = _log_format(remote)
     text = {"local": value, "s3": f"s3://{value}", "cwl": f"cwl:{value}"}.get(kind)
     if kind == "local":
+        from tui.aws.flowlogs import stream_local
+
         plans = plan_sources(text, (), given)
-        async for batch in open_plan(None, plans[0], window if explicit_window else None, flt):
+        paths = _local_paths(value, remote) if remote is not None else [value]
+        stream = (
+            open_plan(None, plans[0], window if explicit_window else None, flt)
+            if len(paths) == 1
+            else stream_local(paths, window if explicit_window else None, flt, fmt=given)
+        )
+        async for batch in stream:
             yield batch
         return
     assert aws is not None
@@ -312,6 +320,10 @@ async def _athena_batches(
         yield batch
 
 
+MAX_BAD_LINES = 10
+"""Bad lines named on stderr (file:line, reason, start); the rest are counted and said to be."""
+
+
 class _OverBudget(Exception):
     """The Logs Insights estimate is above --max-gb and --yes was not given."""
 
@@ -338,12 +350,15 @@ def _summary(
     if total.data_loss:
         text += " — DATA LOSS: some records are missing"
     # Whole files not read have a line of their own (see _report); these are lines.
-    samples = [b for s in stats.values() for b in s.samples if b.lineno][:3]
-    for bad in samples:  # where to look: file, line, why (AWS and file text is untrusted)
+    kept = [b for s in stats.values() for b in s.samples if b.lineno]
+    for bad in kept[:MAX_BAD_LINES]:  # file, line, why (AWS and file text is untrusted)
         where = f"{bad.source}:{bad.lineno}" if bad.lineno else bad.source
         text += f"\n  {display_safe(where)}: {display_safe(bad.reason)[:160]}"
         if bad.text:
             text += f' — "{display_safe(bad.text)[:60]}"'
+    unnamed = total.bad_lines - min(len(kept), MAX_BAD_LINES)
+    if unnamed > 0:
+        text += f"\n  … and {unnamed} more bad line(s) not listed here (the count is exact)"
     for pattern in sorted(pushed):
         text += f"\npushed down to CloudWatch Logs: {pattern}"
     return text
@@ -378,18 +393,22 @@ def _needs_aws(kind: str, settings: Settings, ns: argparse.Namespace) -> bool:
     return kind != "local" or settings.demo or ns.explain or getattr(ns, "remote", False)
 
 
-def _engine_applies(kind: str, settings: Settings, ns: argparse.Namespace) -> bool:
-    """Local files without a time window go through DuckDB / the byte pre-filter."""
+def _engine_applies(
+    kind: str, settings: Settings, ns: argparse.Namespace, paths: Sequence[str] = ()
+) -> bool:
+    """Local files without a time window go through DuckDB / the byte pre-filter; a pipe
+    (``<(zcat …)``, /dev/stdin) is read once, by the Python path (DuckDB reads a file twice)."""
     explicit_window = bool(settings.since or settings.until)
     need_aws = _needs_aws(kind, settings, ns)
     engine = getattr(ns, "engine", "auto")
-    if engine == "duckdb" and (need_aws or explicit_window):
+    piped = [p for p in paths if Path(p).exists() and not (Path(p).is_file() or Path(p).is_dir())]
+    if engine == "duckdb" and (need_aws or explicit_window or piped):
         print(
-            "hamari: note: --engine duckdb reads local files without --demo, --explain or "
-            "--since/--until; using the Python path",
+            "hamari: note: --engine duckdb reads local files (not a pipe) without --demo, "
+            "--explain or --since/--until; using the Python path",
             file=sys.stderr,
         )
-    return not need_aws and engine != "python" and not explicit_window
+    return not need_aws and engine != "python" and not explicit_window and not piped
 
 
 async def collect_and_write(settings: Settings, ns: argparse.Namespace, flt: FlowFilter) -> int:
@@ -468,10 +487,17 @@ async def _stream(
     if kind != "local":  # an empty window of a live source is an answer, not a failure
         print(summary, file=sys.stderr, flush=True)
         return 0
-    return _report(stats.values(), summary, value)
+    return _report(stats.values(), summary, ", ".join(_local_paths(value, ns)))
 
 
-def _run_engine(path: str, flt: FlowFilter, ns: argparse.Namespace, out: IO[str]) -> int | None:
+def _local_paths(value: str, ns: argparse.Namespace) -> list[str]:
+    """The local files and folders to read: the source and any further PATHs."""
+    return [value, *getattr(ns, "more_paths", ())]
+
+
+def _run_engine(
+    path: list[str], flt: FlowFilter, ns: argparse.Namespace, out: IO[str]
+) -> int | None:
     """Local files through :mod:`tui.models.flowengine`; None when the filter needs Python.
 
     Records stream through :func:`~tui.models.flowengine.scan_files` (a byte pre-filter on the
@@ -511,7 +537,7 @@ def _run_engine(path: str, flt: FlowFilter, ns: argparse.Namespace, out: IO[str]
             writer.write(batch, current)
         shown = writer.count
     summary = _summary({"local": stats}, shown, set(), files=stats.files)
-    return _report([stats], summary, path)
+    return _report([stats], summary, ", ".join(path))
 
 
 def _write_aggregate(groups: Sequence[AggRow], ns: argparse.Namespace, out: IO[str]) -> None:
@@ -558,11 +584,13 @@ def run(settings: Settings, ns: argparse.Namespace) -> int:
     except FilterError as err:
         print(filter_error_text(ns.filter or "", err), file=sys.stderr)
         return 2
-    if getattr(ns, "path", None):
+    paths: list[str] = list(getattr(ns, "path", None) or [])
+    if paths:
         if ns.source:
             print("hamari: give either PATH or --source, not both", file=sys.stderr)
             return 2
-        ns.source = ns.path
+        ns.source = paths[0]
+    ns.more_paths = paths[1:]  # PATH given more than once (a shell glob): read as one source
     if ns.format is None:
         ns.format = "table" if sys.stdout.isatty() else "ndjson"
     ns.log_format = getattr(ns, "log_format", None) or settings.flows_format
@@ -583,14 +611,20 @@ def run(settings: Settings, ns: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
     kind, value = parse_source(ns.source or settings.flows_source or "")
-    if kind == "local" and not Path(value).exists():
+    missing = [p for p in [value, *ns.more_paths] if not Path(p).exists()]
+    if kind == "local" and missing:
         return fail(
-            f"No such file or folder: {display_safe(value)}",
+            f"No such file or folder: {display_safe(', '.join(missing))}",
             "Give a flow-log file (.log, .log.gz, .parquet, CloudWatch Logs JSON) or a folder "
             "of them, or --source s3://bucket/prefix or cwl:LOG_GROUP.",
         )
-    if _engine_applies(kind, settings, ns):
-        status = _run_engine(value, flt, ns, sys.stdout)
+    if ns.more_paths and kind != "local":
+        return fail(
+            f"several PATHs are local files or folders; {display_safe(ns.source)} is not one",
+            "Give local files, or one --source s3://bucket/prefix or cwl:LOG_GROUP.",
+        )
+    if _engine_applies(kind, settings, ns, _local_paths(value, ns) if kind == "local" else ()):
+        status = _run_engine(_local_paths(value, ns), flt, ns, sys.stdout)
         if status is not None:
             return status
     import asyncio
@@ -603,10 +637,12 @@ def register(parser: argparse.ArgumentParser) -> None:
     """VPC flow records: filter, aggregate, explain REJECTs with the NACL rule."""
     parser.add_argument(
         "path",
-        nargs="?",
-        default=None,
+        nargs="*",
+        default=[],
         metavar="PATH",
-        help="local flow-log file or folder (same as --source PATH)",
+        help="local flow-log files or folders, read as one source (one is the same as "
+        "--source PATH; a shell glob such as ./flowlogs/*.gz gives several); a pipe too: "
+        "/dev/stdin, <(zcat x.log.gz)",
     )
     parser.add_argument(
         "--source",

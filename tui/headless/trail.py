@@ -279,6 +279,12 @@ def run(settings: Settings, ns: argparse.Namespace) -> int:
         print(f"hamari: {display_safe(line)}", file=sys.stderr)
     for note in totals.notes:
         print(f"hamari: skipped: {display_safe(note)}", file=sys.stderr)
+    unnamed = totals.bad - len(totals.notes)
+    if unnamed > 0:
+        print(
+            f"hamari: … and {unnamed} more bad record(s) not listed here (the count is exact)",
+            file=sys.stderr,
+        )
     print(f"hamari: {totals.summary(source)}", file=sys.stderr, flush=True)
     if totals.nothing_read(source):
         return fail(

@@ -38,6 +38,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Final
 
+from tui.models.localfiles import entry_problem
+
 _inflate: types.ModuleType = zlib
 try:  # python-isal inflates ~3x faster than zlib and releases the GIL while it works
     from isal import isal_zlib
@@ -1488,14 +1490,17 @@ def trail_files(path: str | os.PathLike[str]) -> Iterator[tuple[Path, ParseResul
     if root.is_dir():
         files: list[Path] = []
         for folder, dirs, names in os.walk(root, followlinks=False):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            files.extend(Path(folder) / n for n in names)
+            linked = [d for d in dirs if d[:1] != "." and (Path(folder) / d).is_symlink()]
+            dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in linked)
+            files.extend(Path(folder) / n for n in [*names, *linked])
         files.sort()
     else:
-        files = [root]
+        files = [root]  # named by the user: read even when it is a pipe (``<(zcat …)``)
     for file in files:
         if file.name.startswith(".") or _not_a_log(file):
             yield file, ParseResult(str(file), SourceKind.NOT_A_LOG, reason=_not_a_log_reason(file))
+        elif file is not root and (problem := entry_problem(file)) is not None:
+            yield file, ParseResult(str(file), SourceKind.NOT_A_LOG, reason=problem)
         else:
             yield file, None
 

@@ -40,6 +40,8 @@ from pathlib import Path
 from sys import intern as _intern
 from typing import Any, ClassVar, Final, Literal
 
+from tui.models.localfiles import entry_problem
+
 _fast_zlib: Any
 try:  # python-isal decompresses gzip about 3.6x faster than zlib on the bastion.
     from isal import isal_zlib as _fast_zlib
@@ -1086,15 +1088,32 @@ def _sidecar_format(path: Path) -> tuple[str, ...] | None:
     return None
 
 
+class _PutBack:
+    """A pipe with the bytes already read from it in front again (a pipe cannot seek back)."""
+
+    def __init__(self, head: bytes, fh: io.BufferedIOBase) -> None:
+        self._head = head
+        self._fh = fh
+
+    def read(self, size: int = -1) -> bytes:
+        head, self._head = self._head, b""
+        return head + self._fh.read(size)
+
+
 def _read_one(path: Path, parser: FlowLogParser) -> Iterator[FlowRecord]:
     with path.open("rb") as fh:
         head = fh.read(4)
-        fh.seek(0)
+        seekable = fh.seekable()
+        src: Any = fh
+        if seekable:
+            fh.seek(0)
+        else:  # a pipe named as the source: `<(zcat …)`, /dev/stdin
+            src = _PutBack(head, fh)
         if head == b"PAR1":
-            yield from _parquet_lines(path, parser)
+            yield from _parquet_lines(path if seekable else src.read(), parser)
             return
         chunks: Iterator[bytes] = (
-            _gunzip(fh) if head[:2] == b"\x1f\x8b" else iter(lambda: fh.read(_CHUNK), b"")
+            _gunzip(src) if head[:2] == b"\x1f\x8b" else iter(lambda: src.read(_CHUNK), b"")
         )
         first = next(chunks, b"")
         if first.lstrip()[:1] in (b"{", b"["):
@@ -1135,8 +1154,10 @@ def iter_files(
 ) -> Iterator[Path]:
     """Expand files and folders (recursively, sorted) into the files to read.
 
-    In a folder only flow-log-looking files are taken (``.log``, ``.gz``, ``.json``,
-    ``.parquet``, ``.txt``, ``.ndjson``); a file named explicitly is always taken.
+    In a folder only flow-log-looking regular files are taken (``.log``, ``.gz``, ``.json``,
+    ``.parquet``, ``.txt``, ``.ndjson``); a FIFO, socket or device, a broken symlink and a
+    symlink to a folder are named in ``skipped``, never opened. A file named explicitly is
+    always taken (a pipe too: ``<(zcat …)``).
 
     Args:
         paths: Files and folders.
@@ -1148,7 +1169,12 @@ def iter_files(
         p = Path(item)
         if p.is_dir():
             for child in sorted(p.rglob("*")):
-                if not child.is_file() or child.name.startswith("."):
+                if child.name.startswith(".") or (child.is_dir() and not child.is_symlink()):
+                    continue  # hidden, or a folder (rglob lists what it holds)
+                problem = entry_problem(child)
+                if problem is not None:  # a FIFO, a broken link, a link to a folder
+                    if skipped is not None:
+                        skipped.append((str(child), problem))
                     continue
                 if child.suffix.lower() in _READABLE_SUFFIXES:
                     yield child
@@ -1208,6 +1234,8 @@ def file_error(exc: BaseException, path: Path, lineno: int = 0) -> str:
         return f"corrupt gzip{at}: {text}"
     if path.suffix.lower() == ".parquet" or isinstance(exc, CorruptParquetError):
         return f"corrupt Parquet: {text}"
+    if isinstance(exc, RecursionError):
+        return "not a flow log: JSON nested too deeply"
     if isinstance(exc, ValueError) and ("JSON" in text or isinstance(exc, json.JSONDecodeError)):
         return f"not a flow log: {text}"
     return f"{type(exc).__name__}: {text}"

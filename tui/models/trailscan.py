@@ -190,7 +190,7 @@ class _Delivery(msgspec.Struct, gc=False):
 _SPLIT: Final = msgspec.json.Decoder(_Delivery)
 _KEY: Final = msgspec.json.Decoder(_Key)
 _TOP: Final = msgspec.json.Decoder(_Top)
-_DECODE_ERRORS: Final = (msgspec.DecodeError, msgspec.ValidationError)
+_DECODE_ERRORS: Final = (msgspec.DecodeError, msgspec.ValidationError, RecursionError)
 
 
 class _Stand:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import IO, Any
+from typing import IO, Any, Final
 
 from tui.models.text import display_safe, json_terminal_safe
 
@@ -97,12 +98,13 @@ def csv_cell(value: Any) -> str:
     return text
 
 
+# A plain decimal number, which a spreadsheet reads as a number; Python's float() also takes
+# "-inf", "+nan", "-1_000" and padding, which a spreadsheet reads as a formula ("=-inf").
+_NUMBER: Final = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
+
 def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+    return _NUMBER.fullmatch(text) is not None
 
 
 def write_table(
