@@ -117,3 +117,15 @@ async def test_quit_closes_aws_clients(emulator, demo_world) -> None:
         await pilot.press("q")
         await pilot.pause(0.2)
     assert aws._closed and not aws._clients
+
+
+async def test_the_command_palette_offers_no_textual_command_that_writes_or_skips_cleanup(
+    emulator, demo_world
+) -> None:
+    """Screenshot wrote SVGs into the current folder of a shared bastion; Textual's Quit left
+    the AWS clients open. Of Textual's own commands only Theme is offered."""
+    app = demo_app(emulator, demo_world)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert titles == ["Theme"], titles

@@ -12,13 +12,14 @@ import contextlib
 import os
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
 from textual import events, work
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.screen import Screen
 
 from tui.aws.errors import (
     ConfigError,
@@ -286,6 +287,14 @@ class HamariApp(App[None]):
 
     def _on_signal(self, sig: int = signal.SIGHUP) -> None:
         self.exit(return_code=128 + sig)  # the shell's convention: 129 for SIGHUP, 143 for TERM
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Of Textual's own commands in the ``:`` palette, only Theme: its Quit skips closing the
+        AWS clients, Screenshot writes files into the current folder of a shared bastion, and
+        Keys and Maximize duplicate ``?`` and ``z``."""
+        for command in super().get_system_commands(screen):
+            if command.title == "Theme":
+                yield command
 
     async def action_quit(self) -> None:
         self.exit()
