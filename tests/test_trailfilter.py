@@ -187,6 +187,10 @@ def test_errors_point_at_the_offending_token(expr: str, column: int, message_par
         compile_filter(expr)
     assert info.value.column == column
     assert message_part in info.value.message
+    # It is shown in the filter bar's one-line border: ~70 columns at 80x24, or it is cut (the
+    # list of known fields is longer: the bar shows it whole in a notification too).
+    if not info.value.message.startswith("unknown field"):
+        assert len(f"col {column + 1}: {info.value.message}") <= 70, info.value.message
 
 
 def test_quoted_values_and_escapes() -> None:

@@ -71,6 +71,24 @@ async def test_malformed_filter_shows_its_column_and_is_not_applied() -> None:
         assert not bar.has_class("-error")
 
 
+@pytest.mark.parametrize(("length", "notified"), [(40, False), (150, True)])
+async def test_an_error_longer_than_the_border_is_also_shown_whole(
+    length: int, notified: bool
+) -> None:
+    """The border is one line: a long message (the known fields) was cut there, unread."""
+    message = ("x" * (length - 4)) + " end"
+
+    def fails(text: str) -> None:
+        raise ValueError(message)
+
+    app = BarApp(lambda: FilterBar(fails))
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await pilot.press("x", "enter")
+        await pilot.pause()
+        shown = [n.message for n in app._notifications]
+        assert (message in shown) is notified, shown
+
+
 async def test_error_text_from_the_parser_is_never_markup_or_escapes() -> None:
     def hostile(text: str) -> None:
         raise ValueError("[link=https://evil]x[/link] \x1b]0;t\x07")

@@ -154,6 +154,10 @@ class FilterBar(Input):
         self.error = f"{where}{escape_controls(message)}"
         self.border_subtitle = Content(self.error)
         self.add_class("-error")
+        # The border is one line: a message longer than it (the known fields of an unknown one)
+        # is cut there, so it is also shown whole, wrapped, as a notification.
+        if self.size.width and len(self.error) > self.size.width - 4:
+            self.notify(self.error, title="Filter", severity="error", timeout=10, markup=False)
         if column is not None:
             self.cursor_position = max(0, min(column, len(self.value)))
 

@@ -265,9 +265,13 @@ class _Compiler:
         if value and (value[0].isdigit() or ":" in value) and not _GLOB_CHARS.intersection(value):
             try:
                 network = ipaddress.ip_network(value, strict=False)
-            except ValueError as exc:
+            except ValueError:
                 if "/" in value or value.replace(".", "").isdigit():
-                    raise FilterError(f"bad address or CIDR: {exc}", self.value_column) from None
+                    # Short: it sits in the filter bar's one-line border, 70 columns at 80x24
+                    # (Python's own text cut off there: "…does not appear to be an IPv…").
+                    raise FilterError(
+                        f"not an IP address or CIDR: {value!r}", self.value_column
+                    ) from None
         if network is None:
             match = _string_matcher(value)
             # A forwarded chain ("81.2.69.142, 192.168.10.10") matches when any address does.
