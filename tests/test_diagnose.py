@@ -160,6 +160,8 @@ def test_healthy_local_files_exit_zero(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert "No findings." in done.stdout
     assert "1 events" in done.stdout and "1 flow records" in done.stdout
+    # Files from 2025 were read although the window is today's last 3 h: the header says so.
+    assert "local trail and flows files read whole" in done.stdout.splitlines()[0]
 
 
 async def test_past_the_memory_cap_records_spill_to_the_store_and_are_all_analysed(

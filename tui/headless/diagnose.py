@@ -519,7 +519,15 @@ def _safe(text: str) -> str:
 def write_text(findings: Sequence[Finding], c: Collected, settings: Settings, out: IO[str]) -> None:
     """A report a person reads in a terminal or a chat message; every AWS string escaped."""
     w = c.window
-    out.write(f"hamari diagnose: window {_iso(w.start)} .. {_iso(w.end)}\n")
+    header = f"hamari diagnose: window {_iso(w.start)} .. {_iso(w.end)}"
+    whole = (
+        []
+        if settings.since or settings.until
+        else [pane for pane in ("trail", "flows") if _reads_whole(settings, pane)]
+    )
+    if whole:  # the window is then only the metrics' (a 2023 folder is read whole, not for 3 h)
+        header += f"; local {' and '.join(whole)} files read whole (--since/--until to narrow)"
+    out.write(header + "\n")
     for name, text in c.read.items():
         out.write(f"  read {name}: {_safe(text)}\n")
     for p in c.problems:
