@@ -18,6 +18,7 @@ from tui.aws.session import DEMO_CREDENTIALS, Aws, Connection
 from tui.models.timewindow import utc_now
 from tui.panes.base import STALE_GRACE_SECONDS, Pane, format_age
 from tui.panes.flows import FlowsPane
+from tui.panes.metrics import MetricsPane
 from tui.panes.trail import TrailPane
 from tui.settings import Settings
 
@@ -139,6 +140,11 @@ async def test_panes_turn_stale_within_seconds_of_a_missed_refresh(
         assert "follow ⚠ stalled" in str(trail.border_subtitle)
         flows = app.screen.query_one(FlowsPane)
         assert "follow ⚠ stalled" in str(flows.query_one(".pane-status").render())
+        # The metrics status line says STALE where it is seen: it is cut at the pane's width.
+        metrics = app.screen.query_one(MetricsPane)
+        status = metrics.query_one(".pane-status")
+        assert await wait_for(pilot, lambda: "STALE" in str(status.render()), 10)
+        assert "STALE" in str(status.render())[: status.size.width - 1], str(status.render())
 
         proxy.mode = "pass"
         assert await wait_for(pilot, lambda: not any(p.stale for p in panes), 30), [

@@ -667,6 +667,12 @@ class MetricsPane(Pane):
         if self.result is not None:
             self._render_result(self.result, stale=True)
 
+    def on_stale_changed(self, stale: bool) -> None:
+        """A refresh overdue (a black-holed endpoint holds the call): the rows and the status
+        line say STALE now, not only once the call finally fails."""
+        if self.result is not None:
+            self._render_result(self.result, stale=stale)
+
     def set_status(self, text: Text | str) -> None:
         """As the base, but nothing is redrawn when the line did not change."""
         line = text if isinstance(text, Text) else Text(text)
@@ -759,7 +765,8 @@ class MetricsPane(Pane):
 
         target = result.target
         status = Text(no_wrap=True, overflow="ellipsis")
-        status.append("◎ ")
+        # What matters first: a narrow pane cuts the line at its end (STALE was cut there).
+        status.append("⚠ STALE " if stale else "◎ ", style="bold reverse" if stale else "")
         if target.name:
             status.append(display_safe(target.name) + " ", style="bold")
         status.append(display_safe(target.resource_id))
@@ -767,14 +774,12 @@ class MetricsPane(Pane):
             status.append(f" {display_safe(target.instance_type)}")
         if target.state:
             status.append(f" {display_safe(target.state)}")
-        status.append(
-            f" · {len(result.series)} series · {data_note(result.series, result.period)} · "
-            f"{result.requests} req" + (" · STALE" if stale else "")
-        )
+        status.append(f" · {data_note(result.series, result.period)}")
         if target.note:
             status.append(f" · {display_safe(target.note)}")
         if self._fleet_text():
             status.append(f" · {self._fleet_text()}")
+        status.append(f" · {len(result.series)} series · {result.requests} req")
         self.set_status(status)
 
         shown, hidden = self._visible_rows(result)
