@@ -267,3 +267,36 @@ def test_bad_records_past_those_named_are_said_to_exist(
     more = f"hamari: … and {unnamed} more bad record(s) not listed here (the count is exact)"
     assert (more in done.stderr.splitlines()) is (unnamed > 0), done.stderr
     assert f"; {bad} bad records skipped" in done.stderr
+
+
+def test_at_a_terminal_rows_are_a_table_that_never_starts_on_the_progress_line() -> None:
+    """A person at a terminal gets the columns, not walls of JSON; the progress line on the same
+    terminal is erased before the first row (a row began after '… ~1 s' on that line)."""
+    import os
+    import re
+
+    from tests.ptyrun import hamari_argv, spawn
+
+    shared = (
+        os.environ.get("HAMARI_CORPUS") or Path(__file__).resolve().parents[2] / "shared" / "corpus"
+    )
+    corpus = Path(shared) / "cloudtrail" / "invictus-ir_aws_dataset"
+    if not corpus.is_dir():
+        pytest.skip("the shared corpus is not here")
+    proc = spawn(
+        hamari_argv("trail", "--source", str(corpus), "--filter", "error:AccessDenied*"),
+        dict(os.environ),
+        size=(200, 50),
+    )
+    try:
+        assert proc.wait(90) == 0, proc.output.decode(errors="replace")
+    finally:
+        proc.close()
+    screen = []
+    for line in proc.output.decode(errors="replace").split("\n"):
+        shown = line.rstrip("\r").split("\r")[-1]  # what a carriage return leaves visible
+        screen.append(re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown))
+    header = [ln for ln in screen if "EVENT_NAME" in ln]
+    assert header and header[0].startswith("TIME"), header
+    assert not any(ln.lstrip().startswith("{") for ln in screen)  # no raw JSON at a terminal
+    assert any("AccessDenied" in ln and "AssumeRole" in ln for ln in screen)

@@ -99,11 +99,34 @@ class _ProgressLine:
             self.err.flush()
             self.dirty = True
 
+    def clear(self) -> None:
+        """Erase the progress line (before a row is written to the same terminal)."""
+        if self.dirty:
+            self.err.write("\r\x1b[K")
+            self.err.flush()
+            self.dirty = False
+
     def finish(self) -> None:
         if self.dirty:
             self.err.write("\r\x1b[K")
         if self.last is not None:
             print(f"hamari: read {self.last.describe()}", file=self.err, flush=True)
+
+
+class _AfterProgress:
+    """stdout that first erases the progress line when both are one terminal: a row written
+    after "hamari: 1/57 files · … ~1 s" began on that line ("…~1 sTIME  EVENT_NAME")."""
+
+    def __init__(self, out: IO[str], progress: _ProgressLine) -> None:
+        self._out = out
+        self._progress = progress
+
+    def write(self, text: str) -> int:
+        self._progress.clear()
+        return self._out.write(text)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._out, name)
 
 
 class _Totals:
@@ -256,12 +279,17 @@ def run(settings: Settings, ns: argparse.Namespace) -> int:
     if source.kind != "local" or settings.since or settings.until:
         window = settings.window(datetime.now(UTC))
     totals = _Totals()
+    if ns.format is None:  # a person at a terminal reads the columns; a pipe gets the events
+        ns.format = "table" if sys.stdout.isatty() else "ndjson"
     live = sys.stderr.isatty() and (ns.format == "table" or not sys.stdout.isatty())
     totals.progress = _ProgressLine(sys.stderr, live)
+    out: IO[str] = sys.stdout
+    if live and sys.stdout.isatty():
+        out = _AfterProgress(sys.stdout, totals.progress)  # type: ignore[assignment]
     try:
         remote = getattr(ns, "remote", False)
         if source.kind == "local" and not remote:
-            _drain_local(source, window, flt, totals, ns.format, sys.stdout)
+            _drain_local(source, window, flt, totals, ns.format, out)
         else:
             events: AsyncIterator[Match | TrailEvent] = _events(
                 settings, source, window, flt, totals
@@ -270,7 +298,7 @@ def run(settings: Settings, ns: argparse.Namespace) -> int:
                 from tui.headless.trailremote import remote_events
 
                 events = remote_events(settings, source, window, flt, totals, ns)
-            _drain(events, ns.format, sys.stdout)
+            _drain(events, ns.format, out)
     finally:
         totals.progress.finish()
     for line in totals.skipped:
@@ -317,8 +345,9 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--format",
         choices=("ndjson", "csv", "table"),
-        default="ndjson",
-        help="ndjson: raw event JSON, one per line (default); csv/table: the pane's columns",
+        default=None,
+        help="ndjson: raw event JSON, one per line; csv/table: the pane's columns "
+        "(default: table on a terminal, ndjson in a pipe)",
     )
     from tui.headless.trailremote import add_arguments
 
