@@ -311,7 +311,11 @@ def evaluate(
                 applied = _instance_limit(kind, ilimits, resource, balance_of(resource, bal_kind))
         elif kind in ("volume_iops", "volume_mbps") and resource in vlimits:
             applied = _volume_limit(kind, vlimits[resource], balance_of(resource, "burst_balance"))
-        if applied is not None and kind.startswith("instance") and s.spec.namespace == "AWS/EBS":
+        if (
+            applied is not None
+            and kind in ("instance_iops", "instance_mbps")
+            and s.spec.namespace == "AWS/EBS"
+        ):
             said = "sum of its volumes: no instance EBS metrics"
             applied = replace(applied, note=f"{applied.note}; {said}" if applied.note else said)
         latest = s.latest
