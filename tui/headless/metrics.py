@@ -80,9 +80,8 @@ def summary_rows(result: MetricsResult) -> Iterator[dict[str, Any]]:
     Series at their limit first (▲), then those with a limit, then the rest, each in the pane's
     order; a series with no datapoint says so instead of a value.
     """
-    rows = list(result.assessment.rows)
-    rank = {id(r): (0 if r.saturated else 1 if r.limit is not None else 2) for r in rows}
-    for row in sorted(rows, key=lambda r: rank[id(r)]):
+    rows = result.assessment.rows
+    for row in sorted(rows, key=lambda r: 0 if r.saturated else 1 if r.limit is not None else 2):
         spec, unit = row.series.spec, row.series.unit
         values = [v for v in row.series.values if v is not None]
         peak = max(values) if values else None
