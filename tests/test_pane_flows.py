@@ -524,3 +524,36 @@ async def test_a_full_store_folder_stops_the_load_keeps_what_is_stored_and_says_
         await pilot.press(*"2h", "enter")
         assert await _wait(pilot, lambda: not panel.has_class("-shown"), 30)
         assert "loading stopped" not in _status(pane)
+
+
+@pytest.mark.parametrize(
+    ("operation", "records_load"),
+    [
+        ("DescribeFlowLogs", False),  # where the records are is unknown: said, not "none exist"
+        ("DescribeNetworkAcls", True),
+        ("DescribeSubnets", True),
+        ("DescribeNetworkInterfaces", True),  # was required: the pane showed no record at all
+    ],
+)
+async def test_one_refused_describe_is_named_and_the_pane_recovers_when_granted(
+    emulator: Any, demo_world: Any, operation: str, records_load: bool
+) -> None:
+    """AccessDenied on one EC2 Describe* the flow pane's network context needs: the pane says
+    which part is missing and why (never that flow logs do not exist), shows the records it
+    can, and once the permission is granted the next refresh fills in what was missing."""
+    emulator.faults.add(FaultRule("ec2", operation, "access_denied"))
+    app = demo_app(emulator, demo_world, demo_refresh_seconds=1.0)
+    async with app.run_test(size=(160, 40), notifications=True) as pilot:
+        await pilot.press("3")
+        pane = app.screen.query_one(FlowsPane)
+        warning = pane.query_one("#flows-warning")
+        assert await _wait(pilot, lambda: pane.loaded_at is not None, 30)
+        said = _text(warning)
+        assert warning.has_class("-shown") and f"ec2:{operation}" in said
+        assert "No VPC flow logs exist" not in said and "create-flow-logs" not in said
+        assert (pane.loaded_count > 0) is records_load
+        emulator.faults.clear()
+        pane.wake()
+        assert await _wait(pilot, lambda: not warning.has_class("-shown"), 30)
+        assert await _wait(pilot, lambda: pane.loaded_count > 0, 30)
+        assert not pane.topology.warnings

@@ -95,15 +95,19 @@ class FlowLoader:
         ):
             self._reset()
         self._raise_if_full()  # until the window changes: reading again would store nothing
-        if self.topology is None:
+        before = self.topology
+        if before is None or before.warnings:  # a part refused (AccessDenied): asked again
             try:
-                self.evidence.topology = await load_topology(aws)
+                self.evidence.topology = await load_topology(aws, interfaces_required=False)
             except OfflineError as err:  # local files offline: records without network context
                 self.evidence.topology = Topology(
                     warnings=(f"interfaces, subnets and NACLs: {err.message}",)
                 )
-            self.update_warning()
-            self.post_message(self.DataChanged(self))
+            if before is not None and not before.flow_logs and self.topology.flow_logs:
+                self._loaded_for = None  # the flow logs are known now: load the window
+            if self.topology != before:
+                self.update_warning()
+                self.post_message(self.DataChanged(self))
         first = self._loaded_for is None
         if not first and not (self.following and self.window.live):
             return
