@@ -175,12 +175,22 @@ _REGION_CODES = frozenset({"OptInRequired", "InvalidClientTokenId.RegionDisabled
 _NOT_FOUND_SUFFIXES = ("NotFound", "NotFoundException", "NoSuchBucket", "NoSuchKey")
 
 
-def credentials_hint(profile: str | None) -> str:
-    """The command that most likely fixes a credential problem for this profile."""
+def credentials_hint(profile: str | None, *, running: bool = False) -> str:
+    """The command that most likely fixes a credential problem for this profile.
+
+    ``running``: refused mid-session: ``r`` asks again with the credentials read anew, so
+    what the panes loaded stays (no restart).
+    """
+    then = "then press r in hamari (no restart needed)" if running else "then restart hamari"
     if profile:
         return (
             f"Run `aws sso login --profile {profile}` (SSO) or refresh the keys of profile "
-            f"'{profile}' in ~/.aws/credentials, then restart hamari."
+            f"'{profile}' in ~/.aws/credentials, {then}."
+        )
+    if running:
+        return (
+            "Run `aws sso login` (SSO) or refresh the keys in ~/.aws/credentials (on EC2 the "
+            f"instance profile renews them itself), {then}."
         )
     return (
         "Run `aws sso login` (SSO), `aws configure` (access keys), or choose a profile with "

@@ -30,6 +30,7 @@ from tui.aws.errors import (
     ReadOnlyViolation,
     RegionNotEnabledError,
     ThrottledError,
+    credentials_hint,
     translate,
 )
 from tui.aws.operations import ALLOWED, NOT_IDEMPOTENT, OPT_IN, is_read_only
@@ -464,6 +465,33 @@ class Aws:
         """Forget a credential failure, e.g. after the user ran `aws sso login`."""
         self._credentials_error = None
 
+    @property
+    def credentials_refused(self) -> bool:
+        """AWS refused the credentials mid-session (not offline): calls fail fast until
+        :meth:`renew_credentials`."""
+        err = self._credentials_error
+        return err is not None and not isinstance(err, OfflineError)
+
+    async def renew_credentials(self) -> None:
+        """Ask again after a credential failure (the user ran `aws sso login`, or wrote new
+        keys): the next call resolves the credential chain anew, in a new session whose
+        clients replace the old ones. Credentials given up front (an MFA role, the demo) are
+        kept as they are."""
+        if not self.credentials_refused:
+            return
+        self._credentials_error = None
+        if self.conn.static_credentials or self._session is None:
+            return
+        stack = self._stack
+        # New session first: the region and every new client come from it at once.
+        self._session = self._make_session()
+        self._stack = AsyncExitStack()
+        self._clients.clear()
+        if stack is not None:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(2.0):
+                    await stack.aclose()
+
     async def call(
         self, service: str, operation: str, *, region: str | None = None, **params: Any
     ) -> dict[str, Any]:
@@ -546,6 +574,8 @@ class Aws:
                             "The role's temporary credentials (assumed with an MFA code) have "
                             "expired: restart hamari and enter a new code."
                         )
+                    elif self.identity is not None:  # mid-session: r asks again
+                        err.hint = credentials_hint(self.conn.profile, running=True)
                     self._credentials_error = err
                 self._emit(AwsEvent("error", service, operation, err.message))
                 raise err from None

@@ -618,6 +618,10 @@ class MetricsPane(Pane):
         super().watch_window(old, new)
         self._sweep_wake.set()
 
+    def credentials_renewed(self) -> None:
+        super().credentials_renewed()
+        self._sweep_wake.set()  # the sweep waited for them too
+
     @work(exclusive=True, group="fleet", exit_on_error=False, description="fleet")
     async def _sweep_loop(self) -> None:
         """Sweep the fleet now and then every few minutes (longer when the budget says so).
@@ -639,9 +643,11 @@ class MetricsPane(Pane):
                     self.post_message(self.DataChanged(self))
                 except HamariError as err:
                     self.evidence.fleet_error = err
-                    if isinstance(err, CredentialsError):
+                    if isinstance(err, CredentialsError):  # until r renews them (no storm)
                         self._swept.set()
-                        return
+                        self._sweep_wake.clear()
+                        await self._sweep_wake.wait()
+                        continue
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:  # a bug must not end the sweep silently
