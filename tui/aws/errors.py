@@ -91,6 +91,14 @@ class ServerError(HamariError):
     transient = True
 
 
+class BadResponseError(HamariError):
+    """An answer that could not be read (malformed, or not the API's): usually something in
+    the way (a proxy, a VPC endpoint) answered, or the answer was cut; retried."""
+
+    title = "Unreadable answer"
+    transient = True
+
+
 class ClockSkewError(HamariError):
     title = "Clock skew"
 
@@ -312,6 +320,15 @@ def translate(
                 **where,
             )
         return HamariError(f"{action}: {msg}", code=code, **where)
+    from botocore.parsers import ResponseParserError
+
+    if isinstance(exc, ResponseParserError):
+        return BadResponseError(
+            f"{action} answered with something hamari could not read (malformed or cut short).",
+            hint="A proxy or VPC endpoint in the way may be answering instead of AWS (check "
+            "HTTPS_PROXY and the endpoint); hamari keeps what it loaded and retries.",
+            **where,
+        )
     if isinstance(exc, bce.SSOTokenLoadError | bce.UnauthorizedSSOTokenError):
         return CredentialsError(
             "The SSO session has expired or was never started.",
@@ -347,8 +364,15 @@ def translate(
         exc, bce.EndpointConnectionError | bce.ConnectionClosedError | bce.HTTPClientError
     ):
         url = getattr(exc, "kwargs", {}).get("endpoint_url", "")
+        if isinstance(exc, bce.ConnectionClosedError):
+            return EndpointUnreachableError(
+                f"The connection to {url or 'the AWS endpoint'} closed before {action} answered.",
+                hint="The network or something in the way (proxy, VPC endpoint) dropped it; "
+                "hamari keeps what it loaded and retries.",
+                **where,
+            )
         return EndpointUnreachableError(
-            f"Cannot reach {url or 'the AWS endpoint'}.",
+            f"Cannot reach {url or 'the AWS endpoint'} ({action}).",
             hint="Check the network, proxy (HTTPS_PROXY) or VPC endpoint; hamari keeps what "
             "it loaded and retries.",
             **where,
@@ -361,7 +385,7 @@ def translate(
         )
     if isinstance(exc, OSError):
         return EndpointUnreachableError(
-            f"Network error: {exc.strerror or exc}",
+            f"Network error ({action}): {exc.strerror or exc}",
             hint="Check the network; hamari retries.",
             **where,
         )

@@ -147,6 +147,32 @@ def utc_timestamp(value: Any) -> datetime:
     return parse_timestamp(value)
 
 
+def refuse_unreadable_json(operation_model: Any, response_dict: dict[str, Any], **_: Any) -> None:
+    """(botocore ``before-parse``) A 200 whose body is not JSON, on a JSON API, is an error.
+
+    botocore reads such a body as an empty answer: a proxy's HTML page or a cut-off body in
+    front of LookupEvents would show as "no events". XML APIs raise on their own.
+    """
+    body = response_dict.get("body")
+    if response_dict.get("status_code", 0) >= 300 or not isinstance(body, bytes | bytearray):
+        return
+    if operation_model.service_model.resolved_protocol not in ("json", "rest-json"):
+        return
+    if not body.strip():
+        return
+    import json
+
+    from botocore.parsers import ResponseParserError
+
+    try:
+        json.loads(body)
+    except ValueError:
+        raise ResponseParserError(
+            f"the answer is not JSON ({len(body)} bytes, "
+            f"{response_dict.get('headers', {}).get('content-type', 'no content type')})"
+        ) from None
+
+
 @dataclass(frozen=True)
 class Connection:
     """Where and as whom to connect. Built from settings; never read from globals."""
@@ -432,6 +458,7 @@ class Aws:
                 kwargs["endpoint_url"] = self.conn.endpoint_url
             cm = self._session.create_client(service, **kwargs)
             client = await self._stack.enter_async_context(cm)
+            client.meta.events.register("before-parse", refuse_unreadable_json)
             self._clients[key] = client
             return client
 

@@ -53,6 +53,7 @@ from textual.widgets.option_list import Option
 from tui.aws.errors import CredentialsError, HamariError, InvalidRequestError, NotFoundError
 from tui.aws.fleet import FleetSweep
 from tui.aws.metrics import MetricsResult, MetricsSource, Target, TargetSummary, classify
+from tui.crash import redact
 from tui.evidence.metrics import MetricsEvidence
 from tui.host import host
 from tui.models.bundle import MetricsSnapshot
@@ -521,6 +522,9 @@ class MetricsPane(Pane):
         self._chart_key: str | None = None
         self._available: dict[str, MetricSpec] = {}
         self._last_status: Text | None = None
+        # The trouble a retried refresh met: said first in the stale status line (the
+        # base's "retrying" line is replaced by the last values' line).
+        self._failure: HamariError | None = None
         self._evidence_key: str | None = None
         self._posted_cursor: datetime | None = None
         self.replaying = False
@@ -685,6 +689,7 @@ class MetricsPane(Pane):
 
     def on_failure(self, err: HamariError) -> None:
         """Keep the last values, drawn stale; the base shows the panel or the status."""
+        self._failure = err if err.transient else None  # a refusal has the panel
         super().on_failure(err)
         if self.result is not None:
             self._render_result(self.result, stale=True)
@@ -781,6 +786,11 @@ class MetricsPane(Pane):
 
         target = result.target
         status = Text(no_wrap=True, overflow="ellipsis")
+        if not stale:
+            self._failure = None
+        elif self._failure is not None:  # first: the line is cut at the pane's width
+            said = display_safe(redact(self._failure.message))
+            status.append(f"⚠ {said} — retrying · ", style="yellow")
         status.append("◎ ")
         if target.name:
             status.append(display_safe(target.name) + " ", style="bold")
