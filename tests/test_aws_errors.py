@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from botocore import exceptions as bce
+from botocore.parsers import ResponseParserError
 
 from tui.aws import errors as E
 from tui.aws.ratelimit import TokenBucket
@@ -63,6 +64,12 @@ def client_error(
             E.EndpointUnreachableError,
             "Network error",
         ),
+        (
+            bce.ConnectionClosedError(endpoint_url="https://x"),
+            E.EndpointUnreachableError,
+            "closed before cloudtrail:LookupEvents answered",
+        ),
+        (ResponseParserError("not JSON"), E.BadResponseError, "could not read"),
         (ValueError("odd"), E.HamariError, "ValueError"),
     ],
 )

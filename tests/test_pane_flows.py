@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
+
+from tests.apptools import demo_app
 from tests.hostile import HOSTILE
 from tui.app import HamariApp
 from tui.demo.runtime import AttachedRuntime
@@ -431,3 +434,126 @@ async def test_a_file_being_read_is_named_literally_with_how_far_it_is(
         shown = _status(pane)
         assert shown.startswith("⟳ reading /tmp/[bold]flows[/]") and "43% · " in shown
         assert not ESCAPE_BYTES.search(shown)
+
+
+@pytest.mark.parametrize("source", ["files", "cloudwatch"])
+async def test_a_full_store_folder_stops_the_load_keeps_what_is_stored_and_says_so(
+    emulator: Any, demo_world: Any, tmp_path: Any, monkeypatch: Any, source: str
+) -> None:
+    """The store folder fills while the flow pane loads (a folder of files, or records
+    streamed from CloudWatch Logs): the pane says "Store folder full" with the fix, keeps
+    what it stored searchable (not dropped to the newest in memory), names what it did not
+    read, and does not read the source again on later refreshes; a new window starts over."""
+    import tui.evidence.flows as flows_module
+    from tui.models import scratch
+    from tui.panes.base import ErrorPanel
+    from tui.screens.main import TextPrompt
+
+    monkeypatch.setattr(flows_module, "MAX_RECORDS", 50)
+    checks: list[int] = []
+
+    def short(folder: str, needed: int) -> str | None:
+        checks.append(needed)  # the first write is allowed, every later one is refused
+        return "only 1 MB left" if len(checks) > 1 else None
+
+    monkeypatch.setattr(scratch, "short_of_room", short)
+    settings: dict[str, Any] = {"demo_refresh_seconds": 1.0}
+    if source == "files":
+        now = int(demo_world.now.timestamp())
+        for f in range(4):
+            lines = ["version interface-id srcaddr dstaddr start end action log-status"]
+            lines += [
+                f"5 eni-01 10.0.0.1 10.0.0.2 {now - 900 + f * 100 + i} {now - 840 + f * 100 + i}"
+                " ACCEPT OK"
+                for i in range(100)
+            ]
+            (tmp_path / f"f{f}.log").write_text("\n".join(lines) + "\n")
+        settings["flows_source"] = str(tmp_path)
+    app = demo_app(emulator, demo_world, **settings)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.press("3")
+        pane = app.screen.query_one(FlowsPane)
+        panel = pane.query_one(ErrorPanel)
+        if source == "cloudwatch":  # the window loads; then follow mode reads new records
+            assert await _wait(pilot, lambda: pane._loaded_for is not None, 30)
+            assert pane.store is not None and len(checks) == 1
+            stamp = int(demo_world.now.timestamp()) - 60
+            values = dict.fromkeys(V5_FIELDS, "-")
+            values.update({"version": "5", "interface-id": "eni-0late", "action": "ACCEPT"})
+            values.update({"start": str(stamp), "end": str(stamp + 30), "log-status": "OK"})
+            logs = clients(demo_world.url, demo_world.region)["logs"]
+            logs.create_log_stream(logGroupName=demo_world.log_group_v5, logStreamName="late")
+            logs.put_log_events(
+                logGroupName=demo_world.log_group_v5,
+                logStreamName="late",
+                logEvents=[
+                    {
+                        "timestamp": stamp * 1000 + i,
+                        "message": " ".join(values[f] for f in V5_FIELDS),
+                    }
+                    for i in range(20)
+                ],
+            )
+            pane.wake()
+        assert await _wait(pilot, lambda: "Store folder full" in _text(panel), 30)
+        assert "TMPDIR" in _text(panel) and "bug" not in _text(panel)
+        store = pane.store
+        assert store is not None  # kept, not closed for a memory-only fallback
+        kept = store.count()
+        assert kept >= 50 and pane.loaded_count == kept
+        assert "dropped" not in _status(pane)
+        assert "loading stopped: store folder full" in _status(pane)
+        if source == "files":
+            assert kept == 100  # the first file; the three others are named, not read
+            unread = [s for s in pane.skipped_items() if "store folder is full" in s.reason]
+            assert len(unread) == 3
+        else:
+            assert pane.counts.unstored == 20 and "20 not stored (disk full)" in _status(pane)
+        reads = len(emulator.calls("logs", "FilterLogEvents"))
+        tries = len(checks)
+        for _ in range(2):  # r: nothing is read again into the full folder, and still said
+            pane.wake()
+            await pilot.pause(1.2)
+            assert panel.has_class("-shown") and "Store folder full" in _text(panel)
+            assert len(checks) == tries and pane.store is store and store.count() == kept
+            assert len(emulator.calls("logs", "FilterLogEvents")) == reads
+        # A new window starts over (the folder has room again): the panel goes.
+        monkeypatch.setattr(scratch, "short_of_room", lambda folder, needed: None)
+        await pilot.press("w")
+        assert await _wait(pilot, lambda: isinstance(app.screen, TextPrompt), 3)
+        await pilot.press(*"2h", "enter")
+        assert await _wait(pilot, lambda: not panel.has_class("-shown"), 30)
+        assert "loading stopped" not in _status(pane)
+
+
+@pytest.mark.parametrize(
+    ("operation", "records_load"),
+    [
+        ("DescribeFlowLogs", False),  # where the records are is unknown: said, not "none exist"
+        ("DescribeNetworkAcls", True),
+        ("DescribeSubnets", True),
+        ("DescribeNetworkInterfaces", True),  # was required: the pane showed no record at all
+    ],
+)
+async def test_one_refused_describe_is_named_and_the_pane_recovers_when_granted(
+    emulator: Any, demo_world: Any, operation: str, records_load: bool
+) -> None:
+    """AccessDenied on one EC2 Describe* the flow pane's network context needs: the pane says
+    which part is missing and why (never that flow logs do not exist), shows the records it
+    can, and once the permission is granted the next refresh fills in what was missing."""
+    emulator.faults.add(FaultRule("ec2", operation, "access_denied"))
+    app = demo_app(emulator, demo_world, demo_refresh_seconds=1.0)
+    async with app.run_test(size=(160, 40), notifications=True) as pilot:
+        await pilot.press("3")
+        pane = app.screen.query_one(FlowsPane)
+        warning = pane.query_one("#flows-warning")
+        assert await _wait(pilot, lambda: pane.loaded_at is not None, 30)
+        said = _text(warning)
+        assert warning.has_class("-shown") and f"ec2:{operation}" in said
+        assert "No VPC flow logs exist" not in said and "create-flow-logs" not in said
+        assert (pane.loaded_count > 0) is records_load
+        emulator.faults.clear()
+        pane.wake()
+        assert await _wait(pilot, lambda: not warning.has_class("-shown"), 30)
+        assert await _wait(pilot, lambda: pane.loaded_count > 0, 30)
+        assert not pane.topology.warnings

@@ -197,3 +197,39 @@ async def test_logs_insights_concurrency_limit_is_queued_not_hammered(emulator, 
     assert progress[-1].status == "Complete"
     assert len(emulator.calls("logs", "StartQuery")) - before == 3  # two refusals, then success
     assert aws.meter.throttles["logs:StartQuery"] == 2
+
+
+async def test_renewed_credentials_are_read_anew_from_the_chain(
+    emulator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Credentials from the chain (here: the environment) refused mid-session: every call
+    fails fast; after the user renews them, `renew_credentials` reads the chain again in a
+    new session (the old session's keys are not reused) and calls go through."""
+    emulator.faults.clear()
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAOLDOLDOLDOLDOLD0")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "old-secret")
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    door = Aws(
+        Connection(region="us-east-1", endpoint_url=emulator.url, call_timeout=2.0),
+        backoff_base=0,
+    )
+    try:
+        await door.open()
+        emulator.faults.add(FaultRule("sts", "GetCallerIdentity", "expired_token"))
+        with pytest.raises(CredentialsError) as refused:
+            await door.call("sts", "GetCallerIdentity")
+        assert door.credentials_refused and "press r" in refused.value.hint
+        emulator.faults.clear()
+        with pytest.raises(CredentialsError):  # no request until renewed
+            await door.call("sts", "GetCallerIdentity")
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIANEWNEWNEWNEWNEW0")
+        await door.renew_credentials()
+        assert not door.credentials_refused
+        assert (await door.call("sts", "GetCallerIdentity"))["Account"]
+        client = await door._client("sts")
+        creds = client._get_credentials()
+        assert creds.access_key == "AKIANEWNEWNEWNEWNEW0"
+    finally:
+        await door.close()
+        emulator.faults.clear()

@@ -274,10 +274,16 @@ async def _lookup_region(
         yield region, err
 
 
-def region_note(region: str, err: HamariError) -> str:
-    """One line for a region that could not be read, e.g. ``us-east-1: not reachable (…)``."""
+def region_note(region: str, err: HamariError, home: str = "") -> str:
+    """One line for a region that could not be read, e.g. ``us-east-1: not reachable (…)``.
+
+    ``home``: the session's region, where refused credentials are the session's own (an
+    expired token), not another partition's.
+    """
     if isinstance(err, EndpointUnreachableError) or err.transient:
         what = "not reachable"
+    elif isinstance(err, CredentialsError) and region == home:
+        what = "credentials refused"
     elif isinstance(err, CredentialsError):
         what = "refused the credentials (another partition, or the region is not enabled)"
     else:
@@ -363,7 +369,7 @@ async def stream_lookup(
             # never does.
             if region in chosen:
                 failed.append(page)
-            note = region_note(region, page)
+            note = region_note(region, page, aws.region)
             yield TrailBatch([], 0, f"lookup {region}", 0, False, region_errors=(note,))
             continue
         events, bad = parse_lookup_response(page)

@@ -91,6 +91,14 @@ class ServerError(HamariError):
     transient = True
 
 
+class BadResponseError(HamariError):
+    """An answer that could not be read (malformed, or not the API's): usually something in
+    the way (a proxy, a VPC endpoint) answered, or the answer was cut; retried."""
+
+    title = "Unreadable answer"
+    transient = True
+
+
 class ClockSkewError(HamariError):
     title = "Clock skew"
 
@@ -175,12 +183,22 @@ _REGION_CODES = frozenset({"OptInRequired", "InvalidClientTokenId.RegionDisabled
 _NOT_FOUND_SUFFIXES = ("NotFound", "NotFoundException", "NoSuchBucket", "NoSuchKey")
 
 
-def credentials_hint(profile: str | None) -> str:
-    """The command that most likely fixes a credential problem for this profile."""
+def credentials_hint(profile: str | None, *, running: bool = False) -> str:
+    """The command that most likely fixes a credential problem for this profile.
+
+    ``running``: refused mid-session: ``r`` asks again with the credentials read anew, so
+    what the panes loaded stays (no restart).
+    """
+    then = "then press r in hamari (no restart needed)" if running else "then restart hamari"
     if profile:
         return (
             f"Run `aws sso login --profile {profile}` (SSO) or refresh the keys of profile "
-            f"'{profile}' in ~/.aws/credentials, then restart hamari."
+            f"'{profile}' in ~/.aws/credentials, {then}."
+        )
+    if running:
+        return (
+            "Run `aws sso login` (SSO) or refresh the keys in ~/.aws/credentials (on EC2 the "
+            f"instance profile renews them itself), {then}."
         )
     return (
         "Run `aws sso login` (SSO), `aws configure` (access keys), or choose a profile with "
@@ -302,6 +320,15 @@ def translate(
                 **where,
             )
         return HamariError(f"{action}: {msg}", code=code, **where)
+    from botocore.parsers import ResponseParserError
+
+    if isinstance(exc, ResponseParserError):
+        return BadResponseError(
+            f"{action} answered with something hamari could not read (malformed or cut short).",
+            hint="A proxy or VPC endpoint in the way may be answering instead of AWS (check "
+            "HTTPS_PROXY and the endpoint); hamari keeps what it loaded and retries.",
+            **where,
+        )
     if isinstance(exc, bce.SSOTokenLoadError | bce.UnauthorizedSSOTokenError):
         return CredentialsError(
             "The SSO session has expired or was never started.",
@@ -337,8 +364,15 @@ def translate(
         exc, bce.EndpointConnectionError | bce.ConnectionClosedError | bce.HTTPClientError
     ):
         url = getattr(exc, "kwargs", {}).get("endpoint_url", "")
+        if isinstance(exc, bce.ConnectionClosedError):
+            return EndpointUnreachableError(
+                f"The connection to {url or 'the AWS endpoint'} closed before {action} answered.",
+                hint="The network or something in the way (proxy, VPC endpoint) dropped it; "
+                "hamari keeps what it loaded and retries.",
+                **where,
+            )
         return EndpointUnreachableError(
-            f"Cannot reach {url or 'the AWS endpoint'}.",
+            f"Cannot reach {url or 'the AWS endpoint'} ({action}).",
             hint="Check the network, proxy (HTTPS_PROXY) or VPC endpoint; hamari keeps what "
             "it loaded and retries.",
             **where,
@@ -351,7 +385,7 @@ def translate(
         )
     if isinstance(exc, OSError):
         return EndpointUnreachableError(
-            f"Network error: {exc.strerror or exc}",
+            f"Network error ({action}): {exc.strerror or exc}",
             hint="Check the network; hamari retries.",
             **where,
         )

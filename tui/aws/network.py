@@ -18,7 +18,15 @@ from typing import Any, Literal, cast
 from tui.aws.errors import AccessDeniedError, HamariError
 from tui.aws.session import Aws
 from tui.models.flowlog import DEFAULT_FORMAT, parse_log_format
-from tui.models.network import EniInfo, FlowLogConfig, NaclEntry, SgRule, SubnetInfo, Topology
+from tui.models.network import (
+    FLOW_LOGS_PART,
+    EniInfo,
+    FlowLogConfig,
+    NaclEntry,
+    SgRule,
+    SubnetInfo,
+    Topology,
+)
 
 
 def _name(tags: Any) -> str | None:
@@ -174,7 +182,9 @@ async def _optional(coro: Any, what: str, warnings: list[str]) -> list[dict[str,
         return []
 
 
-async def load_topology(aws: Aws, *, vpc_ids: Sequence[str] | None = None) -> Topology:
+async def load_topology(
+    aws: Aws, *, vpc_ids: Sequence[str] | None = None, interfaces_required: bool = True
+) -> Topology:
     """Describe the network of the region (or of some VPCs) as a :class:`Topology`.
 
     Calls, concurrently and paginated: DescribeNetworkInterfaces (required), DescribeSubnets,
@@ -185,12 +195,18 @@ async def load_topology(aws: Aws, *, vpc_ids: Sequence[str] | None = None) -> To
     Args:
         aws: The open AWS access point.
         vpc_ids: Only these VPCs (flow logs are always loaded for the whole region).
+        interfaces_required: False: a refused DescribeNetworkInterfaces is a warning too (the
+            flow pane shows records without their interfaces' context rather than none).
 
     Raises:
-        HamariError: When DescribeNetworkInterfaces fails, or on a transient error.
+        HamariError: When DescribeNetworkInterfaces fails (and is required), or on a transient
+            error.
     """
     flt = _filters(vpc_ids)
     warnings: list[str] = []
+    interfaces = _collect(aws, "DescribeNetworkInterfaces", "NetworkInterfaces", **flt)
+    if not interfaces_required:
+        interfaces = _optional(interfaces, "network interfaces", warnings)
     (
         enis_raw,
         subnets_raw,
@@ -201,12 +217,12 @@ async def load_topology(aws: Aws, *, vpc_ids: Sequence[str] | None = None) -> To
         vpcs_raw,
         sgs_raw,
     ) = await asyncio.gather(
-        _collect(aws, "DescribeNetworkInterfaces", "NetworkInterfaces", **flt),
+        interfaces,
         _optional(_collect(aws, "DescribeSubnets", "Subnets", **flt), "subnets", warnings),
         _optional(
             _collect(aws, "DescribeNetworkAcls", "NetworkAcls", **flt), "network ACLs", warnings
         ),
-        _optional(_collect(aws, "DescribeFlowLogs", "FlowLogs"), "flow logs", warnings),
+        _optional(_collect(aws, "DescribeFlowLogs", "FlowLogs"), FLOW_LOGS_PART, warnings),
         _optional(
             _collect(aws, "DescribeTransitGatewayAttachments", "TransitGatewayAttachments"),
             "transit gateway attachments",

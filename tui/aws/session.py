@@ -30,6 +30,7 @@ from tui.aws.errors import (
     ReadOnlyViolation,
     RegionNotEnabledError,
     ThrottledError,
+    credentials_hint,
     translate,
 )
 from tui.aws.operations import ALLOWED, NOT_IDEMPOTENT, OPT_IN, is_read_only
@@ -144,6 +145,32 @@ def utc_timestamp(value: Any) -> datetime:
     from botocore.utils import parse_timestamp
 
     return parse_timestamp(value)
+
+
+def refuse_unreadable_json(operation_model: Any, response_dict: dict[str, Any], **_: Any) -> None:
+    """(botocore ``before-parse``) A 200 whose body is not JSON, on a JSON API, is an error.
+
+    botocore reads such a body as an empty answer: a proxy's HTML page or a cut-off body in
+    front of LookupEvents would show as "no events". XML APIs raise on their own.
+    """
+    body = response_dict.get("body")
+    if response_dict.get("status_code", 0) >= 300 or not isinstance(body, bytes | bytearray):
+        return
+    if operation_model.service_model.resolved_protocol not in ("json", "rest-json"):
+        return
+    if not body.strip():
+        return
+    import json
+
+    from botocore.parsers import ResponseParserError
+
+    try:
+        json.loads(body)
+    except ValueError:
+        raise ResponseParserError(
+            f"the answer is not JSON ({len(body)} bytes, "
+            f"{response_dict.get('headers', {}).get('content-type', 'no content type')})"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -431,6 +458,7 @@ class Aws:
                 kwargs["endpoint_url"] = self.conn.endpoint_url
             cm = self._session.create_client(service, **kwargs)
             client = await self._stack.enter_async_context(cm)
+            client.meta.events.register("before-parse", refuse_unreadable_json)
             self._clients[key] = client
             return client
 
@@ -463,6 +491,33 @@ class Aws:
     def reset_credentials(self) -> None:
         """Forget a credential failure, e.g. after the user ran `aws sso login`."""
         self._credentials_error = None
+
+    @property
+    def credentials_refused(self) -> bool:
+        """AWS refused the credentials mid-session (not offline): calls fail fast until
+        :meth:`renew_credentials`."""
+        err = self._credentials_error
+        return err is not None and not isinstance(err, OfflineError)
+
+    async def renew_credentials(self) -> None:
+        """Ask again after a credential failure (the user ran `aws sso login`, or wrote new
+        keys): the next call resolves the credential chain anew, in a new session whose
+        clients replace the old ones. Credentials given up front (an MFA role, the demo) are
+        kept as they are."""
+        if not self.credentials_refused:
+            return
+        self._credentials_error = None
+        if self.conn.static_credentials or self._session is None:
+            return
+        stack = self._stack
+        # New session first: the region and every new client come from it at once.
+        self._session = self._make_session()
+        self._stack = AsyncExitStack()
+        self._clients.clear()
+        if stack is not None:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(2.0):
+                    await stack.aclose()
 
     async def call(
         self, service: str, operation: str, *, region: str | None = None, **params: Any
@@ -546,6 +601,8 @@ class Aws:
                             "The role's temporary credentials (assumed with an MFA code) have "
                             "expired: restart hamari and enter a new code."
                         )
+                    elif self.identity is not None:  # mid-session: r asks again
+                        err.hint = credentials_hint(self.conn.profile, running=True)
                     self._credentials_error = err
                 self._emit(AwsEvent("error", service, operation, err.message))
                 raise err from None

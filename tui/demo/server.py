@@ -14,6 +14,7 @@ request's (service, operation) in :attr:`EmbeddedAws.requests_seen`.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
@@ -22,7 +23,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 from urllib.parse import parse_qs
@@ -44,6 +45,8 @@ FaultKind = Literal[
     "clock_skew",
     "unrecognized_client",
     "lost",
+    "truncated",
+    "malformed",
 ]
 
 _QUIET_LOGGERS = ("werkzeug", "flask", "flask.app", "flask_cors", "moto")
@@ -104,7 +107,9 @@ class FaultRule:
         kind: the failure. ``timeout`` waits ``delay`` seconds then drops the connection without
             a response; ``slow`` waits ``delay`` seconds then answers normally; ``reset`` drops
             the connection at once; ``lost`` serves the request (a query is started) and then
-            drops the connection, so the answer never arrives.
+            drops the connection, so the answer never arrives; ``truncated`` serves the request
+            and sends half of the answer's body (its full length announced), then drops the
+            connection; ``malformed`` answers 200 with a body that is not the protocol's.
         times: how many matching requests fail; None means every one.
         delay: seconds, for ``timeout`` and ``slow``.
         region: only requests signed for this region (the SigV4 credential scope); None: any.
@@ -456,11 +461,41 @@ class FaultInjector:
             for _ in self.app(environ, lambda *args, **kwargs: None):
                 pass
             _drop_connection(environ)
+        if rule.kind in ("truncated", "malformed"):
+            return _damaged(self.app, environ, start_response, rule.kind)
         if rule.kind in ("reset", "timeout"):
             _drop_connection(environ)
         status, headers, body = error_response(proto, rule.kind, skew=rule.delay)
         start_response(status, headers)
         return [body]
+
+
+def _damaged(
+    app: Callable[..., Iterable[bytes]],
+    environ: dict[str, Any],
+    start_response: Any,
+    kind: str,
+) -> Iterable[bytes]:
+    """The real answer, cut in half (its full length announced), or a 200 of garbage."""
+    got: list[Any] = []
+    body = b"".join(app(environ, lambda status, headers, *_: got.append((status, headers))))
+    status, headers = got[0] if got else ("200 OK", [])
+    headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+    if kind == "malformed":
+        body = b'<html><body>502 proxy error \x00{"half": [</body>'
+        start_response("200 OK", [*headers, ("Content-Length", str(len(body)))])
+        return [body]
+    start_response(status, [*headers, ("Content-Length", str(len(body)))])
+    sock: socket.socket | None = environ.get("werkzeug.socket")
+
+    def cut() -> Iterator[bytes]:
+        yield body[: len(body) // 2]
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        raise ConnectionResetError("fault injected: truncated answer")
+
+    return cut()
 
 
 def _drop_connection(environ: dict[str, Any]) -> None:

@@ -28,6 +28,8 @@ number (bumped by :meth:`FlowEvidence.reset`) drops a result that arrives after 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import itertools
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +41,7 @@ from tui.models.flowagg import AggRow, aggregate
 from tui.models.flowfilter import FlowFilter
 from tui.models.flowlog import FlowRecord
 from tui.models.focus import FocusScope, flow_in_scope
+from tui.models.scratch import disk_full
 from tui.models.skipped import Skipped
 
 __all__ = [
@@ -84,6 +87,7 @@ class Counts:
     skipdata: int = 0
     dropped: int = 0  # no longer in memory (still in the store when there is one)
     stored: int = 0  # records in the DuckDB store
+    unstored: int = 0  # records read but not kept: the store folder was full (see `full`)
     store_error: str | None = None
     pushed_down: str | None = None
     source: str = ""
@@ -194,6 +198,9 @@ class FlowEvidence:
         self.seen: set[str] = set()
         self.newest_ms: int | None = None
         self.generation = 0
+        # The store's folder had too little room left: loading stopped, what is stored stays
+        # searchable, and nothing more is read until a reset (a new window or source).
+        self.full: OSError | None = None
         self._lock = asyncio.Lock()
         self._closing: set[asyncio.Task[None]] = set()
         # The store's REJECTed conversations, for the findings (see refresh_conversations).
@@ -274,13 +281,24 @@ class FlowEvidence:
                     self.newest_ms = newest
                 added = await self.add(batch.records) if batch.records else Added([])
                 yield added, last_stats
+                if self.full is not None:  # reading on would store nothing: stop the source
+                    with contextlib.suppress(Exception):
+                        await stream.aclose()  # type: ignore[attr-defined]
+                    return
         finally:
             if last_stats is not None:
                 self.counts.add_stats(last_stats)
 
     async def add(self, new: list[FlowRecord]) -> Added:
-        """Keep ``new`` records: in memory (the newest), and in the store once memory is full."""
-        error = await self._store_add(new)
+        """Keep ``new`` records: in memory (the newest), and in the store once memory is full.
+
+        Once the store folder is full (:attr:`full`), records are counted (``unstored``), not
+        kept: memory holds the newest of what is stored, and stays consistent with it.
+        """
+        error = await self._store_add(new) if self.full is None else None
+        if self.full is not None:
+            self.counts.unstored += len(new)
+            return Added([])
         records = self.records
         in_order = not records or min(_start(r) for r in new) >= _start(records[-1])
         records.extend(new)
@@ -313,7 +331,11 @@ class FlowEvidence:
 
                     def create() -> Any:
                         made = flowengine.FlowEngine(memory_limit=memory)
-                        made.add(held)
+                        try:
+                            made.add(held)
+                        except BaseException:
+                            made.close()
+                            raise
                         return made
 
                     store = await asyncio.to_thread(create)
@@ -326,10 +348,19 @@ class FlowEvidence:
                 if generation == self.generation:
                     self.counts.stored += len(new)
             except Exception as exc:  # no DuckDB: drop the oldest instead, and say so
+                if disk_full(exc) and self.store is not None and self.counts.stored:
+                    self._stop_full(exc)  # stop loading; what is stored stays searchable
+                    return None
+                # No store, or an empty one: memory alone, dropping the oldest (counted).
                 self.counts.store_error = _error(exc)
                 self._close_store()
                 return self.counts.store_error
         return None
+
+    def _stop_full(self, exc: BaseException) -> None:
+        """The store folder is full: stop loading, keep the store as it is (searchable)."""
+        if self.full is None:
+            self.full = exc if isinstance(exc, OSError) else OSError(errno.ENOSPC, str(exc))
 
     async def load_files(
         self,
@@ -369,11 +400,25 @@ class FlowEvidence:
 
             def create() -> Any:
                 made = flowengine.FlowEngine(memory_limit=memory)
-                made.add(held)
+                try:
+                    made.add(held)
+                except BaseException:
+                    made.close()
+                    raise
                 return made
 
             def load(store: Any) -> tuple[int, int | None, int | None, int, list[FlowRecord]]:
-                store.load_files(path, fields, stats=stats, threads=LOAD_THREADS)
+                try:
+                    store.load_files(path, fields, stats=stats, threads=LOAD_THREADS)
+                except Exception as exc:
+                    if not disk_full(exc) or not store.count():
+                        raise  # nothing stored: the pure reader reads the files into memory
+                    # The files read before the folder filled stay (the others are named
+                    # in `stats`, not read): window and show what is stored.
+                    self._stop_full(exc)
+                return finish(store)
+
+            def finish(store: Any) -> tuple[int, int | None, int | None, int, list[FlowRecord]]:
                 outside, first, last = store.keep_window(*window) if window else (0, None, None)
                 stored = store.count()
                 # Memory holds the newest, sorted by start (ties in load order), as add() keeps.
@@ -426,6 +471,7 @@ class FlowEvidence:
     def reset(self) -> None:
         """Forget every record (a new window); the topology stays."""
         self.generation += 1
+        self.full = None
         self._close_store()
         self._conversations, self._conversations_for = None, -1
         self.records = []

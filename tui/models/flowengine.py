@@ -73,7 +73,10 @@ if TYPE_CHECKING:  # annotations only: a scan of files needs neither
     from tui.models.focus import FocusScope
     from tui.models.network import Topology
 
-__all__ = ["SQL_TYPES", "FlowEngine", "scan_files"]
+__all__ = ["NOT_READ_FULL", "SQL_TYPES", "FlowEngine", "scan_files"]
+
+#: Why a file was not read: the store's folder had too little room left (see ``_room_for``).
+NOT_READ_FULL: Final = "not read: the store folder is full"
 
 #: DuckDB column type per field kind.
 SQL_TYPES: Final[dict[str, str]] = {"int": "BIGINT", "str": "VARCHAR", "ip": "VARCHAR"}
@@ -525,7 +528,8 @@ class FlowEngine:
     def _load_files(
         self, paths: str | Path | Iterable[str | Path], fields: Sequence[str] | None
     ) -> ParseStats:
-        for path in iter_files(paths, skipped=self.stats.skipped):
+        files = iter_files(paths, skipped=self.stats.skipped)
+        for path in files:
             file_id = next(self._files)
             mark = self.stats.mark()
             try:
@@ -538,7 +542,14 @@ class FlowEngine:
                 size = path.stat().st_size
             except OSError:
                 size = 0
-            self._room_for(size * (10 if gz else 1))  # raises when the disk is short
+            try:
+                self._room_for(size * (10 if gz else 1))  # raises when the disk is short
+            except OSError:
+                # This file and every one after it are named, not left out in silence.
+                self.stats.file_done(str(path), mark, NOT_READ_FULL)
+                for rest in files:
+                    self.stats.file_done(str(rest), self.stats.mark(), NOT_READ_FULL)
+                raise
             if kind == "empty":  # or a gzip too short to inflate: the pure reader judges it
                 error = self._load_pure(path, file_id, fields)
             elif kind == "parquet":

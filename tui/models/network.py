@@ -260,6 +260,10 @@ class SgRule:
         return f"{'outbound' if self.egress else 'inbound'} {proto}{ports} {'to' if self.egress else 'from'} {peers}"
 
 
+#: The part of a :class:`Topology` that lists the region's flow logs (a warning's prefix).
+FLOW_LOGS_PART = "flow logs"
+
+
 @dataclass(frozen=True)
 class Topology:
     """The network context of flow records: interfaces, subnets, NACLs, names and flow logs.
@@ -287,6 +291,11 @@ class Topology:
     az_names: Mapping[str, str] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     security_groups: Mapping[str, tuple[SgRule, ...]] = field(default_factory=dict)
+
+    def part_warning(self, part: str) -> str | None:
+        """Why ``part`` (e.g. :data:`FLOW_LOGS_PART`) could not be loaded, or None."""
+        prefix = f"{part}: "
+        return next((w[len(prefix) :] for w in self.warnings if w.startswith(prefix)), None)
 
     def eni_az(self) -> dict[str, str]:
         """ENI id -> AZ id (the AZ name when the id is unknown), for pairing legs by AZ."""

@@ -203,6 +203,10 @@ class Pane(Vertical):
         """Refresh now instead of at the next tick."""
         self._wake.set()
 
+    def credentials_renewed(self) -> None:
+        """The user asked again after AWS refused the credentials (r): every loop retries."""
+        self.wake()
+
     # -- the poller ----------------------------------------------------------------------------
 
     @property
@@ -252,8 +256,14 @@ class Pane(Vertical):
                     failures += 1
                     self.on_failure(err)
                     if isinstance(err, CredentialsError):
+                        # Shown once, no retry storm: wait for r (the user fixed them) or a
+                        # new window; the AWS door refuses without a request until then.
                         self.refreshing = False
-                        return  # shown once; the app offers the fix
+                        self._refresh_started = None
+                        self._tick_age()
+                        self._wake.clear()
+                        await self._wake.wait()
+                        continue
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:  # a bug must not kill the pane silently

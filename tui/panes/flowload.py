@@ -31,6 +31,7 @@ from tui.models.flowlog import FlowRecord, parse_log_format
 from tui.models.flowplan import FlowPlan, NoFlowLogs, plan_sources
 from tui.models.network import FlowLogConfig, Topology
 from tui.models.timewindow import TimeWindow
+from tui.panes.base import unexpected_error
 
 if TYPE_CHECKING:
     from textual.dom import DOMNode
@@ -93,15 +94,20 @@ class FlowLoader:
             or (not self.window.live and self._loaded_for != self.window)
         ):
             self._reset()
-        if self.topology is None:
+        self._raise_if_full()  # until the window changes: reading again would store nothing
+        before = self.topology
+        if before is None or before.warnings:  # a part refused (AccessDenied): asked again
             try:
-                self.evidence.topology = await load_topology(aws)
+                self.evidence.topology = await load_topology(aws, interfaces_required=False)
             except OfflineError as err:  # local files offline: records without network context
                 self.evidence.topology = Topology(
                     warnings=(f"interfaces, subnets and NACLs: {err.message}",)
                 )
-            self.update_warning()
-            self.post_message(self.DataChanged(self))
+            if before is not None and not before.flow_logs and self.topology.flow_logs:
+                self._loaded_for = None  # the flow logs are known now: load the window
+            if self.topology != before:
+                self.update_warning()
+                self.post_message(self.DataChanged(self))
         first = self._loaded_for is None
         if not first and not (self.following and self.window.live):
             return
@@ -117,6 +123,8 @@ class FlowLoader:
             self._loaded_for = self.window
             return
         for stream in streams:
+            if self.evidence.full is not None:
+                break  # the store folder filled: the other sources are not read either
             if isinstance(stream, FlowPlan):
                 if await self._load_files(stream, window):
                     continue
@@ -128,6 +136,13 @@ class FlowLoader:
         self._follow_from_ms = max(int(window.start.timestamp() * 1000), newest - FOLLOW_OVERLAP_MS)
         self._update_status()
         await self._refresh_conversations()
+        self._raise_if_full()
+
+    def _raise_if_full(self) -> None:
+        """The store folder filled: say so (with the fix) on every refresh, as the trail pane
+        does, until a new window or source resets the evidence; nothing is read meanwhile."""
+        if self.evidence.full is not None:
+            raise unexpected_error(self.evidence.full)
 
     async def _refresh_conversations(self) -> None:
         """The store's REJECTed conversations, for the findings (at most every minute)."""

@@ -581,6 +581,10 @@ class FlowsPane(FlowLoader, FlowRemote, Pane):
         if self._lost:
             cap = self.evidence.max_records
             text.append(f" · oldest {c.dropped:,} dropped (cap {cap:,})", style="yellow")
+        if self.evidence.full is not None:
+            text.append(" · loading stopped: store folder full", style="bold red")
+        if c.unstored:
+            text.append(f" · {c.unstored:,} not stored (disk full)", style="red")
         if not self.following:
             text.append(" · paused")
         elif self.stale:

@@ -14,7 +14,7 @@ from rich.text import Text
 
 from tui.models.health import partition_of
 from tui.models.nacl import explain
-from tui.models.network import Topology
+from tui.models.network import FLOW_LOGS_PART, Topology
 from tui.models.text import display_safe
 from tui.panes.flowrows import PAIR_HINT, PairGroup, endpoint
 
@@ -107,9 +107,34 @@ def flow_log_warning(
     topology: Topology | None, focused: str | None, account: str, region: str = ""
 ) -> Text | None:
     """A warning when no flow log covers the focused resource, or none exists at all (with the
-    command that enables them, its role ARN in ``region``'s partition)."""
+    command that enables them, its role ARN in ``region``'s partition), or the network could be
+    described only in part (each refused Describe* named)."""
     if topology is None:
         return None
+    text = _coverage_warning(topology, focused, account, region)
+    others = [w for w in topology.warnings if not w.startswith(f"{FLOW_LOGS_PART}: ")]
+    if not others:
+        return text
+    text = Text() if text is None else text.append("\n")
+    text.append("⚠ Network context incomplete", style="bold yellow")
+    text.append(" (records are shown without it): ")
+    text.append(display_safe("; ".join(others)))
+    return text
+
+
+def _coverage_warning(
+    topology: Topology, focused: str | None, account: str, region: str
+) -> Text | None:
+    denied = topology.part_warning(FLOW_LOGS_PART)
+    if not topology.flow_logs and denied is not None:
+        # Not "no flow logs exist": they could not be listed, so hamari cannot tell.
+        text = Text("⚠ The region's VPC flow logs could not be listed", style="bold yellow")
+        text.append(f" ({display_safe(denied)}): hamari cannot tell where flow records are. ")
+        text.append(
+            "Grant ec2:DescribeFlowLogs, or name the source: hamari --flows-source "
+            "cwl:LOG_GROUP (or s3://BUCKET/PREFIX/)."
+        )
+        return text
     if not topology.flow_logs:
         vpcs = topology.vpcs_without_flow_logs() or ["vpc-XXXXXXXX"]
         text = Text("⚠ No VPC flow logs exist in this region", style="bold yellow")

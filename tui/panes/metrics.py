@@ -53,6 +53,7 @@ from textual.widgets.option_list import Option
 from tui.aws.errors import CredentialsError, HamariError, InvalidRequestError, NotFoundError
 from tui.aws.fleet import FleetSweep
 from tui.aws.metrics import MetricsResult, MetricsSource, Target, TargetSummary, classify
+from tui.crash import redact
 from tui.evidence.metrics import MetricsEvidence
 from tui.host import host
 from tui.models.bundle import MetricsSnapshot
@@ -505,6 +506,9 @@ class MetricsPane(Pane):
         self._chart_key: str | None = None
         self._available: dict[str, MetricSpec] = {}
         self._last_status: Text | None = None
+        # The trouble a retried refresh met: said first in the stale status line (the
+        # base's "retrying" line is replaced by the last values' line).
+        self._failure: HamariError | None = None
         self._evidence_key: str | None = None
         self._posted_cursor: datetime | None = None
         self.replaying = False
@@ -602,6 +606,10 @@ class MetricsPane(Pane):
         super().watch_window(old, new)
         self._sweep_wake.set()
 
+    def credentials_renewed(self) -> None:
+        super().credentials_renewed()
+        self._sweep_wake.set()  # the sweep waited for them too
+
     @work(exclusive=True, group="fleet", exit_on_error=False, description="fleet")
     async def _sweep_loop(self) -> None:
         """Sweep the fleet now and then every few minutes (longer when the budget says so).
@@ -623,9 +631,11 @@ class MetricsPane(Pane):
                     self.post_message(self.DataChanged(self))
                 except HamariError as err:
                     self.evidence.fleet_error = err
-                    if isinstance(err, CredentialsError):
+                    if isinstance(err, CredentialsError):  # until r renews them (no storm)
                         self._swept.set()
-                        return
+                        self._sweep_wake.clear()
+                        await self._sweep_wake.wait()
+                        continue
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:  # a bug must not end the sweep silently
@@ -663,6 +673,7 @@ class MetricsPane(Pane):
 
     def on_failure(self, err: HamariError) -> None:
         """Keep the last values, drawn stale; the base shows the panel or the status."""
+        self._failure = err if err.transient else None  # a refusal has the panel
         super().on_failure(err)
         if self.result is not None:
             self._render_result(self.result, stale=True)
@@ -766,7 +777,15 @@ class MetricsPane(Pane):
         target = result.target
         status = Text(no_wrap=True, overflow="ellipsis")
         # What matters first: a narrow pane cuts the line at its end (STALE was cut there).
-        status.append("⚠ STALE " if stale else "◎ ", style="bold reverse" if stale else "")
+        if not stale:
+            self._failure = None
+            status.append("◎ ")
+        else:
+            status.append("⚠ STALE", style="bold reverse")
+            if self._failure is not None:
+                said = display_safe(redact(self._failure.message))
+                status.append(f" {said} — retrying", style="yellow")
+            status.append(" · ")
         if target.name:
             status.append(display_safe(target.name) + " ", style="bold")
         status.append(display_safe(target.resource_id))

@@ -577,7 +577,23 @@ class MainScreen(Screen[None]):
         self.zoomed = not self.zoomed
 
     def action_reload(self) -> None:
+        if self.aws is not None and self.aws.credentials_refused:
+            self._renew_credentials()  # every pane waits for them, not only this one
+            return
         self.query_one(f"#{self.active_pane}", Pane).wake()
+
+    @work(exclusive=True, group="credentials", exit_on_error=False, description="credentials")
+    async def _renew_credentials(self) -> None:
+        """r after AWS refused the credentials: read them anew and let every pane ask again
+        (what they loaded stays; a refusal is shown again, once, without a storm)."""
+        if self.aws is None:
+            return
+        await self.aws.renew_credentials()
+        self.query_one(StatusLine).flash(
+            "asking AWS again with the credentials read anew…", seconds=5
+        )
+        for pane in self.panes:
+            pane.credentials_renewed()
 
     # -- findings ------------------------------------------------------------------------------
 

@@ -1,0 +1,129 @@
+"""Faults met mid-incident, pane by pane, against the emulator with fault injection: each pane
+says what failed and what to do, the others keep working, nothing loaded is lost, and the pane
+recovers when the fault clears, without a restart."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.apptools import demo_app, wait_for
+from tui.demo.server import FaultRule
+from tui.panes.base import ErrorPanel, Pane
+
+
+def _text(widget: Any) -> str:
+    return str(widget.render())
+
+
+def _panel(pane: Pane) -> str:
+    panel = pane.query_one(ErrorPanel)
+    return _text(panel) if panel.has_class("-shown") else ""
+
+
+async def _loaded(app: Any, pilot: Any) -> list[Pane]:
+    panes = list(app.screen.query(Pane))
+    assert await wait_for(
+        pilot, lambda: all(p.has_data() and p.loaded_at is not None for p in panes), 40
+    )
+    return panes
+
+
+@pytest.mark.parametrize(
+    ("service", "operation", "pane_id"),
+    [
+        ("cloudtrail", "LookupEvents", "trail"),  # ExpiredTokenException (JSON)
+        ("cloudwatch", "GetMetricData", "metrics"),  # ExpiredToken (query-compatible)
+        ("logs", "FilterLogEvents", "flows"),  # ExpiredTokenException (JSON)
+    ],
+)
+async def test_credentials_expiring_mid_session_recover_with_r_and_nothing_is_lost(
+    emulator: Any, demo_world: Any, service: str, operation: str, pane_id: str
+) -> None:
+    """The session's token expires while every pane has data: the pane that meets it first
+    says so with the fix, which is `r` once renewed (a restart would lose what is loaded);
+    every pane keeps its data; no request storm; r brings every pane back."""
+    app = demo_app(emulator, demo_world, demo_refresh_seconds=1.0)
+    async with app.run_test(size=(160, 40), notifications=True) as pilot:
+        panes = await _loaded(app, pilot)
+        pane = app.screen.query_one(f"#{pane_id}", Pane)
+        emulator.faults.add(FaultRule(service, operation, "expired_token"))
+        pane.wake()
+        assert await wait_for(pilot, lambda: "credentials were refused" in _panel(pane), 20)
+        assert "press r" in _panel(pane) and "then restart" not in _panel(pane)
+        assert all(p.has_data() for p in panes)  # what was loaded stays
+        before = len(emulator.requests_seen)
+        for p in panes:
+            p.wake()
+        await pilot.pause(2)
+        assert len(emulator.requests_seen) - before <= 1  # refused once, not stormed
+        trail = app.screen.query_one("#trail", Pane)
+        assert await wait_for(pilot, lambda: "credentials were refused" in _panel(trail), 10)
+        # The session's own region refused them: not "another partition, or not enabled".
+        assert "another partition" not in _text(trail.query_one(".pane-status"))
+        emulator.faults.clear()  # `aws sso login` done
+        app.screen.focus()
+        await pilot.press("r")
+        assert await wait_for(
+            pilot, lambda: not any(_panel(p) or p.has_class("-stale") for p in panes), 30
+        ), [(p.id, _panel(p)) for p in panes]
+        assert all(p.has_data() for p in panes)
+
+
+PANE_APIS = [
+    ("cloudtrail", "LookupEvents", "trail"),
+    ("cloudwatch", "GetMetricData", "metrics"),
+    ("logs", "FilterLogEvents", "flows"),
+]
+FAULTS = [
+    # (kind, what the pane says: the panel for a refusal, the status line for trouble it retries)
+    ("throttle", "throttled"),
+    ("access_denied", "Not allowed to call"),
+    ("server_error", "failed on the AWS side"),
+    ("reset", "closed before"),  # the connection dropped mid-call
+    ("truncated", ""),  # a cut answer: said as a network error, retried
+    ("malformed", "could not read"),  # a 200 that is not the API's (a proxy's page)
+]
+
+
+@pytest.mark.parametrize(("kind", "said"), FAULTS, ids=[f[0] for f in FAULTS])
+@pytest.mark.parametrize(
+    ("service", "operation", "pane_id"), PANE_APIS, ids=["trail", "metrics", "flows"]
+)
+async def test_a_fault_on_one_api_mid_session_is_said_in_its_pane_and_recovers(
+    emulator: Any,
+    demo_world: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    service: str,
+    operation: str,
+    pane_id: str,
+    kind: str,
+    said: str,
+) -> None:
+    """Every pane has data; one API starts failing: its pane turns stale and says what failed
+    (never looking live), keeps what it loaded, the other panes stay fresh; once the fault
+    clears, the next refresh brings the pane back."""
+    monkeypatch.setattr("tui.aws.session.Aws._backoff", lambda self, attempt: 0.05)
+    app = demo_app(emulator, demo_world, demo_refresh_seconds=1.0, call_timeout=3.0)
+    async with app.run_test(size=(160, 40), notifications=True) as pilot:
+        panes = await _loaded(app, pilot)
+        pane = app.screen.query_one(f"#{pane_id}", Pane)
+        shown: list[str] = []
+        on_failure = pane.on_failure
+
+        def record(err: Any) -> None:
+            on_failure(err)
+            shown.append(_panel(pane) + " | " + _text(pane.query_one(".pane-status")))
+
+        monkeypatch.setattr(pane, "on_failure", record)
+        emulator.faults.add(FaultRule(service, operation, kind))
+        pane.wake()
+        assert await wait_for(pilot, lambda: bool(shown) and pane.stale, 20), shown
+        assert f"{service}:{operation}" in shown[0] and said in shown[0], shown[0]
+        assert pane.has_data()  # what was loaded stays
+        others = [p for p in panes if p is not pane]
+        assert not any(p.stale or _panel(p) for p in others), [(p.id, _panel(p)) for p in others]
+        emulator.faults.clear()
+        assert await wait_for(pilot, lambda: not pane.stale and not _panel(pane), 40)
+        assert pane.has_data()
