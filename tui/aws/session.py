@@ -458,6 +458,7 @@ class Aws:
                 kwargs["endpoint_url"] = self.conn.endpoint_url
             cm = self._session.create_client(service, **kwargs)
             client = await self._stack.enter_async_context(cm)
+            assert client is not None  # for mypy: a client context yields its client
             client.meta.events.register("before-parse", refuse_unreadable_json)
             self._clients[key] = client
             return client
