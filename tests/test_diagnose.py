@@ -254,15 +254,13 @@ def test_json_and_text_never_carry_control_or_bidi_characters() -> None:
     assert not any(ch in text for ch in "\x1b\x07\x9b\u202e")
 
 
+def _shown(pane: str, query: str) -> Finding:
+    """A finding with one piece of evidence: what ``show_command`` reads."""
+    return Finding("x", "info", "t", "d", "", (Evidence(pane, "x", query=query),))  # type: ignore[arg-type]
+
+
 def test_show_command_quotes_a_filter_that_starts_with_a_dash() -> None:
-    finding = Finding(
-        kind="x",
-        severity="info",
-        title="t",
-        detail="d",
-        resource_id="",
-        evidence=(Evidence("trail", "x", query="-source:ec2 error:any"),),
-    )
+    finding = _shown("trail", "-source:ec2 error:any")
     window = TimeWindow(DEMO_NOW - timedelta(hours=1), DEMO_NOW, live=False)
     cmd = show_command(finding, Settings(profile="prod"), window)
     assert cmd.startswith("hamari trail '--filter=-source:ec2 error:any' --profile prod --since ")
@@ -529,14 +527,7 @@ def test_a_local_files_show_command_shows_the_evidence(tmp_path: Path) -> None:
 def test_show_command_carries_the_window_unless_local_files_were_read_whole(
     pane: str, sources: dict[str, str], windowed: bool
 ) -> None:
-    finding = Finding(
-        kind="x",
-        severity="info",
-        title="t",
-        detail="d",
-        resource_id="",
-        evidence=(Evidence(pane, "x", query="action=REJECT" if pane == "flows" else "error:any"),),
-    )
+    finding = _shown(pane, "action=REJECT" if pane == "flows" else "error:any")
     window = TimeWindow(DEMO_NOW - timedelta(hours=1), DEMO_NOW, live=False)
     argv = shlex.split(show_command(finding, Settings(**sources), window))
     assert argv[1] == pane
