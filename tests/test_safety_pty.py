@@ -74,14 +74,19 @@ class Run:
             return False
         return all(n in seen for n in names)
 
+    mark: int = 0  # the output's length when the last keys were sent
+
     def keys(self, *keys: str, settle: float = 0.3) -> None:
+        self.mark = len(self.proc.output)
         for key in keys:
             self.proc.send(key.encode())
             self.proc.read_until(lambda _b: False, settle)
 
     def until(self, needle: str, timeout: float = 15.0) -> bool:
-        """Read until ``needle`` shows in the new output (colour and cursor codes ignored)."""
-        start = len(self.proc.output)
+        """Read until ``needle`` shows in the output since the last keys were sent (colour and
+        cursor codes ignored). Not only after this call: the app may draw it while the keys
+        settle, and it repaints only what changes (a wait from here missed it for its timeout)."""
+        start = self.mark
 
         def seen(data: bytes) -> bool:
             return needle in CSI.sub("", data[start:].decode("utf-8", "replace"))
@@ -114,7 +119,7 @@ def _tour(run: Run) -> None:
         run.keys("\r")
         run.until("REJECT")
         run.keys("e")  # explain the hostile flow record
-        run.until("subnet-id")
+        run.until("Flow record")  # the detail's title: its fields are below the fold
         run.keys("\x1b", "1")
         for _ in range(3):  # exactly one event to export, whatever keys load may have eaten
             run.keys("/", "\x15")
