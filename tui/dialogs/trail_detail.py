@@ -30,6 +30,7 @@ from textual.widgets import ContentSwitcher, Static
 from tui.models.cloudtrail import TrailEvent
 from tui.models.related import RelatedEvent, RelatedEvents, find_related, format_offset, summarize
 from tui.models.text import display_safe
+from widgets.columns import label_grid
 from widgets.keybar import KeyBar
 from widgets.record_table import CallableRows, Column, RecordTable
 
@@ -77,9 +78,7 @@ def summary_text(event: TrailEvent, *, utc: bool = True) -> tuple[Table, str]:
     """The who/what/where/result block (labels bold, values display-safe, each wrapping under
     its own start: a key ARN or a user agent was cut at 80 columns), and the error message
     ("" when none) to show wrapped below it."""
-    grid = Table.grid(padding=(0, 1, 0, 0))
-    grid.add_column(no_wrap=True, justify="right")
-    grid.add_column(ratio=1, overflow="fold")
+    rows: list[tuple[Text, Text]] = []
     message = ""
     lines = summarize(event, utc=utc)
     if event.invoked_by:
@@ -90,8 +89,8 @@ def summary_text(event: TrailEvent, *, utc: bool = True) -> tuple[Table, str]:
             cell = Text(f"{ERROR_MARK} FAILED {code}", style="bold red")
         else:
             cell = Text(value)
-        grid.add_row(Text(label, style="bold"), cell)
-    return grid, message
+        rows.append((Text(label, style="bold"), cell))
+    return label_grid(rows, justify="right", fold=True), message
 
 
 def json_renderable(event: TrailEvent) -> Syntax:

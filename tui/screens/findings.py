@@ -28,6 +28,7 @@ from textual.widgets.option_list import Option
 from tui.models.findings import Evidence, Finding
 from tui.models.text import display_safe
 from tui.screens.findings_strip import MARK_STYLES
+from widgets.columns import label_grid
 
 PANE_LABELS = {"trail": "1 CloudTrail", "metrics": "2 CloudWatch", "flows": "3 Flow logs"}
 
@@ -55,11 +56,7 @@ def evidence_prompt(evidence: Evidence) -> Table:
     if evidence.query:
         text.append("  ")
         text.append(display_safe(evidence.query), style="dim")
-    grid = Table.grid(padding=(0, 1, 0, 0))
-    grid.add_column(width=3, no_wrap=True)
-    grid.add_column(ratio=1)
-    grid.add_row(Text("  →"), text)
-    return grid
+    return label_grid([(Text("  →"), text)], label_width=3)
 
 
 class FindingsScreen(ModalScreen[Evidence | None]):

@@ -28,6 +28,7 @@ from tui.host import host
 from tui.models.health import HealthCheck, HealthReport
 from tui.models.text import display_safe
 from tui.screens.chrome import HeaderBar
+from widgets.columns import label_grid
 from widgets.keybar import KeyBar
 
 REFRESH_SECONDS = 300.0
@@ -53,12 +54,7 @@ def check_text(check: HealthCheck) -> Group:
         rows.append((Text("fix:", style="bold"), Text(display_safe(check.fix_command))))
     body: list[Text | Table] = [Text(display_safe(check.detail))]
     if rows:
-        labelled = Table.grid(padding=(0, 1, 0, 0))
-        labelled.add_column(no_wrap=True)
-        labelled.add_column(ratio=1)
-        for label, value in rows:
-            labelled.add_row(label, value)
-        body.append(labelled)
+        body.append(label_grid(rows))
     return Group(title, Padding(Group(*body), (0, 0, 0, 2)))
 
 

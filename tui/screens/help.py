@@ -11,6 +11,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from widgets.columns import label_grid
+
 INTRO = "hamari: CloudTrail, CloudWatch and VPC flow logs on one time line."
 PLAYBOOK = (
     (
@@ -90,13 +92,9 @@ def help_text(sections: list[tuple[str, list[tuple[str, str]]]]) -> Group:
     parts: list[Text | Table] = [Text(INTRO)]
     for title, rows in sections:
         parts.append(Text(f"\n{title}", style="bold"))
-        grid = Table.grid(padding=(0, 1), pad_edge=False)
-        width = max(len(k) for k, _ in rows)
-        grid.add_column(min_width=min(width, 24) + 2, max_width=26, no_wrap=True)
-        grid.add_column(ratio=1)
-        for keys, desc in rows:
-            grid.add_row(Text(f"  {keys}"), Text(desc))
-        parts.append(grid)
+        width = min(max(len(k) for k, _ in rows), 24) + 2
+        cells = [(Text(f"  {keys}"), Text(desc)) for keys, desc in rows]
+        parts.append(label_grid(cells, label_width=width, label_max=26))
     parts.append(Text(f"\n{OUTRO}"))
     return Group(*parts)
 
