@@ -378,6 +378,30 @@ def test_scan_with_a_helper_process_equals_the_single_process_scan(
         assert alone and shared == alone
         assert _counts(shared_stats) == _counts(alone_stats)
         assert alone_stats.bad_lines  # the file has bad lines, so the slow path ran too
+        # NDJSON with the plain matching lines written by whichever process sifted them
+        want = _ndjson(path, flt, raw=False)
+        assert _ndjson(path, flt, raw=True) == want
+        monkeypatch.setenv("HAMARI_SCAN_HELPER", "0")
+        assert _ndjson(path, flt, raw=True) == want
+
+
+def _ndjson(path: Path, flt: Any, *, raw: bool) -> tuple[str, Any]:
+    """What ``hamari flows FILE --format ndjson`` writes, and its counts; with ``raw``, some
+    lines must have been written without a record (RawBlock)."""
+    import io
+
+    from tui.headless.flows import _raw_formatter, _Writer
+    from tui.models.flowscan import RawBlock
+
+    out = io.StringIO()
+    stats = ParseStats()
+    rows = [
+        rec for _, rec in scan_files(path, flt, stats=stats, raw=_raw_formatter if raw else None)
+    ]
+    _Writer("ndjson", None, with_explain=False, out=out).write(rows, str(path))
+    blocks = sum(r.lines for r in rows if isinstance(r, RawBlock))
+    assert blocks if raw else not blocks
+    return out.getvalue(), _counts(stats)
 
 
 # --- the pane's store: records added as they stream, a topology, a focused resource ----------

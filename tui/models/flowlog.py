@@ -468,12 +468,25 @@ class Layout:
         build: ``build(tokens, raw) -> FlowRecord``; raises ValueError on a wrong token count or a
             non-numeric token where a number is required.
         unknown: The names in ``fields`` this module does not know (kept as strings).
+        plain: Matches (``fullmatch``) a line that ``build`` takes exactly as written: one space
+            between values, printable ASCII without ``"``, ``\\`` or ``#``, numbers without a
+            sign or leading zero and short enough to be in range. Such a line's values need no
+            conversion to be written out again (see :class:`tui.models.flowscan.RawBlock`).
     """
 
     fields: tuple[str, ...]
     record_class: type[FlowRecord]
     build: Callable[[Sequence[str], str], FlowRecord]
     unknown: tuple[str, ...]
+    plain: re.Pattern[bytes]
+
+
+# A value `build` keeps as written: printable ASCII but space, quote, backslash and "#" (a
+# comment to the parser). A number: "-", or digits without a sign or leading zero, few enough
+# to be below MAX_INT (18 digits) or MAX_EPOCH (11); longer ones go through the parser.
+_PLAIN_TEXT: Final = rb"[!$-\[\]-~]+"
+_PLAIN_INT: Final = rb"(?:0|[1-9][0-9]{0,17}|-)"
+_PLAIN_TIME: Final = rb"(?:0|[1-9][0-9]{0,10}|-)"
 
 
 @lru_cache(maxsize=256)
@@ -490,8 +503,13 @@ def layout_for(fields: tuple[str, ...]) -> Layout:
     namespace: dict[str, Any] = {"__slots__": (), "FORMAT": names}
     extra: list[tuple[str, int]] = []
     exprs: list[str] = []
+    plain: list[bytes] = []
     for i, name in enumerate(names):
         spec = FIELDS.get(name)
+        if spec is not None and spec.kind == "int":
+            plain.append(_PLAIN_TIME if name in TIME_FIELDS else _PLAIN_INT)
+        else:
+            plain.append(_PLAIN_TEXT)
         if spec is None:
             extra.append((name, i))
         elif spec.attr not in namespace:  # a repeated field keeps its first position
@@ -522,7 +540,8 @@ def layout_for(fields: tuple[str, ...]) -> Layout:
         "_out": _out_of_range,
     }
     exec(src, scope)
-    return Layout(names, cls, scope["build"], tuple(n for n, _ in extra))
+    unknown = tuple(n for n, _ in extra)
+    return Layout(names, cls, scope["build"], unknown, re.compile(b" ".join(plain)))
 
 
 _AUTO_LAYOUTS: Final[Mapping[int, tuple[str, ...]]] = {
@@ -738,6 +757,11 @@ class FlowLogParser:
     def fmt(self) -> tuple[str, ...] | None:
         """The format in use (from the last header or the one given), or None (defaults)."""
         return self._layout.fields if self._layout is not None else None
+
+    @property
+    def layout(self) -> Layout | None:
+        """The compiled format in use, or None before a header or record has set one."""
+        return self._layout
 
     def start_file(self, source: str = "") -> None:
         """Forget a header seen in a previous file and restart line numbers."""
