@@ -338,6 +338,7 @@ def _summary(
         total.records += s.records
         total.bad_lines += s.bad_lines
         total.bad_files += s.bad_files
+        total.not_flow_logs += s.not_flow_logs
         total.nodata += s.nodata
         total.skipdata += s.skipdata
     read = total.records + total.nodata + total.skipdata
@@ -347,6 +348,8 @@ def _summary(
         f"NODATA {total.nodata}, SKIPDATA {total.skipdata}, "
         f"bad lines {total.bad_lines}, bad files {total.bad_files}"
     )
+    if total.not_flow_logs:  # a README or a CloudTrail file beside the logs: no record is lost
+        text += f", not flow logs {total.not_flow_logs} (skipped, each named above)"
     if total.data_loss:
         text += " — DATA LOSS: some records are missing"
     # Whole files not read have a line of their own (see _report); these are lines.
