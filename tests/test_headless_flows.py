@@ -9,8 +9,11 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from tui.demo.server import FaultRule
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -521,3 +524,46 @@ def test_a_file_that_is_not_a_flow_log_is_named_and_skipped_not_data_loss(
     if "trail.json" in files:
         why = "not a flow log: JSON that holds no flow-log line"
         assert f"hamari: not read: {tmp_path / 'trail.json'}: {why}" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("source", "code", "says"),
+    [
+        ([], 2, "name the source: --source cwl:LOG_GROUP"),
+        (["--source", "FILE"], 0, "reading FILE as you named it"),
+    ],
+    ids=["no-source", "source-named"],
+)
+def test_flow_logs_not_listed_advice_depends_on_the_source_named(
+    worlds: Any, emulator: Any, tmp_path: Path, source: list[str], code: int, says: str
+) -> None:
+    """DescribeFlowLogs refused: never "no flow log is enabled" nor "returned none"; --source
+    is suggested only to a user who has not passed it."""
+    from tests.world2 import aws_env, window_args
+
+    world = worlds.demo
+    path = tmp_path / "a.log"
+    path.write_text(_GOOD)
+    source = [str(path) if a == "FILE" else a for a in source]
+    says = says.replace("FILE", str(path))
+    emulator.faults.add(FaultRule("ec2", "DescribeFlowLogs", "access_denied"))
+    try:
+        proc = subprocess.run(
+            [
+                *(sys.executable, "-m", "tui", "flows", "--endpoint-url", world.url),
+                *("--region", world.region, "--explain", *window_args(world), *source),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=90,
+            cwd=ROOT,
+            env=aws_env(world),
+        )
+    finally:
+        emulator.faults.clear()
+    assert proc.returncode == code, proc.stderr
+    err = proc.stderr
+    assert "could not be listed (Not allowed to call ec2:DescribeFlowLogs)" in err, err
+    assert says in err, err
+    assert ("--source cwl:" in err) is (not source), err
+    assert "no flow log is enabled" not in err and "returned none" not in err, err

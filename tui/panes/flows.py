@@ -636,8 +636,9 @@ class FlowsPane(FlowLoader, FlowRemote, Pane):
         if not self.is_mounted:
             return
         warning = self.query_one("#flows-warning", Static)
+        source = host(self).settings.flows_source
         text = flow_log_warning(
-            self.topology, self.focused_resource, self._account(), self._region()
+            self.topology, self.focused_resource, self._account(), self._region(), source
         )
         if text is None:
             warning.remove_class("-shown")
