@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 from botocore import exceptions as bce
 from botocore.parsers import ResponseParserError
@@ -57,6 +59,14 @@ def client_error(
             E.EndpointUnreachableError,
             "Cannot reach",
         ),
+        (  # DNS: the host does not resolve (a typo in a VPC endpoint's name, no resolver)
+            bce.EndpointConnectionError(
+                endpoint_url="https://vpce-0abc.logs.eu-west-1.vpce.amazonaws.com:443/",
+                error=socket.gaierror(-2, "Name or service not known"),
+            ),
+            E.EndpointUnreachableError,
+            "vpce-0abc.logs.eu-west-1.vpce.amazonaws.com does not resolve (DNS)",
+        ),
         (bce.ReadTimeoutError(endpoint_url="https://x"), E.CallTimeoutError, "timed out"),
         (TimeoutError(), E.CallTimeoutError, "did not answer"),
         (
@@ -78,6 +88,29 @@ def test_translate(exc: BaseException, kind: type[E.HamariError], needle: str) -
     assert type(err) is kind
     assert needle.lower() in (err.message + err.hint).lower()
     assert err.title
+
+
+async def test_a_host_that_does_not_resolve_is_named_as_dns_with_what_to_check() -> None:
+    """The real chain (aiobotocore, aiohttp's DNS error, socket.gaierror), not a stand-in: the
+    user reads which name did not resolve, and the spelling and DNS to check."""
+    from aiobotocore.config import AioConfig
+    from aiobotocore.session import get_session
+
+    client = get_session().create_client(
+        "logs",
+        region_name="us-east-1",
+        endpoint_url="https://hamari-no-such-host.invalid",
+        aws_access_key_id="a",
+        aws_secret_access_key="b",
+        config=AioConfig(retries={"max_attempts": 1}),
+    )
+    async with client as logs:
+        with pytest.raises(Exception) as raised:
+            await logs.describe_log_groups()
+    err = E.translate(raised.value, service="logs", operation="DescribeLogGroups")
+    assert isinstance(err, E.EndpointUnreachableError)
+    assert "hamari-no-such-host.invalid does not resolve (DNS)" in err.message, err.message
+    assert "AWS_ENDPOINT_URL_" in err.hint and "resolv.conf" in err.hint
 
 
 def test_credentials_hint_names_the_profile_and_the_command() -> None:

@@ -592,3 +592,29 @@ def test_more_skipped_than_listed_says_which_command_names_them_all(tmp_path: Pa
     assert f"trail: more was skipped than is listed here: `hamari trail --source {folder}`" in (
         "\n".join(notes)
     )
+
+
+@pytest.mark.parametrize(
+    ("flows_source", "problem", "says"),
+    [
+        (None, True, "name the source: --flows-source cwl:LOG_GROUP"),
+        ("/nonexistent-flows/", False, "reading /nonexistent-flows/ as you named it"),
+    ],
+)
+async def test_flow_logs_not_listed_is_not_none_exist_and_advises_by_the_source_named(
+    aws: Aws, world: Any, emulator: Any, flows_source: str | None, problem: bool, says: str
+) -> None:
+    """DescribeFlowLogs refused: never "no flow log is enabled" nor "enable VPC flow logs";
+    --flows-source is suggested only to a user who has not passed it."""
+    from tui.headless.diagnose import _flows
+
+    emulator.faults.add(FaultRule("ec2", "DescribeFlowLogs", "access_denied"))
+    settings = Settings(region=world.region, flows_source=flows_source)
+    c = Collected(settings.window(DEMO_NOW))
+    await _flows(aws, settings, c, c.window, None)
+    said = " | ".join(c.notes + [p.message + " " + p.hint for p in c.problems])
+    assert "no flow log is enabled" not in said and "enable VPC flow logs" not in said, said
+    assert says in said, said
+    assert ("--flows-source" in said) is (flows_source is None), said
+    listed = [p.message for p in c.problems if "could not be listed" in p.message]
+    assert len(listed) == problem, c.problems

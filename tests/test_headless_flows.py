@@ -9,8 +9,11 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from tui.demo.server import FaultRule
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -472,3 +475,95 @@ def test_a_pipe_is_read_as_a_source(body: bytes, engine: str) -> None:
     rows = list(csv.DictReader(io.StringIO(proc.stdout.decode())))
     assert [(r["interface_id"], r["action"]) for r in rows] == [("eni-p", "REJECT")], stderr
     assert "seekable" not in stderr
+
+
+_GOOD = "2 123 eni-1 10.0.0.1 10.0.0.2 1 2 6 1 40 1 2 ACCEPT OK\n"
+_TRAIL = '{"Records": [{"eventName": "StartInstances", "eventSource": "ec2.amazonaws.com"}]}\n'
+_WHOLE = gzip.compress((_GOOD * 5000).encode())
+_TRUNCATED = _WHOLE[: len(_WHOLE) // 3]
+
+
+@pytest.mark.parametrize(
+    ("files", "engine", "code", "counts", "loss"),
+    [
+        # a CloudTrail file given by mistake: named, skipped, no data lost
+        ({"trail.json": _TRAIL}, "auto", 2, "bad files 0, not flow logs 1", False),
+        # a README and a CloudTrail file among flow logs
+        (
+            {"a.log": _GOOD, "README.txt": "Flow logs of prod\n", "trail.json": _TRAIL},
+            "auto",
+            0,
+            "bad lines 1, bad files 0, not flow logs 1",
+            False,
+        ),
+        (
+            {"a.log": _GOOD, "README.txt": "Flow logs of prod\n", "trail.json": _TRAIL},
+            "python",
+            0,
+            "bad lines 1, bad files 0, not flow logs 1",
+            False,
+        ),
+        # a truncated gzip is real loss, and says so
+        ({"a.log": _GOOD, "b.log.gz": _TRUNCATED}, "auto", 0, "bad files 1", True),
+        ({"trail.json": _TRAIL, "b.log.gz": _TRUNCATED}, "auto", 0, "not flow logs 1", True),
+    ],
+)
+def test_a_file_that_is_not_a_flow_log_is_named_and_skipped_not_data_loss(
+    tmp_path: Path, files: dict[str, str | bytes], engine: str, code: int, counts: str, loss: bool
+) -> None:
+    """A README or a CloudTrail file beside the flow logs is not lost data: it is counted and
+    named as not a flow log; DATA LOSS stays for files whose records are missing."""
+    for name, body in files.items():
+        path = tmp_path / name
+        path.write_bytes(body) if isinstance(body, bytes) else path.write_text(body)
+    args = [str(tmp_path / n) for n in files]
+    proc = _run(*args, "--engine", engine, "--format", "csv")
+    assert proc.returncode == code, proc.stderr
+    assert counts in proc.stderr
+    assert ("DATA LOSS" in proc.stderr) is loss, proc.stderr
+    if "trail.json" in files:
+        why = "not a flow log: JSON that holds no flow-log line"
+        assert f"hamari: not read: {tmp_path / 'trail.json'}: {why}" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("source", "code", "says"),
+    [
+        ([], 2, "name the source: --source cwl:LOG_GROUP"),
+        (["--source", "FILE"], 0, "reading FILE as you named it"),
+    ],
+    ids=["no-source", "source-named"],
+)
+def test_flow_logs_not_listed_advice_depends_on_the_source_named(
+    worlds: Any, emulator: Any, tmp_path: Path, source: list[str], code: int, says: str
+) -> None:
+    """DescribeFlowLogs refused: never "no flow log is enabled" nor "returned none"; --source
+    is suggested only to a user who has not passed it."""
+    from tests.world2 import aws_env, window_args
+
+    world = worlds.demo
+    path = tmp_path / "a.log"
+    path.write_text(_GOOD)
+    source = [str(path) if a == "FILE" else a for a in source]
+    says = says.replace("FILE", str(path))
+    emulator.faults.add(FaultRule("ec2", "DescribeFlowLogs", "access_denied"))
+    try:
+        proc = subprocess.run(
+            [
+                *(sys.executable, "-m", "tui", "flows", "--endpoint-url", world.url),
+                *("--region", world.region, "--explain", *window_args(world), *source),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=90,
+            cwd=ROOT,
+            env=aws_env(world),
+        )
+    finally:
+        emulator.faults.clear()
+    assert proc.returncode == code, proc.stderr
+    err = proc.stderr
+    assert "could not be listed (Not allowed to call ec2:DescribeFlowLogs)" in err, err
+    assert says in err, err
+    assert ("--source cwl:" in err) is (not source), err
+    assert "no flow log is enabled" not in err and "returned none" not in err, err

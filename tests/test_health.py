@@ -269,3 +269,46 @@ async def test_demo_report_flags_the_legacy_vpc(emulator: Any, world: Any) -> No
     assert "free" in store.detail and store.status in ("ok", "warn")
     status, count = report.badge()
     assert status == "warn" and count >= 1
+
+
+def _unlisted() -> Topology:
+    """The topology when DescribeFlowLogs was refused: the flow logs are unknown, not absent."""
+    from dataclasses import replace
+
+    return replace(topology(()), warnings=("flow logs: Not allowed to call ec2:DescribeFlowLogs.",))
+
+
+@pytest.mark.parametrize(
+    ("source", "says", "never"),
+    [
+        (None, "name the source: --flows-source cwl:LOG_GROUP", "as you named it"),
+        ("", "name the source: --flows-source cwl:LOG_GROUP", "as you named it"),
+        ("auto", "name the source: --flows-source cwl:LOG_GROUP", "as you named it"),
+        ("cwl:/vpc/flows", "reading cwl:/vpc/flows as you named it", "--flows-source"),
+        ("s3://flows/AWSLogs/", "reading s3://flows/AWSLogs/ as you named it", "--flows-source"),
+        ("./flows/", "reading ./flows/ as you named it", "--flows-source"),
+    ],
+)
+def test_flow_logs_not_listed_says_what_to_do_given_the_source_named(
+    source: str | None, says: str, never: str
+) -> None:
+    """DescribeFlowLogs refused: the pane never says flow logs do not exist, and suggests
+    --flows-source only to a user who has not already passed it."""
+    from tui.panes.flowtext import flow_log_warning
+
+    warning = flow_log_warning(_unlisted(), None, "123456789012", "us-east-1", source)
+    assert warning is not None
+    text = warning.plain
+    assert "could not be listed (Not allowed to call ec2:DescribeFlowLogs)" in text, text
+    assert says in text and never not in text, text
+    assert "No VPC flow logs exist" not in text and "create-flow-logs" not in text
+
+
+def test_flow_logs_not_listed_are_unknown_in_health_not_missing() -> None:
+    """Nothing is said to lack flow logs (nor a create command offered) when they could not
+    be listed at all."""
+    unlisted = _unlisted()
+    assert unlisted.vpcs_without_flow_logs() == []
+    checks = flow_log_checks(unlisted, focus=("subnet-1",), region="us-east-1")
+    assert [(c.status, c.fix_command) for c in checks] == [("unknown", None)]
+    assert "ec2:DescribeFlowLogs" in checks[0].detail

@@ -551,6 +551,8 @@ async def test_one_refused_describe_is_named_and_the_pane_recovers_when_granted(
         said = _text(warning)
         assert warning.has_class("-shown") and f"ec2:{operation}" in said
         assert "No VPC flow logs exist" not in said and "create-flow-logs" not in said
+        if operation == "DescribeFlowLogs":  # no --flows-source was given: naming one helps
+            assert "name the source: --flows-source cwl:LOG_GROUP" in said, said
         assert (pane.loaded_count > 0) is records_load
         emulator.faults.clear()
         pane.wake()

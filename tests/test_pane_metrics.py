@@ -7,6 +7,7 @@ from typing import Any
 import boto3
 import pytest
 from rich.text import Text
+from textual.widgets import OptionList
 
 from tests.apptools import demo_app, wait_for
 from tests.demo_fixtures import DEMO_NOW
@@ -16,9 +17,9 @@ from tui.demo.server import FaultRule
 from tui.dialogs.chart import ChartScreen
 from tui.models.metrics import MetricSpec
 from tui.models.metrics.units import format_value
-from tui.models.text import display_safe
+from tui.models.text import display_safe, name_label
 from tui.panes.base import ErrorPanel, Pane
-from tui.panes.metrics import MetricsPane, SeriesRow
+from tui.panes.metrics import MetricsPane, ResourceHeader, SeriesRow
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +128,8 @@ async def test_hostile_name_tag_and_metric_name_show_literally(
     xml_safe = [
         h for h in HOSTILE if not any(ord(c) < 0x20 or 0xD800 <= ord(c) < 0xE000 for c in h)
     ]
-    hostile = "".join(xml_safe)
+    # The link markup first: a long Name is cut (its id stays on the line), the cut shows it.
+    hostile = "".join(sorted(xml_safe, key=lambda h: not h.startswith("[link=")))
     assert "\x9b" in hostile and "[/]" in hostile and "\u202e" in hostile
     ec2 = boto3.client(
         "ec2",
@@ -164,6 +166,7 @@ async def test_hostile_name_tag_and_metric_name_show_literally(
             await pilot.pause(0.2)
             status = plain(pane.query_one(".pane-status"))
             assert display_safe(hostile)[:20] in status
+            assert f"{name_label(hostile)} {pane.target.resource_id}" in status
             texts = [status] + [plain(w) for w in pane.query(".series-label, ResourceHeader")]
             bad = ("\x1b", "\x07", "\x9b", "\x9d", "\u202e")
             assert all(not any(b in t for b in bad) for t in texts)
@@ -174,6 +177,42 @@ async def test_hostile_name_tag_and_metric_name_show_literally(
         ec2.create_tags(
             Resources=[demo_world.slow_instance_id], Tags=[{"Key": "Name", "Value": "app-db-01"}]
         )
+
+
+async def test_a_name_tag_of_only_blanks_shows_the_instance_id(
+    emulator: Any, demo_world: Any
+) -> None:
+    """A Name of spaces, tabs, newlines, zero-width and bidi characters left the status line
+    blank after "◎" (the id pushed off the line): the id stands where the name would. (Each
+    kind of blank name: tests/test_text_safety.py.)"""
+    blank = " " * 300 + "\t\n" + "\u200b" * 20 + "\u202e\u2066" + "\u3000"
+    iid = demo_world.slow_instance_id
+    ec2 = boto3.client(
+        "ec2",
+        endpoint_url=emulator.url,
+        region_name=demo_world.region,
+        aws_access_key_id="AKIAHAMARIDEMO000000",
+        aws_secret_access_key="x",
+    )
+    ec2.create_tags(Resources=[iid], Tags=[{"Key": "Name", "Value": blank}])
+    try:
+        app = demo_app(emulator, demo_world)
+        async with app.run_test(size=(120, 36), notifications=True) as pilot:
+            await pilot.press("2")
+            pane = app.screen.query_one(MetricsPane)
+            assert await wait_for(pilot, lambda: loaded(pane)), plain(pane.query_one(ErrorPanel))
+            assert pane.target is not None and pane.target.resource_id == iid
+            await pilot.pause(0.2)
+            status = plain(pane.query_one(".pane-status"))
+            assert status.startswith(f"◎ {iid} m5.large running · "), status
+            header = plain(next(iter(pane.query(ResourceHeader))))
+            assert header.startswith(f"{iid} m5.large EBS "), header
+            picker = pane.query_one("#metrics-picker", OptionList)
+            assert await wait_for(pilot, lambda: picker.get_option_index(iid) >= 0, 10)
+            option = picker.get_option_at_index(picker.get_option_index(iid)).prompt
+            assert str(getattr(option, "plain", option)).startswith(f"● {iid}  "), option
+    finally:
+        ec2.create_tags(Resources=[iid], Tags=[{"Key": "Name", "Value": "app-db-01"}])
 
 
 @pytest.mark.parametrize(

@@ -194,11 +194,15 @@ async def test_a_focus_that_hides_the_evidence_says_so_and_u_clears_it(
 async def test_b_lists_what_was_skipped_by_file_and_line_escaped(
     emulator: Any, world: Any, tmp_path: Path
 ) -> None:
-    flows_file = tmp_path / "flows.log"
+    (tmp_path / "flows").mkdir()
+    flows_file = tmp_path / "flows" / "flows.log"
     hostile = HOSTILE[0] + HOSTILE[-6]  # OSC 52 and markup
     lines = [flow_line(0), f"garbage {hostile} line", flow_line(1), "2 too few fields"]
     flows_file.write_text("\n".join(lines) + "\n")
-    app = app_reading(emulator, world, flows_source=str(flows_file), trail_source=str(tmp_path))
+    # a CloudTrail file among the flow logs: not a flow log, named and skipped, no data loss
+    (tmp_path / "flows" / "trail.json").write_text('{"Records": [{"eventName": "RunInstances"}]}')
+    flows_dir = str(flows_file.parent)
+    app = app_reading(emulator, world, flows_source=flows_dir, trail_source=str(tmp_path))
     async with app.run_test(size=(120, 36), notifications=True) as pilot:
         main = app.screen
         flows = main.query_one(FlowsPane)
@@ -206,13 +210,17 @@ async def test_b_lists_what_was_skipped_by_file_and_line_escaped(
         await pilot.press("3")
         await pilot.pause(0.2)
         assert "bad 2 ln/0 files (b: list)" in status(flows)
+        assert "1 file not a flow log (b: list)" in status(flows)
         await pilot.press("b")
         assert await wait_for(pilot, lambda: isinstance(app.screen, SkippedScreen), 5)
         screen = app.screen
         assert isinstance(screen, SkippedScreen)
         shown = [skipped_prompt(item).plain for item in screen.items]
-        assert len(shown) == 2
+        assert len(shown) == 3
         assert shown[0].startswith(f"{flows_file}:2 ") and shown[1].startswith(f"{flows_file}:4 ")
+        not_flow = f"{flows_file.parent / 'trail.json'}  not a flow log: JSON that holds no"
+        assert shown[2].startswith(not_flow)
+        assert "Flow logs: 3 skipped" in screen.caption().plain
         assert all("\x1b" not in s and "\x07" not in s for s in shown)
         await pilot.press("escape")
         assert await wait_for(pilot, lambda: isinstance(app.screen, MainScreen), 5)

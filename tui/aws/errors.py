@@ -364,6 +364,15 @@ def translate(
         exc, bce.EndpointConnectionError | bce.ConnectionClosedError | bce.HTTPClientError
     ):
         url = getattr(exc, "kwargs", {}).get("endpoint_url", "")
+        host = _unresolved_host(exc)
+        if host is not None:
+            return EndpointUnreachableError(
+                f"The name {host} does not resolve (DNS), so {action} could not be sent.",
+                hint="Check the endpoint's spelling (--endpoint-url, AWS_ENDPOINT_URL_*), the "
+                "bastion's DNS (/etc/resolv.conf), or the VPC endpoint's private DNS; hamari "
+                "keeps what it loaded and retries.",
+                **where,
+            )
         if isinstance(exc, bce.ConnectionClosedError):
             return EndpointUnreachableError(
                 f"The connection to {url or 'the AWS endpoint'} closed before {action} answered.",
@@ -391,6 +400,33 @@ def translate(
         )
     name = type(exc).__name__
     return HamariError(f"{action}: {name}: {_one_line(str(exc))}", **where)
+
+
+def _unresolved_host(exc: BaseException) -> str | None:
+    """The host name whose DNS lookup failed under ``exc``, or None when that is not the cause.
+
+    aiohttp's ClientConnectorDNSError (or a bare ``socket.gaierror``) sits in the botocore
+    error's ``kwargs["error"]`` or in its cause chain.
+    """
+    import socket
+
+    seen: list[BaseException] = []
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        cur = todo.pop()
+        if cur is None or any(cur is s for s in seen) or len(seen) > 10:
+            continue
+        seen.append(cur)
+        if type(cur).__name__ == "ClientConnectorDNSError" or isinstance(cur, socket.gaierror):
+            key = getattr(cur, "_conn_key", None) or getattr(cur, "args", (None,))[0]
+            host = getattr(key, "host", None)
+            if host:
+                return str(host)
+            url = getattr(exc, "kwargs", {}).get("endpoint_url", "")
+            return url.split("//", 1)[-1].split("/", 1)[0].rsplit(":", 1)[0] or "the endpoint"
+        error = getattr(cur, "kwargs", {}).get("error") if hasattr(cur, "kwargs") else None
+        todo += [error, cur.__cause__, cur.__context__]
+    return None
 
 
 def _one_line(text: str, limit: int = 200) -> str:

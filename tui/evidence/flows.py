@@ -83,6 +83,7 @@ class Counts:
     pages: int = 0
     bad_lines: int = 0
     bad_files: int = 0
+    not_flow_logs: int = 0  # files skipped as not flow logs at all (a README): no record lost
     nodata: int = 0
     skipdata: int = 0
     dropped: int = 0  # no longer in memory (still in the store when there is one)
@@ -97,6 +98,7 @@ class Counts:
         """Add a finished source's counters (bad lines and files, NODATA, SKIPDATA)."""
         self.bad_lines += int(getattr(stats, "bad_lines", 0) or 0)
         self.bad_files += int(getattr(stats, "bad_files", 0) or 0)
+        self.not_flow_logs += int(getattr(stats, "not_flow_logs", 0) or 0)
         self.nodata += int(getattr(stats, "nodata", 0) or 0)
         self.skipdata += int(getattr(stats, "skipdata", 0) or 0)
 

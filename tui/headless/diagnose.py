@@ -195,13 +195,21 @@ async def _flows(
     from tui.aws.flowsources import open_plan
     from tui.models.findings import explain_rejections
     from tui.models.flowlog import one_sided_conversations
-    from tui.models.flowplan import NoFlowLogs, plan_sources
+    from tui.models.flowplan import NoFlowLogs, plan_sources, unlisted_advice
+    from tui.models.network import FLOW_LOGS_PART
 
+    not_listed: str | None = None  # why DescribeFlowLogs was refused
+    why = ""
     if aws is not None:
         from tui.aws.network import load_topology
 
         c.topology = await load_topology(aws)
+        not_listed = c.topology.part_warning(FLOW_LOGS_PART)
+        why = (not_listed or "").rstrip(".")
         for warning in c.topology.warnings:
+            if not_listed is not None and warning == f"{FLOW_LOGS_PART}: {not_listed}":
+                advice = unlisted_advice(settings.flows_source, format_flag=None)
+                warning = f"the region's VPC flow logs could not be listed ({why}): {advice}"
             c.notes.append(f"flows: {warning}")
         for vpc in c.topology.vpcs_without_flow_logs():
             name = c.topology.names.get(vpc)
@@ -212,6 +220,17 @@ async def _flows(
     try:
         plans = plan_sources(settings.flows_source, flow_logs)
     except NoFlowLogs:
+        if not_listed is not None:  # not "none exist": they could not be listed
+            c.problems.append(
+                Problem(
+                    "flows",
+                    f"the region's VPC flow logs could not be listed ({why}), so hamari "
+                    "cannot tell where flow records are",
+                    "grant ec2:DescribeFlowLogs, or pass --flows-source cwl:LOG_GROUP, "
+                    "s3://bucket/prefix or a folder",
+                )
+            )
+            return
         c.problems.append(
             Problem(
                 "flows",

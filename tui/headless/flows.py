@@ -408,6 +408,7 @@ def _summary(
         total.records += s.records
         total.bad_lines += s.bad_lines
         total.bad_files += s.bad_files
+        total.not_flow_logs += s.not_flow_logs
         total.nodata += s.nodata
         total.skipdata += s.skipdata
     read = total.records + total.nodata + total.skipdata
@@ -417,6 +418,8 @@ def _summary(
         f"NODATA {total.nodata}, SKIPDATA {total.skipdata}, "
         f"bad lines {total.bad_lines}, bad files {total.bad_files}"
     )
+    if total.not_flow_logs:  # a README or a CloudTrail file beside the logs: no record is lost
+        text += f", not flow logs {total.not_flow_logs} (skipped, each named above)"
     if total.data_loss:
         text += " — DATA LOSS: some records are missing"
     # Whole files not read have a line of their own (see _report); these are lines.
@@ -485,6 +488,8 @@ async def collect_and_write(settings: Settings, ns: argparse.Namespace, flt: Flo
     """Open the source, stream, filter and write; returns the exit status."""
     from tui.aws.network import load_topology
     from tui.headless.common import open_aws
+    from tui.models.flowplan import unlisted_advice
+    from tui.models.network import FLOW_LOGS_PART
 
     kind, value = parse_source(ns.source or settings.flows_source or "")
     now = datetime.now(UTC)
@@ -500,9 +505,17 @@ async def collect_and_write(settings: Settings, ns: argparse.Namespace, flt: Flo
             topology = await load_topology(aws)
         except Exception as exc:  # the records still stream without names
             print(f"hamari: warning: network topology not loaded: {exc}", file=sys.stderr)
+        named = ns.source or settings.flows_source
+        unlisted = topology.part_warning(FLOW_LOGS_PART) if topology is not None else None
+        why = (unlisted or "").rstrip(".")
         if topology is not None:
             for warning in topology.warnings:
-                print(f"hamari: warning: {warning}", file=sys.stderr)
+                if unlisted is not None and warning == f"{FLOW_LOGS_PART}: {unlisted}":
+                    advice = unlisted_advice(
+                        named, source_flag="--source", format_flag="--log-format"
+                    )
+                    warning = f"the region's VPC flow logs could not be listed ({why}): {advice}"
+                print(f"hamari: warning: {display_safe(warning)}", file=sys.stderr)
             for vpc in topology.vpcs_without_flow_logs():
                 name = topology.names.get(vpc)
                 label = f"{vpc} ({name})" if name else vpc
@@ -518,6 +531,13 @@ async def collect_and_write(settings: Settings, ns: argparse.Namespace, flt: Flo
                 "Narrow --since/--until or --filter, raise --max-gb, or pass --yes.",
             )
         except _NoFlowLogs:
+            if unlisted is not None:  # not "none exist": they could not be listed
+                return fail(
+                    f"the VPC flow logs of {aws.region} could not be listed ({why}), so "
+                    "hamari cannot tell where flow records are.",
+                    "Grant ec2:DescribeFlowLogs, or name the source: --source cwl:LOG_GROUP, "
+                    "s3://bucket/prefix or PATH.",
+                )
             return fail(
                 f"no flow logs found in {aws.region} (DescribeFlowLogs returned none "
                 "delivered to CloudWatch Logs or S3).",

@@ -26,6 +26,7 @@ from tui.models.metrics.assessment import Assessment, evaluate
 from tui.models.metrics.catalogue import MetricSpec, instance_presets, volume_presets
 from tui.models.metrics.limits import EXHAUSTED_BALANCE_PCT
 from tui.models.metrics.series import Series, data_note
+from tui.models.text import name_label
 
 SWEEP_SECONDS: Final = 300.0
 """The shortest time between two sweeps: limits are judged over minutes, not seconds."""
@@ -76,8 +77,10 @@ class FleetInstance:
 
     @property
     def label(self) -> str:
-        """How people know it: ``app-db-01 (i-0abc…)``, or the ID alone."""
-        return f"{self.name} ({self.instance_id})" if self.name else self.instance_id
+        """How people know it: ``app-db-01 (i-0abc…)``, or the ID alone (also when the Name
+        tag shows nothing: only whitespace, zero-width or bidi characters)."""
+        name = name_label(self.name, None)
+        return f"{name} ({self.instance_id})" if name else self.instance_id
 
 
 def sweep_specs(item: FleetInstance) -> list[MetricSpec]:

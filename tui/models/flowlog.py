@@ -621,6 +621,10 @@ class BadLine:
     text: str
 
 
+NOT_A_FLOW_LOG: Final = "not a flow log: "
+"""How the reason of a file judged not a flow log at all starts (see ``not_flow_logs``)."""
+
+
 @dataclass(slots=True)
 class ParseStats:
     """Counters shown to the user beside the records.
@@ -630,7 +634,10 @@ class ParseStats:
         bad_lines: Lines that could not be parsed (wrong field count, non-numeric number).
         nodata: NODATA rows: no traffic in the interval.
         skipdata: SKIPDATA rows: the flow-log service dropped records (data loss).
-        bad_files: Files that could not be read completely (truncated gzip, corrupt parquet).
+        bad_files: Files that could not be read completely (truncated gzip, corrupt parquet):
+            records are missing.
+        not_flow_logs: Files nothing was read from because they are not flow logs at all (JSON
+            such as a CloudTrail file): skipped and named in :attr:`skipped`, no data loss.
         headers: Header lines seen (each one switches the format).
         samples: The first few bad lines and files, for display.
         files: Files opened.
@@ -645,6 +652,7 @@ class ParseStats:
     nodata: int = 0
     skipdata: int = 0
     bad_files: int = 0
+    not_flow_logs: int = 0
     headers: int = 0
     samples: list[BadLine] = field(default_factory=list)
     files: int = 0
@@ -683,9 +691,14 @@ class ParseStats:
         """
         self.files += 1
         if error is not None:
+            kept = self.rows - mark[0]
+            if not kept and error.startswith(NOT_A_FLOW_LOG):
+                self.not_flow_logs += 1  # skipped and named, but nothing of a flow log is lost
+                self.note(source, 0, error)
+                self.skipped.append((source, error))
+                return
             self.bad_files += 1
             self.note(source, 0, error)
-            kept = self.rows - mark[0]
             if kept:
                 self.partial.append((source, f"{error} ({kept} rows before it were read)"))
             else:
@@ -700,7 +713,9 @@ class ParseStats:
         first = next((b for b in self.samples[mark[2] :] if b.source == source), None)
         where = f" (line {first.lineno}: {first.reason})" if first is not None else ""
         lines = "its one line is not" if bad == 1 else f"none of its {bad} lines is"
-        self.skipped.append((source, f"not a flow log: {lines} a flow-log record{where}"))
+        # Not counted in not_flow_logs: a flow log in a layout not given reads the same way,
+        # so its lines stay bad lines (counted above), and the file is named here.
+        self.skipped.append((source, f"{NOT_A_FLOW_LOG}{lines} a flow-log record{where}"))
 
     @property
     def data_loss(self) -> bool:
@@ -1259,9 +1274,9 @@ def file_error(exc: BaseException, path: Path, lineno: int = 0) -> str:
     if path.suffix.lower() == ".parquet" or isinstance(exc, CorruptParquetError):
         return f"corrupt Parquet: {text}"
     if isinstance(exc, RecursionError):
-        return "not a flow log: JSON nested too deeply"
+        return f"{NOT_A_FLOW_LOG}JSON nested too deeply"
     if isinstance(exc, ValueError) and ("JSON" in text or isinstance(exc, json.JSONDecodeError)):
-        return f"not a flow log: {text}"
+        return f"{NOT_A_FLOW_LOG}{text}"
     return f"{type(exc).__name__}: {text}"
 
 

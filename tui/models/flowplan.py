@@ -16,7 +16,7 @@ from typing import Literal
 from tui.models.flowlog import DEFAULT_FORMAT, parse_source
 from tui.models.network import FlowLogConfig
 
-__all__ = ["FlowPlan", "NoFlowLogs", "pick_default", "plan_sources"]
+__all__ = ["FlowPlan", "NoFlowLogs", "pick_default", "plan_sources", "unlisted_advice"]
 
 PlanKind = Literal["local", "s3", "cwl"]
 
@@ -52,6 +52,36 @@ class FlowPlan:
     def live(self) -> bool:
         """True when new records keep arriving (CloudWatch Logs can be followed)."""
         return self.kind == "cwl"
+
+
+def unlisted_advice(
+    source: str | None,
+    *,
+    source_flag: str = "--flows-source",
+    format_flag: str | None = "--flows-format",
+) -> str:
+    """What to do when the region's flow logs could not be listed (DescribeFlowLogs refused).
+
+    Without a source hamari cannot tell where flow records are, so the user names one; with one
+    (``source``, as given by the user) it is read as given, and only what DescribeFlowLogs adds
+    is missing: which VPCs log at all, and the layout of records without a header line.
+
+    Args:
+        source: The source the user named (``--flows-source``/``--source``), or None/"".
+        source_flag: The flag that names a source, in the words of the command at hand.
+        format_flag: The flag that gives the log format, likewise (None: the command has none).
+    """
+    if parse_source(source or "")[0] != "auto":
+        fmt = f" unless {format_flag} gives theirs" if format_flag else ""
+        return (
+            f"reading {(source or '').strip()} as you named it; which VPCs have flow logs is "
+            f"unknown, and records without a header line are read in the default format{fmt}. "
+            "Grant ec2:DescribeFlowLogs to know both."
+        )
+    return (
+        "hamari cannot tell where flow records are. Grant ec2:DescribeFlowLogs, or name the "
+        f"source: {source_flag} cwl:LOG_GROUP (or s3://BUCKET/PREFIX/, or a folder of files)."
+    )
 
 
 def _s3_plan(bucket: str, prefix: str, config: FlowLogConfig | None) -> FlowPlan:

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Final, Literal
 
 from tui.models.flowlog import DEFAULT_FORMAT
-from tui.models.network import FlowLogConfig, Topology
+from tui.models.network import FLOW_LOGS_PART, FlowLogConfig, Topology
 
 Status = Literal["ok", "warn", "missing", "unknown"]
 SYMBOLS: Mapping[str, str] = {"ok": "✓", "warn": "▲", "missing": "✗", "unknown": "?"}
@@ -409,6 +409,17 @@ def flow_log_checks(
         focus: Subnet / ENI / VPC ids of the focused resource (an instance's ENIs and subnet).
         region: For the fix commands.
     """
+    denied = topology.part_warning(FLOW_LOGS_PART)
+    if not topology.flow_logs and denied is not None:  # unknown, not "missing"
+        why = denied.rstrip(".")
+        return [
+            HealthCheck(
+                "flow logs",
+                "unknown",
+                f"could not be listed ({why}): grant ec2:DescribeFlowLogs",
+                FLOW_COST,
+            )
+        ]
     vpc_ids = sorted(
         set(topology.vpcs)
         | {s.vpc_id for s in topology.subnets.values()}

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from tui.models.text import name_label
+
 
 @dataclass(frozen=True)
 class VolumeInfo:
@@ -87,8 +89,9 @@ class InstanceInfo:
 
     @property
     def label(self) -> str:
-        """``i-… (name)`` or the id alone."""
-        return f"{self.instance_id} ({self.name})" if self.name else self.instance_id
+        """``i-… (name)`` or the id alone (also when the Name tag shows nothing)."""
+        name = name_label(self.name, None)
+        return f"{self.instance_id} ({name})" if name else self.instance_id
 
     @property
     def kms_key_ids(self) -> tuple[str, ...]:

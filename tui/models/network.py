@@ -372,8 +372,12 @@ class Topology:
         """VPCs (with subnets or interfaces) that no VPC-level or narrower flow log covers.
 
         A VPC is listed when neither it nor any of its subnets or ENIs has a flow log: that is
-        where "are logs being written?" is answered "no" before anyone has to look.
+        where "are logs being written?" is answered "no" before anyone has to look. None is
+        listed when the flow logs could not be listed (DescribeFlowLogs refused): unknown is not
+        "no" (:meth:`part_warning` says why).
         """
+        if self.part_warning(FLOW_LOGS_PART) is not None:
+            return []
         vpc_ids = set(self.vpcs) | {s.vpc_id for s in self.subnets.values()}
         vpc_ids |= {e.vpc_id for e in self.enis.values()}
         logged = {fl.resource_id for fl in self.flow_logs}

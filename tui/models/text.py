@@ -148,3 +148,32 @@ def clip(text: str, width: int, ellipsis: str = "…") -> str:
     if len(text) <= width:
         return text
     return text[: max(0, width - len(ellipsis))] + ellipsis
+
+
+_SPACE_RUN: Final = re.compile(r"\s+")
+
+#: Characters of a Name tag shown beside its id at most (AWS allows 256).
+NAME_WIDTH: Final = 32
+
+
+def has_visible(value: object) -> bool:
+    """True when ``value`` holds a character a reader can see or type: not only whitespace
+    (spaces, tabs, newlines, no-break or ideographic spaces) nor control, zero-width or bidi
+    characters. A Name tag without one names nothing: show the resource's id instead."""
+    if value is None:
+        return False
+    text = value if isinstance(value, str) else str(value)
+    return bool(_ONE_LINE.sub("", _SPACE_RUN.sub("", text)))
+
+
+def name_label(value: object, width: int | None = NAME_WIDTH) -> str:
+    """A Name tag (untrusted) as a one-line label beside its resource's id.
+
+    ``""`` when it holds nothing visible (:func:`has_visible`), so the caller shows the id
+    alone; otherwise display-safe, outer whitespace dropped, each inner run of whitespace one
+    space, cut at ``width`` characters (None: not cut), so an id after it stays on screen.
+    """
+    if not has_visible(value):
+        return ""
+    text = _SPACE_RUN.sub(" ", str(value).strip())
+    return display_safe(text) if width is None else clip(display_safe(text), width)

@@ -544,6 +544,7 @@ class FlowsPane(FlowLoader, FlowRemote, Pane):
         c = self.counts
         bad_lines = c.bad_lines + int(getattr(pending, "bad_lines", 0) or 0)
         bad_files = c.bad_files + int(getattr(pending, "bad_files", 0) or 0)
+        not_flow = c.not_flow_logs + int(getattr(pending, "not_flow_logs", 0) or 0)
         nodata = c.nodata + int(getattr(pending, "nodata", 0) or 0)
         skipdata = c.skipdata + int(getattr(pending, "skipdata", 0) or 0)
         self.border_subtitle = display_safe(c.source) if c.source else None
@@ -571,6 +572,9 @@ class FlowsPane(FlowLoader, FlowRemote, Pane):
         text.append(f" · {c.pages} pg")
         if bad_lines or bad_files:
             text.append(f" · bad {bad_lines} ln/{bad_files} files (b: list)", style="yellow")
+        if not_flow:
+            what = "file not a flow log" if not_flow == 1 else "files not flow logs"
+            text.append(f" · {not_flow} {what} (b: list)", style="yellow")
         if self.evidence.layout_guessed:
             text.append(" · layout guessed from the field count (--flows-format)", style="yellow")
         text.append(f" · NODATA {nodata}")
@@ -632,8 +636,9 @@ class FlowsPane(FlowLoader, FlowRemote, Pane):
         if not self.is_mounted:
             return
         warning = self.query_one("#flows-warning", Static)
+        source = host(self).settings.flows_source
         text = flow_log_warning(
-            self.topology, self.focused_resource, self._account(), self._region()
+            self.topology, self.focused_resource, self._account(), self._region(), source
         )
         if text is None:
             warning.remove_class("-shown")
@@ -835,7 +840,8 @@ class FlowsPane(FlowLoader, FlowRemote, Pane):
         return self.evidence.skipped_items()
 
     def skipped_total(self) -> int:
-        return self.counts.bad_lines + self.counts.bad_files
+        c = self.counts
+        return c.bad_lines + c.bad_files + c.not_flow_logs
 
     def load_snapshot(
         self, records: Sequence[FlowRecord], topology: Any, queries: dict[str, Any]

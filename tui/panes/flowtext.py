@@ -12,6 +12,7 @@ from typing import Any
 
 from rich.text import Text
 
+from tui.models.flowplan import unlisted_advice
 from tui.models.health import partition_of
 from tui.models.nacl import explain
 from tui.models.network import FLOW_LOGS_PART, Topology
@@ -104,14 +105,19 @@ def explanation_line(exp: Any) -> Text:
 
 
 def flow_log_warning(
-    topology: Topology | None, focused: str | None, account: str, region: str = ""
+    topology: Topology | None,
+    focused: str | None,
+    account: str,
+    region: str = "",
+    source: str | None = None,
 ) -> Text | None:
     """A warning when no flow log covers the focused resource, or none exists at all (with the
     command that enables them, its role ARN in ``region``'s partition), or the network could be
-    described only in part (each refused Describe* named)."""
+    described only in part (each refused Describe* named). ``source`` is the user's
+    ``--flows-source``: when the flow logs cannot be listed, naming it is no longer the advice."""
     if topology is None:
         return None
-    text = _coverage_warning(topology, focused, account, region)
+    text = _coverage_warning(topology, focused, account, region, source)
     others = [w for w in topology.warnings if not w.startswith(f"{FLOW_LOGS_PART}: ")]
     if not others:
         return text
@@ -123,17 +129,14 @@ def flow_log_warning(
 
 
 def _coverage_warning(
-    topology: Topology, focused: str | None, account: str, region: str
+    topology: Topology, focused: str | None, account: str, region: str, source: str | None
 ) -> Text | None:
     denied = topology.part_warning(FLOW_LOGS_PART)
     if not topology.flow_logs and denied is not None:
         # Not "no flow logs exist": they could not be listed, so hamari cannot tell.
         text = Text("⚠ The region's VPC flow logs could not be listed", style="bold yellow")
-        text.append(f" ({display_safe(denied)}): hamari cannot tell where flow records are. ")
-        text.append(
-            "Grant ec2:DescribeFlowLogs, or name the source: hamari --flows-source "
-            "cwl:LOG_GROUP (or s3://BUCKET/PREFIX/)."
-        )
+        text.append(f" ({display_safe(denied.rstrip('.'))}): ")
+        text.append(display_safe(unlisted_advice(source)))
         return text
     if not topology.flow_logs:
         vpcs = topology.vpcs_without_flow_logs() or ["vpc-XXXXXXXX"]

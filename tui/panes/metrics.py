@@ -64,7 +64,7 @@ from tui.models.metrics.catalogue import MetricSpec
 from tui.models.metrics.limits import EXHAUSTED_BALANCE_PCT
 from tui.models.metrics.series import data_note
 from tui.models.metrics.units import fmt_number, format_value
-from tui.models.text import clip, display_safe
+from tui.models.text import clip, display_safe, name_label
 from tui.models.timewindow import TimeWindow
 from tui.panes.base import Pane
 from widgets.sparkline import LeanSparkline
@@ -359,8 +359,8 @@ def _resource_header(target: Target, resource_id: str, result: MetricsResult) ->
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(display_safe(resource_id))
     if target.instance is not None and resource_id == target.resource_id:
-        if target.name:
-            text.append(f" {display_safe(target.name)}")
+        if name_label(target.name):
+            text.append(f" {name_label(target.name)}")
         text.append(f" {display_safe(target.instance_type)}")
         lim = result.assessment.instance_limits
         if lim is not None:
@@ -375,9 +375,9 @@ def _resource_header(target: Target, resource_id: str, result: MetricsResult) ->
     vol = target.volume(resource_id)
     vlim = result.assessment.volume_limits.get(resource_id)
     if vol is not None:
-        name = target.name if target.kind == "volume" else ""
+        name = name_label(target.name) if target.kind == "volume" else ""
         if name:
-            text.append(f" {display_safe(name)}")
+            text.append(f" {name}")
         text.append(f" {display_safe(vol.get('VolumeType'))} {display_safe(vol.get('Size'))} GiB")
     if vlim is not None:
         parts = []
@@ -396,8 +396,8 @@ def _target_option(t: TargetSummary) -> Option:
     mark = "●" if t.state in ("running", "in-use") else "○"
     text.append(f"{mark} ")
     text.append(display_safe(t.resource_id), style="bold")
-    if t.name:
-        text.append(f" {clip(display_safe(t.name), 24)}")
+    if name_label(t.name):
+        text.append(f" {name_label(t.name, 24)}")
     text.append(f"  {display_safe(t.detail)} {display_safe(t.state)}", style="dim")
     return Option(text, id=t.resource_id)
 
@@ -786,8 +786,8 @@ class MetricsPane(Pane):
                 said = display_safe(redact(self._failure.message))
                 status.append(f" {said} — retrying", style="yellow")
             status.append(" · ")
-        if target.name:
-            status.append(display_safe(target.name) + " ", style="bold")
+        if name_label(target.name):  # a Name of only blanks would push the id off the line
+            status.append(name_label(target.name) + " ", style="bold")
         status.append(display_safe(target.resource_id))
         if target.instance_type:
             status.append(f" {display_safe(target.instance_type)}")

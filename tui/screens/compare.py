@@ -19,7 +19,7 @@ from textual.widgets import DataTable, Static
 from tui.aws.errors import HamariError
 from tui.host import host
 from tui.models.compare import CompareRow, TwinSide, compare, verdict
-from tui.models.text import clip, display_safe
+from tui.models.text import clip, display_safe, name_label
 from widgets.keybar import KeyBar
 
 DIFF_STYLE = "bold yellow"
@@ -122,11 +122,9 @@ class CompareScreen(Screen[None]):
         left, right = self.sides[0].instance, self.sides[1].instance  # type: ignore[index]
         table.add_column(Text(""), width=1, key="mark")
         table.add_column(Text("attribute"), width=18, key="attr")
+        table.add_column(Text(clip(name_label(left.name) or left.instance_id, width)), width=width)
         table.add_column(
-            Text(clip(display_safe(left.name or left.instance_id), width)), width=width
-        )
-        table.add_column(
-            Text(clip(display_safe(right.name or right.instance_id), width)), width=width
+            Text(clip(name_label(right.name) or right.instance_id, width)), width=width
         )
         current = None
         for index, row in enumerate(self.rows):
