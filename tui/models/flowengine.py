@@ -1191,6 +1191,7 @@ def scan_files(
     pure reader's (tests/test_flow_engines_agree.py), except that the pre-filter counts a
     well-formed line with a bad number (``x``, ``5.5``, a millisecond epoch) as a record or a
     status row unless it holds the literals: it never parses that line, and never shows it.
+    Likewise a short and a long line whose spaces add up, in one region, to whole lines.
 
     Args:
         paths: Files and folders.

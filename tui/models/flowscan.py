@@ -309,28 +309,50 @@ def _sift(data: Any, start: int, end: int, plan: _Plan) -> _Sifted:
                 keep((line_start, line_end))
         _flush(block, plan, keep)
         return n, nodata, skipdata, found
-    token = plan.walk[0]
-    others, pinned = plan.others, plan.pinned
+    token, column = plan.walk
+    pinned = plan.pinned
+    # A literal of an earlier column sits between the line's start and the walked one's hit, a
+    # later one between the hit and the line's end (each may share the space at their border):
+    # a line lacking one is passed over with one bound of it found, not both.
+    # (The walked literal pinned to a second column is checked by _placed alone: a line holding
+    # it once is then checked for its number of fields, as a bad line may hold the literals.)
+    before = [t for t, c in plan.others if c < column and t != token]
+    after = [t for t, c in plan.others if c >= column and t != token]
     find, rfind, count = _find, _rfind, _count
+    step = len(token)
     pos = start
     while (at := find(data, token, pos, end)) >= 0:
-        line_start = rfind(data, b"\n", start, at) + 1 or start
+        line_start = -1
+        missing = False
+        if before:
+            line_start = rfind(data, b"\n", start, at) + 1 or start
+            for t in before:
+                if find(data, t, line_start, at + 1) < 0:
+                    missing = True
+                    break
+            if missing:
+                pos = at + step  # this hit may not be in its column: a later one may be
+                continue
         line_end = find(data, b"\n", at, end)
         pos = line_end + 1
-        for t, _ in others:
-            if find(data, t, line_start, line_end) < 0:
+        for t in after:
+            if find(data, t, at + step - 1, line_end) < 0:
+                missing = True
                 break
-        else:
-            if _placed(data, line_start, line_end, pinned, columns, width):
-                line = data[line_start:line_end]
-                if plain is not None and plain(line):
-                    block.append(bytes(line))
-                    continue
-                _flush(block, plan, keep)
-                keep((line_start, line_end))
-            elif count(data, b" ", line_start, line_end) != spaces:  # the parser: a bad line
-                _flush(block, plan, keep)
-                keep((line_start, line_end))
+        if missing:
+            continue
+        if line_start < 0:
+            line_start = rfind(data, b"\n", start, at) + 1 or start
+        if _placed(data, line_start, line_end, pinned, columns, width):
+            line = data[line_start:line_end]
+            if plain is not None and plain(line):
+                block.append(bytes(line))
+                continue
+            _flush(block, plan, keep)
+            keep((line_start, line_end))
+        elif count(data, b" ", line_start, line_end) != spaces:  # the parser: a bad line
+            _flush(block, plan, keep)
+            keep((line_start, line_end))
     _flush(block, plan, keep)
     return n, nodata, skipdata, found
 
