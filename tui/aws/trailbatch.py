@@ -81,7 +81,7 @@ class S3Progress:
         objects_total: objects listed for the window.
         bytes_done: their listed sizes, read so far.
         bytes_total: the listed sizes of all of them.
-        events: events read so far, before the filter.
+        events: events read so far, before the filter (by this stream: since it resumed).
         seconds: since the first download started.
     """
 
@@ -93,6 +93,9 @@ class S3Progress:
     seconds: float
     unit: str = "objects"
     """What is counted: S3 objects, or local files."""
+    earlier: int = 0
+    """Bytes of ``bytes_done`` an interrupted load read before this one resumed it (not in
+    the rate)."""
 
     @property
     def done(self) -> bool:
@@ -103,9 +106,10 @@ class S3Progress:
         """What is left at the byte rate so far (None before the rate is known)."""
         if self.done:
             return 0.0
-        if not self.bytes_done or self.seconds <= 0:
+        read = self.bytes_done - self.earlier
+        if read <= 0 or self.seconds <= 0:
             return None
-        return (self.bytes_total - self.bytes_done) * self.seconds / self.bytes_done
+        return (self.bytes_total - self.bytes_done) * self.seconds / read
 
     def describe(self) -> str:
         """``12/200 objects · 1.2/20.4 MB · 31,200 events · 9,800 ev/s · 188 left, ~30 s``."""

@@ -94,11 +94,8 @@ class TrailEvidence:
     def _clear(self) -> None:
         self.events: dict[str, TrailEvent] = {}
         self.ordered: list[TrailEvent] = []
-        self.scanned = self.pages = self.bad = self.bad_files = 0
-        self.duplicates = self.skipped_files = 0
-        self.region_errors: dict[str, str] = {}
         self.accounts: set[str] = set()
-        self._skipped: list[Skipped] = []
+        self.restart_counts()
         self._store_findings: list[TrailEvent] = []
         self._store_totals: dict[int, int] = {}
 
@@ -257,6 +254,15 @@ class TrailEvidence:
         self.ordered = sorted(self.events.values(), key=sort_key, reverse=True)
         self.accounts = {e.account_id for e in events if e.account_id}
         self.scanned = len(self.ordered)
+
+    def restart_counts(self) -> None:
+        """Forget what was read and skipped, keeping the events: a load that failed part-way
+        is read again from the start, and counting its first part twice read as more events
+        and files than the source holds (the events met again are not added again)."""
+        self.scanned = self.pages = self.bad = self.bad_files = 0
+        self.duplicates = self.skipped_files = 0
+        self.region_errors: dict[str, str] = {}
+        self._skipped: list[Skipped] = []
 
     def reset(self) -> None:
         """Forget every event and count (a new window or source)."""

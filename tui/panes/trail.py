@@ -284,6 +284,10 @@ class TrailPane(TrailRemote, Pane):
         self._complete = False
         self._capped = False
         self._loading = False
+        # A full load that failed part-way (an S3 500 past the retries) is taken up again by
+        # the next refresh: it must count every file and event once, as one load would.
+        self._attempted = False
+        self._read_objects: set[str] = set()  # S3 objects the load handed over
         self._follower: TrailFollower | None = None
         self._rate_samples: list[tuple[float, int]] = []
         self._columns_layout: tuple[int, bool, bool] | None = None
@@ -445,6 +449,8 @@ class TrailPane(TrailRemote, Pane):
         self._loaded_key = key
         self._complete = False
         self._capped = False
+        self._attempted = False
+        self._read_objects = set()
         self.evidence.reset()
         self._store_matches = 0
         self.outside_window = 0
@@ -456,13 +462,25 @@ class TrailPane(TrailRemote, Pane):
         self.post_message(self.DataChanged(self))
 
     async def _full_load(self, source: TrailSource, window: TimeWindow, now: datetime) -> None:
+        """Load the window; after a failed attempt, take the load up again.
+
+        An S3 load resumes: the objects the failed attempt handed over are not read again.
+        Other sources read again from the start, with the counts of the failed attempt
+        forgotten (its events stay shown; met again, they are not added twice).
+        """
+        resumed, self._attempted = self._attempted, True
+        if resumed and source.kind != "s3":
+            self.evidence.restart_counts()
         self._loading = True
         pages = 0
         try:
+            # Every event held came from this load's failed attempt (a load starts empty):
+            # read again from the start, they are the same events, neither new nor copies.
+            seen = set(self.events) if source.kind == "s3" else set()
             if source.kind == "local":  # read whole: big folders in worker processes
                 stream = stream_files(
                     source.location,
-                    seen=set(self.events),
+                    seen=seen,
                     store_after=max(0, _evidence.STORE_ABOVE - self.evidence.loaded_count),
                     store_window=window,
                 )
@@ -474,7 +492,8 @@ class TrailPane(TrailRemote, Pane):
                     self._folder_filter(source),
                     regions=self._regions(),
                     max_pages=MAX_LOOKUP_PAGES,
-                    seen=set(self.events),
+                    seen=seen,
+                    read=self._read_objects,
                 )
             async for batch in stream:
                 pages += batch.pages
@@ -497,7 +516,12 @@ class TrailPane(TrailRemote, Pane):
         self._complete = True
         if self._store is not None:
             self._refilter()  # the whole load, newest matches
-        self._follower = TrailFollower(source, self._regions(), seen=set(self.events))
+        self._follower = TrailFollower(
+            source,
+            self._regions(),
+            seen=set(self.events),
+            read=self._read_objects if source.kind == "s3" else None,
+        )
         self._follower.last_end = now
 
     async def _follow_poll(self, window: TimeWindow, now: datetime) -> None:
