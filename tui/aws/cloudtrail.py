@@ -54,7 +54,15 @@ from tui.aws.errors import (
     InvalidRequestError,
     NotFoundError,
 )
-from tui.aws.trailbatch import S3Progress, TrailBatch, _Selector
+from tui.aws.trailbatch import (
+    NO_RECORD,
+    READ,
+    SKIPPED,
+    UNREADABLE,
+    S3Progress,
+    TrailBatch,
+    _Selector,
+)
 from tui.models.cloudtrail import (
     ParseResult,
     SourceKind,
@@ -738,9 +746,15 @@ def batch_from_scan(scan: FileScan, name: str, selector: _Selector) -> TrailBatc
     selector.last_folded = 0
     kept = [m for m in scan.matches() if selector.admit_stamp(m.key, m.stamp)]
     notes = _notes(f"{name}: {note}" for note in scan.notes)
+    fate, skipped = READ, ()
+    if not scan.scanned and scan.bad:  # as the whole read says it (batch_from_result)
+        fate = NO_RECORD
+        records = "record" if scan.bad == 1 else "records"
+        why = scan.notes[0].partition(": ")[2] if scan.notes else "not a CloudTrail event"
+        skipped = (f"{name}: {scan.bad} {records}, none readable: {why}",)
     return TrailBatch(
         [], scan.bad, name, 1, False, scan.scanned, notes=notes,
-        duplicates=selector.last_folded, kept=kept,
+        duplicates=selector.last_folded, kept=kept, fate=fate, skipped=skipped,
     )  # fmt: skip
 
 
@@ -754,12 +768,14 @@ def batch_from_result(
     """
     skipped: list[str] = []
     scanned = len(result.events) if read is None else read
+    fate = SKIPPED if result.skipped else UNREADABLE if result.bad_file else READ
     if result.skipped or result.bad_file:
         skipped.append(f"{result.name}: {result.reason or result.kind.value}")
     elif not scanned and result.bad_samples:
         count = result.bad_count
         why = result.bad_samples[0].reason
         skipped.append(f"{result.name}: {count} record{'s' * (count != 1)}, none readable: {why}")
+        fate = NO_RECORD
     skipped += [f"{result.name}!{part}" for part in result.skipped_parts]
     notes = [f"{result.name}: record {b.index}: {b.reason}" for b in result.bad_samples[:3]]
     events = selector.take(result.events)
@@ -774,6 +790,8 @@ def batch_from_result(
         notes=_notes(notes),
         duplicates=selector.last_folded,
         skipped=tuple(skipped),
+        fate=fate,
+        parts_skipped=len(result.skipped_parts),
     )
 
 

@@ -775,10 +775,13 @@ class TrailPane(TrailRemote, Pane):
             self._render_subtitle()
             return
         source = self._source()
-        unit = "pages" if source.kind == "lookup" else "files"
+        unit = "pages" if source.kind in ("lookup", "cwl") else "files"
         ev = self.evidence
         text = Text()
-        text.append(f"scanned {ev.scanned:,} events in {ev.pages:,} {unit}")
+        # Every file once, in one part of the total (as `hamari trail` says it).
+        text.append(ev.files.describe(ev.scanned, ev.pages, unit))
+        if not ev.files.all_read:
+            text.append(" (b: list)", style="yellow")
         if source.kind == "lookup":
             text.append(f" · {self._rate():.1f} req/s")
         if self._loading and self._s3_progress is not None:
@@ -789,8 +792,9 @@ class TrailPane(TrailRemote, Pane):
             mark = watermark(source, self._now(), self._current_window(self._now()))
             if mark is not None:
                 text.append(f" · complete up to {mark:%H:%M}")
-        if ev.bad or ev.bad_files:
-            text.append(f" · {ev.bad + ev.bad_files} bad skipped (b: list)", style="yellow")
+        if ev.bad:
+            records = "record" if ev.bad == 1 else "records"
+            text.append(f" · {ev.bad:,} bad {records} skipped (b: list)", style="yellow")
         if self._store is not None:
             total = len(self._store)
             text.append(f" · {total:,} loaded · {self._store_matches:,} match")
@@ -803,9 +807,6 @@ class TrailPane(TrailRemote, Pane):
         if ev.duplicates:
             # Copies are folded, never dropped unsaid (the eventID alone once hid 279 of 436).
             text.append(f" · {len(ev.ordered):,} shown · {ev.duplicates:,} duplicates folded")
-        if ev.skipped_files:
-            files = "file" if ev.skipped_files == 1 else "files"
-            text.append(f" · {ev.skipped_files:,} {files} not read (b: list)", style="yellow")
         for line in ev.region_errors.values():
             # "us-east-1: not reachable" (the details are in the line's tail): the other
             # regions' events are shown; this one's are missing.
