@@ -746,7 +746,8 @@ def batch_from_scan(scan: FileScan, name: str, selector: _Selector) -> TrailBatc
     selector.last_folded = 0
     kept = [m for m in scan.matches() if selector.admit_stamp(m.key, m.stamp)]
     notes = _notes(f"{name}: {note}" for note in scan.notes)
-    fate, skipped = READ, ()
+    fate = READ
+    skipped: tuple[str, ...] = ()
     if not scan.scanned and scan.bad:  # as the whole read says it (batch_from_result)
         fate = NO_RECORD
         records = "record" if scan.bad == 1 else "records"
