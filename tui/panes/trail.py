@@ -786,7 +786,7 @@ class TrailPane(TrailRemote, Pane):
             text.append(f" · {self._rate():.1f} req/s")
         if self._loading and self._s3_progress is not None:
             text.append(f" · {self._s3_progress.describe()}", style="italic")
-        elif self._loading:
+        elif self._loading or not self._complete:  # not "complete up to" before it is
             text.append(" · loading…", style="italic")
         elif self.window is not None:
             mark = watermark(source, self._now(), self._current_window(self._now()))
@@ -820,6 +820,14 @@ class TrailPane(TrailRemote, Pane):
             text.append(f" · {self.outside_window:,} outside the window (W: fit)", style="yellow")
         self.set_status(text)
         self._render_subtitle()
+        self._show_empty_text()
+
+    def on_retry_changed(self) -> None:
+        """An empty table on a first load says that a call is being retried, and when."""
+        if self.is_mounted and not self.replaying:
+            self._show_empty_text()
+
+    def _show_empty_text(self) -> None:
         table = self.table
         empty = self._empty_text()
         if table.empty_text != empty:
@@ -828,6 +836,9 @@ class TrailPane(TrailRemote, Pane):
 
     def _empty_text(self) -> str:
         """Why the table is empty, and the key that changes it."""
+        notice = self.retry_notice()
+        if notice and not self.has_data():
+            return notice  # "⚠ AWS is throttling cloudtrail:LookupEvents: retry 1 of 4 in 2 s"
         if self.hidden_by_focus and self.focus_scope is not None:
             return (
                 f"The focus ◎ {display_safe(self.focus_scope.resource_id)} hides "
