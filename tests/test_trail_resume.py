@@ -89,3 +89,25 @@ async def test_an_s3_load_failing_mid_way_counts_every_file_and_event_once_when_
         assert (ev.pages, ev.scanned) == (files, events), _status(pane)
         assert ev.folded == events - len(keys), _status(pane)
         assert f"scanned {events:,} events in {files:,} files" in _status(pane)
+
+
+async def test_a_lookup_load_failing_mid_way_is_read_again_and_counted_once(
+    emulator: Any, demo_world: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """LookupEvents cannot resume from a page of a failed load: it is read again from the
+    start, with the failed attempt's counts forgotten (its events stay shown meanwhile)."""
+    monkeypatch.setattr("tui.aws.session.Aws._backoff", lambda self, attempt: 0.05)
+    app = demo_app(emulator, demo_world, demo_refresh_seconds=30.0)
+    emulator.faults.add(FaultRule("cloudtrail", "LookupEvents", "server_error", after=3))
+    async with app.run_test(size=(160, 40), notifications=True) as pilot:
+        pane = app.screen.query_one(TrailPane)
+        ev = pane.evidence
+        assert await wait_for(pilot, lambda: pane.stale and not pane.refreshing, 30)
+        assert ev.pages > 0 and ev.has_data() and not pane._complete
+        emulator.faults.clear()
+        pane.wake()
+        assert await wait_for(pilot, lambda: pane._complete and not pane.refreshing, 30)
+        assert ev.pages > 3 and ev.duplicates == 0
+        # LookupEvents returns each event once: scanned once each, none lost, none twice.
+        assert ev.scanned == ev.loaded_count == len({e.key for e in ev.ordered}), _status(pane)
+        assert f"scanned {ev.loaded_count:,} events in {ev.pages:,} pages" in _status(pane)
