@@ -166,9 +166,14 @@ class FileTally:
         return self.read + self.no_record + self.unreadable + self.skipped
 
     def add(self, batch: TrailBatch) -> None:
-        if batch.fate:
-            name = batch.fate.replace(" ", "_")
-            setattr(self, name, getattr(self, name) + 1)
+        if batch.fate == READ:
+            self.read += 1
+        elif batch.fate == NO_RECORD:
+            self.no_record += 1
+        elif batch.fate == UNREADABLE:
+            self.unreadable += 1
+        elif batch.fate == SKIPPED:
+            self.skipped += 1
         self.parts_skipped += batch.parts_skipped
 
     @property
