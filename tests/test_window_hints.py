@@ -109,7 +109,9 @@ async def test_old_local_files_say_the_window_hides_them_and_w_fits_it(
         assert "12 events read, none in the window (last 3h)" in trail.table.empty_text
         assert "30 outside the window (W: fit)" in status(flows)
         # The empty file is named, not only counted: b on the trail pane lists it.
-        assert "1 file not read (b: list)" in status(trail)
+        assert "2 files: 1 read (12 events), 1 skipped (digest, empty or not a log) (b: list)" in (
+            status(trail)
+        )
         await pilot.press("b")
         assert await wait_for(pilot, lambda: isinstance(app.screen, SkippedScreen), 5)
         listed = [skipped_prompt(i).plain for i in app.screen.items]  # type: ignore[attr-defined]

@@ -54,7 +54,15 @@ from tui.aws.errors import (
     InvalidRequestError,
     NotFoundError,
 )
-from tui.aws.trailbatch import S3Progress, TrailBatch, _Selector
+from tui.aws.trailbatch import (
+    NO_RECORD,
+    READ,
+    SKIPPED,
+    UNREADABLE,
+    S3Progress,
+    TrailBatch,
+    _Selector,
+)
 from tui.models.cloudtrail import (
     ParseResult,
     SourceKind,
@@ -738,9 +746,16 @@ def batch_from_scan(scan: FileScan, name: str, selector: _Selector) -> TrailBatc
     selector.last_folded = 0
     kept = [m for m in scan.matches() if selector.admit_stamp(m.key, m.stamp)]
     notes = _notes(f"{name}: {note}" for note in scan.notes)
+    fate = READ
+    skipped: tuple[str, ...] = ()
+    if not scan.scanned and scan.bad:  # as the whole read says it (batch_from_result)
+        fate = NO_RECORD
+        records = "record" if scan.bad == 1 else "records"
+        why = scan.notes[0].partition(": ")[2] if scan.notes else "not a CloudTrail event"
+        skipped = (f"{name}: {scan.bad} {records}, none readable: {why}",)
     return TrailBatch(
         [], scan.bad, name, 1, False, scan.scanned, notes=notes,
-        duplicates=selector.last_folded, kept=kept,
+        duplicates=selector.last_folded, kept=kept, fate=fate, skipped=skipped,
     )  # fmt: skip
 
 
@@ -754,12 +769,14 @@ def batch_from_result(
     """
     skipped: list[str] = []
     scanned = len(result.events) if read is None else read
+    fate = SKIPPED if result.skipped else UNREADABLE if result.bad_file else READ
     if result.skipped or result.bad_file:
         skipped.append(f"{result.name}: {result.reason or result.kind.value}")
     elif not scanned and result.bad_samples:
         count = result.bad_count
         why = result.bad_samples[0].reason
         skipped.append(f"{result.name}: {count} record{'s' * (count != 1)}, none readable: {why}")
+        fate = NO_RECORD
     skipped += [f"{result.name}!{part}" for part in result.skipped_parts]
     notes = [f"{result.name}: record {b.index}: {b.reason}" for b in result.bad_samples[:3]]
     events = selector.take(result.events)
@@ -774,6 +791,8 @@ def batch_from_result(
         notes=_notes(notes),
         duplicates=selector.last_folded,
         skipped=tuple(skipped),
+        fate=fate,
+        parts_skipped=len(result.skipped_parts),
     )
 
 
@@ -788,6 +807,7 @@ async def stream_s3(
     empty_ok: bool = False,
     parallel: int = S3_PARALLEL,
     fast: bool = False,
+    read: set[str] | None = None,
 ) -> AsyncIterator[TrailBatch]:
     """Stream the trail's S3 log files that overlap ``window``, one batch per object.
 
@@ -808,6 +828,12 @@ async def stream_s3(
         parallel: objects downloaded and parsed at once (1: one after another).
         fast: decode only the records the filter can match (``tui.models.trailscan``); they
             come in ``kept``, not ``events`` (``hamari trail``; the pane needs every event).
+        read: the keys of the objects already handed over (updated in place), when the
+            caller keeps what they held: a load that failed part-way (an S3 500 that outlasted
+            the retries) and is resumed, or a follow poll after it. Those objects are not
+            downloaded and counted again (objects never change once delivered) but shown as
+            done in ``progress``; ``seen`` then holds the events they held, and a copy of one
+            met in another object is counted as a duplicate, as one stream would have.
 
     Yields:
         A batch with the listing's totals (``progress``), one batch per object (digests are
@@ -821,7 +847,7 @@ async def stream_s3(
         loc = _split_s3(uri_or_trail)
     else:
         loc = await _trail_location(aws, uri_or_trail)
-    selector = _Selector(window, flt, seen)
+    selector = _Selector(window, flt, seen, resumed=bool(read))
     searched: list[str] = []
     accounts = flt.folder_scope("account") if flt is not None else None
     region_scope = flt.folder_scope("region") if flt is not None else None
@@ -852,6 +878,9 @@ async def stream_s3(
         )
     source = f"s3://{loc.bucket}/{loc.prefix}"
     total_bytes = sum(size for _, size in keys)
+    before = {key for key, _ in keys} & read if read else set()
+    earlier = sum(size for key, size in keys if key in before)
+    keys = [(key, size) for key, size in keys if key not in before]
     gate = asyncio.Semaphore(max(1, parallel))
     scan = DeliveryScan(flt) if fast else None
 
@@ -865,9 +894,11 @@ async def stream_s3(
     pending: deque[asyncio.Task[ParseResult | FileScan]] = deque()
     position = done_bytes = events = 0
     started = time.monotonic()
+    listed = len(keys) + len(before)
     yield TrailBatch(
-        [], 0, source, 0, False, progress=S3Progress(0, len(keys), 0, total_bytes, 0, 0.0)
-    )
+        [], 0, source, 0, False,
+        progress=S3Progress(len(before), listed, earlier, total_bytes, 0, 0.0, earlier=earlier),
+    )  # fmt: skip
     try:
         while position < len(keys) or pending:
             while position < len(keys) and len(pending) < 2 * max(1, parallel):
@@ -884,8 +915,11 @@ async def stream_s3(
                 events += len(result.events)
                 batch = batch_from_result(result, selector)
             progress = S3Progress(
-                done, len(keys), done_bytes, total_bytes, events, time.monotonic() - started
-            )
+                len(before) + done, listed, earlier + done_bytes, total_bytes, events,
+                time.monotonic() - started, earlier=earlier,
+            )  # fmt: skip
+            if read is not None:
+                read.add(keys[done - 1][0])
             yield dataclasses.replace(batch, progress=progress)
     finally:
         for task in pending:
@@ -951,11 +985,13 @@ def stream_source(
     seen: set[str] | None = None,
     empty_ok: bool = False,
     fast: bool = False,
+    read: set[str] | None = None,
 ) -> AsyncIterator[TrailBatch]:
     """The stream for a parsed source (``aws`` may be None for local files).
 
     ``empty_ok``: a window without S3 files is no error (follow polls); ``fast``: S3 objects
-    through the fast route (see :func:`stream_s3`). A pane's big local loads go through
+    through the fast route; ``read``: the S3 objects a failed load already handed over (see
+    :func:`stream_s3`; other sources read again from the start). A pane's big local loads go through
     :func:`tui.aws.trailfiles.stream_files` instead.
     """
     if source.kind == "local":
@@ -968,7 +1004,7 @@ def stream_source(
     if source.kind == "s3":
         return stream_s3(
             aws, source.location, window, flt, regions=regions, seen=seen, empty_ok=empty_ok,
-            fast=fast,
+            fast=fast, read=read,
         )  # fmt: skip
     return stream_lookup(aws, window, flt, regions=regions, max_pages=max_pages, seen=seen)
 
@@ -981,18 +1017,22 @@ class TrailFollower:
     """Polls the newest part of a live window, returning only events not seen before.
 
     Each poll re-reads from ``last poll - DELIVERY_LAG`` (late deliveries land there) to now; the
-    ``seen`` set drops what was already shown.
+    ``seen`` set drops what was already shown. S3 objects never change once delivered: those
+    in ``read`` (the load's, and each poll's) are not downloaded again, so a poll reads and
+    counts only the files delivered since, and a known event met in one is a copy.
 
     Attributes:
         source: where to read.
         regions: selected regions (us-east-1 is added).
         seen: keys of the events already shown (share the pane's set).
+        read: S3 objects already read (share the load's set); None: read again every poll.
         last_end: end of the previous poll (None before the first).
     """
 
     source: TrailSource
     regions: Sequence[str] = ()
     seen: set[str] = field(default_factory=set)
+    read: set[str] | None = None
     last_end: datetime | None = None
     lag: timedelta = DELIVERY_LAG
 
@@ -1014,8 +1054,9 @@ class TrailFollower:
         start, end = self.span(window, now)
         part = _Window(start, end, live=False)
         async for batch in stream_source(
-            aws, self.source, part, flt, regions=self.regions, seen=self.seen, empty_ok=True
-        ):
+            aws, self.source, part, flt, regions=self.regions, seen=self.seen, empty_ok=True,
+            read=self.read,
+        ):  # fmt: skip
             yield batch
         self.last_end = end
 

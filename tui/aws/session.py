@@ -254,6 +254,8 @@ class AwsEvent:
     operation: str
     message: str = ""
     retry_in: float = 0.0
+    attempt: int = 0  # the retry about to be sent (1 for the first), of ``attempts``
+    attempts: int = 0
 
 
 @dataclass
@@ -588,7 +590,9 @@ class Aws:
                     delay = self._backoff(attempt)
                     attempt += 1
                     kind = "throttled" if throttled else "retrying"
-                    self._emit(AwsEvent(kind, service, operation, err.message, delay))
+                    retries = self.max_throttle_retries
+                    event = AwsEvent(kind, service, operation, err.message, delay, attempt, retries)
+                    self._emit(event)
                     await asyncio.sleep(delay)
                     continue
                 if isinstance(err, CredentialsError) and region == self.region:

@@ -112,6 +112,8 @@ class FaultRule:
             connection; ``malformed`` answers 200 with a body that is not the protocol's.
         times: how many matching requests fail; None means every one.
         delay: seconds, for ``timeout`` and ``slow``.
+        after: the first this many matching requests pass untouched (a fault mid-load: some
+            objects are read before the rest fail).
         region: only requests signed for this region (the SigV4 credential scope); None: any.
     """
 
@@ -121,6 +123,7 @@ class FaultRule:
     times: int | None = None
     delay: float = 0.0
     region: str | None = None
+    after: int = 0
 
     def matches(self, service: str, operation: str, region: str = "") -> bool:
         if self.service is not None and _SIGNING_ALIASES.get(self.service, self.service) != service:
@@ -400,14 +403,14 @@ class FaultInjector:
     def __init__(self, app: Callable[..., Iterable[bytes]]):
         self.app = app
         self._lock = threading.Lock()
-        self._rules: list[list[Any]] = []  # [rule, remaining]
+        self._rules: list[list[Any]] = []  # [rule, remaining, to pass first]
         self._seen: list[SeenRequest] = []
         self.writes = 0  # requests that may change the emulator's state (never cleared)
 
     def add(self, rule: FaultRule) -> FaultRule:
         """Install ``rule``; rules are tried in the order they were added."""
         with self._lock:
-            self._rules.append([rule, rule.times])
+            self._rules.append([rule, rule.times, rule.after])
         return rule
 
     def remove(self, rule: FaultRule) -> None:
@@ -438,8 +441,11 @@ class FaultInjector:
             if not _is_read(operation):
                 self.writes += 1
             for entry in self._rules:
-                rule, remaining = entry
+                rule, remaining, passing = entry
                 if remaining == 0 or not rule.matches(service, operation, region):
+                    continue
+                if passing:
+                    entry[2] = passing - 1
                     continue
                 if remaining is not None:
                     entry[1] = remaining - 1

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from tui.aws.trailbatch import FileTally
 from tui.models.cloudtrail import TrailEvent
 from tui.models.findings import ERROR_BUCKET
 from tui.models.skipped import Skipped
@@ -78,6 +79,7 @@ class TrailEvidence:
         bad: Records that could not be read.
         bad_files: Objects or files that could not be read at all.
         skipped_files: Files not read for another reason (listed in :meth:`skipped_items`).
+        files: Every file or object met, once each, by what became of it.
         duplicates: Copies of an event a source folded (the store counts its own).
         region_errors: Region -> why it could not be read (its events are missing).
         accounts: The accounts the loaded events belong to (several: an organization trail).
@@ -94,11 +96,8 @@ class TrailEvidence:
     def _clear(self) -> None:
         self.events: dict[str, TrailEvent] = {}
         self.ordered: list[TrailEvent] = []
-        self.scanned = self.pages = self.bad = self.bad_files = 0
-        self.duplicates = self.skipped_files = 0
-        self.region_errors: dict[str, str] = {}
         self.accounts: set[str] = set()
-        self._skipped: list[Skipped] = []
+        self.restart_counts()
         self._store_findings: list[TrailEvent] = []
         self._store_totals: dict[int, int] = {}
 
@@ -220,6 +219,7 @@ class TrailEvidence:
         self.bad_files += batch.bad_files
         self.duplicates += batch.duplicates
         self.skipped_files += len(batch.skipped) - batch.bad_files
+        self.files.add(batch)
         if len(self._skipped) < MAX_SKIPPED:
             for note in (*batch.skipped, *batch.notes):
                 where, _, reason = note.partition(": ")
@@ -257,6 +257,16 @@ class TrailEvidence:
         self.ordered = sorted(self.events.values(), key=sort_key, reverse=True)
         self.accounts = {e.account_id for e in events if e.account_id}
         self.scanned = len(self.ordered)
+
+    def restart_counts(self) -> None:
+        """Forget what was read and skipped, keeping the events: a load that failed part-way
+        is read again from the start, and counting its first part twice read as more events
+        and files than the source holds (the events met again are not added again)."""
+        self.scanned = self.pages = self.bad = self.bad_files = 0
+        self.duplicates = self.skipped_files = 0
+        self.files = FileTally()
+        self.region_errors: dict[str, str] = {}
+        self._skipped: list[Skipped] = []
 
     def reset(self) -> None:
         """Forget every event and count (a new window or source)."""

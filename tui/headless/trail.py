@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from typing import IO, Any
 
 from tui.aws.cloudtrail import S3Progress, TrailBatch, TrailSource, parse_source, stream_source
+from tui.aws.trailbatch import FileTally
 from tui.headless.common import open_aws
 from tui.models.cloudtrail import TrailEvent
 from tui.models.text import display_safe
@@ -137,6 +138,7 @@ class _Totals:
         self.bad = 0
         self.bad_files = 0
         self.duplicates = 0
+        self.files = FileTally()
         self.notes: list[str] = []
         self.skipped: list[str] = []
         self.region_errors: list[str] = []  # a region that could not be read, one line each
@@ -151,21 +153,22 @@ class _Totals:
         self.bad += batch.bad
         self.bad_files += batch.bad_files
         self.duplicates += batch.duplicates
+        self.files.add(batch)
         self.skipped += batch.skipped
         self.region_errors += batch.region_errors
         if len(self.notes) < MAX_NOTES:
             self.notes += list(batch.notes)[: MAX_NOTES - len(self.notes)]
 
     def summary(self, source: TrailSource) -> str:
-        unit = "pages" if source.kind == "lookup" else "files"
-        text = f"{self.events} events matched; scanned {self.scanned} events in {self.pages} {unit}"
+        """Every file once, in one of the parts adding up to their total (each file not read
+        has its own line above), then the records: ``3 events matched; 4 files: 2 read (5
+        events), 1 unreadable, 1 skipped (digest, empty or not a log); 2 duplicates folded``."""
+        text = f"{self.events} events matched; "
+        unit = "pages" if source.kind in ("lookup", "cwl") else "files"
+        text += self.files.describe(self.scanned, self.pages, unit)
         text += f"; {self.duplicates} duplicates folded"
         if self.bad:
             text += f"; {self.bad} bad records skipped"
-        if self.bad_files:
-            text += f"; {self.bad_files} bad files"
-        if self.skipped:
-            text += f"; {len(self.skipped)} not read"
         return text
 
     def nothing_read(self, source: TrailSource) -> bool:

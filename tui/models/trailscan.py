@@ -76,7 +76,10 @@ class Selector:
     (eventID, name, time, source) is equal; the eventID alone is not enough, as files reuse it
     for different calls. ``seen`` holds the keys known before the stream (updated in place):
     meeting one again is a re-read, not a duplicate, and only copies met within the stream are
-    counted in ``last_folded`` (per :meth:`take`) and ``folded`` (in all).
+    counted in ``last_folded`` (per :meth:`take`) and ``folded`` (in all). ``resumed``: the
+    stream takes over from an earlier one that admitted ``seen`` and whose files it does not
+    read again (an interrupted S3 load, a follow poll): a key of ``seen`` met now is a copy,
+    counted as if one stream had read both.
     """
 
     def __init__(
@@ -84,12 +87,15 @@ class Selector:
         window: TimeWindow | None,
         flt: TrailFilter | None,
         seen: set[str] | None = None,
+        *,
+        resumed: bool = False,
     ) -> None:
         self.start = window.start if window is not None else None
         self.end = window.end if window is not None else None
         self.flt = flt if flt is not None and not flt.is_empty else None
         self.seen: set[str] = seen if seen is not None else set()
         self._mine: set[str] = set()
+        self._resumed = resumed
         self.folded = 0
         self.last_folded = 0
 
@@ -107,7 +113,7 @@ class Selector:
 
     def _admit_key(self, key: str) -> bool:
         if key in self.seen:
-            if key in self._mine:
+            if self._resumed or key in self._mine:
                 self.folded += 1
                 self.last_folded += 1
             return False

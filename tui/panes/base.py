@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
+from contextvars import ContextVar
 from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
 
@@ -39,13 +41,17 @@ from tui.models.text import display_safe
 from tui.models.timewindow import TimeWindow, window_label
 
 if TYPE_CHECKING:
-    from tui.aws.session import Aws
+    from tui.aws.session import Aws, AwsEvent
 
 # While paused (budget, idle, hidden), how often the poller looks again: cheap, no request, and a
 # key press or R resumes within a second instead of at the next refresh tick.
 PAUSED_RECHECK_SECONDS = 1.0
 # A refresh not completed this many seconds after it was due marks the pane's data stale.
 STALE_GRACE_SECONDS = 5.0
+
+_POLLING: ContextVar[object] = ContextVar("hamari_polling_pane", default=None)
+"""The pane whose poll worker (and the tasks it starts) is running: an AWS call retried in it
+is said in that pane."""
 
 
 def unexpected_error(exc: Exception) -> HamariError:
@@ -167,6 +173,10 @@ class Pane(Vertical):
         self.data_span: tuple[datetime, datetime] | None = None
         self.hidden_by_focus = 0
         self._had_skipped = False
+        # The status line as the pane last set it, and an AWS call of its poll now waiting to
+        # be retried (throttled, or a transient failure) with when: said in front of it.
+        self._status_text = Text("waiting for AWS…")
+        self._retry: tuple[AwsEvent, float] | None = None
         # A refresh is running (tests and snapshots wait for quiet). Not named `loading`:
         # that is Textual's reactive which swaps the pane for a spinner.
         self.refreshing = False
@@ -191,6 +201,8 @@ class Pane(Vertical):
         self.aws = aws
         self.refresh_seconds = refresh_seconds
         self.idle_pause_seconds = idle_pause_seconds
+        if self._aws_event not in aws.listeners:
+            aws.listeners.append(self._aws_event)
         self.poll()
 
     def watch_window(self, _old: TimeWindow | None, _new: TimeWindow | None) -> None:
@@ -243,6 +255,7 @@ class Pane(Vertical):
     @work(exclusive=True, group="poll", exit_on_error=False, description="poll")
     async def poll(self) -> None:
         """Refresh forever: never overlapping, backing off on trouble, pausing when hidden."""
+        _POLLING.set(self)  # this worker's task, and the tasks it starts
         failures = 0
         while True:
             self._wake.clear()
@@ -277,6 +290,10 @@ class Pane(Vertical):
                     self.query_one(ErrorPanel).clear()
             self.refreshing = False
             self._refresh_started = None
+            if self._retry is not None:  # the refresh is over: no call waits any more
+                self._retry = None
+                self._show_status()
+                self.on_retry_changed()
             delay = (
                 self.refresh_seconds * (2 ** min(failures, 4)) if failures else self.refresh_seconds
             )
@@ -331,6 +348,9 @@ class Pane(Vertical):
         if (title.plain, stale) != self._shown_title:  # setting it repaints the whole pane
             self._shown_title = (title.plain, stale)
             self.border_title = title
+        if self._retry is not None:  # "retrying in 3 s", counting down
+            self._show_status()
+            self.on_retry_changed()
         if overdue is not None:
             self.add_class("-stale")  # removed by the next refresh that completes
         if stale != self.stale:
@@ -376,10 +396,60 @@ class Pane(Vertical):
                 Text(f"⚠ {display_safe(redact(err.message))} — retrying", style="yellow")
             )
 
+    # -- a call of this pane's being retried -----------------------------------------------------
+
+    def _aws_event(self, event: AwsEvent) -> None:
+        """(AWS listener) a call of this pane's poll throttled or failing, retried after a
+        backoff (up to ~8 s in all): said in the pane at once, not only in the app's status
+        line, until the call answers or gives up."""
+        if _POLLING.get() is not self or not self.is_attached:
+            return
+        if event.kind in ("throttled", "retrying"):
+            self._retry = (event, time.monotonic() + event.retry_in)
+        elif self._retry is not None and event.kind in ("recovered", "error"):
+            self._retry = None
+        else:
+            return
+        self.set_class(self._retry is not None and event.kind == "throttled", "-throttled")
+        self._show_status()
+        self.on_retry_changed()
+
+    def retry_notice(self) -> str:
+        """``⚠ AWS is throttling cloudtrail:LookupEvents: retry 1 of 4 in 2 s``, or ``""``."""
+        if self._retry is None:
+            return ""
+        event, at = self._retry
+        left = at - time.monotonic()
+        when = f"in {math.ceil(left)} s" if left > 0 else "now"
+        step = f"retry {event.attempt} of {event.attempts}" if event.attempts else "retrying"
+        api = f"{event.service}:{event.operation}"
+        if event.kind == "throttled":
+            return f"⚠ AWS is throttling {api}: {step} {when}"
+        why = display_safe(redact(event.message)).rstrip(".")[:80]  # names the API, mostly
+        return f"⚠ {why if api in why else f'{api}: {why}'}: {step} {when}"
+
+    def on_retry_changed(self) -> None:
+        """A call of this pane's poll began or ended waiting to be retried (or a second passed)."""
+
+    def _show_status(self) -> None:
+        if not self.is_mounted:
+            return
+        line = Text()
+        notice = self.retry_notice()
+        if notice and not self.stale:
+            line.append(notice, style="yellow")
+            line.append(" · ")
+        line.append_text(self._status_text)
+        if notice and self.stale:  # "⚠ STALE" leads a stale pane's line (it may be cut)
+            line.append(" · ")
+            line.append(notice, style="yellow")
+        self.query_one(".pane-status", Static).update(line)
+
     def set_status(self, text: Text | str) -> None:
-        """The one-line status under the title (counts, rates, watermark)."""
-        status = self.query_one(".pane-status", Static)
-        status.update(text if isinstance(text, Text) else Text(text))
+        """The one-line status under the title (counts, rates, watermark); a call being
+        retried is said in front of it."""
+        self._status_text = text if isinstance(text, Text) else Text(text)
+        self._show_status()
         skipped = self.skipped_total() > 0
         if skipped != self._had_skipped:  # the footer shows `b` only when there is a list
             self._had_skipped = skipped

@@ -284,6 +284,10 @@ class TrailPane(TrailRemote, Pane):
         self._complete = False
         self._capped = False
         self._loading = False
+        # A full load that failed part-way (an S3 500 past the retries) is taken up again by
+        # the next refresh: it must count every file and event once, as one load would.
+        self._attempted = False
+        self._read_objects: set[str] = set()  # S3 objects the load handed over
         self._follower: TrailFollower | None = None
         self._rate_samples: list[tuple[float, int]] = []
         self._columns_layout: tuple[int, bool, bool] | None = None
@@ -445,6 +449,8 @@ class TrailPane(TrailRemote, Pane):
         self._loaded_key = key
         self._complete = False
         self._capped = False
+        self._attempted = False
+        self._read_objects = set()
         self.evidence.reset()
         self._store_matches = 0
         self.outside_window = 0
@@ -456,13 +462,25 @@ class TrailPane(TrailRemote, Pane):
         self.post_message(self.DataChanged(self))
 
     async def _full_load(self, source: TrailSource, window: TimeWindow, now: datetime) -> None:
+        """Load the window; after a failed attempt, take the load up again.
+
+        An S3 load resumes: the objects the failed attempt handed over are not read again.
+        Other sources read again from the start, with the counts of the failed attempt
+        forgotten (its events stay shown; met again, they are not added twice).
+        """
+        resumed, self._attempted = self._attempted, True
+        if resumed and source.kind != "s3":
+            self.evidence.restart_counts()
         self._loading = True
         pages = 0
         try:
+            # Every event held came from this load's failed attempt (a load starts empty):
+            # read again from the start, they are the same events, neither new nor copies.
+            seen = set(self.events) if source.kind == "s3" else set()
             if source.kind == "local":  # read whole: big folders in worker processes
                 stream = stream_files(
                     source.location,
-                    seen=set(self.events),
+                    seen=seen,
                     store_after=max(0, _evidence.STORE_ABOVE - self.evidence.loaded_count),
                     store_window=window,
                 )
@@ -474,7 +492,8 @@ class TrailPane(TrailRemote, Pane):
                     self._folder_filter(source),
                     regions=self._regions(),
                     max_pages=MAX_LOOKUP_PAGES,
-                    seen=set(self.events),
+                    seen=seen,
+                    read=self._read_objects,
                 )
             async for batch in stream:
                 pages += batch.pages
@@ -497,7 +516,12 @@ class TrailPane(TrailRemote, Pane):
         self._complete = True
         if self._store is not None:
             self._refilter()  # the whole load, newest matches
-        self._follower = TrailFollower(source, self._regions(), seen=set(self.events))
+        self._follower = TrailFollower(
+            source,
+            self._regions(),
+            seen=set(self.events),
+            read=self._read_objects if source.kind == "s3" else None,
+        )
         self._follower.last_end = now
 
     async def _follow_poll(self, window: TimeWindow, now: datetime) -> None:
@@ -751,22 +775,26 @@ class TrailPane(TrailRemote, Pane):
             self._render_subtitle()
             return
         source = self._source()
-        unit = "pages" if source.kind == "lookup" else "files"
+        unit = "pages" if source.kind in ("lookup", "cwl") else "files"
         ev = self.evidence
         text = Text()
-        text.append(f"scanned {ev.scanned:,} events in {ev.pages:,} {unit}")
+        # Every file once, in one part of the total (as `hamari trail` says it).
+        text.append(ev.files.describe(ev.scanned, ev.pages, unit))
+        if not ev.files.all_read:
+            text.append(" (b: list)", style="yellow")
         if source.kind == "lookup":
             text.append(f" · {self._rate():.1f} req/s")
         if self._loading and self._s3_progress is not None:
             text.append(f" · {self._s3_progress.describe()}", style="italic")
-        elif self._loading:
+        elif self._loading or not self._complete:  # not "complete up to" before it is
             text.append(" · loading…", style="italic")
         elif self.window is not None:
             mark = watermark(source, self._now(), self._current_window(self._now()))
             if mark is not None:
                 text.append(f" · complete up to {mark:%H:%M}")
-        if ev.bad or ev.bad_files:
-            text.append(f" · {ev.bad + ev.bad_files} bad skipped (b: list)", style="yellow")
+        if ev.bad:
+            records = "record" if ev.bad == 1 else "records"
+            text.append(f" · {ev.bad:,} bad {records} skipped (b: list)", style="yellow")
         if self._store is not None:
             total = len(self._store)
             text.append(f" · {total:,} loaded · {self._store_matches:,} match")
@@ -779,9 +807,6 @@ class TrailPane(TrailRemote, Pane):
         if ev.duplicates:
             # Copies are folded, never dropped unsaid (the eventID alone once hid 279 of 436).
             text.append(f" · {len(ev.ordered):,} shown · {ev.duplicates:,} duplicates folded")
-        if ev.skipped_files:
-            files = "file" if ev.skipped_files == 1 else "files"
-            text.append(f" · {ev.skipped_files:,} {files} not read (b: list)", style="yellow")
         for line in ev.region_errors.values():
             # "us-east-1: not reachable" (the details are in the line's tail): the other
             # regions' events are shown; this one's are missing.
@@ -795,6 +820,14 @@ class TrailPane(TrailRemote, Pane):
             text.append(f" · {self.outside_window:,} outside the window (W: fit)", style="yellow")
         self.set_status(text)
         self._render_subtitle()
+        self._show_empty_text()
+
+    def on_retry_changed(self) -> None:
+        """An empty table on a first load says that a call is being retried, and when."""
+        if self.is_mounted and not self.replaying:
+            self._show_empty_text()
+
+    def _show_empty_text(self) -> None:
         table = self.table
         empty = self._empty_text()
         if table.empty_text != empty:
@@ -803,6 +836,9 @@ class TrailPane(TrailRemote, Pane):
 
     def _empty_text(self) -> str:
         """Why the table is empty, and the key that changes it."""
+        notice = self.retry_notice()
+        if notice and not self.has_data():
+            return notice  # "⚠ AWS is throttling cloudtrail:LookupEvents: retry 1 of 4 in 2 s"
         if self.hidden_by_focus and self.focus_scope is not None:
             return (
                 f"The focus ◎ {display_safe(self.focus_scope.resource_id)} hides "
