@@ -499,7 +499,7 @@ def _parse_counted(
 
 _HELPER_MIN_BYTES: Final = 8 << 20  # below ~80k records a fork costs more than it saves
 _SLOTS: Final = 6  # regions in flight to the helper
-_SLOT_BYTES: Final = 4 << 20  # the largest region sent whole; bigger ones are cut at a newline
+_SLOT_BYTES: Final = 2 << 20  # the largest region sent whole (a gzip piece is 1 MB, text 2)
 _MIN_REMOTE: Final = 1 << 16  # smaller regions (a line straddling two chunks) are sifted here
 _MAX_PENDING: Final = 24  # regions held for order before waiting for the helper
 _PIPE_BYTES: Final = 1 << 20  # Linux's limit for a user (/proc/sys/fs/pipe-max-size)
