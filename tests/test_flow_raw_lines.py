@@ -201,3 +201,18 @@ def test_a_second_header_mid_file_stops_raw_lines_under_the_old_layout(
     assert raw and got == want
     assert _counts(got_stats) == _counts(want_stats)
     assert '"instance-id": "i-2"' in got and '"instance-id": "sn-2"' not in got
+
+
+def test_a_hostile_file_name_is_escaped_in_the_lines_written_without_records(
+    tmp_path: Path,
+) -> None:
+    """The source is the one value of a plain line's NDJSON that is not from the line: a file
+    name with an escape sequence, a C1 control or a bidi override must reach no terminal."""
+    name = "flows-\x1b]0;owned\x07-\x9b31m-\u202egz.txet.log"
+    path = tmp_path / name
+    path.write_text("\n".join([HEADER, " ".join(_values(1, "REJECT", "i-1", "sn-1", "a"))]) + "\n")
+    want, _, _ = _ndjson(path, "action=REJECT", raw=False)
+    got, _, raw = _ndjson(path, "action=REJECT", raw=True)
+    assert raw == 1 and got == want
+    assert "\x1b" not in got and "\x9b" not in got and "\u202e" not in got
+    assert "\\u001b]0;owned\\u0007" in got and "\\u202e" in got

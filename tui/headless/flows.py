@@ -198,7 +198,10 @@ def _raw_encoder(fmt: tuple[str, ...]) -> Callable[[list[bytes], str], str]:
 def _raw_formatter(source: str, fields: tuple[str, ...]) -> Callable[[list[bytes]], str]:
     """How :func:`~tui.models.flowengine.scan_files` writes plain lines: NDJSON, as ``_Writer``
     writes their records for a file (no topology, no explanation)."""
-    return functools.partial(_raw_encoder(fields), tail=f'", "source": {_esc(source)}}}')
+    # The values and names are printable ASCII (layout.plain); the source is made safe here,
+    # once, so that the writer writes the text of a block as it is (see _Writer.write).
+    tail = json_terminal_safe(f'", "source": {_esc(source)}}}')
+    return functools.partial(_raw_encoder(fields), tail=tail)
 
 
 class _Writer:
@@ -240,8 +243,12 @@ class _Writer:
             encode: Callable[..., str] = str
             count = 0
             for r in records:
-                if type(r) is RawBlock:  # plain matching lines, written by _raw_formatter
-                    lines.append(r[0])
+                if type(r) is RawBlock:  # plain lines, already terminal-safe (_raw_formatter)
+                    if lines:
+                        out.write(json_terminal_safe("\n".join(lines)) + "\n")
+                        lines = []
+                    out.write(r[0])
+                    out.write("\n")
                     count += r[1]
                     continue
                 count += 1
@@ -260,9 +267,10 @@ class _Writer:
                         row["explain"] = why
                     row["source"] = source
                     lines.append(ndjson_line(row))
-            lines.append("")
-            # Once per batch, not per field: a batch without C1, bidi or DEL costs one check.
-            out.write(json_terminal_safe("\n".join(lines)))
+            if lines:
+                lines.append("")
+                # Once per batch, not per field: a batch without C1, bidi or DEL costs one check.
+                out.write(json_terminal_safe("\n".join(lines)))
             self.count += count
             out.flush()
             return
