@@ -70,8 +70,9 @@ class RawBlock(tuple[str, int]):
 
 
 # Compressed bytes per read (~2 MB of text), inflated in pieces of _SCAN_PIECE: the several
-# passes over a region find it in the CPU cache, and the buffers stay below malloc's mmap threshold (an 8 MB
-# region is a fresh mapping each time: page faults cost more than the decompression).
+# passes over a region find it in the CPU cache, and the buffers stay below malloc's mmap
+# threshold (an 8 MB region is a fresh mapping each time: page faults cost more than the
+# decompression).
 _SCAN_READ: Final = 256 << 10
 # Inflated bytes per region: half of what the other readers take, so that a region is still
 # in the core's cache when it is copied to the helper's slot.
