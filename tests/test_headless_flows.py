@@ -130,9 +130,12 @@ def test_a_value_of_an_unexpected_type_falls_back_to_the_json_encoder() -> None:
     assert [r["srcport"] for r in rows] == [443, "443?"]
 
 
-def test_bad_lines_and_files_are_named_on_stderr_without_escapes(tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", ["auto", "python"])
+def test_bad_lines_and_files_are_named_on_stderr_without_escapes(
+    tmp_path: Path, engine: str
+) -> None:
     """Counts say how many; the first samples say where and why, with terminal escapes
-    neutralised (the file's text is untrusted)."""
+    neutralised (the file's text is untrusted). Both engines count files as files."""
     header = "version interface-id srcaddr dstaddr action log-status"
     good = gzip.compress(
         f"{header}\n5 eni-1 10.0.0.1 10.0.0.2 REJECT OK\n\x1b]0;pwned\x07x\n".encode()
@@ -140,7 +143,10 @@ def test_bad_lines_and_files_are_named_on_stderr_without_escapes(tmp_path: Path)
     (tmp_path / "a.log.gz").write_bytes(good)
     (tmp_path / "b.log.gz").write_bytes(good[: len(good) // 2])  # truncated
     proc = subprocess.run(
-        [sys.executable, "-m", "tui", "flows", str(tmp_path), "--filter", "action=REJECT"],
+        [
+            *(sys.executable, "-m", "tui", "flows", str(tmp_path)),
+            *("--filter", "action=REJECT", "--engine", engine),
+        ],
         capture_output=True,
         text=True,
         timeout=60,

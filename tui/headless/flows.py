@@ -586,7 +586,9 @@ async def _stream(
     shown = writer.count if writer is not None else len(kept)
     if ns.aggregate:
         _write_aggregate(aggregate(kept, ns.aggregate, topology, limit=ns.limit), ns, out)
-    summary = _summary(stats, shown, pushed)
+    # Local files are counted as files, as the DuckDB route counts them ("from 3 file(s)").
+    files = sum(s.files for s in stats.values()) if kind == "local" else None
+    summary = _summary(stats, shown, pushed, files=files)
     if kind != "local":  # an empty window of a live source is an answer, not a failure
         print(summary, file=sys.stderr, flush=True)
         return 0
