@@ -17,6 +17,12 @@ def _text(widget: Any) -> str:
     return str(widget.render())
 
 
+def _fits(panel: ErrorPanel) -> bool:
+    """The panel's text wraps into the lines it has (its last lines are not cut off)."""
+    width = panel.content_size.width
+    return panel.get_content_height(panel.size, panel.app.size, width) <= panel.content_size.height
+
+
 def _panel(pane: Pane) -> str:
     panel = pane.query_one(ErrorPanel)
     return _text(panel) if panel.has_class("-shown") else ""
@@ -141,3 +147,66 @@ async def test_a_fault_on_one_api_mid_session_is_said_in_its_pane_and_recovers(
             emulator.faults.clear()
             assert await wait_for(pilot, lambda: not pane.stale and not _panel(pane), 40), kind
             assert pane.has_data(), kind
+
+
+# The AccessDenied S3 sends for GetObject of an SSE-KMS object when the caller may not use the
+# key: the message is KMS's own (S3 passes it on), naming the key and what refused.
+_KMS_KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+_KMS_CASES = [
+    # (the message S3 sends, what the pane must say to grant, and where)
+    (
+        "User: arn:aws:sts::123456789012:assumed-role/Bastion/i-0abc is not authorized to "
+        f"perform: kms:Decrypt on resource: {_KMS_KEY} because no identity-based policy allows "
+        "the kms:Decrypt action",
+        (_KMS_KEY, "kms:Decrypt", "in your role's IAM policy"),
+    ),
+    (
+        "User: arn:aws:sts::123456789012:assumed-role/Bastion/i-0abc is not authorized to "
+        f"perform: kms:Decrypt on resource: {_KMS_KEY} because no resource-based policy allows "
+        "the kms:Decrypt action",
+        (_KMS_KEY, "kms:Decrypt", "key policy does not allow your role"),
+    ),
+    (  # no key named: say so, and how to find it
+        "User: arn:aws:iam::123456789012:user/alice is not authorized to perform: kms:Decrypt",
+        ("not named", "kms:Decrypt", "SSEKMSKeyId"),
+    ),
+]
+
+
+async def test_an_sse_kms_trail_object_the_caller_cannot_decrypt_is_said_as_kms(
+    emulator: Any, demo_world: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The trail pane reads the trail's S3 bucket; GetObject starts failing with the
+    AccessDenied of a KMS key the caller may not use: the pane says the object is encrypted
+    with that key, names it, and says what to grant where (not only "s3:GetObject"); what
+    was loaded stays, the other panes stay fresh, and the pane recovers."""
+    monkeypatch.setattr("tui.aws.session.Aws._backoff", lambda self, attempt: 0.05)
+    app = demo_app(
+        emulator,
+        demo_world,
+        demo_refresh_seconds=1.0,
+        trail_source=f"s3://{demo_world.trail_bucket}",
+    )
+    async with app.run_test(size=(160, 40), notifications=True) as pilot:
+        panes = await _loaded(app, pilot)
+        trail = app.screen.query_one("#trail", Pane)
+        others = [p for p in panes if p is not trail]
+        for message, (key, grant, where) in _KMS_CASES:
+            before = len(emulator.calls("s3", "GetObject"))
+            emulator.faults.add(FaultRule("s3", "GetObject", "access_denied", message=message))
+            trail.wake()
+            assert await wait_for(pilot, lambda: "KMS" in _panel(trail), 20), (
+                _panel(trail),
+                len(emulator.calls("s3", "GetObject")) - before,
+            )
+            said = " ".join(_panel(trail).split())
+            assert "encrypted with" in said and key in said, said
+            assert f"`{grant}`" in said and where in said, said
+            assert _fits(trail.query_one(ErrorPanel)), said  # what to do is not cut off
+            assert trail.has_data() and trail.stale
+            assert not any(p.stale or _panel(p) for p in others), [
+                (p.id, _panel(p)) for p in others
+            ]
+            emulator.faults.clear()
+            assert await wait_for(pilot, lambda: not trail.stale and not _panel(trail), 30)
+            assert trail.has_data()

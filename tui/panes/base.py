@@ -89,7 +89,7 @@ class ErrorPanel(Static):
     ErrorPanel {
         display: none;
         height: auto;
-        max-height: 6;
+        max-height: 8;  /* six lines: what failed, and what to do (a KMS key ARN, a command) */
         border: round $error;
         padding: 0 1;
         color: $text;
