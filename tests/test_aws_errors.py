@@ -64,7 +64,7 @@ def client_error(
                 endpoint_url="https://vpce-0abc.logs.eu-west-1.vpce.amazonaws.com:443/",
                 error=socket.gaierror(-2, "Name or service not known"),
             ),
-            E.EndpointUnreachableError,
+            E.UnresolvedHostError,
             "vpce-0abc.logs.eu-west-1.vpce.amazonaws.com does not resolve (DNS)",
         ),
         (bce.ReadTimeoutError(endpoint_url="https://x"), E.CallTimeoutError, "timed out"),

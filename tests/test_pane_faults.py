@@ -210,3 +210,133 @@ async def test_an_sse_kms_trail_object_the_caller_cannot_decrypt_is_said_as_kms(
             emulator.faults.clear()
             assert await wait_for(pilot, lambda: not trail.stale and not _panel(trail), 30)
             assert trail.has_data()
+
+
+# Logs Insights refusing the flow pane's remote query at StartQuery. (fault, what the pane
+# says, what to do); a 400 of the code given (the rule's kind only picks the status).
+_START_QUERY_FAULTS = [
+    (
+        FaultRule(
+            "logs",
+            "StartQuery",
+            "throttle",
+            code="LimitExceededException",
+            message="Account maximum query concurrency limit of [30] reached.",
+        ),
+        "Too many Logs Insights queries are running",
+        "describe-queries --status Running",
+    ),
+    (
+        FaultRule("logs", "StartQuery", "access_denied"),
+        "logs:StartQuery",
+        "Grant `logs:StartQuery`",
+    ),
+    (
+        FaultRule(
+            "logs",
+            "StartQuery",
+            "access_denied",
+            code="MalformedQueryException",
+            message="unexpected symbol found ] at line 1 and position 40",
+        ),
+        "refused the query hamari wrote",
+        "report the filter",
+    ),
+]
+
+
+class _VpcEndpointDns:
+    """One service's endpoint moved to a name (a VPC endpoint's, as AWS_ENDPOINT_URL_LOGS
+    would) that resolves to the emulator, or, while ``broken``, not at all: aiohttp asks the
+    loop's getaddrinfo, as it does for a real name."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, url: str, service: str) -> None:
+        import asyncio.base_events
+        import socket
+
+        from aiobotocore.session import AioSession
+
+        self.host = f"vpce-0abc-hamari.{service}.us-east-1.vpce.amazonaws.test"
+        self.broken = True
+        port = url.rsplit(":", 1)[1]
+        create_client = AioSession.create_client
+        getaddrinfo = asyncio.base_events.BaseEventLoop.getaddrinfo
+
+        def create(session: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+            if name == service:
+                kwargs["endpoint_url"] = f"http://{self.host}:{port}"
+            return create_client(session, name, *args, **kwargs)
+
+        async def resolve(loop: Any, host: Any, *args: Any, **kwargs: Any) -> Any:
+            if host == self.host:
+                if self.broken:
+                    raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+                host = "127.0.0.1"
+            return await getaddrinfo(loop, host, *args, **kwargs)
+
+        monkeypatch.setattr(AioSession, "create_client", create)
+        monkeypatch.setattr(asyncio.base_events.BaseEventLoop, "getaddrinfo", resolve)
+
+
+async def _run_insights(app: Any, pilot: Any, pane: Any) -> None:
+    from tui.dialogs.confirm import ConfirmScreen
+
+    pane.table.focus()
+    await pilot.press("i")
+    assert await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), 10)
+    await pilot.press("enter")
+    assert await wait_for(pilot, lambda: pane.remote is not None and not pane.remote.running, 20), (
+        pane.remote
+    )
+
+
+async def test_dns_then_logs_insights_refusing_the_remote_query_is_said_and_records_stay(
+    emulator: Any, demo_world: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Logs endpoint's name does not resolve, then resolves (see the first lines). Then
+    `i` in the flow pane, and StartQuery is refused: too many queries running (the account's
+    concurrency limit), access denied, a query Logs Insights cannot parse. The pane says which
+    and what to do (in full, until esc), shows the loaded records again rather than an empty
+    table that reads "no match", and stays fresh; the next run gets through."""
+    monkeypatch.setattr("tui.aws.session.Aws._backoff", lambda self, attempt: 0.05)
+    dns = _VpcEndpointDns(monkeypatch, emulator.url, "logs")
+    app = demo_app(emulator, demo_world, demo_refresh_seconds=1.0)
+    async with app.run_test(size=(160, 40), notifications=True) as pilot:
+        # First, the name of the Logs endpoint does not resolve: the flow pane says so, with
+        # the name and what to check; the others load; it loads once the name resolves.
+        flows = app.screen.query_one("#flows", Pane)
+        others = [p for p in app.screen.query(Pane) if p is not flows]
+        assert await wait_for(pilot, lambda: "does not resolve" in _panel(flows), 30), (
+            _panel(flows),
+            _text(flows.query_one(".pane-status")),
+        )
+        said = " ".join(_panel(flows).split())
+        assert f"The name {dns.host} does not resolve (DNS)" in said, said
+        assert "resolv.conf" in said and "AWS_ENDPOINT_URL_" in said, said
+        assert _fits(flows.query_one(ErrorPanel)), said
+        assert await wait_for(pilot, lambda: all(p.has_data() for p in others), 30)
+        assert not any(p.stale or _panel(p) for p in others), [(p.id, _panel(p)) for p in others]
+        dns.broken = False
+        flows.wake()
+        panes = await _loaded(app, pilot)
+        assert await wait_for(pilot, lambda: not flows.stale and not _panel(flows), 10)
+        await pilot.press("3")
+        for rule, says, todo in _START_QUERY_FAULTS:
+            emulator.faults.add(rule)
+            await _run_insights(app, pilot, flows)
+            said = " ".join(_panel(flows).split())
+            assert says in said and todo in said, (rule.code, said, flows.remote)
+            assert said.startswith("Logs Insights"), said
+            assert _fits(flows.query_one(ErrorPanel)), said
+            assert not flows.showing_remote and flows.table.rows is not None
+            assert len(flows.table.rows) == len(flows.matched) > 0  # the loaded records
+            if rule.code is None:  # once: the panel stays through refreshes, until esc
+                await pilot.pause(1.2)
+                assert says in _panel(flows)
+            assert not any(p.stale for p in panes), [p.id for p in panes if p.stale]
+            emulator.faults.clear()
+            await pilot.press("escape")
+            assert await wait_for(pilot, lambda: not _panel(flows), 5)
+        await _run_insights(app, pilot, flows)
+        assert flows.remote is not None and flows.remote.error is None and flows.showing_remote
+        assert not _panel(flows)

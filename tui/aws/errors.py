@@ -79,6 +79,13 @@ class EndpointUnreachableError(HamariError):
     transient = True
 
 
+class UnresolvedHostError(EndpointUnreachableError):
+    """An endpoint's name does not resolve: retried, but rarely fixed by waiting (a typo in
+    an endpoint, a resolver or a VPC endpoint's private DNS), so the pane shows what to check."""
+
+    title = "DNS"
+
+
 class CallTimeoutError(HamariError):
     title = "Timed out"
     transient = True
@@ -454,7 +461,7 @@ def translate(
         url = getattr(exc, "kwargs", {}).get("endpoint_url", "")
         host = _unresolved_host(exc)
         if host is not None:
-            return EndpointUnreachableError(
+            return UnresolvedHostError(
                 f"The name {host} does not resolve (DNS), so {action} could not be sent.",
                 hint="Check the endpoint's spelling (--endpoint-url, AWS_ENDPOINT_URL_*), the "
                 "bastion's DNS (/etc/resolv.conf), or the VPC endpoint's private DNS; hamari "

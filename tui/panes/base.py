@@ -29,7 +29,13 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Static
 
-from tui.aws.errors import AccessDeniedError, CredentialsError, DiskFullError, HamariError
+from tui.aws.errors import (
+    AccessDeniedError,
+    CredentialsError,
+    DiskFullError,
+    HamariError,
+    UnresolvedHostError,
+)
 from tui.crash import redact
 from tui.host import host
 from tui.models import scratch
@@ -97,9 +103,12 @@ class ErrorPanel(Static):
     ErrorPanel.-shown { display: block; }
     """
 
-    def show(self, err: HamariError) -> None:
+    shown_error: HamariError | None = None
+
+    def show(self, err: HamariError, *, title: str | None = None) -> None:
+        self.shown_error = err
         text = Text()
-        text.append(f"{err.title}: ", style="bold")
+        text.append(f"{title or err.title}: ", style="bold")
         text.append(display_safe(redact(err.message)))
         if err.hint:
             text.append("\n→ ")
@@ -108,6 +117,7 @@ class ErrorPanel(Static):
         self.add_class("-shown")
 
     def clear(self) -> None:
+        self.shown_error = None
         self.remove_class("-shown")
 
 
@@ -274,7 +284,7 @@ class Pane(Vertical):
                     self._last_ok = time.monotonic()
                     self.loaded_at = self._clock()
                     self.remove_class("-stale")
-                    self.query_one(ErrorPanel).clear()
+                    self.clear_error()
             self.refreshing = False
             self._refresh_started = None
             delay = (
@@ -369,12 +379,16 @@ class Pane(Vertical):
     def on_failure(self, err: HamariError) -> None:
         """Keep what is loaded, mark it stale, and say what went wrong and what to do."""
         self.add_class("-stale")
-        if isinstance(err, AccessDeniedError) or not err.transient:
+        if isinstance(err, AccessDeniedError | UnresolvedHostError) or not err.transient:
             self.query_one(ErrorPanel).show(err)
         else:
             self.set_status(
                 Text(f"⚠ {display_safe(redact(err.message))} — retrying", style="yellow")
             )
+
+    def clear_error(self) -> None:
+        """A refresh got through: the panel that said why the last one failed goes."""
+        self.query_one(ErrorPanel).clear()
 
     def set_status(self, text: Text | str) -> None:
         """The one-line status under the title (counts, rates, watermark)."""
