@@ -152,14 +152,8 @@ async def test_a_fault_on_one_api_mid_session_is_said_in_its_pane_and_recovers(
 # The AccessDenied S3 sends for GetObject of an SSE-KMS object when the caller may not use the
 # key: the message is KMS's own (S3 passes it on), naming the key and what refused.
 _KMS_KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+# (the identity-based refusal and the other clauses: test_aws_errors, without an app)
 _KMS_CASES = [
-    # (the message S3 sends, what the pane must say to grant, and where)
-    (
-        "User: arn:aws:sts::123456789012:assumed-role/Bastion/i-0abc is not authorized to "
-        f"perform: kms:Decrypt on resource: {_KMS_KEY} because no identity-based policy allows "
-        "the kms:Decrypt action",
-        (_KMS_KEY, "kms:Decrypt", "in your role's IAM policy"),
-    ),
     (
         "User: arn:aws:sts::123456789012:assumed-role/Bastion/i-0abc is not authorized to "
         f"perform: kms:Decrypt on resource: {_KMS_KEY} because no resource-based policy allows "
@@ -173,10 +167,13 @@ _KMS_CASES = [
 ]
 
 
-async def test_an_sse_kms_trail_object_the_caller_cannot_decrypt_is_said_as_kms(
+async def test_sts_refused_at_start_then_an_sse_kms_trail_object_is_said_as_kms(
     emulator: Any, demo_world: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The trail pane reads the trail's S3 bucket; GetObject starts failing with the
+    """GetCallerIdentity is refused at start (AccessDenied: an STS VPC endpoint's policy): the
+    app does not exit, the header says the account is unknown, and every pane loads.
+
+    Then the trail pane, reading the trail's S3 bucket, meets GetObject failing with the
     AccessDenied of a KMS key the caller may not use: the pane says the object is encrypted
     with that key, names it, and says what to grant where (not only "s3:GetObject"); what
     was loaded stays, the other panes stay fresh, and the pane recovers."""
@@ -187,8 +184,18 @@ async def test_an_sse_kms_trail_object_the_caller_cannot_decrypt_is_said_as_kms(
         demo_refresh_seconds=1.0,
         trail_source=f"s3://{demo_world.trail_bucket}",
     )
+    from tui.screens.chrome import HeaderBar, StatusLine
+
+    emulator.faults.add(FaultRule("sts", "GetCallerIdentity", "access_denied", times=1))
     async with app.run_test(size=(160, 40), notifications=True) as pilot:
+        bar = app.screen.query_one(HeaderBar)
+        said = "account ? (sts:GetCallerIdentity refused)"
+        assert await wait_for(pilot, lambda: app.fatal is not None or said in _text(bar), 20)
+        assert app.fatal is None, app.fatal.message  # not an exit: the panes can work
+        emulator.faults.clear()
+        assert "STS VPC endpoint" in _text(app.screen.query_one(StatusLine))
         panes = await _loaded(app, pilot)
+        assert app.fatal is None and app.aws is not None and app.aws.identity is None
         trail = app.screen.query_one("#trail", Pane)
         others = [p for p in panes if p is not trail]
         for message, (key, grant, where) in _KMS_CASES:
@@ -340,3 +347,20 @@ async def test_dns_then_logs_insights_refusing_the_remote_query_is_said_and_reco
         await _run_insights(app, pilot, flows)
         assert flows.remote is not None and flows.remote.error is None and flows.showing_remote
         assert not _panel(flows)
+
+
+@pytest.mark.parametrize("kind", ["expired_token"])
+async def test_credentials_refused_at_start_exit_with_the_fix(
+    emulator: Any, demo_world: Any, kind: str
+) -> None:
+    """GetCallerIdentity says the token expired: nothing can work, so the app exits (2) at
+    once with what to run, rather than three panes each failing."""
+    emulator.faults.add(FaultRule("sts", "GetCallerIdentity", kind))
+    app = demo_app(emulator, demo_world)
+    try:
+        async with app.run_test(size=(120, 36), notifications=True) as pilot:
+            assert await wait_for(pilot, lambda: app.fatal is not None, 20)
+    finally:
+        emulator.faults.clear()  # the next test may use the emulator without demo_world
+    assert app.return_code == 2
+    assert "credentials were refused" in app.fatal.message and "aws sso login" in app.fatal.hint
