@@ -64,7 +64,7 @@ def client_error(
                 endpoint_url="https://vpce-0abc.logs.eu-west-1.vpce.amazonaws.com:443/",
                 error=socket.gaierror(-2, "Name or service not known"),
             ),
-            E.EndpointUnreachableError,
+            E.UnresolvedHostError,
             "vpce-0abc.logs.eu-west-1.vpce.amazonaws.com does not resolve (DNS)",
         ),
         (bce.ReadTimeoutError(endpoint_url="https://x"), E.CallTimeoutError, "timed out"),
@@ -178,3 +178,111 @@ def test_s3_get_object_denied_mentions_the_bucket_key() -> None:
         client_error("AccessDeniedException"), service="logs", operation="FilterLogEvents"
     )
     assert "kms:Decrypt" not in other.hint
+
+
+_KEY = "arn:aws:kms:eu-west-1:210987654321:key/mrk-1234abcd12ab34cd56ef1234567890ab"
+_WHO = "User: arn:aws:sts::123456789012:assumed-role/Bastion/i-0abc is not authorized to perform"
+
+
+@pytest.mark.parametrize(
+    ("service", "operation", "message", "says", "grant"),
+    [
+        (  # SSE-KMS object, identity policy missing kms:Decrypt: the key (another account's)
+            "s3",
+            "GetObject",
+            f"{_WHO}: kms:Decrypt on resource: {_KEY} because no identity-based policy allows "
+            "the kms:Decrypt action",
+            f"the object is encrypted with KMS key {_KEY}",
+            "Allow `kms:Decrypt` on that key in your role's IAM policy.",
+        ),
+        (
+            "s3",
+            "GetObject",
+            f"{_WHO}: kms:Decrypt on resource: {_KEY} because no resource-based policy allows "
+            "the kms:Decrypt action",
+            _KEY,
+            "key policy does not allow your role",
+        ),
+        (
+            "s3",
+            "GetObject",
+            f"{_WHO}: kms:Decrypt on resource: {_KEY} with an explicit deny in a service "
+            "control policy",
+            _KEY,
+            "SCP",
+        ),
+        (
+            "s3",
+            "GetObject",
+            f"{_WHO}: kms:Decrypt on resource: {_KEY} with an explicit deny in a resource-based "
+            "policy",
+            _KEY,
+            "key policy denies it",
+        ),
+        (  # the key not named: how to find it
+            "s3",
+            "GetObject",
+            f"{_WHO}: kms:Decrypt",
+            "KMS key (not named by AWS)",
+            "SSEKMSKeyId",
+        ),
+        (  # a KMS-encrypted log group: the data, not an object
+            "logs",
+            "FilterLogEvents",
+            f"{_WHO}: kms:Decrypt on resource: {_KEY}",
+            f"the data is encrypted with KMS key {_KEY}",
+            "IAM policy and in the key policy",
+        ),
+    ],
+)
+def test_an_access_denied_naming_kms_says_the_key_and_what_to_grant(
+    service: str, operation: str, message: str, says: str, grant: str
+) -> None:
+    err = E.translate(
+        client_error("AccessDenied", message, 403), service=service, operation=operation
+    )
+    assert isinstance(err, E.AccessDeniedError)
+    assert f"{service}:{operation} refused" in err.message and says in err.message, err.message
+    assert "kms:Decrypt" in err.message and grant in err.hint, err.hint
+    assert "Grant `s3:GetObject`" not in err.hint  # granting the API would not help
+
+
+def test_an_access_denied_not_naming_kms_still_says_what_api_to_grant() -> None:
+    err = E.translate(
+        client_error("AccessDenied", "Access Denied", 403), service="s3", operation="GetObject"
+    )
+    assert err.message == "Not allowed to call s3:GetObject." and "kms:Decrypt" in err.hint
+
+
+@pytest.mark.parametrize(
+    ("code", "message", "kind", "says", "todo"),
+    [
+        (
+            "LimitExceededException",
+            "Account maximum query concurrency limit of [30] reached.",
+            E.ThrottledError,
+            "Too many Logs Insights queries are running",
+            "describe-queries --status Running",
+        ),
+        (
+            "MalformedQueryException",
+            "unexpected symbol found ] at line 1 and position 40",
+            E.InvalidRequestError,
+            "refused the query hamari wrote",
+            "report the filter",
+        ),
+        (
+            "AccessDeniedException",
+            "not authorized",
+            E.AccessDeniedError,
+            "logs:StartQuery",
+            "Grant `logs:StartQuery`",
+        ),
+    ],
+)
+def test_start_query_refusals_say_which_and_what_to_do(
+    code: str, message: str, kind: type[E.HamariError], says: str, todo: str
+) -> None:
+    err = E.translate(client_error(code, message), service="logs", operation="StartQuery")
+    assert type(err) is kind and says in err.message and todo in err.hint, (err.message, err.hint)
+    assert "hamari slows down and retries" not in err.hint  # a refused start is not retried

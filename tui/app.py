@@ -161,6 +161,11 @@ class HamariApp(App[None]):
             return
         if isinstance(screen, MainScreen):
             screen.connected(self.aws, identity)
+            if self.aws.identity_error is not None:
+                from tui.screens.chrome import StatusLine
+
+                err = self.aws.identity_error
+                screen.query_one(StatusLine).flash(f"⚠ {err.message} {err.hint}", seconds=30)
             if self.aws.region_notice:
                 from tui.screens.chrome import StatusLine
 

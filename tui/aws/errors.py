@@ -79,6 +79,13 @@ class EndpointUnreachableError(HamariError):
     transient = True
 
 
+class UnresolvedHostError(EndpointUnreachableError):
+    """An endpoint's name does not resolve: retried, but rarely fixed by waiting (a typo in
+    an endpoint, a resolver or a VPC endpoint's private DNS), so the pane shows what to check."""
+
+    title = "DNS"
+
+
 class CallTimeoutError(HamariError):
     title = "Timed out"
     transient = True
@@ -219,6 +226,70 @@ def _denied_hint(service: str, operation: str, action: str) -> str:
     return hint + " The other panes keep working."
 
 
+_KMS_ACTION = re.compile(r"\bkms:([A-Za-z]+)")
+_KMS_KEY = re.compile(
+    r"\barn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(?:key/[A-Za-z0-9-]{1,128}|alias/[A-Za-z0-9/_-]{1,256})"
+)
+# What refused, from IAM's "because ..." / "with an explicit deny in a ... policy" clause, and
+# what to do about it. Short: the pane's error panel has four lines.
+_KMS_WHO = (
+    (
+        "explicit deny in a service control policy",
+        "an SCP of your organization denies it: ask its administrators.",
+    ),
+    (
+        "explicit deny in a resource control policy",
+        "a resource control policy of your organization denies it: ask its administrators.",
+    ),
+    (
+        "explicit deny in a resource-based policy",
+        "the key policy denies it: ask the key's owner to lift that Deny for your role.",
+    ),
+    (
+        "explicit deny",
+        "a Deny in your role's policies (or its boundary) refuses it: lift it for that key.",
+    ),
+    (
+        "no resource-based policy allows",
+        "the key policy does not allow your role: ask the key's owner to allow `{action}` for it.",
+    ),
+    ("no identity-based policy allows", "allow `{action}` on that key in your role's IAM policy."),
+)
+
+
+def _kms_refusal(
+    msg: str, service: str, operation: str, code: str, action: str
+) -> AccessDeniedError | None:
+    """An AccessDenied whose message names a KMS action: the data is encrypted with a key the
+    caller may not use (S3 answers GetObject of an SSE-KMS object this way, passing KMS's
+    message on), so granting ``action`` itself would not help. None when it names no KMS."""
+    found = _KMS_ACTION.search(msg)
+    if found is None:
+        return None
+    kms_action = f"kms:{found.group(1)}"
+    key = _KMS_KEY.search(msg)
+    what = "the object is" if service == "s3" else "the data is"
+    named = f"KMS key {key.group(0)}" if key else "a KMS key (not named by AWS)"
+    lowered = msg.lower()
+    who = next((says for clause, says in _KMS_WHO if clause in lowered), "")
+    hint = (
+        who.format(action=kms_action)
+        if who
+        else f"allow `{kms_action}` on that key in your role's IAM policy and in the key policy."
+    )
+    hint = hint[0].upper() + hint[1:]
+    if key is None and service == "s3":
+        hint += " `aws s3api head-object` names the key (SSEKMSKeyId)."
+    return AccessDeniedError(
+        f"{action} refused: {what} encrypted with {named}, which your role may not use "
+        f"({kms_action}).",
+        hint=hint,
+        code=code,
+        service=service,
+        operation=operation,
+    )
+
+
 def _skew_from_headers(headers: dict[str, str], now: datetime | None = None) -> float | None:
     from email.utils import parsedate_to_datetime  # only on a clock-skew error
 
@@ -265,6 +336,17 @@ def translate(
         code = str(err.get("Code", "") or "")
         msg = str(err.get("Message", "") or code)
         headers = exc.response.get("ResponseMetadata", {}).get("HTTPHeaders", {}) or {}
+        if code == "LimitExceededException" and (service, operation) == ("logs", "StartQuery"):
+            # Not a request rate: the account's limit of Logs Insights queries running at once.
+            return ThrottledError(
+                "Too many Logs Insights queries are running in this account and region "
+                f"({code}): {action} was refused and nothing was started.",
+                hint="Wait for some to finish, or stop the ones nobody reads (the console's "
+                "Logs Insights query history, or `aws logs describe-queries --status Running` "
+                "and `aws logs stop-query`), then run it again; what is loaded stays.",
+                code=code,
+                **where,
+            )
         if code in _THROTTLE_CODES:
             return ThrottledError(
                 f"{action} is throttled ({code}).",
@@ -274,6 +356,9 @@ def translate(
                 **where,
             )
         if code in _DENIED_CODES or code.endswith("AccessDenied"):
+            kms = _kms_refusal(msg, service, operation, code, action)
+            if kms is not None:
+                return kms
             return AccessDeniedError(
                 f"Not allowed to call {permission}.",
                 hint=_denied_hint(service, operation, permission),
@@ -304,6 +389,16 @@ def translate(
             return CredentialsError(
                 f"The credentials were refused ({code}).",
                 hint=credentials_hint(profile),
+                code=code,
+                **where,
+            )
+        if code == "MalformedQueryException":
+            return InvalidRequestError(
+                f"Logs Insights refused the query hamari wrote for this filter ({code}): "
+                f"{_one_line(msg)}",
+                hint="The filter still applies to what is loaded. Try the filter without its "
+                "last term, and please report the filter and the query (shown before it runs) "
+                "as a hamari bug.",
                 code=code,
                 **where,
             )
@@ -366,7 +461,7 @@ def translate(
         url = getattr(exc, "kwargs", {}).get("endpoint_url", "")
         host = _unresolved_host(exc)
         if host is not None:
-            return EndpointUnreachableError(
+            return UnresolvedHostError(
                 f"The name {host} does not resolve (DNS), so {action} could not be sent.",
                 hint="Check the endpoint's spelling (--endpoint-url, AWS_ENDPOINT_URL_*), the "
                 "bastion's DNS (/etc/resolv.conf), or the VPC endpoint's private DNS; hamari "

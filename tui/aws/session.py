@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tui.aws.errors import (
+    AccessDeniedError,
     CredentialsError,
     HamariError,
     OfflineError,
@@ -292,6 +293,8 @@ class Aws:
         self.limiters = limiters or RateLimiters()
         self.meter = Meter()
         self.identity: Identity | None = None
+        # Why the identity is unknown although the credentials were accepted (see open()).
+        self.identity_error: HamariError | None = None
         self.clock_offset: float | None = None
         self.max_throttle_retries = max_throttle_retries
         self.backoff_base = backoff_base
@@ -345,8 +348,13 @@ class Aws:
             session.set_credentials(*self.conn.static_credentials)
         return session
 
-    async def open(self) -> Identity:
+    async def open(self) -> Identity | None:
         """Create the session on the running loop and check who we are (GetCallerIdentity).
+
+        Returns:
+            Who we are, or None when GetCallerIdentity was refused (AccessDenied: the
+            credentials were accepted, so every other call may work): the account and
+            principal are unknown, and :attr:`identity_error` says why.
 
         Raises:
             HamariError: with a hint, for every start-up failure (no credentials, expired SSO,
@@ -364,6 +372,18 @@ class Aws:
                 ) from None
         try:
             resp = await self.call("sts", "GetCallerIdentity")
+        except AccessDeniedError as err:
+            # IAM cannot deny GetCallerIdentity: an STS VPC endpoint's policy (or a proxy) did.
+            self.identity_error = AccessDeniedError(
+                "sts:GetCallerIdentity was refused (AccessDenied): the account and principal "
+                "are unknown; the panes load all the same.",
+                hint="IAM policies cannot deny GetCallerIdentity: look at the policy of the STS "
+                "VPC endpoint (AWS_ENDPOINT_URL_STS) or a proxy in the way.",
+                code=err.code,
+                service="sts",
+                operation="GetCallerIdentity",
+            )
+            return None
         except CredentialsError:
             if self.region in OPT_IN_REGIONS and not self.conn.endpoint_url:
                 raise RegionNotEnabledError(

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 from urllib.parse import parse_qs
 from urllib.request import Request, urlopen
+from xml.sax.saxutils import escape as xml_escape
 
 # Must be set before moto's EC2 backend is imported: loading the default AMIs costs 1.5-2.3 s.
 os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
@@ -115,6 +116,10 @@ class FaultRule:
         after: the first this many matching requests pass untouched (a fault mid-load: some
             objects are read before the rest fail).
         region: only requests signed for this region (the SigV4 credential scope); None: any.
+        code: the error code sent instead of the kind's own (an error kind only), e.g.
+            ``LimitExceededException`` for a throttle that is Logs Insights' concurrency limit.
+        message: the error message sent instead of the kind's own, e.g. the AccessDenied of
+            an SSE-KMS object that names the key and ``kms:Decrypt``.
     """
 
     service: str | None
@@ -124,6 +129,8 @@ class FaultRule:
     delay: float = 0.0
     region: str | None = None
     after: int = 0
+    code: str | None = None
+    message: str | None = None
 
     def matches(self, service: str, operation: str, region: str = "") -> bool:
         if self.service is not None and _SIGNING_ALIASES.get(self.service, self.service) != service:
@@ -317,13 +324,22 @@ def identify(environ: dict[str, Any]) -> _Protocol:
 
 
 def error_response(
-    proto: _Protocol, kind: str, *, skew: float = 0.0
+    proto: _Protocol,
+    kind: str,
+    *,
+    skew: float = 0.0,
+    code: str | None = None,
+    message: str | None = None,
 ) -> tuple[str, list[tuple[str, str]], bytes]:
-    """Build the status line, headers and body AWS sends for ``kind`` in ``proto``'s shape."""
+    """Build the status line, headers and body AWS sends for ``kind`` in ``proto``'s shape
+    (``code`` and ``message``, when given, replace the kind's own)."""
     query_compatible = proto.service in _QUERY_COMPATIBLE and proto.name in ("json", "cbor")
     table = "cbor" if query_compatible else proto.name
-    code, status, message = _ERROR_CODES[kind][table]
-    message = message.format(action=f"{proto.service}:{proto.operation}")
+    kind_code, status, kind_message = _ERROR_CODES[kind][table]
+    code = code or kind_code
+    message = message or kind_message.format(action=f"{proto.service}:{proto.operation}")
+    if proto.name in ("ec2", "rest-xml", "query"):
+        message = xml_escape(message)
     request_id = str(uuid.uuid4())
     reason = {
         400: "Bad Request",
@@ -471,7 +487,9 @@ class FaultInjector:
             return _damaged(self.app, environ, start_response, rule.kind)
         if rule.kind in ("reset", "timeout"):
             _drop_connection(environ)
-        status, headers, body = error_response(proto, rule.kind, skew=rule.delay)
+        status, headers, body = error_response(
+            proto, rule.kind, skew=rule.delay, code=rule.code, message=rule.message
+        )
         start_response(status, headers)
         return [body]
 

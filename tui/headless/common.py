@@ -50,6 +50,9 @@ async def open_aws(settings: Settings, *, now: datetime | None = None) -> AsyncI
         aws.demo_world = runtime.world if runtime is not None else None  # type: ignore[attr-defined]
         try:
             await aws.open()
+            if aws.identity_error is not None:
+                err = aws.identity_error
+                print(f"hamari: {err.message} {err.hint}", file=sys.stderr)
             if aws.region_notice:
                 print(f"hamari: {aws.region_notice}", file=sys.stderr)
             yield aws

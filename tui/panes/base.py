@@ -31,7 +31,13 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Static
 
-from tui.aws.errors import AccessDeniedError, CredentialsError, DiskFullError, HamariError
+from tui.aws.errors import (
+    AccessDeniedError,
+    CredentialsError,
+    DiskFullError,
+    HamariError,
+    UnresolvedHostError,
+)
 from tui.crash import redact
 from tui.host import host
 from tui.models import scratch
@@ -95,7 +101,7 @@ class ErrorPanel(Static):
     ErrorPanel {
         display: none;
         height: auto;
-        max-height: 6;
+        max-height: 8;  /* six lines: what failed, and what to do (a KMS key ARN, a command) */
         border: round $error;
         padding: 0 1;
         color: $text;
@@ -103,9 +109,12 @@ class ErrorPanel(Static):
     ErrorPanel.-shown { display: block; }
     """
 
-    def show(self, err: HamariError) -> None:
+    shown_error: HamariError | None = None
+
+    def show(self, err: HamariError, *, title: str | None = None) -> None:
+        self.shown_error = err
         text = Text()
-        text.append(f"{err.title}: ", style="bold")
+        text.append(f"{title or err.title}: ", style="bold")
         text.append(display_safe(redact(err.message)))
         if err.hint:
             text.append("\n→ ")
@@ -114,6 +123,7 @@ class ErrorPanel(Static):
         self.add_class("-shown")
 
     def clear(self) -> None:
+        self.shown_error = None
         self.remove_class("-shown")
 
 
@@ -287,7 +297,7 @@ class Pane(Vertical):
                     self._last_ok = time.monotonic()
                     self.loaded_at = self._clock()
                     self.remove_class("-stale")
-                    self.query_one(ErrorPanel).clear()
+                    self.clear_error()
             self.refreshing = False
             self._refresh_started = None
             if self._retry is not None:  # the refresh is over: no call waits any more
@@ -389,7 +399,7 @@ class Pane(Vertical):
     def on_failure(self, err: HamariError) -> None:
         """Keep what is loaded, mark it stale, and say what went wrong and what to do."""
         self.add_class("-stale")
-        if isinstance(err, AccessDeniedError) or not err.transient:
+        if isinstance(err, AccessDeniedError | UnresolvedHostError) or not err.transient:
             self.query_one(ErrorPanel).show(err)
         else:
             self.set_status(
@@ -444,6 +454,10 @@ class Pane(Vertical):
             line.append(" · ")
             line.append(notice, style="yellow")
         self.query_one(".pane-status", Static).update(line)
+
+    def clear_error(self) -> None:
+        """A refresh got through: the panel that said why the last one failed goes."""
+        self.query_one(ErrorPanel).clear()
 
     def set_status(self, text: Text | str) -> None:
         """The one-line status under the title (counts, rates, watermark); a call being

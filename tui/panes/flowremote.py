@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
     from textual.dom import DOMNode
 
+    from tui.aws.errors import HamariError
     from tui.aws.session import Aws
     from tui.settings import Settings
 
@@ -73,6 +74,7 @@ class FlowRemote:
 
     if TYPE_CHECKING:  # what the pane provides
         aws: Aws | None
+        remote_failure: tuple[str, HamariError] | None
         window: TimeWindow | None
         filter: FlowFilter | None
         remote: RemoteRun | None
@@ -179,6 +181,7 @@ class FlowRemote:
         if not answer:
             self.notify("Logs Insights query not run", markup=False, timeout=3)
             return
+        self.forget_remote_failure()
         self.remote = RemoteRun(query=queries[0], groups=groups, estimate=estimate.describe())
         self.showing_remote = True
         self._set_view("records")
@@ -250,6 +253,7 @@ class FlowRemote:
         if not await self.app.push_screen_wait(ConfirmScreen("Run this filter in Athena?", body)):
             self.notify("Athena query not run", markup=False, timeout=3)
             return
+        self.forget_remote_failure()
         self.remote = RemoteRun(sql, (table.ref,), estimate.describe(), engine="Athena")
         self.showing_remote = True
         self._set_view("records")
@@ -292,8 +296,35 @@ class FlowRemote:
             raise
         except HamariError as err:
             run.error = f"{err.message} {err.hint}".strip()
-            self.notify(run.error, title=err.title, severity="error", markup=False, timeout=10)
+            if not run.records:
+                # Nothing came back (refused at the start, say): the loaded records come back
+                # at once, not an empty table that reads as "no match"; the panel says why.
+                self.showing_remote = False
+                self.remote_failure = (f"{run.engine} · {err.title}", err)
+                self.clear_error()
+            else:
+                self.notify(run.error, title=err.title, severity="error", markup=False, timeout=10)
         self._show_records()
+        self._refresh_view()
+
+    def clear_error(self) -> None:
+        """The pane's panel: a refresh's failure goes, a remote run's stays until esc or i."""
+        from tui.panes.base import ErrorPanel
+
+        panel = cast("DOMNode", self).query_one(ErrorPanel)
+        if self.remote_failure is None:
+            panel.clear()
+        elif panel.shown_error is not self.remote_failure[1]:  # said once, not every refresh
+            title, err = self.remote_failure
+            panel.show(err, title=title)
+
+    def forget_remote_failure(self) -> bool:
+        """esc, or a new remote run: the panel about the last one goes (True if there was one)."""
+        if self.remote_failure is None:
+            return False
+        self.remote_failure = None
+        self.clear_error()
+        return True
 
     def leave_remote(self) -> None:
         """Back to the loaded records; a query still running is stopped (StopQuery)."""

@@ -47,6 +47,7 @@ from textual.message import Message
 from textual.suggester import Suggester
 from textual.widgets import Static
 
+from tui.aws.errors import HamariError
 from tui.evidence.flows import (
     THREAD_THRESHOLD,
     Added,
@@ -224,6 +225,8 @@ class FlowsPane(FlowLoader, FlowRemote, Pane):
         self.replaying = False
         self.remote: RemoteRun | None = None
         self.showing_remote = False
+        # A remote run that failed with nothing back: (what to title it, why), in the panel.
+        self.remote_failure: tuple[str, HamariError] | None = None
         self.match_count = 0  # matches among everything loaded (the table may show fewer)
         self._with_date = False
 
@@ -664,6 +667,8 @@ class FlowsPane(FlowLoader, FlowRemote, Pane):
     def action_back(self) -> None:
         if self.view == "records" and self.showing_remote:
             self.leave_remote()
+            return
+        if self.view == "records" and self.forget_remote_failure():
             return
         if self.view == "records":
             raise SkipAction()  # nothing to go back from: esc reaches the screen

@@ -39,6 +39,8 @@ class HeaderBar(Static):
     utc: reactive[bool] = reactive(True)
     """Times in UTC, or in the local zone (``TZ``)."""
     replay: reactive[str | None] = reactive(None)
+    identity_unknown: reactive[bool] = reactive(False)
+    """Connected, but sts:GetCallerIdentity was refused: no account or principal to show."""
     offline: reactive[bool] = reactive(False)
     """Not connected to AWS: local files only (``hamari --trail-source ./dir`` without keys)."""
     """``<file> (saved <time>)`` in replay mode: no AWS is open."""
@@ -64,6 +66,8 @@ class HeaderBar(Static):
             pass
         elif ident is None and self.offline:
             add(9, Text("offline: local files", style="bold"))
+        elif ident is None and self.identity_unknown:
+            add(5, Text("account ? (sts:GetCallerIdentity refused)", style="yellow"))
         elif ident is None:
             add(5, "connecting…")
         else:

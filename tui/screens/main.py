@@ -251,6 +251,7 @@ class MainScreen(Screen[None]):
         header = self.query_one(HeaderBar)
         header.connection = aws.conn
         header.identity = identity
+        header.identity_unknown = aws.identity_error is not None
         header.offline = aws.offline
         header.aws_region = aws.region
         status = self.query_one(StatusLine)
