@@ -167,6 +167,32 @@ _KMS_CASES = [
 ]
 
 
+def _deliver_again(world: Any, n: int) -> None:
+    """A new delivery in the trail bucket (a copy of its newest file, under a new name), with
+    boto3: the pane's next follow poll must read it."""
+    import boto3
+
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=world.url,
+        region_name=world.region,
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+    )
+    keys = [
+        o["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=world.trail_bucket)
+        for o in page.get("Contents", [])
+        if "/CloudTrail/" in o["Key"]
+    ]
+    newest = max(keys)
+    s3.copy_object(
+        Bucket=world.trail_bucket,
+        Key=newest.replace(".json.gz", f"_again{n}.json.gz"),
+        CopySource={"Bucket": world.trail_bucket, "Key": newest},
+    )
+
+
 async def test_sts_refused_at_start_then_an_sse_kms_trail_object_is_said_as_kms(
     emulator: Any, demo_world: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -198,9 +224,10 @@ async def test_sts_refused_at_start_then_an_sse_kms_trail_object_is_said_as_kms(
         assert app.fatal is None and app.aws is not None and app.aws.identity is None
         trail = app.screen.query_one("#trail", Pane)
         others = [p for p in panes if p is not trail]
-        for message, (key, grant, where) in _KMS_CASES:
+        for n, (message, (key, grant, where)) in enumerate(_KMS_CASES):
             before = len(emulator.calls("s3", "GetObject"))
             emulator.faults.add(FaultRule("s3", "GetObject", "access_denied", message=message))
+            _deliver_again(demo_world, n)  # a follow poll reads only objects not yet read
             trail.wake()
             assert await wait_for(pilot, lambda: "KMS" in _panel(trail), 20), (
                 _panel(trail),
