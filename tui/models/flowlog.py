@@ -885,11 +885,12 @@ class GunzipStream:
     python-isal when present. The one gzip reader of flow logs, local files and S3 objects alike.
     """
 
-    def __init__(self, what: str = "file", piece: int | None = None) -> None:
+    def __init__(self, what: str = "file", piece: int | None = None, feed: int = 0) -> None:
         self._what = what
         self._d = _decompressobj()
         self._fed = False
         self._piece = piece or _INFLATE_OUT
+        self._feed = feed or _FEED
 
     def feed(self, buf: bytes) -> Iterator[bytes]:
         """The data ``buf`` completes, in order (consume it before the next feed).
@@ -901,8 +902,9 @@ class GunzipStream:
         object (``unconsumed_tail``) after every piece, and a 256 kB read was copied about
         four times over (0.16-0.19 s instead of 0.10 s for 1M records).
         """
-        for at in range(0, len(buf), _FEED):
-            yield from self._inflate(buf[at : at + _FEED])
+        step = self._feed
+        for at in range(0, len(buf), step):
+            yield from self._inflate(buf[at : at + step])
 
     def _inflate(self, buf: bytes) -> Iterator[bytes]:
         piece = self._piece
@@ -934,10 +936,12 @@ class GunzipStream:
 
 
 def _gunzip(
-    fh: io.BufferedIOBase, read_size: int = _CHUNK, piece: int | None = None
+    fh: io.BufferedIOBase, read_size: int = _CHUNK, piece: int | None = None, feed: int = 0
 ) -> Iterator[bytes]:
-    """Yield decompressed data of every gzip member; raise once the data before a break is out."""
-    stream = GunzipStream(piece=piece)
+    """Yield decompressed data of every gzip member; raise once the data before a break is out.
+
+    ``piece`` and ``feed``: see :class:`GunzipStream`."""
+    stream = GunzipStream(piece=piece, feed=feed)
     while buf := fh.read(read_size):
         yield from stream.feed(buf)
     stream.close()
