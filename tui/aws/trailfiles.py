@@ -152,7 +152,10 @@ def scan_local(
             )
             yield dataclasses.replace(batch, progress=progress)
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+        # Waited for (a file in progress per worker at most, after `| head`): a pool left to
+        # shut down at exit races its own wakeup pipe in CPython 3.11, and "Exception ignored
+        # in: <module 'threading'> … Traceback" reached the user's terminal after the summary.
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _size(file: Path) -> int:
