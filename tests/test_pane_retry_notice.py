@@ -17,14 +17,37 @@ BACKOFF = 4.0
 
 
 @pytest.mark.parametrize(
-    ("kind", "said"),
+    ("kind", "message", "said"),
     [
-        ("throttle", "⚠ AWS is throttling cloudtrail:LookupEvents: retry 1 of 4 in "),
+        ("throttled", "", "⚠ AWS is throttling cloudtrail:LookupEvents: retry 1 of 4 in 3 s"),
         (
-            "server_error",
-            "⚠ cloudtrail:LookupEvents failed on the AWS side (InternalFailure): retry 1 of 4 in ",
+            "retrying",
+            "cloudtrail:LookupEvents failed on the AWS side (InternalFailure).",
+            "⚠ cloudtrail:LookupEvents failed on the AWS side (InternalFailure): retry 1 of 4 in 3 s",
+        ),
+        (
+            "retrying",
+            "\x1b[31mInternalFailure\x1b[0m",  # AWS's text: escaped, and the API named
+            "⚠ cloudtrail:LookupEvents: \\x1b[31mInternalFailure\\x1b[0m: retry 1 of 4 in 3 s",
         ),
     ],
+)
+def test_the_notice_says_what_is_retried_and_when(kind: str, message: str, said: str) -> None:
+    """The words of the notice for each kind of retry (the pane test below drives one of them
+    end to end: a throttled first load)."""
+    from types import SimpleNamespace
+
+    from tui.aws.session import AwsEvent
+    from tui.panes.base import Pane
+
+    event = AwsEvent(kind, "cloudtrail", "LookupEvents", message, 2.5, attempt=1, attempts=4)
+    pane = SimpleNamespace(_retry=(event, time.monotonic() + 2.5))
+    assert Pane.retry_notice(pane) == said  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("kind", "said"),
+    [("throttle", "⚠ AWS is throttling cloudtrail:LookupEvents: retry 1 of 4 in ")],
 )
 async def test_a_throttled_first_load_is_said_in_the_pane_at_once_with_when_it_retries(
     emulator: Any, demo_world: Any, monkeypatch: pytest.MonkeyPatch, kind: str, said: str
