@@ -91,3 +91,17 @@ async def sent_requests(
     finally:
         client.meta.events.unregister(event, capture)
     return seen, result
+
+
+def world_client(world: Any, service: str) -> Any:
+    """A plain boto3 client on a seeded world's emulator: the test's own eyes and hands on the
+    emulator (seeing what a bucket holds, delivering a file), never hamari's code."""
+    import boto3
+
+    return boto3.client(
+        service,
+        endpoint_url=world.url,
+        region_name=world.region,
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+    )

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.apptools import demo_app, wait_for
+from tests.awstools import world_client
 from tui.demo.server import FaultRule
 from tui.panes.base import ErrorPanel, Pane
 
@@ -170,15 +171,7 @@ _KMS_CASES = [
 def _deliver_again(world: Any, n: int) -> None:
     """A new delivery in the trail bucket (a copy of its newest file, under a new name), with
     boto3: the pane's next follow poll must read it."""
-    import boto3
-
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=world.url,
-        region_name=world.region,
-        aws_access_key_id="x",
-        aws_secret_access_key="x",
-    )
+    s3 = world_client(world, "s3")
     keys = [
         o["Key"]
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=world.trail_bucket)

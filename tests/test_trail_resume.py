@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.apptools import demo_app, wait_for
+from tests.awstools import world_client
 from tui.demo.server import FaultRule
 from tui.models.cloudtrail import parse_event
 from tui.panes.trail import TrailPane
@@ -20,15 +21,7 @@ from tui.panes.trail import TrailPane
 def _bucket(world: Any) -> tuple[int, int, set[str]]:
     """The trail bucket's delivery files, the events they hold, and the distinct event keys,
     read with boto3 (not hamari)."""
-    import boto3
-
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=world.url,
-        region_name=world.region,
-        aws_access_key_id="x",
-        aws_secret_access_key="x",
-    )
+    s3 = world_client(world, "s3")
     files = events = 0
     keys: set[str] = set()
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=world.trail_bucket):

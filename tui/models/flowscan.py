@@ -309,12 +309,7 @@ def _sift(data: Any, start: int, end: int, plan: _Plan) -> _Sifted:
     if plan.walk is None:
         for line_start, line_end in _line_spans(data, start, end):
             if _in_columns(data, line_start, line_end, width, columns):
-                line = data[line_start:line_end]
-                if plain is not None and plain(line):
-                    block.append(bytes(line))
-                    continue
-                _flush(block, plan, keep)
-                keep((line_start, line_end))
+                _take(data, line_start, line_end, plain, block, plan, keep)
         _flush(block, plan, keep)
         return n, nodata, skipdata, found
     token, column = plan.walk
@@ -352,17 +347,31 @@ def _sift(data: Any, start: int, end: int, plan: _Plan) -> _Sifted:
         if line_start < 0:
             line_start = rfind(data, b"\n", start, at) + 1 or start
         if _placed(data, line_start, line_end, pinned, columns, width):
-            line = data[line_start:line_end]
-            if plain is not None and plain(line):
-                block.append(bytes(line))
-                continue
-            _flush(block, plan, keep)
-            keep((line_start, line_end))
+            _take(data, line_start, line_end, plain, block, plan, keep)
         elif count(data, b" ", line_start, line_end) != spaces:  # the parser: a bad line
             _flush(block, plan, keep)
             keep((line_start, line_end))
     _flush(block, plan, keep)
     return n, nodata, skipdata, found
+
+
+def _take(
+    data: Any,
+    line_start: int,
+    line_end: int,
+    plain: Callable[[Any], Any] | None,
+    block: list[bytes],
+    plan: _Plan,
+    keep: Callable[[Any], None],
+) -> None:
+    """A matching line: into the block of plain lines, or kept as a span to parse (after the
+    block gathered so far, so that the file's order holds)."""
+    line = data[line_start:line_end]
+    if plain is not None and plain(line):
+        block.append(bytes(line))
+        return
+    _flush(block, plan, keep)
+    keep((line_start, line_end))
 
 
 def _flush(block: list[bytes], plan: _Plan, keep: Callable[[Any], None]) -> None:
