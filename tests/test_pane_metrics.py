@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 import pytest
 from rich.text import Text
 from textual.widgets import OptionList
 
 from tests.apptools import demo_app, wait_for
+from tests.awstools import world_client
 from tests.demo_fixtures import DEMO_NOW
 from tests.hostile import HOSTILE
 from tui.demo.seed import seed
@@ -131,13 +131,7 @@ async def test_hostile_name_tag_and_metric_name_show_literally(
     # The link markup first: a long Name is cut (its id stays on the line), the cut shows it.
     hostile = "".join(sorted(xml_safe, key=lambda h: not h.startswith("[link=")))
     assert "\x9b" in hostile and "[/]" in hostile and "\u202e" in hostile
-    ec2 = boto3.client(
-        "ec2",
-        endpoint_url=emulator.url,
-        region_name=demo_world.region,
-        aws_access_key_id="AKIAHAMARIDEMO000000",
-        aws_secret_access_key="x",
-    )
+    ec2 = world_client(demo_world, "ec2")
     ec2.create_tags(
         Resources=[demo_world.slow_instance_id], Tags=[{"Key": "Name", "Value": hostile}]
     )
@@ -187,13 +181,7 @@ async def test_a_name_tag_of_only_blanks_shows_the_instance_id(
     kind of blank name: tests/test_text_safety.py.)"""
     blank = " " * 300 + "\t\n" + "\u200b" * 20 + "\u202e\u2066" + "\u3000"
     iid = demo_world.slow_instance_id
-    ec2 = boto3.client(
-        "ec2",
-        endpoint_url=emulator.url,
-        region_name=demo_world.region,
-        aws_access_key_id="AKIAHAMARIDEMO000000",
-        aws_secret_access_key="x",
-    )
+    ec2 = world_client(demo_world, "ec2")
     ec2.create_tags(Resources=[iid], Tags=[{"Key": "Name", "Value": blank}])
     try:
         app = demo_app(emulator, demo_world)
