@@ -247,6 +247,35 @@ def test_an_access_denied_naming_kms_says_the_key_and_what_to_grant(
     assert "Grant `s3:GetObject`" not in err.hint  # granting the API would not help
 
 
+@pytest.mark.parametrize(
+    ("code", "message", "state", "todo"),
+    [
+        ("KMS.DisabledException", f"{_KEY} is disabled.", "which is disabled", "enable-key"),
+        (
+            "KMS.KMSInvalidStateException",
+            f"{_KEY} is pending deletion.",
+            "pending deletion",
+            "cancel-key-deletion",
+        ),
+        ("KMS.NotFoundException", "Key does not exist", "which no longer exists", "another copy"),
+    ],
+)
+def test_an_object_whose_key_cannot_be_used_says_the_key_state_not_a_grant(
+    code: str, message: str, state: str, todo: str
+) -> None:
+    """S3 passes on KMS's answer for an SSE-KMS object whose key is disabled, pending deletion
+    or deleted: no grant helps, and it is not "not found" (check the ID and the region)."""
+    err = E.translate(client_error(code, message, 400), service="s3", operation="GetObject")
+    assert "s3:GetObject refused: the object is encrypted with" in err.message, err.message
+    assert state in err.message and code in err.message and todo in err.hint, (
+        err.message,
+        err.hint,
+    )
+    assert (_KEY in err.message) == (_KEY in message)
+    assert "Grant" not in err.hint and "Check the ID" not in err.hint
+    assert not isinstance(err, (E.AccessDeniedError, E.NotFoundError, E.ServerError))
+
+
 def test_an_access_denied_not_naming_kms_still_says_what_api_to_grant() -> None:
     err = E.translate(
         client_error("AccessDenied", "Access Denied", 403), service="s3", operation="GetObject"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 from tui.aws.operations import iam_action
 
@@ -290,6 +290,45 @@ def _kms_refusal(
     )
 
 
+# KMS's answers about a key that exists but cannot be used, as S3 passes them on for an SSE-KMS
+# object: what the key is, and what its owner can do (no grant helps, and retrying does not).
+_KMS_STATES: Final = {
+    "KMS.DisabledException": (
+        "is disabled",
+        "Nothing can read it while the key is disabled: its owner can enable it "
+        "(`aws kms enable-key --key-id KEY`).",
+    ),
+    "KMS.KMSInvalidStateException": (
+        "cannot be used in its present state (pending deletion, or pending import)",
+        "If it is pending deletion, its owner can cancel that (`aws kms cancel-key-deletion "
+        "--key-id KEY`, then `aws kms enable-key`); `aws kms describe-key` shows its state.",
+    ),
+    "KMS.NotFoundException": (
+        "no longer exists",
+        "Data encrypted with a deleted key cannot be read by anyone: ask the bucket's owner "
+        "for another copy (a replica, a backup).",
+    ),
+}
+
+
+def _kms_key_state(
+    msg: str, service: str, code: str, action: str, where: dict[str, Any]
+) -> HamariError:
+    """An object encrypted with a KMS key that is disabled, pending deletion or gone."""
+    state, hint = _KMS_STATES[code]
+    key = _KMS_KEY.search(msg)
+    named = f"KMS key {key.group(0)}" if key else "a KMS key"
+    what = "the object is" if service == "s3" else "the data is"
+    if key is None and service == "s3":
+        hint += " `aws s3api head-object` names the key (SSEKMSKeyId)."
+    return HamariError(
+        f"{action} refused: {what} encrypted with {named}, which {state} ({code}).",
+        hint=hint,
+        code=code,
+        **where,
+    )
+
+
 def _skew_from_headers(headers: dict[str, str], now: datetime | None = None) -> float | None:
     from email.utils import parsedate_to_datetime  # only on a clock-skew error
 
@@ -365,6 +404,8 @@ def translate(
                 code=code,
                 **where,
             )
+        if code in _KMS_STATES:  # S3 passes on KMS's answer about the object's key
+            return _kms_key_state(msg, service, code, action, where)
         lowered = msg.lower()
         skewed = code == "RequestTimeTooSkewed" or "signature expired" in lowered
         if skewed or (code in _SKEW_CODES and ("skew" in lowered or "time" in lowered)):
