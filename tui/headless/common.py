@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from tui.logsafety import install as install_log_safety
+from tui.models.text import display_safe
 from tui.settings import Settings
 
 __all__ = ["open_aws"]
@@ -52,7 +53,8 @@ async def open_aws(settings: Settings, *, now: datetime | None = None) -> AsyncI
             await aws.open()
             if aws.identity_error is not None:
                 err = aws.identity_error
-                print(f"hamari: {err.message} {err.hint}", file=sys.stderr)
+                # AWS's words are in it: escaped, as every other line hamari writes
+                print(f"hamari: {display_safe(f'{err.message} {err.hint}')}", file=sys.stderr)
             if aws.region_notice:
                 print(f"hamari: {aws.region_notice}", file=sys.stderr)
             yield aws
