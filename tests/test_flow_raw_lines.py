@@ -167,11 +167,11 @@ def test_a_second_header_mid_file_stops_raw_lines_under_the_old_layout(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Concatenated files: a header with the same fields in another order, in a region parsed
-    line by line (it holds a comment), after the helper's plan was made. Lines under the new
+    line by line (it holds a comment), after the scan's plan was made. Lines under the new
     header must not be written with the old field names."""
-    import tui.models.flowscan as fs
+    import tui.models.inflater as inf
 
-    monkeypatch.setattr(fs, "_SCAN_READ", 2048)
+    monkeypatch.setattr(inf, "_SCAN_READ", 2048)
     first = [" ".join(_values(i, "REJECT", "i-1", "sn-1", "a")) for i in range(200)]
     swapped = [*FIELDS]
     swapped[14], swapped[15] = swapped[15], swapped[14]  # instance-id <-> subnet-id

@@ -289,9 +289,9 @@ def test_scan_counts_and_matches_across_any_chunking(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, read_size: int, status_at: str
 ) -> None:
     """Lines split across decompressed chunks, statuses in any column: same as the pure reader."""
-    import tui.models.flowscan as fs
+    import tui.models.inflater as inf
 
-    monkeypatch.setattr(fs, "_SCAN_READ", read_size)
+    monkeypatch.setattr(inf, "_SCAN_READ", read_size)
     fields = [f for f in V5 if f != "log-status"]
     where = {"first": 0, "middle": len(fields) // 2, "last": len(fields)}[status_at]
     fields.insert(where, "log-status")
@@ -312,77 +312,166 @@ def test_scan_counts_and_matches_across_any_chunking(
         assert _counts(got_stats) == _counts(stats)
 
 
-@pytest.mark.parametrize(
-    ("helper_fails", "slots", "slot_bytes"),
-    [(False, 6, 4 << 20), (False, 1, 60_000), (True, 6, 4 << 20)],
-    ids=["helper", "one-small-slot", "helper-dies"],
-)
-def test_scan_with_a_helper_process_equals_the_single_process_scan(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, helper_fails: bool, slots: int, slot_bytes: int
-) -> None:
-    """Big files are sifted by two processes; the records and counts must not change when the
-    helper is busy (the parent sifts the rest), when regions are cut to fit its slots, or when
-    it dies half-way (the parent sifts what it had sent)."""
-    import tui.models.flowscan as fs
-
-    monkeypatch.setattr(fs, "_HELPER_MIN_BYTES", 0)
-    monkeypatch.setattr(fs, "_SCAN_READ", 32768)  # ~10 regions of ~250 KB
-    monkeypatch.setattr(fs, "_SLOTS", slots)
-    monkeypatch.setattr(fs, "_SLOT_BYTES", slot_bytes)
-    monkeypatch.setattr(fs, "_MIN_REMOTE", 1024)
-    if helper_fails:
-        real_loop = fs._helper_loop
-
-        def dying_loop(inbox: int, outbox: int, plan: Any, shm: Any) -> None:
-            fs._read_exactly(inbox, 8)
-            os._exit(3)  # dies on its first region, before answering
-
-        monkeypatch.setattr(fs, "_helper_loop", dying_loop)
-        assert real_loop is not dying_loop
-    sent: list[int] = []
-    local: list[int] = []
-    real_send, real_sift = fs._Helper.send, fs._sift
-
-    def send(self: Any, data: bytes, start: int, end: int) -> bool:
-        ok = real_send(self, data, start, end)
-        if ok:
-            sent.append(end - start)
-        return ok
-
-    def sift(data: bytes, start: int, end: int, plan: Any) -> Any:
-        local.append(end - start)
-        return real_sift(data, start, end, plan)
-
-    monkeypatch.setattr(fs._Helper, "send", send)
-    if slots == 1:  # a helper that always looks busy: this process must sift the rest itself
-        monkeypatch.setattr(fs._Helper, "ready", lambda self: not self.alive)
-    lines = [" ".join(V5), *_lines(V5, 6000, 13, bad=True)]
+def _big_file(tmp_path: Path, *, long_line_at: int = -1, truncate: bool = False) -> Path:
+    """~6,000 v5 records (NODATA, SKIPDATA, and bad lines in the middle third) in gzip; optionally one line
+    longer than the test's slots, or the stream cut short."""
+    lines = [" ".join(V5), *_lines(V5, 3000, 13, bad=False)]
+    lines += [*_lines(V5, 1500, 14, bad=True), *_lines(V5, 1500, 15, bad=False)]
+    if long_line_at >= 0:
+        lines.insert(long_line_at, "x" * 300_000)  # a bad line bigger than a slot
+    data = gzip.compress(("\n".join(lines) + "\n").encode(), mtime=0)
     path = tmp_path / "big.log.gz"
-    path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode(), mtime=0))
+    path.write_bytes(data[: len(data) * 2 // 3] if truncate else data)
+    return path
+
+
+def _scan(path: Path, text: str) -> tuple[list[dict], tuple[int, ...], list[str]]:
+    stats = ParseStats()
+    got = [r.as_dict() for _, r in scan_files(path, parse_filter(text), stats=stats)]
+    return got, _counts(stats), [f"{f}: {why}" for f, why in [*stats.partial, *stats.skipped]]
+
+
+@pytest.mark.parametrize(
+    "case", ["inflater", "a-line-longer-than-a-slot", "inflater-dies", "truncated-gzip"]
+)
+def test_scan_with_an_inflating_process_equals_the_single_process_scan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str
+) -> None:
+    """Big gzip files are inflated and counted by a second process while this one sifts. The
+    records, counts and named bad files must not change when it stops half-way for any reason
+    (a line bigger than its slots, its death, a broken stream): this process reads on from the
+    region where it stopped, and meets and reports the broken stream itself."""
+    import tui.models.inflater as inf
+
+    monkeypatch.setattr(inf, "_HELPER_MIN_BYTES", 0)
+    monkeypatch.setattr(inf, "_SCAN_READ", 16384)  # regions of ~150 KB
+    monkeypatch.setattr(inf, "_SLOTS", 2)  # the inflater waits for this process, often
+    monkeypatch.setattr(inf, "_SLOT_BYTES", 256 << 10)
+    path = _big_file(
+        tmp_path,
+        long_line_at=4000 if case == "a-line-longer-than-a-slot" else -1,
+        truncate=case == "truncated-gzip",
+    )
+    if case == "inflater-dies":
+        parent = os.getpid()
+        real_write = inf._write_exactly
+        notes = [0]
+
+        def write(fd: int, payload: bytes) -> None:
+            if os.getpid() != parent:
+                notes[0] += 1
+                if notes[0] > 5:  # its layout and four regions, then gone
+                    os._exit(3)
+            real_write(fd, payload)
+
+        monkeypatch.setattr(inf, "_write_exactly", write)
+    counted: list[bool] = []
+    real_regions = inf.Inflater.regions
+
+    def regions(self: Any, spaces: int, column: int) -> Any:
+        for region in real_regions(self, spaces, column):
+            counted.append(region[3] is not inf.UNCOUNTED)
+            yield region
+
+    monkeypatch.setattr(inf.Inflater, "regions", regions)
     for text in ("action=REJECT and dstport=443", "protocol=6"):
-        flt = parse_filter(text)
         monkeypatch.setenv("HAMARI_SCAN_HELPER", "0")
-        alone_stats = ParseStats()
-        alone = [r.as_dict() for _, r in scan_files(path, flt, stats=alone_stats)]
+        alone = _scan(path, text)
+        assert not counted
         monkeypatch.setenv("HAMARI_SCAN_HELPER", "1")
-        monkeypatch.setattr(fs, "_sift", sift)
-        shared_stats = ParseStats()
-        shared = [r.as_dict() for _, r in scan_files(path, flt, stats=shared_stats)]
-        monkeypatch.setattr(fs, "_sift", real_sift)
-        assert sent  # the helper was given regions
-        assert max(sent) <= slot_bytes
-        if slots == 1 or helper_fails:
-            assert any(size >= 1024 for size in local)  # and this process sifted whole regions
-        sent.clear()
-        local.clear()
-        assert alone and shared == alone
-        assert _counts(shared_stats) == _counts(alone_stats)
-        assert alone_stats.bad_lines  # the file has bad lines, so the slow path ran too
-        # NDJSON with the plain matching lines written by whichever process sifted them
-        want = _ndjson(path, flt, raw=False)
-        assert _ndjson(path, flt, raw=True) == want
-        monkeypatch.setenv("HAMARI_SCAN_HELPER", "0")
-        assert _ndjson(path, flt, raw=True) == want
+        shared = _scan(path, text)
+        assert alone[0] and shared == alone
+        assert alone[1][1]  # bad lines: the line-by-line path ran too
+        assert any(counted)  # regions came from the inflater, counted there
+        if case == "inflater":
+            assert all(counted)
+        elif case == "truncated-gzip":  # what precedes the break came, the break is said here
+            assert "truncated" in " ".join(shared[2])
+        else:  # and the rest were read here
+            assert not all(counted) and counted[-1] is False
+        # NDJSON with the plain matching lines written without records, the same
+        want = _ndjson(path, parse_filter(text), raw=False)
+        assert _ndjson(path, parse_filter(text), raw=True) == want
+        counted.clear()
+
+
+def test_the_inflater_counts_nothing_for_another_layout_and_the_regions_stay_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The inflater counts with the layout it read from the header; a reader that parsed
+    another gets every region uncounted, cut as it would cut them itself."""
+    import tui.models.inflater as inf
+
+    monkeypatch.setattr(inf, "_SCAN_READ", 16384)
+    path = _big_file(tmp_path)
+    local = [bytes(d[s:e]) for d, s, e in inf.regions(inf.chunks(path, True))]
+    spaces, column = len(V5) - 1, V5.index("log-status")
+    for asked, counted in (((spaces, column), True), ((spaces + 1, column), False)):
+        inflater = inf.Inflater(path, True)
+        try:
+            got = [(bytes(d[s:e]), c) for d, s, e, c in inflater.regions(*asked)]
+        finally:
+            inflater.close()
+        assert [g for g, _ in got] == local
+        assert all((c is not inf.UNCOUNTED) is counted for _, c in got)
+        if counted:
+            assert [c for _, c in got][1:] == [
+                inf.counts(r, 0, len(r), spaces, column, bytearray()) for r in local[1:]
+            ]
+
+
+def test_a_prefetched_inflater_is_adopted_only_for_the_same_file_and_stopped_if_unused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``hamari flows FILE.gz`` starts inflating before the rest of hamari is imported: the
+    scan of that very file takes it over; a file changed since, or never scanned, does not
+    keep a process alive."""
+    import tui.models.inflater as inf
+
+    monkeypatch.setattr(inf, "_HELPER_MIN_BYTES", 0)
+    monkeypatch.setenv("HAMARI_SCAN_HELPER", "1")
+    path = _big_file(tmp_path)
+    want = _scan(path, "action=REJECT")
+    inf.prefetch(["--filter", "action=REJECT", str(path), "ndjson"])
+    started = inf._prefetched
+    assert started is not None
+    assert _scan(path, "action=REJECT") == want
+    assert inf._prefetched is None  # adopted, and closed by the scan
+    with pytest.raises(ChildProcessError):
+        os.waitpid(started.pid, os.WNOHANG)
+
+    inf.prefetch([str(path)])
+    unused = inf._prefetched
+    assert unused is not None
+    os.utime(path, ns=(1, 1))  # the file changed since: not adopted
+    assert inf.adopt(path) is None
+    inf.discard_prefetched()
+    with pytest.raises(ChildProcessError):
+        os.waitpid(unused.pid, os.WNOHANG)
+    inf.prefetch([str(path), str(tmp_path / "missing.gz")])
+    inf.prefetch([str(path), str(path.with_name("copy.log.gz"))])
+    assert inf._prefetched is not None  # one file named (the other does not exist)
+    inf.discard_prefetched()
+    path.with_name("copy.log.gz").write_bytes(path.read_bytes())
+    inf.prefetch([str(path), str(path.with_name("copy.log.gz"))])
+    assert inf._prefetched is None  # two files: which one is scanned is not guessed
+
+    # The command stops it when it fails before any scan (here: a filter that does not parse).
+    from tui.cli import main
+
+    started_by_cli: list[Any] = []
+    real_prefetch = inf.prefetch
+
+    def prefetch(args: Any) -> None:
+        real_prefetch(args)
+        started_by_cli.append(inf._prefetched)
+
+    monkeypatch.setattr(inf, "prefetch", prefetch)
+    assert main(["flows", str(path), "--filter", "action=("]) == 2
+    assert started_by_cli and started_by_cli[0] is not None
+    assert inf._prefetched is None
+    with pytest.raises(ChildProcessError):
+        os.waitpid(started_by_cli[0].pid, os.WNOHANG)
 
 
 def _ndjson(path: Path, flt: Any, *, raw: bool) -> tuple[str, Any]:

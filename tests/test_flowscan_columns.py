@@ -128,7 +128,7 @@ def test_the_simd_counts_equal_bytes_count(data: bytes, start: int, end: int, he
     """The sift's line and field counts (a wrong count sends every region to the slow path,
     or lets a short line through): equal to ``bytes.count`` over any bounds, whatever the
     scratch buffer held before."""
-    from tui.models.flowscan import _newlines, _spaces
+    from tui.models.inflater import _newlines, _spaces
 
     lo, hi = max(0, min(start, len(data))), max(0, min(end, len(data)))
     if hi < lo:

@@ -8,8 +8,8 @@ import zlib
 
 import pytest
 
-from tui.models import flowlog
-from tui.models.flowlog import GunzipStream, TruncatedFileError
+from tui.models import gunzip
+from tui.models.gunzip import GunzipStream, TruncatedFileError
 
 # Text that inflates far beyond one piece: repetitive like a flow log, with a random tail.
 _TEXT = b"5 123456789012 eni-0abc 10.0.0.1 10.0.0.2 443 49152 6 10 840 ACCEPT OK\n" * 40_000
@@ -31,7 +31,7 @@ def _members(*parts: bytes, pad: bytes = b"") -> bytes:
     ids=lambda v: v if isinstance(v, str) else "",
 )
 @pytest.mark.parametrize("feed_size", [1, 1000, 65_536, 1 << 30])
-@pytest.mark.parametrize("limit", [1 << 10, flowlog._INFLATE_OUT])
+@pytest.mark.parametrize("limit", [1 << 10, gunzip._INFLATE_OUT])
 @pytest.mark.parametrize("isal", [True, False])
 def test_pieces_join_to_the_data(
     monkeypatch: pytest.MonkeyPatch,
@@ -44,9 +44,9 @@ def test_pieces_join_to_the_data(
 ) -> None:
     if feed_size == 1 and len(data) > 200_000:
         pytest.skip("byte by byte only for the small cases")
-    monkeypatch.setattr(flowlog, "_INFLATE_OUT", limit)
+    monkeypatch.setattr(gunzip, "_INFLATE_OUT", limit)
     if not isal:
-        monkeypatch.setattr(flowlog, "_fast_zlib", None)
+        monkeypatch.setattr(gunzip, "_fast_zlib", None)
     stream = GunzipStream()
     pieces = [
         p for i in range(0, len(data), feed_size) for p in stream.feed(data[i : i + feed_size])

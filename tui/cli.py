@@ -13,7 +13,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from tui import __version__
-from tui.aws.errors import HamariError
 from tui.verbs import VERBS, fail
 
 DESCRIPTION = """\
@@ -227,9 +226,24 @@ def _attach_dash_values(argv: Sequence[str]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    _load_verbs(argv)
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["flows"]:  # the file inflates while the rest is imported
+        from tui.models import inflater
+
+        inflater.prefetch(args[1:])
+        try:
+            return _main(args)
+        finally:
+            inflater.discard_prefetched()
+    return _main(args)
+
+
+def _main(args: list[str]) -> int:
+    from tui.aws.errors import HamariError
+
+    _load_verbs(args)
     parser = build_parser()
-    ns = parser.parse_args(_attach_dash_values(sys.argv[1:] if argv is None else argv))
+    ns = parser.parse_args(_attach_dash_values(args))
     from tui.settings import load_settings
 
     try:

@@ -39,12 +39,12 @@ from tui.models.flowfilter import FlowFilter
 from tui.models.flowlog import (
     FlowLogParser,
     FlowRecord,
-    GunzipStream,
     ParseStats,
     iter_files,
     read_flow_logs,
 )
 from tui.models.flowlog import _parquet_lines as _parquet_records
+from tui.models.gunzip import GunzipStream
 from tui.models.network import FlowLogConfig
 from tui.models.timewindow import TimeWindow
 

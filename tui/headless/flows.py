@@ -185,8 +185,17 @@ def _raw_encoder(fmt: tuple[str, ...]) -> Callable[[list[bytes], str], str]:
             out[2 * i + 1 :: step] = column
         out[2 * width :: step] = [close + keys[width]] * n
         if where:
-            shown = zip(*(parts[i::width] for i in where), strict=True)
-            out[2 * width + 1 :: step] = [" / ".join([v for v in w if v != "-"]) for w in shown]
+            # A column of "-" only is left out; a line-by-line step only when another has one.
+            columns = [c for c in (parts[i::width] for i in where) if c.count("-") != n]
+            if any("-" in c for c in columns):
+                joined = [
+                    " / ".join([v for v in w if v != "-"]) for w in zip(*columns, strict=True)
+                ]
+            elif columns:
+                joined = list(map(" / ".join, zip(*columns, strict=True)))
+            else:
+                joined = [""] * n
+            out[2 * width + 1 :: step] = joined
         out[2 * width + 2 :: step] = [tail] * n
         out[2 * width + 3 :: step] = ["\n"] * n
         out[-1] = ""

@@ -56,8 +56,6 @@ from tui.models.flowlog import (
     FlowLogParser,
     FlowRecord,
     ParseStats,
-    _decompressobj,
-    _gunzip,
     _lines_from_chunks,
     _looks_like_header,
     _read_one,
@@ -76,6 +74,8 @@ from tui.models.flowscan import (
     scan_prefiltered,
     status_column,
 )
+from tui.models.gunzip import _decompressobj
+from tui.models.gunzip import gunzip as _gunzip
 
 if TYPE_CHECKING:  # annotations only: a scan of files needs neither
     from tui.models.focus import FocusScope

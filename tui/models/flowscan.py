@@ -6,10 +6,8 @@ with python-isal, cut into regions of whole lines, and each region is *sifted* o
 NODATA and SKIPDATA rows are counted with byte searches, and only the candidate lines (holding
 every literal in its column) are decoded and parsed; the exact predicate still runs on each.
 
-Sifting holds the GIL, so a second core only helps from a second process: for big files a forked
-helper sifts the regions it is given through a shared-memory ring, while this process
-decompresses, sifts what the helper cannot take yet, and parses the candidates. The helper is an
-optimisation only: if it dies, the parent sifts the regions it had sent (it still holds them).
+The file is read by :mod:`tui.models.inflater`: for a big gzip file, a second process inflates
+and counts each region while this one sifts the one before.
 
 Counts equal the pure reader's (:func:`tui.models.flowlog.read_flow_logs`): a region that is not
 made of well-formed lines (a short or long line, a comment, a tab or CR) is parsed line by line.
@@ -17,20 +15,28 @@ made of well-formed lines (a short or long line, a comment, a tab or CR) is pars
 
 from __future__ import annotations
 
-import collections
-import contextlib
 import functools
-import marshal
-import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
 
-import stringzilla as sz
-
 from tui.models.flowfilter import ENUMS, Compare, FlowFilter, _conjuncts
-from tui.models.flowlog import FlowLogParser, FlowRecord, _gunzip
+from tui.models.flowlog import FlowLogParser, FlowRecord
+from tui.models.inflater import (
+    UNCOUNTED,
+    Counts,
+    Inflater,
+    _count,
+    _find,
+    _rfind,
+    adopt,
+    chunks,
+    counts,
+    helper_worth_it,
+    regions,
+    status_column,
+)
 
 __all__ = [
     "Formatter",
@@ -67,20 +73,6 @@ class RawBlock(tuple[str, int]):
     @property
     def lines(self) -> int:
         return self[1]
-
-
-# Compressed bytes per read (~2 MB of text), inflated in pieces of _SCAN_PIECE: the several
-# passes over a region find it in the CPU cache, and the buffers stay below malloc's mmap
-# threshold (an 8 MB region is a fresh mapping each time: page faults cost more than the
-# decompression).
-_SCAN_READ: Final = 256 << 10
-# Inflated bytes per region, at most: the piece 48 kB of gzip inflates to (~430 kB for flow
-# logs, fed 48 kB at a time: see GunzipStream.feed), so that a region is one piece and still in
-# the core's cache (512 kB of L2) when it is copied to the helper's slot. With regions of
-# ~570 kB, the copies took 0.1 s for 1M records instead of 0.016 s; with 64 kB fed and pieces
-# of 512 kB, each piece was cut in two, a small region more to sift.
-_SCAN_PIECE: Final = 512 << 10
-_SCAN_FEED: Final = 48 << 10
 
 
 def literals(flt: FlowFilter, names: Sequence[str]) -> list[tuple[int, list[bytes]]]:
@@ -126,110 +118,6 @@ def covers(flt: FlowFilter, names: Sequence[str]) -> bool:
     return bool(conjuncts) and len(literals(flt, names)) == len(conjuncts)
 
 
-def status_column(names: Sequence[str]) -> int:
-    """The column of log-status in a header's fields (its first, as the parser reads it), or -1."""
-    return next((i for i, n in enumerate(names) if n in ("log-status", "log_status")), -1)
-
-
-def _chunks(path: Path, gz: bool) -> Iterator[bytes]:
-    """The file's bytes, decompressed here, in this thread.
-
-    Not in a thread of its own: isal releases the GIL while it inflates, but sifting holds it
-    for a millisecond at a time, and a decompressing thread then waits for the GIL after every
-    chunk (measured: 0.2 s of inflating took 0.8 s beside a sifting thread).
-    """
-    with path.open("rb") as fh:
-        if gz:
-            yield from _gunzip(fh, _SCAN_READ, _SCAN_PIECE, _SCAN_FEED)
-        else:
-            yield from iter(lambda: fh.read(_SCAN_READ * 8), b"")
-
-
-_ONE_FOR_SPACE: Final = bytes(1 if b == 0x20 else 0 for b in range(256))
-
-
-def _newlines(data: bytes, start: int, end: int) -> int:
-    """Newlines in ``data[start:end]``: a SIMD search (CPython's ``bytes.count`` of one byte
-    walks it a byte at a time: 122 ms against 11 for the 238 MB of 1M v5 records)."""
-    return int(sz.count(data, b"\n", start, end))
-
-
-def _spaces(data: bytes, start: int, end: int, scratch: bytearray) -> int:
-    """Spaces in ``data[start:end]``: each byte mapped to 1 (a space) or 0, then summed, both in
-    SIMD (a search restarts at every one of 28 spaces a line; this reads each byte once:
-    17 ms against ``bytes.count``'s 173 for 238 MB). ``scratch`` is reused, grown as needed."""
-    size = end - start
-    if len(scratch) < size:
-        scratch.extend(bytes(size - len(scratch)))
-    sz.translate(data, _ONE_FOR_SPACE, start=start, end=end, out=scratch)
-    return int(sz.bytesum(memoryview(scratch)[:size]))
-
-
-def _regions(chunks: Iterable[bytes]) -> Iterator[tuple[bytes, int, int]]:
-    """``(data, start, end)``: ``data[start:end]`` is whole lines, each ending with a newline.
-
-    Nothing is copied but the line that straddles two chunks: every byte method used on the
-    region (count, find) takes the bounds, so slicing a multi-megabyte chunk (twice, as
-    ``tail + chunk`` then ``[:cut]``) would only burn memory bandwidth under the GIL.
-    """
-    tail = b""
-    for chunk in chunks:
-        first = chunk.find(b"\n")
-        if first < 0:
-            tail += chunk
-            continue
-        if tail:
-            joined = tail + chunk[: first + 1]
-            yield joined, 0, len(joined)
-            begin = first + 1
-        else:
-            begin = 0
-        last = chunk.rfind(b"\n") + 1
-        if last > begin:
-            yield chunk, begin, last
-        tail = chunk[last:]
-    if tail:
-        tail += b"\n"
-        yield tail, 0, len(tail)
-
-
-_STATUS_WORDS: Final = (b"NODATA", b"SKIPDATA")
-
-# StringZilla's module functions, not ``bytes`` methods, in every loop below: a SIMD search of
-# the whole token (no anchor byte to walk and check), about half the cost per call of a bound
-# ``bytes.find``, and they read any buffer, so the helper sifts its shared memory in place.
-_find: Final = sz.find
-_rfind: Final = sz.rfind
-_count: Final = sz.count
-
-
-def _status_counts(data: Any, start: int, end: int, column: int) -> list[int]:
-    """NODATA and SKIPDATA rows in the region, each word found by a SIMD search.
-
-    Only the whole log-status field counts (the word in its column, ending the line or before a
-    space): NODATA as an interface id is a record to the parser.
-    """
-    counts = []
-    for word in _STATUS_WORDS:
-        n = 0
-        pos = start
-        after = len(word)
-        while (at := _find(data, word, pos, end)) >= 0:
-            pos = at + 1
-            if (
-                bytes(data[at + after : at + after + 1]) in (b" ", b"\n")
-                and _field_starts(data, start, at)
-                and _count(data, b" ", _rfind(data, b"\n", start, at) + 1 or start, at) == column
-            ):
-                n += 1
-        counts.append(n)
-    return counts
-
-
-def _field_starts(data: Any, start: int, at: int) -> bool:
-    return at == start or (at > start and bytes(data[at - 1 : at]) in (b" ", b"\n"))
-
-
 @dataclass
 class _Plan:
     """What every region of a file is checked for: its line width and the pinned literals.
@@ -251,6 +139,11 @@ class _Plan:
     write: Callable[[list[bytes]], str] | None = None
     chosen: bool = False
     scratch: bytearray = field(default_factory=bytearray, repr=False)  # for :func:`_spaces`
+    # Plain matching lines not yet written, carried from region to region: the writer works a
+    # column at a time, so a batch of a few thousand lines costs far less a line than a
+    # region's few dozen (0.07 s of 0.2 for 1M records, written a region at a time).
+    block: list[bytes] = field(default_factory=list, repr=False)
+    unflushed: int = 0  # regions sifted since the block was last written
 
     @property
     def width(self) -> int:
@@ -278,39 +171,40 @@ class _Plan:
 _Sifted = tuple[int, int, int, list[tuple[int, int] | tuple[str, int]]] | None
 
 
-def _sift(data: Any, start: int, end: int, plan: _Plan) -> _Sifted:
+def _counts(data: Any, start: int, end: int, plan: _Plan) -> Counts:
+    return counts(data, start, end, plan.spaces, plan.status_column, plan.scratch)
+
+
+def _sift(data: Any, start: int, end: int, plan: _Plan, counted: Any = UNCOUNTED) -> _Sifted:
     """The byte-level work on one region of whole lines: counts, and the lines worth parsing.
 
-    ``data`` is bytes, or the helper's shared memory. A region of well-formed lines holds
-    exactly ``spaces`` spaces per line and no ``#``, tab or carriage return; any other region is
-    returned as None, to be parsed line by line so that a short, long or blank line is counted
-    exactly as the pure reader counts it. A candidate holds every literal, each in its own
-    column (or has the wrong number of fields: it is parsed, and counted as bad).
+    ``data`` is bytes, or the helper's shared memory; ``counted``, the region's
+    :func:`_counts` when the helper made them. A region that is not well-formed is returned as
+    None, to be parsed line by line so that a short, long or blank line is counted exactly as
+    the pure reader counts it. A candidate holds every literal, each in its own column (or has
+    the wrong number of fields: it is parsed, and counted as bad).
 
     The loop is written out by hand: it runs once per line holding the walked literal (a fifth
     of all lines for ``action=REJECT``), and every call or generator step there costs more than
     the byte search itself.
     """
-    n = _newlines(data, start, end)
-    if _spaces(data, start, end, plan.scratch) != n * plan.spaces or sz.count_byteset(
-        data, b"#\t\r", start, end
-    ):
+    if counted is UNCOUNTED:
+        counted = _counts(data, start, end, plan)
+    if counted is None:
         return None
+    n, nodata, skipdata = counted
     if not plan.chosen:
         plan.choose(data, start, end)
-    nodata, skipdata = (
-        _status_counts(data, start, end, plan.status_column) if plan.status_column >= 0 else (0, 0)
-    )
     width, spaces, columns = plan.width, plan.spaces, plan.columns
     plain = plan.plain if plan.write is not None else None
     found: list[tuple[int, int] | tuple[str, int]] = []
     keep = found.append
-    block: list[bytes] = []  # plain lines not yet written
+    block = plan.block
     if plan.walk is None:
         for line_start, line_end in _line_spans(data, start, end):
             if _in_columns(data, line_start, line_end, width, columns):
                 _take(data, line_start, line_end, plain, block, plan, keep)
-        _flush(block, plan, keep)
+        _flush_some(plan, keep)
         return n, nodata, skipdata, found
     token, column = plan.walk
     pinned = plan.pinned
@@ -351,7 +245,7 @@ def _sift(data: Any, start: int, end: int, plan: _Plan) -> _Sifted:
         elif count(data, b" ", line_start, line_end) != spaces:  # the parser: a bad line
             _flush(block, plan, keep)
             keep((line_start, line_end))
-    _flush(block, plan, keep)
+    _flush_some(plan, keep)
     return n, nodata, skipdata, found
 
 
@@ -376,9 +270,21 @@ def _take(
 
 def _flush(block: list[bytes], plan: _Plan, keep: Callable[[Any], None]) -> None:
     """Write the plain lines gathered so far as one :class:`RawBlock`'s text."""
+    plan.unflushed = 0
     if block and plan.write is not None:
         keep((plan.write(block), len(block)))
         block.clear()
+
+
+_BLOCK_LINES: Final = 4096  # plain lines written at once, at most
+_BLOCK_REGIONS: Final = 16  # or after ~7 MB of text (~30k records): matches show as they come
+
+
+def _flush_some(plan: _Plan, keep: Callable[[Any], None]) -> None:
+    """At a region's end: write the block once it is big or has waited long enough."""
+    plan.unflushed += 1
+    if len(plan.block) >= _BLOCK_LINES or plan.unflushed >= _BLOCK_REGIONS:
+        _flush(plan.block, plan, keep)
 
 
 def _placed(
@@ -437,55 +343,76 @@ def scan_prefiltered(
 
     The file's first line is its header (it sets the parser's layout); ``spaces`` is the number
     of separators in a well-formed line, ``pins`` come from :func:`literals` and
-    ``status_column`` from :func:`status_column`. With ``helper``, a forked process sifts most
-    regions (see :class:`_Helper`). With ``raw`` (only for a filter the pins cover, see
-    :func:`covers`), plain candidates come as :class:`RawBlock` written by ``raw``'s writer for
-    this file, neither parsed nor checked again.
+    ``status_column`` from :func:`status_column`. With ``helper``, a forked process inflates
+    the file while this one sifts (:class:`~tui.models.inflater.Inflater`, the one
+    :func:`~tui.models.inflater.prefetch` started if any). With ``raw`` (only for a filter the
+    pins cover, see :func:`covers`), plain candidates come as :class:`RawBlock` written by
+    ``raw``'s writer for this file, neither parsed nor checked again.
     """
     stats = parser.stats
     feed = parser.feed_line
     plan = _Plan(spaces, pins, status_column)
-    regions = _regions(_chunks(path, gz))
-    first = next(regions, None)
-    if first is None:
-        return
-    data, start, end = first  # the header line sets the layout
-    cut = data.find(b"\n", start, end)
-    feed(data[start:cut].decode("utf-8", "replace"))
-    layout = parser.layout
-    if raw is not None and layout is not None:
-        plan.plain = layout.plain.fullmatch
-        plan.write = raw(str(path), layout.fields)
-    rest: Iterable[tuple[bytes, int, int]] = regions
-    if cut + 1 < end:
-        rest = _prepend((data, cut + 1, end), regions)
-    for data, start, end, result in _sift_all(rest, plan, helper):
-        if result is not None and raw is not None and parser.layout is not layout:
-            # A header met in a region parsed line by line changed the layout: lines written
-            # under the old one (here, or by the helper's copy of the plan) are sifted again.
-            plan.plain = plan.write = None
-            if any(not isinstance(a, int) for a, _ in result[3]):
-                result = _sift(data, start, end, plan)
-        if result is None:
-            for line in data[start:end].split(b"\n")[: data.count(b"\n", start, end)]:
-                rec = feed(line.decode("utf-8", "replace"))
+    inflater = (adopt(path) or Inflater(path, gz)) if helper else None
+    try:
+        pieces = (
+            inflater.regions(spaces, status_column)
+            if inflater is not None
+            else ((*region, UNCOUNTED) for region in regions(chunks(path, gz)))
+        )
+        first = next(pieces, None)
+        if first is None:
+            return
+        data, start, end, _ = first  # the header line sets the layout; counted again below
+        cut = _find(data, b"\n", start, end)
+        feed(bytes(data[start:cut]).decode("utf-8", "replace"))
+        layout = parser.layout
+        if raw is not None and layout is not None:
+            plan.plain = layout.plain.fullmatch
+            plan.write = raw(str(path), layout.fields)
+        rest: Iterable[tuple[Any, int, int, Any]] = pieces
+        if cut + 1 < end:
+            rest = _prepend((data, cut + 1, end, UNCOUNTED), pieces)
+        for data, start, end, counted in rest:
+            result = _sift(data, start, end, plan, counted)
+            if result is None:
+                if plan.block:  # the lines before these, in the file's order
+                    yield _written(plan)
+                lines = bytes(data[start:end]).split(b"\n")
+                for line in lines[: len(lines) - 1]:
+                    rec = feed(line.decode("utf-8", "replace"))
+                    if rec is not None and pred(rec):
+                        yield rec
+                if raw is not None and parser.layout is not layout:
+                    # A header line (in a region parsed line by line) changed the layout:
+                    # plain lines are no longer written as the first header said.
+                    plan.plain = plan.write = None
+                continue
+            n, nodata, skipdata, found = result
+            stats.nodata += nodata
+            stats.skipdata += skipdata
+            stats.records += n - nodata - skipdata
+            base = parser._lineno
+            for a, b in found:
+                if not isinstance(a, int):  # text, not a span
+                    yield RawBlock((a, b))
+                    continue
+                lineno = functools.partial(_line_no, base, data, start, a)
+                rec = _parse_counted(parser, bytes(data[a:b]), lineno)
                 if rec is not None and pred(rec):
                     yield rec
-            continue
-        n, nodata, skipdata, found = result
-        stats.nodata += nodata
-        stats.skipdata += skipdata
-        stats.records += n - nodata - skipdata
-        base = parser._lineno
-        for a, b in found:
-            if not isinstance(a, int):  # text, not a span
-                yield RawBlock((a, b))
-                continue
-            lineno = functools.partial(_line_no, base, data, start, a)
-            rec = _parse_counted(parser, data[a:b], lineno)
-            if rec is not None and pred(rec):
-                yield rec
-        parser._lineno = base + n
+            parser._lineno = base + n
+        if plan.block:
+            yield _written(plan)
+    finally:
+        if inflater is not None:
+            inflater.close()
+
+
+def _written(plan: _Plan) -> RawBlock:
+    """The block of plain lines held so far, written."""
+    got: list[Any] = []
+    _flush(plan.block, plan, got.append)
+    return RawBlock(got[0])
 
 
 def _prepend(item: Any, rest: Iterator[Any]) -> Iterator[Any]:
@@ -493,8 +420,8 @@ def _prepend(item: Any, rest: Iterator[Any]) -> Iterator[Any]:
     yield from rest
 
 
-def _line_no(base: int, data: bytes, start: int, offset: int) -> int:
-    return base + data.count(b"\n", start, offset) + 1
+def _line_no(base: int, data: Any, start: int, offset: int) -> int:
+    return base + int(_count(data, b"\n", start, offset)) + 1
 
 
 def _parse_counted(
@@ -510,226 +437,3 @@ def _parse_counted(
         if len(stats.samples) > saved[4]:
             stats.samples[-1] = replace(stats.samples[-1], lineno=lineno())
     return rec
-
-
-# --- the helper process ------------------------------------------------------------------------
-
-_HELPER_MIN_BYTES: Final = 8 << 20  # below ~80k records a fork costs more than it saves
-_SLOTS: Final = 6  # regions in flight to the helper
-_SLOT_BYTES: Final = 2 << 20  # the largest region sent whole (a gzip piece is 1 MB, text 2)
-_MIN_REMOTE: Final = 1 << 16  # smaller regions (a line straddling two chunks) are sifted here
-_MAX_PENDING: Final = 24  # regions held for order before waiting for the helper
-_PIPE_BYTES: Final = 1 << 20  # Linux's limit for a user (/proc/sys/fs/pipe-max-size)
-
-
-def helper_worth_it(path: Path, gz: bool) -> bool:
-    """A second process for big files on a machine with a second core (HAMARI_SCAN_HELPER=0: never)."""
-    if os.environ.get("HAMARI_SCAN_HELPER", "") == "0" or not hasattr(os, "fork"):
-        return False
-    if (os.cpu_count() or 1) < 2:
-        return False
-    try:
-        size = path.stat().st_size
-    except OSError:
-        return False
-    return size >= (_HELPER_MIN_BYTES if gz else _HELPER_MIN_BYTES * 8)
-
-
-def _pieces(
-    regions: Iterable[tuple[bytes, int, int]], limit: int
-) -> Iterator[tuple[bytes, int, int]]:
-    """Regions no bigger than ``limit`` (cut after a newline), unless a single line is."""
-    for data, start, end in regions:
-        while end - start > limit:
-            cut = data.rfind(b"\n", start, start + limit) + 1
-            if cut <= start:
-                break
-            yield data, start, cut
-            start = cut
-        yield data, start, end
-
-
-def _sift_all(
-    regions: Iterable[tuple[bytes, int, int]], plan: _Plan, helper: bool
-) -> Iterator[tuple[bytes, int, int, _Sifted]]:
-    """Each region with its sifting, in file order; most of them by the helper process.
-
-    A region goes to the helper when it has a free slot, and is sifted here otherwise, so the
-    work balances itself whatever the cores, the filter or the compression ratio. No thread and
-    no blocking: the helper's answers are picked up between regions with a zero-timeout poll.
-    """
-    # Cut the same way with or without the helper: counts must not depend on the machine.
-    regions = _pieces(regions, _SLOT_BYTES)
-    if not helper:
-        for data, start, end in regions:
-            yield data, start, end, _sift(data, start, end, plan)
-        return
-    child = _Helper(plan)
-    try:
-        pending: collections.deque[list[Any]] = collections.deque()  # file order
-        inflight: collections.deque[list[Any]] = collections.deque()  # sent, unanswered
-        for data, start, end in regions:
-            while inflight and child.ready():
-                _settle(inflight, child, plan)
-            entry = [data, start, end, _REMOTE]
-            if end - start >= _MIN_REMOTE and child.send(data, start, end):
-                inflight.append(entry)
-            else:
-                entry[3] = _sift(data, start, end, plan)
-            pending.append(entry)
-            while inflight and len(pending) > _MAX_PENDING:
-                _settle(inflight, child, plan)
-            while pending and pending[0][3] is not _REMOTE:
-                data, start, end, result = pending.popleft()
-                yield data, start, end, result
-        while inflight:
-            _settle(inflight, child, plan)
-        for data, start, end, result in pending:
-            yield data, start, end, result
-    finally:
-        child.close()
-
-
-_REMOTE: Final = object()
-
-
-def _settle(inflight: collections.deque[list[Any]], child: _Helper, plan: _Plan) -> None:
-    """Fill in the oldest region in flight: the helper's answer, or sifted here if it is gone."""
-    got = child.receive()
-    if got is _HELPER_GONE:  # the records must not depend on the helper
-        while inflight:
-            entry = inflight.popleft()
-            entry[3] = _sift(entry[0], entry[1], entry[2], plan)
-        return
-    entry = inflight.popleft()
-    if got is not None:
-        n, nodata, skipdata, spans = got
-        start = entry[1]
-        got = (
-            n,
-            nodata,
-            skipdata,
-            [(a, b) if type(a) is str else (start + a, start + b) for a, b in spans],
-        )
-    entry[3] = got
-
-
-_HELPER_GONE: Final = object()
-
-
-class _Helper:
-    """A forked process that sifts the regions put in its slots of shared memory.
-
-    The parent copies a region into a free slot (a memcpy) and writes the slot's number and
-    size to a pipe; the helper sifts it and answers, in order, with the counts, the candidate
-    spans and the text of plain matching lines (:class:`RawBlock`), marshalled. The answer
-    frees the slot. The parent picks answers up between regions, and the answer pipe is
-    widened so that the helper seldom waits for that.
-    """
-
-    def __init__(self, plan: _Plan) -> None:
-        import mmap
-
-        self._shm = mmap.mmap(-1, _SLOTS * _SLOT_BYTES)  # anonymous and shared with the fork
-        self._free = list(range(_SLOTS))
-        self._sent: collections.deque[int] = collections.deque()
-        to_child_r, self._to_child = os.pipe()
-        self._from_child, from_child_w = os.pipe()
-        # Answers carry the text of plain matching lines (RawBlock): ~50 kB for a region of
-        # action=REJECT and dstport=443. In a pipe of 64 kB the helper stalled, half-written,
-        # until this process read, with the next regions waiting (0.1 s of a 0.45 s run).
-        with contextlib.suppress(ImportError, AttributeError, OSError):
-            import fcntl
-
-            fcntl.fcntl(from_child_w, fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
-        self.pid = os.fork()
-        if self.pid == 0:  # the helper
-            code = 0
-            try:
-                os.close(self._to_child)
-                os.close(self._from_child)
-                _helper_loop(to_child_r, from_child_w, plan, self._shm)
-            except BaseException:
-                code = 1
-            finally:
-                os._exit(code)
-        os.close(to_child_r)
-        os.close(from_child_w)
-        self.alive = True
-
-    def send(self, data: bytes, start: int, end: int) -> bool:
-        """Hand a region to the helper; False when every slot is busy or it is gone."""
-        if not self.alive or not self._free or end - start > _SLOT_BYTES:
-            return False
-        slot = self._free.pop()
-        at = slot * _SLOT_BYTES
-        self._shm[at : at + end - start] = memoryview(data)[start:end]
-        try:
-            _write_exactly(self._to_child, (slot << 32 | (end - start)).to_bytes(8, "little"))
-        except OSError:
-            self.alive = False
-            self._free.append(slot)
-            return False
-        self._sent.append(slot)
-        return True
-
-    def ready(self) -> bool:
-        """An answer (or the helper's death) is waiting to be read."""
-        import select
-
-        if not self.alive:
-            return True
-        return bool(select.select([self._from_child], [], [], 0)[0])
-
-    def receive(self) -> Any:
-        """The next answer, in the order sent; _HELPER_GONE once the helper has died."""
-        if not self.alive:
-            return _HELPER_GONE
-        try:
-            size = int.from_bytes(_read_exactly(self._from_child, 8), "little")
-            got = marshal.loads(_read_exactly(self._from_child, size))
-        except (OSError, EOFError, ValueError):
-            self.alive = False
-            return _HELPER_GONE
-        self._free.append(self._sent.popleft())
-        return got
-
-    def close(self) -> None:
-        import signal
-
-        self.alive = False
-        for fd in (self._to_child, self._from_child):
-            with contextlib.suppress(OSError):
-                os.close(fd)
-        with contextlib.suppress(OSError):
-            os.kill(self.pid, signal.SIGKILL)
-        with contextlib.suppress(OSError):
-            os.waitpid(self.pid, 0)
-        self._shm.close()
-
-
-def _helper_loop(inbox: int, outbox: int, plan: _Plan, shm: Any) -> None:
-    # Nothing is imported here: a fork may inherit a lock held by another thread of the parent.
-    while True:
-        note = int.from_bytes(_read_exactly(inbox, 8), "little")
-        at, size = (note >> 32) * _SLOT_BYTES, note & 0xFFFFFFFF
-        with memoryview(shm) as view, view[at : at + size] as data:  # read in place, no copy
-            reply = marshal.dumps(_sift(data, 0, size, plan))
-        _write_exactly(outbox, len(reply).to_bytes(8, "little") + reply)
-
-
-def _read_exactly(fd: int, size: int) -> bytes:
-    parts = []
-    while size:
-        chunk = os.read(fd, min(size, 1 << 20))
-        if not chunk:
-            raise EOFError
-        parts.append(chunk)
-        size -= len(chunk)
-    return b"".join(parts)
-
-
-def _write_exactly(fd: int, payload: bytes) -> None:
-    view = memoryview(payload)
-    while view:
-        view = view[os.write(fd, view) :]
