@@ -312,14 +312,21 @@ def test_scan_counts_and_matches_across_any_chunking(
         assert _counts(got_stats) == _counts(stats)
 
 
-def _big_file(tmp_path: Path, *, long_line_at: int = -1, truncate: bool = False) -> Path:
+def _big_file(
+    tmp_path: Path, *, long_line_at: int = -1, truncate: bool = False, gz: bool = True
+) -> Path:
     """~6,000 v5 records (NODATA, SKIPDATA, and bad lines in the middle third) in gzip; optionally one line
     longer than the test's slots, or the stream cut short."""
     lines = [" ".join(V5), *_lines(V5, 3000, 13, bad=False)]
     lines += [*_lines(V5, 1500, 14, bad=True), *_lines(V5, 1500, 15, bad=False)]
     if long_line_at >= 0:
         lines.insert(long_line_at, "x" * 300_000)  # a bad line bigger than a slot
-    data = gzip.compress(("\n".join(lines) + "\n").encode(), mtime=0)
+    data = ("\n".join(lines) + "\n").encode()
+    if not gz:
+        path = tmp_path / "big.log"
+        path.write_bytes(data)
+        return path
+    data = gzip.compress(data, mtime=0)
     path = tmp_path / "big.log.gz"
     path.write_bytes(data[: len(data) * 2 // 3] if truncate else data)
     return path
@@ -332,7 +339,8 @@ def _scan(path: Path, text: str) -> tuple[list[dict], tuple[int, ...], list[str]
 
 
 @pytest.mark.parametrize(
-    "case", ["inflater", "a-line-longer-than-a-slot", "inflater-dies", "truncated-gzip"]
+    "case",
+    ["inflater", "plain-text", "a-line-longer-than-a-slot", "inflater-dies", "truncated-gzip"],
 )
 def test_scan_with_an_inflating_process_equals_the_single_process_scan(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str
@@ -344,13 +352,15 @@ def test_scan_with_an_inflating_process_equals_the_single_process_scan(
     import tui.models.inflater as inf
 
     monkeypatch.setattr(inf, "_HELPER_MIN_BYTES", 0)
-    monkeypatch.setattr(inf, "_SCAN_READ", 16384)  # regions of ~150 KB
+    monkeypatch.setattr(inf, "_SCAN_READ", 16384)  # regions of ~128 KB
+    monkeypatch.setattr(inf, "_SCAN_PIECE", 128 << 10)
     monkeypatch.setattr(inf, "_SLOTS", 2)  # the inflater waits for this process, often
     monkeypatch.setattr(inf, "_SLOT_BYTES", 256 << 10)
     path = _big_file(
         tmp_path,
         long_line_at=4000 if case == "a-line-longer-than-a-slot" else -1,
         truncate=case == "truncated-gzip",
+        gz=case != "plain-text",
     )
     if case == "inflater-dies":
         parent = os.getpid()
@@ -383,7 +393,7 @@ def test_scan_with_an_inflating_process_equals_the_single_process_scan(
         assert alone[0] and shared == alone
         assert alone[1][1]  # bad lines: the line-by-line path ran too
         assert any(counted)  # regions came from the inflater, counted there
-        if case == "inflater":
+        if case in ("inflater", "plain-text"):
             assert all(counted)
         elif case == "truncated-gzip":  # what precedes the break came, the break is said here
             assert "truncated" in " ".join(shared[2])
@@ -444,7 +454,7 @@ def test_a_prefetched_inflater_is_adopted_only_for_the_same_file_and_stopped_if_
     unused = inf._prefetched
     assert unused is not None
     os.utime(path, ns=(1, 1))  # the file changed since: not adopted
-    assert inf.adopt(path) is None
+    assert inf.adopt(path, True) is None
     inf.discard_prefetched()
     with pytest.raises(ChildProcessError):
         os.waitpid(unused.pid, os.WNOHANG)

@@ -352,7 +352,7 @@ def scan_prefiltered(
     stats = parser.stats
     feed = parser.feed_line
     plan = _Plan(spaces, pins, status_column)
-    inflater = (adopt(path) or Inflater(path, gz)) if helper else None
+    inflater = (adopt(path, gz) or Inflater(path, gz)) if helper else None
     try:
         pieces = (
             inflater.regions(spaces, status_column)

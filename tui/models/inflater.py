@@ -197,18 +197,17 @@ _LAYOUT: Final = (1 << 64) - 3
 
 
 def helper_worth_it(path: Path, gz: bool) -> bool:
-    """A second process for a big gzip file on a machine with a second core
-    (HAMARI_SCAN_HELPER=0: never). A plain-text file is read here: reading costs next to nothing
-    beside sifting, which one process does best alone."""
+    """A second process for a big file on a machine with a second core (HAMARI_SCAN_HELPER=0:
+    never). For plain text it only reads and counts, so the file must be bigger to pay off."""
     if os.environ.get("HAMARI_SCAN_HELPER", "") == "0" or not hasattr(os, "fork"):
         return False
-    if not gz or (os.cpu_count() or 1) < 2:
+    if (os.cpu_count() or 1) < 2:
         return False
     try:
         size = path.stat().st_size
     except OSError:
         return False
-    return size >= _HELPER_MIN_BYTES
+    return size >= (_HELPER_MIN_BYTES if gz else _HELPER_MIN_BYTES * 8)
 
 
 class Inflater:
@@ -375,7 +374,7 @@ def _identity(path: Path) -> tuple[int, int, int, int]:
 
 
 def prefetch(args: Iterable[str]) -> None:
-    """Start inflating the one big gzip file among a command's arguments, if there is one.
+    """Start reading the one big file among a command's arguments, if there is one.
 
     ``hamari flows FILE.gz --filter ...`` calls this first thing, so the file inflates while
     the rest of hamari is imported (~40 ms of a ~0.3 s run); the scan then :func:`adopt`\\ s
@@ -393,23 +392,23 @@ def prefetch(args: Iterable[str]) -> None:
                 gz = fh.read(2) == b"\x1f\x8b"
         except OSError:
             continue
-        if gz and helper_worth_it(path, gz):
-            found.append(path)
+        if helper_worth_it(path, gz):
+            found.append((path, gz))
     if len(found) != 1:
         return
     try:
-        _prefetched_stat = _identity(found[0])
-        _prefetched = Inflater(found[0], True)
+        _prefetched_stat = _identity(found[0][0])
+        _prefetched = Inflater(*found[0])
     except OSError:
         _prefetched = None
 
 
-def adopt(path: Path) -> Inflater | None:
+def adopt(path: Path, gz: bool) -> Inflater | None:
     """The inflater :func:`prefetch` started for this very file (same inode, size and mtime),
     once; None when there is none."""
     global _prefetched
     got = _prefetched
-    if got is None:
+    if got is None or got.gz != gz:
         return None
     try:
         same = _identity(path) == _prefetched_stat
