@@ -136,3 +136,19 @@ def test_demo_signs_in_as_the_operator_and_fills_the_panes(tmp_path: Path) -> No
         assert proc.wait(timeout=20) == 0
     finally:
         proc.close()
+
+
+@pytest.mark.parametrize("verb", ["flows", "trail"])
+def test_ctrl_c_while_the_verbs_load_exits_130_without_a_traceback(
+    verb: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A ctrl+c in the first tenth of a second (the verb's modules importing) is a plain
+    interruption: exit status 130 and nothing on stderr, as later in the run."""
+    import tui.cli
+
+    def interrupted(args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(tui.cli, "_load_verbs", interrupted)
+    assert tui.cli.main([verb, "--help"]) == 130
+    assert capsys.readouterr().err == ""

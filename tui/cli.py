@@ -227,15 +227,18 @@ def _attach_dash_values(argv: Sequence[str]) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    if args[:1] == ["flows"]:  # the file inflates while the rest is imported
+    try:
+        if args[:1] != ["flows"]:
+            return _main(args)
         from tui.models import inflater
 
-        inflater.prefetch(args[1:])
+        inflater.prefetch(args[1:])  # the file inflates while the rest is imported
         try:
             return _main(args)
         finally:
             inflater.discard_prefetched()
-    return _main(args)
+    except KeyboardInterrupt:  # ctrl+c while hamari starts: no traceback
+        return 130
 
 
 def _main(args: list[str]) -> int:
