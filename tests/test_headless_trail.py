@@ -6,9 +6,11 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+ROOT = Path(__file__).resolve().parents[1]
 CORPUS = Path("/work/shared/corpus/cloudtrail")
 
 
@@ -301,3 +303,38 @@ def test_at_a_terminal_rows_are_a_table_that_never_starts_on_the_progress_line()
     assert header and header[0].startswith("TIME"), header
     assert not any(ln.lstrip().startswith("{") for ln in screen)  # no raw JSON at a terminal
     assert any("AccessDenied" in ln and "AssumeRole" in ln for ln in screen)
+
+
+def test_sts_refused_is_a_warning_with_aws_words_escaped_and_the_events_still_print(
+    worlds: Any, emulator: Any
+) -> None:
+    """GetCallerIdentity refused (an STS VPC endpoint policy) does not stop ``hamari trail``:
+    one warning on stderr, in words that fit a command (no "panes"), with where to look; AWS's
+    message (untrusted: a C1 CSI and a bidi override here) never reaches the terminal raw; and
+    the events are printed."""
+    from tests.world2 import aws_env, window_args
+    from tui.demo.server import FaultRule
+
+    world = worlds.demo
+    hostile = "Not allowed by the endpoint policy \x9b2J\u202eevil"
+    emulator.faults.add(FaultRule("sts", "GetCallerIdentity", "access_denied", message=hostile))
+    try:
+        proc = subprocess.run(
+            [
+                *(sys.executable, "-m", "tui", "trail", "--endpoint-url", world.url),
+                *("--region", world.region, *window_args(world), "--format", "ndjson"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=90,
+            cwd=ROOT,
+            env=aws_env(world),
+        )
+    finally:
+        emulator.faults.clear()
+    assert proc.returncode == 0, proc.stderr
+    warning = [line for line in proc.stderr.splitlines() if "GetCallerIdentity" in line]
+    assert len(warning) == 1 and "STS VPC endpoint" in warning[0], proc.stderr
+    assert "goes on without them" in warning[0] and "pane" not in warning[0], proc.stderr
+    assert "\x9b" not in proc.stderr and "\u202e" not in proc.stderr, repr(proc.stderr)
+    assert [json.loads(line) for line in proc.stdout.splitlines()], proc.stderr

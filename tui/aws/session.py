@@ -376,7 +376,7 @@ class Aws:
             # IAM cannot deny GetCallerIdentity: an STS VPC endpoint's policy (or a proxy) did.
             self.identity_error = AccessDeniedError(
                 "sts:GetCallerIdentity was refused (AccessDenied): the account and principal "
-                "are unknown; the panes load all the same.",
+                "are unknown; hamari goes on without them.",
                 hint="IAM policies cannot deny GetCallerIdentity: look at the policy of the STS "
                 "VPC endpoint (AWS_ENDPOINT_URL_STS) or a proxy in the way.",
                 code=err.code,
