@@ -305,7 +305,7 @@ def test_at_a_terminal_rows_are_a_table_that_never_starts_on_the_progress_line()
     assert any("AccessDenied" in ln and "AssumeRole" in ln for ln in screen)
 
 
-def test_sts_refused_is_a_warning_with_aws_words_escaped_and_the_events_still_print(
+def test_sts_refused_is_one_warning_in_words_for_a_command_and_the_events_still_print(
     worlds: Any, emulator: Any
 ) -> None:
     """GetCallerIdentity refused (an STS VPC endpoint policy) does not stop ``hamari trail``:
