@@ -280,27 +280,9 @@ def test_diagnose_does_not_import_textual() -> None:
 
 
 def _diagnose_in(world: Any, *args: str) -> subprocess.CompletedProcess[str]:
-    from tests.world2 import aws_env, window_args
+    from tests.world2 import run_hamari
 
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tui",
-            "diagnose",
-            "--endpoint-url",
-            world.url,
-            "--region",
-            world.region,
-            *window_args(world),
-            *args,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        cwd=ROOT,
-        env=aws_env(world),
-    )
+    return run_hamari(world, "diagnose", *args, timeout=180)
 
 
 def test_world2_three_incidents_named_with_their_causes_exit_one(worlds: Any) -> None:

@@ -545,7 +545,7 @@ def test_flow_logs_not_listed_advice_depends_on_the_source_named(
 ) -> None:
     """DescribeFlowLogs refused: never "no flow log is enabled" nor "returned none"; --source
     is suggested only to a user who has not passed it."""
-    from tests.world2 import aws_env, window_args
+    from tests.world2 import run_hamari
 
     world = worlds.demo
     path = tmp_path / "a.log"
@@ -554,17 +554,7 @@ def test_flow_logs_not_listed_advice_depends_on_the_source_named(
     says = says.replace("FILE", str(path))
     emulator.faults.add(FaultRule("ec2", "DescribeFlowLogs", "access_denied"))
     try:
-        proc = subprocess.run(
-            [
-                *(sys.executable, "-m", "tui", "flows", "--endpoint-url", world.url),
-                *("--region", world.region, "--explain", *window_args(world), *source),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=90,
-            cwd=ROOT,
-            env=aws_env(world),
-        )
+        proc = run_hamari(world, "flows", "--explain", *source, timeout=90)
     finally:
         emulator.faults.clear()
     assert proc.returncode == code, proc.stderr

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
 CORPUS = Path("/work/shared/corpus/cloudtrail")
 
 
@@ -312,24 +311,14 @@ def test_sts_refused_is_one_warning_in_words_for_a_command_and_the_events_still_
     one warning on stderr, in words that fit a command (no "panes"), with where to look; AWS's
     message (untrusted: a C1 CSI and a bidi override here) never reaches the terminal raw; and
     the events are printed."""
-    from tests.world2 import aws_env, window_args
+    from tests.world2 import run_hamari
     from tui.demo.server import FaultRule
 
     world = worlds.demo
     hostile = "Not allowed by the endpoint policy \x9b2J\u202eevil"
     emulator.faults.add(FaultRule("sts", "GetCallerIdentity", "access_denied", message=hostile))
     try:
-        proc = subprocess.run(
-            [
-                *(sys.executable, "-m", "tui", "trail", "--endpoint-url", world.url),
-                *("--region", world.region, *window_args(world), "--format", "ndjson"),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=90,
-            cwd=ROOT,
-            env=aws_env(world),
-        )
+        proc = run_hamari(world, "trail", "--format", "ndjson", timeout=90)
     finally:
         emulator.faults.clear()
     assert proc.returncode == 0, proc.stderr

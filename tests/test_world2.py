@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -21,7 +20,7 @@ from typing import Any
 import pytest
 
 from tests.apptools import wait_for
-from tests.world2 import CUSTOM_FIELDS, Worlds, aws_env, window_args
+from tests.world2 import CUSTOM_FIELDS, Worlds, aws_env, run_hamari
 from tui.aws.cloudtrail import stream_lookup
 from tui.aws.flowlogs import stream_cloudwatch
 from tui.aws.inventory import describe_instances
@@ -100,26 +99,9 @@ async def read() -> AsyncIterator[Any]:
         await aws.close()
 
 
-def hamari(world: DemoWorld, *args: str) -> subprocess.CompletedProcess[str]:
+def hamari(world: DemoWorld, verb: str, *args: str) -> subprocess.CompletedProcess[str]:
     """``hamari <verb> …`` signed in to ``world``'s account and region, over its window."""
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tui",
-            *args,
-            "--endpoint-url",
-            world.url,
-            "--region",
-            world.region,
-            *window_args(world),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-        env=aws_env(world),
-    )
+    return run_hamari(world, verb, *args)
 
 
 # ------------------------------------------------------------------------- the world itself

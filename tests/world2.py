@@ -14,9 +14,12 @@ holds its own world, so the product signed in to one must see only that one.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -178,6 +181,24 @@ def aws_env(world: DemoWorld) -> dict[str, str]:
         AWS_SHARED_CREDENTIALS_FILE="/dev/null",
     )
     return env
+
+
+def run_hamari(
+    world: DemoWorld, verb: str, *args: str, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """``hamari VERB … ARGS`` in a subprocess, signed in to ``world``'s account and region,
+    over its seeded window."""
+    return subprocess.run(
+        [
+            *(sys.executable, "-m", "tui", verb, "--endpoint-url", world.url),
+            *("--region", world.region, *window_args(world), *args),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=Path(__file__).resolve().parents[1],
+        env=aws_env(world),
+    )
 
 
 def window_args(world: DemoWorld) -> list[str]:
