@@ -85,6 +85,36 @@ class PtyProcess:
         os.close(self.fd)
 
 
+def wait_all(procs: list[PtyProcess], timeout: float) -> None:
+    """Read every process's terminal at once until each has exited (or ``timeout`` passes).
+
+    Waiting for one after the other left the others' writes blocked on a full terminal (a few
+    KB) until their turn: processes started together then ran one at a time.
+    """
+    deadline = time.monotonic() + timeout
+    running = {proc.fd: proc for proc in procs if proc.poll() is None}
+    for proc in procs:
+        if proc.fd not in running:
+            proc._drain()
+    while running and time.monotonic() < deadline:
+        ready, _, _ = select.select(list(running), [], [], 0.05)
+        for fd in ready:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                chunk = b""
+            if chunk:
+                running[fd].output += chunk
+            else:  # the terminal closed: the process is exiting
+                running.pop(fd).wait(max(0.0, deadline - time.monotonic()))
+        for fd, proc in list(running.items()):
+            if fd not in ready and proc.poll() is not None:
+                proc._drain()  # what it wrote just before exiting
+                del running[fd]
+    for proc in running.values():  # out of time: whatever they wrote until now
+        proc.poll()
+
+
 def spawn(argv: list[str], env: dict[str, str], size: tuple[int, int] = (80, 24)) -> PtyProcess:
     cols, rows = size
     winsize = struct.pack("HHHH", rows, cols, 0, 0)

@@ -51,7 +51,7 @@ async def test_credentials_expiring_mid_session_recover_with_r_and_nothing_is_lo
     """The session's token expires while every pane has data: the pane that meets it first
     says so with the fix, which is `r` once renewed (a restart would lose what is loaded);
     every pane keeps its data; no request storm; r brings every pane back."""
-    app = demo_app(emulator, demo_world, demo_refresh_seconds=1.0)
+    app = demo_app(emulator, demo_world, fast=True, demo_refresh_seconds=1.0)
     async with app.run_test(size=(160, 40), notifications=True) as pilot:
         panes = await _loaded(app, pilot)
         pane = app.screen.query_one(f"#{pane_id}", Pane)
@@ -121,7 +121,7 @@ async def test_a_fault_on_one_api_mid_session_is_said_in_its_pane_and_recovers(
     clears, the next refresh brings the pane back. Then the next fault, in the same session."""
     said_for = dict(FAULTS)
     monkeypatch.setattr("tui.aws.session.Aws._backoff", lambda self, attempt: 0.05)
-    app = demo_app(emulator, demo_world, demo_refresh_seconds=1.0, call_timeout=3.0)
+    app = demo_app(emulator, demo_world, fast=True, demo_refresh_seconds=0.5, call_timeout=3.0)
     async with app.run_test(size=(160, 40), notifications=True) as pilot:
         panes = await _loaded(app, pilot)
         pane = app.screen.query_one(f"#{pane_id}", Pane)
@@ -200,6 +200,7 @@ async def test_sts_refused_at_start_then_an_sse_kms_trail_object_is_said_as_kms(
     app = demo_app(
         emulator,
         demo_world,
+        fast=True,
         demo_refresh_seconds=1.0,
         trail_source=f"s3://{demo_world.trail_bucket}",
     )
@@ -316,7 +317,7 @@ async def test_dns_then_logs_insights_refusing_the_remote_query_is_said_and_reco
     table that reads "no match", and stays fresh; the next run gets through."""
     monkeypatch.setattr("tui.aws.session.Aws._backoff", lambda self, attempt: 0.05)
     dns = _VpcEndpointDns(monkeypatch, emulator.url, "logs")
-    app = demo_app(emulator, demo_world, demo_refresh_seconds=1.0)
+    app = demo_app(emulator, demo_world, fast=True, demo_refresh_seconds=1.0)
     async with app.run_test(size=(160, 40), notifications=True) as pilot:
         # First, the name of the Logs endpoint does not resolve: the flow pane says so, with
         # the name and what to check; the others load; it loads once the name resolves.

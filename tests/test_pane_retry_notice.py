@@ -54,7 +54,7 @@ async def test_a_throttled_first_load_is_said_in_the_pane_at_once_with_when_it_r
 ) -> None:
     monkeypatch.setattr("tui.aws.session.Aws._backoff", lambda self, attempt: BACKOFF)
     emulator.faults.add(FaultRule("cloudtrail", "LookupEvents", kind, times=1))
-    app = demo_app(emulator, demo_world, demo_refresh_seconds=30.0)
+    app = demo_app(emulator, demo_world, fast=True, demo_refresh_seconds=30.0)
     async with app.run_test(size=(160, 40), notifications=True) as pilot:
         pane = app.screen.query_one(TrailPane)
 

@@ -26,7 +26,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.hostile import HOSTILE
-from tests.ptyrun import PtyProcess, hamari_argv, spawn
+from tests.ptyrun import PtyProcess, hamari_argv, spawn, wait_all
 from tests.test_safety_pty import LEAKS
 from tui.models.text import display_safe, json_terminal_safe
 from tui.models.writers import ndjson_line, write_csv, write_ndjson, write_table
@@ -265,8 +265,7 @@ def captures(emulator: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[st
     runs["metrics-hostile-target"] = ["metrics", HOSTILE[0] + HOSTILE[7], *aws]
     procs = {name: spawn(hamari_argv(*argv), _env(folder), size=(200, 50))
              for name, argv in runs.items()}  # fmt: skip
-    for proc in procs.values():  # all run at once; a blocked writer waits for its turn
-        proc.wait(150)
+    wait_all(list(procs.values()), 150)  # all run at once, every terminal read as it writes
     yield procs
     for proc in procs.values():
         proc.close()

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.apptools import AttachedRuntime, wait_for
+from tests.apptools import AttachedRuntime, fast_aws, wait_for
 from tests.faultproxy import FaultProxy
 from tui.app import HamariApp
 from tui.aws.errors import CallTimeoutError
@@ -57,7 +57,10 @@ async def test_an_ageing_title_repaints_the_pane_only_when_its_text_changes(
     now = [utc_now()]
     settings = Settings(demo=True, demo_refresh_seconds=600.0)
     app = HamariApp(
-        settings, clock=lambda: now[0], demo_runtime=AttachedRuntime(emulator.url, demo_world)
+        settings,
+        clock=lambda: now[0],
+        demo_runtime=AttachedRuntime(emulator.url, demo_world),
+        aws=fast_aws(settings, emulator.url, demo_world),
     )
     async with app.run_test(size=(80, 24)) as pilot:
         trail = app.screen.query_one(TrailPane)
@@ -118,7 +121,12 @@ async def test_panes_turn_stale_within_seconds_of_a_missed_refresh(
     emulator: Any, demo_world: Any, proxy: FaultProxy, mode: str
 ) -> None:
     settings = Settings(demo=True, demo_refresh_seconds=1.0, call_timeout=4.0)
-    app = HamariApp(settings, clock=utc_now, demo_runtime=AttachedRuntime(proxy.url, demo_world))
+    app = HamariApp(
+        settings,
+        clock=utc_now,
+        demo_runtime=AttachedRuntime(proxy.url, demo_world),
+        aws=fast_aws(settings, proxy.url, demo_world),
+    )
     async with app.run_test(size=(120, 36), notifications=True) as pilot:
         panes = list(app.screen.query(Pane))
         assert await wait_for(

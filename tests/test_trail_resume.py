@@ -90,7 +90,7 @@ async def test_a_lookup_load_failing_mid_way_is_read_again_and_counted_once(
     """LookupEvents cannot resume from a page of a failed load: it is read again from the
     start, with the failed attempt's counts forgotten (its events stay shown meanwhile)."""
     monkeypatch.setattr("tui.aws.session.Aws._backoff", lambda self, attempt: 0.05)
-    app = demo_app(emulator, demo_world, demo_refresh_seconds=30.0)
+    app = demo_app(emulator, demo_world, fast=True, demo_refresh_seconds=30.0)
     emulator.faults.add(FaultRule("cloudtrail", "LookupEvents", "server_error", after=3))
     async with app.run_test(size=(160, 40), notifications=True) as pilot:
         pane = app.screen.query_one(TrailPane)
