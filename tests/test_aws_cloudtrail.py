@@ -25,7 +25,7 @@ from tui.aws.cloudtrail import (
     stream_lookup,
     stream_s3,
 )
-from tui.aws.errors import AccessDeniedError
+from tui.aws.errors import AccessDeniedError, HamariError
 from tui.aws.session import DEMO_CREDENTIALS, Aws, Connection
 from tui.demo import extensions
 from tui.demo.seed import seed
@@ -226,6 +226,39 @@ async def test_s3_reads_window_only_skips_digest_counts_corrupt(aws: Aws, world:
     again = await collect(stream_s3(aws, f"s3://{bucket}/", span, compile_filter("error:any")))
     denied = [e.event_name for b in again for e in b.events]
     assert sorted(denied) == ["CreateGrant"] * 2 + ["Decrypt"] * 2
+
+
+async def test_an_object_failing_still_hands_over_those_read_beside_it(
+    aws: Aws, emulator: Any, world: Any
+) -> None:
+    """Objects are fetched several at once. When the listing's first fails past the retries,
+    the objects already fetched beside it are still handed over (shown, and marked read) before
+    the error is raised, and the load taken up again fetches only what was not read."""
+    uri = f"s3://{world.trail_bucket}/"
+    span = window(180)
+    rec = Recorder(aws)
+    whole = await collect(stream_s3(aws, uri, span, None, parallel=4))
+    order = [p["Key"] for p in rec.of("GetObject")]
+    assert len(order) > 4
+    total = sum(len(b.events) for b in whole)
+    head = order[0]
+    emulator.faults.add(FaultRule("s3", "GetObject", "server_error", path=head))
+    read: set[str] = set()
+    got: list[TrailBatch] = []
+    with pytest.raises(HamariError, match="GetObject"):
+        async for batch in stream_s3(aws, uri, span, None, parallel=4, read=read):
+            got.append(batch)
+    assert head not in read and len(read) >= 3  # those in flight beside it came
+    shown = sum(len(b.events) for b in got)
+    assert shown > 0
+    emulator.faults.clear()
+    rec.calls.clear()
+    before = set(read)
+    rest = await collect(stream_s3(aws, uri, span, None, parallel=4, read=read))
+    again = [p["Key"] for p in rec.of("GetObject")]
+    assert head in again and not set(again) & before
+    assert sorted([*again, *before]) == sorted(order)
+    assert shown + sum(len(b.events) for b in rest) == total
 
 
 async def test_local_folder_and_follower(tmp_path: Path) -> None:

@@ -890,9 +890,12 @@ async def stream_s3(
 
     # Up to twice the parallelism is started ahead, and results are handed over in the
     # listing's order (account, region, day, delivery time): the same order every run, so
-    # which copy of a duplicate is kept does not depend on the network.
-    pending: deque[asyncio.Task[ParseResult | FileScan]] = deque()
-    position = done_bytes = events = 0
+    # which copy of a duplicate is kept does not depend on the network. When an object fails
+    # (past the retries), the objects already on their way are still handed over, then the
+    # error is raised: what was downloaded is shown, and a resumed load reads only the rest.
+    pending: deque[tuple[str, int, asyncio.Task[ParseResult | FileScan]]] = deque()
+    position = done = done_bytes = events = 0
+    failure: BaseException | None = None
     started = time.monotonic()
     listed = len(keys) + len(before)
     yield TrailBatch(
@@ -901,16 +904,23 @@ async def stream_s3(
     )  # fmt: skip
     try:
         while position < len(keys) or pending:
-            while position < len(keys) and len(pending) < 2 * max(1, parallel):
+            while failure is None and position < len(keys) and len(pending) < 2 * max(1, parallel):
                 key, size = keys[position]
-                pending.append(asyncio.create_task(fetch(key, size)))
+                pending.append((key, size, asyncio.create_task(fetch(key, size))))
                 position += 1
-            result = await pending.popleft()
-            done = position - len(pending)
-            done_bytes += keys[done - 1][1]
+            if not pending:
+                break
+            key, size, task = pending.popleft()
+            try:
+                result = await task
+            except HamariError as exc:
+                failure = failure or exc
+                continue
+            done += 1
+            done_bytes += size
             if isinstance(result, FileScan):
                 events += result.scanned
-                batch = batch_from_scan(result, f"s3://{loc.bucket}/{keys[done - 1][0]}", selector)
+                batch = batch_from_scan(result, f"s3://{loc.bucket}/{key}", selector)
             else:
                 events += len(result.events)
                 batch = batch_from_result(result, selector)
@@ -919,13 +929,15 @@ async def stream_s3(
                 time.monotonic() - started, earlier=earlier,
             )  # fmt: skip
             if read is not None:
-                read.add(keys[done - 1][0])
+                read.add(key)
             yield dataclasses.replace(batch, progress=progress)
     finally:
-        for task in pending:
+        for _, _, task in pending:
             task.cancel()
         if pending:
-            await asyncio.gather(*pending, return_exceptions=True)
+            await asyncio.gather(*(task for _, _, task in pending), return_exceptions=True)
+    if failure is not None:
+        raise failure
     yield TrailBatch([], 0, source, 0, True)
 
 

@@ -120,6 +120,7 @@ class FaultRule:
             ``LimitExceededException`` for a throttle that is Logs Insights' concurrency limit.
         message: the error message sent instead of the kind's own, e.g. the AccessDenied of
             an SSE-KMS object that names the key and ``kms:Decrypt``.
+        path: only requests whose URL path contains this text, e.g. one S3 object's key.
     """
 
     service: str | None
@@ -131,11 +132,14 @@ class FaultRule:
     after: int = 0
     code: str | None = None
     message: str | None = None
+    path: str | None = None
 
-    def matches(self, service: str, operation: str, region: str = "") -> bool:
+    def matches(self, service: str, operation: str, region: str = "", path: str = "") -> bool:
         if self.service is not None and _SIGNING_ALIASES.get(self.service, self.service) != service:
             return False
         if self.region is not None and self.region != region:
+            return False
+        if self.path is not None and self.path not in path:
             return False
         return self.operation is None or self.operation == operation
 
@@ -451,14 +455,16 @@ class FaultInjector:
         with self._lock:
             self._seen.clear()
 
-    def _take(self, service: str, operation: str, region: str = "") -> FaultRule | None:
+    def _take(
+        self, service: str, operation: str, region: str = "", path: str = ""
+    ) -> FaultRule | None:
         with self._lock:
             self._seen.append(SeenRequest(service, operation, time.monotonic(), region))
             if not _is_read(operation):
                 self.writes += 1
             for entry in self._rules:
                 rule, remaining, passing = entry
-                if remaining == 0 or not rule.matches(service, operation, region):
+                if remaining == 0 or not rule.matches(service, operation, region, path):
                     continue
                 if passing:
                     entry[2] = passing - 1
@@ -472,7 +478,8 @@ class FaultInjector:
         if environ.get("PATH_INFO", "").startswith("/moto-api"):
             return self.app(environ, start_response)
         proto = identify(environ)
-        rule = self._take(proto.service, proto.operation, _signed_region(environ))
+        path = environ.get("PATH_INFO", "")  # decoded by the WSGI server
+        rule = self._take(proto.service, proto.operation, _signed_region(environ), path)
         if rule is None:
             return self.app(environ, start_response)
         if rule.kind in ("slow", "timeout"):
