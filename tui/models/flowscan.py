@@ -60,8 +60,8 @@ class RawBlock(tuple[str, int]):
     condition is a literal checked on the line's bytes (:func:`covers`), a candidate that its
     layout's ``plain`` pattern matches (:class:`~tui.models.flowlog.Layout`) matches and
     parses as written: building a record only to write its values back cost more than the
-    whole scan. So the sifting process (the helper, for big files) formats those lines itself
-    and hands over text; anything less plain is parsed into a :class:`FlowRecord` as usual.
+    whole scan. So the scan formats those lines itself, a batch at a time, and hands over
+    text; anything less plain is parsed into a :class:`FlowRecord` as usual.
     """
 
     __slots__ = ()
@@ -178,8 +178,8 @@ def _counts(data: Any, start: int, end: int, plan: _Plan) -> Counts:
 def _sift(data: Any, start: int, end: int, plan: _Plan, counted: Any = UNCOUNTED) -> _Sifted:
     """The byte-level work on one region of whole lines: counts, and the lines worth parsing.
 
-    ``data`` is bytes, or the helper's shared memory; ``counted``, the region's
-    :func:`_counts` when the helper made them. A region that is not well-formed is returned as
+    ``data`` is bytes, or a slot of the inflater's shared memory; ``counted``, the region's
+    :func:`_counts` when the inflater made them. A region that is not well-formed is returned as
     None, to be parsed line by line so that a short, long or blank line is counted exactly as
     the pure reader counts it. A candidate holds every literal, each in its own column (or has
     the wrong number of fields: it is parsed, and counted as bad).
