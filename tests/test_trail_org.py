@@ -9,6 +9,7 @@ back. The objects are read several at a time, handed over in the listing's order
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gzip
 import json
 import uuid
@@ -254,6 +255,12 @@ def test_progress_line_says_objects_bytes_events_rate_and_what_is_left() -> None
     done = S3Progress(200, 200, 20 << 20, 20 << 20, 48_000, 8.0)
     assert done.describe() == "200/200 objects · 20.0/20.0 MB · 48,000 events · 6,000 ev/s in 8.0 s"
     assert S3Progress(0, 10, 0, 100, 0, 0.0).seconds_left is None
+    # Resumed after 150 objects (15 MB, 36,000 events): those count in the totals, not the rate.
+    resumed = S3Progress(170, 200, 17 << 20, 20 << 20, 4_000, 2.0, earlier=15 << 20)
+    resumed = dataclasses.replace(resumed, earlier_events=36_000)
+    assert resumed.describe() == (
+        "170/200 objects · 17.0/20.0 MB · 40,000 events · 2,000 ev/s · 30 left, ~3 s"
+    )
 
 
 def test_account_column_source_is_the_recipient_account() -> None:

@@ -68,6 +68,15 @@ async def test_an_s3_load_failing_mid_way_counts_every_file_and_event_once_when_
         # Failed part-way, with every object that was read shown (not only those before the
         # first that failed in the listing's order).
         assert ev.pages == 3 < files and ev.has_data(), _status(pane)
+        ticker: list[str] = []  # the progress line of the resumed load, batch by batch
+        add_batch = pane._add_batch
+
+        def tick(batch: Any, *, follow: bool = False) -> None:
+            add_batch(batch, follow=follow)
+            if batch.progress is not None and not follow and pane._s3_progress is not None:
+                ticker.append(pane._s3_progress.describe())
+
+        monkeypatch.setattr(pane, "_add_batch", tick)
         emulator.faults.clear()  # the fault is lifted; the pane takes the load up again
         pane.wake()
         assert await wait_for(pilot, lambda: pane._complete and not pane.refreshing, 30)
@@ -85,6 +94,8 @@ async def test_an_s3_load_failing_mid_way_counts_every_file_and_event_once_when_
         assert (ev.pages, ev.scanned) == (files, events), _status(pane)
         assert ev.folded == events - len(keys), _status(pane)
         assert f"scanned {events:,} events in {files:,} files" in _status(pane)
+        # The resumed load's progress line counted the events read before it too.
+        assert f"{files}/{files} objects" in ticker[-1] and f"{events:,} events" in ticker[-1]
 
 
 async def test_a_lookup_load_failing_mid_way_is_read_again_and_counted_once(

@@ -112,6 +112,9 @@ class S3Progress:
     earlier: int = 0
     """Bytes of ``bytes_done`` an interrupted load read before this one resumed it (not in
     the rate)."""
+    earlier_events: int = 0
+    """Events those earlier objects held: shown in the total, not in the rate (the reader of
+    the stream knows them; the stream does not)."""
 
     @property
     def done(self) -> bool:
@@ -130,9 +133,10 @@ class S3Progress:
     def describe(self) -> str:
         """``12/200 objects · 1.2/20.4 MB · 31,200 events · 9,800 ev/s · 188 left, ~30 s``."""
         mb = 1 << 20
+        events = self.earlier_events + self.events
         text = (
             f"{self.objects_done:,}/{self.objects_total:,} {self.unit} · "
-            f"{self.bytes_done / mb:.1f}/{self.bytes_total / mb:.1f} MB · {self.events:,} events"
+            f"{self.bytes_done / mb:.1f}/{self.bytes_total / mb:.1f} MB · {events:,} events"
         )
         if self.seconds > 0:
             text += f" · {self.events / self.seconds:,.0f} ev/s"

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import csv
+import dataclasses
 import io
 import json
 import time
@@ -288,6 +289,7 @@ class TrailPane(TrailRemote, Pane):
         # the next refresh: it must count every file and event once, as one load would.
         self._attempted = False
         self._read_objects: set[str] = set()  # S3 objects the load handed over
+        self._events_earlier = 0  # events of those objects, when a load resumes
         self._follower: TrailFollower | None = None
         self._rate_samples: list[tuple[float, int]] = []
         self._columns_layout: tuple[int, bool, bool] | None = None
@@ -451,6 +453,7 @@ class TrailPane(TrailRemote, Pane):
         self._capped = False
         self._attempted = False
         self._read_objects = set()
+        self._events_earlier = 0
         self.evidence.reset()
         self._store_matches = 0
         self.outside_window = 0
@@ -471,6 +474,9 @@ class TrailPane(TrailRemote, Pane):
         resumed, self._attempted = self._attempted, True
         if resumed and source.kind != "s3":
             self.evidence.restart_counts()
+        # A resumed S3 load does not read again the objects already read: their events count
+        # in the progress's total (the stream counts only its own).
+        self._events_earlier = self.evidence.scanned if resumed and source.kind == "s3" else 0
         self._loading = True
         pages = 0
         try:
@@ -561,7 +567,9 @@ class TrailPane(TrailRemote, Pane):
         accounts = len(evidence.accounts)
         added = evidence.take(batch, follow=follow)
         if batch.progress is not None:
-            self._s3_progress = batch.progress
+            self._s3_progress = dataclasses.replace(
+                batch.progress, earlier_events=0 if follow else self._events_earlier
+            )
         if accounts < 2 <= len(evidence.accounts):
             self._columns_layout = None  # an organization's events: show the account column
             self._fit_columns()
