@@ -138,7 +138,7 @@ class _Plan:
     plain: Callable[[Any], Any] | None = None
     write: Callable[[list[bytes]], str] | None = None
     chosen: bool = False
-    scratch: bytearray = field(default_factory=bytearray, repr=False)  # for :func:`_spaces`
+    scratch: bytearray = field(default_factory=bytearray, repr=False)  # for inflater.counts
     # Plain matching lines not yet written, carried from region to region: the writer works a
     # column at a time, so a batch of a few thousand lines costs far less a line than a
     # region's few dozen (0.07 s of 0.2 for 1M records, written a region at a time).
